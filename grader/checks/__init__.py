@@ -1,0 +1,32 @@
+"""The checks API for assignment authors.
+
+    import pytest
+    from grader.checks import assert_tensor, randn
+
+    pytestmark = pytest.mark.exercise("activation")
+
+    @pytest.mark.points(2)
+    def test_activation_values(nb):
+        x = randn(4, 3, seed=1)
+        assert_tensor(nb.activation(x), 1 / (1 + (-x).exp()))
+
+`nb` is the student's notebook, live in its kernel (see grader.bridge.Notebook).
+"""
+from __future__ import annotations
+
+from grader.checks.context import current
+from grader.checks.inputs import generator, randn, seeded_draws
+from grader.checks.tensors import (
+    assert_close,
+    assert_shares_storage,
+    assert_tensor,
+    assert_unchanged,
+    assert_values,
+    summarize,
+)
+from grader.failures import CheckFailed
+
+__all__ = [
+    "CheckFailed", "assert_close", "assert_shares_storage", "assert_tensor", "assert_unchanged",
+    "assert_values", "current", "generator", "randn", "seeded_draws", "summarize",
+]

@@ -1,0 +1,132 @@
+"""The pytest side of grading: the `nb` fixture, points/exercise markers, and result capture."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.failures import CheckFailed
+from grader.results import CheckResult
+
+MARKERS = (
+    "points(n): the points a check is worth (default 1)",
+    "exercise(name): the exercise a check belongs to (default: NAME in test_NAME.py)",
+)
+
+
+def exercise_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("exercise")
+    if marker is not None and marker.args:
+        return str(marker.args[0])
+    stem = Path(str(item.fspath)).stem
+    return stem[5:] if stem.startswith("test_") else stem
+
+
+def points_of(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("points")
+    return float(marker.args[0]) if marker is not None and marker.args else 1.0
+
+
+def _first_lines(text: str) -> str:
+    """A plain assert's message without pytest's rewritten expression."""
+    keep = []
+    for line in text.splitlines():
+        if line.startswith("assert ") or line.startswith("where ") or line.startswith(" +"):
+            break
+        keep.append(line)
+    return "\n".join(keep).strip()
+
+
+class GradingPlugin:
+    """Passed to pytest.main(plugins=[...]); holds the notebook proxy and collects verdicts."""
+
+    def __init__(self, nb: Any, hidden_root: Path | None) -> None:
+        self.notebook = nb
+        self.hidden_root = hidden_root.resolve() if hidden_root else None
+        self.results: list[CheckResult] = []
+        self.internal_errors: list[str] = []     # the checks could not be loaded: the assignment is broken
+        self.check_crashes: list[str] = []       # a check raised something other than a verdict
+        self._started: dict[str, float] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        for marker in MARKERS:
+            config.addinivalue_line("markers", marker)
+
+    @pytest.fixture(scope="session")
+    def nb(self) -> Any:
+        return self.notebook
+
+    def _hidden(self, item: pytest.Item) -> bool:
+        if self.hidden_root is None:
+            return False
+        return Path(str(item.fspath)).resolve().is_relative_to(self.hidden_root)
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            text = str(report.longrepr).strip().splitlines()
+            self.internal_errors.append(f"checks in {report.nodeid or 'the checks folder'} could not be loaded: "
+                                        + (text[-1] if text else "collection failed"))
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._started[nodeid] = time.monotonic()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.results.append(self._result(item, call, report))
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo[Any], report: Any) -> CheckResult:
+        points = points_of(item)
+        result = CheckResult(
+            name=item.name, exercise=exercise_of(item), points=points, score=0.0, status="failed",
+            hidden=self._hidden(item), nodeid=item.nodeid,
+            duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
+        )
+        if report.passed:
+            result.status, result.score, result.message = "passed", points, "Passed."
+            return result
+        if report.skipped:
+            result.message = f"Not run: {getattr(call.excinfo, 'value', '') or 'skipped'}. No points."
+            return result
+        exc = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(exc, CheckFailed):
+            result.message = exc.message
+            details = exc.details
+            result.expected = details.get("expected")
+            result.actual = details.get("actual")
+            result.mismatches = list(details.get("mismatches", []))
+            result.traceback = str(details.get("traceback", ""))
+            result.output = str(details.get("output", ""))
+        elif isinstance(exc, AssertionError):
+            result.message = _first_lines(str(exc)) or "The check's assertion failed."
+        else:
+            name = type(exc).__name__ if exc is not None else "error"
+            result.message = f"The check could not run ({name}: {exc}). This is a fault in the check, not in your work; tell your instructor."
+            self.check_crashes.append(f"check {item.name} crashed: {name}: {exc}")
+        nb_call = getattr(self.notebook, "last_call", None)
+        if not result.output and nb_call is not None and nb_call.output:
+            result.output = nb_call.output
+        return result
+
+
+def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None) -> list[CheckResult]:
+    """Run the check files under `paths` in this process; return one CheckResult per check."""
+    args = [str(p) for p in paths if p.exists()]
+    if not args:
+        return []
+    args += [
+        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
+        "-p", "no:junitxml", "-p", "no:doctest", "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
+        "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(Path(__file__).parent / "pytest.ini"),
+        "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+    ]
+    if select:
+        args += ["-k", select]
+    code = pytest.main(args, plugins=[plugin])
+    if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
+        plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
+    return plugin.results

@@ -1,0 +1,156 @@
+"""Tensor assertions that explain themselves to a student.
+
+Type first, then shape, dtype and device, then values: `torch.allclose` broadcasts, so a
+(1,) answer with the right number would pass a value check on a (1, 1) expectation.
+All comparisons run here, in the grader, on plain tensors that came back as data.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from grader.bridge import Opaque, Remote, tensor_meta
+from grader.checks.context import current
+from grader.failures import CheckFailed
+from grader.results import TensorSummary
+
+SHOW = 6
+
+
+def _typename(value: Any) -> str:
+    if isinstance(value, Opaque):
+        return value.type
+    if isinstance(value, Remote):
+        return f"function ({value.type})"
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def summarize(value: Any) -> TensorSummary:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        meta = tensor_meta(value)
+        flat = value.detach().reshape(-1)[:SHOW]
+        values = [float(v) if not v.is_complex() else str(v.item()) for v in flat] if value.numel() else []
+        return TensorSummary(type="torch.Tensor" if meta is None else meta.cls, shape=list(value.shape),
+                             dtype=str(value.dtype).replace("torch.", ""),
+                             device=meta.device if meta else str(value.device), values=values)
+    try:
+        import numpy
+
+        if isinstance(value, numpy.ndarray):
+            return TensorSummary(type="numpy.ndarray", shape=list(value.shape), dtype=str(value.dtype),
+                                 values=[float(v) for v in value.reshape(-1)[:SHOW]] if value.dtype.kind in "biuf" else None)
+    except ImportError:
+        pass
+    text = value.repr if isinstance(value, Opaque) else repr(value)
+    return TensorSummary(type=_typename(value), values=[text[:80]])
+
+
+def _fail(message: str, actual: Any, expected: Any, **extra: Any) -> CheckFailed:
+    return CheckFailed(message, actual=summarize(actual), expected=summarize(expected), **extra)
+
+
+def _shape(shape: Any) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check_dtype: bool = True,
+                  check_device: bool = True, check_values: bool = True,
+                  rtol: float | None = None, atol: float | None = None) -> None:
+    """Assert `actual` is a plain torch.Tensor like `expected`: shape, dtype, device, values."""
+    import torch
+
+    ctx = current()
+    if not isinstance(actual, torch.Tensor):
+        hint = ""
+        if type(actual).__module__ == "numpy":
+            hint = " Keep the computation in torch (no .numpy()), or convert back with torch.from_numpy."
+        elif isinstance(actual, (float, int)):
+            hint = " Return the tensor itself, not a Python number (no .item())."
+        elif actual is None:
+            hint = " Did you forget a `return`?"
+        raise _fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{hint}", actual, expected)
+    meta = tensor_meta(actual)
+    if meta is not None and meta.cls not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
+        raise _fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.", actual, expected)
+    if tuple(actual.shape) != tuple(expected.shape):
+        hint = ""
+        if actual.numel() == expected.numel():
+            hint = " It has the right number of elements: check how you reshape or which dimension you sum over."
+        elif actual.dim() == 2 and expected.dim() == 2 and actual.shape == expected.shape[::-1]:
+            hint = " It is transposed."
+        elif actual.numel() > expected.numel() and actual.dim() == 2:
+            hint = " A matrix product with the operands in the wrong order (or of a column by a row) gives an outer product."
+        raise _fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}", actual, expected)
+    if check_dtype and actual.dtype != expected.dtype:
+        raise _fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
+                    f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting to "
+                    "Python numbers, numpy, or another precision.", actual, expected)
+    if check_device and meta is not None:
+        want = ctx.device
+        if meta.device.split(":")[0] != want.split(":")[0]:
+            raise _fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on the "
+                        "input's device (e.g. torch.ones_like(x) or device=x.device).", actual, expected)
+    if check_values:
+        assert_values(actual, expected, what=what, rtol=rtol, atol=atol)
+
+
+def assert_values(actual: Any, expected: Any, *, what: str = "the result",
+                  rtol: float | None = None, atol: float | None = None) -> None:
+    """Values within tolerance (shapes must already agree); reports the worst differences."""
+    import torch
+
+    tol = current().tolerance
+    rtol = tol.rtol if rtol is None else rtol
+    atol = tol.atol if atol is None else atol
+    a = actual.detach().to(torch.float64) if not actual.is_complex() else actual.detach()
+    e = expected.detach().to(a.dtype)
+    if a.shape != e.shape:
+        raise _fail(f"{what} has shape {_shape(a.shape)}, expected {_shape(e.shape)}.", actual, expected)
+    close = torch.isclose(a, e, rtol=rtol, atol=atol, equal_nan=False)
+    if bool(close.all()):
+        return
+    diff = (a - e).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+    bad = (~close).nonzero()
+    count = bad.shape[0]
+    order = diff[~close].argsort(descending=True)[:SHOW]
+    worst = []
+    for k in order.tolist():
+        idx = tuple(bad[k].tolist())
+        worst.append({"index": list(idx), "expected": float(e[idx]) if e.dim() else float(e),
+                      "actual": float(a[idx]) if a.dim() else float(a)})
+    nan_note = " Some values are NaN." if bool(torch.isnan(a).any()) else ""
+    raise _fail(f"{what} has the right shape but {count} of {a.numel()} values differ from the expected ones "
+                f"(beyond rtol={rtol:g}, atol={atol:g}).{nan_note}", actual, expected, mismatches=worst)
+
+
+def assert_close(actual: Any, expected: Any, **kwargs: Any) -> None:
+    """Alias of assert_tensor, for authors who know torch.testing.assert_close."""
+    assert_tensor(actual, expected, **kwargs)
+
+
+def assert_shares_storage(view: Any, base: Any, *, what: str = "the result") -> None:
+    """`view` must be a view of `base`'s memory (as `view`/`reshape` of a contiguous tensor give)."""
+    m_view, m_base = tensor_meta(view), tensor_meta(base)
+    if m_view is None or m_base is None or m_view.storage is None or m_base.storage is None:
+        raise CheckFailed(f"could not tell whether {what} shares memory with the input")
+    if m_view.storage != m_base.storage:
+        raise CheckFailed(f"{what} is a copy, not a view of the input's memory. Use `.view(...)` "
+                          "(not `.clone()`, `resize_` on a copy, or building a new tensor).",
+                          actual=summarize(view), expected=summarize(base))
+
+
+def assert_unchanged(after: Any, before: Any, *, what: str = "the input") -> None:
+    """An argument after the call must still equal what was sent (shape and values)."""
+    import torch
+
+    if not isinstance(after, torch.Tensor) or tuple(after.shape) != tuple(before.shape):
+        shape = _shape(after.shape) if isinstance(after, torch.Tensor) else _typename(after)
+        raise CheckFailed(f"your function changed {what}: it was {_shape(before.shape)} and is now {shape}. "
+                          "Do not modify the argument in place (`resize_`, `.t_()`, `+=` ...); return a new view or tensor.",
+                          actual=summarize(after), expected=summarize(before))
+    if not torch.equal(after.detach().cpu(), before.detach().cpu()):
+        raise CheckFailed(f"your function changed the values of {what}. Do not modify arguments in place.",
+                          actual=summarize(after), expected=summarize(before))

@@ -1,0 +1,33 @@
+"""Failures of student code as checks see them. These are verdict data, not grader faults.
+
+Each is an AssertionError so that pytest records a failed check, and carries the words a
+student reads plus the structured details feedback shows side by side.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict is 'failed'; `message` is what the student reads."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class MissingName(CheckFailed):
+    """The notebook does not define a name a check needs."""
+
+
+class StudentError(CheckFailed):
+    """The student's function raised; `traceback` is trimmed to their code."""
+
+
+class CallTimeout(CheckFailed):
+    """The student's function did not return in time."""
+
+
+class KernelDied(CheckFailed):
+    """The kernel died while the student's code ran."""

@@ -1,0 +1,253 @@
+"""A kernel for one submission: launched (sandboxed, limited), driven, interrupted, killed.
+
+The kernel is a plain ipykernel of the grader's own Python, whatever kernelspec the
+notebook names. It talks to the grader over ipc sockets in a private folder.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from grader.assignment import Limits
+from grader.errors import KernelError
+from grader.sandbox import Isolation, launch_command
+
+OutputHook = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class ExecReply:
+    """What one execute request produced."""
+
+    status: str = "ok"                 # "ok" | "error" | "timeout" | "dead"
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)   # nbformat-shaped outputs
+    execution_count: int | None = None
+    stream_bytes: int = 0              # all printed bytes, kept or not
+    truncated: bool = False
+    interrupted: bool = False
+
+
+class Kernel:
+    """One live kernel. Use `start()` / `shutdown()` or as a context manager."""
+
+    def __init__(self, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
+                 env: dict[str, str] | None = None) -> None:
+        self.limits = limits
+        self.sandbox = sandbox
+        self.start_timeout = start_timeout
+        self.extra_env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.client: Any = None
+        self.workdir: Path | None = None
+        self.starts = 0
+
+    # -- life -------------------------------------------------------------------------
+    def start(self) -> None:
+        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
+        self.workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+        os.chmod(self.workdir, 0o755)
+        ipc = self.workdir / "ipc"
+        ipc.mkdir()
+        home = self.workdir / "home"
+        home.mkdir()
+        conn_file = str(self.workdir / "connection.json")
+        write_connection_file(conn_file, transport="ipc", ip=str(ipc / "kernel"))
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn_file,
+                "--HistoryManager.enabled=False"]
+        cmd, preexec, env = launch_command(argv, self.sandbox, self.workdir, self.limits)
+        env.update(self.extra_env)
+        try:
+            self.proc = subprocess.Popen(
+                cmd, cwd=str(home), env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=preexec, start_new_session=True,
+            )
+        except OSError as exc:
+            raise KernelError(f"could not start a kernel: {exc}") from None
+        client = BlockingKernelClient()
+        client.load_connection_file(conn_file)
+        client.allow_stdin = False
+        client.start_channels()
+        self.client = client
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                err = self._stderr_tail()
+                self._cleanup()
+                raise KernelError(f"the kernel exited at start (code {self.proc.returncode})", hint=err)
+            try:
+                client.wait_for_ready(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
+                break
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    self.shutdown()
+                    raise KernelError(f"the kernel did not answer within {self.start_timeout:g} s") from None
+        self.starts += 1
+
+    def _stderr_tail(self) -> str:
+        try:
+            assert self.proc is not None and self.proc.stderr is not None
+            return self.proc.stderr.read()[-2000:].decode("utf-8", "replace")
+        except Exception:
+            return ""
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def interrupt(self) -> None:
+        if self.client is None:
+            return
+        msg = self.client.session.msg("interrupt_request", {})
+        self.client.control_channel.send(msg)
+
+    def kill(self) -> None:
+        """Kill the kernel and everything it started (its whole session / pid namespace)."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.sandbox.reap(self.proc.pid)
+
+    def shutdown(self) -> None:
+        """Fast shutdown: the kernel holds nothing worth a graceful goodbye."""
+        if self.client is not None:
+            try:
+                self.client.stop_channels()
+            except Exception:
+                pass
+            self.client = None
+        self.kill()
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.start()
+
+    def __enter__(self) -> "Kernel":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    # -- execution --------------------------------------------------------------------
+    def execute(self, code: str, timeout: float, *, store_history: bool = True,
+                on_output: OutputHook | None = None, grace: float = 3.0) -> ExecReply:
+        """Run code; stop it at `timeout` (interrupt, then give up after `grace`)."""
+        if self.client is None or not self.alive:
+            return ExecReply(status="dead")
+        reply = ExecReply()
+        msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
+        deadline = time.monotonic() + timeout
+        interrupted_at: float | None = None
+        got_reply = got_idle = False
+        kept = 0
+        cap = self.limits.output_kb * 1024
+        while not (got_reply and got_idle):
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                self.interrupt()
+                reply.interrupted = True
+                interrupted_at = now
+            if interrupted_at is not None and now > interrupted_at + grace:
+                reply.status = "timeout"
+                return reply
+            if not self.alive:
+                reply.status = "dead"
+                return reply
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.05)
+            except queue.Empty:
+                msg = None
+            if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                kept = self._on_iopub(msg, reply, kept, cap, on_output)
+                if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+                    got_idle = True
+            if not got_reply:
+                try:
+                    shell = self.client.get_shell_msg(timeout=0 if msg is not None else 0.001)
+                except queue.Empty:
+                    shell = None
+                if shell is not None and shell.get("parent_header", {}).get("msg_id") == msg_id:
+                    got_reply = True
+                    content = shell["content"]
+                    reply.execution_count = content.get("execution_count")
+                    if content.get("status") == "error" and reply.status == "ok":
+                        reply.status = "error"
+                        reply.ename = content.get("ename", "")
+                        reply.evalue = content.get("evalue", "")
+                        reply.traceback = list(content.get("traceback", []))
+                    elif content.get("status") == "aborted" and reply.status == "ok":
+                        reply.status = "error"
+                        reply.ename, reply.evalue = "Aborted", "execution was aborted"
+        if reply.interrupted and reply.status != "error":
+            reply.status = "timeout"
+        elif reply.interrupted:
+            reply.status = "timeout"
+        return reply
+
+    def _on_iopub(self, msg: dict[str, Any], reply: ExecReply, kept: int, cap: int,
+                  on_output: OutputHook | None) -> int:
+        kind = msg["msg_type"]
+        content = msg["content"]
+        if on_output is not None and kind in ("display_data", "execute_result", "stream", "error"):
+            on_output(msg)
+        if kind == "stream":
+            text = str(content.get("text", ""))
+            reply.stream_bytes += len(text)
+            if kept < cap:
+                piece = text[: cap - kept]
+                kept += len(piece)
+                outs = reply.outputs
+                if outs and outs[-1].get("output_type") == "stream" and outs[-1].get("name") == content.get("name"):
+                    outs[-1]["text"] += piece
+                else:
+                    outs.append({"output_type": "stream", "name": content.get("name", "stdout"), "text": piece})
+            elif not reply.truncated:
+                reply.truncated = True
+        elif kind in ("display_data", "execute_result"):
+            data = content.get("data", {})
+            if any(k.startswith("application/x-grader") for k in data):
+                return kept
+            small = {k: v for k, v in data.items() if isinstance(v, str) and len(v) <= cap}
+            out = {"output_type": kind, "data": small, "metadata": {}}
+            if kind == "execute_result":
+                out["execution_count"] = content.get("execution_count")
+            if len(reply.outputs) < 200:
+                reply.outputs.append(out)
+        elif kind == "error":
+            reply.status = "error"
+            reply.ename = content.get("ename", "")
+            reply.evalue = content.get("evalue", "")
+            reply.traceback = list(content.get("traceback", []))
+            reply.outputs.append({"output_type": "error", "ename": reply.ename, "evalue": reply.evalue,
+                                  "traceback": reply.traceback})
+        return kept

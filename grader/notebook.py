@@ -1,0 +1,162 @@
+"""Read, validate and normalise submissions; strip solution markers from masters.
+
+Reading never raises for a bad submission: it returns a `Submission` whose `problems`
+say in plain words what was wrong and whose `cells` hold whatever code could be salvaged.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Cell:
+    index: int            # position among all cells of the notebook
+    source: str
+    kind: str = "code"    # "code" | "markdown" | "raw"
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class Submission:
+    path: Path
+    sha256: str
+    cells: list[Cell] = field(default_factory=list)
+    slug: str | None = None          # assignment slug from metadata, when present
+    readable: bool = True            # False: nothing could be graded
+    problems: list[str] = field(default_factory=list)   # fatal reasons (readable=False)
+    warnings: list[str] = field(default_factory=list)   # graded anyway, but the student should know
+
+    @property
+    def code_cells(self) -> list[Cell]:
+        return [c for c in self.cells if c.kind == "code"]
+
+
+def _source(raw: Any) -> str:
+    if isinstance(raw, list):
+        return "".join(str(part) for part in raw)
+    return "" if raw is None else str(raw)
+
+
+def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
+    """Salvage cells from a v4 dict or a v3 dict (worksheets) without trusting its schema."""
+    raw_cells: list[Any] = []
+    if isinstance(data.get("cells"), list):
+        raw_cells = data["cells"]
+    elif isinstance(data.get("worksheets"), list):
+        for sheet in data["worksheets"]:
+            if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list):
+                raw_cells.extend(sheet["cells"])
+    cells = []
+    for index, raw in enumerate(raw_cells):
+        if not isinstance(raw, dict):
+            continue
+        kind = str(raw.get("cell_type", "code"))
+        source = _source(raw.get("source", raw.get("input", "")))
+        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        tags = tuple(str(t) for t in meta.get("tags", []) if isinstance(t, str)) if isinstance(meta.get("tags"), list) else ()
+        cells.append(Cell(index=index, source=source, kind=kind if kind in ("code", "markdown", "raw") else "raw", tags=tags))
+    return cells
+
+
+def _slug(data: dict[str, Any]) -> str | None:
+    meta = data.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("grader"), dict):
+        slug = meta["grader"].get("slug")
+        return str(slug) if slug else None
+    return None
+
+
+def _kernel_warnings(data: dict[str, Any]) -> list[str]:
+    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+    spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
+    name = str(spec.get("name", "")) + " " + str(spec.get("display_name", ""))
+    lang = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
+    version = str(lang.get("version", ""))
+    if re.search(r"python\s*2|python2", name, re.I) or version.startswith("2."):
+        return ["The notebook names a Python 2 kernel; it was run with the grader's Python 3 kernel."]
+    if spec and "python" not in name.lower():
+        return [f"The notebook names the kernel '{name.strip()}'; it was run with the grader's Python kernel."]
+    return []
+
+
+def read_submission(path: Path) -> Submission:
+    """Read any notebook, or anything named like one, into cells and problems."""
+    path = Path(path)
+    raw = path.read_bytes()[: MAX_BYTES + 1]
+    sub = Submission(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    if len(raw) > MAX_BYTES:
+        return _unreadable(sub, f"The file is larger than {MAX_BYTES // 2**20} MB; a notebook that big cannot be graded.")
+    if not raw.strip():
+        return _unreadable(sub, "The file is empty: it holds no notebook. Save your notebook in Jupyter and submit the .ipynb again.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if b"\x00" in raw[:4096]:
+            return _unreadable(sub, "The file is binary data, not a notebook. Submit the .ipynb file that Jupyter saved.")
+        return _unreadable(sub, f"The file is not UTF-8 text (bad byte at offset {exc.start}); notebooks are UTF-8 JSON. Save it again from Jupyter.")
+    text = text.lstrip("\ufeff")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return _not_json(sub, text, exc)
+    if not isinstance(data, dict):
+        return _unreadable(sub, "The file is JSON but not a notebook (its top level is not an object).")
+    sub.slug = _slug(data)
+    sub.warnings += _kernel_warnings(data)
+    sub.cells = _normalised_cells(data, sub)
+    return sub
+
+
+def _normalised_cells(data: dict[str, Any], sub: Submission) -> list[Cell]:
+    import nbformat
+
+    try:
+        major = int(data.get("nbformat", 0))
+    except (TypeError, ValueError):
+        major = 0
+    try:
+        node = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(node)
+    except Exception as exc:  # nbformat raises many kinds for bad input
+        cells = _cells_from_json(data)
+        detail = str(exc).splitlines()[0][:200]
+        if not cells:
+            sub.readable = False
+            sub.problems.append(f"The notebook's structure is invalid ({detail}) and no cells could be recovered.")
+        else:
+            sub.warnings.append(f"The notebook's structure is invalid ({detail}); its {len(cells)} cells were graded as found.")
+        return cells
+    if major and major < 4:
+        sub.warnings.append(f"The notebook is in the old nbformat {major} format; it was converted to nbformat 4.")
+    return _cells_from_json(dict(node))
+
+
+def _not_json(sub: Submission, text: str, exc: json.JSONDecodeError) -> Submission:
+    if text.lstrip().startswith("{"):
+        where = f"line {exc.lineno}, column {exc.colno}"
+        if exc.pos >= len(text.rstrip()) - 1:
+            reason = f"The notebook file is truncated: its JSON ends early ({where}). Save it again from Jupyter and resubmit."
+        else:
+            reason = f"The notebook file is damaged: its JSON is invalid at {where} ({exc.msg})."
+        return _unreadable(sub, reason)
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return _unreadable(sub, "The file is neither a notebook (JSON) nor Python code. Submit the .ipynb file that Jupyter saved.")
+    sub.cells = [Cell(index=0, source=text)]
+    sub.warnings.append("The file is a Python script named .ipynb, not a notebook; it was graded as one code cell.")
+    return sub
+
+
+def _unreadable(sub: Submission, reason: str) -> Submission:
+    sub.readable = False
+    sub.problems.append(reason)
+    return sub

@@ -1,0 +1,243 @@
+"""The verdict: plain dataclasses, and their serialisations (results.json, JUnit, CSV)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from xml.etree import ElementTree as ET
+
+HIDDEN_MESSAGE_PASS = "Hidden check passed."
+HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
+
+
+@dataclass
+class TensorSummary:
+    """What a student sees of one value: type, shape, dtype, device and a few numbers."""
+
+    type: str
+    shape: list[int] | None = None
+    dtype: str | None = None
+    device: str | None = None
+    values: list[float | str] | None = None   # a few leading values, flattened
+
+
+@dataclass
+class CheckResult:
+    name: str                       # the check's function name
+    exercise: str                   # one of the assignment's exercises
+    points: float
+    score: float
+    status: str                     # "passed" | "failed"
+    hidden: bool = False
+    message: str = ""               # what a student reads
+    expected: TensorSummary | None = None
+    actual: TensorSummary | None = None
+    mismatches: list[dict[str, Any]] = field(default_factory=list)   # worst differing values
+    traceback: str = ""             # the student's own traceback, trimmed to their code
+    output: str = ""                # what the student's function printed, bounded
+    duration: float = 0.0
+    nodeid: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def public_view(self) -> "CheckResult":
+        """What may be shown outside the grader: hidden checks lose everything but name and status."""
+        if not self.hidden:
+            return self
+        return CheckResult(
+            name=self.name, exercise=self.exercise, points=self.points, score=self.score,
+            status=self.status, hidden=True,
+            message=HIDDEN_MESSAGE_PASS if self.passed else HIDDEN_MESSAGE_FAIL,
+            duration=self.duration,
+        )
+
+
+@dataclass
+class CellIssue:
+    """A notebook cell that raised, timed out, or was dropped because it killed the kernel."""
+
+    index: int                      # 0-based index among all cells
+    kind: str                       # "error" | "timeout" | "dropped"
+    message: str                    # plain words
+    ename: str = ""
+    evalue: str = ""
+    traceback: str = ""
+    source_head: str = ""           # first lines of the cell
+
+
+@dataclass
+class Result:
+    submission: str
+    assignment: str
+    checks: list[CheckResult] = field(default_factory=list)
+    score: float = 0.0
+    max_score: float = 0.0
+    device: str = "cpu"
+    isolation: str = "none"
+    errors: list[str] = field(default_factory=list)     # submission-level problems, in words
+    cells: list[CellIssue] = field(default_factory=list)
+    sha256: str = ""
+    grader_version: str = ""
+    execution_time: float = 0.0
+    readable: bool = True
+    hidden_ran: bool = False
+    exercises: dict[str, str] = field(default_factory=dict)   # name -> title, in order
+    timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
+
+    @property
+    def passed(self) -> bool:
+        return self.readable and bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.passed else 1
+
+    def by_exercise(self) -> dict[str, list[CheckResult]]:
+        groups: dict[str, list[CheckResult]] = {name: [] for name in self.exercises}
+        for check in self.checks:
+            groups.setdefault(check.exercise, []).append(check)
+        return groups
+
+    def exercise_scores(self) -> dict[str, tuple[float, float]]:
+        return {
+            name: (sum(c.score for c in checks), sum(c.points for c in checks))
+            for name, checks in self.by_exercise().items()
+        }
+
+    @property
+    def status(self) -> str:
+        if not self.readable:
+            return "unreadable"
+        if self.passed:
+            return "passed"
+        return "failed"
+
+    def public_view(self) -> "Result":
+        view = Result(**{**self.__dict__})
+        view.checks = [c.public_view() for c in self.checks]
+        return view
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Result":
+        data = dict(data)
+        checks = []
+        for raw in data.pop("checks", []):
+            raw = dict(raw)
+            for key in ("expected", "actual"):
+                if raw.get(key) is not None:
+                    raw[key] = TensorSummary(**raw[key])
+            checks.append(CheckResult(**raw))
+        cells = [CellIssue(**c) for c in data.pop("cells", [])]
+        return cls(checks=checks, cells=cells, **data)
+
+
+def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
+    key = "hidden" if check.hidden else "public"
+    return visibility.get(key, "after_published" if check.hidden else "visible")
+
+
+def _summary_output(result: Result) -> str:
+    lines = [f"Score: {result.score:g}/{result.max_score:g} on {result.device} ({result.isolation})."]
+    lines += result.errors
+    for cell in result.cells:
+        lines.append(f"Cell {cell.index + 1}: {cell.message}")
+    if not result.hidden_ran:
+        lines.append("Hidden checks were not run here; they run at grading time.")
+    return "\n".join(lines)
+
+
+def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> dict[str, Any]:
+    """results.json in Gradescope's schema, with our facts under extra_data."""
+    visibility = visibility or {}
+    tests = []
+    for check in result.checks:
+        view = check.public_view()
+        output = view.message
+        if not view.hidden and view.traceback:
+            output += "\n\n" + view.traceback
+        tests.append({
+            "name": f"{check.exercise}: {check.name}",
+            "score": view.score,
+            "max_score": view.points,
+            "status": view.status,
+            "output": output,
+            "tags": [check.exercise] + (["hidden"] if check.hidden else []),
+            "visibility": _visibility(check, visibility),
+        })
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 3),
+        "output": _summary_output(result),
+        "tests": tests,
+        "extra_data": {
+            "device": result.device,
+            "grader_version": result.grader_version,
+            "sha256": result.sha256,
+            "isolation": result.isolation,
+            "assignment": result.assignment,
+            "max_score": result.max_score,
+            "readable": result.readable,
+            "errors": result.errors,
+        },
+    }
+
+
+def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None) -> str:
+    return json.dumps(to_gradescope(result, visibility), indent=2)
+
+
+def to_junit(result: Result) -> str:
+    """JUnit XML: one testcase per check, the exercise as classname."""
+    failures = sum(not c.passed for c in result.checks)
+    suite = ET.Element("testsuite", {
+        "name": result.assignment, "tests": str(len(result.checks) or 1),
+        "failures": str(failures + (0 if result.checks else 1)), "errors": "0",
+        "time": f"{result.execution_time:.3f}",
+    })
+    props = ET.SubElement(suite, "properties")
+    for key in ("device", "isolation", "sha256", "grader_version"):
+        ET.SubElement(props, "property", {"name": key, "value": str(getattr(result, key))})
+    if not result.checks:
+        case = ET.SubElement(suite, "testcase", {"classname": "submission", "name": "readable", "time": "0"})
+        failure = ET.SubElement(case, "failure", {"message": "; ".join(result.errors) or "no checks ran"})
+        failure.text = "\n".join(result.errors)
+    for check in result.checks:
+        view = check.public_view()
+        case = ET.SubElement(suite, "testcase", {
+            "classname": check.exercise, "name": check.name, "time": f"{check.duration:.3f}",
+        })
+        if not view.passed:
+            failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
+            failure.text = view.message + (("\n\n" + view.traceback) if view.traceback else "")
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+
+
+CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
+
+
+def csv_row(student: str, result: Result) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "student": student, "total": result.score, "max_score": result.max_score,
+        "status": result.status, "device": result.device, "isolation": result.isolation,
+        "sha256": result.sha256,
+    }
+    for name, (score, _points) in result.exercise_scores().items():
+        row[name] = score
+    return row
+
+
+def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + exercises, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return out.getvalue()
