@@ -1,0 +1,61 @@
+"""`grader check`: grade one notebook and write what was asked for."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.assignment import Assignment, find_assignment, load_assignment
+from grader.errors import UsageError
+from grader.grade import Options, grade
+from grader.notebook import read_submission
+from grader.results import Result, dumps_gradescope, to_junit
+
+
+@dataclass(frozen=True)
+class Outputs:
+    results: Path | None = None
+    feedback: Path | None = None
+    junit: Path | None = None
+    markdown: Path | None = None
+
+
+def resolve_assignment(notebook: Path, assignment_dir: Path | None) -> Assignment:
+    if assignment_dir is not None:
+        return load_assignment(assignment_dir)
+    slug = read_submission(notebook).slug if notebook.is_file() else None
+    return find_assignment(slug)
+
+
+def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> None:
+    from grader.feedback import render_html, render_markdown
+
+    def write(path: Path, text: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    if outputs.results:
+        write(outputs.results, dumps_gradescope(result, assignment.visibility))
+    if outputs.feedback:
+        write(outputs.feedback, render_html(result, title=assignment.title))
+    if outputs.junit:
+        write(outputs.junit, to_junit(result))
+    if outputs.markdown:
+        write(outputs.markdown, render_markdown(result, title=assignment.title))
+
+
+def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, options: Options = Options(),
+                   outputs: Outputs = Outputs()) -> tuple[Result, Assignment]:
+    """Grade `notebook` and write the requested files. Raises GraderError only for grader faults."""
+    if not notebook.exists():
+        raise UsageError(f"no such notebook: {notebook}", hint="give the path of the .ipynb file to grade")
+    if notebook.is_dir():
+        raise UsageError(f"{notebook} is a folder, not a notebook", hint="use `grader batch` for a folder of submissions")
+    assignment = resolve_assignment(notebook, assignment_dir)
+    result = grade(notebook, assignment, options)
+    write_outputs(result, assignment, outputs)
+    return result, assignment
+
+
+def result_json(result: Result) -> str:
+    return json.dumps(result.to_dict(), indent=2)

@@ -1,0 +1,56 @@
+"""Render a Result for people. Hidden checks are shown through `Result.public_view()` only."""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from grader.results import Result
+
+
+@functools.lru_cache(maxsize=1)
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.feedback", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2.html"]),
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+    )
+    env.filters["num"] = _num
+    env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
+    return env
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
+    return str(value)
+
+
+def _context(result: Result, title: str | None) -> dict[str, Any]:
+    view = result.public_view()
+    groups = view.by_exercise()
+    exercises = []
+    for name, checks in groups.items():
+        if not checks:
+            continue
+        score = sum(c.score for c in checks)
+        points = sum(c.points for c in checks)
+        exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
+                          "score": score, "points": points, "passed": all(c.passed for c in checks)})
+    return {"r": view, "title": title or result.assignment, "exercises": exercises,
+            "percent": (100.0 * view.score / view.max_score) if view.max_score else 0.0}
+
+
+def render_html(result: Result, *, title: str | None = None) -> str:
+    """One self-contained HTML page: no external assets."""
+    return _env().get_template("feedback.html.j2").render(**_context(result, title))
+
+
+def render_markdown(result: Result, *, title: str | None = None) -> str:
+    return _env().get_template("feedback.md.j2").render(**_context(result, title))
+
+
+def render_text(result: Result, *, title: str | None = None) -> str:
+    """A terminal summary readable without colour."""
+    return _env().get_template("feedback.txt.j2").render(**_context(result, title))
