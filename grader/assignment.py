@@ -42,7 +42,7 @@ class Assignment:
     timeouts: Timeouts = Timeouts()
     tolerances: dict[str, Tolerance] = field(default_factory=lambda: {"default": Tolerance()})
     limits: Limits = Limits()
-    visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden" -> gradescope visibility
+    visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
 
     @property
@@ -76,6 +76,42 @@ def _section(data: dict, name: str, cls: type, where: Path):  # type: ignore[no-
         return cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items()})
     except (TypeError, ValueError) as exc:
         raise AssignmentError(f"{where}: bad value in [{name}]: {exc}") from None
+
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+def _visibility(raw: object, exercises: dict, where: Path) -> dict[str, str]:
+    """[visibility]: public/hidden -> a Gradescope visibility; [visibility.exercises]: name -> one,
+    for that exercise's public checks. Flattened to {"public", "hidden", "exercise.<name>"}."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise AssignmentError(f"{where}: [visibility] must be a table")
+    allowed = ", ".join(VISIBILITIES)
+
+    def word(key: str, value: object) -> str:
+        if value not in VISIBILITIES:
+            raise AssignmentError(f"{where}: [visibility] {key} = {value!r} is not a visibility",
+                                  hint=f"use one of: {allowed}")
+        return str(value)
+
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if key == "exercises":
+            if not isinstance(value, dict):
+                raise AssignmentError(f"{where}: [visibility.exercises] must map exercise names to visibilities")
+            for name, vis in value.items():
+                if exercises and name not in exercises:
+                    raise AssignmentError(f"{where}: [visibility.exercises] names an unknown exercise '{name}'",
+                                          hint="known exercises: " + ", ".join(map(str, exercises)))
+                out[f"exercise.{name}"] = word(f"exercises.{name}", vis)
+        elif key in ("public", "hidden"):
+            out[key] = word(key, value)
+        else:
+            raise AssignmentError(f"{where}: unknown key '{key}' in [visibility]",
+                                  hint="known keys: public, hidden, exercises")
+    return out
 
 
 def load_assignment(root: Path) -> Assignment:
@@ -114,7 +150,7 @@ def load_assignment(root: Path) -> Assignment:
         timeouts=_section(data, "timeouts", Timeouts, toml_path),
         tolerances=tolerances,
         limits=_section(data, "limits", Limits, toml_path),
-        visibility={str(k): str(v) for k, v in (data.get("visibility") or {}).items()},
+        visibility=_visibility(data.get("visibility"), exercises, toml_path),
         solutions=solutions if solutions.is_dir() else None,
     )
 

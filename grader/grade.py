@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import grader
 from grader.assignment import Assignment
@@ -98,12 +99,24 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
     return result
 
 
-def _grade_live(result: Result, submission: Submission, assignment: Assignment, options: Options,
-                isolation: Isolation, kernel_factory: KernelFactory, paths: list[Path],
-                hidden_dir: Path | None) -> None:
+@dataclass
+class LiveNotebook:
+    """A submission whose cells have run in a live kernel: `notebook` is the `nb` of the checks."""
+
+    notebook: Any
+    runner: Any
+    device: str
+
+
+@contextmanager
+def live_notebook(submission: Submission, assignment: Assignment, options: Options, isolation: Isolation,
+                  kernel_factory: KernelFactory = default_kernel,
+                  timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
+    """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
     from grader.bridge import Bridge, Notebook
     from grader.execute import Runner
 
+    timings = {} if timings is None else timings
     kernel = kernel_factory(assignment, isolation)
     runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     t0 = time.monotonic()
@@ -112,19 +125,26 @@ def _grade_live(result: Result, submission: Submission, assignment: Assignment, 
         bridge = Bridge(runner)
         device = choose_device(options.device, bridge.devices())
         bridge.device = device
-        result.device = device
         t1 = time.monotonic()
-        result.timings["kernel_start"] = t1 - t0
+        timings["kernel_start"] = t1 - t0
         runner.run_all()
-        t2 = time.monotonic()
-        result.timings["cells"] = t2 - t1
-        _run_checks(result, assignment, Notebook(bridge), paths, hidden_dir, options)
-        result.timings["checks"] = time.monotonic() - t2
-        result.cells = runner.cell_issues()
-        if runner.restarts:
-            result.errors.append(f"The kernel was restarted {runner.restarts} time(s) while grading.")
+        timings["cells"] = time.monotonic() - t1
+        yield LiveNotebook(Notebook(bridge), runner, device)
     finally:
         kernel.shutdown()
+
+
+def _grade_live(result: Result, submission: Submission, assignment: Assignment, options: Options,
+                isolation: Isolation, kernel_factory: KernelFactory, paths: list[Path],
+                hidden_dir: Path | None) -> None:
+    with live_notebook(submission, assignment, options, isolation, kernel_factory, result.timings) as live:
+        result.device = live.device
+        t2 = time.monotonic()
+        _run_checks(result, assignment, live.notebook, paths, hidden_dir, options)
+        result.timings["checks"] = time.monotonic() - t2
+        result.cells = live.runner.cell_issues()
+        if live.runner.restarts:
+            result.errors.append(f"The kernel was restarted {live.runner.restarts} time(s) while grading.")
 
 
 def _run_checks(result: Result, assignment: Assignment, nb: Any, paths: list[Path],

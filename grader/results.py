@@ -139,8 +139,9 @@ class Result:
 
 
 def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
-    key = "hidden" if check.hidden else "public"
-    return visibility.get(key, "after_published" if check.hidden else "visible")
+    if check.hidden:
+        return visibility.get("hidden", "after_published")
+    return visibility.get(f"exercise.{check.exercise}", visibility.get("public", "visible"))
 
 
 def _summary_output(result: Result) -> str:
@@ -170,11 +171,14 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "output": output,
             "tags": [check.exercise] + (["hidden"] if check.hidden else []),
             "visibility": _visibility(check, visibility),
+            "output_format": "text",
+            "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
         })
     return {
         "score": result.score,
         "execution_time": round(result.execution_time, 3),
         "output": _summary_output(result),
+        "output_format": "text",
         "tests": tests,
         "extra_data": {
             "device": result.device,
