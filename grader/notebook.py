@@ -142,7 +142,7 @@ def _normalised_cells(data: dict[str, Any], sub: Submission) -> list[Cell]:
 def _not_json(sub: Submission, text: str, exc: json.JSONDecodeError) -> Submission:
     if text.lstrip().startswith("{"):
         where = f"line {exc.lineno}, column {exc.colno}"
-        if exc.pos >= len(text.rstrip()) - 1:
+        if _ends_early(text):
             reason = f"The notebook file is truncated: its JSON ends early ({where}). Save it again from Jupyter and resubmit."
         else:
             reason = f"The notebook file is damaged: its JSON is invalid at {where} ({exc.msg})."
@@ -154,6 +154,26 @@ def _not_json(sub: Submission, text: str, exc: json.JSONDecodeError) -> Submissi
     sub.cells = [Cell(index=0, source=text)]
     sub.warnings.append("The file is a Python script named .ipynb, not a notebook; it was graded as one code cell.")
     return sub
+
+
+def _ends_early(text: str) -> bool:
+    """True when the JSON is cut short: an open string or unclosed brackets at the end of the file."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+    return in_string or depth > 0
 
 
 def _unreadable(sub: Submission, reason: str) -> Submission:

@@ -1,0 +1,166 @@
+"""`grader check` as a user runs it: exit codes, files written, words printed, no tracebacks."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+HERE = Path(__file__).parent
+MINI = HERE / "fixtures" / "cli" / "assignments" / "mini"
+GRADER = [sys.executable, "-m", "grader.cli"]
+
+RIGHT = """
+import torch
+def activation(x):
+    return torch.sigmoid(x)
+def double(x):
+    return x * 2
+"""
+WRONG_SIGN = """
+import torch
+def activation(x):
+    return 1 / (1 + torch.exp(x))
+def double(x):
+    return x * 2
+"""
+
+
+def notebook(path: Path, *sources: str, slug: str | None = "mini") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if slug:
+        nb.metadata["grader"] = {"slug": slug, "version": "1"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GRADER, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def right_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    tmp = tmp_path_factory.mktemp("right")
+    nb = notebook(tmp / "right.ipynb", RIGHT)
+    proc = run("check", nb, "--assignment", MINI, "--results", tmp / "results.json",
+               "--feedback", tmp / "feedback.html", "--junit", tmp / "junit.xml")
+    return proc, tmp
+
+
+def test_right_notebook_exits_0_and_writes_every_file(right_run: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    proc, tmp = right_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Score: 4/4" in proc.stdout
+    assert "PASS  test_activation_values" in proc.stdout
+    results = json.loads((tmp / "results.json").read_text())
+    assert results["score"] == 4.0
+    assert {t["status"] for t in results["tests"]} == {"passed"}
+    assert set(results) >= {"score", "execution_time", "output", "tests", "extra_data"}
+    extra = results["extra_data"]
+    assert extra["device"] == "cpu" and len(extra["sha256"]) == 64 and extra["isolation"]
+    for test in results["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "status", "output", "tags", "visibility"}
+        assert test["tags"][0] in ("activation", "double")
+    html = (tmp / "feedback.html").read_text()
+    assert "4 / 4" in html and "<link" not in html and "<script src" not in html
+    assert "test_activation_values" in html
+    assert (tmp / "junit.xml").read_text().startswith("<?xml")
+
+
+def test_wrong_sign_exits_1_and_names_the_problem(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "sign.ipynb", WRONG_SIGN)
+    proc = run("check", nb, "--assignment", MINI, "--results", tmp_path / "r.json", "--feedback", tmp_path / "f.html")
+    assert proc.returncode == 1
+    assert "FAIL  test_activation_values" in proc.stdout
+    assert "values differ" in proc.stdout
+    assert "PASS  test_activation_shape_and_dtype" in proc.stdout
+    assert "PASS  test_double_values" in proc.stdout
+    html = (tmp_path / "f.html").read_text()
+    assert "expected" in html and "your result" in html and "values differ" in html
+    assert "Traceback" not in proc.stderr
+
+
+def test_slug_in_metadata_finds_the_assignment_under_cwd(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    nb = notebook(tmp_path / "mine.ipynb", RIGHT)
+    proc = run("check", nb, cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Hidden checks were not run" in proc.stdout
+
+
+def test_student_stub_raises_and_feedback_says_replace_the_stub(tmp_path: Path) -> None:
+    stub = "def activation(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\ndef double(x):\n    return x * 2\n"
+    nb = notebook(tmp_path / "stub.ipynb", stub)
+    proc = run("check", nb, "--assignment", MINI, "--feedback", tmp_path / "f.html")
+    assert proc.returncode == 1
+    assert "`activation` raised NotImplementedError" in proc.stdout
+    assert "Replace the `raise NotImplementedError()` stub" in proc.stdout
+    html = (tmp_path / "f.html").read_text()
+    assert "cell 1, line 3, in activation" in html
+
+
+def test_truncated_notebook_gets_a_verdict_not_a_traceback(tmp_path: Path) -> None:
+    good = notebook(tmp_path / "good.ipynb", RIGHT)
+    bad = tmp_path / "truncated.ipynb"
+    bad.write_bytes(good.read_bytes()[:150])
+    proc = run("check", bad, "--assignment", MINI, "--results", tmp_path / "r.json", "--junit", tmp_path / "j.xml")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["score"] == 0
+    assert "truncated" in results["output"]
+    assert results["extra_data"]["readable"] is False
+    assert all(t["status"] == "failed" for t in results["tests"]) and len(results["tests"]) == 3
+    assert "truncated" in proc.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (["check", "nope.ipynb", "--assignment", str(MINI)], "no such notebook"),
+    (["check", "{nb}", "--assignment", "/no/such/assignment"], "assignment.toml is missing"),
+    (["check", "{nb}", "--device", "tpu"], "invalid choice"),
+    (["check"], "the following arguments are required"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_grader_faults_exit_2_with_words(tmp_path: Path, args: list[str], words: str) -> None:
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    proc = run(*[a.replace("{nb}", str(nb)) for a in args])
+    assert proc.returncode == 2
+    assert words in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_no_slug_and_no_assignment_is_exit_2(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "n.ipynb", RIGHT, slug=None)
+    proc = run("check", nb, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "names no assignment" in proc.stderr and "--assignment" in proc.stderr
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has a GPU")
+def test_device_cuda_on_a_cpu_machine_is_a_clear_error(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    proc = run("check", nb, "--assignment", MINI, "--device", "cuda")
+    assert proc.returncode == 2
+    assert "no CUDA device" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_from_scratch_notebook_without_metadata_is_graded_the_same(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# my own layout"),
+                nbformat.v4.new_code_cell("import torch"),
+                nbformat.v4.new_code_cell("def double(x):\n    return x + x"),
+                nbformat.v4.new_code_cell("activation = lambda x: torch.sigmoid(x)")]
+    nb.metadata = {"kernelspec": {"name": "conda-env-py", "display_name": "Python (my env)", "language": "python"}}
+    path = tmp_path / "scratch.ipynb"
+    nbformat.write(nb, str(path))
+    proc = run("check", path, "--assignment", MINI)
+    assert proc.returncode == 0, proc.stdout
+    assert "Score: 4/4" in proc.stdout
