@@ -1,13 +1,20 @@
-"""`nb.cell(...)`: a notebook cell found by tag or by its first line, with what it produced."""
+"""`nb.cell(...)`: a notebook cell found by tag or by its first line, with what it produced.
+
+A notebook that computes its answers in top-level cells, with names of the student's own
+choosing, is graded through the cells themselves: the cell that follows "## Exercise 2"
+(or carries a tag) is found in the submission, and its `.value` is `Out[n]` of its run in
+the kernel, the value of its last expression, brought back through the bridge as data.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from grader.failures import CheckFailed
 
 if TYPE_CHECKING:
     from grader.bridge import Bridge
+    from grader.notebook import Cell
 
 _UNSET = object()
 
@@ -18,57 +25,97 @@ class CellView:
 
     index: int
     source: str
-    status: str            # "ok" | "error" | "timeout" | "dropped"
-    stdout: str
+    status: str            # "ok" | "error" | "timeout" | "dropped" | "not run"
+    stdout: str | None     # None: not known (inline, where past output is not kept)
     error: str
-    _bridge: "Bridge"
+    _bridge: Any
     _count: int | None
     _value: Any = _UNSET
+    note: str = ""         # why something is unknown, in words for the student
 
     @property
     def value(self) -> Any:
-        """The value of the cell's last expression (as `Out[n]`), fetched from the kernel once."""
+        """The value of the cell's last expression (as `Out[n]`), fetched from the kernel once.
+
+        None when the last line is not an expression (an assignment, a `print(...)`) or ends with `;`.
+        """
         if self._value is _UNSET:
             if self.status != "ok" or self._count is None:
-                raise CheckFailed(f"cell {self.index + 1} did not run to the end ({self.status}: {self.error or 'no value'}); "
+                why = self.error or self.note or "it has no value"
+                if self.status == "not run":
+                    raise CheckFailed(f"cell {self.index + 1} was not run ({why}). Write your answer in it, "
+                                      "run it, and check again.")
+                raise CheckFailed(f"cell {self.index + 1} did not run to the end ({self.status}: {why}); "
                                   "fix it so that its last line computes the answer")
             self._value = self._bridge.output_of(self._count)
         return self._value
 
     @property
     def output(self) -> str:
+        """What the cell printed (stdout and stderr streams)."""
+        if self.stdout is None:
+            raise CheckFailed(f"what cell {self.index + 1} printed is not known here: {self.note or 'no record'}")
         return self.stdout
 
+    @property
+    def execution_count(self) -> int | None:
+        return self._count
 
-def _first_line(source: str) -> str:
+
+def first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip():
             return line.strip()
     return ""
 
 
-def find_cell(bridge: "Bridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
+def starts_with(source: str, prefix: str) -> bool:
+    """The first non-empty line starts with `prefix`, at a word boundary ("## Exercise 1" is not "## Exercise 10")."""
+    line, prefix = first_line(source), prefix.strip()
+    if not prefix or not line.startswith(prefix):
+        return False
+    rest = line[len(prefix):]
+    return not (rest and prefix[-1].isalnum() and (rest[0].isalnum() or rest[0] == "_"))
+
+
+def describe(tag: str | None, starting_with: str | None) -> str:
+    return f"tag '{tag}'" if tag is not None else f"a first line starting with '{starting_with}'"
+
+
+def validate(tag: str | None, starting_with: str | None) -> None:
     if (tag is None) == (starting_with is None):
         raise TypeError("nb.cell() takes exactly one of tag= or starting_with=")
-    runs = bridge.runner.runs
-    by_index = {r.cell.index: r for r in runs}
-    cells = bridge.runner.submission.cells
-    wanted = f"tag '{tag}'" if tag is not None else f"a first line starting with '{starting_with}'"
+
+
+def match_cell(cells: Sequence["Cell"], *, tag: str | None = None,
+               starting_with: str | None = None) -> "Cell":
+    """The code cell that answers: the first cell with the tag or first line; a markdown cell
+    (an exercise's heading) stands for the first non-empty code cell after it."""
+    validate(tag, starting_with)
     for cell in cells:
-        hit = (tag in cell.tags) if tag is not None else _first_line(cell.source).startswith(str(starting_with).strip())
+        hit = (tag in cell.tags) if tag is not None else starts_with(cell.source, str(starting_with))
         if not hit:
             continue
-        if cell.kind != "code":
-            # a markdown heading names the exercise: the answer is the next code cell
-            following = [c for c in cells if c.index > cell.index and c.kind == "code" and c.source.strip()]
-            if not following:
-                continue
-            cell = following[0]
-        run = by_index.get(cell.index)
-        if run is None:
-            return CellView(cell.index, cell.source, "not run", "", "", bridge, None)
-        reply = run.reply
-        stdout = "".join(o.get("text", "") for o in (reply.outputs if reply else []) if o.get("output_type") == "stream")
-        error = f"{reply.ename}: {reply.evalue}" if reply and reply.ename else ""
-        return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count)
-    raise CheckFailed(f"No cell with {wanted} was found. Keep the exercise's heading or tag as given in the assignment.")
+        if cell.kind == "code":
+            return cell
+        following = [c for c in cells if c.index > cell.index and c.kind == "code" and c.source.strip()]
+        if following:
+            return following[0]
+    raise CheckFailed(f"No cell with {describe(tag, starting_with)} was found. Keep the exercise's heading "
+                      "or tag as given in the assignment.")
+
+
+def find_cell(bridge: "Bridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
+    validate(tag, starting_with)
+    locate = getattr(bridge, "locate_cell", None)
+    if locate is not None:          # a bridge with its own record of cells (grader.live, inline)
+        return locate(tag=tag, starting_with=starting_with)
+    cell = match_cell(bridge.runner.submission.cells, tag=tag, starting_with=starting_with)
+    run = next((r for r in bridge.runner.runs if r.cell.index == cell.index), None)
+    if run is None:
+        return CellView(cell.index, cell.source, "not run", "", "it is empty", bridge, None)
+    reply = run.reply
+    outputs = reply.outputs if reply else []
+    stdout = "".join(str(o.get("text", "")) for o in outputs if o.get("output_type") == "stream")
+    error = f"{reply.ename}: {reply.evalue}" if reply and reply.ename else (run.note or "")
+    return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count)
