@@ -13,7 +13,7 @@ def _env() -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader.feedback", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2.html"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
     )
     env.filters["num"] = _num
