@@ -39,7 +39,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden, select=args.exercise)
     outputs = Outputs(results=args.results, feedback=args.feedback, junit=args.junit, markdown=args.markdown)
-    result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs)
+    try:
+        result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs)
+    except GraderError as exc:
+        if getattr(args, "github", False):
+            from grader.integrations.github import report_error_to_github
+
+            report_error_to_github(str(exc))
+        raise
     if not args.quiet:
         print(render_text(result, title=assignment.title))
         for label, path in (("results", args.results), ("feedback", args.feedback), ("junit", args.junit)):
