@@ -32,6 +32,11 @@ class CellView:
     _count: int | None
     _value: Any = _UNSET
     note: str = ""         # why something is unknown, in words for the student
+    where: str = ""        # how to name the cell to a student; default "cell N"
+
+    @property
+    def label(self) -> str:
+        return self.where or f"cell {self.index + 1}"
 
     @property
     def value(self) -> Any:
@@ -42,10 +47,12 @@ class CellView:
         if self._value is _UNSET:
             if self.status != "ok" or self._count is None:
                 why = self.error or self.note or "it has no value"
+                if self.status == "not run" and self.note:
+                    raise CheckFailed(f"{self.label} was not run: {self.note}.")
                 if self.status == "not run":
-                    raise CheckFailed(f"cell {self.index + 1} was not run ({why}). Write your answer in it, "
+                    raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, "
                                       "run it, and check again.")
-                raise CheckFailed(f"cell {self.index + 1} did not run to the end ({self.status}: {why}); "
+                raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
                                   "fix it so that its last line computes the answer")
             self._value = self._bridge.output_of(self._count)
         return self._value
@@ -54,7 +61,7 @@ class CellView:
     def output(self) -> str:
         """What the cell printed (stdout and stderr streams)."""
         if self.stdout is None:
-            raise CheckFailed(f"what cell {self.index + 1} printed is not known here: {self.note or 'no record'}")
+            raise CheckFailed(f"what {self.label} printed is not known here: {self.note or 'no record'}")
         return self.stdout
 
     @property

@@ -1,0 +1,242 @@
+"""The bridge inside a student's own running kernel, for `grader.check()` in Jupyter.
+
+There is no second process here: the kernel that runs the checks is the student's, and nothing
+is at stake (it is their own check). Values still take the grading path: the same kernel-side
+agent (grader/_agent.py) encodes them as JSON plus a torch.save blob, and the same decoding as
+grader.bridge loads them with torch.load(weights_only=True) as plain tensors with their device
+metadata. The checks therefore see exactly what they see at grading time.
+
+What differs from grading: the cells ran in the order the student ran them, in their kernel;
+`nb.cell(...)` works from the kernel's history (`In`, `Out`) and the saved notebook file, so a
+cell's printed output and its error are known only from the saved file (see `locate_cell`).
+"""
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import io
+import json
+import secrets
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from grader.bridge import MAX_REPLY, MIME, BadReply, Bridge, _load_tensors
+from grader.cells import CellView, describe, match_cell, starts_with, validate
+from grader.failures import CheckFailed
+from grader.notebook import Cell
+
+AGENT_SOURCE = (Path(__file__).parent / "_agent.py").read_text(encoding="utf-8")
+
+NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
+             "save the notebook (Ctrl-S) after running the cell, then check again")
+
+
+def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
+    """The grading agent, bound to this kernel's namespace; its replies land in the returned list."""
+    replies: list[Any] = []
+
+    class _Display:
+        @staticmethod
+        def publish(data: dict[str, Any], metadata: Any = None, **_: Any) -> None:
+            replies.append(data.get(MIME))
+
+    class _Shell:
+        display_pub = _Display
+        user_ns = shell.user_ns
+
+    namespace: dict[str, Any] = {"__name__": "grader_live_agent", "get_ipython": lambda: _Shell}
+    exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # noqa: S102 - our own file
+    token = f"__grader_live_{secrets.token_hex(8)}__"
+    namespace["__grader_install__"](token)
+    agent = getattr(builtins, token)
+    delattr(builtins, token)
+    return agent, replies
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Interrupt the call after `seconds` (KeyboardInterrupt, as an interrupted kernel would);
+    only where signals can be used: Unix, the main thread."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@dataclass
+class SavedNotebook:
+    """The notebook file as last saved: its cells (tags, headings) and, per cell, the saved run."""
+
+    path: Path
+    cells: list[Cell]
+    counts: dict[int, int | None] = field(default_factory=dict)           # cell index -> execution_count
+    outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> "SavedNotebook | None":
+        from grader.notebook import read_submission
+
+        sub = read_submission(path)
+        if not sub.readable:
+            return None
+        saved = cls(path=path, cells=sub.cells)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8-sig"))
+            raw_cells = raw.get("cells") if isinstance(raw, dict) else None
+        except (OSError, ValueError):
+            raw_cells = None
+        for cell in sub.cells if isinstance(raw_cells, list) and len(raw_cells) == len(sub.cells) else []:
+            node = raw_cells[cell.index]
+            if isinstance(node, dict) and cell.kind == "code":
+                count = node.get("execution_count")
+                saved.counts[cell.index] = count if isinstance(count, int) else None
+                outputs = node.get("outputs")
+                saved.outputs[cell.index] = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+        return saved
+
+
+def _same_source(a: str, b: str) -> bool:
+    def norm(s: str) -> str:
+        return "\n".join(line.rstrip() for line in s.strip().splitlines())
+
+    return norm(a) == norm(b)
+
+
+def _stream_text(outputs: list[dict[str, Any]]) -> str:
+    def text(o: dict[str, Any]) -> str:
+        t = o.get("text", "")
+        return "".join(map(str, t)) if isinstance(t, list) else str(t)
+
+    return "".join(text(o) for o in outputs if o.get("output_type") == "stream")
+
+
+class LiveBridge(Bridge):
+    """Bridge.call/describe/output_of, served in-process by the agent instead of over the wire."""
+
+    def __init__(self, shell: Any, *, call_timeout: float = 10.0, output_kb: int = 64,
+                 saved: SavedNotebook | None = None, device: str = "cpu") -> None:
+        self.runner = None  # type: ignore[assignment]
+        self.device = device
+        self.last_call = None
+        self.shell = shell
+        self.saved = saved
+        self._call_timeout = call_timeout
+        self._cap = output_kb * 1024
+        self._agent, self._replies = install_agent(shell)
+
+    @property
+    def call_timeout(self) -> float:
+        return self._call_timeout
+
+    def request(self, op: str, req: dict[str, Any], *, timeout: float | None = None,
+                what: str = "") -> tuple[dict[str, Any], str, float]:
+        timeout = self.call_timeout if timeout is None else timeout
+        self._replies.clear()
+        printed = io.StringIO()
+        started = time.monotonic()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                deadline(timeout if op == "call" else None):
+            self._agent(op, json.dumps(req))
+        duration = time.monotonic() - started
+        output = printed.getvalue()[: self._cap]
+        if not self._replies:
+            raise CheckFailed(f"no answer came back for {what or op}. Did the notebook replace print/display "
+                              "machinery? Restart the kernel, run all cells, and check again.", output=output)
+        raw = self._replies[-1]
+        if not isinstance(raw, str) or len(raw) > MAX_REPLY:
+            raise CheckFailed(f"the value returned by {what or op} is too large to grade")
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise BadReply("reply is not an object")
+            data["_tensors"] = _load_tensors(base64.b64decode(data.get("blob", ""), validate=True))
+        except (ValueError, BadReply) as exc:
+            raise CheckFailed(f"the reply for {what or op} could not be read as data ({exc})") from None
+        except Exception as exc:  # torch.load refusing something is a failed check, never a crash
+            raise CheckFailed(f"the reply for {what or op} was refused: {type(exc).__name__}") from None
+        return data, output, duration
+
+    # -- the kernel's history ---------------------------------------------------------
+    def history(self) -> list[tuple[int, str]]:
+        """(execution count, source) of every cell run in this kernel before the current one."""
+        raw = list(getattr(self.shell.history_manager, "input_hist_raw", []) or [])
+        current = int(getattr(self.shell, "execution_count", len(raw)))
+        return [(n, str(src)) for n, src in enumerate(raw) if 0 < n < current]
+
+    def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
+        lines = ["Traceback (your code, most recent call last):"]
+        history = self.history()
+        for fr in frames if isinstance(frames, list) else []:
+            if not isinstance(fr, dict):
+                continue
+            code = str(fr.get("code", ""))[:300].strip()
+            where = f"line {fr.get('line')}"
+            for n, src in reversed(history):
+                if code and code in src:
+                    where = f"In [{n}], line {fr.get('line')}"
+                    break
+            lines.append(f"  {where}, in {str(fr.get('name'))[:100]}")
+            if code:
+                lines.append(f"    {code}")
+        lines.append(f"{ename}: {evalue}")
+        return "\n".join(lines)
+
+    # -- nb.cell ----------------------------------------------------------------------
+    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> CellView:
+        """The cell in the saved notebook (tag, heading or first line), matched to its latest run
+        in this kernel by source; without a saved notebook, the latest run whose first line matches."""
+        validate(tag, starting_with)
+        history = self.history()
+
+        def latest(pred: Callable[[str], bool]) -> int | None:
+            return next((n for n, src in reversed(history) if pred(src)), None)
+
+        cell = None
+        if self.saved is not None:
+            try:
+                cell = match_cell(self.saved.cells, tag=tag, starting_with=starting_with)
+            except CheckFailed:
+                if tag is not None:
+                    raise
+        if cell is None:
+            if tag is not None:
+                raise CheckFailed(f"nb.cell(tag={tag!r}) needs the saved notebook (the kernel cannot see tags), "
+                                  "and grader.check() could not find it: pass grader.check(notebook='your.ipynb').")
+            count = latest(lambda src: starts_with(src, str(starting_with)))
+            if count is None:
+                hint = ("" if self.saved is not None else " A markdown heading can only be found in the saved "
+                        "notebook: save it, or pass grader.check(notebook='your.ipynb').")
+                raise CheckFailed(f"No cell run in this kernel has {describe(tag, starting_with)}. Run the "
+                                  f"exercise's cell, keeping its heading or first line as given.{hint}")
+            return CellView(count - 1, history[[n for n, _ in history].index(count)][1], "ok", None, "", self,
+                            count, note=NOT_SAVED, where=f"In [{count}]")
+        count = latest(lambda src: _same_source(src, cell.source))
+        if count is None and starting_with is not None and cell.kind == "code":
+            count = latest(lambda src: starts_with(src, str(starting_with)))   # edited since the last save
+        if count is None:
+            return CellView(cell.index, cell.source, "not run", None, "", self, None,
+                            note="it has not been run in this kernel since the notebook was last saved: run it, "
+                                 "save the notebook, and check again")
+        saved_count = self.saved.counts.get(cell.index) if self.saved else None
+        if saved_count != count or self.saved is None:
+            return CellView(cell.index, cell.source, "ok", None, "", self, count, note=NOT_SAVED)
+        outputs = self.saved.outputs.get(cell.index, [])
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        error = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}" if errors else ""
+        return CellView(cell.index, cell.source, "error" if errors else "ok", _stream_text(outputs), error,
+                        self, count)
