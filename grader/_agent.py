@@ -4,7 +4,7 @@
 # time, so later patches to json, print, torch.save or the user's globals do not reach it.
 # Nothing it sends is trusted by the grader: replies are data (JSON + a tensor blob that
 # the grader loads with torch.load(weights_only=True)), validated there.
-def __grader_install__(token):
+def __grader_install__(token, output_limit=0):
     import base64, builtins, io, json, sys, traceback
     import torch
 
@@ -168,5 +168,41 @@ def __grader_install__(token):
             return reply({"ok": False, "agent_error": f"unknown op {op}"})
         except BaseException as exc:
             return reply({"ok": False, "agent_error": f"{type_(exc).__name__}: {exc}"[:500]})
+
+    def budget(stream, limit):
+        """Cap what one request may print (print, sys.stdout.write, os.write(1, ...) all pass here):
+        beyond `limit` characters the text is dropped in the kernel, before it costs anything.
+        The grader keeps its own cap; this one only spares it a flood."""
+        inner = stream.write
+        state = {"key": None, "used": 0}
+        note = f"\n[grader: output beyond {limit // 1024} KB was dropped]\n"
+
+        def write(text):
+            if not isinstance_(text, str_):
+                return inner(text)
+            try:
+                key = stream.parent_header.get("msg_id")
+            except Exception:
+                key = None
+            if key != state["key"]:
+                state["key"], state["used"] = key, 0
+            used = state["used"]
+            state["used"] = used + len_(text)
+            if used >= limit:
+                return len_(text)
+            if used + len_(text) > limit:
+                inner(text[: limit - used] + note)
+                return len_(text)
+            return inner(text)
+
+        try:
+            stream.write = write
+        except Exception:
+            pass
+
+    if output_limit:
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None and hasattr(stream, "parent_header"):
+                budget(stream, output_limit)
 
     setattr(builtins, token, agent)

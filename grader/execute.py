@@ -26,6 +26,10 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
+def _out_of_memory(reply: ExecReply) -> bool:
+    return reply.ename == "MemoryError" or "can't allocate memory" in reply.evalue or "Cannot allocate memory" in reply.evalue
+
+
 @dataclass
 class CellRun:
     cell: Cell
@@ -50,7 +54,8 @@ class Runner:
     # -- setup ------------------------------------------------------------------------
     def prepare(self) -> None:
         """Install the bridge agent before any student code runs (also after restarts)."""
-        code = AGENT_SOURCE + f"\n__grader_install__({self.token!r})\ndel __grader_install__\n"
+        limit = self.assignment.limits.output_kb * 1024 + 1024   # a little over the grader's cap: it still sees the cut
+        code = AGENT_SOURCE + f"\n__grader_install__({self.token!r}, {limit})\ndel __grader_install__\n"
         reply = self.kernel.execute(code, timeout=self.assignment.timeouts.kernel_start, store_history=False)
         if reply.status != "ok":
             from grader.errors import KernelError
@@ -91,7 +96,7 @@ class Runner:
         return CellRun(cell, "dropped", reply, note=f"dropped: {why}; the kernel was restarted and the cells before it replayed")
 
     def _responsive(self) -> bool:
-        probe = self.kernel.execute("", timeout=3.0, store_history=False, grace=1.0)
+        probe = self.kernel.execute("", timeout=1.5, store_history=False, grace=0.5)
         return probe.status == "ok"
 
     def _death_cause(self) -> str:
@@ -99,14 +104,20 @@ class Runner:
         code = proc.returncode if proc is not None else None
         if code is None:
             return "no exit status"
-        if code < 0:
-            import signal
+        import signal
 
+        if code > 128 and getattr(self.kernel, "sandbox", None) is not None and self.kernel.sandbox.sandboxed:
+            code = 128 - code          # bubblewrap reports a signal as 128 + its number
+        if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"killed by {name}" + (" - the memory or CPU limit, or a signal from the code" if name in ("SIGKILL", "SIGXCPU") else "")
+            why = {"SIGKILL": " - the memory or CPU limit, or a signal from the code",
+                   "SIGXCPU": f" - the CPU time limit of {self.assignment.limits.cpu_seconds} s",
+                   "SIGXFSZ": f" - the file size limit of {self.assignment.limits.file_size_mb} MB",
+                   "SIGSEGV": " - a crash in native code", "SIGABRT": " - an abort in native code (often out of memory)"}
+            return f"killed by {name}" + why.get(name, "")
         return f"the process exited with code {code}"
 
     def recover(self) -> None:
@@ -127,24 +138,26 @@ class Runner:
     # -- verdict material -------------------------------------------------------------
     def cell_issues(self) -> list[CellIssue]:
         issues = []
+        limits = self.assignment.limits
         for run in self.runs:
-            if run.status == "ok":
-                continue
             reply = run.reply or ExecReply()
             head = "\n".join(run.cell.source.strip().splitlines()[:3])
-            if run.status == "error":
-                message = f"raised {reply.ename}: {reply.evalue}".strip()
-            else:
-                message = run.note or run.status
-            issues.append(CellIssue(
-                index=run.cell.index, kind=run.status, message=message, ename=reply.ename,
-                evalue=reply.evalue[:2000], traceback=strip_ansi("\n".join(reply.traceback))[-4000:],
-                source_head=head,
-            ))
+            if run.status != "ok":
+                if run.status == "error":
+                    message = f"raised {reply.ename}: {reply.evalue}".strip()
+                    if _out_of_memory(reply):
+                        message += f" (the kernel's memory limit is {limits.memory_mb} MB)"
+                else:
+                    message = run.note or run.status
+                issues.append(CellIssue(
+                    index=run.cell.index, kind=run.status, message=message[:4000], ename=reply.ename,
+                    evalue=reply.evalue[:2000], traceback=strip_ansi("\n".join(reply.traceback))[-4000:],
+                    source_head=head,
+                ))
             if reply.truncated:
                 issues.append(CellIssue(index=run.cell.index, kind="output",
-                                        message=f"printed {reply.stream_bytes:,} characters; only the first "
-                                                f"{self.assignment.limits.output_kb} KB were kept", source_head=head))
+                                        message=f"printed more than {limits.output_kb} KB of output; only the first "
+                                                f"{limits.output_kb} KB were kept", source_head=head))
         return issues
 
     def cell_outputs(self) -> dict[int, list[dict[str, Any]]]:

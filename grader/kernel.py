@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class Kernel:
         self.client: Any = None
         self.workdir: Path | None = None
         self.starts = 0
+        self._stderr_buf = bytearray()
+        self._stderr_thread: threading.Thread | None = None
 
     # -- life -------------------------------------------------------------------------
     def start(self) -> None:
@@ -78,6 +81,7 @@ class Kernel:
             )
         except OSError as exc:
             raise KernelError(f"could not start a kernel: {exc}") from None
+        self._drain_stderr()
         client = BlockingKernelClient()
         client.load_connection_file(conn_file)
         client.allow_stdin = False
@@ -98,12 +102,38 @@ class Kernel:
                     raise KernelError(f"the kernel did not answer within {self.start_timeout:g} s") from None
         self.starts += 1
 
+    STDERR_TAIL = 8192
+
+    def _drain_stderr(self) -> None:
+        """Read the kernel's stderr as it comes, keeping only its tail.
+
+        ipykernel echoes everything written to fd 2 (by the student, by libraries) to its
+        original stderr: a pipe nobody drained would fill at 64 KB and freeze the kernel.
+        """
+        assert self.proc is not None and self.proc.stderr is not None
+        stream, buf, keep = self.proc.stderr, bytearray(), self.STDERR_TAIL
+        self._stderr_buf = buf
+
+        def pump() -> None:
+            try:
+                while True:
+                    chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+                    if not chunk:
+                        return
+                    buf.extend(chunk)
+                    if len(buf) > 2 * keep:
+                        del buf[:-keep]
+            except (OSError, ValueError):
+                return
+
+        self._stderr_thread = threading.Thread(target=pump, name="kernel-stderr", daemon=True)
+        self._stderr_thread.start()
+
     def _stderr_tail(self) -> str:
-        try:
-            assert self.proc is not None and self.proc.stderr is not None
-            return self.proc.stderr.read()[-2000:].decode("utf-8", "replace")
-        except Exception:
-            return ""
+        thread = self._stderr_thread
+        if thread is not None:
+            thread.join(timeout=1.0)
+        return bytes(self._stderr_buf[-2000:]).decode("utf-8", "replace")
 
     @property
     def alive(self) -> bool:
@@ -116,18 +146,14 @@ class Kernel:
         self.client.control_channel.send(msg)
 
     def kill(self) -> None:
-        """Kill the kernel and everything it started (its whole session / pid namespace)."""
+        """Kill the kernel and everything it started (its pid namespace, uid, session, process tree)."""
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        self.sandbox.reap(self.proc.pid, self.workdir)
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        self.sandbox.reap(self.proc.pid)
 
     def shutdown(self) -> None:
         """Fast shutdown: the kernel holds nothing worth a graceful goodbye."""
@@ -141,8 +167,14 @@ class Kernel:
         self._cleanup()
 
     def _cleanup(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
+        thread, self._stderr_thread = self._stderr_thread, None
+        if thread is not None:
+            thread.join(timeout=1.0)   # ends at EOF: the kernel and its children are gone
+        if self.proc is not None and self.proc.stderr is not None and not (thread and thread.is_alive()):
+            try:
+                self.proc.stderr.close()
+            except OSError:
+                pass
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
@@ -202,9 +234,7 @@ class Kernel:
                     reply.execution_count = content.get("execution_count")
                     if content.get("status") == "error" and reply.status == "ok":
                         reply.status = "error"
-                        reply.ename = content.get("ename", "")
-                        reply.evalue = content.get("evalue", "")
-                        reply.traceback = list(content.get("traceback", []))
+                        self._take_error(reply, content, cap)
                     elif content.get("status") == "aborted" and reply.status == "ok":
                         reply.status = "error"
                         reply.ename, reply.evalue = "Aborted", "execution was aborted"
@@ -216,38 +246,52 @@ class Kernel:
 
     def _on_iopub(self, msg: dict[str, Any], reply: ExecReply, kept: int, cap: int,
                   on_output: OutputHook | None) -> int:
+        """Record one output; keep at most `cap` characters of all of them (the rest is counted, then dropped)."""
         kind = msg["msg_type"]
-        content = msg["content"]
+        content = msg["content"] if isinstance(msg.get("content"), dict) else {}
         if on_output is not None and kind in ("display_data", "execute_result", "stream", "error"):
             on_output(msg)
         if kind == "stream":
-            text = str(content.get("text", ""))
+            text = content.get("text", "")
+            text = text if isinstance(text, str) else str(text)
             reply.stream_bytes += len(text)
-            if kept < cap:
-                piece = text[: cap - kept]
+            piece = text[: max(0, cap - kept)]
+            if len(piece) < len(text):
+                reply.truncated = True
+            if piece:
                 kept += len(piece)
+                name = "stderr" if content.get("name") == "stderr" else "stdout"
                 outs = reply.outputs
-                if outs and outs[-1].get("output_type") == "stream" and outs[-1].get("name") == content.get("name"):
+                if outs and outs[-1].get("output_type") == "stream" and outs[-1].get("name") == name:
                     outs[-1]["text"] += piece
                 else:
-                    outs.append({"output_type": "stream", "name": content.get("name", "stdout"), "text": piece})
-            elif not reply.truncated:
-                reply.truncated = True
+                    outs.append({"output_type": "stream", "name": name, "text": piece})
         elif kind in ("display_data", "execute_result"):
-            data = content.get("data", {})
-            if any(k.startswith("application/x-grader") for k in data):
+            data = content.get("data", {}) if isinstance(content.get("data"), dict) else {}
+            if any(str(k).startswith("application/x-grader") for k in data):
                 return kept
-            small = {k: v for k, v in data.items() if isinstance(v, str) and len(v) <= cap}
-            out = {"output_type": kind, "data": small, "metadata": {}}
-            if kind == "execute_result":
-                out["execution_count"] = content.get("execution_count")
-            if len(reply.outputs) < 200:
+            small = {str(k)[:100]: v for k, v in data.items() if isinstance(v, str) and len(v) <= cap - kept}
+            size = sum(len(v) for v in small.values())
+            if len(small) < len(data) or len(reply.outputs) >= 200:
+                reply.truncated = True
+            if small and len(reply.outputs) < 200:
+                kept += size
+                out: dict[str, Any] = {"output_type": kind, "data": small, "metadata": {}}
+                if kind == "execute_result":
+                    out["execution_count"] = content.get("execution_count")
                 reply.outputs.append(out)
         elif kind == "error":
             reply.status = "error"
-            reply.ename = content.get("ename", "")
-            reply.evalue = content.get("evalue", "")
-            reply.traceback = list(content.get("traceback", []))
+            self._take_error(reply, content, cap)
             reply.outputs.append({"output_type": "error", "ename": reply.ename, "evalue": reply.evalue,
                                   "traceback": reply.traceback})
         return kept
+
+    @staticmethod
+    def _take_error(reply: ExecReply, content: dict[str, Any], cap: int) -> None:
+        """An error as the kernel reported it, bounded: an exception can carry 50 MB of text too."""
+        reply.ename = str(content.get("ename", ""))[:200]
+        reply.evalue = str(content.get("evalue", ""))[:cap]
+        raw = content.get("traceback", [])
+        lines = [str(line)[:2000] for line in (raw if isinstance(raw, list) else [])[-60:]]
+        reply.traceback = lines

@@ -1,13 +1,27 @@
 """Where and how a kernel runs: bubblewrap when it works here, rlimits always.
 
 The single place that decides isolation. Every verdict records `Isolation.label`.
+
+Under bubblewrap the kernel sees a read-only system (/usr, /lib, /etc ...), the Python it
+runs (the interpreter's prefix and the virtual environment, never their siblings), its own
+folder (the ipc sockets and the connection file), and private tmpfs for /tmp and its home.
+It has no network (its own empty net namespace), its own pid namespace, and, when the grader
+runs as root, a uid of its own with no capabilities. Without bubblewrap the same rlimits
+apply, and the kernel's processes are hunted down at shutdown by uid, session and tag.
+See docs/security.md for the threat model.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
+import glob
 import os
+import pwd
 import resource
+import secrets
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,14 +31,27 @@ from typing import Callable
 from grader.assignment import Limits
 from grader.errors import SandboxUnavailable
 
-import glob
-import secrets
-
 UID_RANGE = (200000, 900000)   # each kernel runs as a uid of its own: no shared process count, no shared files
+TMPFS_MB = 512                 # size of the kernel's private /tmp and home (each) under bubblewrap
+TAG_VAR = "GRADER_SANDBOX_TAG"  # marks the kernel's processes when no uid of their own tells them apart
+
+
+def _uid_in_use(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+        return True
+    except KeyError:
+        pass
+    return bool(_pids_of_uid(uid))
 
 
 def kernel_uid() -> int:
-    return UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+    """A fresh uid for one kernel: unnamed in the passwd database, owning no process."""
+    for _ in range(20):
+        uid = UID_RANGE[0] + secrets.randbelow(UID_RANGE[1] - UID_RANGE[0])
+        if not _uid_in_use(uid):
+            return uid
+    return uid
 
 
 @dataclass(frozen=True)
@@ -37,9 +64,9 @@ class Isolation:
     def sandboxed(self) -> bool:
         return self.kind == "bubblewrap"
 
-    def reap(self, pid: int) -> None:
-        """Nothing to do under bubblewrap (the pid namespace dies with it)."""
-        return None
+    def reap(self, pid: int, workdir: Path | None = None) -> None:
+        """After the kernel (pid) was killed: kill every process it left behind."""
+        reap_kernel(pid, workdir)
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,7 +74,8 @@ def _bwrap_works(bwrap: str) -> str:
     """'' when bubblewrap can build our sandbox here, else the reason it cannot."""
     try:
         proc = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent", "true"],
+            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent",
+             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "true"],
             capture_output=True, timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -55,10 +83,20 @@ def _bwrap_works(bwrap: str) -> str:
     return "" if proc.returncode == 0 else proc.stderr.decode("utf-8", "replace").strip()[:200]
 
 
+@functools.lru_cache(maxsize=4)
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The options this bubblewrap knows (--size and --perms arrived in 0.5-0.7)."""
+    try:
+        text = subprocess.run([bwrap, "--help"], capture_output=True, timeout=10).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return frozenset()
+    return frozenset(word for word in text.split() if word.startswith("--"))
+
+
 def detect(mode: str = "auto") -> Isolation:
     """mode: auto (bubblewrap when it works), none (limits only), require (error without it)."""
     if mode == "none":
-        return Isolation("limits", "limits only (sandbox disabled by --no-sandbox)")
+        return Isolation("limits", f"limits only (sandbox disabled by --no-sandbox); the kernel runs {_identity()}")
     bwrap = shutil.which("bwrap")
     reason = "bubblewrap is not installed" if bwrap is None else _bwrap_works(bwrap)
     if bwrap and not reason:
@@ -68,50 +106,119 @@ def detect(mode: str = "auto") -> Isolation:
             f"a sandbox is required but unavailable: {reason}",
             hint="install bubblewrap (apt-get install bubblewrap) or drop --require-sandbox",
         )
-    return Isolation("limits", f"limits only, no sandbox ({reason})")
+    return Isolation("limits", f"limits only, no sandbox ({reason}); the kernel runs {_identity()}")
+
+
+def _identity() -> str:
+    """Who the kernel runs as without a sandbox: what a verdict must admit."""
+    if os.name != "posix":
+        return "as your user, with your user's files and network"
+    if os.geteuid() != 0:
+        return "as your user, with your user's files and network"
+    if _reachable_by_others(sys.executable):
+        return "as a uid of its own, with network access and read access to world-readable files"
+    return "as root (this Python is not reachable by other users), with full access to files and network"
 
 
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 
 
 def _python_roots() -> list[str]:
+    """The interpreter's prefixes: the virtual environment and the Python it was made from."""
     roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
     return sorted(roots)
 
 
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+PYTHON_LAYOUT = {"bin", "lib", "lib64", "lib32", "include", "share", "etc", "man", "pyvenv.cfg",
+                 "conda-meta", "ssl", "libexec", "Lib", "Scripts", "Include"}
+
+
+def _masked(bound: list[str]) -> list[str]:
+    """What of the grader a bound folder would show, to be hidden under something empty.
+
+    The grader's own package (when installed into the environment) and the folder the grader
+    runs from (the course: assignments/, solutions/, gradebook, .git) stay out of the kernel's
+    view even when they lie inside something the kernel needs, as in a venv made at the course root.
+    """
+    candidates = {os.path.realpath(Path(__file__).parent), os.path.realpath(os.getcwd())}
+    out: set[str] = set()
+    for path in sorted(candidates):
+        if path == "/":
+            continue
+        if path in bound:   # the course folder is itself a Python prefix: hide all but the Python
+            try:
+                names = os.listdir(path)
+            except OSError:
+                names = []
+            for name in names:
+                child = os.path.join(path, name)
+                if name not in PYTHON_LAYOUT and not any(_inside(root, child) for root in bound):
+                    out.add(child)
+        elif any(_inside(path, root) for root in bound):
+            out.add(path)
+    return sorted(out)
+
+
 def _bwrap_argv(bwrap: str, argv: list[str], workdir: Path, uid: int | None) -> list[str]:
+    opts = _bwrap_options(bwrap)
+    sized = ["--size", str(TMPFS_MB * 1024 * 1024)] if "--size" in opts else []
+    open_perms = ["--perms", "1777"] if "--perms" in opts else []
     cmd = [
         bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session", "--hostname", "grader-sandbox",
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/run", "--tmpfs", "/var/tmp",
+        "--proc", "/proc", "--dev", "/dev",
+        *open_perms, *sized, "--tmpfs", "/tmp", *open_perms, *sized, "--tmpfs", "/var/tmp",
+        "--tmpfs", "/run",
     ]
-    for path in SYSTEM_DIRS:
-        if os.path.exists(path):
-            cmd += ["--ro-bind", path, path]
-    made: set[str] = set()
+    if uid is None and os.geteuid() == 0 and "--cap-drop" in opts:
+        cmd += ["--cap-drop", "ALL"]     # root without a uid to drop to: at least without capabilities
+    bound = [p for p in SYSTEM_DIRS if os.path.exists(p)]
+    for path in bound:
+        cmd += ["--ro-bind", path, path]
+    made: set[str] = {"/tmp", "/var/tmp", "/run"}   # tmpfs already, writable by all
 
     def parents(path: str) -> list[str]:
         # bubblewrap makes missing parents 0700: make them 0755 so the kernel's uid can walk them
         out = []
         for parent in reversed(Path(path).parents):
             text = str(parent)
-            if text != "/" and text not in made and not any(text == p or text.startswith(p + "/") for p in SYSTEM_DIRS):
+            if text != "/" and text not in made and not any(_inside(text, p) for p in SYSTEM_DIRS):
                 made.add(text)
-                out += ["--perms", "0755", "--dir", text]
+                out += ["--perms", "0755", "--dir", text] if "--perms" in opts else ["--dir", text]
         return out
 
-    for root in _python_roots():
-        cmd += parents(root) + ["--ro-bind", root, root]
+    roots = _python_roots()
+    for root in roots:
+        if not any(_inside(root, p) for p in bound):
+            cmd += parents(root) + ["--ro-bind", root, root]
+    for path in _masked(bound + roots):
+        cmd += ["--tmpfs", path] if os.path.isdir(path) and not os.path.islink(path) else ["--ro-bind", "/dev/null", path]
     for dev in glob.glob("/dev/nvidia*") + glob.glob("/dev/dri"):
         cmd += ["--dev-bind", dev, dev]      # a GPU, when there is one, stays visible to the kernel
-    # The kernel's own folder: ipc sockets, connection file, a home. Nothing else of the host.
-    cmd += parents(str(workdir)) + ["--bind", str(workdir), str(workdir), "--setenv", "HOME", str(workdir / "home"),
-            "--chdir", str(workdir / "home")]
+    # The kernel's own folder: ipc sockets and the connection file. Its home is a private tmpfs:
+    # nothing the student writes there reaches the host.
+    home = str(workdir / "home")
+    cmd += parents(str(workdir)) + ["--bind", str(workdir), str(workdir),
+                                    *open_perms, *sized, "--tmpfs", home,
+                                    "--setenv", "HOME", home, "--chdir", home]
     if uid is not None:
-        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
-        argv = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                "--bounding-set=-all", "--inh-caps=-all", "--"] + argv
+        argv = _drop_to(uid) + argv
     return cmd + ["--"] + argv
+
+
+def _drop_to(uid: int) -> list[str]:
+    """A prefix command that becomes `uid`, with no groups, capabilities or new privileges."""
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+                "--bounding-set=-all", "--inh-caps=-all", "--"]
+    code = (f"import os,sys;os.setgroups([]);os.setgid({uid});os.setuid({uid});"
+            "os.execv(sys.argv[1],sys.argv[1:])")
+    return [sys.executable, "-I", "-S", "-c", code]
 
 
 @functools.lru_cache(maxsize=4)
@@ -128,23 +235,66 @@ def _reachable_by_others(executable: str) -> bool:
     return True
 
 
-def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool) -> Callable[[], None]:
+def _gpu_present() -> bool:
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def memory_bytes(limits: Limits) -> int:
+    """The memory limit, never above three quarters of the machine: the limit, not the OOM killer, stops a hog."""
+    want = limits.memory_mb * 1024 * 1024
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return want
+    return min(want, int(physical * 0.75)) if physical > 0 else want
+
+
+def _memory_rlimit() -> int:
+    """RLIMIT_AS everywhere, except on Linux with a GPU: CUDA reserves far more address space
+    than it uses, so there the limit is RLIMIT_DATA (the private writable memory, Linux >= 4.7)."""
+    if sys.platform.startswith("linux") and _gpu_present() and hasattr(resource, "RLIMIT_DATA"):
+        return resource.RLIMIT_DATA
+    return resource.RLIMIT_AS
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool, nproc: int | None = None) -> Callable[[], None]:
     """Runs in the child before exec: rlimits, and (outside bubblewrap) the drop to the kernel's uid."""
+    memory = memory_bytes(limits)
+    which = _memory_rlimit()
+    prctl = _libc_prctl() if setuid_here else None
+    mb = 1024 * 1024
 
     def apply() -> None:
-        mb = 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb, limits.memory_mb * mb))
+        resource.setrlimit(which, (memory, memory))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if uid is not None:
+        if nproc is not None:
             # counted per uid: binds once the kernel runs as its own uid (setpriv, or just below)
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         if uid is not None and setuid_here:
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
+        if prctl is not None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after setuid, which clears it: dies with the grader
     return apply
+
+
+# workdir -> (uid or None, tag): what reap_kernel needs to find a kernel's processes
+_LAUNCHED: dict[str, tuple[int | None, str]] = {}
 
 
 def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
@@ -152,14 +302,22 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
     """The command, the pre-exec hook (limits, privilege drop) and the environment."""
     root = os.geteuid() == 0
     in_bwrap = bool(isolation.sandboxed and isolation.bwrap)
-    uid = kernel_uid() if root and (in_bwrap and shutil.which("setpriv") or _reachable_by_others(sys.executable)) else None
+    uid = kernel_uid() if root and (in_bwrap or _reachable_by_others(sys.executable)) else None
+    tag = secrets.token_hex(8)
+    _LAUNCHED[str(workdir)] = (uid, tag)
+    home = workdir / "home"
+    tmp = workdir / "tmp"
+    if not in_bwrap:
+        tmp.mkdir(exist_ok=True)
     if uid is not None:
-        for path in (workdir, workdir / "ipc", workdir / "home", workdir / "connection.json"):
+        os.chmod(workdir, 0o711)            # the grader's; the kernel may only pass through
+        for path in (workdir / "ipc", home, tmp, workdir / "connection.json"):
             if path.exists():
                 os.chown(path, uid, uid)
+                os.chmod(path, 0o600 if path.is_file() else 0o700)
     env = {
         "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
-        "HOME": str(workdir / "home"),
+        "HOME": str(home),
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
@@ -167,11 +325,171 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
         "MKL_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
         "JUPYTER_PLATFORM_DIRS": "1",
-        "IPYTHONDIR": str(workdir / "home" / ".ipython"),
-        "JUPYTER_RUNTIME_DIR": str(workdir / "home" / ".runtime"),
+        "IPYTHONDIR": str(home / ".ipython"),
+        "JUPYTER_RUNTIME_DIR": str(home / ".runtime"),
+        TAG_VAR: tag,
     }
+    if not in_bwrap:
+        env["TMPDIR"] = str(tmp)
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH"):
         if key in os.environ:
             env[key] = os.environ[key]
-    cmd = _bwrap_argv(isolation.bwrap, argv, workdir, uid) if in_bwrap and isolation.bwrap else argv
-    return cmd, _limit_setter(limits, uid, setuid_here=not in_bwrap), env
+    if in_bwrap and isolation.bwrap:
+        cmd = _bwrap_argv(isolation.bwrap, argv, workdir, uid)
+    else:
+        cmd = argv
+    nproc = limits.processes if uid is not None else _own_nproc(limits.processes)
+    return cmd, _limit_setter(limits, uid, setuid_here=not in_bwrap, nproc=nproc), env
+
+
+def _own_nproc(processes: int) -> int | None:
+    """Without a uid of its own the kernel shares the user's process count: allow what runs now, plus the limit."""
+    if os.geteuid() == 0 or not os.path.isdir("/proc"):
+        return None   # root is not bound by RLIMIT_NPROC; elsewhere the count is not known
+    return _tasks_of_uid(os.getuid()) + processes
+
+
+# -- finding and killing what a kernel left behind -------------------------------------
+
+def _proc_pids() -> list[int]:
+    try:
+        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+
+
+def _status(pid: int) -> tuple[int | None, int, bool]:
+    """(real uid, thread count, alive) of a process, from /proc; zombies are not alive."""
+    uid, threads, alive = None, 1, True
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"State:"):
+                    alive = line.split()[1] not in (b"Z", b"X")
+                elif line.startswith(b"Uid:"):
+                    uid = int(line.split()[1])
+                elif line.startswith(b"Threads:"):
+                    threads = int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None, 0, False
+    return uid, threads, alive
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    out = []
+    for pid in _proc_pids():
+        owner, _, alive = _status(pid)
+        if owner == uid and alive:
+            out.append(pid)
+    return out
+
+
+def _tasks_of_uid(uid: int) -> int:
+    total = 0
+    for pid in _proc_pids():
+        owner, threads, _ = _status(pid)
+        if owner == uid:
+            total += threads
+    return total
+
+
+def _pids_tagged(tag: str, session: int) -> list[int]:
+    """Processes of this user that carry the kernel's tag or belong to its session."""
+    marker = f"{TAG_VAR}={tag}".encode()
+    me = os.getpid()
+    found = []
+    for pid in _proc_pids():
+        if pid == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if fields[0] in (b"Z", b"X"):
+                continue
+            if int(fields[3]) == session:      # field 6 of stat: the session id
+                found.append(pid)
+                continue
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                if marker in fh.read().split(b"\0"):
+                    found.append(pid)
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+def _kill_all_of_uid(uid: int) -> None:
+    """kill(-1, SIGKILL) as `uid`: every process of that uid, at once, whatever it forks meanwhile."""
+    if uid in (0, os.getuid()) or os.geteuid() != 0:
+        return
+
+    def become() -> None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    killer = shutil.which("kill")
+    cmd = [killer, "-KILL", "-1"] if killer else [sys.executable, "-I", "-S", "-c",
+                                                              "import os;os.kill(-1,9)"]
+    try:
+        subprocess.run(cmd, preexec_fn=become, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process tree under pid (its children, theirs ...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for other in _proc_pids():
+        try:
+            with open(f"/proc/{other}/stat", "rb") as fh:
+                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(other)
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def reap_kernel(pid: int, workdir: Path | None = None) -> list[int]:
+    """Kill the kernel (pid) and everything it started; return the pids that remain (none, normally).
+
+    Under bubblewrap the pid namespace dies with the kernel; a uid of its own is swept with
+    kill(-1) as that uid. Without either, the kernel's process tree, its session and every
+    process that carries its tag in the environment are killed one by one.
+    """
+    uid, tag = _LAUNCHED.pop(str(workdir), (None, "")) if workdir is not None else (None, "")
+    procfs = os.path.isdir("/proc")
+    tree = _descendants(pid) if procfs and uid is None else []
+    try:
+        os.killpg(pid, signal.SIGKILL)   # the kernel's session (it was started as a session leader)
+    except (ProcessLookupError, PermissionError, OSError):
+        pass
+    _kill(tree)
+    if not procfs:
+        return []
+    left: list[int] = []
+    for _ in range(5):
+        if uid is not None:
+            left = _pids_of_uid(uid)
+            if left:
+                _kill_all_of_uid(uid)
+        elif tag:
+            left = _pids_tagged(tag, pid)
+            _kill(left)
+        if not left:
+            return []
+    return left
