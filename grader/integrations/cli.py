@@ -20,11 +20,12 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     from grader.integrations.gradescope import TORCH_INDEX, TORCH_VERSION, build_zip
 
     assignment = _assignment(args.assignment)
-    report = build_zip(assignment, args.out, hidden=not args.no_hidden)
+    report = build_zip(assignment, args.out, hidden=not args.no_hidden, sandbox=args.sandbox)
     size = report.path.stat().st_size
     print(f"wrote {report.path} ({size / 1024:.0f} KB, {len(report.files)} files) for '{assignment.title}'")
     print(f"  checks: {report.public_checks} public file(s), {report.hidden_checks} hidden file(s)"
           + ("" if report.hidden_checks or args.no_hidden else " (no solutions/<slug>/checks found)"))
+    print(f"  sandbox: {args.sandbox}")
     print(f"  setup.sh installs torch=={TORCH_VERSION} from {TORCH_INDEX} (CPU), the grader, and bubblewrap")
     print("  next: Gradescope > your Programming Assignment > Configure Autograder > Zip file upload")
     return 0
@@ -44,6 +45,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="where to write the zip (default: autograder.zip)")
     p.add_argument("--no-hidden", action="store_true",
                    help="leave the hidden checks (solutions/<slug>/checks) out of the zip")
+    p.add_argument("--sandbox", choices=["auto", "none", "require"], default="auto",
+                   help="the kernel sandbox on Gradescope: auto (bubblewrap where the image allows it, else "
+                        "limits only), none, or require (no verdicts without it)")
     p.set_defaults(func=cmd_gradescope)
 
     p = sub.add_parser("gradescope-run", epilog=EPILOG,

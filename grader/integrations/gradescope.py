@@ -301,7 +301,7 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     files = submission_files(submission_dir)
     notebooks = find_notebooks(submission_dir)
     if len(notebooks) != 1:
-        message = submission_problem(files, notebooks, assignment)
+        message = submission_problem(files, [n.relative_to(submission_dir) for n in notebooks], assignment)
         _write(results, problem_results(message, reason="no notebook" if not notebooks else "several notebooks", files=files))
         print(message, file=out)
         return 1

@@ -1,0 +1,160 @@
+"""Gradescope: `grader gradescope` builds the zip; its run_autograder grades a submission in a
+fake /autograder tree and writes a results.json that follows Gradescope's specification."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+jsonschema = pytest.importorskip("jsonschema")
+
+FIXTURE = Path(__file__).parent / "fixtures" / "ci"
+ASSIGNMENT = FIXTURE / "assignments" / "ci-demo"
+SUBMISSIONS = FIXTURE / "submissions"
+SCHEMA = json.loads((FIXTURE / "gradescope_results.schema.json").read_text(encoding="utf-8"))
+# Every test of ours carries these (the specification makes them optional).
+OUR_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "tags", "visibility"}
+
+
+def grader_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "grader.cli", *args]
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build") / "autograder.zip"
+    # The sandbox has its own tests; here the integration is under test, so limits only.
+    proc = subprocess.run(grader_cmd("gradescope", str(ASSIGNMENT), "--out", str(out), "--sandbox", "none"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout and "1 hidden file(s)" in proc.stdout
+    return out
+
+
+def autograder_tree(tmp_path: Path, zip_path: Path) -> Path:
+    """What Gradescope builds: the zip in source/, run_autograder copied to the root, a submission/."""
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(root / "source")
+        for info in zf.infolist():                      # zipfile drops the permission bits
+            mode = (info.external_attr >> 16) & 0o777
+            if mode:
+                os.chmod(root / "source" / info.filename, mode)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    return root
+
+
+def run_autograder(root: Path) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = {**os.environ, "GRADER_AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": sys.executable}
+    proc = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(results, SCHEMA)
+    return proc, results
+
+
+def test_zip_holds_what_gradescope_needs(autograder_zip: Path) -> None:
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = set(zf.namelist())
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in zf.infolist()}
+        setup = zf.read("setup.sh").decode()
+        constraints = zf.read("constraints.txt").decode()
+        config = json.loads(zf.read("grader-gradescope.json"))
+    assert {"setup.sh", "run_autograder", "constraints.txt", "grader-gradescope.json"} <= names
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    assert {"course/assignments/ci-demo/assignment.toml", "course/assignments/ci-demo/checks/check_double.py",
+            "course/solutions/ci-demo/checks/check_hidden.py",
+            "grader-src/pyproject.toml", "grader-src/grader/__init__.py", "grader-src/grader/_agent.py"} <= names
+    assert not any("__pycache__" in n for n in names)
+    assert "torch==2.13.0" in constraints
+    assert "--index-url https://download.pytorch.org/whl/cpu" in setup and "bubblewrap" in setup
+    assert config["assignment"] == "course/assignments/ci-demo" and config["sandbox"] == "none"
+
+
+def test_run_autograder_grades_the_one_notebook(tmp_path: Path, autograder_zip: Path) -> None:
+    root = autograder_tree(tmp_path, autograder_zip)
+    folder = root / "submission" / "work"
+    folder.mkdir()
+    shutil.copy(SUBMISSIONS / "wrong.ipynb", folder / "my-work.ipynb")   # not the name the assignment asks for
+    (root / "submission" / "__MACOSX").mkdir()
+    (root / "submission" / "__MACOSX" / "._my-work.ipynb").write_bytes(b"\x00\x05\x16\x07")
+    (folder / ".ipynb_checkpoints").mkdir()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", folder / ".ipynb_checkpoints" / "my-work-checkpoint.ipynb")
+
+    proc, results = run_autograder(root)
+
+    assert proc.returncode == 1, proc.stderr          # a check failed
+    assert results["score"] == 4
+    assert "my-work.ipynb" in results["output"] and "ci-demo.ipynb" in results["output"]
+    tests = {t["name"]: t for t in results["tests"]}
+    assert all(OUR_TEST_FIELDS <= set(t) for t in tests.values())
+    assert sum(t["max_score"] for t in tests.values()) == 8
+    values = tests["total: test_total_value"]
+    assert values["status"] == "failed" and values["score"] == 0 and values["max_score"] == 3
+    assert "shape (2,)" in values["output"]
+    assert tests["double: test_double_values"]["status"] == "passed"
+    # visibility from assignment.toml: public -> visible, [visibility.exercises] total, hidden
+    assert tests["double: test_double_values"]["visibility"] == "visible"
+    assert values["visibility"] == "after_due_date"
+    hidden = tests["total: test_total_of_matrix_is_scalar"]
+    assert hidden["visibility"] == "after_published" and "hidden" in hidden["tags"]
+    assert hidden["status"] == "failed"
+    assert "3x3" not in hidden["output"] and "expected" not in hidden["output"]
+
+
+@pytest.mark.parametrize("files, expect", [
+    ({"a.ipynb": "correct.ipynb", "old/b.ipynb": "wrong.ipynb"}, ["2 notebooks", "a.ipynb", "old/b.ipynb", "ci-demo.ipynb"]),
+    ({"ci-demo.py": None, "notes.txt": None}, ["No notebook", "ci-demo.py", "notes.txt", "ci-demo.ipynb"]),
+    ({}, ["empty", "ci-demo.ipynb"]),
+])
+def test_unusable_submission_gets_a_verdict(tmp_path: Path, autograder_zip: Path, files: dict, expect: list[str]) -> None:
+    root = autograder_tree(tmp_path, autograder_zip)
+    for name, source in files.items():
+        target = root / "submission" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source:
+            shutil.copy(SUBMISSIONS / source, target)
+        else:
+            target.write_text("print('hello')\n")
+
+    proc, results = run_autograder(root)
+
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert results["score"] == 0 and results["tests"] == []
+    assert str(root) not in results["output"]           # names as the student knows them
+    for words in expect:
+        assert words in results["output"]
+
+
+def test_broken_autograder_still_writes_results(tmp_path: Path, autograder_zip: Path) -> None:
+    root = autograder_tree(tmp_path, autograder_zip)
+    (root / "source" / "grader-gradescope.json").unlink()
+    shutil.copy(SUBMISSIONS / "correct.ipynb", root / "submission" / "ci-demo.ipynb")
+
+    proc, results = run_autograder(root)
+
+    assert proc.returncode == 2
+    assert results["score"] == 0 and "tell your instructor" in results["output"]
+
+
+def test_visibility_words_are_validated(tmp_path: Path) -> None:
+    from grader.assignment import load_assignment
+    from grader.errors import AssignmentError
+
+    folder = tmp_path / "assignments" / "bad"
+    folder.mkdir(parents=True)
+    (folder / "assignment.toml").write_text('[exercises]\na = "A"\n[visibility]\nhidden = "secret"\n')
+    with pytest.raises(AssignmentError) as err:
+        load_assignment(folder)
+    assert "after_due_date" in str(err.value) and "secret" in str(err.value)
+    (folder / "assignment.toml").write_text('[exercises]\na = "A"\n[visibility.exercises]\nb = "visible"\n')
+    with pytest.raises(AssignmentError, match="unknown exercise 'b'"):
+        load_assignment(folder)
