@@ -1,0 +1,300 @@
+"""Authoring: turn a master notebook into the student notebook, nbgrader-style.
+
+The master folder of an assignment, `solutions/<slug>/`, holds what only instructors see:
+
+    solutions/<slug>/
+      <notebook>.ipynb    the master notebook, solutions between markers
+      assignment.toml     the assignment (title, slug, version, notebook, exercises, limits ...)
+      public/             public checks: copied to the students' folder
+      checks/             hidden checks: stay here; the grader runs them from here
+
+`assign(solutions/<slug>, assignments)` writes what students get:
+
+    assignments/<slug>/
+      <notebook>.ipynb    the student notebook: stubs, no hidden tests, no outputs
+      assignment.toml     a byte copy of the master's
+      checks/             a copy of public/
+
+In a master notebook's cells:
+
+    ### BEGIN SOLUTION / ### END SOLUTION          the lines between become, at the BEGIN line's
+                                                   indentation, `# YOUR CODE HERE` and
+                                                   `raise NotImplementedError()` (code cells) or
+                                                   `YOUR ANSWER HERE` (markdown cells)
+    ### BEGIN HIDDEN TESTS / ### END HIDDEN TESTS  the lines between (markers included) are removed;
+                                                   a cell left empty by that is dropped
+
+Output is deterministic: running `assign` twice writes the same bytes (and touches no file
+whose bytes would not change).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from grader.errors import AuthoringError
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+MARKERS = {BEGIN_SOLUTION: ("begin", "solution"), END_SOLUTION: ("end", "solution"),
+           BEGIN_HIDDEN: ("begin", "hidden"), END_HIDDEN: ("end", "hidden")}
+CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+MARKDOWN_STUB = ("YOUR ANSWER HERE",)
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+PUBLIC_DIR = "public"          # in solutions/<slug>/: public checks
+HIDDEN_DIR = "checks"          # in solutions/<slug>/: hidden checks
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+SKIP_NAMES = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints")
+
+
+class MarkerError(AuthoringError):
+    """A solution or hidden-tests marker is unclosed, unopened or nested in a master notebook."""
+
+    def __init__(self, message: str, *, cell: int, line: int, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.cell = cell      # 1-based cell number
+        self.line = line      # 1-based line in the cell
+
+
+# -- one cell ---------------------------------------------------------------------------
+
+def _marker(line: str) -> tuple[str, str] | None:
+    """('begin'|'end', 'solution'|'hidden') when the line is a marker line."""
+    text = line.strip()
+    for marker, kind in MARKERS.items():
+        if text == marker or (text.startswith(marker) and not text[len(marker)].isalnum()):
+            return kind
+    return None
+
+
+def _where(number: int, source: str) -> str:
+    first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
+    return f"cell {number} ({first[:60]!r})"
+
+
+def strip_cell(source: str, kind: str, number: int = 1) -> tuple[str, bool]:
+    """The student's version of one cell's source, and whether it had a hidden-tests block.
+
+    `kind` is the cell type ("code" or "markdown"); `number` (1-based) names the cell in errors.
+    """
+    out: list[str] = []
+    open_kind: str | None = None
+    open_line = 0
+    had_hidden = False
+    lines = source.splitlines(keepends=True)
+    for lineno, line in enumerate(lines, start=1):
+        found = _marker(line)
+        if found is None:
+            if open_kind is None:
+                out.append(line)
+            continue
+        edge, what = found
+        label = f"### {edge.upper()} {'SOLUTION' if what == 'solution' else 'HIDDEN TESTS'}"
+        if edge == "begin":
+            if open_kind is not None:
+                raise MarkerError(
+                    f"{_where(number, source)}, line {lineno}: '{label}' inside the "
+                    f"{'solution' if open_kind == 'solution' else 'hidden tests'} block opened on line {open_line}",
+                    cell=number, line=lineno, hint="markers cannot be nested: close the first block before opening another")
+            open_kind, open_line = what, lineno
+            if what == "solution":
+                indent = line[: len(line) - len(line.lstrip())]
+                stub = CODE_STUB if kind == "code" else MARKDOWN_STUB
+                out += [indent + s + "\n" for s in stub]
+            else:
+                had_hidden = True
+            continue
+        if open_kind != what:
+            opened = (f"; the open block is {open_kind} (line {open_line})" if open_kind else "")
+            raise MarkerError(
+                f"{_where(number, source)}, line {lineno}: '{label}' without a matching BEGIN{opened}",
+                cell=number, line=lineno, hint="every END marker closes the BEGIN marker of the same kind just before it")
+        open_kind = None
+    if open_kind is not None:
+        label = "### BEGIN SOLUTION" if open_kind == "solution" else "### BEGIN HIDDEN TESTS"
+        closing = "### END SOLUTION" if open_kind == "solution" else "### END HIDDEN TESTS"
+        raise MarkerError(f"{_where(number, source)}, line {open_line}: '{label}' is never closed",
+                          cell=number, line=open_line, hint=f"add a '{closing}' line after the block")
+    text = "".join(out)
+    if not source.endswith("\n") and text.endswith("\n"):
+        text = text[:-1]
+    return text, had_hidden
+
+
+# -- one notebook -----------------------------------------------------------------------
+
+def _cell_id(slug: str, index: int, source: str) -> str:
+    return hashlib.sha1(f"{slug}\0{index}\0{source}".encode()).hexdigest()[:12]
+
+
+def student_notebook(master: Any, slug: str, version: str) -> Any:
+    """The student version of a master notebook (an nbformat v4 node); the master is not changed."""
+    import copy
+
+    import nbformat
+
+    nb = copy.deepcopy(master)
+    cells = []
+    for number, cell in enumerate(nb.cells, start=1):
+        source = cell.get("source", "")
+        if cell.get("cell_type") in ("code", "markdown"):
+            new_source, had_hidden = strip_cell(source, cell.cell_type, number)
+            if had_hidden and not new_source.strip():
+                continue  # the cell held hidden tests only
+            cell["source"] = new_source
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        cell.get("metadata", {}).pop("execution", None)
+        if "id" not in cell:
+            cell["id"] = _cell_id(slug, number, source)
+        cells.append(cell)
+    nb.cells = cells
+    nb.nbformat, nb.nbformat_minor = 4, max(int(nb.get("nbformat_minor", 0)), 5)
+    meta = nb.setdefault("metadata", nbformat.NotebookNode())
+    meta["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    meta["grader"] = nbformat.NotebookNode({"slug": slug, "version": version})
+    return nb
+
+
+def notebook_text(nb: Any) -> str:
+    """The notebook as nbformat writes it (sorted keys, one-space indent), with a final newline."""
+    import nbformat
+
+    text = nbformat.writes(nb, version=4)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def read_master(path: Path) -> Any:
+    import nbformat
+
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except FileNotFoundError:
+        raise AuthoringError(f"no master notebook at {path}",
+                             hint="the notebook named in assignment.toml must be in the master folder") from None
+    except Exception as exc:  # nbformat raises many kinds for a bad file
+        raise AuthoringError(f"the master notebook {path} cannot be read: {exc}") from None
+
+
+# -- the assignment folder --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Master:
+    root: Path          # solutions/<slug>
+    slug: str
+    version: str
+    notebook: str
+
+    @property
+    def notebook_path(self) -> Path:
+        return self.root / self.notebook
+
+
+def load_master(solutions_dir: Path) -> Master:
+    import tomllib
+
+    root = Path(solutions_dir)
+    toml_path = root / "assignment.toml"
+    if not toml_path.is_file():
+        raise AuthoringError(f"no assignment.toml in {root}",
+                             hint="pass the master folder solutions/<slug>, which holds assignment.toml")
+    try:
+        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise AuthoringError(f"{toml_path} is not valid TOML: {exc}") from None
+    slug = str(data.get("slug") or root.resolve().name)
+    if not SLUG.match(slug):
+        raise AuthoringError(f"{toml_path}: slug {slug!r} is not a valid slug",
+                             hint="use lower-case letters, digits, '-' and '_'")
+    return Master(root=root, slug=slug, version=str(data.get("version", "1")),
+                  notebook=str(data.get("notebook") or f"{slug}.ipynb"))
+
+
+def _write(path: Path, data: bytes, written: list[Path]) -> None:
+    """Write only when the bytes differ, so a second run touches nothing."""
+    if not (path.is_file() and path.read_bytes() == data):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    written.append(path)
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and not any(part in SKIP_NAMES or part.startswith(".")
+                                             for part in p.relative_to(folder).parts)
+                  and p.suffix != ".pyc")
+
+
+def _sync(src: Path, dst: Path, written: list[Path]) -> None:
+    """Make dst hold exactly the files of src (stale files removed)."""
+    wanted = {p.relative_to(src) for p in _files(src)}
+    for rel in sorted(wanted):
+        _write(dst / rel, (src / rel).read_bytes(), written)
+    for old in _files(dst):
+        if old.relative_to(dst) not in wanted:
+            old.unlink()
+    if dst.is_dir():
+        for cache in dst.rglob("__pycache__"):
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
+    """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
+    from grader.assignment import load_assignment
+
+    master = load_master(Path(solutions_dir))
+    load_assignment(master.root)   # the toml must also be one the grader accepts
+    nb = read_master(master.notebook_path)
+    student = student_notebook(nb, master.slug, master.version)
+    out = Path(assignments_dir) / master.slug
+    written: list[Path] = []
+    _write(out / master.notebook, notebook_text(student).encode("utf-8"), written)
+    _write(out / "assignment.toml", (master.root / "assignment.toml").read_bytes(), written)
+    _sync(master.root / PUBLIC_DIR, out / "checks", written)
+    return written
+
+
+# -- a new assignment -------------------------------------------------------------------
+
+def new(slug: str, root: Path) -> list[Path]:
+    """Scaffold solutions/<slug>/ under `root` (a master with one exercise) and assign it."""
+    from grader import _scaffold
+
+    if not SLUG.match(slug):
+        raise AuthoringError(f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'")
+    root = Path(root)
+    master_dir = root / "solutions" / slug
+    if master_dir.exists():
+        raise AuthoringError(f"{master_dir} already exists", hint="choose another slug, or edit that master")
+    written: list[Path] = []
+    for rel, text in _scaffold.files(slug).items():
+        _write(master_dir / rel, text.encode("utf-8"), written)
+    return written + assign(master_dir, root / "assignments")
+
+
+def master_notebook_text(cells: list[tuple[str, str]], slug: str, version: str = "1") -> str:
+    """A master notebook from (kind, source) pairs, with stable cell ids (used by `new`)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for index, (kind, source) in enumerate(cells, start=1):
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        cell["id"] = _cell_id(slug, index, source)
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    nb.metadata["language_info"] = nbformat.NotebookNode({"name": "python"})
+    nb.metadata["grader"] = nbformat.NotebookNode({"slug": slug, "version": version})
+    return notebook_text(nb)
+
+
+__all__ = ["AuthoringError", "MarkerError", "assign", "load_master", "new", "notebook_text",
+           "read_master", "strip_cell", "student_notebook"]

@@ -1,0 +1,220 @@
+"""The sample submissions of neural-net-basics, graded for real: what a teacher would see.
+
+Each notebook in tests/submissions/neural-net-basics/ is graded once per session (real kernels,
+public and hidden checks) and the verdicts are asserted per exercise, with the words that name
+the problem. Regenerate the samples with `python tests/submissions/make_samples.py`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from grader.assignment import Assignment, load_assignment
+from grader.grade import grade
+from grader.results import Result
+
+ROOT = Path(__file__).resolve().parents[1]
+SLUG = "neural-net-basics"
+SAMPLES = ROOT / "tests" / "submissions" / SLUG
+MASTER = ROOT / "solutions" / SLUG / f"{SLUG}.ipynb"
+EXERCISES = ("activation", "reshape_weights", "single_neuron", "two_layer_forward")
+NEVER_ENDS = "cell_never_ends.ipynb"
+SHORT_CELL_TIMEOUT = 3.0
+
+Grader = Callable[[str], Result]
+
+
+@pytest.fixture(scope="module")
+def assignment() -> Assignment:
+    return load_assignment(ROOT / "assignments" / SLUG)
+
+
+@pytest.fixture(scope="module")
+def graded(assignment: Assignment) -> Grader:
+    """Grade a sample (or "master") once per module; later calls reuse the result."""
+    cache: dict[str, Result] = {}
+
+    def get(name: str) -> Result:
+        if name not in cache:
+            path = MASTER if name == "master" else SAMPLES / name
+            chosen = assignment
+            if name == NEVER_ENDS:
+                chosen = dataclasses.replace(
+                    assignment, timeouts=dataclasses.replace(assignment.timeouts, cell=SHORT_CELL_TIMEOUT))
+            cache[name] = grade(path, chosen)
+        return cache[name]
+
+    return get
+
+
+def verdicts(result: Result) -> dict[str, str]:
+    """Per exercise: "full", "partial" or "zero", as a gradebook would show it."""
+    out = {}
+    for name, (score, points) in result.exercise_scores().items():
+        out[name] = "full" if score == points > 0 else "zero" if score == 0 else "partial"
+    return out
+
+
+def failed(result: Result) -> dict[str, str]:
+    return {c.name: c.message for c in result.checks if not c.passed}
+
+
+def check(result: Result, name: str):  # type: ignore[no-untyped-def]
+    return next(c for c in result.checks if c.name == name)
+
+
+ALL_FULL = dict.fromkeys(EXERCISES, "full")
+EXPECTED = {
+    "master": ALL_FULL,
+    "correct.ipynb": ALL_FULL,
+    "written_from_scratch.ipynb": ALL_FULL,
+    "python_script_named_ipynb.ipynb": ALL_FULL,
+    NEVER_ENDS: ALL_FULL,
+    "kills_the_kernel.ipynb": ALL_FULL,
+    "stubs_untouched.ipynb": dict.fromkeys(EXERCISES, "zero"),
+    "truncated.ipynb": dict.fromkeys(EXERCISES, "zero"),
+    "sigmoid_sign_error.ipynb": {"activation": "partial", "reshape_weights": "full",
+                                 "single_neuron": "partial", "two_layer_forward": "partial"},
+    "forgot_bias.ipynb": {"activation": "full", "reshape_weights": "full",
+                          "single_neuron": "partial", "two_layer_forward": "partial"},
+    "reshape_with_resize_.ipynb": {"activation": "full", "reshape_weights": "partial",
+                                   "single_neuron": "partial", "two_layer_forward": "full"},
+    "reshape_returns_copy.ipynb": {"activation": "full", "reshape_weights": "partial",
+                                   "single_neuron": "full", "two_layer_forward": "full"},
+    "hardcoded_0_1595.ipynb": {"activation": "full", "reshape_weights": "full",
+                               "single_neuron": "partial", "two_layer_forward": "full"},
+    "outer_product_wrong_order.ipynb": {"activation": "full", "reshape_weights": "full",
+                                        "single_neuron": "zero", "two_layer_forward": "full"},
+    "returns_numpy.ipynb": {"activation": "zero", "reshape_weights": "full",
+                            "single_neuron": "zero", "two_layer_forward": "zero"},
+    "syntax_error_in_one_cell.ipynb": {"activation": "full", "reshape_weights": "full",
+                                       "single_neuron": "full", "two_layer_forward": "zero"},
+}
+
+
+def test_every_sample_has_an_expected_verdict() -> None:
+    assert sorted(p.name for p in SAMPLES.glob("*.ipynb")) == sorted(k for k in EXPECTED if k != "master")
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_verdict_per_exercise(graded: Grader, name: str) -> None:
+    result = graded(name)
+    assert verdicts(result) == EXPECTED[name], failed(result)
+    assert result.max_score == 38.0
+    if EXPECTED[name] == ALL_FULL:
+        assert result.score == result.max_score and result.passed
+
+
+def test_master_runs_every_check_public_and_hidden(graded: Grader) -> None:
+    result = graded("master")
+    assert result.readable and result.hidden_ran and not result.cells and not result.errors
+    for exercise in EXERCISES:
+        kinds = {c.hidden for c in result.checks if c.exercise == exercise}
+        assert kinds == {False, True}, exercise
+
+
+def test_student_notebook_scores_zero_without_a_crash(graded: Grader) -> None:
+    result = graded("stubs_untouched.ipynb")
+    assert result.readable and result.score == 0 and result.status == "failed"
+    for message in failed(result).values():
+        assert "NotImplementedError" in message or "does not define" in message
+    assert {c.ename for c in result.cells} == {"NotImplementedError"}
+
+
+def test_sigmoid_sign_error_is_a_value_error(graded: Grader) -> None:
+    result = graded("sigmoid_sign_error.ipynb")
+    assert check(result, "test_activation_keeps_shape_and_dtype").passed
+    assert "values differ" in failed(result)["test_activation_known_values"]
+    assert "values differ" in failed(result)["test_activation_matches_sigmoid_on_unseen_inputs"]
+
+
+def test_forgot_bias_fails_the_bias_and_value_checks(graded: Grader) -> None:
+    result = graded("forgot_bias.ipynb")
+    problems = failed(result)
+    assert check(result, "test_single_neuron_returns_a_1x1_tensor").passed
+    assert "values differ" in problems["test_single_neuron_walkthrough_value"]
+    assert "test_single_neuron_adds_the_bias" in problems
+    assert "values differ" in problems["test_two_layer_forward_on_a_batch"]
+
+
+def test_resize_changes_the_input(graded: Grader) -> None:
+    result = graded("reshape_with_resize_.ipynb")
+    problems = failed(result)
+    assert "changed `weights`" in problems["test_reshape_weights_leaves_input_unchanged"]
+    assert "(1, 5)" in problems["test_reshape_weights_leaves_input_unchanged"]
+    assert check(result, "test_reshape_weights_returns_a_view").passed   # resize_ keeps the storage
+    # the notebook's own weights were resized by an earlier cell, so computing y failed
+    assert any("cannot be multiplied" in c.message for c in result.cells)
+
+
+def test_clone_is_not_a_view(graded: Grader) -> None:
+    result = graded("reshape_returns_copy.ipynb")
+    assert "a copy, not a view" in failed(result)["test_reshape_weights_returns_a_view"]
+    assert check(result, "test_reshape_weights_leaves_input_unchanged").passed
+
+
+def test_hardcoded_answer_passes_public_checks_and_fails_hidden_ones(graded: Grader) -> None:
+    result = graded("hardcoded_0_1595.ipynb")
+    neuron = [c for c in result.checks if c.exercise == "single_neuron"]
+    assert all(c.passed for c in neuron if not c.hidden)
+    assert not check(result, "test_single_neuron_on_unseen_inputs").passed
+    assert check(result, "test_single_neuron_on_unseen_inputs").public_view().message.startswith("Hidden check failed")
+
+
+def test_outer_product_is_named(graded: Grader) -> None:
+    message = failed(graded("outer_product_wrong_order.ipynb"))["test_single_neuron_returns_a_1x1_tensor"]
+    assert "shape (5, 5), expected (1, 1)" in message and "outer product" in message
+
+
+def test_numpy_result_is_named(graded: Grader) -> None:
+    problems = failed(graded("returns_numpy.ipynb"))
+    assert "numpy" in problems["test_activation_keeps_shape_and_dtype"]
+    assert all("numpy" in problems[name] for name in problems if name.startswith("test_activation"))
+
+
+def test_syntax_error_is_a_cell_issue_and_other_exercises_still_pass(graded: Grader) -> None:
+    result = graded("syntax_error_in_one_cell.ipynb")
+    syntax = [c for c in result.cells if c.ename == "SyntaxError"]
+    assert len(syntax) == 1 and "SyntaxError" in syntax[0].message
+    assert "def two_layer_forward" in syntax[0].source_head
+    assert "does not define `two_layer_forward`" in failed(result)["test_two_layer_forward_walkthrough_value"]
+
+
+def test_never_ending_cell_times_out_and_the_rest_is_graded(graded: Grader) -> None:
+    result = graded(NEVER_ENDS)
+    issues = [c for c in result.cells if "timeout" in c.message]
+    assert len(issues) == 1 and issues[0].kind in ("timeout", "dropped")
+    assert "while True" in issues[0].source_head
+
+
+def test_cell_that_kills_the_kernel_is_dropped_and_the_rest_is_graded(graded: Grader) -> None:
+    result = graded("kills_the_kernel.ipynb")
+    assert [c.kind for c in result.cells] == ["dropped"]
+    assert any("restarted" in e for e in result.errors)
+
+
+def test_truncated_notebook_is_unreadable_with_the_reason(graded: Grader) -> None:
+    result = graded("truncated.ipynb")
+    assert result.readable is False and result.score == 0 and result.status == "unreadable"
+    assert any("truncated" in e for e in result.errors)
+    assert all("truncated" in c.message for c in result.checks)
+
+
+def test_script_named_ipynb_is_graded_with_a_warning(graded: Grader) -> None:
+    assert any("Python script" in e for e in graded("python_script_named_ipynb.ipynb").errors)
+
+
+def test_samples_are_what_make_samples_writes() -> None:
+    from grader.authoring import notebook_text
+
+    spec = importlib.util.spec_from_file_location("make_samples", ROOT / "tests" / "submissions" / "make_samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, nb in module.samples().items():
+        text = nb if isinstance(nb, str) else notebook_text(nb)
+        assert (SAMPLES / name).read_text(encoding="utf-8") == text, f"{name} is stale: run make_samples.py"
