@@ -52,6 +52,11 @@ class CellView:
                 if self.status == "not run":
                     raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, "
                                       "run it, and check again.")
+                if self.status == "error":
+                    hint = (" Replace the `raise NotImplementedError()` stub with your answer."
+                            if self.error.startswith("NotImplementedError") else
+                            " Fix it so that it runs to the end: its last line is your answer.")
+                    raise CheckFailed(f"{self.label} raised {self.error}, so it has no value.{hint}")
                 raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
                                   "fix it so that its last line computes the answer")
             self._value = self._bridge.output_of(self._count)
@@ -124,5 +129,5 @@ def find_cell(bridge: "Bridge", *, tag: str | None = None, starting_with: str | 
     reply = run.reply
     outputs = reply.outputs if reply else []
     stdout = "".join(str(o.get("text", "")) for o in outputs if o.get("output_type") == "stream")
-    error = f"{reply.ename}: {reply.evalue}" if reply and reply.ename else (run.note or "")
+    error = (f"{reply.ename}: {reply.evalue}".rstrip(": ") if reply and reply.ename else "") or run.note or ""
     return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count)

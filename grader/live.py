@@ -237,6 +237,6 @@ class LiveBridge(Bridge):
             return CellView(cell.index, cell.source, "ok", None, "", self, count, note=NOT_SAVED)
         outputs = self.saved.outputs.get(cell.index, [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
-        error = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}" if errors else ""
+        error = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}".rstrip(": ") if errors else ""
         return CellView(cell.index, cell.source, "error" if errors else "ok", _stream_text(outputs), error,
                         self, count)
