@@ -53,12 +53,12 @@ def _candidates(path: Path) -> list[Path]:
     """assignment.toml folders for a checks path: upward, and assignments/<slug> for solutions/<slug>."""
     found = []
     for folder in [path, *path.parents]:
-        if (folder / "assignment.toml").is_file():
-            found.append(folder)
-        if folder.parent.name == "solutions":
+        if folder.parent.name == "solutions":          # a master folder: prefer what students have
             twin = folder.parent.parent / "assignments" / folder.name
             if (twin / "assignment.toml").is_file():
                 found.append(twin)
+        if (folder / "assignment.toml").is_file():
+            found.append(folder)
     return found
 
 

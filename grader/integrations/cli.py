@@ -8,9 +8,18 @@ EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is
 
 
 def _assignment(value: str):  # type: ignore[no-untyped-def]
+    """The student folder assignments/<slug>: never a master folder, whose notebook holds the solutions."""
     from grader.assignment import find_assignment, load_assignment
+    from grader.errors import UsageError
 
-    path = Path(value)
+    path = Path(value).resolve()
+    if path.parent.name == "solutions" and (path / "assignment.toml").is_file():
+        twin = path.parent.parent / "assignments" / path.name
+        if not (twin / "assignment.toml").is_file():
+            raise UsageError(f"{value} is a master folder (its notebook holds the solutions)",
+                             hint=f"run `grader assign {value}` first, then give assignments/{path.name}")
+        print(f"note: using the student folder {twin} (hidden checks still come from {path / 'checks'})")
+        path = twin
     if (path / "assignment.toml").is_file():
         return load_assignment(path)
     return find_assignment(value)
