@@ -120,3 +120,75 @@ def test_finding_the_notebook_and_assignment(tmp_path: Path, monkeypatch: pytest
     assert find_assignment(str(course / "assignments" / "inline-mini"), None, other).slug == "inline-mini"
     with pytest.raises(GraderError, match="no assignment 'inline-mini' was found"):
         find_assignment(None, path.rename(other / path.name), other)
+
+
+class FakeShell:
+    """What LiveBridge needs of IPython: the namespace, the input history, the execution count."""
+
+    def __init__(self, history: list[str], user_ns: dict[str, Any]) -> None:
+        self.history_manager = type("H", (), {"input_hist_raw": [""] + history})()
+        self.execution_count = len(history)          # the last entry is the running grader.check() cell
+        self.user_ns = user_ns
+
+
+def test_live_bridge_in_process(tmp_path: Path) -> None:
+    """The same data path as grading, without a second process: calls, values, cells, timeouts."""
+    import torch
+
+    from grader.bridge import Notebook, tensor_meta
+    from grader.failures import CallTimeout, CheckFailed, StudentError
+    from grader.live import LiveBridge, SavedNotebook
+
+    nb_file = tmp_path / "saved.ipynb"
+    node = nbformat.v4.new_notebook()
+    node.cells = [nbformat.v4.new_markdown_cell("## Exercise 1"),
+                  nbformat.v4.new_code_cell("v = 2\nprint('hi')\nv * 3", execution_count=2,
+                                            outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")]),
+                  nbformat.v4.new_code_cell("(1, 2)", execution_count=1)]
+    node.cells[2].metadata["tags"] = ["pair"]
+    nbformat.write(node, str(nb_file))
+    src = ("def double(x):\n    return x * 2\n\ndef spin(x):\n    while True:\n        pass\n\n"
+           "def oops(x):\n    return x / undefined_name\n")
+    user_ns: dict[str, Any] = {"Out": {2: 6, 4: (1, 2)}, "w": torch.arange(4.0).view(2, 2).t()}
+    import linecache
+
+    linecache.cache["<cell-3>"] = (len(src), None, src.splitlines(True), "<cell-3>")   # as IPython does
+    exec(compile(src, "<cell-3>", "exec"), user_ns)
+    shell = FakeShell(["import torch", "v = 2\nprint('hi')\nv * 3", src, "(1, 2)", "grader.check()"], user_ns)
+    bridge = LiveBridge(shell, call_timeout=0.5, saved=SavedNotebook.read(nb_file))
+    nb = Notebook(bridge)
+
+    x = torch.ones(3)
+    out = nb.double(x)
+    assert torch.equal(out, torch.full((3,), 2.0)) and out is not x
+    assert tensor_meta(out).device == "cpu" and tensor_meta(out).cls == "torch.Tensor"
+    w = nb.w                                              # a transposed view: its stride crosses as metadata
+    assert torch.equal(w, torch.arange(4.0).view(2, 2).t()) and tensor_meta(w).stride == (1, 2)
+    with pytest.raises(CallTimeout, match=r"did not return within 0.5 s"):
+        nb.spin(x)
+    with pytest.raises(StudentError) as err:
+        nb.oops(x)
+    assert "In [3], line 9" in err.value.details["traceback"] and "NameError" in err.value.message
+
+    cell = nb.cell(starting_with="## Exercise 1")          # the saved heading, then its run in the history
+    assert (cell.value, cell.execution_count) == (6, 2)
+    assert cell.output == "hi\n" and cell.status == "ok"   # the saved run is this run: its output is known
+    tagged = nb.cell(tag="pair")
+    assert tagged.value == (1, 2) and tagged.execution_count == 4
+    with pytest.raises(CheckFailed, match="save the notebook"):
+        tagged.output                                      # saved as run 1, last run here as 4: stale
+
+
+def test_live_cells_without_a_saved_notebook() -> None:
+    from grader.bridge import Notebook
+    from grader.failures import CheckFailed
+    from grader.live import LiveBridge
+
+    shell = FakeShell(["# Exercise 2\nanswer = 41 + 1\nanswer", "grader.check()"], {"Out": {1: 42}})
+    nb = Notebook(LiveBridge(shell))
+    cell = nb.cell(starting_with="# Exercise 2")
+    assert cell.value == 42 and cell.label == "In [1]"
+    with pytest.raises(CheckFailed, match="needs the saved notebook"):
+        nb.cell(tag="anything")
+    with pytest.raises(CheckFailed, match="A markdown heading can only be found in the saved notebook"):
+        nb.cell(starting_with="## Exercise 2")
