@@ -1,0 +1,62 @@
+"""`grader batch`: grade a whole class (argument parsing only; the work is in grader.batch)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+BATCH_EPILOG = ("Exit status: 0 the batch completed, whatever the students scored; 2 the grader could not run "
+                "(bad arguments, a broken assignment, an unreachable database or scheduler), or some submissions "
+                "could not be graded at all (run the batch again to retry just those).")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from grader.cli import _add_grading_options
+
+    p = sub.add_parser("batch", help="grade a whole class into a gradebook, grades.csv and a class report",
+                       epilog=BATCH_EPILOG,
+                       description="Grade every submission in SUBMISSIONS (a folder with one notebook or one folder per "
+                                   "student, or a .zip of either) and write the gradebook, grades.csv, results/, feedback/ "
+                                   "and report.html into --out. Verdicts already in the gradebook are not graded again.")
+    p.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                   help="folder (or .zip) of notebooks <student>.ipynb or folders <student>/")
+    p.add_argument("--assignment", type=Path, metavar="DIR", required=True, help="the assignment folder (holds assignment.toml)")
+    p.add_argument("--out", type=Path, metavar="DIR", required=True, help="where the gradebook, CSV, JSON, feedback and report go")
+    p.add_argument("--workers", type=int, metavar="N", help="submissions graded at once on this machine (default: the number of cores)")
+    p.add_argument("--db", metavar="URL", help="the gradebook's SQLAlchemy URL (default: sqlite:///OUT/gradebook.sqlite), "
+                                              "e.g. postgresql+psycopg://user@host/course")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")
+    p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
+    _add_grading_options(p)
+    p.set_defaults(func=cmd_batch)
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch import BatchConfig, run_batch
+    from grader.cli import sandbox_mode
+    from grader.errors import UsageError
+    from grader.grade import Options
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.workers is not None and args.scheduler:
+        raise UsageError("--workers and --scheduler do not go together",
+                         hint="a cluster's size is set by its workers (dask worker --nworkers N)")
+    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden)
+    config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
+                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
+    summary = run_batch(config, log=sys.stderr)
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
+    print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "
+          f"({summary.skipped} already in the gradebook); new verdicts: {counts}")
+    if summary.grader_errors:
+        print(f"{len(summary.grader_errors)} submission(s) could not be graded (the grader failed, not the student); "
+              "run the same command again to retry them:", file=sys.stderr)
+        for student, reason in summary.grader_errors.items():
+            print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
+    from grader.gradebook import _safe
+
+    print(f"gradebook: {_safe(summary.gradebook)}")
+    print(f"grades:    {summary.csv}")
+    print(f"report:    {summary.report}")
+    return summary.exit_code

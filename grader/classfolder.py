@@ -1,0 +1,190 @@
+"""Find a class's submissions: a folder (or a .zip) of notebooks or of per-student folders.
+
+    class/alice.ipynb              the student id is the file's stem (LMS exports)
+    class/bob/notebook.ipynb       the student id is the folder's name (nbgrader, Moodle, ...)
+    class/carol/<assignment>/x.ipynb   nbgrader's submitted/<student>/<assignment>/ layout
+
+In a student folder the notebook named like the assignment's is graded, else the only one;
+with none, or several and none so named, the student gets a verdict that says so. Hidden
+entries (.ipynb_checkpoints, .DS_Store, __MACOSX) are ignored. A .zip is extracted to a
+temporary folder first, refusing entries that would land outside it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Iterator
+
+from grader.errors import UsageError
+
+IGNORED = {"__MACOSX", "__pycache__", "Thumbs.db"}
+ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
+ZIP_MAX_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One student's submission as found in the class folder."""
+
+    student: str
+    path: Path | None            # the notebook to grade; None when none could be chosen
+    sha256: str                  # of the notebook's bytes; of the folder's listing when none was chosen
+    source: str                  # how to name it to people (zip members as archive.zip:member)
+    problem: str = ""            # why nothing can be graded (no notebook, several notebooks)
+
+
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not _hidden(d))
+        found += [Path(root) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not _hidden(f)]
+    return found
+
+
+def _pick(student: str, folder: Path, notebook_name: str) -> tuple[Path | None, str]:
+    notebooks = _notebooks(folder)
+    named = [p for p in notebooks if p.name == notebook_name]
+    if len(named) == 1:
+        return named[0], ""
+    if len(named) > 1:
+        where = ", ".join(str(p.relative_to(folder)) for p in named)
+        return None, f"The folder '{student}' holds {len(named)} notebooks named {notebook_name} ({where}); submit one."
+    if len(notebooks) == 1:
+        return notebooks[0], ""
+    if not notebooks:
+        return None, f"The folder '{student}' holds no notebook (.ipynb); nothing could be graded."
+    names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:8])
+    return None, (f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
+                  f"{notebook_name}; rename the one to grade to {notebook_name}.")
+
+
+def _listing_sha(folder: Path) -> str:
+    """A content key for a folder without a gradable notebook: its files' names and hashes."""
+    digest = hashlib.sha256(b"folder\0")
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_file() and not path.is_symlink():
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + sha256_file(path).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def discover(folder: Path, notebook_name: str, *, label: str | None = None) -> list[Entry]:
+    """The submissions in `folder`, sorted by student id. `label` replaces the folder in `source` ("class.zip:")."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"no such folder: {folder}", hint="give the folder (or .zip) that holds the class's submissions")
+    entries: dict[str, Entry] = {}
+    for item in sorted(folder.iterdir()):
+        if _hidden(item.name) or item.is_symlink():
+            continue
+        source = f"{label}{item.relative_to(folder)}" if label else str(item)
+        if item.is_file() and item.name.lower().endswith(".ipynb"):
+            student = item.name[: -len(".ipynb")]
+            entry = Entry(student, item, sha256_file(item), source)
+        elif item.is_dir():
+            student = item.name
+            path, problem = _pick(student, item, notebook_name)
+            if path is not None:
+                rel = path.relative_to(folder)
+                entry = Entry(student, path, sha256_file(path), f"{label}{rel}" if label else str(path))
+            else:
+                entry = Entry(student, None, _listing_sha(item), source, problem)
+        else:
+            continue
+        if student in entries:
+            raise UsageError(f"the student id '{student}' appears twice in {label or folder} (a notebook and a folder)",
+                             hint="keep one submission per student: remove or rename one of them")
+        entries[student] = entry
+    return [entries[k] for k in sorted(entries)]
+
+
+def _unwrap(root: Path, notebook_name: str) -> Path:
+    """A zip whose only top-level entry is a folder of submissions (several notebooks or student
+    folders, none of them the assignment's notebook itself): that folder."""
+    visible = [p for p in root.iterdir() if not _hidden(p.name)]
+    if len(visible) != 1 or not visible[0].is_dir():
+        return root
+    inner = [p for p in visible[0].iterdir() if not _hidden(p.name)]
+    if (len(inner) >= 2 and all(p.is_dir() or p.name.lower().endswith(".ipynb") for p in inner)
+            and not any(p.name == notebook_name for p in inner)):
+        return visible[0]
+    return root
+
+
+def safe_extract(archive: Path, dest: Path) -> list[str]:
+    """Extract `archive` into `dest`; return the names of the entries refused (unsafe or links)."""
+    refused = []
+    dest = dest.resolve()
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UsageError(f"{archive} is not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > ZIP_MAX_ENTRIES or sum(i.file_size for i in infos) > ZIP_MAX_BYTES:
+            raise UsageError(f"{archive} would unpack to more than {ZIP_MAX_ENTRIES} files or {ZIP_MAX_BYTES // 1024**3} GB",
+                             hint="unpack it yourself and pass the folder")
+        for info in infos:
+            name = info.filename.replace("\\", "/")
+            parts = PurePosixPath(name).parts
+            mode = info.external_attr >> 16
+            if (name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts or not parts
+                    or stat.S_ISLNK(mode)):
+                refused.append(info.filename)
+                continue
+            target = (dest / Path(*parts)).resolve()
+            if not target.is_relative_to(dest):
+                refused.append(info.filename)
+                continue
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+    return refused
+
+
+@contextmanager
+def opened(submissions: Path, notebook_name: str) -> Iterator[tuple[list[Entry], list[str]]]:
+    """(entries, warnings) for a folder or a .zip; a zip's temporary folder lives as long as the context."""
+    submissions = Path(submissions)
+    if not submissions.exists():
+        raise UsageError(f"no such folder or zip: {submissions}",
+                         hint="give the folder (or .zip) that holds the class's submissions")
+    if submissions.is_dir():
+        yield discover(submissions, notebook_name), []
+        return
+    if not zipfile.is_zipfile(submissions):
+        raise UsageError(f"{submissions} is neither a folder nor a .zip archive",
+                         hint="give the folder (or .zip) that holds the class's submissions")
+    tmp = Path(tempfile.mkdtemp(prefix="grader-class-"))
+    try:
+        refused = safe_extract(submissions, tmp)
+        warnings = [f"{submissions.name}: refused {name!r} (a link, or a path outside the archive)" for name in refused]
+        root = _unwrap(tmp, notebook_name)
+        prefix = submissions.name + ":" + (f"{root.name}/" if root != tmp else "")
+        yield discover(root, notebook_name, label=prefix), warnings
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

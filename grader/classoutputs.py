@@ -1,0 +1,80 @@
+"""What a batch leaves in --out besides the gradebook: per-student files, grades.csv, report.html.
+
+    results/<student>.json     exactly what `grader check --results` writes
+    feedback/<student>.html    exactly what `grader check --feedback` writes
+    grades.csv                 a row per student: total, each exercise, status
+    report.html                the class at a glance (grader.report)
+
+Per-student files are written when a verdict is recorded and rewritten from the gradebook at
+the end of every batch, so a batch killed between the two still ends with all of them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.assignment import Assignment
+from grader.checking import Outputs, write_outputs
+from grader.results import Result, csv_row, to_csv
+
+if TYPE_CHECKING:
+    from grader.classfolder import Entry
+    from grader.gradebook import StoredVerdict
+
+NOT_GRADED = "not graded"
+
+
+def safe_name(student: str) -> str:
+    """A student id as a file name (ids come from file and folder names, so this rarely changes one)."""
+    name = student.replace(os.sep, "_").replace("\0", "_")
+    return name if name not in ("", ".", "..") else f"_{name}"
+
+
+def student_paths(out: Path, student: str) -> Outputs:
+    name = safe_name(student)
+    return Outputs(results=out / "results" / f"{name}.json", feedback=out / "feedback" / f"{name}.html")
+
+
+def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result) -> None:
+    write_outputs(result, assignment, student_paths(out, student))
+
+
+def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]:
+    names = list(assignment.exercises)
+    for result in results:
+        names += [c.exercise for c in result.checks if c.exercise not in names]
+    return names
+
+
+def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
+                        verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
+    from grader.report import ClassRow, render_report
+
+    rows: list[dict[str, object]] = []
+    class_rows: list[ClassRow] = []
+    for entry in entries:
+        stored = verdicts.get((entry.student, entry.sha256))
+        if stored is None:
+            rows.append({"student": entry.student, "status": NOT_GRADED, "sha256": entry.sha256})
+            class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
+            continue
+        write_student_outputs(out, assignment, entry.student, stored.result)
+        row = csv_row(entry.student, stored.result)
+        row["status"] = stored.status
+        rows.append(row)
+        class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
+                                   feedback=f"feedback/{safe_name(entry.student)}.html"))
+    columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
+    csv_path = out / "grades.csv"
+    _write_atomic(csv_path, to_csv(rows, columns))
+    report_path = out / "report.html"
+    _write_atomic(report_path, render_report(assignment, class_rows))
+    return csv_path, report_path
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,250 @@
+"""Where a batch's tasks run: a pool of fresh local processes, or a Dask cluster.
+
+Both run `grader.batch.grade_task` and hand each Outcome to the caller, in this process,
+as it arrives; the caller may answer with follow-up tasks. A local worker is a fresh process
+per submission, forked from a server that has already imported torch and the grader, so
+nothing one submission leaves behind reaches the next and starting one costs milliseconds.
+A worker that dies is reported as "crashed", one that outlives the hard limit as "timeout".
+"""
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from grader.batch import Job, Outcome, Task, grade_task, kill_kernels
+from grader.errors import GraderError
+
+OnOutcome = Callable[[Task, Outcome], list[Task]]
+PRELOAD = ["grader.workers", "grader.batch", "grader.grade", "grader.bridge", "grader.execute", "grader.checks",
+           "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat"]
+TERM_GRACE = 5.0
+
+
+def _context() -> Any:
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _die_with_parent() -> None:
+    """Linux: this worker is killed when its parent goes (a SIGKILLed batch leaves no graders behind)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    kill_kernels()
+    os._exit(128 + signum)
+
+
+def _worker_main(conn: Any, task: Task, job: Job) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the batch's to handle
+    outcome = grade_task(task, job)
+    conn.send(outcome)
+    conn.close()
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "it did not exit"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"exit status {code}"
+
+
+@dataclass
+class _Running:
+    proc: Any
+    conn: Any
+    task: Task
+    started: float
+    terminated: float = 0.0
+
+
+class ProcessPool:
+    """At most `n` fresh worker processes at a time, one per task."""
+
+    def __init__(self, n: int, job: Job, *, hard_limit: float) -> None:
+        self.n = max(1, int(n))
+        self.job = job
+        self.hard_limit = hard_limit
+
+    def describe(self) -> str:
+        return f"with {self.n} local worker{'s' if self.n != 1 else ''}"
+
+    def run(self, tasks: Iterable[Task], on_outcome: OnOutcome) -> None:
+        from multiprocessing.connection import wait
+
+        ctx = _context()
+        pending = collections.deque(tasks)
+        running: list[_Running] = []
+        try:
+            while pending or running:
+                while pending and len(running) < self.n:
+                    running.append(self._start(ctx, pending.popleft()))
+                ready = set(wait([r.conn for r in running] + [r.proc.sentinel for r in running], timeout=0.5))
+                for run in list(running):
+                    outcome = self._poll(run, ready)
+                    if outcome is None:
+                        continue
+                    running.remove(run)
+                    self._reap(run)
+                    pending.extendleft(reversed(on_outcome(run.task, outcome)))
+        finally:
+            for run in running:
+                self._stop(run, force=True)
+
+    def _start(self, ctx: Any, task: Task) -> _Running:
+        r_conn, w_conn = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_worker_main, args=(w_conn, task, self.job), name=f"grader-{task.student}")
+        proc.start()
+        w_conn.close()
+        return _Running(proc, r_conn, task, time.monotonic())
+
+    def _poll(self, run: _Running, ready: set[Any]) -> Outcome | None:
+        now = time.monotonic()
+        if run.conn in ready or run.proc.sentinel in ready:
+            try:
+                if run.conn.poll(0.2):
+                    result = run.conn.recv()
+                    if isinstance(result, Outcome):
+                        return result
+            except (EOFError, OSError):
+                pass
+            except Exception as exc:    # a reply that cannot be unpickled: the worker broke
+                return Outcome("crashed", reason=f"the worker's reply was unreadable ({type(exc).__name__}: {exc})",
+                               seconds=now - run.started)
+            if run.proc.sentinel in ready or not run.proc.is_alive():
+                run.proc.join(timeout=5)
+                if run.terminated:
+                    return self._timeout(run, now)
+                return Outcome("crashed", reason=f"the worker grading it died: {describe_exit(run.proc.exitcode)}",
+                               seconds=now - run.started)
+        if now - run.started > self.hard_limit:
+            if not run.terminated:
+                run.terminated = now
+                self._signal(run, signal.SIGTERM)
+            elif now - run.terminated > TERM_GRACE:
+                self._signal(run, signal.SIGKILL)
+                run.proc.join(timeout=5)
+                return self._timeout(run, now)
+        return None
+
+    def _timeout(self, run: _Running, now: float) -> Outcome:
+        return Outcome("timeout", seconds=now - run.started,
+                       reason=(f"Grading this submission took longer than {self.hard_limit:g} s; the worker was stopped "
+                               "and it was not graded. Make sure no cell or function runs for long (an endless loop?)."))
+
+    @staticmethod
+    def _signal(run: _Running, sig: int) -> None:
+        try:
+            if run.proc.pid is not None:
+                os.kill(run.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _stop(self, run: _Running, *, force: bool) -> None:
+        if run.proc.is_alive():
+            self._signal(run, signal.SIGTERM)
+            run.proc.join(timeout=TERM_GRACE)
+            if run.proc.is_alive() and force:
+                self._signal(run, signal.SIGKILL)
+                run.proc.join(timeout=5)
+        self._reap(run)
+
+    @staticmethod
+    def _reap(run: _Running) -> None:
+        try:
+            run.conn.close()
+        except OSError:
+            pass
+        if not run.proc.is_alive():
+            run.proc.join(timeout=1)
+            run.proc.close()
+
+
+class DaskCluster:
+    """Grade on a Dask distributed cluster: the tasks carry the notebooks and the assignment."""
+
+    def __init__(self, address: str, job: Job, *, connect_timeout: float = 30.0) -> None:
+        try:
+            from distributed import Client
+        except ModuleNotFoundError:
+            raise GraderError("--scheduler needs dask.distributed, which is not installed",
+                              hint="pip install 'torch-notebook-grader[cluster]' (or dask[distributed])") from None
+        self.job = job
+        try:
+            self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise GraderError(f"cannot reach the Dask scheduler at {address}: {exc}",
+                              hint="start it with `dask scheduler` and give its address (tcp://host:8786)") from None
+
+    def _threads(self) -> tuple[int, int]:
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}) if _takes_n_workers(self.client) \
+            else self.client.scheduler_info().get("workers", {})
+        return len(workers), sum(int(w.get("nthreads", 1)) for w in workers.values())
+
+    def describe(self) -> str:
+        n, threads = self._threads()
+        return f"on the Dask cluster at {self.client.scheduler.address} ({n} workers, {threads} threads)"
+
+    def run(self, tasks: Iterable[Task], on_outcome: OnOutcome) -> None:
+        from distributed import as_completed
+
+        try:
+            n, threads = self._threads()
+            limit = max(2 * max(threads, 1), 2)       # notebooks travel with tasks: keep a bounded number in flight
+            job = self.client.scatter(self.job, broadcast=True)
+            pending = collections.deque(tasks)
+            inflight: dict[str, Task] = {}
+            done = as_completed()
+
+            def submit(task: Task) -> None:
+                key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
+                future = self.client.submit(grade_task, task, job, key=key, pure=False)
+                inflight[future.key] = task
+                done.add(future)
+
+            while pending and len(inflight) < limit:
+                submit(pending.popleft())
+            for future in done:
+                task = inflight.pop(future.key)
+                try:
+                    outcome = future.result()
+                except Exception as exc:    # KilledWorker: the task killed every worker it ran on
+                    outcome = Outcome("crashed", reason=f"the Dask worker grading it failed: {type(exc).__name__}: {exc}")
+                future.release()
+                pending.extendleft(reversed(on_outcome(task, outcome)))
+                while pending and len(inflight) < limit:
+                    submit(pending.popleft())
+        finally:
+            self.client.close()
+
+
+def _takes_n_workers(client: Any) -> bool:
+    import inspect
+
+    try:
+        return "n_workers" in inspect.signature(client.scheduler_info).parameters
+    except (TypeError, ValueError):
+        return False
