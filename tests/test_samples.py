@@ -159,8 +159,11 @@ def test_clone_is_not_a_view(graded: Grader) -> None:
 
 def test_hardcoded_answer_passes_public_checks_and_fails_hidden_ones(graded: Grader) -> None:
     result = graded("hardcoded_0_1595.ipynb")
-    neuron = [c for c in result.checks if c.exercise == "single_neuron"]
-    assert all(c.passed for c in neuron if not c.hidden)
+    public = [c for c in result.checks if c.exercise == "single_neuron" and not c.hidden]
+    if result.device == "cpu":
+        assert all(c.passed for c in public)
+    else:  # torch.tensor([[0.1595]]) is made on the CPU: on a GPU the device check catches it too
+        assert any("is on cpu" in c.message for c in public)
     assert not check(result, "test_single_neuron_on_unseen_inputs").passed
     assert check(result, "test_single_neuron_on_unseen_inputs").public_view().message.startswith("Hidden check failed")
 
