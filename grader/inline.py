@@ -183,6 +183,9 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
                           hint="this is a fault in the assignment, not in your work: tell your instructor")
     if exercise is not None and not report.checks:
         known = ", ".join(repr(e) for e in (list(exercises) or plugin.exercises))
+        if exercise in exercises:
+            raise InlineError(f"exercise {exercise!r} has no public checks: it is graded by hidden checks only",
+                              hint="they run when your work is graded")
         raise InlineError(f"'{assignment.slug}' has no exercise {exercise!r}", hint=f"its exercises: {known}")
     report.errors += [f"Grader note: {c}" for c in plugin.check_crashes]
     order = list(exercises)
