@@ -3,7 +3,6 @@ student's own choosing: found by tag, by a markdown heading (then the next code 
 a code cell's first line; `.value` is the cell's last expression, `.output` what it printed."""
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import nbformat
