@@ -217,16 +217,17 @@ class DaskCluster:
             job = self.client.scatter(self.job, broadcast=True)
             pending = collections.deque(tasks)
             inflight: dict[str, Task] = {}
-            done = as_completed()
 
-            def submit(task: Task) -> None:
+            def submit(task: Task) -> Any:
                 key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
                 future = self.client.submit(grade_task, task, job, key=key, pure=False)
                 inflight[future.key] = task
-                done.add(future)
+                return future
 
-            while pending and len(inflight) < limit:
-                submit(pending.popleft())
+            first = [submit(pending.popleft()) for _ in range(min(limit, len(pending)))]
+            if not first:
+                return
+            done = as_completed(first, loop=self.client.loop)
             for future in done:
                 task = inflight.pop(future.key)
                 try:
@@ -236,7 +237,7 @@ class DaskCluster:
                 future.release()
                 pending.extendleft(reversed(on_outcome(task, outcome)))
                 while pending and len(inflight) < limit:
-                    submit(pending.popleft())
+                    done.add(submit(pending.popleft()))
         finally:
             self.client.close()
 

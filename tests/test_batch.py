@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -231,7 +232,7 @@ def test_local_cluster_gives_the_same_grades(graded_class: Graded, tmp_path: Pat
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=CLUSTER_CLASS)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=True) as cluster:
+                                  silence_logs=logging.WARNING) as cluster:
         proc = run_cli(*batch_args(classdir, out, "--scheduler", cluster.scheduler_address))
     assert proc.returncode == 0, proc.stderr
     assert "Dask cluster" in proc.stderr
