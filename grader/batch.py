@@ -336,7 +336,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         summary.skipped = len(entries) - len(todo)
         recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log))
         if todo:
-            tasks = [_task_for(e, remote=config.scheduler is not None) for e in todo]
+            tasks = [_task_for(e) for e in todo]
             backend = _backend(config, assignment, limit)
             workers = backend.describe()
             print(f"{len(entries)} submissions of {assignment.slug}: {summary.skipped} already in the gradebook, "
@@ -354,12 +354,17 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     return summary
 
 
-def _task_for(entry: Entry, *, remote: bool) -> Task:
+def _task_for(entry: Entry) -> Task:
     if entry.path is None:
         return Task(entry.student, entry.sha256, entry.source, not_graded=entry.problem, status="unreadable")
-    if remote:
-        return Task(entry.student, entry.sha256, entry.source, data=entry.path.read_bytes())
     return Task(entry.student, entry.sha256, entry.source, path=str(entry.path))
+
+
+def with_data(task: Task) -> Task:
+    """The task with its notebook's bytes instead of its path, for a worker on another machine."""
+    if task.path is None:
+        return task
+    return replace(task, path=None, data=Path(task.path).read_bytes())
 
 
 def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:

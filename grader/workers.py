@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from grader.batch import Job, Outcome, Task, grade_task, kill_kernels
+from grader.batch import Job, Outcome, Task, grade_task, kill_kernels, with_data
 from grader.errors import GraderError
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
@@ -195,8 +195,8 @@ class DaskCluster:
         self.job = job
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
-            raise GraderError(f"cannot reach the Dask scheduler at {address}: {exc}",
+        except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
+            raise GraderError(f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}",
                               hint="start it with `dask scheduler` and give its address (tcp://host:8786)") from None
 
     def _threads(self) -> tuple[int, int]:
@@ -220,7 +220,7 @@ class DaskCluster:
 
             def submit(task: Task) -> Any:
                 key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
-                future = self.client.submit(grade_task, task, job, key=key, pure=False)
+                future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
                 inflight[future.key] = task
                 return future
 
