@@ -124,7 +124,36 @@ def __grader_install__(token, output_limit=0):
             evalue = "<unprintable>"
         return {"ok": False, "error": {"ename": type_(exc).__name__, "evalue": evalue, "frames": frames(exc)}}
 
+    # builtins as they were before any student cell: restored while the agent works, so that a
+    # student's `builtins.isinstance = ...` cannot break torch.save or json for the agent
+    B = vars(builtins)
+    pristine = dict(B)
+    MISSING = object()
+
+    def restore():
+        changed = {}
+        for key, value in pristine.items():
+            current = B.get(key, MISSING)
+            if current is not value:
+                changed[key] = current
+                B[key] = value
+        return changed
+
+    def put_back(changed):
+        for key, value in changed.items():
+            if value is MISSING:
+                B.pop(key, None)
+            else:
+                B[key] = value
+
     def agent(op, request):
+        changed = restore()
+        try:
+            return serve(op, request, changed)
+        finally:
+            put_back(changed)
+
+    def serve(op, request, changed):
         tensors = []
         try:
             req = loads(request)
@@ -158,10 +187,15 @@ def __grader_install__(token, output_limit=0):
                 fn = user_ns[name]
                 if not callable(fn):
                     return reply({"ok": False, "notcallable": qualname(fn)})
+                put_back(changed)          # the student's function runs in the student's world
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as exc:  # the student's fault, reported as data
+                    changed.clear()
+                    changed.update(restore())
                     return reply(error_payload(exc))
+                changed.clear()
+                changed.update(restore())
                 value = encode(result, tensors)
                 after = encode(list(args), tensors)
                 return reply({"ok": True, "value": value, "args_after": after}, tensors)

@@ -55,7 +55,12 @@ class Runner:
     def prepare(self) -> None:
         """Install the bridge agent before any student code runs (also after restarts)."""
         limit = self.assignment.limits.output_kb * 1024 + 1024   # a little over the grader's cap: it still sees the cut
-        code = AGENT_SOURCE + f"\n__grader_install__({self.token!r}, {limit})\ndel __grader_install__\n"
+        # the agent lives in a namespace of its own: names the student shadows in their globals
+        # (json, len, isinstance ...) are not the agent's
+        code = (f"exec(compile({AGENT_SOURCE!r}, '<grader-agent>', 'exec'), "
+                f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
+                f"__grader_ns__['__grader_install__']({self.token!r}, {limit})\n"
+                "del __grader_ns__\n")
         reply = self.kernel.execute(code, timeout=self.assignment.timeouts.kernel_start, store_history=False)
         if reply.status != "ok":
             from grader.errors import KernelError

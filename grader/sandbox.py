@@ -117,6 +117,9 @@ def _identity() -> str:
         return "as your user, with your user's files and network"
     if _reachable_by_others(sys.executable):
         return "as a uid of its own, with network access and read access to world-readable files"
+    if _setpriv_knows("--ambient-caps"):
+        return ("as a uid of its own allowed to read every file (this Python is not reachable by other "
+                "users), with network access")
     return "as root (this Python is not reachable by other users), with full access to files and network"
 
 
@@ -210,15 +213,37 @@ def _bwrap_argv(bwrap: str, argv: list[str], workdir: Path, uid: int | None) -> 
     return cmd + ["--"] + argv
 
 
-def _drop_to(uid: int) -> list[str]:
-    """A prefix command that becomes `uid`, with no groups, capabilities or new privileges."""
+def _drop_to(uid: int, *, read_all: bool = False) -> list[str]:
+    """A prefix command that becomes `uid`, with no groups, capabilities or new privileges.
+
+    read_all keeps one capability, to read and search any file: a Python installed under a
+    private folder (/root/.pyenv) stays runnable by a kernel that is not root.
+    """
     setpriv = shutil.which("setpriv")
     if setpriv:
-        return [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-                "--bounding-set=-all", "--inh-caps=-all", "--"]
+        caps = "-all,+dac_read_search" if read_all else "-all"
+        cmd = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+               f"--bounding-set={caps}", f"--inh-caps={caps}"]
+        if read_all:
+            cmd += [f"--ambient-caps={caps}"]
+        if _setpriv_knows("--pdeathsig"):
+            cmd += ["--pdeathsig=KILL"]
+        return cmd + ["--"]
     code = (f"import os,sys;os.setgroups([]);os.setgid({uid});os.setuid({uid});"
             "os.execv(sys.argv[1],sys.argv[1:])")
     return [sys.executable, "-I", "-S", "-c", code]
+
+
+@functools.lru_cache(maxsize=8)
+def _setpriv_knows(option: str) -> bool:
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        return False
+    try:
+        text = subprocess.run([setpriv, "--help"], capture_output=True, timeout=10).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return option in text
 
 
 @functools.lru_cache(maxsize=4)
@@ -302,7 +327,11 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
     """The command, the pre-exec hook (limits, privilege drop) and the environment."""
     root = os.geteuid() == 0
     in_bwrap = bool(isolation.sandboxed and isolation.bwrap)
-    uid = kernel_uid() if root and (in_bwrap or _reachable_by_others(sys.executable)) else None
+    reachable = _reachable_by_others(sys.executable)
+    # without a sandbox, root drops the kernel to a uid of its own: in the child before exec when
+    # others can run this Python, else through setpriv keeping only the right to read files
+    via_setpriv = root and not in_bwrap and not reachable and _setpriv_knows("--ambient-caps")
+    uid = kernel_uid() if root and (in_bwrap or reachable or via_setpriv) else None
     tag = secrets.token_hex(8)
     _LAUNCHED[str(workdir)] = (uid, tag)
     home = workdir / "home"
@@ -336,10 +365,12 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
             env[key] = os.environ[key]
     if in_bwrap and isolation.bwrap:
         cmd = _bwrap_argv(isolation.bwrap, argv, workdir, uid)
+    elif via_setpriv and uid is not None:
+        cmd = _drop_to(uid, read_all=True) + argv
     else:
         cmd = argv
     nproc = limits.processes if uid is not None else _own_nproc(limits.processes)
-    return cmd, _limit_setter(limits, uid, setuid_here=not in_bwrap, nproc=nproc), env
+    return cmd, _limit_setter(limits, uid, setuid_here=not in_bwrap and not via_setpriv, nproc=nproc), env
 
 
 def _own_nproc(processes: int) -> int | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from grader.results import Result
@@ -14,11 +15,23 @@ def _env() -> Any:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader.feedback", "templates"),
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
     env.filters["num"] = _num
     env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
     return env
+
+
+# Control characters (escape sequences, carriage returns ...) in student text could redraw a
+# terminal, e.g. clear it and print a fake "Score: 4/4". Tab and newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str) and _CONTROL.search(value):
+        cleaned = _CONTROL.sub("", value)
+        return type(value)(cleaned) if type(value) is not str else cleaned   # keeps markupsafe.Markup
+    return value
 
 
 def _num(value: Any) -> str:
