@@ -41,12 +41,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=5, help="pairs of runs (default 5)")
     parser.add_argument("--assignment", type=Path, default=ROOT / "tests" / "fixtures" / "assignments" / "mini")
     parser.add_argument("--notebook", type=Path, help="the submission (default: a clean one for the mini assignment)")
+    parser.add_argument("--no-fork-server", action="store_true",
+                        help="a plain kernel per submission instead of the default (forked kernels)")
     args = parser.parse_args(argv)
 
     from grader.assignment import load_assignment
     from grader.grade import Options, grade
     from grader.sandbox import detect
 
+    import dataclasses
+
+    extra = {"fork_server": False} if args.no_fork_server and "fork_server" in {
+        f.name for f in dataclasses.fields(Options)} else {}
     sandboxed = detect("auto")
     if not sandboxed.sandboxed:
         print(f"no sandbox here: {sandboxed.label}", file=sys.stderr)
@@ -57,13 +63,13 @@ def main(argv: list[str] | None = None) -> int:
 
         def once(mode: str) -> float:
             started = time.perf_counter()
-            result = grade(notebook, assignment, Options(sandbox=mode))
+            result = grade(notebook, assignment, Options(sandbox=mode, **extra))
             seconds = time.perf_counter() - started
             if not result.passed:
                 raise SystemExit(f"the clean submission did not pass under sandbox={mode}: {result.score}/{result.max_score}")
             return seconds
 
-        once("auto"), once("none")      # warm both paths (imports, page cache)
+        once("auto"), once("none")      # warm both paths (imports, page cache, fork servers)
         pairs = []
         for i in range(args.n):
             first, second = ("auto", "none") if i % 2 == 0 else ("none", "auto")

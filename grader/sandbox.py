@@ -13,7 +13,6 @@ See docs/security.md for the threat model.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 import glob
 import os
@@ -30,10 +29,13 @@ from typing import Callable
 
 from grader.assignment import Limits
 from grader.errors import SandboxUnavailable
+from grader.reaper import TAG_VAR, _LAUNCHED, _pids_of_uid, _tasks_of_uid, reap_kernel, register
+
+__all__ = ["Isolation", "SandboxUnavailable", "TAG_VAR", "detect", "kernel_uid", "launch_command", "memory_bytes",
+           "reap_kernel"]
 
 UID_RANGE = (200000, 900000)   # each kernel runs as a uid of its own: no shared process count, no shared files
 TMPFS_MB = 512                 # size of the kernel's private /tmp and home (each) under bubblewrap
-TAG_VAR = "GRADER_SANDBOX_TAG"  # marks the kernel's processes when no uid of their own tells them apart
 
 
 def _uid_in_use(uid: int) -> bool:
@@ -282,11 +284,12 @@ def _memory_rlimit() -> int:
     return resource.RLIMIT_AS
 
 
+@functools.lru_cache(maxsize=1)
 def _libc_prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl     # libc, already loaded in this process
     except (OSError, AttributeError):
         return None
 
@@ -318,10 +321,6 @@ def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool, nproc: int
     return apply
 
 
-# workdir -> (uid or None, tag): what reap_kernel needs to find a kernel's processes
-_LAUNCHED: dict[str, tuple[int | None, str]] = {}
-
-
 def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
                    limits: Limits) -> tuple[list[str], Callable[[], None], dict[str, str]]:
     """The command, the pre-exec hook (limits, privilege drop) and the environment."""
@@ -333,7 +332,7 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
     via_setpriv = root and not in_bwrap and not reachable and _setpriv_knows("--ambient-caps")
     uid = kernel_uid() if root and (in_bwrap or reachable or via_setpriv) else None
     tag = secrets.token_hex(8)
-    _LAUNCHED[str(workdir)] = (uid, tag)
+    register(workdir, uid, tag)
     home = workdir / "home"
     tmp = workdir / "tmp"
     if not in_bwrap:
@@ -378,149 +377,3 @@ def _own_nproc(processes: int) -> int | None:
     if os.geteuid() == 0 or not os.path.isdir("/proc"):
         return None   # root is not bound by RLIMIT_NPROC; elsewhere the count is not known
     return _tasks_of_uid(os.getuid()) + processes
-
-
-# -- finding and killing what a kernel left behind -------------------------------------
-
-def _proc_pids() -> list[int]:
-    try:
-        return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return []
-
-
-def _status(pid: int) -> tuple[int | None, int, bool]:
-    """(real uid, thread count, alive) of a process, from /proc; zombies are not alive."""
-    uid, threads, alive = None, 1, True
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"State:"):
-                    alive = line.split()[1] not in (b"Z", b"X")
-                elif line.startswith(b"Uid:"):
-                    uid = int(line.split()[1])
-                elif line.startswith(b"Threads:"):
-                    threads = int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None, 0, False
-    return uid, threads, alive
-
-
-def _pids_of_uid(uid: int) -> list[int]:
-    out = []
-    for pid in _proc_pids():
-        owner, _, alive = _status(pid)
-        if owner == uid and alive:
-            out.append(pid)
-    return out
-
-
-def _tasks_of_uid(uid: int) -> int:
-    total = 0
-    for pid in _proc_pids():
-        owner, threads, _ = _status(pid)
-        if owner == uid:
-            total += threads
-    return total
-
-
-def _pids_tagged(tag: str, session: int) -> list[int]:
-    """Processes of this user that carry the kernel's tag or belong to its session."""
-    marker = f"{TAG_VAR}={tag}".encode()
-    me = os.getpid()
-    found = []
-    for pid in _proc_pids():
-        if pid == me:
-            continue
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                fields = fh.read().rsplit(b")", 1)[1].split()
-            if fields[0] in (b"Z", b"X"):
-                continue
-            if int(fields[3]) == session:      # field 6 of stat: the session id
-                found.append(pid)
-                continue
-            with open(f"/proc/{pid}/environ", "rb") as fh:
-                if marker in fh.read().split(b"\0"):
-                    found.append(pid)
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
-
-
-def _kill_all_of_uid(uid: int) -> None:
-    """kill(-1, SIGKILL) as `uid`: every process of that uid, at once, whatever it forks meanwhile."""
-    if uid in (0, os.getuid()) or os.geteuid() != 0:
-        return
-
-    def become() -> None:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-
-    killer = shutil.which("kill")
-    cmd = [killer, "-KILL", "-1"] if killer else [sys.executable, "-I", "-S", "-c",
-                                                              "import os;os.kill(-1,9)"]
-    try:
-        subprocess.run(cmd, preexec_fn=become, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        pass
-
-
-def _descendants(pid: int) -> list[int]:
-    """The process tree under pid (its children, theirs ...), read from /proc."""
-    children: dict[int, list[int]] = {}
-    for other in _proc_pids():
-        try:
-            with open(f"/proc/{other}/stat", "rb") as fh:
-                ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(other)
-    out, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in out:
-                out.append(child)
-                todo.append(child)
-    return out
-
-
-def _kill(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def reap_kernel(pid: int, workdir: Path | None = None) -> list[int]:
-    """Kill the kernel (pid) and everything it started; return the pids that remain (none, normally).
-
-    Under bubblewrap the pid namespace dies with the kernel; a uid of its own is swept with
-    kill(-1) as that uid. Without either, the kernel's process tree, its session and every
-    process that carries its tag in the environment are killed one by one.
-    """
-    uid, tag = _LAUNCHED.pop(str(workdir), (None, "")) if workdir is not None else (None, "")
-    procfs = os.path.isdir("/proc")
-    tree = _descendants(pid) if procfs and uid is None else []
-    try:
-        os.killpg(pid, signal.SIGKILL)   # the kernel's session (it was started as a session leader)
-    except (ProcessLookupError, PermissionError, OSError):
-        pass
-    _kill(tree)
-    if not procfs:
-        return []
-    left: list[int] = []
-    for _ in range(5):
-        if uid is not None:
-            left = _pids_of_uid(uid)
-            if left:
-                _kill_all_of_uid(uid)
-        elif tag:
-            left = _pids_tagged(tag, pid)
-            _kill(left)
-        if not left:
-            return []
-    return left
