@@ -42,7 +42,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers and --scheduler do not go together",
                          hint="a cluster's size is set by its workers (dask worker --nworkers N)")
-    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden)
+    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden,
+                      fork_server=not args.no_fork_server)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
                          workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
     summary = run_batch(config, log=sys.stderr)

@@ -26,6 +26,8 @@ def _add_grading_options(p: argparse.ArgumentParser) -> None:
                          help="fail (exit 2) instead of grading without the bubblewrap sandbox")
     sandbox.add_argument("--no-sandbox", action="store_true", help="grade with limits only, without bubblewrap")
     p.add_argument("--no-hidden", action="store_true", help="run only the public checks, even where solutions/ is present")
+    p.add_argument("--no-fork-server", action="store_true",
+                   help="start a plain kernel per submission instead of forking one from the fork server (slower; same verdicts)")
 
 
 def sandbox_mode(args: argparse.Namespace) -> str:
@@ -37,7 +39,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from grader.feedback import render_text
     from grader.grade import Options
 
-    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden, select=args.exercise)
+    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden, select=args.exercise,
+                      fork_server=not args.no_fork_server)
     outputs = Outputs(results=args.results, feedback=args.feedback, junit=args.junit, markdown=args.markdown)
     try:
         result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs)

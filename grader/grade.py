@@ -24,6 +24,8 @@ class Options:
     sandbox: str = "auto"            # auto | none | require
     hidden: bool = True              # run solutions/<slug>/checks when present
     select: str | None = None        # pytest -k expression (one exercise, say)
+    fork_server: bool = True         # kernels forked from a zygote with torch imported (grader/forkserver.py);
+                                     # False: a plain kernel per submission (--no-fork-server)
 
 
 class UnreadableNotebook:
@@ -74,10 +76,20 @@ def default_kernel(assignment: Assignment, isolation: Isolation) -> Any:
     return Kernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start)
 
 
+def kernel_factory_for(options: Options) -> KernelFactory:
+    """The kernels of `options`: forked from the zygote (the default), or plain."""
+    if options.fork_server:
+        from grader.forkserver import fast_kernel
+
+        return fast_kernel
+    return default_kernel
+
+
 def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
-          isolation: Isolation | None = None, kernel_factory: KernelFactory = default_kernel) -> Result:
+          isolation: Isolation | None = None, kernel_factory: KernelFactory | None = None) -> Result:
     """Grade the notebook at `path`. Student faults end in the verdict; grader faults raise."""
     started = time.monotonic()
+    kernel_factory = kernel_factory or kernel_factory_for(options)
     isolation = isolation or detect(options.sandbox)
     submission = read_submission(Path(path))
     result = Result(
@@ -110,16 +122,17 @@ class LiveNotebook:
 
 @contextmanager
 def live_notebook(submission: Submission, assignment: Assignment, options: Options, isolation: Isolation,
-                  kernel_factory: KernelFactory = default_kernel,
+                  kernel_factory: KernelFactory | None = None,
                   timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
     """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
     from grader.bridge import Bridge, Notebook
     from grader.execute import Runner
 
+    kernel_factory = kernel_factory or kernel_factory_for(options)
     timings = {} if timings is None else timings
-    kernel = kernel_factory(assignment, isolation)
-    runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     t0 = time.monotonic()
+    kernel = kernel_factory(assignment, isolation)   # may start it already (the fork server's kernels are)
+    runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     try:
         runner.start()
         bridge = Bridge(runner)

@@ -120,7 +120,10 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
         return []
     args += [
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
-        "-p", "no:junitxml", "-p", "no:doctest", "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
+        "-p", "no:junitxml", "-p", "no:doctest",
+        # these two run gc.collect() five times per session (to surface unraisable exceptions):
+        # with torch loaded that is most of the checks' time for a small assignment
+        "-p", "no:unraisableexception", "-p", "no:threadexception", "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
         "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(Path(__file__).parent / "pytest.ini"),
         "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
