@@ -28,6 +28,7 @@ def test_the_kernel_sees_no_course_writes_nothing_to_the_host_and_reaches_no_net
     assert report["checks_found"] == []
     # what it could write is its own: a private /tmp, /var/tmp and home, all gone with it
     assert all(folder in ("/tmp", "/var/tmp") or "/home" in folder for folder in report["written"]), report["written"]
+    assert "/tmp" in report["written"]            # a private /tmp the student can use
     assert "appended" not in report, report.get("appended")
     # no network at all: no loopback of the host, no local service, no DNS, no internet
     assert report["connected"] == [] and report["dns"] is False, report

@@ -106,3 +106,19 @@ def test_without_a_uid_of_its_own_the_kernels_tagged_processes_are_killed(tmp_pa
     sandbox._LAUNCHED[str(tmp_path)] = (None, "attack-suite-tag")
     assert sandbox.reap_kernel(2 ** 22 - 1, tmp_path) == []
     assert not _alive(daemon)
+
+
+def test_a_course_folder_inside_a_bound_folder_is_masked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from grader import sandbox
+
+    course = tmp_path / "course"
+    for name in ("bin", "lib", "pyvenv.cfg", "assignments", "solutions", "gradebook.csv", ".git"):
+        (course / name).mkdir(parents=True) if "." not in name or name == ".git" else (course / name).touch()
+    monkeypatch.chdir(course)
+    # a venv made at the course root: the Python stays, the course goes
+    masked = sandbox._masked([str(course)])
+    assert sorted(Path(p).name for p in masked) == [".git", "assignments", "gradebook.csv", "solutions"]
+    # the course under a bound system folder: hidden whole
+    assert sandbox._masked([str(tmp_path)]) == [str(course)]
+    # the course next to the venv (the usual layout): nothing to hide, it is not bound
+    assert str(course) not in sandbox._masked([str(course / "lib")])
