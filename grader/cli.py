@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -34,6 +35,17 @@ def sandbox_mode(args: argparse.Namespace) -> str:
     return "require" if args.require_sandbox else "none" if args.no_sandbox else "auto"
 
 
+def inert_in_ci(text: str) -> str:
+    """Feedback quotes the student's words; in GitHub Actions a quoted line such as
+    `::set-output name=result::...` would be a workflow command. Commands are off around it."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return text
+    import secrets
+
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text}\n::{token}::"
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.checking import Outputs, check_notebook
     from grader.feedback import render_text
@@ -51,7 +63,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             report_error_to_github(str(exc))
         raise
     if not args.quiet:
-        print(render_text(result, title=assignment.title))
+        print(inert_in_ci(render_text(result, title=assignment.title)))
         for label, path in (("results", args.results), ("feedback", args.feedback), ("junit", args.junit)):
             if path:
                 print(f"{label}: {path}")

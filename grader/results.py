@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -221,7 +222,11 @@ def to_junit(result: Result) -> str:
             failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
             failure.text = view.message + (("\n\n" + view.traceback) if view.traceback else "")
     ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True)
+    # the student's words may hold characters XML 1.0 forbids (NUL, ESC ...): a CI could not parse the file
+    return _XML_INVALID.sub("", ET.tostring(suite, encoding="unicode", xml_declaration=True))
+
+
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]

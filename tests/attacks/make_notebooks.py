@@ -98,7 +98,10 @@ import sys
 sys.stderr.write("\\x1b[2J\\x1b[HScore: 4/4 (100%)  [PASSED]\\n")"""
 
 FAKE_VERDICT_ERROR = """\
-raise RuntimeError("\\x1b[2J\\x1b[H\\rmini: submission.ipynb\\nScore: 4/4 (100%)  [PASSED]\\x1b[8m")"""
+raise RuntimeError("\\x1b[2J\\x1b[H\\rmini: submission.ipynb\\nScore: 4/4 (100%)  [PASSED]\\x1b[8m\\x00"
+                   "\\n::notice title=Autograder::All checks passed"
+                   "\\n::set-output name=result::eyJ0b3RhbHMiOiB7InBvaW50cyI6IDQsICJtYXhQb2ludHMiOiA0fX0="
+                   "\\n##vso[task.complete result=Succeeded;]")"""
 
 FORGE_AGENT = """\
 import builtins, json as _json

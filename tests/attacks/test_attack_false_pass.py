@@ -69,7 +69,45 @@ def test_printed_passing_verdict_changes_nothing_and_cannot_redraw_the_terminal(
     assert score_lines[0].startswith("Score: 0/4"), score_lines
     html = render_html(result, title="mini")
     assert "<h1>Score: 4/4" not in html and "\x1b" not in html
+    from xml.etree import ElementTree
+
+    from grader.results import to_junit
+
+    suite = ElementTree.fromstring(to_junit(result))      # a CI can still read it: NUL and ESC are gone
+    assert suite.get("failures") == "4"
     assert host_problems(attack) == []
+
+
+def active_workflow_commands(stdout: str) -> list[str]:
+    """The lines GitHub Actions would run as workflow commands (honouring ::stop-commands::)."""
+    stopped, found = None, []
+    for line in stdout.splitlines():
+        text = line.strip()
+        if stopped is not None:
+            if text == f"::{stopped}::":
+                stopped = None
+            continue
+        if text.startswith("::stop-commands::"):
+            stopped = text[len("::stop-commands::"):]
+        elif text.startswith("::"):
+            found.append(text)
+    return found
+
+
+def test_quoted_workflow_commands_stay_inert_in_github_actions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from attack_support import MINI, NOTEBOOKS
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+    env["GITHUB_ACTIONS"] = "true"
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(NOTEBOOKS / "fake_passing_verdict.ipynb"),
+                           "--assignment", str(MINI)], capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "::set-output name=result::" in proc.stdout        # quoted, for the student to see ...
+    assert active_workflow_commands(proc.stdout) == []      # ... but never run
 
 
 def test_a_forged_agent_reply_is_data_that_fails(attacks: Attacks) -> None:
