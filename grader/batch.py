@@ -53,6 +53,7 @@ class Job:
     bundle: bytes | None = None             # or the assignment itself, as a tar (cluster workers)
     bundle_key: str = ""
     grade_fn: str = DEFAULT_GRADE_FN        # "module:function" or "/path/file.py:function"
+    env: tuple[tuple[str, str], ...] = ()   # environment a local worker sets before grading (the shared zygote)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ def kernel_children() -> list[int]:
 
 
 def kill_kernels() -> None:
+    from grader.forkserver import kill_all
+
+    kill_all()                                 # kernels forked by the fork server are not our children
     for pid in kernel_children():
         try:
             os.killpg(pid, signal.SIGKILL)     # kernels lead their own session: their group is theirs
@@ -374,10 +378,18 @@ def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
         bundle, key = assignment_bundle(assignment, config.options.hidden)
         job = Job(options=config.options, time_limit=limit, bundle=bundle, bundle_key=key, grade_fn=config.grade_fn)
         return workers.DaskCluster(config.scheduler, job)
-    job = Job(options=config.options, time_limit=limit, assignment_dir=str(assignment.root), grade_fn=config.grade_fn)
     n = config.workers or os.cpu_count() or 1
     if n < 1:
         raise UsageError("--workers must be at least 1")
+    env: tuple[tuple[str, str], ...] = ()
+    if config.options.fork_server:
+        from grader.forkserver import SHARED_VAR, share_for_workers
+
+        share_for_workers(config.options.sandbox)   # one zygote for every worker: its address travels in the job
+        if SHARED_VAR in os.environ:
+            env = ((SHARED_VAR, os.environ[SHARED_VAR]),)
+    job = Job(options=config.options, time_limit=limit, assignment_dir=str(assignment.root), grade_fn=config.grade_fn,
+              env=env)
     return workers.ProcessPool(n, job, hard_limit=limit + min(HARD_KILL_AFTER, max(3.0, limit / 4)))
 
 
@@ -388,17 +400,20 @@ class Recorder:
                  progress: "Progress") -> None:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
         self.summary, self.progress = summary, progress
+        self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
 
     def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
         """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
         if outcome.kind == "result":
             assert outcome.result is not None
             result = Result.from_dict(outcome.result)
+            self.max_score = max(self.max_score, result.max_score)
             if task.not_graded and task.status in ("crashed", "timeout"):
                 result.execution_time = task.ran_for
         elif task.not_graded:
             # even the not-graded verdict could not be made: record the bare reason
             result = bare_verdict(task, self.assignment, task.not_graded)
+            result.max_score = self.max_score
         elif outcome.kind in ("crashed", "timeout"):
             # the verdict is made by a worker: every check, failed with the reason
             reason = _student_reason(outcome)

@@ -54,6 +54,7 @@ def _worker_main(conn: Any, task: Task, job: Job) -> None:
     _die_with_parent()
     signal.signal(signal.SIGTERM, _on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the batch's to handle
+    os.environ.update(dict(job.env))                    # set here: the process server may predate it
     outcome = grade_task(task, job)
     conn.send(outcome)
     conn.close()
@@ -209,37 +210,69 @@ class DaskCluster:
         return f"on the Dask cluster at {self.client.scheduler.address} ({n} workers, {threads} threads)"
 
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome) -> None:
-        from distributed import as_completed
-
         try:
             n, threads = self._threads()
-            limit = max(2 * max(threads, 1), 2)       # notebooks travel with tasks: keep a bounded number in flight
-            job = self.client.scatter(self.job, broadcast=True)
+            # one task per worker thread: none waits on a worker behind another, so a task that kills or
+            # hangs its worker takes no innocent one with it (and notebooks travel only when needed)
+            limit = max(threads, 1)
+            job = self.job       # not scattered: a replica lost with a crashed worker would cancel every task
             pending = collections.deque(tasks)
-            inflight: dict[str, Task] = {}
-
-            def submit(task: Task) -> Any:
-                key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
-                future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
-                inflight[future.key] = task
-                return future
-
-            first = [submit(pending.popleft()) for _ in range(min(limit, len(pending)))]
-            if not first:
-                return
-            done = as_completed(first, loop=self.client.loop)
-            for future in done:
-                task = inflight.pop(future.key)
-                try:
-                    outcome = future.result()
-                except Exception as exc:    # KilledWorker: the task killed every worker it ran on
-                    outcome = Outcome("crashed", reason=f"the Dask worker grading it failed: {type(exc).__name__}: {exc}")
-                future.release()
-                pending.extendleft(reversed(on_outcome(task, outcome)))
+            # key -> (future, task, deadline): a task's own watchdog ends it at time_limit; past the deadline
+            # (with room for a worker that is being replaced) its worker is stuck outside the kernel
+            inflight: dict[str, tuple[Any, Task, float]] = {}
+            grace = 2 * self.job.time_limit + min(30.0, self.job.time_limit)
+            while pending or inflight:
                 while pending and len(inflight) < limit:
-                    done.add(submit(pending.popleft()))
+                    task = pending.popleft()
+                    key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
+                    future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
+                    inflight[future.key] = (future, task, time.monotonic() + grace)
+                if not any(f.done() for f, _, _ in inflight.values()):
+                    time.sleep(0.2)
+                now = time.monotonic()
+                for key, (future, task, deadline) in list(inflight.items()):
+                    if future.done():
+                        outcome = self._outcome(future)
+                    elif now > deadline:
+                        outcome = self._abandon(future, grace)
+                    else:
+                        continue
+                    del inflight[key]
+                    pending.extendleft(reversed(on_outcome(task, outcome)))
         finally:
             self.client.close()
+
+    def _outcome(self, future: Any) -> Outcome:
+        try:
+            outcome = future.result()
+        except Exception as exc:    # KilledWorker: the task killed every worker it ran on
+            outcome = Outcome("crashed", reason=f"the Dask worker grading it failed: {type(exc).__name__}: {exc}")
+        future.release()
+        return outcome
+
+    def _abandon(self, future: Any, waited: float) -> Outcome:
+        """A task past its deadline: cancel it and restart the worker stuck on it."""
+        try:
+            where = self.client.run_on_scheduler(_processing_on, future.key)
+            future.cancel()
+            if where:   # the nanny restarts it; the batch goes on meanwhile
+                self.client.run_on_scheduler(_restart_worker, where, wait=False)
+        except Exception:
+            pass
+        return Outcome("timeout", seconds=waited,
+                       reason=(f"Grading this submission took longer than {waited:g} s on the cluster; its worker was "
+                               "restarted and it was not graded. Make sure no cell or function runs for long."))
+
+
+def _processing_on(key: str, dask_scheduler: Any = None) -> str | None:
+    task = dask_scheduler.tasks.get(key) if dask_scheduler is not None else None
+    worker = getattr(task, "processing_on", None)
+    return worker.address if worker is not None else None
+
+
+async def _restart_worker(address: str, dask_scheduler: Any = None) -> None:
+    await dask_scheduler.restart_workers([address], wait_for_workers=False, on_error="return",
+                                         stimulus_id=f"grader-restart-{uuid.uuid4().hex[:8]}")
 
 
 def _takes_n_workers(client: Any) -> bool:

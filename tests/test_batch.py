@@ -231,16 +231,26 @@ def test_new_content_is_graded_and_regrade_replaces(tmp_path: Path) -> None:
 
 # -- a Dask cluster ---------------------------------------------------------------------
 CLUSTER_CLASS = ["ada", "relu_abs", "hostile_allclose", "script", "maria", "confused", "truncated", "lonely"]
+FAULTS = ("crash", "hang", "bug", "fine", "grader_fault")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    # a task that kills its worker is retried once elsewhere, then recorded (dask's default: 3 retries)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                      silence_logs=logging.ERROR) as local:
+            yield local
 
 
 @pytest.mark.slow
-def test_local_cluster_gives_the_same_grades(graded_class: Graded, tmp_path: Path) -> None:
-    distributed = pytest.importorskip("distributed")
+def test_local_cluster_gives_the_same_grades(graded_class: Graded, cluster, tmp_path: Path) -> None:
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=CLUSTER_CLASS)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=logging.WARNING) as cluster:
-        proc = run_cli(*batch_args(classdir, out, "--scheduler", cluster.scheduler_address))
+    proc = run_cli(*batch_args(classdir, out, "--scheduler", cluster.scheduler_address))
     assert proc.returncode == 0, proc.stderr
     assert "Dask cluster" in proc.stderr
     local, remote = read_csv(graded_class.out / "grades.csv"), read_csv(out / "grades.csv")
@@ -251,30 +261,51 @@ def test_local_cluster_gives_the_same_grades(graded_class: Graded, tmp_path: Pat
             json.loads((graded_class.out / "results" / f"{student}.json").read_text())["tests"]
 
 
+def _fault_class(tmp_path: Path) -> Path:
+    classdir = tmp_path / "class"
+    classdir.mkdir()
+    for name in FAULTS:
+        (classdir / f"{name}.ipynb").write_text(json.dumps(make_class_mod.MASTER))
+    return classdir
+
+
+def _assert_fault_verdicts(out: Path, summary) -> None:
+    rows = read_csv(out / "grades.csv")
+    assert {s: r["status"] for s, r in rows.items()} == {
+        "crash": "crashed", "hang": "timeout", "bug": "crashed", "fine": "passed", "grader_fault": "not graded"}
+    assert rows["crash"]["total"] == "0.0" and rows["crash"]["max_score"] == "6.0"   # every check failed, with the reason
+    hang = json.loads((out / "results" / "hang.json").read_text())
+    assert "longer than" in hang["output"]
+    bug = json.loads((out / "results" / "bug.json").read_text())
+    assert "RuntimeError: a bug in the grader" in bug["output"]
+    assert summary.exit_code == 2 and list(summary.grader_errors) == ["grader_fault"]   # a grader fault is no verdict
+    assert not (out / "results" / "grader_fault.json").exists()
+
+
+@pytest.mark.slow
+def test_on_a_cluster_a_task_that_kills_or_hangs_its_worker_is_a_verdict(cluster, tmp_path: Path) -> None:
+    from grader.batch import BatchConfig, run_batch
+
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        summary = run_batch(BatchConfig(_fault_class(tmp_path), ASSIGNMENT, tmp_path / "out", time_limit=3.0,
+                                        scheduler=cluster.scheduler_address, grade_fn=f"{FIXTURE / 'faults.py'}:grade"),
+                            log=fh)
+    _assert_fault_verdicts(tmp_path / "out", summary)
+    assert "worker grading it failed: KilledWorker" in json.loads((tmp_path / "out" / "results" / "crash.json").read_text())["output"]
+
+
 # -- workers that crash or hang ---------------------------------------------------------
 def test_a_worker_that_crashes_or_hangs_is_a_verdict_and_the_batch_goes_on(tmp_path: Path) -> None:
     from grader.batch import BatchConfig, run_batch
 
-    classdir = tmp_path / "class"
-    classdir.mkdir()
-    for name in ("crash", "hang", "bug", "fine", "grader_fault"):
-        (classdir / f"{name}.ipynb").write_text(json.dumps(make_class_mod.MASTER))
     log = tmp_path / "log.txt"
     with open(log, "w") as fh:
-        summary = run_batch(BatchConfig(classdir, ASSIGNMENT, tmp_path / "out", workers=2, time_limit=3.0,
+        summary = run_batch(BatchConfig(_fault_class(tmp_path), ASSIGNMENT, tmp_path / "out", workers=2, time_limit=3.0,
                                         grade_fn=f"{FIXTURE / 'faults.py'}:grade"), log=fh)
-    rows = read_csv(tmp_path / "out" / "grades.csv")
-    assert {s: r["status"] for s, r in rows.items()} == {
-        "crash": "crashed", "hang": "timeout", "bug": "crashed", "fine": "passed", "grader_fault": "not graded"}
-    assert rows["crash"]["total"] == "0.0" and rows["crash"]["max_score"] == "6.0"   # every check failed, with the reason
+    _assert_fault_verdicts(tmp_path / "out", summary)
     crash = json.loads((tmp_path / "out" / "results" / "crash.json").read_text())
     assert "died: exit status 7" in crash["output"]
-    hang = json.loads((tmp_path / "out" / "results" / "hang.json").read_text())
-    assert "longer than" in hang["output"]
-    bug = json.loads((tmp_path / "out" / "results" / "bug.json").read_text())
-    assert "RuntimeError: a bug in the grader" in bug["output"]
-    assert summary.exit_code == 2 and list(summary.grader_errors) == ["grader_fault"]   # a grader fault is no verdict
-    assert not (tmp_path / "out" / "results" / "grader_fault.json").exists()
 
 
 def test_watchdog_kills_the_kernels_of_its_process(tmp_path: Path) -> None:
