@@ -18,6 +18,8 @@ def _env() -> Any:
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
     env.filters["num"] = _num
+    env.filters["mdquote"] = _md_quote
+    env.filters["mdcell"] = _md_cell
     env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
     return env
 
@@ -32,6 +34,24 @@ def _printable(value: Any) -> Any:
         cleaned = _CONTROL.sub("", value)
         return type(value)(cleaned) if type(value) is not str else cleaned   # keeps markupsafe.Markup
     return value
+
+
+_MD_SPECIAL = re.compile(r"([\\*\[\]<>#|!~])")
+
+
+def _md_escape(value: Any) -> str:
+    """Student text as literal Markdown: no heading, link, HTML or table cell of its own."""
+    return _MD_SPECIAL.sub(r"\\\1", str(value))
+
+
+def _md_quote(value: Any) -> str:
+    """Literal text that stays inside the `> ` block quote it starts in, however many lines it has."""
+    return "\n> ".join(_md_escape(line) for line in str(value).splitlines() or [""])
+
+
+def _md_cell(value: Any) -> str:
+    """Literal text on one line, for a table cell."""
+    return _md_escape(" ".join(str(value).split()))
 
 
 def _num(value: Any) -> str:

@@ -69,6 +69,12 @@ def test_printed_passing_verdict_changes_nothing_and_cannot_redraw_the_terminal(
     assert score_lines[0].startswith("Score: 0/4"), score_lines
     html = render_html(result, title="mini")
     assert "<h1>Score: 4/4" not in html and "\x1b" not in html
+    from grader.feedback import render_markdown
+
+    markdown = render_markdown(result, title="mini")
+    headings = [line for line in markdown.splitlines() if line.lstrip("> ").startswith("#")]
+    assert headings == ["### mini: 0/4 ❌"], headings           # no heading, HTML or link of the student's
+    assert "<h1>" not in markdown and "\n::" not in markdown
     from xml.etree import ElementTree
 
     from grader.results import to_junit
