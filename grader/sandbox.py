@@ -177,6 +177,7 @@ def _bwrap_argv(bwrap: str, argv: list[str], workdir: Path, uid: int | None) -> 
         "--die-with-parent", "--new-session", "--hostname", "grader-sandbox",
         "--proc", "/proc", "--dev", "/dev",
         *open_perms, *sized, "--tmpfs", "/tmp", *open_perms, *sized, "--tmpfs", "/var/tmp",
+        *open_perms, *sized, "--tmpfs", "/dev/shm",      # shared memory (DataLoader workers): sized, private
         "--tmpfs", "/run",
     ]
     if uid is None and os.geteuid() == 0 and "--cap-drop" in opts:
