@@ -305,14 +305,20 @@ def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool, nproc: int
     prctl = _libc_prctl() if setuid_here else None
     mb = 1024 * 1024
 
+    wanted = [(which, memory), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+              (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)]
+    if nproc is not None:
+        # counted per uid: binds once the kernel runs as its own uid (setpriv, or just below)
+        wanted.append((resource.RLIMIT_NPROC, nproc))
+
     def apply() -> None:
-        resource.setrlimit(which, (memory, memory))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_mb * mb, limits.file_size_mb * mb))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if nproc is not None:
-            # counted per uid: binds once the kernel runs as its own uid (setpriv, or just below)
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        for kind, value in wanted:
+            try:
+                hard = resource.getrlimit(kind)[1]
+                value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+                resource.setrlimit(kind, (value, value))
+            except (OSError, ValueError):
+                pass        # a platform without this limit (macOS and RLIMIT_AS): the others still hold
         if uid is not None and setuid_here:
             os.setgroups([])
             os.setgid(uid)
