@@ -184,6 +184,14 @@ class ProcessPool:
             run.proc.close()
 
 
+@dataclass
+class _Remote:
+    future: Any
+    task: Task
+    check_at: float                       # when to look whether it is stuck
+    running_since: float | None = None    # when it was first seen running on a worker
+
+
 class DaskCluster:
     """Grade on a Dask distributed cluster: the tasks carry the notebooks and the assignment."""
 
@@ -217,30 +225,44 @@ class DaskCluster:
             limit = max(threads, 1)
             job = self.job       # not scattered: a replica lost with a crashed worker would cancel every task
             pending = collections.deque(tasks)
-            # key -> (future, task, deadline): a task's own watchdog ends it at time_limit; past the deadline
-            # (with room for a worker that is being replaced) its worker is stuck outside the kernel
-            inflight: dict[str, tuple[Any, Task, float]] = {}
-            grace = 2 * self.job.time_limit + min(30.0, self.job.time_limit)
+            # A task's own watchdog ends it at time_limit after it starts. One seen running on a worker for
+            # longer than that plus a margin has a worker stuck outside the kernel: abandon it. A task still
+            # waiting for a worker (one being replaced, say) is not late: its clock starts when it runs.
+            margin = min(30.0, self.job.time_limit)
+            inflight: dict[str, _Remote] = {}
             while pending or inflight:
                 while pending and len(inflight) < limit:
                     task = pending.popleft()
                     key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
                     future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
-                    inflight[future.key] = (future, task, time.monotonic() + grace)
-                if not any(f.done() for f, _, _ in inflight.values()):
+                    inflight[future.key] = _Remote(future, task, time.monotonic() + self.job.time_limit)
+                if not any(r.future.done() for r in inflight.values()):
                     time.sleep(0.2)
                 now = time.monotonic()
-                for key, (future, task, deadline) in list(inflight.items()):
-                    if future.done():
-                        outcome = self._outcome(future)
-                    elif now > deadline:
-                        outcome = self._abandon(future, grace)
+                for key, remote in list(inflight.items()):
+                    if remote.future.done():
+                        outcome = self._outcome(remote.future)
+                    elif now > remote.check_at and self._stuck(remote, now, margin):
+                        outcome = self._abandon(remote.future, now - (remote.running_since or now))
                     else:
                         continue
                     del inflight[key]
-                    pending.extendleft(reversed(on_outcome(task, outcome)))
+                    pending.extendleft(reversed(on_outcome(remote.task, outcome)))
         finally:
             self.client.close()
+
+    def _stuck(self, remote: "_Remote", now: float, margin: float) -> bool:
+        try:
+            where = self.client.run_on_scheduler(_processing_on, remote.future.key)
+        except Exception:
+            where = None
+        if where is None:                 # queued, or waiting for a worker: look again later
+            remote.running_since, remote.check_at = None, now + 5.0
+            return False
+        if remote.running_since is None:
+            remote.running_since = now
+        remote.check_at = remote.running_since + self.job.time_limit + margin
+        return now >= remote.check_at
 
     def _outcome(self, future: Any) -> Outcome:
         try:
@@ -260,7 +282,7 @@ class DaskCluster:
         except Exception:
             pass
         return Outcome("timeout", seconds=waited,
-                       reason=(f"Grading this submission took longer than {waited:g} s on the cluster; its worker was "
+                       reason=(f"Grading this submission took longer than {waited:.0f} s on the cluster; its worker was "
                                "restarted and it was not graded. Make sure no cell or function runs for long."))
 
 
