@@ -24,6 +24,7 @@ OnOutcome = Callable[[Task, Outcome], list[Task]]
 PRELOAD = ["grader.workers", "grader.batch", "grader.grade", "grader.bridge", "grader.execute", "grader.checks",
            "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat"]
 TERM_GRACE = 5.0
+NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
 
 
 def _context() -> Any:
@@ -141,7 +142,8 @@ class ProcessPool:
                     return self._timeout(run, now)
                 return Outcome("crashed", reason=f"the worker grading it died: {describe_exit(run.proc.exitcode)}",
                                seconds=now - run.started)
-        if now - run.started > self.hard_limit:
+        limit = max(self.hard_limit, NOT_GRADED_LIMIT) if run.task.not_graded else self.hard_limit
+        if now - run.started > limit:
             if not run.terminated:
                 run.terminated = now
                 self._signal(run, signal.SIGTERM)
@@ -235,7 +237,7 @@ class DaskCluster:
                     task = pending.popleft()
                     key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
                     future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
-                    inflight[future.key] = _Remote(future, task, time.monotonic() + self.job.time_limit)
+                    inflight[future.key] = _Remote(future, task, time.monotonic() + self._limit(task))
                 if not any(r.future.done() for r in inflight.values()):
                     time.sleep(0.2)
                 now = time.monotonic()
@@ -261,8 +263,12 @@ class DaskCluster:
             return False
         if remote.running_since is None:
             remote.running_since = now
-        remote.check_at = remote.running_since + self.job.time_limit + margin
+        remote.check_at = remote.running_since + self._limit(remote.task) + margin
         return now >= remote.check_at
+
+    def _limit(self, task: Task) -> float:
+        # a not-graded verdict runs no student code, only the checks (maybe on a worker just restarted)
+        return max(self.job.time_limit, NOT_GRADED_LIMIT) if task.not_graded else self.job.time_limit
 
     def _outcome(self, future: Any) -> Outcome:
         try:
