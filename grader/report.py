@@ -69,10 +69,10 @@ class Bar:
     tooltip: str = ""
 
 
-def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None, label_width: int = 300,
-          label_chars: int = 44) -> str:
-    """Horizontal bars, one row per item, label on the left, value text on the right."""
+def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None, label_width: int = 300) -> str:
+    """Horizontal bars, one row per item, label on the left (clipped to fit), value text on the right."""
     row, top = 24, 8
+    label_chars = (label_width - 12) // 7
     if not bars:
         return _svg(WIDTH, 40, title, [f'<text x="8" y="24" fill="#5f6368">Nothing to show.</text>'], ident)
     vmax = vmax if vmax is not None else max((b.value for b in bars), default=1.0) or 1.0
@@ -235,7 +235,8 @@ def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:
     status_counts += [(s, n, "#80868b") for s, n in stats["statuses"].items() if s not in STATUS_COLORS]
     exercise_bars = [_rate_bar(f"{name}: {title}" if title != name else name, p, t, tooltip=title)
                      for name, title, p, t in stats["exercise_rates"]]
-    check_bars = [_rate_bar(f"{ex}: {name}" + (" (hidden)" if hidden else ""), p, t)
+    check_bars = [_rate_bar(f"{ex}: {name.removeprefix('test_')}" + (" (hidden)" if hidden else ""), p, t,
+                            tooltip=f"{ex}: {name}" + (" (hidden)" if hidden else ""))
                   for ex, name, hidden, p, t in stats["check_rates"]]
     top = stats["failures"][0][1] if stats["failures"] else 1
     failure_bars = [Bar(msg, n, f"{n} student{'s' if n != 1 else ''}", "#d93025",
@@ -248,8 +249,8 @@ def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:
     return {
         "scores": histogram("plot-scores", "Score distribution", bins, xlabel=xlabel),
         "statuses": stacked("plot-statuses", "Verdicts by status", status_counts),
-        "exercises": hbars("plot-exercises", "Pass rate per exercise", exercise_bars, vmax=1.0),
-        "checks": hbars("plot-checks", "Pass rate per check", check_bars, vmax=1.0),
+        "exercises": hbars("plot-exercises", "Pass rate per exercise", exercise_bars, vmax=1.0, label_width=440),
+        "checks": hbars("plot-checks", "Pass rate per check", check_bars, vmax=1.0, label_width=440),
         "failures": message_bars("plot-failures", "Most common failure messages", failure_bars, vmax=top),
         "slowest": hbars("plot-slowest", "Slowest submissions", slow_bars),
     }
