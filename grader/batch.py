@@ -330,7 +330,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     book = Gradebook(url)
     summary = BatchSummary(out=out, gradebook=url)
     limit = config.time_limit or time_limit_for(assignment)
-    with opened(config.submissions, assignment.notebook) as (entries, warnings):
+    with opened(config.submissions, assignment.notebook, exclude=(out,)) as (entries, warnings):
         summary.students = len(entries)
         summary.warnings += warnings
         for w in warnings:

@@ -89,14 +89,16 @@ def _listing_sha(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(folder: Path, notebook_name: str, *, label: str | None = None) -> list[Entry]:
+def discover(folder: Path, notebook_name: str, *, label: str | None = None,
+             exclude: tuple[Path, ...] = ()) -> list[Entry]:
     """The submissions in `folder`, sorted by student id. `label` replaces the folder in `source` ("class.zip:")."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"no such folder: {folder}", hint="give the folder (or .zip) that holds the class's submissions")
     entries: dict[str, Entry] = {}
+    skip = {p.resolve() for p in exclude}
     for item in sorted(folder.iterdir()):
-        if _hidden(item.name) or item.is_symlink():
+        if _hidden(item.name) or item.is_symlink() or item.resolve() in skip:
             continue
         source = f"{label}{item.relative_to(folder)}" if label else str(item)
         if item.is_file() and item.name.lower().endswith(".ipynb"):
@@ -167,14 +169,16 @@ def safe_extract(archive: Path, dest: Path) -> list[str]:
 
 
 @contextmanager
-def opened(submissions: Path, notebook_name: str) -> Iterator[tuple[list[Entry], list[str]]]:
-    """(entries, warnings) for a folder or a .zip; a zip's temporary folder lives as long as the context."""
+def opened(submissions: Path, notebook_name: str, *,
+           exclude: tuple[Path, ...] = ()) -> Iterator[tuple[list[Entry], list[str]]]:
+    """(entries, warnings) for a folder or a .zip; a zip's temporary folder lives as long as the context.
+    `exclude`: folders that are no submissions (the batch's --out, when it lies inside the class folder)."""
     submissions = Path(submissions)
     if not submissions.exists():
         raise UsageError(f"no such folder or zip: {submissions}",
                          hint="give the folder (or .zip) that holds the class's submissions")
     if submissions.is_dir():
-        yield discover(submissions, notebook_name), []
+        yield discover(submissions, notebook_name, exclude=exclude), []
         return
     if not zipfile.is_zipfile(submissions):
         raise UsageError(f"{submissions} is neither a folder nor a .zip archive",

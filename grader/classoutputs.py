@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 from typing import TYPE_CHECKING
 
 from grader.assignment import Assignment
@@ -65,7 +66,7 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
         row["status"] = stored.status
         rows.append(row)
         class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
-                                   feedback=f"feedback/{safe_name(entry.student)}.html"))
+                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html"))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))

@@ -379,3 +379,31 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     help_text = run_cli("batch", "--help").stdout
     for flag in ("--assignment", "--out", "--workers", "--db", "--scheduler", "--regrade", "Exit status"):
         assert flag in help_text
+
+
+def test_out_inside_the_class_folder_is_no_student(tmp_path: Path) -> None:
+    from grader.classfolder import discover
+
+    (tmp_path / "out" / "results").mkdir(parents=True)
+    (tmp_path / "ada.ipynb").write_text("{}")
+    assert [e.student for e in discover(tmp_path, "x.ipynb", exclude=(tmp_path / "out",))] == ["ada"]
+
+
+def test_gradebook_keeps_one_verdict_per_submission(tmp_path: Path) -> None:
+    from grader.gradebook import Gradebook
+    from grader.results import CheckResult, Result
+
+    book = Gradebook(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    result = Result(submission="a.ipynb", assignment="a1", score=1, max_score=2, checks=[
+        CheckResult(name="t1", exercise="e", points=1, score=1, status="passed"),
+        CheckResult(name="t2", exercise="e", points=1, score=0, status="failed", message="no")])
+    key = dict(assignment="a1", student="ada", sha256="0" * 64, source="a.ipynb")
+    assert book.record(**key, status="failed", result=result)
+    assert not book.record(**key, status="failed", result=result)                 # never twice
+    assert book.graded("a1") == {("ada", "0" * 64)} and book.graded("other") == set()
+    result.score = 2
+    assert book.record(**key, status="passed", result=result, replace=True)       # --regrade replaces
+    stored = book.verdicts_of("a1")[("ada", "0" * 64)]
+    assert (stored.status, stored.score, stored.result.score) == ("passed", 2.0, 2)
+    assert (book.count("verdicts"), book.count("submissions"), book.count("checks")) == (1, 1, 2)
+    book.close()
