@@ -32,6 +32,7 @@ from grader.results import Result
 
 DEFAULT_GRADE_FN = "grader.batch:grade_one"
 TIME_MARGIN = 120.0        # seconds a worker gets beyond the assignment's own time budgets
+GIVE_UP_AFTER = 3          # grader faults in a row, with nothing graded yet, that stop the batch
 HARD_KILL_AFTER = 30.0     # at most this many seconds past the limit before the pool stops a worker that ignores it
 
 
@@ -423,6 +424,12 @@ class Recorder:
             self.summary.grader_errors[task.student] = outcome.reason
             self.progress.done(task.student, "not graded", None, None, outcome.seconds,
                                note=outcome.reason.splitlines()[0] if outcome.reason else "")
+            if len(self.summary.grader_errors) >= GIVE_UP_AFTER and not self.summary.graded:
+                # nothing has been graded and the grader keeps failing: it cannot run here (a device
+                # that is missing, a broken assignment); stop instead of failing every submission
+                why = outcome.reason.splitlines()[0] if outcome.reason else "no reason given"
+                raise GraderError(f"the grader failed on the first {GIVE_UP_AFTER} submissions and graded none: {why}",
+                                  hint="fix the cause and run the same command again; verdicts already written are kept")
             return []
         self._write(task, task.status or result.status, result, task.not_graded)
         return []

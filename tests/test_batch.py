@@ -407,3 +407,17 @@ def test_gradebook_keeps_one_verdict_per_submission(tmp_path: Path) -> None:
     assert (stored.status, stored.score, stored.result.score) == ("passed", 2.0, 2)
     assert (book.count("verdicts"), book.count("submissions"), book.count("checks")) == (1, 1, 2)
     book.close()
+
+
+def test_a_grader_that_cannot_run_stops_the_batch(tmp_path: Path) -> None:
+    from grader.batch import BatchConfig, run_batch
+    from grader.errors import GraderError
+
+    classdir = tmp_path / "class"
+    for i in range(6):      # faults.py fails (a grader fault) on every notebook named grader_fault
+        (classdir / f"s{i}").mkdir(parents=True)
+        (classdir / f"s{i}" / "grader_fault.ipynb").write_text(json.dumps(make_class_mod.MASTER))
+    with open(tmp_path / "log.txt", "w") as fh, pytest.raises(GraderError, match="failed on the first 3 submissions"):
+        run_batch(BatchConfig(classdir, ASSIGNMENT, tmp_path / "out", workers=1,
+                              grade_fn=f"{FIXTURE / 'faults.py'}:grade"), log=fh)
+    assert "[3/6]" in (tmp_path / "log.txt").read_text() and "[4/6]" not in (tmp_path / "log.txt").read_text()
