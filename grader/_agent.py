@@ -240,3 +240,36 @@ def __grader_install__(token, output_limit=0):
                 budget(stream, output_limit)
 
     setattr(builtins, token, agent)
+
+    # The same request as a shell message of its own ("grader_request", content {op, request}),
+    # not a cell: the grader's calls skip a cell's machinery (input transformation, compilation,
+    # history, execute_input), the most of a request's cost. ipykernel publishes busy/idle around
+    # it and turns SIGINT into KeyboardInterrupt while it runs, as for a cell. The callable is
+    # looked up by name as the cell `<token>(op, request)` would look it up (the notebook's
+    # globals, then builtins), and a failure to call it is reported as that cell's error would
+    # be: whatever a notebook does to the agent has the same effect either way. The answer
+    # travels as always (display data on iopub); the shell reply only says how the call ended.
+    kernel = getattr(ip, "kernel", None)
+    handlers = getattr(kernel, "shell_handlers", None)
+    session = getattr(kernel, "session", None)
+    if isinstance_(handlers, dict) and session is not None:
+        send = session.send
+
+        def handle(stream, ident, parent):
+            content = {"status": "ok"}
+            try:
+                request = parent.get("content") or {}
+                fn = user_ns[token] if token in user_ns else getattr(builtins, token)
+                fn(str_(request.get("op", "")), str_(request.get("request", "")))
+            except BaseException as exc:
+                try:
+                    evalue = str_(exc)[:2000]
+                except BaseException:
+                    evalue = "<unprintable>"
+                if type_(exc) is AttributeError and token in evalue:
+                    exc, evalue = NameError(), f"name '{token}' is not defined"
+                content = {"status": "error", "ename": type_(exc).__name__, "evalue": evalue, "traceback": []}
+            finally:
+                send(stream, "grader_reply", content, parent, ident=ident)
+
+        handlers["grader_request"] = handle

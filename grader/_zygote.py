@@ -2,29 +2,27 @@
 # runs as `python -c` inside the same sandbox view a kernel gets (read-only system, the Python,
 # no network, none of the grader's files), started once per grader. It imports torch, numpy,
 # IPython and ipykernel once, creates no thread, no zmq context and runs no torch op, then
-# waits on a unix socket. For each request it makes a fresh kernel that is never reused:
+# waits on a unix socket. For each request it makes a fresh kernel that is never reused, in
+# the process tree bubblewrap would build:
 #
-#   zygote: unshare(CLONE_NEWPID), so that its next children start a new pid namespace;
-#     posix_spawn -> init: pid 1 of that namespace, a tiny python that only reaps orphans
-#     fork        -> kernel: pid 2; new mount, net, ipc, uts (and cgroup) namespaces; fresh
-#                    tmpfs for /tmp, /var/tmp, /run and its home; of the spool, only its own
-#                    workdir; its own /proc; own session; rlimits; drops to its own uid with no
-#                    capabilities and no new privileges; runs IPKernelApp on the workdir's
-#                    connection file (ipc transport)
-#   then setns() back to its own pid namespace for the next request.
+#   zygote: unshare(CLONE_NEWPID), so that its next child starts a new pid namespace, then
+#     fork -> init (pid 1): leads a new session; new mount, net, ipc, uts (and cgroup)
+#             namespaces; the sandbox's private filesystems made anew (/tmp, /var/tmp, /run,
+#             /dev/shm, /dev/pts, its /proc, its home); of the spool, only its own workdir
+#       fork -> kernel (pid 2, ppid 1): rlimits; drops to its own uid with no capabilities and
+#               no new privileges; runs IPKernelApp on the workdir's connection file (ipc)
+#     then setns() back to its own pid namespace for the next request.
 #
-# One fork of the big process per kernel (a fork of a process with torch imported costs
-# ~20 ms of CPU; the init is a fresh small interpreter). When the kernel exits, the zygote
-# kills its init, which takes the whole pid namespace (anything the student started) with it.
-# Exit statuses travel back like bubblewrap's (code, or 128 + signal) so the grader reads a
-# forked kernel's death exactly as it reads a bubblewrapped one. Without a sandbox ("limits"
-# mode) the kernel is forked directly and its status is reported Popen-style.
+# The init reaps orphans and exits as the kernel exits (code, or 128 + signal, as bubblewrap
+# reports it), which ends every process of the namespace; killing the init kills them all.
+# Without a sandbox ("limits" mode) the kernel is forked directly, leads its own session and
+# its status is reported Popen-style, as for a plain kernel started with Popen.
 #
 # Protocol: one connection per kernel. The grader sends one JSON line; the zygote answers one
-# JSON line with file descriptors (SCM_RIGHTS): a pidfd of the kernel, a pidfd of its init
-# (sandbox only) and the read end of the kernel's stderr. When the kernel is gone the zygote
-# sends {"exit": status} and closes. If the grader closes the connection first, the zygote
-# kills the kernel.
+# JSON line with two file descriptors (SCM_RIGHTS): a pidfd of its child (the init, or the
+# kernel without a sandbox) and the read end of the kernel's stderr. When the child is gone
+# the zygote sends {"exit": status} and closes. If the grader closes the connection first,
+# the zygote kills the child.
 import ctypes
 import errno
 import gc
@@ -40,9 +38,11 @@ import traceback
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS = 0x00020000, 0x02000000, 0x04000000
 CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
+MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP = 1, 4, 24
 PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 36, 38, 47, 4
+PR_SET_KEEPCAPS, PR_CAP_AMBIENT_RAISE = 8, 2
 
 libc = ctypes.CDLL(None, use_errno=True)
 for _name in ("unshare", "setns", "mount", "umount2", "prctl", "capset"):
@@ -131,42 +131,69 @@ def _loopback_up():
         s.close()
 
 
-def isolate(plan, workdir):
-    """New namespaces; fresh private filesystems; of the spool, this kernel's workdir only."""
+def sandbox_view():
+    """Read once at start: the read-only corners bubblewrap gave the zygote's /proc (a kernel's own
+    /proc gets the same), and whether /dev/pts is a devpts of its own."""
+    view = {"proc_ro": [], "devpts": False}
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            parts = line.split()
+            target = parts[4].replace("\\040", " ")
+            if target.startswith("/proc/") and "ro" in parts[5].split(","):
+                view["proc_ro"].append(target)
+            if target == "/dev/pts" and "devpts" in parts[parts.index("-") + 1:]:
+                view["devpts"] = True
+    return view
+
+
+def _unmount_all(target):
+    """Take every mount stacked on `target` (and everything under them) out of this namespace."""
+    for _ in range(16):
+        if libc.umount2(target.encode(), MNT_DETACH) != 0:
+            return
+
+
+def isolate(plan, view, workdir):
+    """New namespaces; the sandbox's private filesystems made anew (not stacked on the zygote's);
+    of the spool, this kernel's workdir only."""
     flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
     _check(libc.unshare(flags), "unshare")
     if libc.unshare(CLONE_NEWCGROUP) != 0:
         pass                                    # --unshare-cgroup-try
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    keep = os.open(workdir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)   # this namespace's copy of it
-    for entry in plan["tmpfs"]:
-        if os.path.isdir(entry["path"]):
-            _tmpfs(entry["path"], entry.get("mode", "0755"), entry.get("size"))
-    spool = plan["spool"]
-    if os.path.exists(spool):                   # not under a fresh tmpfs: hide it all the same
-        _tmpfs(spool, "0755")
-    _makedirs(os.path.dirname(workdir))
-    os.mkdir(workdir)
-    os.chmod(workdir, 0o755)
-    mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND | MS_REC)
+    # this namespace's copy of the workdir, parked while everything around it is replaced
+    stage = "/dev/.grader-workdir"
+    os.mkdir(stage, 0o700)
+    keep = os.open(workdir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    mount(f"/proc/self/fd/{keep}", stage, None, MS_BIND | MS_REC)
     os.close(keep)
-    home = plan.get("home")
-    if home is not None:
-        _tmpfs(os.path.join(workdir, "home"), home.get("mode", "0755"), home.get("size"))
-    mount_proc()
-    if os.path.isdir("/dev/pts"):
-        mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
-    _loopback_up()
-
-
-def mount_proc():
-    """Its own pid namespace's /proc, with bubblewrap's read-only corners."""
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for sub in ("sys", "sysrq-trigger", "irq", "bus"):
-        path = "/proc/" + sub
+    _unmount_all("/proc")                       # the zygote's pid namespace's /proc ...
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)   # ... and the kernel's own
+    for path in view["proc_ro"]:
         if os.path.exists(path):
             mount(path, path, None, MS_BIND | MS_REC)
             mount(path, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    for entry in plan["tmpfs"]:                 # /tmp (the spool with every workdir in it), /var/tmp, /run, /dev/shm
+        if os.path.isdir(entry["path"]):
+            _unmount_all(entry["path"])
+            _tmpfs(entry["path"], entry.get("mode", "0755"), entry.get("size"))
+    spool = plan["spool"]
+    if os.path.exists(spool):                   # not under a fresh tmpfs: out of sight all the same
+        _unmount_all(spool)
+        if os.path.exists(spool):
+            _tmpfs(spool, "0755")
+    _makedirs(os.path.dirname(workdir))
+    os.mkdir(workdir)
+    os.chmod(workdir, 0o755)
+    mount(stage, workdir, None, MS_MOVE)
+    os.rmdir(stage)
+    home = plan.get("home")
+    if home is not None:
+        _tmpfs(os.path.join(workdir, "home"), home.get("mode", "0755"), home.get("size"))
+    if view["devpts"]:
+        _unmount_all("/dev/pts")
+        mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    _loopback_up()
 
 
 # -- the kernel itself ---------------------------------------------------------------------
@@ -179,44 +206,69 @@ class CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_privileges(uid):
-    """Become `uid`: no groups, an empty bounding set, no capabilities of any kind, no new privileges."""
+def drop_privileges(uid, keep=()):
+    """Become `uid`: no groups, no new privileges, and of all capabilities (bounding, permitted,
+    effective, inheritable, ambient) only `keep` (as setpriv keeps +dac_read_search for a plain
+    kernel that must read a Python installed where others cannot)."""
     try:
         last = int(open("/proc/sys/kernel/cap_last_cap").read())
     except (OSError, ValueError):
         last = 40
+    keep = [int(c) for c in keep]
     for cap in range(last + 1):
-        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+        if cap not in keep:
+            libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if keep:
+        prctl(PR_SET_KEEPCAPS, 1)
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     header, data = CapHeader(0x20080522, 0), (CapData * 2)()
+    for cap in keep:
+        bit = 1 << (cap % 32)
+        data[cap // 32].effective |= bit
+        data[cap // 32].permitted |= bit
+        data[cap // 32].inheritable |= bit
     _check(libc.capset(ctypes.byref(header), data), "capset")
+    for cap in keep:
+        _check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0), "ambient cap")
+    if keep:
+        prctl(PR_SET_KEEPCAPS, 0)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     prctl(PR_SET_DUMPABLE, 1)       # as after an exec: the kernel may read its own /proc/self
 
 
-def run_kernel(req, stderr_w):
+def run_kernel(req, stderr_w, sandboxed, preloaded_env):
     import time
 
     begun = time.time()
-    os.setsid()
+    if not sandboxed:
+        os.setsid()       # as Popen(start_new_session=True); in the sandbox, as under bubblewrap: no group of its own
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.dup2(stderr_w, 2)
     os.close(null)
     os.close(stderr_w)
+    cwd = req.get("cwd") or os.path.join(req["workdir"], "home")
     os.environ.clear()
     os.environ.update(req["env"])
-    os.chdir(req.get("cwd") or os.path.join(req["workdir"], "home"))
+    if sandboxed:
+        os.environ["PWD"] = cwd               # bubblewrap's --chdir sets it
+    os.environ.update(preloaded_env)          # what the preloaded modules set, as they would in a fresh kernel
+    os.chdir(cwd)
     import resource
 
-    for which, soft, hard in req["rlimits"]:
-        resource.setrlimit(which, (soft, hard))
+    for kind, value in req["rlimits"]:            # as sandbox.py's pre-exec hook sets them
+        try:
+            hard = resource.getrlimit(kind)[1]
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(kind, (value, value))
+        except (OSError, ValueError):
+            pass
     if req.get("uid") is not None:
-        drop_privileges(int(req["uid"]))
+        drop_privileges(int(req["uid"]), req.get("keep_caps") or ())
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     try:
         import numpy.random
@@ -240,19 +292,6 @@ def run_kernel(req, stderr_w):
 
 # -- the server ----------------------------------------------------------------------------------
 
-INIT_SOURCE = """
-import os, signal
-signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
-while True:
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
-    signal.sigtimedwait({signal.SIGCHLD}, 3600)
-"""
-
-
 class Zygote:
     def __init__(self, spool, plan):
         self.spool = spool
@@ -260,10 +299,12 @@ class Zygote:
         self.sandboxed = bool(plan.get("sandboxed"))
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.conns = {}          # fileno -> socket
-        self.kernels = {}        # kernel pid -> [conn, kernel pidfd, init pid, init pidfd]
+        self.kernels = {}        # child pid (the kernel's init under a sandbox, else the kernel) -> [conn, pidfd]
         self.by_conn = {}        # conn fileno -> kernel pid
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.pid = os.getpid()
         self.own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if self.sandboxed else -1
+        self.view = sandbox_view() if self.sandboxed else {}
 
     def serve(self):
         path = os.path.join(self.spool, "zygote.sock")
@@ -333,48 +374,37 @@ class Zygote:
 
             req["trace"] = f"{req['trace']} request {time.time()}"
         stderr_r, stderr_w = os.pipe2(os.O_CLOEXEC)
-        init = None
         try:
             if self.sandboxed:
                 _check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
                 try:
-                    init = os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", "-c", INIT_SOURCE], {},
-                                          file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDWR, 0),
-                                                        (os.POSIX_SPAWN_DUP2, 0, 1), (os.POSIX_SPAWN_DUP2, 0, 2)])
-                    pid = os.fork()
+                    pid = os.fork()          # pid 1 of a new pid namespace: the kernel's init
                     if pid == 0:
                         self.child(req, stderr_r, stderr_w)
                 finally:
                     _check(libc.setns(self.own_pidns, CLONE_NEWPID), "setns(pid)")
             else:
-                pid = os.fork()
+                pid = os.fork()              # the kernel itself
                 if pid == 0:
                     self.child(req, stderr_r, stderr_w)
         except BaseException:
-            if init is not None:
-                os.kill(init, signal.SIGKILL)
             os.close(stderr_r)
             os.close(stderr_w)
             raise
         os.close(stderr_w)
         pidfd = os.pidfd_open(pid)
-        fds = [pidfd]
-        init_fd = -1
-        if init is not None:
-            init_fd = os.pidfd_open(init)
-            fds.append(init_fd)
-        self.kernels[pid] = [conn, pidfd, init, init_fd]
+        self.kernels[pid] = [conn, pidfd]
         self.by_conn[conn.fileno()] = pid
-        reply = (json.dumps({"ok": True, "pid": pid, "init": init}) + "\n").encode()
+        reply = (json.dumps({"ok": True, "pid": pid, "namespace": self.sandboxed}) + "\n").encode()
         try:
-            socket.send_fds(conn, [reply], fds + [stderr_r])
+            socket.send_fds(conn, [reply], [pidfd, stderr_r])
         finally:
             os.close(stderr_r)
 
     def child(self, req, stderr_r, stderr_w):
-        """The forked child: becomes the kernel or exits; never returns into the server."""
+        """The forked child: becomes the kernel (or its init) or exits; never returns into the server."""
         try:
-            self.in_kernel(req, stderr_r, stderr_w)
+            self.in_child(req, stderr_r, stderr_w)
         except BaseException:
             try:
                 os.write(stderr_w, traceback.format_exc().encode()[-4000:])
@@ -383,43 +413,59 @@ class Zygote:
         finally:
             os._exit(127)
 
-    def in_kernel(self, req, stderr_r, stderr_w):
-        """The kernel, right after the fork: never returns to the server loop."""
+    def in_child(self, req, stderr_r, stderr_w):
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        parent_outside = 0 if self.sandboxed else os.getppid()
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         self.listener.close()
         for conn in self.conns.values():
             conn.close()
-        for _, pidfd, _, init_fd in self.kernels.values():
+        for _, pidfd in self.kernels.values():
             os.close(pidfd)
-            if init_fd >= 0:
-                os.close(init_fd)
         for fd in (self.wake_r, self.wake_w, self.own_pidns, stderr_r):
             if fd >= 0:
                 os.close(fd)
-        if self.sandboxed and os.getppid() != 0:
+        if os.getppid() != (0 if self.sandboxed else self.pid):
             os._exit(1)                   # the zygote died before we could follow it
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)                  # the zygote's stdout is its line to the grader
         os.close(null)
-        if self.sandboxed:
-            isolate(self.plan, req["workdir"])
-        run_kernel(req, stderr_w)
-        os._exit(0)
+        if not self.sandboxed:
+            run_kernel(req, stderr_w, False, PRELOADED_ENV)
+            os._exit(0)
+        # pid 1 of the kernel's namespace, as bubblewrap's init: it leads the session the kernel
+        # runs in (--new-session), builds the namespaces, starts the kernel, reaps orphans, and
+        # exits as the kernel exits, which ends every process of the namespace
+        os.setsid()
+        isolate(self.plan, self.view, req["workdir"])
+        kernel = os.fork()
+        if kernel == 0:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != 1:
+                os._exit(1)
+            run_kernel(req, stderr_w, True, PRELOADED_ENV)
+            os._exit(0)
+        os.close(stderr_w)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                os._exit(1)
+            except InterruptedError:
+                continue
+            if pid == kernel:
+                os._exit(_status_code(status, like_bwrap=True))
 
     def kill(self, pid):
         entry = self.kernels.get(pid)
-        if entry is None:
-            return
-        for fd in (entry[3], entry[1]):
-            if fd >= 0:
-                try:
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-                except OSError:
-                    pass
+        if entry is not None:
+            try:
+                signal.pidfd_send_signal(entry[1], signal.SIGKILL)
+            except OSError:
+                pass
 
     def reap(self):
         while True:
@@ -431,14 +477,8 @@ class Zygote:
                 return
             entry = self.kernels.pop(pid, None)
             if entry is None:
-                continue                  # an init, or an orphan that came to us
-            conn, pidfd, init, init_fd = entry
-            if init_fd >= 0:              # the kernel is gone: its namespace goes too
-                try:
-                    signal.pidfd_send_signal(init_fd, signal.SIGKILL)
-                except OSError:
-                    pass
-                os.close(init_fd)
+                continue                  # an orphan that came to us
+            conn, pidfd = entry
             os.close(pidfd)
             if conn is not None:
                 self.by_conn.pop(conn.fileno(), None)
@@ -451,14 +491,19 @@ class Zygote:
                 conn.close()
 
 
+PRELOADED_ENV = {}
+
+
 def main():
     spool, plan = sys.argv[1], json.loads(sys.argv[2])
     sys.argv = sys.argv[:1]
+    before = dict(os.environ)
     try:
         preload()
     except Exception:
         traceback.print_exc()
         os._exit(3)
+    PRELOADED_ENV.update({k: v for k, v in os.environ.items() if before.get(k) != v})
     Zygote(spool, plan).serve()
 
 

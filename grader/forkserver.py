@@ -51,15 +51,16 @@ class ForkServerUnavailable(Exception):
 class ForkedProcess:
     """A kernel forked by the zygote: `poll`, `wait`, `kill`, `returncode`, `pid`, `stderr`, like Popen.
 
-    `pid` is the kernel's pid as this process sees it; `init` is a pidfd of its pid namespace's
-    init (sandbox only): killing that kills everything the kernel started. The kernel's exit
-    status arrives on `conn` from the zygote (the zygote is its parent).
+    Under a sandbox the process is the kernel's init (pid 1 of its namespace; the kernel is
+    its only child): killing it kills everything the kernel started, and its exit status is
+    the kernel's, as bubblewrap reports it. Without one it is the kernel. The status arrives
+    on `conn` from the zygote, their parent.
     """
 
-    def __init__(self, conn: socket.socket, pidfd: int, init_fd: int, stderr_fd: int, info: dict[str, Any]) -> None:
+    def __init__(self, conn: socket.socket, pidfd: int, stderr_fd: int, info: dict[str, Any]) -> None:
         self.conn = conn
         self.pidfd = pidfd
-        self.init_fd = init_fd
+        self.namespace = bool(info.get("namespace"))
         self.stderr = os.fdopen(stderr_fd, "rb", buffering=0)
         self.returncode: int | None = None
         self.pid = _pid_of(pidfd) or 0
@@ -110,27 +111,33 @@ class ForkedProcess:
             self._read(min(left, 1.0))
         return self.returncode
 
+    def wait_gone(self, timeout: float) -> bool:
+        """Until the process has exited (its pidfd turns readable); False at the timeout."""
+        if self.pidfd < 0:
+            return False
+        try:
+            return bool(select.select([self.pidfd], [], [], timeout)[0])
+        except (OSError, ValueError):
+            return False
+
     def kill(self) -> None:
-        """SIGKILL the kernel's init (its whole pid namespace) and the kernel."""
-        for fd in (self.init_fd, self.pidfd):
-            if fd >= 0:
-                try:
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-                except OSError:
-                    pass
+        if self.pidfd >= 0:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
 
     def close(self) -> None:
         try:
             self.conn.close()
         except OSError:
             pass
-        for fd in (self.pidfd, self.init_fd):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.pidfd = self.init_fd = -1
+        if self.pidfd >= 0:
+            try:
+                os.close(self.pidfd)
+            except OSError:
+                pass
+        self.pidfd = -1
 
 
 def _pid_of(pidfd: int) -> int | None:
@@ -306,20 +313,18 @@ class ForkServer:
             conn.settimeout(timeout)
             conn.connect(self.socket_path)
             conn.sendall((json.dumps(request) + "\n").encode())
-            data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+            data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 2)
             reply = json.loads(data.split(b"\n", 1)[0]) if data else {"error": "the fork server hung up"}
         except (OSError, ValueError) as exc:
             conn.close()
             raise KernelError(f"the fork server did not fork a kernel: {exc}") from None
-        want = 3 if reply.get("init") else 2
-        if not reply.get("ok") or len(fds) != want:
+        if not reply.get("ok") or len(fds) != 2:
             for fd in fds:
                 os.close(fd)
             conn.close()
             raise KernelError(f"the fork server could not start a kernel: {reply.get('error', 'no reason given')}")
         conn.settimeout(None)
-        init_fd = fds[1] if want == 3 else -1
-        proc = ForkedProcess(conn, fds[0], init_fd, fds[-1], reply)
+        proc = ForkedProcess(conn, fds[0], fds[1], reply)
         rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
         if rest:
             proc._take(rest)
@@ -382,28 +387,25 @@ def share(isolation: Isolation) -> ForkServer:
 
 # -- a kernel forked from the zygote -----------------------------------------------------------
 
-def _rlimits(limits: Limits, uid: int | None) -> list[tuple[int, int, int]]:
-    """The kernel's rlimits, as sandbox._limit_setter sets them for a plain kernel."""
-    import resource
-
+def _rlimits(limits: Limits, uid: int | None) -> list[tuple[int, int]]:
+    """The kernel's rlimits: exactly what sandbox.py's pre-exec hook sets for a plain kernel."""
     from grader import sandbox
 
-    memory = sandbox.memory_bytes(limits) if hasattr(sandbox, "memory_bytes") else limits.memory_mb * MB
-    which = sandbox._memory_rlimit() if hasattr(sandbox, "_memory_rlimit") else resource.RLIMIT_AS
-    out = [
-        (which, memory, memory),
-        (resource.RLIMIT_FSIZE, limits.file_size_mb * MB, limits.file_size_mb * MB),
-        (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds),
-        (resource.RLIMIT_CORE, 0, 0),
-    ]
-    if uid is not None:
-        nproc: int | None = limits.processes
-    else:
-        own = getattr(sandbox, "_own_nproc", None)
-        nproc = own(limits.processes) if own is not None else None
-    if nproc is not None:
-        out.append((resource.RLIMIT_NPROC, nproc, nproc))
-    return out
+    return sandbox.kernel_rlimits(limits, sandbox.kernel_nproc(limits, uid))
+
+
+CAPABILITIES = {"dac_read_search": 2}
+
+
+def _kept_caps(cmd: list[str]) -> list[int]:
+    """The capabilities a plain kernel keeps through setpriv (--ambient-caps=-all,+name)."""
+    kept: list[int] = []
+    for arg in cmd:
+        if arg.startswith("--ambient-caps="):
+            for item in arg.split("=", 1)[1].split(","):
+                if item.startswith("+") and item[1:] in CAPABILITIES:
+                    kept.append(CAPABILITIES[item[1:]])
+    return kept
 
 
 def _fast_reconnect(channel: Any) -> None:
@@ -452,13 +454,13 @@ class ForkKernel(Kernel):
         write_connection_file(conn_file, transport="ipc", ip=str(ipc / "kernel"))
         kernel_args = ["-f", conn_file, "--HistoryManager.enabled=False"]
         argv = [sys.executable, "-m", "ipykernel_launcher", *kernel_args]
-        _cmd, _preexec, env = launch_command(argv, self.sandbox, self.workdir, self.limits)
+        cmd, _preexec, env = launch_command(argv, self.sandbox, self.workdir, self.limits)
         env.update(self.extra_env)
         owner = os.stat(ipc).st_uid
         uid = owner if owner != os.geteuid() else None
         request = {
             "workdir": str(self.workdir), "uid": uid, "env": env, "cwd": env.get("HOME"),
-            "rlimits": _rlimits(self.limits, uid), "kernel_argv": kernel_args,
+            "rlimits": _rlimits(self.limits, uid), "kernel_argv": kernel_args, "keep_caps": _kept_caps(cmd),
         }
         if os.environ.get("GRADER_FORKSERVER_TRACE"):
             request["trace"] = f"sent {time.time()}"
@@ -538,7 +540,12 @@ class ForkKernel(Kernel):
             return ""
 
     def kill(self) -> None:
-        """Kill the kernel's pid namespace (its init), wait for the zygote's word, then reap by uid."""
+        """Kill the kernel and everything it started.
+
+        In the sandbox: SIGKILL to the init of its pid namespace; once that init has exited,
+        Linux has killed every process of the namespace, and none can leave one.
+        Without a sandbox: the kernel, its session, then whatever runs as its uid or carries its
+        tag (sandbox.reap, as for a plain kernel)."""
         proc = self.proc
         if proc is None:
             return
@@ -549,7 +556,9 @@ class ForkKernel(Kernel):
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        if not self.sandbox.sandboxed and pid:
+        if proc.namespace and proc.wait_gone(timeout=5):
+            return
+        if pid:
             try:
                 os.killpg(pid, signal.SIGKILL)      # without a pid namespace: the kernel's session
             except (ProcessLookupError, PermissionError, OSError):
@@ -583,6 +592,15 @@ class FastKernels:
         self.fallback_reason = ""
         self._preimport_started = False
         atexit.register(self.close)
+
+    def warm(self, assignment: Assignment, isolation: Isolation) -> None:
+        """Start what the first kernel needs (the zygote, this process's imports) and return at once."""
+        self._preimport()
+        if not (self.fallback_reason or usable(isolation)):
+            try:
+                server_for(isolation)
+            except ForkServerUnavailable as exc:
+                self.fallback_reason = str(exc)
 
     def __call__(self, assignment: Assignment, isolation: Isolation) -> Kernel:
         self.requests += 1
@@ -693,12 +711,25 @@ class PrewarmedKernel(Kernel):
 _DEFAULT: FastKernels | None = None
 
 
-def fast_kernel(assignment: Assignment, isolation: Isolation) -> Kernel:
-    """The default kernel factory of grade(): one FastKernels per process."""
+def default_kernels() -> FastKernels:
+    """This process's FastKernels (one per process: its zygote, its spare kernel)."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = FastKernels()
-    return _DEFAULT(assignment, isolation)
+    return _DEFAULT
+
+
+class _FastKernel:
+    """The kernel factory grade() uses by default: this process's FastKernels."""
+
+    def __call__(self, assignment: Assignment, isolation: Isolation) -> Kernel:
+        return default_kernels()(assignment, isolation)
+
+    def warm(self, assignment: Assignment, isolation: Isolation) -> None:
+        default_kernels().warm(assignment, isolation)
+
+
+fast_kernel = _FastKernel()
 
 
 def share_for_workers(sandbox_mode: str) -> str:

@@ -91,6 +91,9 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
     started = time.monotonic()
     kernel_factory = kernel_factory or kernel_factory_for(options)
     isolation = isolation or detect(options.sandbox)
+    warm = getattr(kernel_factory, "warm", None)
+    if warm is not None:
+        warm(assignment, isolation)     # the fork server boots while the notebook is read
     submission = read_submission(Path(path))
     result = Result(
         submission=str(path), assignment=assignment.slug, sha256=submission.sha256,

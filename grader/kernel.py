@@ -196,9 +196,28 @@ class Kernel:
         """Run code; stop it at `timeout` (interrupt, then give up after `grace`)."""
         if self.client is None or not self.alive:
             return ExecReply(status="dead")
-        reply = ExecReply()
         msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
+        return self._wait(msg_id, timeout, on_output, grace)
+
+    UNHANDLED_AFTER = 2.0    # idle, and still no reply this long after: nothing in the kernel handles the request
+
+    def request(self, msg_type: str, content: dict[str, Any], timeout: float, *,
+                on_output: OutputHook | None = None, grace: float = 3.0) -> ExecReply:
+        """A shell request other than execute_request, answered by a handler the grader's agent
+        installed (no cell runs: no input transformation, history or execute_input). Same
+        outputs, timeout and interrupt as `execute`; status "unhandled" when no handler answered."""
+        if self.client is None or not self.alive:
+            return ExecReply(status="dead")
+        msg = self.client.session.msg(msg_type, content)
+        self.client.shell_channel.send(msg)
+        return self._wait(msg["header"]["msg_id"], timeout, on_output, grace, unhandled_after=self.UNHANDLED_AFTER)
+
+    def _wait(self, msg_id: str, timeout: float, on_output: OutputHook | None, grace: float,
+              unhandled_after: float | None = None) -> ExecReply:
+        """Collect a request's outputs until its reply and idle status; interrupt it at `timeout`."""
+        reply = ExecReply()
         deadline = time.monotonic() + timeout
+        idle_at = 0.0
         interrupted_at: float | None = None
         got_reply = got_idle = False
         kept = 0
@@ -215,17 +234,25 @@ class Kernel:
             if not self.alive:
                 reply.status = "dead"
                 return reply
-            try:
-                msg = self.client.get_iopub_msg(timeout=0.05)
-            except queue.Empty:
-                msg = None
+            if got_idle and unhandled_after is not None and now > idle_at + unhandled_after:
+                reply.status = "unhandled"
+                return reply
+            msg = None
+            if not got_idle:
+                try:
+                    msg = self.client.get_iopub_msg(timeout=0.05)
+                except queue.Empty:
+                    pass
             if msg is not None and msg.get("parent_header", {}).get("msg_id") == msg_id:
                 kept = self._on_iopub(msg, reply, kept, cap, on_output)
                 if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
                     got_idle = True
+                    idle_at = time.monotonic()
             if not got_reply:
                 try:
-                    shell = self.client.get_shell_msg(timeout=0 if msg is not None else 0.001)
+                    # idle came first (replies and iopub travel apart): now wait on the reply itself
+                    wait = 0.05 if got_idle else 0 if msg is not None else 0.001
+                    shell = self.client.get_shell_msg(timeout=wait)
                 except queue.Empty:
                     shell = None
                 if shell is not None and shell.get("parent_header", {}).get("msg_id") == msg_id:

@@ -298,18 +298,27 @@ def _libc_prctl() -> Callable[..., int] | None:
 PR_SET_PDEATHSIG = 1
 
 
-def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool, nproc: int | None = None) -> Callable[[], None]:
-    """Runs in the child before exec: rlimits, and (outside bubblewrap) the drop to the kernel's uid."""
-    memory = memory_bytes(limits)
-    which = _memory_rlimit()
-    prctl = _libc_prctl() if setuid_here else None
+def kernel_rlimits(limits: Limits, nproc: int | None) -> list[tuple[int, int]]:
+    """The kernel's rlimits as (resource, value), soft = hard = value, each at most the current hard
+    limit when set. The plain kernel's pre-exec hook and the fork server's kernels both set these."""
     mb = 1024 * 1024
-
-    wanted = [(which, memory), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+    wanted = [(_memory_rlimit(), memory_bytes(limits)), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
               (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)]
     if nproc is not None:
         # counted per uid: binds once the kernel runs as its own uid (setpriv, or just below)
         wanted.append((resource.RLIMIT_NPROC, nproc))
+    return wanted
+
+
+def kernel_nproc(limits: Limits, uid: int | None) -> int | None:
+    """RLIMIT_NPROC for a kernel that runs as `uid` (None: as this user)."""
+    return limits.processes if uid is not None else _own_nproc(limits.processes)
+
+
+def _limit_setter(limits: Limits, uid: int | None, setuid_here: bool, nproc: int | None = None) -> Callable[[], None]:
+    """Runs in the child before exec: rlimits, and (outside bubblewrap) the drop to the kernel's uid."""
+    prctl = _libc_prctl() if setuid_here else None
+    wanted = kernel_rlimits(limits, nproc)
 
     def apply() -> None:
         for kind, value in wanted:
@@ -375,7 +384,7 @@ def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
         cmd = _drop_to(uid, read_all=True) + argv
     else:
         cmd = argv
-    nproc = limits.processes if uid is not None else _own_nproc(limits.processes)
+    nproc = kernel_nproc(limits, uid)
     return cmd, _limit_setter(limits, uid, setuid_here=not in_bwrap and not via_setpriv, nproc=nproc), env
 
 

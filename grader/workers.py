@@ -22,7 +22,8 @@ from grader.errors import GraderError
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
 PRELOAD = ["grader.workers", "grader.batch", "grader.grade", "grader.bridge", "grader.execute", "grader.checks",
-           "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat"]
+           "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat",
+           "grader._warm"]    # last: compiles nbformat's validator, caches sandbox probes, gc.freeze()
 TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
 

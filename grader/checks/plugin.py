@@ -121,15 +121,44 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     args += [
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
         "-p", "no:junitxml", "-p", "no:doctest",
-        # these two run gc.collect() five times per session (to surface unraisable exceptions):
-        # with torch loaded that is most of the checks' time for a small assignment
-        "-p", "no:unraisableexception", "-p", "no:threadexception", "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
+        # per-submission costs with nothing to show for them here: these two run gc.collect() five
+        # times per session (to surface unraisable exceptions; with torch loaded, most of a small
+        # assignment's check time); logging swaps handlers around every test phase; autoloading
+        # scans every installed distribution for pytest11 entry points (checks use the `nb`
+        # fixture and the grader's own markers; no third-party fixture such as caplog)
+        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging", "--disable-plugin-autoload",
+        "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
         "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(Path(__file__).parent / "pytest.ini"),
         "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
     ]
     if select:
         args += ["-k", select]
-    code = pytest.main(args, plugins=[plugin])
+    roots = [Path(a).resolve() for a in args[:len([p for p in paths if p.exists()])]]
+    try:
+        code = pytest.main(args, plugins=[plugin])
+    finally:
+        _forget_check_modules(roots + [roots[0].parent])
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return plugin.results
+
+
+def _forget_check_modules(roots: list[Path]) -> None:
+    """Drop the check modules (and conftests) this run imported from sys.modules.
+
+    With --import-mode=importlib pytest reuses a module already in sys.modules under the same
+    name, and names come from paths relative to the rootdir: the next run in this process, of
+    another assignment whose checks are also checks/test_activation.py, would otherwise run
+    these checks instead of its own."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        try:
+            where = Path(file).resolve()
+        except (OSError, ValueError):
+            continue
+        if any(where.is_relative_to(root) for root in roots):
+            sys.modules.pop(name, None)

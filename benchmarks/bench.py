@@ -1,0 +1,258 @@
+"""The grader against plain nbclient, on the same submissions, in one invocation.
+
+    python benchmarks/bench.py [--n 20] [--workers N] [--order abba|ab] [--single 3] [--keep DIR]
+
+1. Makes N submissions of neural-net-basics from the samples in tests/submissions/ (a mix:
+   mostly right, some partly right, some broken: a syntax error, a kernel killer, untouched
+   stubs, an unreadable file). The endless loop is left out unless --with-timeouts: both
+   sides then just wait out the same 30 s cell timeout.
+2. Plain nbclient executes the N notebooks one after another, the ordinary way:
+   `NotebookClient(nb, timeout=30, kernel_name="python3").execute()` (an error ends that
+   notebook, as it does for anyone who runs it so).
+3. `grader batch` grades the same N (the CLI, sandboxed: every check, hidden ones too,
+   feedback, results, gradebook, report) into a fresh folder.
+   With --order abba (the default) the sides run plain, grader, grader, plain, so that a
+   machine busy with something else slows both alike; totals are summed per side.
+4. One `grader check` of a correct submission against one plain nbclient run of it, both as
+   fresh processes (`grader check ... -q` and `python -c <the nbclient lines>`), --single times
+   each, alternating.
+
+Prints the ratios and the time per stage: kernel start, cells and checks come from the
+batch's own verdicts (Result.timings, one per submission); rendering (feedback HTML, results
+JSON) and the gradebook write are timed again here on those verdicts, one at a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+ASSIGNMENT = ROOT / "assignments" / "neural-net-basics"
+SAMPLES = ROOT / "tests" / "submissions" / "neural-net-basics"
+CELL_TIMEOUT = 30
+
+# Twenty submissions of a class, by sample: 8 full marks, 8 partial, 4 broken.
+MIX = [
+    ("correct", 6), ("written_from_scratch", 2),
+    ("forgot_bias", 1), ("hardcoded_0_1595", 1), ("outer_product_wrong_order", 1), ("reshape_returns_copy", 1),
+    ("reshape_with_resize_", 1), ("returns_numpy", 1), ("sigmoid_sign_error", 1), ("syntax_error_in_one_cell", 1),
+    ("stubs_untouched", 1), ("kills_the_kernel", 1), ("truncated", 1), ("python_script_named_ipynb", 1),
+]
+NBCLIENT_LINES = ("import sys, nbformat, nbclient\n"
+                  "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+                  f"nbclient.NotebookClient(nb, timeout={CELL_TIMEOUT}, kernel_name='python3').execute()\n")
+
+
+def make_class(n: int, folder: Path, with_timeouts: bool) -> list[Path]:
+    names = [name for name, count in MIX for _ in range(count)]
+    if with_timeouts:
+        names[1] = "cell_never_ends"
+    have = [name for name in names if (SAMPLES / f"{name}.ipynb").is_file()]
+    if not have:                                 # no samples yet: the assignment's own notebook, stubs and all
+        source = ASSIGNMENT / "neural-net-basics.ipynb"
+        have, samples = ["stubs"], {"stubs": source}
+    else:
+        samples = {name: SAMPLES / f"{name}.ipynb" for name in have}
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(n):
+        name = have[i % len(have)]
+        path = folder / f"student-{i + 1:03d}.ipynb"
+        shutil.copyfile(samples[name], path)
+        out.append(path)
+    return out
+
+
+def plain_nbclient(paths: list[Path]) -> tuple[float, list[float], int]:
+    """Execute each notebook with nbclient, one after another. Returns total, per notebook, errors."""
+    import nbclient
+    import nbformat
+
+    times, errors = [], 0
+    started = time.perf_counter()
+    for path in paths:
+        t = time.perf_counter()
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+            nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3").execute()
+        except Exception:
+            errors += 1
+        times.append(time.perf_counter() - t)
+    return time.perf_counter() - started, times, errors
+
+
+def grader_bin() -> str:
+    found = shutil.which("grader", path=os.path.dirname(sys.executable))
+    return found or "grader"
+
+
+def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str]) -> tuple[float, str]:
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [grader_bin(), "batch", str(folder), "--assignment", str(ASSIGNMENT), "--out", str(out), *extra]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    last = [line for line in proc.stderr.splitlines() if line.startswith("graded ")]
+    return seconds, (last[-1] if last else "")
+
+
+def verdicts(out: Path) -> list[dict]:
+    con = sqlite3.connect(str(out / "gradebook.sqlite"))
+    try:
+        return [json.loads(row[0]) for row in con.execute("select result_json from verdicts")]
+    finally:
+        con.close()
+
+
+def render_and_db(results: list[dict]) -> tuple[float, float]:
+    """Seconds per verdict to render its files and to write it into a gradebook, done again here."""
+    from grader.assignment import load_assignment
+    from grader.classoutputs import write_student_outputs
+    from grader.gradebook import Gradebook
+    from grader.results import Result
+
+    assignment = load_assignment(ASSIGNMENT)
+    objs = [Result.from_dict(r) for r in results]
+    with tempfile.TemporaryDirectory() as tmp:
+        write_student_outputs(Path(tmp), assignment, "warmup", objs[0])
+        t = time.perf_counter()
+        for i, r in enumerate(objs):
+            write_student_outputs(Path(tmp), assignment, f"s{i}", r)
+        render = (time.perf_counter() - t) / len(objs)
+        book = Gradebook(f"sqlite:///{tmp}/bench.sqlite")
+        t = time.perf_counter()
+        for i, r in enumerate(objs):
+            book.record(assignment=assignment.slug, student=f"s{i}", sha256=r.sha256 or f"{i}", source=r.submission,
+                        status=r.status, result=r, reason="", replace=True)
+        db = (time.perf_counter() - t) / len(objs)
+        book.close()
+    return render, db
+
+
+def single(path: Path, runs: int) -> tuple[list[float], list[float]]:
+    plain, check = [], []
+    for i in range(runs):
+        order = ("plain", "check") if i % 2 == 0 else ("check", "plain")
+        for side in order:
+            t = time.perf_counter()
+            if side == "plain":
+                subprocess.run([sys.executable, "-c", NBCLIENT_LINES, str(path)], capture_output=True)
+                plain.append(time.perf_counter() - t)
+            else:
+                proc = subprocess.run([grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q"],
+                                      capture_output=True, text=True)
+                check.append(time.perf_counter() - t)
+                if proc.returncode != 0:
+                    raise SystemExit(f"grader check of a correct submission exited {proc.returncode}: {proc.stderr[-2000:]}")
+    return plain, check
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
+    parser.add_argument("--workers", type=int, help="grader batch --workers (default: its own, the number of cores)")
+    parser.add_argument("--order", choices=["abba", "ab"], default="abba",
+                        help="abba: plain, grader, grader, plain (default); ab: each once")
+    parser.add_argument("--single", type=int, default=3, metavar="R", help="single-check runs per side (0: skip)")
+    parser.add_argument("--with-timeouts", action="store_true", help="put the endless-loop sample in the class")
+    parser.add_argument("--no-fork-server", action="store_true", help="grade with plain kernels (for comparison)")
+    parser.add_argument("--keep", type=Path, help="keep the class and the batch output here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from grader.sandbox import detect
+
+    isolation = detect("auto")
+    print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}, torch {torch.__version__}")
+    print(f"grader's isolation: {isolation.label}")
+    work = Path(tempfile.mkdtemp(prefix="grader-bench-")) if args.keep is None else args.keep
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        paths = make_class(args.n, work / "class", args.with_timeouts)
+        mix = {}
+        for name, count in MIX:
+            mix[name] = mix.get(name, 0) + count
+        print(f"class: {len(paths)} submissions of neural-net-basics in {work / 'class'}")
+        extra = ["--no-fork-server"] if args.no_fork_server else []
+        plain_total, grader_total, plain_each, lines = 0.0, 0.0, [], []
+        sides = ["plain", "grader", "grader", "plain"] if args.order == "abba" else ["plain", "grader"]
+        runs = 0
+        for side in sides:
+            if side == "plain":
+                total, each, errors = plain_nbclient(paths)
+                plain_total += total
+                plain_each += each
+                print(f"  plain nbclient, {len(paths)} notebooks one after another: {total:7.1f} s "
+                      f"({total / len(paths):.2f} s each; {errors} stopped at an error)  [load {loadavg()}]", flush=True)
+            else:
+                runs += 1
+                total, line = grader_batch(work / "class", work / f"out{runs}", args.workers, extra)
+                grader_total += total
+                print(f"  grader batch, {len(paths)} submissions:                  {total:7.1f} s "
+                      f"({total / len(paths):.2f} s each)  [load {loadavg()}]  {line}", flush=True)
+        ratio = grader_total / plain_total
+        target = 0.25 if args.n <= 20 else 0.125
+        print(f"batch ratio (grader batch / plain nbclient, {len(sides) // 2} run(s) each): {ratio:.3f}  "
+              f"(= 1/{1 / ratio:.1f}; target <= {target:g})")
+
+        results = verdicts(work / "out1")
+        stages: dict[str, list[float]] = {}
+        for r in results:
+            for key, value in (r.get("timings") or {}).items():
+                stages.setdefault(key, []).append(value)
+        render, db = render_and_db(results)
+        print("grader's time per submission by stage (mean over the batch's verdicts; workers run in parallel):")
+        for key in ("kernel_start", "cells", "checks"):
+            values = stages.get(key, [])
+            if values:
+                print(f"  {key:<13} {statistics.mean(values):6.3f} s   (median {statistics.median(values):.3f}, "
+                      f"max {max(values):.3f}, {len(values)} submissions)")
+        print(f"  {'rendering':<13} {render:6.3f} s   (feedback HTML + results JSON, timed again here)")
+        print(f"  {'database':<13} {db:6.3f} s   (one gradebook transaction, timed again here)")
+        execs = [r.get("execution_time", 0.0) for r in results]
+        print(f"  {'whole grade()':<13} {statistics.mean(execs):6.3f} s   (Result.execution_time)")
+        print(f"plain nbclient per notebook: mean {statistics.mean(plain_each):.2f} s, median "
+              f"{statistics.median(plain_each):.2f} s")
+
+        if args.single:
+            correct = SAMPLES / "correct.ipynb"
+            if not correct.is_file():
+                correct = paths[0]
+            plain, check = single(correct, args.single)
+            mp, mc = statistics.median(plain), statistics.median(check)
+            print(f"single submission ({correct.name}), {args.single} fresh processes each, alternating:")
+            print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
+            print(f"  grader check:   {', '.join(f'{t:.2f}' for t in check)} s  (median {mc:.2f})")
+            print(f"single ratio (grader check / plain nbclient, medians): {mc / mp:.3f}  (target <= 1.3)")
+        print(f"load at the end: {loadavg()}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
