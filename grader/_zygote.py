@@ -167,6 +167,20 @@ def isolate(plan, view, workdir):
     keep = os.open(workdir, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     mount(f"/proc/self/fd/{keep}", stage, None, MS_BIND | MS_REC)
     os.close(keep)
+    # Python itself may live under a folder about to get a fresh tmpfs (a checkout in /tmp with
+    # its .venv): park those read-only binds too, and put them back on the new tmpfs.
+    fresh = [e["path"] for e in plan["tmpfs"] if os.path.isdir(e["path"])]
+    parked = []
+    for n, root in enumerate(sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix,
+                                                                   sys.exec_prefix, sys.base_exec_prefix)})):
+        if any(root == f or root.startswith(f.rstrip("/") + "/") for f in fresh) and os.path.isdir(root):
+            park = f"/dev/.grader-root-{n}"
+            os.mkdir(park, 0o700)
+            fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            mount(f"/proc/self/fd/{fd}", park, None, MS_BIND | MS_REC)
+            os.close(fd)
+            mount(None, park, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+            parked.append((park, root))
     _unmount_all("/proc")                       # the zygote's pid namespace's /proc ...
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)   # ... and the kernel's own
     for path in view["proc_ro"]:
@@ -177,6 +191,10 @@ def isolate(plan, view, workdir):
         if os.path.isdir(entry["path"]):
             _unmount_all(entry["path"])
             _tmpfs(entry["path"], entry.get("mode", "0755"), entry.get("size"))
+    for park, root in parked:
+        _makedirs(root)
+        mount(park, root, None, MS_MOVE)
+        os.rmdir(park)
     spool = plan["spool"]
     if os.path.exists(spool):                   # not under a fresh tmpfs: out of sight all the same
         _unmount_all(spool)
