@@ -241,6 +241,21 @@ def __grader_install__(token, output_limit=0):
 
     setattr(builtins, token, agent)
 
+    # A student's `import grader; grader.check()` cell (their own check while they work) must
+    # not fail at grading time, where the grader package is out of the kernel's view.
+    try:
+        import grader as _grader_pkg  # noqa: F401 - inline.check() does nothing in a grading kernel
+    except Exception:
+        import types as _types
+
+        stub = _types.ModuleType("grader")
+
+        def check(*_args, **_kwargs):
+            print("grader.check() does nothing while your notebook is being graded.")
+
+        stub.check = check
+        sys.modules["grader"] = stub
+
     # The same request as a shell message of its own ("grader_request", content {op, request}),
     # not a cell: the grader's calls skip a cell's machinery (input transformation, compilation,
     # history, execute_input), the most of a request's cost. ipykernel publishes busy/idle around

@@ -164,3 +164,10 @@ def test_from_scratch_notebook_without_metadata_is_graded_the_same(tmp_path: Pat
     proc = run("check", path, "--assignment", MINI)
     assert proc.returncode == 0, proc.stdout
     assert "Score: 4/4" in proc.stdout
+
+
+def test_a_left_over_grader_check_cell_does_not_fail_at_grading(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "with_check.ipynb", RIGHT, "import grader\ngrader.check()")
+    proc = run("check", nb, "--assignment", MINI)
+    assert proc.returncode == 0, proc.stdout
+    assert "CELL" not in proc.stdout

@@ -1,6 +1,7 @@
 """The pytest side of grading: the `nb` fixture, points/exercise markers, and result capture."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,8 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
         "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
         "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(Path(__file__).parent / "pytest.ini"),
         "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        # conftest.py files above the checks (a course repository's own) stay out of grading
+        "--confcutdir", os.path.commonpath([str(Path(a).resolve()) for a in args]),
     ]
     if select:
         args += ["-k", select]
