@@ -15,6 +15,7 @@ def __grader_install__(token, output_limit=0):
     save, load, Tensor = torch.save, torch.load, torch.Tensor
     BytesIO, extract_tb = io.BytesIO, traceback.extract_tb
     isinstance_, type_, repr_, len_, str_, float_ = isinstance, type, repr, len, str, float
+    hash_, tuple_, id_, list_ = hash, tuple, id, list
     MIME = "application/x-grader-reply+json"
     MAX_ITEMS, MAX_DEPTH = 10000, 20
     try:
@@ -108,6 +109,14 @@ def __grader_install__(token, output_limit=0):
             out.append({"file": fr.filename, "line": fr.lineno, "name": fr.name, "code": fr.line or ""})
         return out[-20:]
 
+    def bindings():
+        """Which object each name of the notebook's namespace holds, as one number: the grader
+        may skip asking again whether a name is a function while this does not change."""
+        try:
+            return hash_(tuple_((k, id_(v)) for k, v in list_(user_ns.items())))
+        except BaseException:
+            return None
+
     def reply(payload, tensors=()):
         blob = b""
         if tensors:
@@ -115,6 +124,7 @@ def __grader_install__(token, output_limit=0):
             save(list(tensors), buf)
             blob = buf.getvalue()
         payload["blob"] = b64encode(blob).decode("ascii")
+        payload["ns"] = bindings()
         publish({MIME: dumps(payload)}, metadata={})
 
     def error_payload(exc):

@@ -184,6 +184,16 @@ class Bridge:
         self.device = device
         self.last_call: CallRecord | None = None
         self.direct = True      # requests as the agent's shell message; False: as a cell calling the agent
+        self._bindings: int | None = None           # the namespace's bindings as of the latest reply
+        self._functions: dict[str, int] = {}        # name -> the bindings when it was last seen a function
+
+    def known_function(self, name: str) -> bool:
+        """Was `name` a function when last asked, with no name of the notebook rebound since?"""
+        return self._bindings is not None and self._functions.get(name) == self._bindings
+
+    def _forget_bindings(self) -> None:
+        self._bindings = None
+        self._functions.clear()
 
     @property
     def call_timeout(self) -> float:
@@ -219,6 +229,9 @@ class Bridge:
             reply = kernel.execute(code, timeout=timeout, store_history=False, on_output=collect)
         duration = time.monotonic() - started
         output = "".join(printed)[:cap]
+        self._bindings = None               # until this reply says which objects the names hold
+        if reply.status in ("dead", "timeout") or reply.interrupted:
+            self._forget_bindings()         # the kernel may be restarted: a new namespace
         if reply.status == "dead":
             cause = self.runner._death_cause()
             self.runner.recover()
@@ -245,6 +258,8 @@ class Bridge:
                 raise BadReply("reply is not an object")
             blob = base64.b64decode(data.get("blob", ""), validate=True)
             data["_tensors"] = _load_tensors(blob)
+            bindings = data.get("ns")
+            self._bindings = bindings if type(bindings) is int else None
         except (ValueError, BadReply) as exc:
             raise CheckFailed(f"the kernel's reply for {what or op} could not be read as data ({exc})") from None
         except Exception as exc:  # torch.load refusing something is a failed check, never a crash
@@ -268,7 +283,10 @@ class Bridge:
         if data.get("missing"):
             raise MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
                               "run all cells, and check again.", name=name)
-        return self._value(data)
+        value = self._value(data)
+        if isinstance(value, Remote) and self._bindings is not None:
+            self._functions[name] = self._bindings
+        return value
 
     def output_of(self, execution_count: int) -> Any:
         data, _, _ = self.request("out", {"count": execution_count}, what="reading a cell's value")
@@ -355,6 +373,10 @@ class Notebook:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(f"{name}: use nb.value({name!r}) for names that start with '_'")
+        if self._bridge.known_function(name):
+            # it was a function and no name has been rebound since: what asking again would say.
+            # (A call re-reads the name in the kernel and says if it is no longer a function.)
+            return RemoteFunction(self._bridge, name)
         value = self._bridge.describe(name)
         if isinstance(value, Remote):
             return RemoteFunction(self._bridge, name)

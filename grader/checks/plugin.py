@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -137,31 +139,25 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     if select:
         args += ["-k", select]
     roots = [Path(a).resolve() for a in args[:len([p for p in paths if p.exists()])]]
+    before = set(sys.modules)
     try:
         code = pytest.main(args, plugins=[plugin])
     finally:
-        _forget_check_modules(roots + [roots[0].parent])
+        _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return plugin.results
 
 
-def _forget_check_modules(roots: list[Path]) -> None:
-    """Drop the check modules (and conftests) this run imported from sys.modules.
+def _forget_check_modules(names: set[str], roots: list[Path]) -> None:
+    """Drop the check modules (and conftests) this run imported, `names`, from sys.modules.
 
     With --import-mode=importlib pytest reuses a module already in sys.modules under the same
     name, and names come from paths relative to the rootdir: the next run in this process, of
     another assignment whose checks are also checks/test_activation.py, would otherwise run
     these checks instead of its own."""
-    import sys
-
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if not file:
-            continue
-        try:
-            where = Path(file).resolve()
-        except (OSError, ValueError):
-            continue
-        if any(where.is_relative_to(root) for root in roots):
+    prefixes = tuple(str(root) + os.sep for root in roots)
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and os.path.realpath(file).startswith(prefixes):
             sys.modules.pop(name, None)
