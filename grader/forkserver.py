@@ -303,7 +303,7 @@ class ForkServer:
     def alive(self) -> bool:
         if self.proc is not None:
             return self.proc.poll() is None
-        return self.spool is not None and os.path.exists(self.socket_path)
+        return self.spool is not None and _accepting(self.socket_path)
 
     def spawn(self, request: dict[str, Any], timeout: float = 60.0) -> ForkedProcess:
         """Ask for a fresh kernel; returns once it is forked (not yet answering)."""
@@ -354,6 +354,37 @@ _SERVERS: dict[str, ForkServer] = {}
 _LOCK = threading.Lock()
 
 
+def _accepting(path: str) -> bool:
+    """Does a zygote answer at `path`? (A shared one may have died and left its socket file.)"""
+    if not os.path.exists(path):
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(2.0)
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+def forget(server: ForkServer) -> None:
+    """Stop using a zygote that no longer answers (this process's own, or one shared with it)."""
+    with _LOCK:
+        for kind, known in list(_SERVERS.items()):
+            if known is server:
+                del _SERVERS[kind]
+        try:
+            mapping = json.loads(os.environ.get(SHARED_VAR, "{}"))
+        except ValueError:
+            mapping = {}
+        stale = {k: v for k, v in mapping.items() if v != server.spool}
+        if stale != mapping:
+            os.environ[SHARED_VAR] = json.dumps(stale)
+    server.close()
+
+
 def server_for(isolation: Isolation) -> ForkServer:
     """This process's zygote for `isolation` (started on first use; shared via GRADER_FORKSERVER)."""
     with _LOCK:
@@ -364,7 +395,7 @@ def server_for(isolation: Isolation) -> ForkServer:
             shared = json.loads(os.environ.get(SHARED_VAR, "{}")).get(isolation.kind)
         except (ValueError, AttributeError):
             shared = None
-        if shared and os.path.exists(os.path.join(shared, "zygote.sock")):
+        if shared and _accepting(os.path.join(shared, "zygote.sock")):
             server = ForkServer(isolation, spool=shared)
         else:
             server = ForkServer(isolation)
@@ -439,7 +470,7 @@ class ForkKernel(Kernel):
         self._launched_at = 0.0
         _LIVE.add(self)
 
-    def launch(self) -> None:
+    def launch(self, _retry: bool = True) -> None:
         """Fork the kernel and connect to it; do not wait for it to answer."""
         from jupyter_client.blocking import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
@@ -469,7 +500,13 @@ class ForkKernel(Kernel):
             self.proc = self.server.spawn(request)  # type: ignore[assignment]
         except KernelError:
             self._cleanup()
-            raise
+            if self.server.alive or not _retry:
+                raise
+            # the zygote died (killed, or a shared one whose owner went away): start anew, once
+            forget(self.server)
+            self.server = server_for(self.sandbox)
+            self.launch(_retry=False)
+            return
         if hasattr(self, "_drain_stderr"):
             self._drain_stderr()
         client = BlockingKernelClient()
