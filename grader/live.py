@@ -138,6 +138,8 @@ class LiveBridge(Bridge):
         self._call_timeout = call_timeout
         self._cap = output_kb * 1024
         self._agent, self._replies = install_agent(shell)
+        self._bindings: int | None = None       # as Bridge.__init__ sets them (not called: no runner here)
+        self._functions: dict[str, int] = {}
 
     @property
     def call_timeout(self) -> float:
