@@ -79,16 +79,25 @@ def plain_nbclient(paths: list[Path]) -> tuple[float, list[float], int]:
     import nbformat
 
     times, errors = [], 0
-    started = time.perf_counter()
-    for path in paths:
-        t = time.perf_counter()
-        try:
-            nb = nbformat.read(str(path), as_version=4)
-            nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3").execute()
-        except Exception:
-            errors += 1
-        times.append(time.perf_counter() - t)
-    return time.perf_counter() - started, times, errors
+    saved = os.dup(2)                  # the kernels' own warnings (TCP without encryption) would flood the output
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 2)
+    try:
+        started = time.perf_counter()
+        for path in paths:
+            t = time.perf_counter()
+            try:
+                nb = nbformat.read(str(path), as_version=4)
+                nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3").execute()
+            except Exception:
+                errors += 1
+            times.append(time.perf_counter() - t)
+        total = time.perf_counter() - started
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(quiet)
+    return total, times, errors
 
 
 def grader_bin() -> str:
@@ -107,7 +116,7 @@ def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str])
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    last = [line for line in proc.stderr.splitlines() if line.startswith("graded ")]
+    last = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("graded ")]
     return seconds, (last[-1] if last else "")
 
 

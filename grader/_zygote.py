@@ -332,7 +332,6 @@ class Zygote:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        gc.collect()
         gc.freeze()                 # a kernel's collector never walks (so never copies) the zygote's objects
         os.write(1, b"ready\n")
         while True:

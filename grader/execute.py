@@ -59,13 +59,21 @@ class Runner:
         # (json, len, isinstance ...) are not the agent's
         code = (f"exec(compile({AGENT_SOURCE!r}, '<grader-agent>', 'exec'), "
                 f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
-                f"__grader_ns__['__grader_install__']({self.token!r}, {limit})\n"
+                f"__grader_ns__['__grader_install__']({self.token!r}, {limit}, {self.door_path()!r})\n"
                 "del __grader_ns__\n")
         reply = self.kernel.execute(code, timeout=self.assignment.timeouts.kernel_start, store_history=False)
         if reply.status != "ok":
             from grader.errors import KernelError
 
             raise KernelError(f"the grader's agent could not be installed in the kernel: {reply.ename}: {reply.evalue}")
+
+    def door_path(self) -> str | None:
+        """Where the agent opens its own socket: the kernel's private ipc folder (None: no door)."""
+        workdir = getattr(self.kernel, "workdir", None)
+        if workdir is None or not (Path(workdir) / "ipc").is_dir():
+            return None
+        path = str(Path(workdir) / "ipc" / "agent")
+        return path if len(path.encode()) < 100 else None      # sun_path holds 108 bytes
 
     def start(self) -> None:
         if not self.kernel.alive:

@@ -1,16 +1,22 @@
 """Fast kernels: forked from a zygote that has torch and ipykernel imported, one started ahead.
 
 A plain kernel costs a new interpreter, ipykernel's imports and `import torch` (1.5-2 s of
-CPU) before the student's first cell. Here one process per grader, the zygote
-(`_zygote.py`), pays that once, inside the same sandbox view a kernel gets, and forks a
-fresh kernel per submission: its own pid, mount, network, ipc and uts namespaces, fresh
-/tmp and home, only its own workdir, its own uid with no capabilities, the assignment's
-rlimits. No kernel is ever reused: a restart is a new fork, a shutdown kills the kernel's
-pid namespace.
+CPU) before the student's first cell. Here the zygote (`_zygote.py`), one per grader (a
+batch shares its zygote with its workers), pays that once, inside the same bubblewrap view
+a kernel gets, and forks a fresh kernel per submission in the process tree bubblewrap would
+build: an init (pid 1 of a new pid namespace, leading the session) with new mount, network,
+ipc, uts and cgroup namespaces, the sandbox's private filesystems made anew (/tmp, /var/tmp,
+/run, /dev/shm, /dev/pts, /proc, home) and, of the spool that holds every kernel's folder,
+only its own; and under it the kernel (pid 2) with the assignment's rlimits, its own uid and
+no capabilities. No kernel is ever reused: a restart is a new fork; a shutdown kills the init,
+which ends every process of the namespace. tests/test_fast_path.py holds the two paths to the
+same verdicts and the same view from inside.
 
-`FastKernels` is the kernel factory `grade()` uses by default (Options.fork_server). Where
-the zygote cannot run (not Linux, not root with bubblewrap, or it fails to start) it falls
-back to plain kernels, started one ahead of need with torch already imported.
+`fast_kernel` (this process's `FastKernels`) is the kernel factory grade() uses by default
+(Options.fork_server); once a process has asked for a second kernel it launches the next one
+while the current one is graded. Where the zygote cannot run (not Linux; a sandbox without
+root; GRADER_NO_FORK_SERVER set; it fails to start) the factory falls back to plain kernels,
+started the same way ahead of need with torch already imported (PrewarmedKernel).
 """
 from __future__ import annotations
 

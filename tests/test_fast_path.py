@@ -298,3 +298,20 @@ print(json.dumps({'limits': limits, 'status': status, 'uid_is_root': os.getuid()
     for view in (plain, fast):
         view["mounts"] = sorted(workdir.sub("<workdir>", m) for m in view["mounts"])
     assert fast == plain
+
+
+def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.forkserver import FastKernels, PrewarmedKernel
+
+    monkeypatch.setenv("GRADER_NO_FORK_SERVER", "1")
+    assignment = load_assignment(MINI)
+    kernels = FastKernels(prewarm=1)
+    first = kernels(assignment, detect("auto"))
+    try:
+        assert isinstance(first, PrewarmedKernel) and "GRADER_NO_FORK_SERVER" in kernels.fallback_reason
+        assert _ask(first, "import sys; print('torch' in sys.modules)") == "True"   # imported while it started
+        spare = next(iter(kernels._spare.values()))                                 # the next one, already starting
+        assert isinstance(spare, PrewarmedKernel) and spare is not first
+    finally:
+        first.shutdown()
+        kernels.close()

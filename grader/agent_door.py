@@ -1,0 +1,152 @@
+"""The grader's side of the agent's own door (see the end of _agent.py).
+
+The agent listens on a unix socket in the kernel's private ipc folder and answers requests
+on the kernel's main thread, between messages, without ipykernel's messaging: a request
+costs a fraction of a millisecond of the kernel's time instead of several. What comes back
+is exactly what the other doors deliver, and the Bridge treats it the same: the answers the
+request published (untrusted data, validated by the Bridge), what it printed, and how the
+call ended. Timeouts work as for any request: the kernel is interrupted (SIGINT raises
+KeyboardInterrupt in the call), and given up on after a grace period.
+"""
+from __future__ import annotations
+
+import json
+import select
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_FRAME = 256 * 1024 * 1024
+
+
+@dataclass
+class DoorReply:
+    status: str = "ok"              # ok | error | dead | timeout | closed (the door is gone: use another)
+    interrupted: bool = False
+    ename: str = ""
+    evalue: str = ""
+    replies: list[str] = field(default_factory=list)
+    output: str = ""
+
+
+class AgentDoor:
+    """One connection to one kernel's agent."""
+
+    def __init__(self, path: str, connect_timeout: float = 2.0) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(connect_timeout)
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        self.sock = sock
+        self.path = path
+        self._buf = bytearray()
+        self._next = 0
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _send(self, data: bytes, deadline: float) -> bool:
+        view = memoryview(struct.pack(">I", len(data)) + data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                _, ready, _ = select.select([], [self.sock], [], min(left, 0.5))
+                if ready:
+                    sent = self.sock.send(view)
+                    view = view[sent:]
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                return False
+        return True
+
+    def _frame(self) -> bytes | None:
+        if len(self._buf) < 4:
+            return None
+        size = struct.unpack(">I", bytes(self._buf[:4]))[0]
+        if size > MAX_FRAME:
+            raise ValueError("a frame from the kernel is too large")
+        if len(self._buf) < 4 + size:
+            return None
+        frame = bytes(self._buf[4:4 + size])
+        del self._buf[:4 + size]
+        return frame
+
+    def request(self, kernel: Any, op: str, request: str, timeout: float, grace: float = 3.0) -> DoorReply:
+        """Send one request; wait for its answer, interrupting the kernel at `timeout`."""
+        self._next += 1
+        ident = self._next
+        started = time.monotonic()
+        if not self._send(json.dumps({"id": ident, "op": op, "request": request}).encode(), started + timeout):
+            return DoorReply(status="dead" if not kernel.alive else "closed")
+        deadline = started + timeout
+        interrupted_at: float | None = None
+        reply = DoorReply()
+        while True:
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                kernel.interrupt()
+                reply.interrupted = True
+                interrupted_at = now
+            if interrupted_at is not None and now > interrupted_at + grace:
+                reply.status = "timeout"
+                return reply
+            try:
+                frame = self._frame()
+            except ValueError:
+                reply.status = "closed"
+                return reply
+            if frame is not None:
+                answer = _parse(frame)
+                if answer is None or answer.get("id") != ident:
+                    continue                  # an answer to an earlier request given up on, or noise
+                reply.replies = [r for r in answer.get("replies", []) if isinstance(r, str)] \
+                    if isinstance(answer.get("replies"), list) else []
+                output = answer.get("output")
+                reply.output = output if isinstance(output, str) else ""
+                if answer.get("status") == "error":
+                    reply.status = "error"
+                    reply.ename = str(answer.get("ename", ""))[:200]
+                    reply.evalue = str(answer.get("evalue", ""))[:2000]
+                if reply.interrupted:
+                    reply.status = "timeout"
+                return reply
+            if not kernel.alive:
+                reply.status = "dead"
+                return reply
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0.05)
+            except (OSError, ValueError):
+                ready = [self.sock]
+            if not ready:
+                continue
+            try:
+                data = self.sock.recv(1 << 20)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                time.sleep(0.05)              # a kernel that died closes the door first: tell the two apart
+                reply.status = "dead" if not kernel.alive else "closed"
+                return reply
+            self._buf.extend(data)
+
+
+def _parse(frame: bytes) -> dict[str, Any] | None:
+    try:
+        answer = json.loads(frame)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
