@@ -250,7 +250,8 @@ class ForkServer:
         if reason:
             raise ForkServerUnavailable(reason)
         self.started_at = time.monotonic()
-        self.spool = tempfile.mkdtemp(prefix="grader-forkserver-")
+        _sweep_stale_spools()
+        self.spool = tempfile.mkdtemp(prefix=SPOOL_PREFIX)
         os.chmod(self.spool, 0o711)
         argv = [sys.executable, "-c", ZYGOTE_SOURCE, self.spool]
         if self.isolation.sandboxed and self.isolation.bwrap:
@@ -354,6 +355,30 @@ class ForkServer:
             self._log.close()
         if self.spool:
             shutil.rmtree(self.spool, ignore_errors=True)
+
+
+SPOOL_PREFIX = "grader-forkserver-"
+STALE_AFTER = 600.0
+
+
+def _sweep_stale_spools() -> None:
+    """Remove the spools of zygotes whose grader was killed before it could (SIGKILL, SIGTERM):
+    older than STALE_AFTER seconds and answering no connection."""
+    base = tempfile.gettempdir()
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(SPOOL_PREFIX)]
+    except OSError:
+        return
+    now = time.time()
+    for name in names:
+        path = os.path.join(base, name)
+        try:
+            if now - os.stat(path).st_mtime < STALE_AFTER or os.stat(path).st_uid != os.geteuid():
+                continue
+        except OSError:
+            continue
+        if not _accepting(os.path.join(path, "zygote.sock")):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 _SERVERS: dict[str, ForkServer] = {}
