@@ -22,7 +22,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="folder (or .zip) of notebooks <student>.ipynb or folders <student>/")
     p.add_argument("--assignment", type=Path, metavar="DIR", required=True, help="the assignment folder (holds assignment.toml)")
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="where the gradebook, CSV, JSON, feedback and report go")
-    p.add_argument("--workers", type=int, metavar="N", help="submissions graded at once on this machine (default: the number of cores)")
+    p.add_argument("--workers", type=int, metavar="N", help="submissions graded at once on this machine (default: the number of cores, plus one)")
     p.add_argument("--db", metavar="URL", help="the gradebook's SQLAlchemy URL (default: sqlite:///OUT/gradebook.sqlite), "
                                               "e.g. postgresql+psycopg://user@host/course")
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")

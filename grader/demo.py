@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="where the demo writes (default: demo-output/)")
     parser.add_argument("--regrade", action="store_true", help="grade every sample again")
-    parser.add_argument("--workers", type=int, default=None, help="local workers (default: the number of cores)")
+    parser.add_argument("--workers", type=int, default=None, help="local workers (default: the number of cores, plus one)")
     args = parser.parse_args(argv)
 
     from grader.batch import BatchConfig, run_batch
