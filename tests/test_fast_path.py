@@ -5,8 +5,8 @@ The verdicts compared are what a student and an instructor see: the score, every
 status, points and message, every cell problem and every note. A sample class of
 neural-net-basics (all its samples but the endless loop, which only waits out a 30 s
 timeout) and every attack notebook of tests/attacks (os._exit, SIGKILL, endless loops,
-fork bombs, patched torch.allclose, forged replies, ...) plus two of this file's own that go
-after the agent's shell handler are each graded both ways, one after the other.
+fork bombs, patched torch.allclose, forged replies, ...) plus a few of this file's own that go
+after the agent's doors are each graded both ways, one after the other.
 """
 from __future__ import annotations
 
@@ -38,8 +38,14 @@ GOOD_MINI = [
     "def activation(x):\n    return torch.sigmoid(x)",
     "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)",
 ]
+CLOSE_DOOR = ("import gc, socket\n"
+              "for s in [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.family == socket.AF_UNIX]:\n"
+              "    s.close()")
 OWN_HOSTILE = {
-    # the bridge's own door: the shell handler goes, the grader must ask through a cell
+    # the agent's doors, one after the other: its socket (the grader then asks with a shell
+    # message), then its shell handler too (the grader then asks through a cell)
+    "closes_agent_door": GOOD_MINI + [CLOSE_DOOR],
+    "closes_door_steals_handler": GOOD_MINI + [CLOSE_DOOR, "get_ipython().kernel.shell_handlers.pop('grader_request', None)"],
     "steals_agent_handler": GOOD_MINI + ["get_ipython().kernel.shell_handlers.pop('grader_request', None)"],
     # and the agent itself goes: every call fails, the same way on both paths
     "deletes_agent": GOOD_MINI + ["import builtins\nfor n in [n for n in dir(builtins) if n.startswith('__grader_')]:\n"
@@ -129,8 +135,9 @@ def test_the_comparison_is_not_vacuous(graded: dict[str, tuple[Result, Result]])
     plain, fast = graded["own/exits_then_defines"]
     assert [i.message for i in fast.cells if i.kind == "dropped"] and fast.score == fast.max_score
     assert "exited with code 3" in " ".join(i.message for i in fast.cells)
-    plain, fast = graded["own/steals_agent_handler"]
-    assert fast.score == fast.max_score > 0          # the grader asked through a cell instead
+    for name in ("own/steals_agent_handler", "own/closes_agent_door", "own/closes_door_steals_handler"):
+        plain, fast = graded[name]
+        assert fast.score == fast.max_score > 0, name     # the grader asked through another door
     plain, fast = graded["own/deletes_agent"]
     assert fast.score == 0 and "no answer came back" in fast.checks[0].message
     assert graded["nnb/correct"][1].score == graded["nnb/correct"][1].max_score > 0
