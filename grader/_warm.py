@@ -2,7 +2,9 @@
 
 For a process that forks graders (the batch's worker server preloads it): each fresh worker
 then starts with nbformat's schema validator compiled, pytest's built-in plugins imported,
-the sandbox's probes (bubblewrap runs, its options) cached, and the objects of all of that
+the sandbox's probes (bubblewrap runs, its options) cached, the feedback templates compiled,
+one pytest session and one tensor load already run through (their lazy imports, regexes and
+caches), and the objects of all of that
 frozen out of the garbage collector's sight (a worker's collections neither walk them nor copy
 their pages). It grades nothing and starts no kernel. Failures here are ignored: every step
 is only a head start on work a grader would do anyway.
@@ -14,7 +16,8 @@ import importlib
 
 
 def warm() -> None:
-    steps = (_nbformat_validator, _pytest_plugins, _sandbox_probes, _modules)
+    steps = (_nbformat_validator, _pytest_plugins, _sandbox_probes, _modules, _templates, _tensor_load,
+             _pytest_session)
     for step in steps:
         try:
             step()
@@ -62,6 +65,42 @@ def _modules() -> None:
             importlib.import_module(name)
         except Exception:
             pass
+
+
+def _templates() -> None:
+    from grader.feedback.render import _env
+
+    env = _env()
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)               # compiled once here, not once per worker (~0.05 s)
+
+
+def _tensor_load() -> None:
+    """A tensor through the bridge's own decoding (torch.load, weights only), as replies come."""
+    import io
+
+    import torch
+
+    from grader.bridge import _load_tensors
+
+    buffer = io.BytesIO()
+    torch.save([torch.zeros(2, dtype=torch.float32), torch.zeros(1, dtype=torch.float64)], buffer)
+    _load_tensors(buffer.getvalue())
+
+
+def _pytest_session() -> None:
+    """One quiet in-process pytest run through the grader's plugin, on a throwaway check file."""
+    import tempfile
+    from pathlib import Path
+
+    from grader.checks.plugin import GradingPlugin, run_checks
+
+    with tempfile.TemporaryDirectory(prefix="grader-warm-") as tmp:
+        checks = Path(tmp) / "checks"
+        checks.mkdir()
+        (checks / "test_warm.py").write_text(
+            "import pytest\n\n\n@pytest.mark.points(1)\ndef test_warm(nb):\n    assert nb is None, 'warm'\n")
+        run_checks([checks], GradingPlugin(None, None))
 
 
 warm()
