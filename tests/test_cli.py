@@ -136,6 +136,37 @@ def test_grader_faults_exit_2_with_words(tmp_path: Path, args: list[str], words:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize("source, words", [
+    ("import torch\nx = undefined_name\n", "NameError: name 'undefined_name' is not defined"),
+    ("def test_x(nb:\n", "SyntaxError: '(' was never closed"),
+])
+def test_broken_check_file_is_an_assignment_fault_that_names_file_and_error(tmp_path: Path, source: str,
+                                                                            words: str) -> None:
+    assignment = tmp_path / "mini"
+    shutil.copytree(MINI, assignment)
+    (assignment / "checks" / "test_broken.py").write_text(source)
+    proc = run("check", notebook(tmp_path / "n.ipynb", RIGHT), "--assignment", assignment)
+    assert proc.returncode == 2
+    assert "the assignment's checks are broken: checks in checks/test_broken.py could not be loaded" in proc.stderr
+    assert words in proc.stderr and "not in the submission" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_check_that_crashes_is_reported_as_the_checks_fault(tmp_path: Path) -> None:
+    assignment = tmp_path / "mini"
+    shutil.copytree(MINI, assignment)
+    (assignment / "checks" / "test_crashing.py").write_text(
+        "def test_lookup(nb):\n    {}['missing']\n")
+    proc = run("check", notebook(tmp_path / "n.ipynb", RIGHT), "--assignment", assignment,
+               "--results", tmp_path / "r.json")
+    assert proc.returncode == 1
+    output = {t["name"]: t.get("output", "") for t in json.loads((tmp_path / "r.json").read_text())["tests"]}
+    crashed = [text for name, text in output.items() if name.endswith("test_lookup")]
+    assert crashed == ["The check could not run (KeyError: 'missing'). This is a fault in the check, "
+                       "not in your work; tell your instructor."]
+    assert "PASS  test_activation_values" in proc.stdout
+
+
 def test_no_slug_and_no_assignment_is_exit_2(tmp_path: Path) -> None:
     nb = notebook(tmp_path / "n.ipynb", RIGHT, slug=None)
     proc = run("check", nb, cwd=tmp_path)
