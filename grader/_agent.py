@@ -271,14 +271,28 @@ def __grader_install__(token, output_limit=0, door=None):
         stub.check = check
         sys.modules["grader"] = stub
 
+    # Both doors below call the agent as the cell `<token>(op, request)` would (the notebook's
+    # globals, then builtins) and report a failure to call it as that cell's error would read.
+    def call_by_name(request):
+        fn = user_ns[token] if token in user_ns else getattr(builtins, token)
+        fn(str_(request.get("op", "")), str_(request.get("request", "")))
+
+    def call_error(exc):
+        try:
+            evalue = str_(exc)[:2000]
+        except BaseException:
+            evalue = "<unprintable>"
+        if type_(exc) is AttributeError and token in evalue:
+            return "NameError", f"name '{token}' is not defined"
+        return type_(exc).__name__, evalue
+
     # The same request as a shell message of its own ("grader_request", content {op, request}),
     # not a cell: the grader's calls skip a cell's machinery (input transformation, compilation,
     # history, execute_input), the most of a request's cost. ipykernel publishes busy/idle around
-    # it and turns SIGINT into KeyboardInterrupt while it runs, as for a cell. The callable is
-    # looked up by name as the cell `<token>(op, request)` would look it up (the notebook's
-    # globals, then builtins), and a failure to call it is reported as that cell's error would
-    # be: whatever a notebook does to the agent has the same effect either way. The answer
-    # travels as always (display data on iopub); the shell reply only says how the call ended.
+    # it and turns SIGINT into KeyboardInterrupt while it runs, as for a cell. The agent is
+    # called by name (call_by_name): whatever a notebook does to it has the same effect either
+    # way. The answer travels as always (display data on iopub); the shell reply only says how
+    # the call ended.
     kernel = getattr(ip, "kernel", None)
     handlers = getattr(kernel, "shell_handlers", None)
     session = getattr(kernel, "session", None)
@@ -288,17 +302,10 @@ def __grader_install__(token, output_limit=0, door=None):
         def handle(stream, ident, parent):
             content = {"status": "ok"}
             try:
-                request = parent.get("content") or {}
-                fn = user_ns[token] if token in user_ns else getattr(builtins, token)
-                fn(str_(request.get("op", "")), str_(request.get("request", "")))
+                call_by_name(parent.get("content") or {})
             except BaseException as exc:
-                try:
-                    evalue = str_(exc)[:2000]
-                except BaseException:
-                    evalue = "<unprintable>"
-                if type_(exc) is AttributeError and token in evalue:
-                    exc, evalue = NameError(), f"name '{token}' is not defined"
-                content = {"status": "error", "ename": type_(exc).__name__, "evalue": evalue, "traceback": []}
+                ename, evalue = call_error(exc)
+                content = {"status": "error", "ename": ename, "evalue": evalue, "traceback": []}
             finally:
                 send(stream, "grader_reply", content, parent, ident=ident)
 
@@ -379,16 +386,10 @@ def __grader_install__(token, output_limit=0, door=None):
                 pub.publish = publish_here
                 sys.stdout, sys.stderr = cap_out, cap_err
                 old_int = sig(SIGINT, default_int_handler)
-                fn = user_ns[token] if token in user_ns else getattr(builtins, token)
-                fn(str_(request.get("op", "")), str_(request.get("request", "")))
+                call_by_name(request)
             except BaseException as exc:
-                try:
-                    evalue = str_(exc)[:2000]
-                except BaseException:
-                    evalue = "<unprintable>"
-                if type_(exc) is AttributeError and token in evalue:
-                    exc, evalue = NameError(), f"name '{token}' is not defined"
-                out.update(status="error", ename=type_(exc).__name__, evalue=evalue)
+                ename, evalue = call_error(exc)
+                out.update(status="error", ename=ename, evalue=evalue)
             finally:
                 if old_int is not None:
                     sig(SIGINT, old_int)

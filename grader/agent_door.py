@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.kernel import TimeLimit
+
 MAX_FRAME = 256 * 1024 * 1024
 
 
@@ -90,16 +92,12 @@ class AgentDoor:
         started = time.monotonic()
         if not self._send(json.dumps({"id": ident, "op": op, "request": request}).encode(), started + timeout):
             return DoorReply(status="dead" if not kernel.alive else "closed")
-        deadline = started + timeout
-        interrupted_at: float | None = None
+        limit = TimeLimit(started + timeout, grace)
         reply = DoorReply()
         while True:
-            now = time.monotonic()
-            if interrupted_at is None and now > deadline:
-                kernel.interrupt()
-                reply.interrupted = True
-                interrupted_at = now
-            if interrupted_at is not None and now > interrupted_at + grace:
+            expired = limit.expired(time.monotonic(), kernel.interrupt)
+            reply.interrupted = limit.interrupted
+            if expired:
                 reply.status = "timeout"
                 return reply
             try:

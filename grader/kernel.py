@@ -40,6 +40,27 @@ class ExecReply:
     interrupted: bool = False
 
 
+@dataclass
+class TimeLimit:
+    """A request's time limit: interrupt the kernel once at `deadline` (SIGINT raises
+    KeyboardInterrupt in the call); give up `grace` seconds later if it still has not ended."""
+
+    deadline: float
+    grace: float
+    interrupted_at: float | None = None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.interrupted_at is not None
+
+    def expired(self, now: float, interrupt: Callable[[], None]) -> bool:
+        """Interrupt at the deadline (once); True once the grace after it has run out."""
+        if self.interrupted_at is None and now > self.deadline:
+            interrupt()
+            self.interrupted_at = now
+        return self.interrupted_at is not None and now > self.interrupted_at + self.grace
+
+
 class Kernel:
     """One live kernel. Use `start()` / `shutdown()` or as a context manager."""
 
@@ -216,19 +237,16 @@ class Kernel:
               unhandled_after: float | None = None) -> ExecReply:
         """Collect a request's outputs until its reply and idle status; interrupt it at `timeout`."""
         reply = ExecReply()
-        deadline = time.monotonic() + timeout
+        limit = TimeLimit(time.monotonic() + timeout, grace)
         idle_at = 0.0
-        interrupted_at: float | None = None
         got_reply = got_idle = False
         kept = 0
         cap = self.limits.output_kb * 1024
         while not (got_reply and got_idle):
             now = time.monotonic()
-            if interrupted_at is None and now > deadline:
-                self.interrupt()
-                reply.interrupted = True
-                interrupted_at = now
-            if interrupted_at is not None and now > interrupted_at + grace:
+            expired = limit.expired(now, self.interrupt)
+            reply.interrupted = limit.interrupted
+            if expired:
                 reply.status = "timeout"
                 return reply
             if not self.alive:
@@ -265,9 +283,7 @@ class Kernel:
                     elif content.get("status") == "aborted" and reply.status == "ok":
                         reply.status = "error"
                         reply.ename, reply.evalue = "Aborted", "execution was aborted"
-        if reply.interrupted and reply.status != "error":
-            reply.status = "timeout"
-        elif reply.interrupted:
+        if reply.interrupted:
             reply.status = "timeout"
         return reply
 
