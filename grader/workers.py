@@ -28,6 +28,12 @@ TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
 
 
+def time_limit_of(task: Task, limit: float) -> float:
+    """How long `task` may take on a worker whose limit for grading is `limit`: a not-graded
+    verdict runs no student code, only the checks (maybe on a worker just restarted)."""
+    return max(limit, NOT_GRADED_LIMIT) if task.not_graded else limit
+
+
 def _context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
@@ -143,8 +149,7 @@ class ProcessPool:
                     return self._timeout(run, now)
                 return Outcome("crashed", reason=f"the worker grading it died: {describe_exit(run.proc.exitcode)}",
                                seconds=now - run.started)
-        limit = max(self.hard_limit, NOT_GRADED_LIMIT) if run.task.not_graded else self.hard_limit
-        if now - run.started > limit:
+        if now - run.started > time_limit_of(run.task, self.hard_limit):
             if not run.terminated:
                 run.terminated = now
                 self._signal(run, signal.SIGTERM)
@@ -238,7 +243,8 @@ class DaskCluster:
                     task = pending.popleft()
                     key = f"grade-{task.student}-{uuid.uuid4().hex[:8]}"
                     future = self.client.submit(grade_task, with_data(task), job, key=key, pure=False)
-                    inflight[future.key] = _Remote(future, task, time.monotonic() + self._limit(task))
+                    check_at = time.monotonic() + time_limit_of(task, self.job.time_limit)
+                    inflight[future.key] = _Remote(future, task, check_at)
                 if not any(r.future.done() for r in inflight.values()):
                     time.sleep(0.2)
                 now = time.monotonic()
@@ -264,12 +270,8 @@ class DaskCluster:
             return False
         if remote.running_since is None:
             remote.running_since = now
-        remote.check_at = remote.running_since + self._limit(remote.task) + margin
+        remote.check_at = remote.running_since + time_limit_of(remote.task, self.job.time_limit) + margin
         return now >= remote.check_at
-
-    def _limit(self, task: Task) -> float:
-        # a not-graded verdict runs no student code, only the checks (maybe on a worker just restarted)
-        return max(self.job.time_limit, NOT_GRADED_LIMIT) if task.not_graded else self.job.time_limit
 
     def _outcome(self, future: Any) -> Outcome:
         try:
