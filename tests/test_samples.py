@@ -173,6 +173,21 @@ def test_outer_product_is_named(graded: Grader) -> None:
     assert "shape (5, 5), expected (1, 1)" in message and "outer product" in message
 
 
+def test_a_shape_only_expectation_shows_no_expected_numbers(graded: Grader) -> None:
+    # the check compares against torch.empty(1, 1): its numbers are whatever memory held
+    from grader.feedback import render_text
+
+    result = graded("outer_product_wrong_order.ipynb")
+    check = next(c for c in result.checks if c.name == "test_single_neuron_returns_a_1x1_tensor")
+    assert check.expected is not None and check.expected.shape == [1, 1] and check.expected.values is None
+    assert check.actual is not None and check.actual.shape == [5, 5] and check.actual.values
+    lines = render_text(result).splitlines()
+    at = next(i for i, line in enumerate(lines) if "test_single_neuron_returns_a_1x1_tensor" in line)
+    assert lines[at + 2].split() == ["expected:", "torch.Tensor", "(1,", "1)", "float32"]
+    walkthrough = next(c for c in result.checks if c.name == "test_single_neuron_walkthrough_value")
+    assert walkthrough.expected is not None and walkthrough.expected.values == [pytest.approx(0.1595, abs=1e-4)]
+
+
 def test_numpy_result_is_named(graded: Grader) -> None:
     problems = failed(graded("returns_numpy.ipynb"))
     assert "numpy" in problems["test_activation_keeps_shape_and_dtype"]

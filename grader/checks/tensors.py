@@ -47,8 +47,13 @@ def summarize(value: Any) -> TensorSummary:
     return TensorSummary(type=_typename(value), values=[text[:80]])
 
 
-def _fail(message: str, actual: Any, expected: Any, **extra: Any) -> CheckFailed:
-    return CheckFailed(message, actual=summarize(actual), expected=summarize(expected), **extra)
+def _fail(message: str, actual: Any, expected: Any, *, expected_values: bool = True, **extra: Any) -> CheckFailed:
+    """`expected_values` False: the expectation is a shape and dtype only (often torch.empty, whose
+    numbers are whatever memory held), so the student is shown none of its values."""
+    wanted = summarize(expected)
+    if not expected_values:
+        wanted.values = None
+    return CheckFailed(message, actual=summarize(actual), expected=wanted, **extra)
 
 
 def _shape(shape: Any) -> str:
@@ -62,6 +67,10 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
     import torch
 
     ctx = current()
+
+    def fail(message: str) -> CheckFailed:
+        return _fail(message, actual, expected, expected_values=check_values)
+
     if not isinstance(actual, torch.Tensor):
         hint = ""
         if type(actual).__module__ == "numpy":
@@ -70,10 +79,10 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
             hint = " Return the tensor itself, not a Python number (no .item())."
         elif actual is None:
             hint = " Did you forget a `return`?"
-        raise _fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{hint}", actual, expected)
+        raise fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{hint}")
     meta = tensor_meta(actual)
     if meta is not None and meta.cls not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
-        raise _fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.", actual, expected)
+        raise fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.")
     if tuple(actual.shape) != tuple(expected.shape):
         hint = ""
         if actual.numel() == expected.numel():
@@ -82,16 +91,16 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
             hint = " It is transposed."
         elif actual.numel() > expected.numel() and actual.dim() == 2:
             hint = " A matrix product with the operands in the wrong order (or of a column by a row) gives an outer product."
-        raise _fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}", actual, expected)
+        raise fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}")
     if check_dtype and actual.dtype != expected.dtype:
-        raise _fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
+        raise fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
                     f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting to "
-                    "Python numbers, numpy, or another precision.", actual, expected)
+                    "Python numbers, numpy, or another precision.")
     if check_device and meta is not None:
         want = ctx.device
         if meta.device.split(":")[0] != want.split(":")[0]:
-            raise _fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on the "
-                        "input's device (e.g. torch.ones_like(x) or device=x.device).", actual, expected)
+            raise fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on the "
+                        "input's device (e.g. torch.ones_like(x) or device=x.device).")
     if check_values:
         assert_values(actual, expected, what=what, rtol=rtol, atol=atol)
 
