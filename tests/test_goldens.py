@@ -1,0 +1,95 @@
+"""The verdicts of the rebuild's starting point, kept byte for byte.
+
+Before the core was rebuilt (issue 10), the results.json of every sample submission, every
+attack notebook and every bad file was recorded in tests/goldens/ (what changes from one run to
+the next left out: timings, the grader's version, the kernel's private folders, the checkout's
+path). Each is graded again here, on the fast path, and must come out identical.
+
+`GRADER_UPDATE_GOLDENS=1 make test` writes them anew: only for a change that means to change a
+verdict, and the commit says why.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.grade import Options, grade
+from grader.results import to_gradescope
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDENS = ROOT / "tests" / "goldens"
+NNB = ROOT / "assignments" / "neural-net-basics"
+MINI = ROOT / "tests" / "fixtures" / "assignments" / "mini"
+FOLDERS = {
+    "nnb": (NNB, ROOT / "tests" / "submissions" / "neural-net-basics"),
+    "attack": (MINI, ROOT / "tests" / "attacks" / "notebooks"),
+    "bad": (MINI, ROOT / "tests" / "fixtures" / "bad_files"),
+}
+UPDATE = os.environ.get("GRADER_UPDATE_GOLDENS") == "1"
+
+# What differs from one grading to the next: the kernel's private folder, the agent's token; the
+# attack notebooks' REPORT lines (what the kernel could see of its machine: pids, uids, a racing
+# fork bomb's count); where the checkout and the temporary folder are.
+RANDOM = [
+    (re.compile(r"/tmp/grader-(?:kernel|forkserver)-[\w.-]+(?:/k-[\w.-]+)?"), "<workdir>"),
+    (re.compile(r"grader-(?:kernel|forkserver)-[\w.-]+"), "<workdir>"),
+    (re.compile(r"__grader_[0-9a-f]+__"), "<token>"),
+    (re.compile(r"REPORT .*", re.S), "REPORT <what the notebook saw>"),
+    (re.compile(re.escape(str(ROOT))), "<checkout>"),
+    (re.compile(re.escape(tempfile.gettempdir()) + r"/[\w.-]+"), "<tmp>"),
+]
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern, replacement in RANDOM:
+            value = pattern.sub(replacement, value)
+        return value
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
+
+
+def golden_text(result: Any) -> str:
+    """results.json as a student and a CI see it, less what changes between runs."""
+    data = to_gradescope(result)
+    data.pop("execution_time")
+    data["extra_data"].pop("grader_version")
+    return json.dumps(_normalise(data), indent=2, sort_keys=True) + "\n"
+
+
+def cases() -> list[tuple[str, Path, Path]]:
+    out = []
+    for prefix, (assignment, folder) in FOLDERS.items():
+        out += [(f"{prefix}/{p.stem}", assignment, p) for p in sorted(folder.glob("*.ipynb"))]
+    return out
+
+
+CASES = cases()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,assignment,path", CASES, ids=[c[0] for c in CASES])
+def test_the_verdict_is_the_recorded_one(name: str, assignment: Path, path: Path) -> None:
+    text = golden_text(grade(path, load_assignment(assignment), Options()))
+    golden = GOLDENS / f"{name}.json"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(text, encoding="utf-8")
+    assert golden.exists(), f"no golden for {name}: record it with GRADER_UPDATE_GOLDENS=1"
+    assert text == golden.read_text(encoding="utf-8")
+
+
+def test_every_sample_and_attack_has_a_golden() -> None:
+    recorded = {str(p.relative_to(GOLDENS).with_suffix("")) for p in GOLDENS.rglob("*.json")}
+    assert recorded == {c[0] for c in CASES}
+    assert len(recorded) >= 15 + 25 + 9
