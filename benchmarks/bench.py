@@ -130,9 +130,9 @@ def verdicts(out: Path) -> list[dict]:
 
 def render_and_db(results: list[dict]) -> tuple[float, float]:
     """Seconds per verdict to render its files and to write it into a gradebook, done again here."""
-    from grader.assignment import load_assignment
-    from grader.classoutputs import write_student_outputs
-    from grader.gradebook import Gradebook
+    from grader.config import load_assignment
+    from grader.batch.outputs import write_student_outputs
+    from grader.batch.gradebook import Gradebook
     from grader.results import Result
 
     assignment = load_assignment(ASSIGNMENT)
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from grader.sandbox import detect
+    from grader.sandbox.isolation import detect
 
     isolation = detect("auto")
     print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}, torch {torch.__version__}")

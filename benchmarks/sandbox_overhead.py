@@ -45,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="a plain kernel per submission instead of the default (forked kernels)")
     args = parser.parse_args(argv)
 
-    from grader.assignment import load_assignment
+    from grader.config import load_assignment
     from grader.grade import Options, grade
-    from grader.sandbox import detect
+    from grader.sandbox.isolation import detect
 
     import dataclasses
 

@@ -11,6 +11,6 @@ __all__ = ["__version__", "check"]
 
 def check(exercise: str | None = None, **kwargs: object) -> object:
     """Run the public checks against the live kernel (for students in Jupyter)."""
-    from grader.inline import check as _check
+    from grader.inline.check import check as _check
 
     return _check(exercise, **kwargs)

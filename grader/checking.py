@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.assignment import Assignment, find_assignment, load_assignment
+from grader.config import Assignment, find_assignment, load_assignment
 from grader.errors import UsageError
 from grader.grade import Options, grade
 from grader.notebook import read_submission

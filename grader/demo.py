@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="local workers (default: the number of cores, plus one)")
     args = parser.parse_args(argv)
 
-    from grader.batch import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, run_batch
     from grader.errors import GraderError
 
     out: Path = args.out.resolve()

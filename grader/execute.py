@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment
-from grader.kernel import ExecReply, Kernel
+from grader.config import Assignment
+from grader.sandbox.kernel import ExecReply, Kernel
 from grader.notebook import Cell, Submission
 from grader.results import CellIssue
 
-AGENT_SOURCE = (Path(__file__).parent / "_agent.py").read_text(encoding="utf-8")
+AGENT_SOURCE = (Path(__file__).parent / "bridge" / "_agent.py").read_text(encoding="utf-8")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import grader
-from grader.assignment import Assignment
+from grader.config import Assignment
 from grader.errors import DeviceUnavailable, GraderError
 from grader.failures import CheckFailed
 from grader.notebook import Submission, read_submission
 from grader.results import Result
-from grader.sandbox import Isolation, detect
+from grader.sandbox.isolation import Isolation, detect
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -71,7 +71,7 @@ KernelFactory = Callable[[Assignment, Isolation], Any]
 
 
 def default_kernel(assignment: Assignment, isolation: Isolation) -> Any:
-    from grader.kernel import Kernel
+    from grader.sandbox.kernel import Kernel
 
     return Kernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start)
 
@@ -79,7 +79,7 @@ def default_kernel(assignment: Assignment, isolation: Isolation) -> Any:
 def kernel_factory_for(options: Options) -> KernelFactory:
     """The kernels of `options`: forked from the zygote (the default), or plain."""
     if options.fork_server:
-        from grader.forkserver import fast_kernel
+        from grader.sandbox.forkserver import fast_kernel
 
         return fast_kernel
     return default_kernel
@@ -128,7 +128,7 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
                   kernel_factory: KernelFactory | None = None,
                   timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
     """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
-    from grader.bridge import Bridge, Notebook
+    from grader.bridge.client import Bridge, Notebook
     from grader.execute import Runner
 
     kernel_factory = kernel_factory or kernel_factory_for(options)

@@ -44,7 +44,7 @@ EXPECTED = {
 
 
 def run_cli(*args: str, timeout: float = 900, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([PYTHON, "-m", "grader.cli.main", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, **kw)
 
 
@@ -125,8 +125,8 @@ def test_folder_problems_are_verdicts_that_say_so(graded_class: Graded) -> None:
 
 
 def test_gradebook_csv_and_json_agree_with_grader_check(graded_class: Graded, tmp_path: Path) -> None:
-    from grader.classfolder import discover
-    from grader.cli import main as grader_main
+    from grader.batch.classfolder import discover
+    from grader.cli.main import main as grader_main
 
     entries = {e.student: e for e in discover(graded_class.classdir, "tiny-tensors.ipynb")}
     book = {student: (sha, status, score) for student, sha, status, score in verdict_rows(graded_class.out / "gradebook.sqlite")}
@@ -166,7 +166,7 @@ def test_batch_killed_half_way_resumes_with_every_verdict_once(tmp_path: Path) -
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=RESUME_CLASS)
     db = out / "gradebook.sqlite"
-    proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2")], cwd=ROOT,
+    proc = subprocess.Popen([PYTHON, "-m", "grader.cli.main", *batch_args(classdir, out, "--workers", "2")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     first: list = []
@@ -200,7 +200,7 @@ def _batch_here(classdir: Path, out: Path, **kw) -> tuple[object, str]:
     """`grader batch` in this process (quicker than a command: its process server stays up)."""
     import io
 
-    from grader.batch import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, run_batch
 
     log = io.StringIO()
     summary = run_batch(BatchConfig(classdir, ASSIGNMENT, out, workers=2, **kw), log=log)
@@ -284,7 +284,7 @@ def _assert_fault_verdicts(out: Path, summary) -> None:
 
 @pytest.mark.slow
 def test_on_a_cluster_a_task_that_kills_or_hangs_its_worker_is_a_verdict(cluster, tmp_path: Path) -> None:
-    from grader.batch import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, run_batch
 
     log = tmp_path / "log.txt"
     with open(log, "w") as fh:
@@ -297,7 +297,7 @@ def test_on_a_cluster_a_task_that_kills_or_hangs_its_worker_is_a_verdict(cluster
 
 # -- workers that crash or hang ---------------------------------------------------------
 def test_a_worker_that_crashes_or_hangs_is_a_verdict_and_the_batch_goes_on(tmp_path: Path) -> None:
-    from grader.batch import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, run_batch
 
     log = tmp_path / "log.txt"
     with open(log, "w") as fh:
@@ -309,7 +309,7 @@ def test_a_worker_that_crashes_or_hangs_is_a_verdict_and_the_batch_goes_on(tmp_p
 
 
 def test_watchdog_kills_the_kernels_of_its_process(tmp_path: Path) -> None:
-    from grader.batch import Watchdog, kernel_children
+    from grader.batch.run import Watchdog, kernel_children
 
     fake = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(60)", "ipykernel_launcher"], start_new_session=True)
     try:
@@ -335,7 +335,7 @@ def _zip(path: Path, members: dict[str, bytes], links: dict[str, str] | None = N
 
 
 def test_zip_is_extracted_safely_and_unwrapped(tmp_path: Path) -> None:
-    from grader.classfolder import opened
+    from grader.batch.classfolder import opened
 
     nb = json.dumps(make_class_mod.MASTER).encode()
     archive = _zip(tmp_path / "class.zip", {
@@ -382,7 +382,7 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_out_inside_the_class_folder_is_no_student(tmp_path: Path) -> None:
-    from grader.classfolder import discover
+    from grader.batch.classfolder import discover
 
     (tmp_path / "out" / "results").mkdir(parents=True)
     (tmp_path / "ada.ipynb").write_text("{}")
@@ -390,7 +390,7 @@ def test_out_inside_the_class_folder_is_no_student(tmp_path: Path) -> None:
 
 
 def test_gradebook_keeps_one_verdict_per_submission(tmp_path: Path) -> None:
-    from grader.gradebook import Gradebook
+    from grader.batch.gradebook import Gradebook
     from grader.results import CheckResult, Result
 
     book = Gradebook(f"sqlite:///{tmp_path / 'g.sqlite'}")
@@ -410,7 +410,7 @@ def test_gradebook_keeps_one_verdict_per_submission(tmp_path: Path) -> None:
 
 
 def test_a_grader_that_cannot_run_stops_the_batch(tmp_path: Path) -> None:
-    from grader.batch import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, run_batch
     from grader.errors import GraderError
 
     classdir = tmp_path / "class"

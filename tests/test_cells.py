@@ -8,8 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
-from grader.cells import match_cell, starts_with
+from grader.config import load_assignment
+from grader.bridge.cells import match_cell, starts_with
 from grader.failures import CheckFailed
 from grader.grade import Options, grade
 from grader.notebook import Cell

@@ -19,10 +19,10 @@ from typing import Any, Iterator
 import nbformat
 import pytest
 
-from grader.assignment import load_assignment
+from grader.config import load_assignment
 from grader.grade import Options, default_kernel, grade
 from grader.results import Result
-from grader.sandbox import detect
+from grader.sandbox.isolation import detect
 
 ROOT = Path(__file__).resolve().parent.parent
 NNB = ROOT / "assignments" / "neural-net-basics"
@@ -147,7 +147,7 @@ def test_the_comparison_is_not_vacuous(graded: dict[str, tuple[Result, Result]])
 # -- the fork server gives every submission a fresh kernel -------------------------------
 
 def fork_server_reason() -> str:
-    from grader.forkserver import usable
+    from grader.sandbox.forkserver import usable
 
     return usable(detect("auto"))
 
@@ -201,7 +201,7 @@ print(repr(('LEAK' in globals(), os.path.exists('/tmp/leak-tmp'),
 
 @needs_fork_server
 def test_each_submission_gets_a_fresh_forked_kernel_killed_after() -> None:
-    from grader.forkserver import FastKernels, ForkKernel
+    from grader.sandbox.forkserver import FastKernels, ForkKernel
 
     assignment = load_assignment(MINI)
     isolation = detect("auto")
@@ -234,7 +234,7 @@ def test_each_submission_gets_a_fresh_forked_kernel_killed_after() -> None:
 @needs_fork_server
 @pytest.mark.parametrize("mode", ["auto", "none"])
 def test_a_restart_is_a_new_fork_and_the_dead_kernel_is_reported_like_a_plain_one(mode: str) -> None:
-    from grader.forkserver import FastKernels
+    from grader.sandbox.forkserver import FastKernels
 
     assignment = load_assignment(MINI)
     kernel = FastKernels(prewarm=0)(assignment, detect(mode))
@@ -259,7 +259,7 @@ def test_a_restart_is_a_new_fork_and_the_dead_kernel_is_reported_like_a_plain_on
 def test_a_forked_kernel_has_the_plain_kernels_limits_and_view(mode: str) -> None:
     """What the kernel can see of itself: the same on both paths (limits, identity, capabilities,
     process tree, mounts, environment, open files), with the sandbox and without."""
-    from grader.forkserver import FastKernels
+    from grader.sandbox.forkserver import FastKernels
 
     assignment = load_assignment(MINI)
     isolation = detect(mode)
@@ -308,7 +308,7 @@ print(json.dumps({'limits': limits, 'status': status, 'uid_is_root': os.getuid()
 
 
 def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader.forkserver import FastKernels, PrewarmedKernel
+    from grader.sandbox.forkserver import FastKernels, PrewarmedKernel
 
     monkeypatch.setenv("GRADER_NO_FORK_SERVER", "1")
     assignment = load_assignment(MINI)

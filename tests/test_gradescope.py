@@ -24,7 +24,7 @@ OUR_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "tags", "vi
 
 
 def grader_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "grader.cli", *args]
+    return [sys.executable, "-m", "grader.cli.main", *args]
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ def test_broken_autograder_still_writes_results(tmp_path: Path, autograder_zip: 
 
 
 def test_visibility_words_are_validated(tmp_path: Path) -> None:
-    from grader.assignment import load_assignment
+    from grader.config import load_assignment
     from grader.errors import AssignmentError
 
     folder = tmp_path / "assignments" / "bad"

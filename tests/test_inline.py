@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from grader.errors import GraderError
-from grader.inline import find_assignment, find_notebook, notebook_slug
+from grader.inline.check import find_assignment, find_notebook, notebook_slug
 
 FIXTURE = Path(__file__).parent / "fixtures" / "inline"
 
@@ -135,9 +135,9 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
     """The same data path as grading, without a second process: calls, values, cells, timeouts."""
     import torch
 
-    from grader.bridge import Notebook, tensor_meta
+    from grader.bridge.client import Notebook, tensor_meta
     from grader.failures import CallTimeout, CheckFailed, StudentError
-    from grader.live import LiveBridge, SavedNotebook
+    from grader.inline.live import LiveBridge, SavedNotebook
 
     nb_file = tmp_path / "saved.ipynb"
     node = nbformat.v4.new_notebook()
@@ -180,9 +180,9 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
 
 
 def test_live_cells_without_a_saved_notebook() -> None:
-    from grader.bridge import Notebook
+    from grader.bridge.client import Notebook
     from grader.failures import CheckFailed
-    from grader.live import LiveBridge
+    from grader.inline.live import LiveBridge
 
     shell = FakeShell(["# Exercise 2\nanswer = 41 + 1\nanswer", "grader.check()"], {"Out": {1: 42}})
     nb = Notebook(LiveBridge(shell))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.report import ClassRow, render_report
+from grader.config import load_assignment
+from grader.feedback.report import ClassRow, render_report
 from grader.results import CheckResult, Result
 
 ROOT = Path(__file__).resolve().parent.parent

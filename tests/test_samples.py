@@ -13,7 +13,7 @@ from typing import Callable
 
 import pytest
 
-from grader.assignment import Assignment, load_assignment
+from grader.config import Assignment, load_assignment
 from grader.grade import grade
 from grader.results import Result
 
@@ -227,7 +227,7 @@ def test_script_named_ipynb_is_graded_with_a_warning(graded: Grader) -> None:
 
 
 def test_samples_are_what_make_samples_writes() -> None:
-    from grader.authoring import notebook_text
+    from grader.authoring.assign import notebook_text
 
     spec = importlib.util.spec_from_file_location("make_samples", ROOT / "tests" / "submissions" / "make_samples.py")
     assert spec and spec.loader

@@ -10,7 +10,7 @@
         x = randn(4, 3, seed=1)
         assert_tensor(nb.activation(x), 1 / (1 + (-x).exp()))
 
-`nb` is the student's notebook, live in its kernel (see grader.bridge.Notebook).
+`nb` is the student's notebook, live in its kernel (see grader.bridge.client.Notebook).
 """
 from __future__ import annotations
 

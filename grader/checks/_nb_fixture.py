@@ -11,5 +11,5 @@ SESSION_PLUGIN = "grader-notebook-session"
 
 @pytest.fixture(scope="session")
 def nb(request: pytest.FixtureRequest) -> Any:
-    """The student's notebook, live in its kernel (see grader.bridge.Notebook)."""
+    """The student's notebook, live in its kernel (see grader.bridge.client.Notebook)."""
     return request.config.pluginmanager.get_plugin(SESSION_PLUGIN).notebook()

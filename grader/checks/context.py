@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grader.assignment import Tolerance
+from grader.config import Tolerance
 
 
 @dataclass(frozen=True)

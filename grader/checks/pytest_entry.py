@@ -121,7 +121,7 @@ class NotebookSession:
 
     # -- session ----------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from grader.assignment import load_assignment
+        from grader.config import load_assignment
         from grader.errors import GraderError
         from grader.notebook import read_submission
 
@@ -155,7 +155,7 @@ class NotebookSession:
         from grader.checks.context import CheckContext, set_current
         from grader.errors import GraderError
         from grader.grade import Options, UnreadableNotebook, live_notebook
-        from grader.sandbox import detect
+        from grader.sandbox.isolation import detect
 
         if not self.submission.readable:
             self._nb = UnreadableNotebook(" ".join(self.submission.problems))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.bridge import Opaque, Remote, tensor_meta
+from grader.bridge.client import Opaque, Remote, tensor_meta
 from grader.checks.context import current
 from grader.failures import CheckFailed
 from grader.results import TensorSummary

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from grader.assignment import Assignment
+from grader.config import Assignment
 from grader.results import CheckResult, Result
 
 CLASSROOM_VERSION = 1

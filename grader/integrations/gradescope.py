@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.assignment import Assignment, load_assignment
+from grader.config import Assignment, load_assignment
 from grader.errors import GraderError, UsageError
 
 ROOT_ENV = "GRADER_AUTOGRADER_ROOT"
@@ -144,7 +144,7 @@ def _fallback_pyproject() -> str:
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
         f'[project]\nname = "torch-notebook-grader"\nversion = "{grader.__version__}"\nrequires-python = ">=3.11"\n'
         f"dependencies = [\n{deps}\n]\n\n"
-        '[project.scripts]\ngrader = "grader.cli:main"\n\n'
+        '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
         '[tool.setuptools.package-data]\ngrader = ["_agent.py", "feedback/templates/*", "checks/pytest.ini"]\n'
     )

@@ -44,7 +44,7 @@ def sandbox_reason() -> str:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
-    from grader.sandbox import _bwrap_works
+    from grader.sandbox.isolation import _bwrap_works
 
     reason = _bwrap_works(bwrap)
     return f"bubblewrap cannot run here: {reason}" if reason else ""
@@ -221,7 +221,7 @@ class Attacks:
     def grade(self, name: str, sandbox: str = "auto") -> Attack:
         key = (name, sandbox)
         if key not in self.graded:
-            from grader.assignment import load_assignment
+            from grader.config import load_assignment
             from grader.grade import Options, grade
 
             path = NOTEBOOKS / f"{name}.ipynb"

@@ -36,7 +36,7 @@ def _words(result) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def verdicts():  # type: ignore[no-untyped-def]
-    from grader.assignment import load_assignment
+    from grader.config import load_assignment
     from grader.grade import Options, grade
 
     assignment = load_assignment(MINI)
@@ -67,7 +67,7 @@ def test_the_cli_exits_1_with_a_results_file_and_no_traceback(tmp_path: Path, na
     if not (ROOT / "grader" / "cli.py").exists():
         pytest.skip("grader/cli.py is not there yet")
     results = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(BAD / name), "--assignment", str(MINI),
+    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(BAD / name), "--assignment", str(MINI),
                            "--results", str(results)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout

@@ -32,7 +32,7 @@ def read(path: Path) -> Any:
 
 
 def write(name: str, nb_or_text: Any) -> Path:
-    from grader.authoring import notebook_text
+    from grader.authoring.assign import notebook_text
 
     path = OUT / name
     text = nb_or_text if isinstance(nb_or_text, str) else notebook_text(nb_or_text)
@@ -147,7 +147,7 @@ def from_scratch() -> Any:
 
 def samples() -> dict[str, Any]:
     correct = filled()
-    correct_text = __import__("grader.authoring", fromlist=["notebook_text"]).notebook_text(correct)
+    correct_text = __import__("grader.authoring.assign", fromlist=["notebook_text"]).notebook_text(correct)
     return {
         "correct.ipynb": correct,
         "stubs_untouched.ipynb": read(STUDENT),

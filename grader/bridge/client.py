@@ -199,7 +199,7 @@ class Bridge:
         self._door, self._door_key = None, key
         path = self.runner.door_path() if hasattr(self.runner, "door_path") else None
         if path:
-            from grader.agent_door import AgentDoor
+            from grader.bridge.door import AgentDoor
 
             try:
                 self._door = AgentDoor(path)
@@ -245,7 +245,7 @@ class Bridge:
                 self._door = None
                 self._door_key = None         # gone (a notebook closed it?): ask through the shell
             else:
-                from grader.kernel import ExecReply
+                from grader.sandbox.kernel import ExecReply
 
                 reply = ExecReply(status=answer.status, ename=answer.ename, evalue=answer.evalue,
                                   interrupted=answer.interrupted)
@@ -422,7 +422,7 @@ class Notebook:
 
     def cell(self, *, tag: str | None = None, starting_with: str | None = None) -> Any:
         """A cell found by tag or first line: `.value`, `.output`, `.source`, `.status`."""
-        from grader.cells import find_cell
+        from grader.bridge.cells import find_cell
 
         return find_cell(self._bridge, tag=tag, starting_with=starting_with)
 

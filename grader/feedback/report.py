@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from grader.assignment import Assignment
+from grader.config import Assignment
 from grader.results import Result
 
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",

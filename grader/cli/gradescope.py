@@ -9,7 +9,7 @@ EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is
 
 def _assignment(value: str):  # type: ignore[no-untyped-def]
     """The student folder assignments/<slug>: never a master folder, whose notebook holds the solutions."""
-    from grader.assignment import find_assignment, load_assignment
+    from grader.config import find_assignment, load_assignment
     from grader.errors import UsageError
 
     path = Path(value).resolve()

@@ -1,4 +1,4 @@
-"""`grader assign` and `grader new`: parsers and thin commands over grader.authoring.
+"""`grader assign` and `grader new`: parsers and thin commands over grader.authoring.assign.
 
     grader assign solutions/<slug> [--out assignments]
     grader new <slug> [--root .]
@@ -17,7 +17,7 @@ def _relative(path: Path) -> str:
 
 
 def assign_main(args: argparse.Namespace) -> int:
-    from grader.authoring import assign, load_master
+    from grader.authoring.assign import assign, load_master
 
     master = load_master(args.master)
     written = assign(args.master, args.out)
@@ -28,7 +28,7 @@ def assign_main(args: argparse.Namespace) -> int:
 
 
 def new_main(args: argparse.Namespace) -> int:
-    from grader.authoring import new
+    from grader.authoring.assign import new
 
     written = new(args.slug, args.root)
     print(f"created {args.slug}:")

@@ -3,7 +3,7 @@
 There is no second process here: the kernel that runs the checks is the student's, and nothing
 is at stake (it is their own check). Values still take the grading path: the same kernel-side
 agent (grader/_agent.py) encodes them as JSON plus a torch.save blob, and the same decoding as
-grader.bridge loads them with torch.load(weights_only=True) as plain tensors with their device
+grader.bridge.client loads them with torch.load(weights_only=True) as plain tensors with their device
 metadata. The checks therefore see exactly what they see at grading time.
 
 What differs from grading: the cells ran in the order the student ran them, in their kernel;
@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from grader.bridge import MAX_REPLY, MIME, BadReply, Bridge, _load_tensors
-from grader.cells import CellView, describe, match_cell, starts_with, validate
+from grader.bridge.client import MAX_REPLY, MIME, BadReply, Bridge, _load_tensors
+from grader.bridge.cells import CellView, describe, match_cell, starts_with, validate
 from grader.failures import CheckFailed
 from grader.notebook import Cell
 
-AGENT_SOURCE = (Path(__file__).parent / "_agent.py").read_text(encoding="utf-8")
+AGENT_SOURCE = (Path(__file__).parent.parent / "bridge" / "_agent.py").read_text(encoding="utf-8")
 
 NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
              "save the notebook (Ctrl-S) after running the cell, then check again")

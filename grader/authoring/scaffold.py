@@ -91,7 +91,7 @@ CELLS = [
 
 def files(slug: str) -> dict[str, str]:
     """Relative path in solutions/<slug>/ -> text."""
-    from grader.authoring import HIDDEN_DIR, PUBLIC_DIR, master_notebook_text
+    from grader.authoring.assign import HIDDEN_DIR, PUBLIC_DIR, master_notebook_text
 
     title = slug.replace("-", " ").replace("_", " ").capitalize()
     cells = [(kind, source.replace("{title}", title)) for kind, source in CELLS]

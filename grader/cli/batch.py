@@ -1,4 +1,4 @@
-"""`grader batch`: grade a whole class (argument parsing only; the work is in grader.batch)."""
+"""`grader batch`: grade a whole class (argument parsing only; the work is in grader.batch.run)."""
 from __future__ import annotations
 
 import argparse
@@ -11,7 +11,7 @@ BATCH_EPILOG = ("Exit status: 0 the batch completed, whatever the students score
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from grader.cli import _add_grading_options
+    from grader.cli.main import _add_grading_options
 
     p = sub.add_parser("batch", help="grade a whole class into a gradebook, grades.csv and a class report",
                        epilog=BATCH_EPILOG,
@@ -32,8 +32,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from grader.batch import BatchConfig, run_batch
-    from grader.cli import sandbox_mode
+    from grader.batch.run import BatchConfig, run_batch
+    from grader.cli.main import sandbox_mode
     from grader.errors import UsageError
     from grader.grade import Options
 
@@ -55,7 +55,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
               "run the same command again to retry them:", file=sys.stderr)
         for student, reason in summary.grader_errors.items():
             print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
-    from grader.gradebook import _safe
+    from grader.batch.gradebook import _safe
 
     print(f"gradebook: {_safe(summary.gradebook)}")
     print(f"grades:    {summary.csv}")

@@ -249,7 +249,7 @@ def _sync(src: Path, dst: Path, written: list[Path]) -> None:
 
 def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
-    from grader.assignment import load_assignment
+    from grader.config import load_assignment
 
     master = load_master(Path(solutions_dir))
     load_assignment(master.root)   # the toml must also be one the grader accepts
@@ -267,7 +267,7 @@ def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
 
 def new(slug: str, root: Path) -> list[Path]:
     """Scaffold solutions/<slug>/ under `root` (a master with one exercise) and assign it."""
-    from grader import _scaffold
+    from grader.authoring import scaffold as _scaffold
 
     if not SLUG.match(slug):
         raise AuthoringError(f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'")

@@ -1,6 +1,6 @@
 """Where a batch's tasks run: a pool of fresh local processes, or a Dask cluster.
 
-Both run `grader.batch.grade_task` and hand each Outcome to the caller, in this process,
+Both run `grader.batch.run.grade_task` and hand each Outcome to the caller, in this process,
 as it arrives; the caller may answer with follow-up tasks. A local worker is a fresh process
 per submission, forked from a server that has already imported torch and the grader, so
 nothing one submission leaves behind reaches the next and starting one costs milliseconds.
@@ -17,13 +17,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from grader.batch import Job, Outcome, Task, grade_task, kill_kernels, with_data
+from grader.batch.run import Job, Outcome, Task, grade_task, kill_kernels, with_data
 from grader.errors import GraderError
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
-PRELOAD = ["grader.workers", "grader.batch", "grader.grade", "grader.bridge", "grader.execute", "grader.checks",
+PRELOAD = ["grader.batch.workers", "grader.batch.run", "grader.grade", "grader.bridge.client", "grader.execute", "grader.checks",
            "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat",
-           "grader._warm"]    # last: compiles nbformat's validator, caches sandbox probes, gc.freeze()
+           "grader.batch._warm"]    # last: compiles nbformat's validator, caches sandbox probes, gc.freeze()
 TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
 

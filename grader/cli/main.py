@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Other commands register their parsers here (batch, assign, new, gradescope, ...)."""
     found = []
-    for module in ("grader.authoring_cli", "grader.batch_cli", "grader.integrations.cli"):
+    for module in ("grader.cli.authoring", "grader.cli.batch", "grader.cli.gradescope"):
         try:
             mod = __import__(module, fromlist=["add_parsers"])
         except ModuleNotFoundError as exc:

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.kernel import TimeLimit
+from grader.sandbox.kernel import TimeLimit
 
 MAX_FRAME = 256 * 1024 * 1024
 

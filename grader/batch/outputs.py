@@ -3,7 +3,7 @@
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
     grades.csv                 a row per student: total, each exercise, status
-    report.html                the class at a glance (grader.report)
+    report.html                the class at a glance (grader.feedback.report)
 
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
 the end of every batch, so a batch killed between the two still ends with all of them.
@@ -15,13 +15,13 @@ from pathlib import Path
 from urllib.parse import quote
 from typing import TYPE_CHECKING
 
-from grader.assignment import Assignment
+from grader.config import Assignment
 from grader.checking import Outputs, write_outputs
 from grader.results import Result, csv_row, to_csv
 
 if TYPE_CHECKING:
-    from grader.classfolder import Entry
-    from grader.gradebook import StoredVerdict
+    from grader.batch.classfolder import Entry
+    from grader.batch.gradebook import StoredVerdict
 
 NOT_GRADED = "not graded"
 
@@ -51,7 +51,7 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
                         verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
     """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
-    from grader.report import ClassRow, render_report
+    from grader.feedback.report import ClassRow, render_report
 
     rows: list[dict[str, object]] = []
     class_rows: list[ClassRow] = []

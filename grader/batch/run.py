@@ -24,13 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
-from grader.assignment import Assignment, load_assignment
-from grader.classfolder import Entry, opened
+from grader.config import Assignment, load_assignment
+from grader.batch.classfolder import Entry, opened
 from grader.errors import GraderError, UsageError
 from grader.grade import Options
 from grader.results import Result
 
-DEFAULT_GRADE_FN = "grader.batch:grade_one"
+DEFAULT_GRADE_FN = "grader.batch.run:grade_one"
 TIME_MARGIN = 120.0        # seconds a worker gets beyond the assignment's own time budgets
 GIVE_UP_AFTER = 3          # grader faults in a row, with nothing graded yet, that stop the batch
 HARD_KILL_AFTER = 30.0     # at most this many seconds past the limit before the pool stops a worker that ignores it
@@ -155,7 +155,7 @@ def kernel_children() -> list[int]:
 
 
 def kill_kernels() -> None:
-    from grader.forkserver import kill_all
+    from grader.sandbox.forkserver import kill_all
 
     kill_all()                                 # kernels forked by the fork server are not our children
     for pid in kernel_children():
@@ -254,7 +254,7 @@ def not_graded(task: Task, assignment: Assignment, options: Options) -> Result:
     """A verdict without grading: every check fails with the reason (as for an unreadable notebook)."""
     import grader
     from grader.grade import UnreadableNotebook, _run_checks, check_paths
-    from grader.sandbox import detect
+    from grader.sandbox.isolation import detect
 
     result = Result(submission=task.source, assignment=assignment.slug, sha256=task.sha256,
                     grader_version=grader.__version__, isolation=detect(options.sandbox).label,
@@ -318,8 +318,8 @@ def time_limit_for(assignment: Assignment) -> float:
 
 def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary:
     """Grade a class into `config.out`. Raises GraderError only when the batch cannot run at all."""
-    from grader.gradebook import Gradebook, default_url
-    from grader.sandbox import detect
+    from grader.batch.gradebook import Gradebook, default_url
+    from grader.sandbox.isolation import detect
 
     log = log or sys.stderr
     started = time.monotonic()
@@ -350,7 +350,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         else:
             print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
-        from grader.classoutputs import write_class_outputs
+        from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
         summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts)
@@ -373,7 +373,7 @@ def with_data(task: Task) -> Task:
 
 
 def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
-    from grader import workers
+    from grader.batch import workers
 
     if config.scheduler:
         bundle, key = assignment_bundle(assignment, config.options.hidden)
@@ -387,7 +387,7 @@ def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
         raise UsageError("--workers must be at least 1")
     env: tuple[tuple[str, str], ...] = ()
     if config.options.fork_server:
-        from grader.forkserver import SHARED_VAR, share_for_workers
+        from grader.sandbox.forkserver import SHARED_VAR, share_for_workers
 
         share_for_workers(config.options.sandbox)   # one zygote for every worker: its address travels in the job
         if SHARED_VAR in os.environ:
@@ -438,7 +438,7 @@ class Recorder:
         return []
 
     def _write(self, task: Task, status: str, result: Result, reason: str) -> None:
-        from grader.classoutputs import write_student_outputs
+        from grader.batch.outputs import write_student_outputs
 
         written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
                                    source=task.source, status=status, result=result, reason=reason,

@@ -6,7 +6,7 @@
 
 The kernel that runs the checks is the student's own: nothing is at stake, so the public checks
 run in-process (pytest, with the grading plugin) against the live namespace, through the same
-agent and the same decoding as grading (grader.live). Hidden checks never run here.
+agent and the same decoding as grading (grader.inline.live). Hidden checks never run here.
 
 Which assignment (the rule, in order):
   1. `assignment=`: a folder holding assignment.toml, or a slug;
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.assignment import Assignment, load_assignment
+from grader.config import Assignment, load_assignment
 from grader.errors import GraderError
 from grader.results import Result
 
@@ -154,11 +154,11 @@ def _plugin(nb: Any, exercise: str | None) -> Any:
 
 def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
                       exercise: str | None = None) -> CheckReport:
-    from grader.bridge import Notebook
+    from grader.bridge.client import Notebook
     from grader.checks.context import CheckContext, set_current
     from grader.checks.plugin import run_checks
     from grader.grade import choose_device
-    from grader.live import LiveBridge, SavedNotebook
+    from grader.inline.live import LiveBridge, SavedNotebook
 
     started = time.monotonic()
     saved = SavedNotebook.read(notebook) if notebook else None

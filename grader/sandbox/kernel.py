@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from grader.assignment import Limits
+from grader.config import Limits
 from grader.errors import KernelError
-from grader.sandbox import Isolation, launch_command
+from grader.sandbox.isolation import Isolation, launch_command
 
 OutputHook = Callable[[dict[str, Any]], None]
 

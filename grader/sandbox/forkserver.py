@@ -37,10 +37,10 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from grader.assignment import Assignment, Limits
+from grader.config import Assignment, Limits
 from grader.errors import KernelError
-from grader.kernel import Kernel
-from grader.sandbox import Isolation, launch_command
+from grader.sandbox.kernel import Kernel
+from grader.sandbox.isolation import Isolation, launch_command
 
 ZYGOTE_SOURCE = (Path(__file__).parent / "_zygote.py").read_text(encoding="utf-8")
 SHARED_VAR = "GRADER_FORKSERVER"      # {"bubblewrap": spool, "limits": spool}: a zygote other processes may use
@@ -255,7 +255,7 @@ class ForkServer:
         os.chmod(self.spool, 0o711)
         argv = [sys.executable, "-c", ZYGOTE_SOURCE, self.spool]
         if self.isolation.sandboxed and self.isolation.bwrap:
-            from grader import sandbox
+            from grader.sandbox import isolation as sandbox
 
             cmd = sandbox._bwrap_argv(self.isolation.bwrap, argv + ["{}"], Path(self.spool), None)
             plan = _tmpfs_plan(cmd, self.spool)
@@ -451,7 +451,7 @@ def share(isolation: Isolation) -> ForkServer:
 
 def _rlimits(limits: Limits, uid: int | None) -> list[tuple[int, int]]:
     """The kernel's rlimits: exactly what sandbox.py's pre-exec hook sets for a plain kernel."""
-    from grader import sandbox
+    from grader.sandbox import isolation as sandbox
 
     return sandbox.kernel_rlimits(limits, sandbox.kernel_nproc(limits, uid))
 
@@ -722,7 +722,7 @@ class FastKernels:
             import gc
             import importlib
 
-            for name in ("torch", "pytest", "grader.checks.plugin", "grader.bridge", "grader.checks",
+            for name in ("torch", "pytest", "grader.checks.plugin", "grader.bridge.client", "grader.checks",
                          "grader.feedback"):
                 try:
                     importlib.import_module(name)
@@ -802,7 +802,7 @@ fast_kernel = _FastKernel()
 
 def share_for_workers(sandbox_mode: str) -> str:
     """Start the zygote now and let worker processes started after this use it; '' or why not."""
-    from grader.sandbox import detect
+    from grader.sandbox.isolation import detect
 
     isolation = detect(sandbox_mode)
     reason = usable(isolation)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from grader.failures import CheckFailed
 
 if TYPE_CHECKING:
-    from grader.bridge import Bridge
+    from grader.bridge.client import Bridge
     from grader.notebook import Cell
 
 _UNSET = object()
@@ -120,7 +120,7 @@ def match_cell(cells: Sequence["Cell"], *, tag: str | None = None,
 def find_cell(bridge: "Bridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
     validate(tag, starting_with)
     locate = getattr(bridge, "locate_cell", None)
-    if locate is not None:          # a bridge with its own record of cells (grader.live, inline)
+    if locate is not None:          # a bridge with its own record of cells (grader.inline.live, inline)
         return locate(tag=tag, starting_with=starting_with)
     cell = match_cell(bridge.runner.submission.cells, tag=tag, starting_with=starting_with)
     run = next((r for r in bridge.runner.runs if r.cell.index == cell.index), None)

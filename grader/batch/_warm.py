@@ -46,7 +46,7 @@ def _pytest_plugins() -> None:
 def _sandbox_probes() -> None:
     import shutil
 
-    from grader import sandbox
+    from grader.sandbox import isolation as sandbox
 
     isolation = sandbox.detect("auto")
     if isolation.bwrap:
@@ -58,8 +58,8 @@ def _sandbox_probes() -> None:
 
 
 def _modules() -> None:
-    for name in ("jupyter_client.blocking", "jupyter_client.connect", "grader.forkserver", "grader.checks.plugin",
-                 "grader.bridge", "grader.execute", "grader.cells", "grader.feedback", "grader.classoutputs",
+    for name in ("jupyter_client.blocking", "jupyter_client.connect", "grader.sandbox.forkserver", "grader.checks.plugin",
+                 "grader.bridge.client", "grader.execute", "grader.bridge.cells", "grader.feedback", "grader.batch.outputs",
                  "safetensors.torch"):
         try:
             importlib.import_module(name)
@@ -81,7 +81,7 @@ def _tensor_load() -> None:
 
     import torch
 
-    from grader.bridge import _load_tensors
+    from grader.bridge.client import _load_tensors
 
     buffer = io.BytesIO()
     torch.save([torch.zeros(2, dtype=torch.float32), torch.zeros(1, dtype=torch.float64)], buffer)

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from grader.assignment import Limits
+from grader.config import Limits
 from grader.errors import SandboxUnavailable
-from grader.reaper import TAG_VAR, _LAUNCHED, _pids_of_uid, _tasks_of_uid, reap_kernel, register
+from grader.sandbox.reaper import TAG_VAR, _LAUNCHED, _pids_of_uid, _tasks_of_uid, reap_kernel, register
 
 __all__ = ["Isolation", "SandboxUnavailable", "TAG_VAR", "detect", "kernel_uid", "launch_command", "memory_bytes",
            "reap_kernel"]
@@ -149,7 +149,7 @@ def _masked(bound: list[str]) -> list[str]:
     runs from (the course: assignments/, solutions/, gradebook, .git) stay out of the kernel's
     view even when they lie inside something the kernel needs, as in a venv made at the course root.
     """
-    candidates = {os.path.realpath(Path(__file__).parent), os.path.realpath(os.getcwd())}
+    candidates = {os.path.realpath(Path(__file__).parent.parent), os.path.realpath(os.getcwd())}
     out: set[str] = set()
     for path in sorted(candidates):
         if path == "/":
