@@ -4,13 +4,17 @@
 """
 from __future__ import annotations
 
+import os
+from typing import Any
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "check"]
 
 
-def check(exercise: str | None = None, **kwargs: object) -> object:
+def check(exercise: str | None = None, *, assignment: str | os.PathLike[str] | None = None,
+          notebook: str | os.PathLike[str] | None = None, display: bool = True) -> Any:
     """Run the public checks against the live kernel (for students in Jupyter)."""
-    from grader.inline.check import check as _check
+    from grader.inline.check import check as run
 
-    return _check(exercise, **kwargs)
+    return run(exercise, assignment=assignment, notebook=notebook, display=display)
