@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from grader.failures import CheckFailed
 MIME = "application/x-grader-reply+json"
 MAX_REPLY = 256 * 1024 * 1024
 MAX_DEPTH = 24
+MAX_FRAME = 256 * 1024 * 1024         # one answer through the agent's door
 META_ATTR = "_grader_tensor_meta"     # where a decoded tensor carries what the kernel said about it
 
 
@@ -275,6 +277,21 @@ class DoorFrame:
     evalue: str = ""
     replies: list[str] = field(default_factory=list)
     output: str = ""
+
+
+def take_frame(buf: bytearray) -> bytes | None:
+    """The first whole frame in `buf` (4-byte big-endian length, then the frame), taken out of it;
+    None until one has arrived whole (BadReply: it says it is larger than MAX_FRAME)."""
+    if len(buf) < 4:
+        return None
+    size = struct.unpack(">I", bytes(buf[:4]))[0]
+    if size > MAX_FRAME:
+        raise BadReply("a frame from the kernel is too large")
+    if len(buf) < 4 + size:
+        return None
+    frame = bytes(buf[4:4 + size])
+    del buf[:4 + size]
+    return frame
 
 
 def read_frame(frame: bytes) -> DoorFrame | None:

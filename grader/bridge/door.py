@@ -18,10 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from grader.bridge.codec import read_frame
+from grader.bridge.codec import BadReply, read_frame, take_frame
 from grader.sandbox.kernel import TimeLimit
-
-MAX_FRAME = 256 * 1024 * 1024
 
 
 @dataclass
@@ -74,18 +72,6 @@ class AgentDoor:
                 return False
         return True
 
-    def _frame(self) -> bytes | None:
-        if len(self._buf) < 4:
-            return None
-        size = struct.unpack(">I", bytes(self._buf[:4]))[0]
-        if size > MAX_FRAME:
-            raise ValueError("a frame from the kernel is too large")
-        if len(self._buf) < 4 + size:
-            return None
-        frame = bytes(self._buf[4:4 + size])
-        del self._buf[:4 + size]
-        return frame
-
     def request(self, kernel: Any, op: str, request: str, timeout: float, grace: float = 3.0) -> DoorReply:
         """Send one request; wait for its answer, interrupting the kernel at `timeout`."""
         self._next += 1
@@ -102,8 +88,8 @@ class AgentDoor:
                 reply.status = "timeout"
                 return reply
             try:
-                frame = self._frame()
-            except ValueError:
+                frame = take_frame(self._buf)
+            except BadReply:
                 reply.status = "closed"
                 return reply
             if frame is not None:
