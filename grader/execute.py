@@ -18,7 +18,7 @@ from grader.sandbox.kernel import ExecReply, Kernel
 from grader.notebook import Cell, Submission
 from grader.results import CellIssue
 
-AGENT_SOURCE = (Path(__file__).parent / "bridge" / "_agent.py").read_text(encoding="utf-8")
+from grader.bridge.agent import AGENT_SOURCE
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -100,19 +100,19 @@ class Runner:
             return CellRun(cell, "ok", reply, reply.execution_count)
         if reply.status == "error":
             return CellRun(cell, "error", reply, reply.execution_count)
-        if reply.status == "timeout" and self.kernel.alive and self._responsive():
+        if reply.status == "timeout" and self.kernel.alive and self.responsive():
             return CellRun(cell, "timeout", reply, reply.execution_count,
                            note=f"stopped after {budget:g} s (timeout); the kernel was interrupted and grading went on")
         why = (f"it ran past its {budget:g} s timeout and the kernel did not respond to an interrupt"
-               if reply.status == "timeout" else "it made the kernel die (" + self._death_cause() + ")")
+               if reply.status == "timeout" else "it made the kernel die (" + self.death_cause() + ")")
         self.recover()
         return CellRun(cell, "dropped", reply, note=f"dropped: {why}; the kernel was restarted and the cells before it replayed")
 
-    def _responsive(self) -> bool:
+    def responsive(self) -> bool:
         probe = self.kernel.execute("", timeout=1.5, store_history=False, grace=0.5)
         return probe.status == "ok"
 
-    def _death_cause(self) -> str:
+    def death_cause(self) -> str:
         proc = self.kernel.proc
         code = proc.returncode if proc is not None else None
         if code is None:
@@ -142,7 +142,7 @@ class Runner:
         for run in replay:
             reply = self.kernel.execute(run.cell.source, timeout=min(self.assignment.timeouts.cell, max(1.0, self.time_left())))
             run.execution_count = reply.execution_count
-            if reply.status in ("dead", "timeout") and not self._responsive():
+            if reply.status in ("dead", "timeout") and not self.responsive():
                 # the replay itself went wrong (non-deterministic code): start clean, stop replaying
                 self.kernel.restart()
                 self.prepare()

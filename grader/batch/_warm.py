@@ -59,7 +59,7 @@ def _sandbox_probes() -> None:
 
 def _modules() -> None:
     for name in ("jupyter_client.blocking", "jupyter_client.connect", "grader.sandbox.forkserver", "grader.checks.plugin",
-                 "grader.bridge.client", "grader.execute", "grader.bridge.cells", "grader.feedback", "grader.batch.outputs",
+                 "grader.bridge.client", "grader.bridge.codec", "grader.execute", "grader.bridge.cells", "grader.feedback", "grader.batch.outputs",
                  "safetensors.torch"):
         try:
             importlib.import_module(name)
@@ -81,11 +81,11 @@ def _tensor_load() -> None:
 
     import torch
 
-    from grader.bridge.client import _load_tensors
+    from grader.bridge.codec import load_tensors
 
     buffer = io.BytesIO()
     torch.save([torch.zeros(2, dtype=torch.float32), torch.zeros(1, dtype=torch.float64)], buffer)
-    _load_tensors(buffer.getvalue())
+    load_tensors(buffer.getvalue())
 
 
 def _pytest_session() -> None:

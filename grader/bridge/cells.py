@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from grader.bridge.codec import stream_text
 from grader.failures import CheckFailed
 
 if TYPE_CHECKING:
-    from grader.bridge.client import Bridge
+    from grader.bridge.client import AgentBridge
+    from grader.execute import CellRun
     from grader.notebook import Cell
 
 _UNSET = object()
@@ -117,17 +119,21 @@ def match_cell(cells: Sequence["Cell"], *, tag: str | None = None,
                       "or tag as given in the assignment.")
 
 
-def find_cell(bridge: "Bridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
+def find_cell(bridge: "AgentBridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
+    """`nb.cell(...)`: each bridge finds cells in its own record (a grading run's, or inline the kernel's history)."""
     validate(tag, starting_with)
-    locate = getattr(bridge, "locate_cell", None)
-    if locate is not None:          # a bridge with its own record of cells (grader.inline.live, inline)
-        return locate(tag=tag, starting_with=starting_with)
-    cell = match_cell(bridge.runner.submission.cells, tag=tag, starting_with=starting_with)
-    run = next((r for r in bridge.runner.runs if r.cell.index == cell.index), None)
+    return bridge.locate_cell(tag=tag, starting_with=starting_with)
+
+
+def cell_of_runs(bridge: "AgentBridge", cells: Sequence["Cell"], runs: Sequence["CellRun"], *,
+                 tag: str | None = None, starting_with: str | None = None) -> CellView:
+    """The cell found in a submission's `cells`, with what its run (one of `runs`) produced."""
+    cell = match_cell(cells, tag=tag, starting_with=starting_with)
+    run = next((r for r in runs if r.cell.index == cell.index), None)
     if run is None:
         return CellView(cell.index, cell.source, "not run", "", "it is empty", bridge, None)
     reply = run.reply
     outputs = reply.outputs if reply else []
-    stdout = "".join(str(o.get("text", "")) for o in outputs if o.get("output_type") == "stream")
+    stdout = stream_text(outputs)
     error = (f"{reply.ename}: {reply.evalue}".rstrip(": ") if reply and reply.ename else "") or run.note or ""
     return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count)

@@ -1,169 +1,28 @@
-"""The trust boundary: calls and values across the kernel, as data only.
+"""Calls and values across the kernel, as data only: the `nb` proxy and the bridges behind it.
 
-Values go into the kernel as JSON plus a tensor blob written by torch.save; they come back
-the same way and are loaded here with torch.load(weights_only=True), which builds plain
-tensors and nothing else. Nothing the kernel sends can run code in the grader.
+A check's request (call a function, read a name, read a cell's value) goes to the agent in the
+kernel through the bridge's routes (routes.py); the reply is read by the codec (codec.py), the
+one place where kernel bytes become values, with torch.load(weights_only=True) for tensors.
+Nothing the kernel sends can run code in the grader.
 """
 from __future__ import annotations
 
-import base64
-import io
 import json
 import time
-import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 
+from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
+                                 call_request, encode_arguments, read_reply, tensor_meta)
+from grader.bridge.routes import Collected, Ended, Route, kernel_routes
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
+    from grader.bridge.cells import CellView
     from grader.execute import Runner
 
-MIME = "application/x-grader-reply+json"
-MAX_REPLY = 256 * 1024 * 1024
-MAX_DEPTH = 24
-
-
-@dataclass(frozen=True)
-class TensorMeta:
-    """What the kernel said about a tensor it sent: claims, used for structure checks only."""
-
-    device: str
-    cls: str
-    storage: int | None = None
-    offset: int | None = None
-    stride: tuple[int, ...] | None = None
-    requires_grad: bool = False
-
-
-# keyed by id(): a WeakKeyDictionary would compare tensors with ==, which is elementwise
-_META: dict[int, tuple["weakref.ref[Any]", TensorMeta]] = {}
-
-
-def _remember(t: Any, meta: TensorMeta) -> None:
-    key = id(t)
-    _META[key] = (weakref.ref(t, lambda _ref, key=key: _META.pop(key, None)), meta)
-
-
-def tensor_meta(value: Any) -> TensorMeta | None:
-    entry = _META.get(id(value))
-    if entry is None or entry[0]() is not value:
-        return None
-    return entry[1]
-
-
-@dataclass(frozen=True)
-class Opaque:
-    """A value the bridge cannot carry (a module, a custom object): its type and repr only."""
-
-    type: str
-    repr: str
-
-
-@dataclass(frozen=True)
-class Remote:
-    """A callable that lives in the kernel."""
-
-    type: str
-    name: str
-
-
-class BadReply(Exception):
-    """The kernel's reply is not well-formed data."""
-
-
-def _encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
-    import torch
-
-    if depth > MAX_DEPTH:
-        raise TypeError("value nested too deeply to send to the kernel")
-    if isinstance(value, torch.Tensor):
-        tensors.append(value.detach().cpu().contiguous())
-        return {"t": "tensor", "i": len(tensors) - 1, "requires_grad": bool(value.requires_grad)}
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return {"t": "float", "v": repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return {"t": "json", "v": value}
-    if isinstance(value, (list, tuple)):
-        return {"t": "list" if isinstance(value, list) else "tuple", "items": [_encode(v, tensors, depth + 1) for v in value]}
-    if isinstance(value, dict):
-        return {"t": "dict", "items": [[_encode(k, tensors, depth + 1), _encode(v, tensors, depth + 1)] for k, v in value.items()]}
-    raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
-
-
-def _load_tensors(blob: bytes) -> list[Any]:
-    import torch
-
-    if not blob:
-        return []
-    loaded = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    if not isinstance(loaded, list) or not all(type(t) is torch.Tensor for t in loaded):
-        raise BadReply("the tensor blob is not a list of plain tensors")
-    return loaded
-
-
-def _decode(node: Any, tensors: list[Any], depth: int = 0) -> Any:
-    if depth > MAX_DEPTH or not isinstance(node, dict):
-        raise BadReply("malformed value")
-    kind = node.get("t")
-    if kind == "tensor":
-        t = tensors[_index(node, tensors)]
-        stride = node.get("stride")
-        _remember(t, TensorMeta(
-            device=str(node.get("device", "cpu"))[:40], cls=str(node.get("cls", "torch.Tensor"))[:200],
-            storage=node.get("storage") if isinstance(node.get("storage"), int) else None,
-            offset=node.get("offset") if isinstance(node.get("offset"), int) else None,
-            stride=tuple(int(s) for s in stride) if isinstance(stride, list) else None,
-            requires_grad=bool(node.get("requires_grad")),
-        ))
-        return t
-    if kind == "ndarray":
-        return tensors[_index(node, tensors)].numpy()
-    if kind == "json":
-        value = node.get("v")
-        if value is not None and not isinstance(value, (bool, int, float, str, dict)):
-            raise BadReply("malformed scalar")
-        return value
-    if kind == "float":
-        text = node.get("v")
-        if text not in ("nan", "inf", "-inf"):
-            raise BadReply("malformed float")
-        return float(text)
-    if kind == "npscalar":
-        import numpy
-
-        return numpy.dtype(str(node.get("dtype"))).type(_decode(node.get("v"), tensors, depth + 1))
-    if kind in ("list", "tuple"):
-        items = [_decode(v, tensors, depth + 1) for v in _list(node.get("items"))]
-        return items if kind == "list" else tuple(items)
-    if kind == "dict":
-        out = {}
-        for pair in _list(node.get("items")):
-            key, value = _list(pair)
-            key = _decode(key, tensors, depth + 1)
-            try:
-                out[key] = _decode(value, tensors, depth + 1)
-            except TypeError:
-                raise BadReply("unhashable key") from None
-        return out
-    if kind == "callable":
-        return Remote(type=str(node.get("type"))[:200], name=str(node.get("name"))[:200])
-    if kind == "opaque":
-        return Opaque(type=str(node.get("type"))[:200], repr=str(node.get("repr"))[:300])
-    raise BadReply(f"unknown value kind {kind!r}")
-
-
-def _index(node: dict[str, Any], tensors: list[Any]) -> int:
-    i = node.get("i")
-    if not isinstance(i, int) or not 0 <= i < len(tensors):
-        raise BadReply("bad tensor index")
-    return i
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise BadReply("malformed list")
-    return value
+__all__ = ["AgentBridge", "Bridge", "CallRecord", "Notebook", "Opaque", "Remote", "RemoteFunction", "TensorMeta",
+           "tensor_meta"]
 
 
 @dataclass
@@ -176,194 +35,198 @@ class CallRecord:
     duration: float = 0.0
 
 
-class Bridge:
-    """Requests to the agent in the kernel, through the submission's Runner."""
+class AgentBridge:
+    """Requests to the grader's agent through an ordered list of routes; replies read by the codec.
 
-    def __init__(self, runner: "Runner", device: str = "cpu") -> None:
-        self.runner = runner
+    The operations checks use (devices, describe, output_of, call) live here; a subclass says
+    where the kernel is: Bridge (the grader's own kernel, through a Runner) or
+    grader.inline.live.LiveBridge (the student's own kernel, in-process)."""
+
+    reply_words = "the kernel's reply"     # how failure messages name a reply
+    tracks_bindings = True                 # remember which names were functions (see known_function)
+
+    def __init__(self, routes: Sequence[Route], device: str = "cpu") -> None:
+        self.routes = list(routes)
         self.device = device
         self.last_call: CallRecord | None = None
-        self.direct = True      # requests as the agent's shell message; False: as a cell calling the agent
         self._bindings: int | None = None           # the namespace's bindings as of the latest reply
-        self._door: Any = None                      # an AgentDoor to the agent's own socket, once open
-        self._door_key: Any = None                  # the kernel process it was opened to
         self._functions: dict[str, int] = {}        # name -> the bindings when it was last seen a function
 
-    def _door_to(self, kernel: Any) -> Any:
-        """The agent's door of this kernel process, opened on first use (None: there is none)."""
-        key = (id(getattr(kernel, "proc", None)), getattr(kernel, "workdir", None))
-        if key == self._door_key:
-            return self._door
-        if self._door is not None:
-            self._door.close()
-        self._door, self._door_key = None, key
-        path = self.runner.door_path() if hasattr(self.runner, "door_path") else None
-        if path:
-            from grader.bridge.door import AgentDoor
+    # -- what a subclass says ---------------------------------------------------------
+    @property
+    def call_timeout(self) -> float:
+        raise NotImplementedError
 
-            try:
-                self._door = AgentDoor(path)
-            except OSError:
-                self._door = None
-        return self._door
+    @property
+    def output_cap(self) -> int:
+        """The most characters of printed output kept for one request."""
+        raise NotImplementedError
 
+    def kernel_died(self) -> str:
+        """The kernel died during a request: why (in words), once it has been restarted."""
+        raise NotImplementedError
+
+    def timed_out(self) -> None:
+        """A request outlived its timeout (the kernel was interrupted): bring the kernel back if need be."""
+        raise NotImplementedError
+
+    def no_answer(self, what: str, ended: Ended) -> str:
+        detail = f" ({ended.ename}: {ended.evalue})" if ended.status == "error" else ""
+        return (f"no answer came back from the kernel for {what}{detail}. Did the notebook replace "
+                "print/display machinery or delete grader objects? Restart and run all cells, then check again.")
+
+    def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
+        raise NotImplementedError
+
+    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
+        raise NotImplementedError
+
+    # -- requests ---------------------------------------------------------------------
     def known_function(self, name: str) -> bool:
         """Was `name` a function when last asked, with no name of the notebook rebound since?"""
         return self._bindings is not None and self._functions.get(name) == self._bindings
 
-    def _forget_bindings(self) -> None:
+    def forget_bindings(self) -> None:
         self._bindings = None
         self._functions.clear()
 
-    @property
-    def call_timeout(self) -> float:
-        return self.runner.assignment.timeouts.call
+    def send(self, op: str, request: str, timeout: float, got: Collected) -> Ended:
+        """Offer the request to each route in turn; the first that takes it answers."""
+        for route in self.routes:
+            ended = route.send(op, request, timeout, got)
+            if ended is not None:
+                return ended
+        return Ended(status="unhandled")
 
     def request(self, op: str, req: dict[str, Any], *, timeout: float | None = None,
-                what: str = "") -> tuple[dict[str, Any], str, float]:
+                what: str = "") -> tuple[Reply, str, float]:
         """Send one request; return the reply, the printed output and the duration."""
         timeout = self.call_timeout if timeout is None else timeout
-        kernel = self.runner.kernel
-        replies: list[str] = []
-        printed: list[str] = []
-        cap = self.runner.assignment.limits.output_kb * 1024
-
-        def collect(msg: dict[str, Any]) -> None:
-            content = msg["content"]
-            if msg["msg_type"] in ("display_data", "execute_result") and MIME in content.get("data", {}):
-                replies.append(content["data"][MIME])
-            elif msg["msg_type"] == "stream" and sum(map(len, printed)) < cap:
-                printed.append(str(content.get("text", ""))[:cap])
-
+        what = what or op
+        got = Collected(self.output_cap)
         started = time.monotonic()
-        reply = None
-        door = self._door_to(kernel)
-        if door is not None:
-            # the agent's own socket: no ipykernel messaging around the call (see _agent.py)
-            answer = door.request(kernel, op, json.dumps(req), timeout)
-            if answer.status == "closed":
-                self._door = None
-                self._door_key = None         # gone (a notebook closed it?): ask through the shell
-            else:
-                from grader.sandbox.kernel import ExecReply
-
-                reply = ExecReply(status=answer.status, ename=answer.ename, evalue=answer.evalue,
-                                  interrupted=answer.interrupted)
-                replies.extend(answer.replies)
-                if answer.output:
-                    printed.append(answer.output[:cap])
-        if reply is None and self.direct and hasattr(kernel, "request"):
-            # the agent's own shell message: no cell machinery around the call (see _agent.py)
-            reply = kernel.request("grader_request", {"op": op, "request": json.dumps(req)}, timeout=timeout,
-                                   on_output=collect)
-            if reply.status == "unhandled" and not replies:
-                self.direct = False        # the notebook took the agent's handler away: ask through a cell
-                reply = None
-        if reply is None:
-            code = f"{self.runner.token}({op!r}, {json.dumps(req)!r})"
-            reply = kernel.execute(code, timeout=timeout, store_history=False, on_output=collect)
+        ended = self.send(op, json.dumps(req), timeout, got)
         duration = time.monotonic() - started
-        output = "".join(printed)[:cap]
+        output = got.output()
         self._bindings = None               # until this reply says which objects the names hold
-        if reply.status in ("dead", "timeout") or reply.interrupted:
-            self._forget_bindings()         # the kernel may be restarted: a new namespace
-        if reply.status == "dead":
-            cause = self.runner._death_cause()
-            self.runner.recover()
-            raise KernelDied(f"the kernel died while {what or op} ran ({cause}); it was restarted and grading went on",
-                             output=output)
-        if reply.status == "timeout" or reply.interrupted:
-            if reply.status == "timeout" and not self.runner._responsive():
-                self.runner.recover()
-            raise CallTimeout(
-                f"{what or op} did not return within {timeout:g} s (timeout). "
-                "Look for an endless loop or a very slow computation.", output=output)
-        if not replies:
-            detail = f" ({reply.ename}: {reply.evalue})" if reply.status == "error" else ""
-            raise CheckFailed(
-                f"no answer came back from the kernel for {what or op}{detail}. Did the notebook replace "
-                "print/display machinery or delete grader objects? Restart and run all cells, then check again.",
-                output=output)
-        raw = replies[-1]
-        if not isinstance(raw, str) or len(raw) > MAX_REPLY:
-            raise CheckFailed(f"the value returned by {what or op} is too large to grade")
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise BadReply("reply is not an object")
-            blob = base64.b64decode(data.get("blob", ""), validate=True)
-            data["_tensors"] = _load_tensors(blob)
-            bindings = data.get("ns")
-            self._bindings = bindings if type(bindings) is int else None
-        except (ValueError, BadReply) as exc:
-            raise CheckFailed(f"the kernel's reply for {what or op} could not be read as data ({exc})") from None
-        except Exception as exc:  # torch.load refusing something is a failed check, never a crash
-            raise CheckFailed(f"the kernel's reply for {what or op} was refused: {type(exc).__name__}") from None
-        return data, output, duration
+        self.settle(ended, what, timeout, output)
+        if not got.replies:
+            raise CheckFailed(self.no_answer(what, ended), output=output)
+        reply = self.read(got.replies[-1], what)
+        if self.tracks_bindings:
+            self._bindings = reply.bindings
+        return reply, output, duration
 
-    def _value(self, data: dict[str, Any], key: str = "value") -> Any:
+    def settle(self, ended: Ended, what: str, timeout: float, output: str) -> None:
+        """A request that killed the kernel or outlived its timeout fails the check."""
+        if ended.status in ("dead", "timeout") or ended.interrupted:
+            self.forget_bindings()          # the kernel may be restarted: a new namespace
+        if ended.status == "dead":
+            cause = self.kernel_died()
+            raise KernelDied(f"the kernel died while {what} ran ({cause}); it was restarted and grading went on",
+                             output=output)
+        if ended.status == "timeout" or ended.interrupted:
+            if ended.status == "timeout":
+                self.timed_out()
+            raise CallTimeout(
+                f"{what} did not return within {timeout:g} s (timeout). "
+                "Look for an endless loop or a very slow computation.", output=output)
+
+    def read(self, raw: Any, what: str) -> Reply:
+        """The latest reply, read by the codec; a reply that is not data fails the check."""
         try:
-            return _decode(data.get(key), data["_tensors"])
+            return read_reply(raw)
+        except ReplyTooLarge:
+            raise CheckFailed(f"the value returned by {what} is too large to grade") from None
+        except ReplyRefused as exc:
+            raise CheckFailed(f"{self.reply_words} for {what} was refused: {exc.kind}") from None
+        except BadReply as exc:
+            raise CheckFailed(f"{self.reply_words} for {what} could not be read as data ({exc})") from None
+
+    def value_of(self, reply: Reply, key: str = "value") -> Any:
+        try:
+            return reply.value(key)
         except BadReply as exc:
             raise CheckFailed(f"the kernel's reply could not be read as data ({exc})") from None
 
     # -- operations -------------------------------------------------------------------
     def devices(self) -> dict[str, Any]:
-        data, _, _ = self.request("devices", {}, timeout=30.0, what="device discovery")
-        value = self._value(data)
+        reply, _, _ = self.request("devices", {}, timeout=30.0, what="device discovery")
+        value = self.value_of(reply)
         return value if isinstance(value, dict) else {}
 
     def describe(self, name: str) -> Any:
-        data, _, _ = self.request("describe", {"name": name}, what=f"reading `{name}`")
-        if data.get("missing"):
+        reply, _, _ = self.request("describe", {"name": name}, what=f"reading `{name}`")
+        if reply.get("missing"):
             raise MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
                               "run all cells, and check again.", name=name)
-        value = self._value(data)
+        value = self.value_of(reply)
         if isinstance(value, Remote) and self._bindings is not None:
             self._functions[name] = self._bindings
         return value
 
     def output_of(self, execution_count: int) -> Any:
-        data, _, _ = self.request("out", {"count": execution_count}, what="reading a cell's value")
-        return None if data.get("missing") else self._value(data)
+        reply, _, _ = self.request("out", {"count": execution_count}, what="reading a cell's value")
+        return None if reply.get("missing") else self.value_of(reply)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        tensors: list[Any] = []
         try:
-            enc_args = _encode(list(args), tensors)
-            enc_kwargs = _encode(dict(kwargs), tensors)
+            enc_args, enc_kwargs, tensors = encode_arguments(args, kwargs)
         except TypeError as exc:
             raise RuntimeError(f"a check passed an argument the bridge cannot carry: {exc}") from None
-        import torch
-
-        buf = io.BytesIO()
-        if tensors:
-            torch.save(tensors, buf)
-        req = {"name": name, "args": enc_args, "kwargs": enc_kwargs, "device": self.device,
-               "blob": base64.b64encode(buf.getvalue()).decode("ascii")}
-        data, output, duration = self.request("call", req, what=f"`{name}`")
+        req = call_request(name, enc_args, enc_kwargs, tensors, self.device)
+        reply, output, duration = self.request("call", req, what=f"`{name}`")
         self.last_call = CallRecord(name=name, output=output, duration=duration)
-        if data.get("missing"):
+        if reply.get("missing"):
             raise MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
                               "run all cells, and check again.", name=name)
-        if data.get("notcallable"):
-            raise CheckFailed(f"`{name}` in your notebook is a {data['notcallable']}, not a function.", name=name)
-        if data.get("agent_error"):
-            raise CheckFailed(f"calling `{name}` failed in the kernel: {str(data['agent_error'])[:300]}")
-        if not data.get("ok"):
-            err = data.get("error") if isinstance(data.get("error"), dict) else {}
-            ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
-            if ename == "KeyboardInterrupt":
-                raise CallTimeout(f"`{name}` did not return within {self.call_timeout:g} s (timeout). "
-                                  "Look for an endless loop or a very slow computation.", output=output)
-            trace = self.runner_traceback(err.get("frames"), ename, evalue)
-            hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
-            raise StudentError(f"`{name}` raised {ename}: {evalue}".rstrip(": ") + "." + hint,
-                               traceback=trace, output=output)
-        value = self._value(data)
-        after = self._value(data, "args_after")
+        if reply.get("notcallable"):
+            raise CheckFailed(f"`{name}` in your notebook is a {reply['notcallable']}, not a function.", name=name)
+        if reply.get("agent_error"):
+            raise CheckFailed(f"calling `{name}` failed in the kernel: {str(reply['agent_error'])[:300]}")
+        if not reply.get("ok"):
+            self.raise_student_error(name, reply, output)
+        value = self.value_of(reply)
+        after = self.value_of(reply, "args_after")
         self.last_call.args_after = list(after) if isinstance(after, list) else []
         return value
+
+    def raise_student_error(self, name: str, reply: Reply, output: str) -> NoReturn:
+        """The student's function raised: a timeout (it was interrupted) or their error, in their terms."""
+        err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
+        if ename == "KeyboardInterrupt":
+            raise CallTimeout(f"`{name}` did not return within {self.call_timeout:g} s (timeout). "
+                              "Look for an endless loop or a very slow computation.", output=output)
+        trace = self.runner_traceback(err.get("frames"), ename, evalue)
+        hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
+        raise StudentError(f"`{name}` raised {ename}: {evalue}".rstrip(": ") + "." + hint,
+                           traceback=trace, output=output)
+
+
+class Bridge(AgentBridge):
+    """Requests to the agent in the grader's kernel of one submission, through its Runner."""
+
+    def __init__(self, runner: "Runner", device: str = "cpu") -> None:
+        super().__init__(kernel_routes(runner), device)
+        self.runner = runner
+
+    @property
+    def call_timeout(self) -> float:
+        return self.runner.assignment.timeouts.call
+
+    @property
+    def output_cap(self) -> int:
+        return self.runner.assignment.limits.output_kb * 1024
+
+    def kernel_died(self) -> str:
+        cause = self.runner.death_cause()
+        self.runner.recover()
+        return cause
+
+    def timed_out(self) -> None:
+        if not self.runner.responsive():
+            self.runner.recover()
 
     def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
         """The student's traceback in their own terms: their cells and lines only."""
@@ -384,11 +247,17 @@ class Bridge:
         lines.append(f"{ename}: {evalue}")
         return "\n".join(lines)
 
+    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
+        """The cell found in the submission, with what its run in this kernel produced."""
+        from grader.bridge.cells import cell_of_runs
+
+        return cell_of_runs(self, self.runner.submission.cells, self.runner.runs, tag=tag, starting_with=starting_with)
+
 
 class Notebook:
     """The `nb` fixture: the student's notebook, live. `nb.fn(x)` calls fn in the kernel."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: AgentBridge) -> None:
         object.__setattr__(self, "_bridge", bridge)
 
     @property
@@ -429,7 +298,7 @@ class Notebook:
 
 @dataclass
 class RemoteFunction:
-    bridge: Bridge
+    bridge: AgentBridge
     name: str
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

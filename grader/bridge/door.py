@@ -1,10 +1,10 @@
-"""The grader's side of the agent's own door (see the end of _agent.py).
+"""The grader's side of the agent's own door (see _agent_door.py, its kernel side).
 
 The agent listens on a unix socket in the kernel's private ipc folder and answers requests
 on the kernel's main thread, between messages, without ipykernel's messaging: a request
 costs a fraction of a millisecond of the kernel's time instead of several. What comes back
 is exactly what the other doors deliver, and the Bridge treats it the same: the answers the
-request published (untrusted data, validated by the Bridge), what it printed, and how the
+request published (untrusted data, read by the codec), what it printed, and how the
 call ended. Timeouts work as for any request: the kernel is interrupted (SIGINT raises
 KeyboardInterrupt in the call), and given up on after a grace period.
 """
@@ -16,16 +16,15 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from grader.bridge.codec import BadReply, read_frame, take_frame
 from grader.sandbox.kernel import TimeLimit
-
-MAX_FRAME = 256 * 1024 * 1024
 
 
 @dataclass
 class DoorReply:
-    status: str = "ok"              # ok | error | dead | timeout | closed (the door is gone: use another)
+    status: Literal["ok", "error", "dead", "timeout", "closed"] = "ok"     # closed: the door is gone, use another
     interrupted: bool = False
     ename: str = ""
     evalue: str = ""
@@ -73,18 +72,6 @@ class AgentDoor:
                 return False
         return True
 
-    def _frame(self) -> bytes | None:
-        if len(self._buf) < 4:
-            return None
-        size = struct.unpack(">I", bytes(self._buf[:4]))[0]
-        if size > MAX_FRAME:
-            raise ValueError("a frame from the kernel is too large")
-        if len(self._buf) < 4 + size:
-            return None
-        frame = bytes(self._buf[4:4 + size])
-        del self._buf[:4 + size]
-        return frame
-
     def request(self, kernel: Any, op: str, request: str, timeout: float, grace: float = 3.0) -> DoorReply:
         """Send one request; wait for its answer, interrupting the kernel at `timeout`."""
         self._next += 1
@@ -101,22 +88,19 @@ class AgentDoor:
                 reply.status = "timeout"
                 return reply
             try:
-                frame = self._frame()
-            except ValueError:
+                frame = take_frame(self._buf)
+            except BadReply:
                 reply.status = "closed"
                 return reply
             if frame is not None:
-                answer = _parse(frame)
-                if answer is None or answer.get("id") != ident:
+                answer = read_frame(frame)
+                if answer is None or answer.ident != ident:
                     continue                  # an answer to an earlier request given up on, or noise
-                reply.replies = [r for r in answer.get("replies", []) if isinstance(r, str)] \
-                    if isinstance(answer.get("replies"), list) else []
-                output = answer.get("output")
-                reply.output = output if isinstance(output, str) else ""
-                if answer.get("status") == "error":
+                reply.replies = answer.replies
+                reply.output = answer.output
+                if answer.error:
                     reply.status = "error"
-                    reply.ename = str(answer.get("ename", ""))[:200]
-                    reply.evalue = str(answer.get("evalue", ""))[:2000]
+                    reply.ename, reply.evalue = answer.ename, answer.evalue
                 if reply.interrupted:
                     reply.status = "timeout"
                 return reply
@@ -141,10 +125,3 @@ class AgentDoor:
                 return reply
             self._buf.extend(data)
 
-
-def _parse(frame: bytes) -> dict[str, Any] | None:
-    try:
-        answer = json.loads(frame)
-    except ValueError:
-        return None
-    return answer if isinstance(answer, dict) else None

@@ -2,9 +2,10 @@
 
 There is no second process here: the kernel that runs the checks is the student's, and nothing
 is at stake (it is their own check). Values still take the grading path: the same kernel-side
-agent (grader/_agent.py) encodes them as JSON plus a torch.save blob, and the same decoding as
-grader.bridge.client loads them with torch.load(weights_only=True) as plain tensors with their device
-metadata. The checks therefore see exactly what they see at grading time.
+agent (grader.bridge.agent) encodes them as JSON plus a torch.save blob, and the same codec
+(grader.bridge.codec) loads them with torch.load(weights_only=True) as plain tensors with their
+device metadata. The checks therefore see exactly what they see at grading time: only the
+route differs (InProcessRoute, a call in this process, instead of the kernel's doors).
 
 What differs from grading: the cells ran in the order the student ran them, in their kernel;
 `nb.cell(...)` works from the kernel's history (`In`, `Out`) and the saved notebook file, so a
@@ -12,7 +13,6 @@ cell's printed output and its error are known only from the saved file (see `loc
 """
 from __future__ import annotations
 
-import base64
 import builtins
 import contextlib
 import io
@@ -20,17 +20,17 @@ import json
 import secrets
 import signal
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from grader.bridge.client import MAX_REPLY, MIME, BadReply, Bridge, _load_tensors
+from grader.bridge.agent import AGENT_SOURCE
 from grader.bridge.cells import CellView, describe, match_cell, starts_with, validate
+from grader.bridge.client import AgentBridge
+from grader.bridge.codec import MIME, stream_text
+from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
 from grader.notebook import Cell
-
-AGENT_SOURCE = (Path(__file__).parent.parent / "bridge" / "_agent.py").read_text(encoding="utf-8")
 
 NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
              "save the notebook (Ctrl-S) after running the cell, then check again")
@@ -100,8 +100,9 @@ class SavedNotebook:
             raw_cells = raw.get("cells") if isinstance(raw, dict) else None
         except (OSError, ValueError):
             raw_cells = None
-        for cell in sub.cells if isinstance(raw_cells, list) and len(raw_cells) == len(sub.cells) else []:
-            node = raw_cells[cell.index]
+        nodes: list[Any] = raw_cells if isinstance(raw_cells, list) and len(raw_cells) == len(sub.cells) else []
+        for cell in sub.cells if nodes else []:
+            node = nodes[cell.index]
             if isinstance(node, dict) and cell.kind == "code":
                 count = node.get("execution_count")
                 saved.counts[cell.index] = count if isinstance(count, int) else None
@@ -117,61 +118,51 @@ def _same_source(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def _stream_text(outputs: list[dict[str, Any]]) -> str:
-    def text(o: dict[str, Any]) -> str:
-        t = o.get("text", "")
-        return "".join(map(str, t)) if isinstance(t, list) else str(t)
+class InProcessRoute:
+    """The agent called in this very process: its replies land in a list, its prints in a buffer,
+    and a call is interrupted after its timeout (see `deadline`)."""
 
-    return "".join(text(o) for o in outputs if o.get("output_type") == "stream")
+    def __init__(self, agent: Callable[[str, str], None], replies: list[Any]) -> None:
+        self.agent = agent
+        self.replies = replies
+
+    def send(self, op: str, request: str, timeout: float, got: Collected) -> Ended | None:
+        self.replies.clear()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
+                deadline(timeout if op == "call" else None):
+            self.agent(op, request)
+        got.replies.extend(self.replies)
+        got.printed.append(printed.getvalue())
+        return Ended()
 
 
-class LiveBridge(Bridge):
+class LiveBridge(AgentBridge):
     """Bridge.call/describe/output_of, served in-process by the agent instead of over the wire."""
+
+    reply_words = "the reply"
+    tracks_bindings = False        # every request reads the live namespace anyway
 
     def __init__(self, shell: Any, *, call_timeout: float = 10.0, output_kb: int = 64,
                  saved: SavedNotebook | None = None, device: str = "cpu") -> None:
-        self.runner = None  # type: ignore[assignment]
-        self.device = device
-        self.last_call = None
+        agent, replies = install_agent(shell)
+        super().__init__([InProcessRoute(agent, replies)], device)
         self.shell = shell
         self.saved = saved
         self._call_timeout = call_timeout
         self._cap = output_kb * 1024
-        self._agent, self._replies = install_agent(shell)
-        self._bindings: int | None = None       # as Bridge.__init__ sets them (not called: no runner here)
-        self._functions: dict[str, int] = {}
 
     @property
     def call_timeout(self) -> float:
         return self._call_timeout
 
-    def request(self, op: str, req: dict[str, Any], *, timeout: float | None = None,
-                what: str = "") -> tuple[dict[str, Any], str, float]:
-        timeout = self.call_timeout if timeout is None else timeout
-        self._replies.clear()
-        printed = io.StringIO()
-        started = time.monotonic()
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-                deadline(timeout if op == "call" else None):
-            self._agent(op, json.dumps(req))
-        duration = time.monotonic() - started
-        output = printed.getvalue()[: self._cap]
-        if not self._replies:
-            raise CheckFailed(f"no answer came back for {what or op}. Did the notebook replace print/display "
-                              "machinery? Restart the kernel, run all cells, and check again.", output=output)
-        raw = self._replies[-1]
-        if not isinstance(raw, str) or len(raw) > MAX_REPLY:
-            raise CheckFailed(f"the value returned by {what or op} is too large to grade")
-        try:
-            data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise BadReply("reply is not an object")
-            data["_tensors"] = _load_tensors(base64.b64decode(data.get("blob", ""), validate=True))
-        except (ValueError, BadReply) as exc:
-            raise CheckFailed(f"the reply for {what or op} could not be read as data ({exc})") from None
-        except Exception as exc:  # torch.load refusing something is a failed check, never a crash
-            raise CheckFailed(f"the reply for {what or op} was refused: {type(exc).__name__}") from None
-        return data, output, duration
+    @property
+    def output_cap(self) -> int:
+        return self._cap
+
+    def no_answer(self, what: str, ended: Ended) -> str:
+        return (f"no answer came back for {what}. Did the notebook replace print/display machinery? "
+                "Restart the kernel, run all cells, and check again.")
 
     # -- the kernel's history ---------------------------------------------------------
     def history(self) -> list[tuple[int, str]]:
@@ -240,5 +231,5 @@ class LiveBridge(Bridge):
         outputs = self.saved.outputs.get(cell.index, [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
         error = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}".rstrip(": ") if errors else ""
-        return CellView(cell.index, cell.source, "error" if errors else "ok", _stream_text(outputs), error,
+        return CellView(cell.index, cell.source, "error" if errors else "ok", stream_text(outputs), error,
                         self, count)

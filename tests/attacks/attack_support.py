@@ -175,7 +175,7 @@ class Launches:
 
     def __init__(self) -> None:
         self.records: dict[str, tuple[int | None, str]] = {}
-        from grader import sandbox
+        from grader.sandbox import isolation as sandbox
 
         self.original = original = sandbox.launch_command
         records = self.records
