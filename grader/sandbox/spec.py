@@ -12,12 +12,11 @@ The spec is made from the host's Isolation, the assignment's Limits and the kern
 from __future__ import annotations
 
 import glob
-import json
 import os
 import pwd
 import secrets
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -89,20 +88,6 @@ class SandboxSpec:
     @property
     def sandboxed(self) -> bool:
         return self.kind == "bubblewrap"
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> "SandboxSpec":
-        raw: dict[str, Any] = json.loads(text)
-        home = raw.pop("home_tmpfs")
-        return cls(**{**raw,
-                      "rlimits": tuple((int(k), int(v)) for k, v in raw["rlimits"]),
-                      "capabilities": tuple(raw["capabilities"]), "namespaces": tuple(raw["namespaces"]),
-                      "binds": tuple(Bind(**b) for b in raw["binds"]), "masks": tuple(Mask(**m) for m in raw["masks"]),
-                      "tmpfs": tuple(Tmpfs(**t) for t in raw["tmpfs"]), "devices": tuple(raw["devices"]),
-                      "home_tmpfs": Tmpfs(**home) if home else None})
 
 
 # -- the uid -------------------------------------------------------------------------------

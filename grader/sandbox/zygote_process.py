@@ -26,7 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from grader.errors import KernelError
+from grader.errors import GraderError, KernelError
 from grader.sandbox.forked import ForkedProcess
 from grader.sandbox.isolation import Isolation, detect
 from grader.sandbox.launch import bwrap_argv
@@ -42,7 +42,7 @@ SHARED_VAR = "GRADER_FORKSERVER"      # {"bubblewrap": spool, "limits": spool}: 
 READY_TIMEOUT = 120.0
 
 
-class ForkServerUnavailable(Exception):
+class ForkServerUnavailable(GraderError):
     """The zygote cannot run here; the caller falls back to plain kernels."""
 
 
