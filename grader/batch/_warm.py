@@ -50,11 +50,11 @@ def _sandbox_probes() -> None:
 
     isolation = sandbox.detect("auto")
     if isolation.bwrap:
-        sandbox._bwrap_options(isolation.bwrap)
-    sandbox._reachable_by_others(__import__("sys").executable)
-    if hasattr(sandbox, "_setpriv_knows") and shutil.which("setpriv"):
-        sandbox._setpriv_knows("--ambient-caps")
-        sandbox._setpriv_knows("--pdeathsig")
+        sandbox.bwrap_options(isolation.bwrap)
+    sandbox.reachable_by_others(__import__("sys").executable)
+    if shutil.which("setpriv"):
+        sandbox.setpriv_knows("--ambient-caps")
+        sandbox.setpriv_knows("--pdeathsig")
 
 
 def _modules() -> None:

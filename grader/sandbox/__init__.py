@@ -1,2 +1,3 @@
-"""Where and how a kernel runs: the isolation it gets, its limits, the fork server, and reaping
-what it leaves behind. The grader's only way to start a process that runs student code."""
+"""Where and how a kernel runs: the isolation it gets, its SandboxSpec (spec.py), the launch from
+that spec (launch.py, the zygote, the jupyter_client provisioners), and reaping what it leaves
+behind. The grader's only way to start a process that runs student code."""

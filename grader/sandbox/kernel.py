@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import queue
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -16,20 +15,54 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable, Literal, Protocol
 
 from grader.config import Limits
 from grader.errors import KernelError
-from grader.sandbox.isolation import Isolation, launch_command
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.launch import start_process
+from grader.sandbox.reaper import reap_kernel
+from grader.sandbox.spec import SandboxSpec, kernel_spec
 
 OutputHook = Callable[[dict[str, Any]], None]
+ReplyStatus = Literal["ok", "error", "timeout", "dead", "unhandled"]
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]      # after `-f <connection file>`
+
+
+class KernelProcess(Protocol):
+    """What the grader needs of a kernel's process: Popen's, or a forked kernel's handle."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    @property
+    def stderr(self) -> IO[bytes] | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+def make_workdir(prefix: str, parent: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """A kernel's private folder: its ipc sockets, its connection file (returned as a dict), its home."""
+    from jupyter_client.connect import write_connection_file
+
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(workdir, 0o755)
+    (workdir / "ipc").mkdir()
+    (workdir / "home").mkdir()
+    _, info = write_connection_file(str(workdir / "connection.json"), transport="ipc", ip=str(workdir / "ipc" / "kernel"))
+    return workdir, dict(info)
 
 
 @dataclass
 class ExecReply:
     """What one execute request produced."""
 
-    status: str = "ok"                 # "ok" | "error" | "timeout" | "dead"
+    status: ReplyStatus = "ok"
     ename: str = ""
     evalue: str = ""
     traceback: list[str] = field(default_factory=list)
@@ -70,36 +103,30 @@ class Kernel:
         self.sandbox = sandbox
         self.start_timeout = start_timeout
         self.extra_env = env or {}
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: KernelProcess | None = None
         self.client: Any = None
         self.workdir: Path | None = None
+        self.spec: SandboxSpec | None = None                 # the sandbox of the kernel now running
+        self.connection_info: dict[str, Any] = {}            # for another client of the same kernel
         self.starts = 0
         self._stderr_buf = bytearray()
         self._stderr_thread: threading.Thread | None = None
 
     # -- life -------------------------------------------------------------------------
+    @property
+    def connection_file(self) -> str | None:
+        """The running kernel's connection file (ipc sockets in its folder), for another client."""
+        return str(self.workdir / "connection.json") if self.workdir is not None else None
+
     def start(self) -> None:
         from jupyter_client.blocking import BlockingKernelClient
-        from jupyter_client.connect import write_connection_file
 
-        self.workdir = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
-        os.chmod(self.workdir, 0o755)
-        ipc = self.workdir / "ipc"
-        ipc.mkdir()
-        home = self.workdir / "home"
-        home.mkdir()
+        self.workdir, self.connection_info = make_workdir("grader-kernel-")
         conn_file = str(self.workdir / "connection.json")
-        write_connection_file(conn_file, transport="ipc", ip=str(ipc / "kernel"))
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn_file,
-                "--HistoryManager.enabled=False"]
-        cmd, preexec, env = launch_command(argv, self.sandbox, self.workdir, self.limits)
-        env.update(self.extra_env)
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn_file, *KERNEL_ARGS]
+        self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env)
         try:
-            self.proc = subprocess.Popen(
-                cmd, cwd=str(home), env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                preexec_fn=preexec, start_new_session=True,
-            )
+            self.proc = start_process(self.spec, self.sandbox, argv)
         except OSError as exc:
             raise KernelError(f"could not start a kernel: {exc}") from None
         self._drain_stderr()
@@ -170,7 +197,8 @@ class Kernel:
         """Kill the kernel and everything it started (its pid namespace, uid, session, process tree)."""
         if self.proc is None:
             return
-        self.sandbox.reap(self.proc.pid, self.workdir)
+        spec = self.spec
+        reap_kernel(self.proc.pid, spec.uid if spec else None, spec.tag if spec else "")
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -14,16 +14,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 TAG_VAR = "GRADER_SANDBOX_TAG"  # marks the kernel's processes when no uid of their own tells them apart
-
-# workdir -> (uid or None, tag), written by sandbox.launch_command: what reap_kernel needs
-_LAUNCHED: dict[str, tuple[int | None, str]] = {}
-
-
-def register(workdir: Path, uid: int | None, tag: str) -> None:
-    _LAUNCHED[str(workdir)] = (uid, tag)
 
 
 def _proc_pids() -> list[int]:
@@ -50,7 +42,7 @@ def _status(pid: int) -> tuple[int | None, int, bool]:
     return uid, threads, alive
 
 
-def _pids_of_uid(uid: int) -> list[int]:
+def pids_of_uid(uid: int) -> list[int]:
     out = []
     for pid in _proc_pids():
         owner, _, alive = _status(pid)
@@ -59,7 +51,7 @@ def _pids_of_uid(uid: int) -> list[int]:
     return out
 
 
-def _tasks_of_uid(uid: int) -> int:
+def tasks_of_uid(uid: int) -> int:
     total = 0
     for pid in _proc_pids():
         owner, threads, _ = _status(pid)
@@ -97,11 +89,11 @@ def _kill_all_of_uid(uid: int) -> None:
     if uid in (0, os.getuid()) or os.geteuid() != 0:
         return
     killer, setpriv = shutil.which("kill"), shutil.which("setpriv")
-    quiet = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 10}
+    quiet = subprocess.DEVNULL
     try:
         if killer and setpriv:       # no preexec_fn: spawned without copying this (large) process
             subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", killer, "-KILL", "-1"],
-                           **quiet)
+                           stdin=quiet, stdout=quiet, stderr=quiet, timeout=10)
             return
 
         def become() -> None:
@@ -110,7 +102,7 @@ def _kill_all_of_uid(uid: int) -> None:
             os.setuid(uid)
 
         cmd = [killer, "-KILL", "-1"] if killer else [sys.executable, "-I", "-S", "-c", "import os;os.kill(-1,9)"]
-        subprocess.run(cmd, preexec_fn=become, **quiet)
+        subprocess.run(cmd, preexec_fn=become, stdin=quiet, stdout=quiet, stderr=quiet, timeout=10)
     except (OSError, subprocess.SubprocessError):
         pass
 
@@ -142,14 +134,14 @@ def _kill(pids: list[int]) -> None:
             pass
 
 
-def reap_kernel(pid: int, workdir: Path | None = None) -> list[int]:
+def reap_kernel(pid: int, uid: int | None = None, tag: str = "") -> list[int]:
     """Kill the kernel (pid) and everything it started; return the pids that remain (none, normally).
 
     Under bubblewrap the pid namespace dies with the kernel; a uid of its own is swept with
     kill(-1) as that uid. Without either, the kernel's process tree, its session and every
-    process that carries its tag in the environment are killed one by one.
+    process that carries its tag in the environment are killed one by one. `uid` and `tag` are
+    the kernel's, from its SandboxSpec.
     """
-    uid, tag = _LAUNCHED.pop(str(workdir), (None, "")) if workdir is not None else (None, "")
     procfs = os.path.isdir("/proc")
     tree = _descendants(pid) if procfs and uid is None else []
     try:
@@ -162,10 +154,10 @@ def reap_kernel(pid: int, workdir: Path | None = None) -> list[int]:
     left: list[int] = []
     for attempt in range(5):
         if uid is not None:
-            left = _pids_of_uid(uid)
+            left = pids_of_uid(uid)
             if left and attempt == 0:
                 time.sleep(0.02)      # a pid namespace killed a moment ago is still going down
-                left = _pids_of_uid(uid)
+                left = pids_of_uid(uid)
             if left:
                 _kill_all_of_uid(uid)
         elif tag:

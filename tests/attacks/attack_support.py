@@ -1,7 +1,7 @@
 """The attack suite's machinery: grade each attack notebook once, then check the host.
 
 An attack is graded with grader.grade.grade(), the one code path of every command, with
-the sandbox the machine has (`auto`). While it runs, a spy on sandbox.launch_command records
+the sandbox the machine has (`auto`). While it runs, a spy on sandbox.spec.kernel_spec records
 the uid and tag of every kernel it starts, so that afterwards the suite can tell whether any
 process of that kernel is still alive. The host checks:
 
@@ -44,9 +44,9 @@ def sandbox_reason() -> str:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
-    from grader.sandbox.isolation import _bwrap_works
+    from grader.sandbox.isolation import bwrap_works
 
-    reason = _bwrap_works(bwrap)
+    reason = bwrap_works(bwrap)
     return f"bubblewrap cannot run here: {reason}" if reason else ""
 
 
@@ -166,7 +166,7 @@ class Attack:
 
 
 class Launches:
-    """Every kernel sandbox.launch_command prepares in this session: its workdir, uid and tag.
+    """Every kernel sandbox.spec.kernel_spec describes in this session: its workdir, uid and tag.
 
     Installed once, before any kernel starts, so that it also sees kernels launched ahead of
     time (a fork server's spares). A kernel whose workdir is gone has been shut down: no
@@ -175,27 +175,25 @@ class Launches:
 
     def __init__(self) -> None:
         self.records: dict[str, tuple[int | None, str]] = {}
-        from grader.sandbox import isolation as sandbox
+        from grader.sandbox import spec
 
-        self.original = original = sandbox.launch_command
+        self.original = original = spec.kernel_spec
         records = self.records
 
-        def launch_command(argv, isolation, workdir, limits, *args, **kwargs):  # type: ignore[no-untyped-def]
-            cmd, preexec, env = original(argv, isolation, workdir, limits, *args, **kwargs)
-            ipc = Path(workdir) / "ipc"
-            uid = ipc.stat().st_uid if ipc.exists() else None
-            records[str(workdir)] = (uid if uid != os.geteuid() else None, env.get(sandbox.TAG_VAR, ""))
-            return cmd, preexec, env
+        def kernel_spec(isolation, limits, workdir, *args, **kwargs):  # type: ignore[no-untyped-def]
+            made = original(isolation, limits, workdir, *args, **kwargs)
+            records[str(workdir)] = (made.uid, made.tag)
+            return made
 
-        self.spy = launch_command
-        sandbox.launch_command = launch_command
+        self.spy = kernel_spec
+        spec.kernel_spec = kernel_spec
         self.repatch()
 
     def repatch(self) -> None:
-        """Point every grader module that imported launch_command by name at the spy."""
+        """Point every grader module that imported kernel_spec by name at the spy."""
         for mod in list(sys.modules.values()):
-            if getattr(mod, "__name__", "").startswith("grader") and getattr(mod, "launch_command", None) is self.original:
-                mod.launch_command = self.spy
+            if getattr(mod, "__name__", "").startswith("grader") and getattr(mod, "kernel_spec", None) is self.original:
+                mod.kernel_spec = self.spy
 
     def finished(self) -> tuple[set[int], set[str]]:
         """uids and tags of the kernels already shut down."""

@@ -25,8 +25,8 @@ def notebook(path: Path, sources: list[str]) -> Path:
 
 
 def test_require_without_bubblewrap_is_an_error_and_auto_says_limits_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader import sandbox
     from grader.errors import SandboxUnavailable
+    from grader.sandbox import isolation as sandbox
 
     which = shutil.which
     monkeypatch.setattr(sandbox.shutil, "which", lambda name, *a, **k: None if name == "bwrap" else which(name, *a, **k))
@@ -86,39 +86,37 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root and setpriv to run as a uid")
 def test_every_process_of_a_kernels_uid_is_killed(tmp_path: Path) -> None:
-    from grader import sandbox
+    from grader.sandbox import reaper, spec
 
-    uid = sandbox.kernel_uid()
+    uid = spec.kernel_uid()
     daemon = _spawn_detached(["sleep", "987659"], uid=uid)
     assert _alive(daemon)
-    sandbox._LAUNCHED[str(tmp_path)] = (uid, "")
-    assert sandbox.reap_kernel(2 ** 22 - 1, tmp_path) == []      # the kernel itself is long gone
+    assert reaper.reap_kernel(2 ** 22 - 1, uid, "") == []      # the kernel itself is long gone
     assert not _alive(daemon)
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="the tag sweep reads /proc")
 def test_without_a_uid_of_its_own_the_kernels_tagged_processes_are_killed(tmp_path: Path) -> None:
-    from grader import sandbox
+    from grader.sandbox import reaper
 
-    env = {**os.environ, sandbox.TAG_VAR: "attack-suite-tag"}
+    env = {**os.environ, reaper.TAG_VAR: "attack-suite-tag"}
     daemon = _spawn_detached(["sleep", "987660"], env=env)
     assert _alive(daemon)
-    sandbox._LAUNCHED[str(tmp_path)] = (None, "attack-suite-tag")
-    assert sandbox.reap_kernel(2 ** 22 - 1, tmp_path) == []
+    assert reaper.reap_kernel(2 ** 22 - 1, None, "attack-suite-tag") == []
     assert not _alive(daemon)
 
 
 def test_a_course_folder_inside_a_bound_folder_is_masked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from grader import sandbox
+    from grader.sandbox import spec
 
     course = tmp_path / "course"
     for name in ("bin", "lib", "pyvenv.cfg", "assignments", "solutions", "gradebook.csv", ".git"):
         (course / name).mkdir(parents=True) if "." not in name or name == ".git" else (course / name).touch()
     monkeypatch.chdir(course)
     # a venv made at the course root: the Python stays, the course goes
-    masked = sandbox._masked([str(course)])
+    masked = spec.masked_paths([str(course)])
     assert sorted(Path(p).name for p in masked) == [".git", "assignments", "gradebook.csv", "solutions"]
     # the course under a bound system folder: hidden whole
-    assert sandbox._masked([str(tmp_path)]) == [str(course)]
+    assert spec.masked_paths([str(tmp_path)]) == [str(course)]
     # the course next to the venv (the usual layout): nothing to hide, it is not bound
-    assert str(course) not in sandbox._masked([str(course / "lib")])
+    assert str(course) not in spec.masked_paths([str(course / "lib")])
