@@ -146,7 +146,7 @@ def test_broken_autograder_still_writes_results(tmp_path: Path, autograder_zip: 
 
 
 def test_visibility_words_are_validated(tmp_path: Path) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.errors import AssignmentError
 
     folder = tmp_path / "assignments" / "bad"

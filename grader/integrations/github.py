@@ -125,7 +125,7 @@ def _annotation_file(submission: str) -> str:
     return str(path)
 
 
-def annotations(result: Result) -> list[str]:
+def error_annotations(result: Result) -> list[str]:
     """`::error` lines: one per failed check, one for an unreadable submission."""
     file = _annotation_file(result.submission)
     lines = []
@@ -157,7 +157,7 @@ def report_to_github(result: Result, assignment: Assignment, *, stream: TextIO |
     }
     if not write_outputs(outputs):
         print("grader: GITHUB_OUTPUT is not set; no step outputs written", file=sys.stderr)
-    for line in annotations(result):
+    for line in error_annotations(result):
         print(line, file=stream)
     stream.flush()
 
