@@ -14,7 +14,7 @@ from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
 
 CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
-CellIssueKind = Literal["error", "timeout", "dropped"]
+CellIssueKind = Literal["error", "timeout", "dropped", "output"]
 
 __all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "Result",
            "ResultStatus", "TensorSummary", "csv_row", "dumps_gradescope", "to_csv", "to_gradescope", "to_junit"]

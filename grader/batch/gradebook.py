@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal, get_args
 
 from grader.errors import GraderError
 from grader.results import Result
 
-STATUSES = ("passed", "failed", "unreadable", "crashed", "timeout")
+VerdictStatus = Literal["passed", "failed", "unreadable", "crashed", "timeout"]
+STATUSES: tuple[str, ...] = get_args(VerdictStatus)
 
 
 class GradebookError(GraderError):
@@ -157,7 +158,7 @@ class Gradebook:
             return int(conn.execute(sa.select(sa.func.count()).select_from(getattr(self, table))).scalar_one())
 
     # -- writing ----------------------------------------------------------------------
-    def record(self, *, assignment: str, student: str, sha256: str, source: str, status: str, result: Result,
+    def record(self, *, assignment: str, student: str, sha256: str, source: str, status: VerdictStatus, result: Result,
                reason: str = "", replace: bool = False) -> bool:
         """Write one verdict in one transaction. False when one already exists and `replace` is off."""
         import sqlalchemy as sa

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
+from grader.batch.gradebook import VerdictStatus
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -180,7 +181,7 @@ class Recorder:
         self._write(task, task.status or result.status, result, task.not_graded)
         return []
 
-    def _write(self, task: Task, status: str, result: Result, reason: str) -> None:
+    def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
         from grader.batch.outputs import write_student_outputs
 
         written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
