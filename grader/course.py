@@ -145,3 +145,18 @@ def assignment_dir_for_checks(paths: list[Path]) -> Path | None:
                 return folder
     return None
 
+
+
+def find_student_assignment(value: str) -> tuple[Assignment, Path | None]:
+    """The student folder assignments/<slug> named by a folder or a slug, never a master folder
+    (whose notebook holds the solutions): (the assignment, the master folder given instead, if any)."""
+    path = Path(value).resolve()
+    twin = student_twin(path)
+    if twin is not None and is_assignment_dir(path):
+        if not is_assignment_dir(twin):
+            raise AssignmentError(f"{value} is a master folder (its notebook holds the solutions)",
+                                  hint=f"run `grader assign {value}` first, then give {ASSIGNMENTS}/{path.name}")
+        return load_assignment(twin), path
+    if is_assignment_dir(path):
+        return load_assignment(path), None
+    return find_assignment(value), None

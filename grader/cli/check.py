@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from grader.cli.options import add_grading_options, grading_options
@@ -11,20 +10,10 @@ from grader.errors import GraderError
 EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
 
 
-def inert_in_ci(text: str) -> str:
-    """Feedback quotes the student's words; in GitHub Actions a quoted line such as
-    `::set-output name=result::...` would be a workflow command. Commands are off around it."""
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return text
-    import secrets
-
-    token = secrets.token_hex(16)
-    return f"::stop-commands::{token}\n{text}\n::{token}::"
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.checking import Outputs, check_notebook
     from grader.feedback import render_text
+    from grader.integrations.github import inert_in_ci
 
     options = grading_options(args, select=args.exercise)
     outputs = Outputs(results=args.results, feedback=args.feedback, junit=args.junit, markdown=args.markdown)

@@ -6,33 +6,17 @@ import argparse
 from pathlib import Path
 
 from grader.cli.options import GRADESCOPE_SANDBOX_HELP, SANDBOX_MODES
-from grader.config import Assignment
 
 EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
 
 
-def student_assignment(value: str) -> Assignment:
-    """The student folder assignments/<slug>: never a master folder, whose notebook holds the solutions."""
-    from grader import course
-    from grader.errors import UsageError
-
-    path = Path(value).resolve()
-    twin = course.student_twin(path)
-    if twin is not None and course.is_assignment_dir(path):
-        if not course.is_assignment_dir(twin):
-            raise UsageError(f"{value} is a master folder (its notebook holds the solutions)",
-                             hint=f"run `grader assign {value}` first, then give {course.ASSIGNMENTS}/{path.name}")
-        print(f"note: using the student folder {twin} (hidden checks still come from {path / course.CHECKS})")
-        path = twin
-    if course.is_assignment_dir(path):
-        return course.load_assignment(path)
-    return course.find_assignment(value)
-
-
 def cmd_gradescope(args: argparse.Namespace) -> int:
+    from grader.course import CHECKS, find_student_assignment
     from grader.integrations.gradescope import TORCH_INDEX, TORCH_VERSION, build_zip
 
-    assignment = student_assignment(args.assignment)
+    assignment, master = find_student_assignment(args.assignment)
+    if master is not None:
+        print(f"note: using the student folder {assignment.root} (hidden checks still come from {master / CHECKS})")
     report = build_zip(assignment, args.out, hidden=not args.no_hidden, sandbox=args.sandbox)
     size = report.path.stat().st_size
     print(f"wrote {report.path} ({size / 1024:.0f} KB, {len(report.files)} files) for '{assignment.title}'")

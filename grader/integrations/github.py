@@ -43,6 +43,17 @@ def workflow_command(command: str, message: str, **properties: str) -> str:
     return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
 
 
+def inert_in_ci(text: str) -> str:
+    """Feedback quotes the student's words; in GitHub Actions a quoted line such as
+    `::set-output name=result::...` would be a workflow command. Commands are off around it."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return text
+    import secrets
+
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text}\n::{token}::"
+
+
 # -- the Classroom result ---------------------------------------------------------------------
 def _test_entry(check: CheckResult) -> dict[str, Any]:
     view = check.public_view()
