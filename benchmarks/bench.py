@@ -130,7 +130,7 @@ def verdicts(out: Path) -> list[dict]:
 
 def render_and_db(results: list[dict]) -> tuple[float, float]:
     """Seconds per verdict to render its files and to write it into a gradebook, done again here."""
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.batch.outputs import write_student_outputs
     from grader.batch.gradebook import Gradebook
     from grader.results import Result

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a plain kernel per submission instead of the default (forked kernels)")
     args = parser.parse_args(argv)
 
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.grade import Options, grade
     from grader.sandbox.isolation import detect
 

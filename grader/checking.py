@@ -5,7 +5,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.config import Assignment, find_assignment, load_assignment
+from grader.config import Assignment
+from grader.course import resolve_assignment
 from grader.errors import UsageError
 from grader.grade import Options, grade
 from grader.notebook import read_submission
@@ -18,13 +19,6 @@ class Outputs:
     feedback: Path | None = None
     junit: Path | None = None
     markdown: Path | None = None
-
-
-def resolve_assignment(notebook: Path, assignment_dir: Path | None) -> Assignment:
-    if assignment_dir is not None:
-        return load_assignment(assignment_dir)
-    slug = read_submission(notebook).slug if notebook.is_file() else None
-    return find_assignment(slug)
 
 
 def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> None:
@@ -51,8 +45,9 @@ def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, option
         raise UsageError(f"no such notebook: {notebook}", hint="give the path of the .ipynb file to grade")
     if notebook.is_dir():
         raise UsageError(f"{notebook} is a folder, not a notebook", hint="use `grader batch` for a folder of submissions")
-    assignment = resolve_assignment(notebook, assignment_dir)
-    result = grade(notebook, assignment, options)
+    submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
+    assignment = resolve_assignment(assignment_dir, submission.slug)
+    result = grade(notebook, assignment, options, submission=submission)
     write_outputs(result, assignment, outputs)
     return result, assignment
 

@@ -1,11 +1,33 @@
-"""An assignment on disk: assignment.toml, its notebook, its public and hidden checks."""
+"""assignment.toml as typed dataclasses: every table and key validated.
+
+    schema = 1                 optional; the format version of this file (absent: 1)
+    title, slug, version, notebook
+    [exercises]                name -> title, in the order of the notebook
+    [timeouts] [limits]        see Timeouts and Limits
+    [tolerances]               rtol, atol, and [tolerances.cpu|cuda|mps] for one device
+    [visibility]               public, hidden, and [visibility.exercises] name -> visibility
+
+An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
+names the file, the table and the key, lists the known ones and suggests the closest. Where the
+assignment's folders are (assignments/<slug>, solutions/<slug>) is grader.course's business:
+this module reads one file.
+"""
 from __future__ import annotations
 
+import difflib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal, Mapping, get_args
 
 from grader.errors import AssignmentError
+
+SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
+TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
+TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
+TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility")
 
 
 @dataclass(frozen=True)
@@ -33,6 +55,8 @@ class Limits:
 
 @dataclass(frozen=True)
 class Assignment:
+    """One assignment: its assignment.toml, and where grader.course found its folders."""
+
     slug: str
     title: str
     root: Path                                  # assignments/<slug>
@@ -44,50 +68,139 @@ class Assignment:
     limits: Limits = Limits()
     visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
-
-    @property
-    def public_checks(self) -> Path:
-        return self.root / "checks"
-
-    @property
-    def hidden_checks(self) -> Path | None:
-        if self.solutions is None:
-            return None
-        path = self.solutions / "checks"
-        return path if path.is_dir() else None
+    public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
+    hidden_checks: Path | None = None           # solutions/<slug>/checks when present
+    schema: int = 1
 
     def tolerance(self, device: str) -> Tolerance:
         kind = device.split(":")[0]
         return self.tolerances.get(kind, self.tolerances.get("default", Tolerance()))
 
 
-def _section(data: dict, name: str, cls: type, where: Path):  # type: ignore[no-untyped-def]
-    raw = data.get(name, {})
-    if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [{name}] must be a table")
-    known = cls.__dataclass_fields__
-    unknown = set(raw) - set(known)
-    if unknown:
-        raise AssignmentError(
-            f"{where}: unknown key(s) in [{name}]: {', '.join(sorted(unknown))}",
-            hint=f"known keys: {', '.join(known)}",
-        )
-    try:
-        return cls(**{k: type(getattr(cls(), k))(v) for k, v in raw.items()})
-    except (TypeError, ValueError) as exc:
-        raise AssignmentError(f"{where}: bad value in [{name}]: {exc}") from None
+@dataclass(frozen=True)
+class AssignmentFile:
+    """What one assignment.toml says, validated; `grader.course` adds the folders."""
+
+    path: Path
+    slug: str
+    title: str
+    version: str
+    notebook: str
+    exercises: dict[str, str]
+    timeouts: Timeouts
+    tolerances: dict[str, Tolerance]
+    limits: Limits
+    visibility: dict[str, str]
+    schema: int = 1
 
 
-VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+# -- the words of an error ------------------------------------------------------------------
+def _known(word: str, known: tuple[str, ...] | list[str], brackets: bool = False) -> str:
+    show = [f"[{k}]" if brackets else k for k in known]
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    guess = f"did you mean {'[' + close[0] + ']' if brackets else repr(close[0])}? " if close else ""
+    return f"{guess}known {'tables' if brackets else 'keys'}: {', '.join(show)}"
 
 
-def _visibility(raw: object, exercises: dict, where: Path) -> dict[str, str]:
-    """[visibility]: public/hidden -> a Gradescope visibility; [visibility.exercises]: name -> one,
-    for that exercise's public checks. Flattened to {"public", "hidden", "exercise.<name>"}."""
+def unknown_key(where: Path, table: str, key: str, known: tuple[str, ...] | list[str]) -> AssignmentError:
+    place = f"in [{table}]" if table else "at the top level"
+    return AssignmentError(f"{where}: unknown key '{key}' {place}", hint=_known(key, known))
+
+
+def _unknown_table(where: Path, name: str) -> AssignmentError:
+    return AssignmentError(f"{where}: unknown table [{name}]", hint=_known(name, TABLES, brackets=True))
+
+
+def _table(raw: object, where: Path, name: str) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [visibility] must be a table")
+        raise AssignmentError(f"{where}: [{name}] must be a table, not {type(raw).__name__} {raw!r}",
+                              hint=f"write it as a table: [{name}] on a line of its own, then key = value lines")
+    return raw
+
+
+# -- typed values ---------------------------------------------------------------------------
+def _number(where: Path, table: str, key: str, value: object, kind: type) -> float | int:
+    """A TOML number as `kind` (float: int or float; int: int only); bool is not a number."""
+    ok = (isinstance(value, (int, float)) if kind is float else isinstance(value, int)) and not isinstance(value, bool)
+    if not ok:
+        noun = "a number" if kind is float else "a whole number"
+        raise AssignmentError(f"{where}: [{table}] {key} = {value!r} is not {noun}",
+                              hint=f"write {key} = " + ("30.0" if kind is float else "64") + ", without quotes")
+    assert isinstance(value, (int, float))
+    return kind(value)
+
+
+def _record(where: Path, table: str, raw: object, cls: type) -> Any:
+    """A table of numbers as the dataclass `cls`: unknown keys and wrong types are errors."""
+    data = _table(raw, where, table)
+    names = [f.name for f in fields(cls)]
+    values: dict[str, float | int] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise unknown_key(where, table, key, names)
+        kind = float if isinstance(getattr(cls(), key), float) else int
+        values[key] = _number(where, table, key, value, kind)
+    return cls(**values)
+
+
+def _text(where: Path, key: str, value: object, default: str) -> str:
+    if value is None or value == "":
+        return default
+    if key == "version" and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)      # version = 1 was always read as "1"
+    if not isinstance(value, str):
+        raise AssignmentError(f"{where}: {key} = {value!r} is not a string", hint=f'write {key} = "..." in quotes')
+    return value
+
+
+def _schema(where: Path, value: object) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SCHEMAS:
+        reads = ", ".join(map(str, SCHEMAS))
+        raise AssignmentError(f"{where}: schema = {value!r} is not a version of assignment.toml this grader reads",
+                              hint=f"this grader reads schema {reads}; upgrade the grader, or write schema = {SCHEMAS[-1]}")
+    return value
+
+
+def _exercises(where: Path, raw: object) -> dict[str, str]:
+    data = _table(raw, where, "exercises")
+    out: dict[str, str] = {}
+    for name, title in data.items():
+        if not isinstance(title, str):
+            raise AssignmentError(f"{where}: [exercises] {name} = {title!r} is not a title",
+                                  hint=f'map each exercise name to its title: {name} = "A title"')
+        out[str(name)] = title
+    return out
+
+
+def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
+    """[tolerances] rtol/atol (the default) and one table per device kind."""
+    data = _table(raw, where, "tolerances")
+    known = ["rtol", "atol", *TOLERANCE_DEVICES]
+    out: dict[str, Tolerance] = {"default": Tolerance()}
+    flat: dict[str, object] = {}
+    for key, value in data.items():
+        if key in TOLERANCE_DEVICES:
+            out[key] = _record(where, f"tolerances.{key}", value, Tolerance)
+        elif key in ("rtol", "atol"):
+            flat[key] = value
+        elif isinstance(value, dict):
+            raise AssignmentError(f"{where}: unknown table [tolerances.{key}]",
+                                  hint=_known(key, TOLERANCE_DEVICES).replace("known keys", "known devices"))
+        else:
+            raise unknown_key(where, "tolerances", key, known)
+    if flat:
+        out["default"] = _record(where, "tolerances", flat, Tolerance)
+    return out
+
+
+def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[str, str]:
+    """[visibility]: public/hidden -> a Gradescope visibility; [visibility.exercises]: name -> one,
+    for that exercise's public checks. Flattened to {"public", "hidden", "exercise.<name>"}."""
+    data = _table(raw, where, "visibility")
     allowed = ", ".join(VISIBILITIES)
 
     def word(key: str, value: object) -> str:
@@ -97,7 +210,7 @@ def _visibility(raw: object, exercises: dict, where: Path) -> dict[str, str]:
         return str(value)
 
     out: dict[str, str] = {}
-    for key, value in raw.items():
+    for key, value in data.items():
         if key == "exercises":
             if not isinstance(value, dict):
                 raise AssignmentError(f"{where}: [visibility.exercises] must map exercise names to visibilities")
@@ -109,63 +222,45 @@ def _visibility(raw: object, exercises: dict, where: Path) -> dict[str, str]:
         elif key in ("public", "hidden"):
             out[key] = word(key, value)
         else:
-            raise AssignmentError(f"{where}: unknown key '{key}' in [visibility]",
-                                  hint="known keys: public, hidden, exercises")
+            raise unknown_key(where, "visibility", key, ["public", "hidden", "exercises"])
     return out
 
 
-def load_assignment(root: Path) -> Assignment:
-    """Read assignments/<slug>/assignment.toml; find solutions/<slug> beside it if present."""
-    root = Path(root).resolve()
-    toml_path = root / "assignment.toml"
-    if not toml_path.is_file():
-        raise AssignmentError(
-            f"no assignment at {root}: assignment.toml is missing",
-            hint="pass --assignment with the folder that holds assignment.toml",
-        )
+# -- the file -------------------------------------------------------------------------------
+def _toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise AssignmentError(f"no assignment at {path.parent}: assignment.toml is missing",
+                              hint="pass --assignment with the folder that holds assignment.toml")
     try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AssignmentError(f"{toml_path} is not valid TOML: {exc}") from None
-    slug = str(data.get("slug") or root.name)
-    tolerances: dict[str, Tolerance] = {"default": Tolerance()}
-    for key, value in (data.get("tolerances") or {}).items():
+        raise AssignmentError(f"{path} is not valid TOML: {exc}") from None
+
+
+def _check_top_level(path: Path, data: dict[str, Any]) -> None:
+    for key, value in data.items():
+        if key in TOP_KEYS or key in TABLES:
+            continue
         if isinstance(value, dict):
-            tolerances[key] = Tolerance(**{k: float(v) for k, v in value.items()})
-    if "rtol" in (data.get("tolerances") or {}) or "atol" in (data.get("tolerances") or {}):
-        tol = data["tolerances"]
-        tolerances["default"] = Tolerance(float(tol.get("rtol", 1e-4)), float(tol.get("atol", 1e-5)))
-    solutions = root.parent.parent / "solutions" / slug
-    exercises = data.get("exercises") or {}
-    if not isinstance(exercises, dict):
-        raise AssignmentError(f"{toml_path}: [exercises] must map names to titles")
-    notebook = str(data.get("notebook") or f"{slug}.ipynb")
-    return Assignment(
-        slug=slug,
-        title=str(data.get("title") or slug),
-        root=root,
-        version=str(data.get("version", "1")),
-        notebook=notebook,
-        exercises={str(k): str(v) for k, v in exercises.items()},
-        timeouts=_section(data, "timeouts", Timeouts, toml_path),
-        tolerances=tolerances,
-        limits=_section(data, "limits", Limits, toml_path),
-        visibility=_visibility(data.get("visibility"), exercises, toml_path),
-        solutions=solutions if solutions.is_dir() else None,
+            raise _unknown_table(path, key)
+        raise unknown_key(path, "", key, [*TOP_KEYS, *TABLES])
+
+
+def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
+    """Read and validate one assignment.toml; `default_slug` is used when it names none."""
+    data = _toml(path)
+    schema = _schema(path, data.get("schema"))   # first: a newer file's keys are not misspellings
+    _check_top_level(path, data)
+    slug = _text(path, "slug", data.get("slug"), default_slug)
+    exercises = _exercises(path, data.get("exercises"))
+    return AssignmentFile(
+        path=path, slug=slug, schema=schema,
+        title=_text(path, "title", data.get("title"), slug),
+        version=_text(path, "version", data.get("version"), "1"),
+        notebook=_text(path, "notebook", data.get("notebook"), f"{slug}.ipynb"),
+        exercises=exercises,
+        timeouts=_record(path, "timeouts", data.get("timeouts"), Timeouts),
+        tolerances=_tolerances(path, data.get("tolerances")),
+        limits=_record(path, "limits", data.get("limits"), Limits),
+        visibility=_visibility(path, data.get("visibility"), exercises),
     )
-
-
-def find_assignment(slug: str | None, search_root: Path | None = None) -> Assignment:
-    """Look a slug up under ./assignments (the default for `grader check`)."""
-    if not slug:
-        raise AssignmentError(
-            "the notebook names no assignment in its metadata",
-            hint="pass --assignment assignments/<slug>",
-        )
-    base = (search_root or Path.cwd()) / "assignments" / slug
-    if not (base / "assignment.toml").is_file():
-        raise AssignmentError(
-            f"no assignment '{slug}' under {base.parent}",
-            hint="run from the course folder that holds assignments/, or pass --assignment DIR",
-        )
-    return load_assignment(base)

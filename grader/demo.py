@@ -12,6 +12,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from grader.course import assignments_dir, is_assignment_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "neural-net-basics"
 
@@ -19,11 +21,11 @@ SLUG = "neural-net-basics"
 def build_class(dest: Path) -> tuple[Path, int]:
     """Copy the samples into `dest` as <name>.ipynb; return the assignment folder and the class size."""
     samples = sorted((ROOT / "tests" / "submissions" / SLUG).glob("*.ipynb"))
-    assignment = ROOT / "assignments" / SLUG
+    assignment = assignments_dir(ROOT) / SLUG
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    if samples and (assignment / "assignment.toml").is_file():
+    if samples and is_assignment_dir(assignment):
         for sample in samples:
             shutil.copyfile(sample, dest / sample.name)
         return assignment, len(samples)
@@ -36,7 +38,7 @@ def build_class(dest: Path) -> tuple[Path, int]:
         raise SystemExit("grader demo: no sample class found (tests/submissions/neural-net-basics is missing)")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return fixture / "assignments" / "tiny-tensors", len(module.make_class(dest))
+    return assignments_dir(fixture) / "tiny-tensors", len(module.make_class(dest))
 
 
 def main(argv: list[str] | None = None) -> int:

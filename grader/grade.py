@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -12,21 +12,14 @@ from grader.config import Assignment
 from grader.errors import DeviceUnavailable, GraderError
 from grader.failures import CheckFailed
 from grader.notebook import Submission, read_submission
+from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
 from grader.results import Result
 from grader.sandbox.isolation import Isolation, detect
+from grader.verdict import CheckRun, conclude
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
-
-
-@dataclass(frozen=True)
-class Options:
-    device: str = "auto"
-    sandbox: str = "auto"            # auto | none | require
-    hidden: bool = True              # run solutions/<slug>/checks when present
-    select: str | None = None        # pytest -k expression (one exercise, say)
-    fork_server: bool = True         # kernels forked from a zygote with torch imported (grader/forkserver.py);
-                                     # False: a plain kernel per submission (--no-fork-server)
-
+__all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "SandboxMode", "UnreadableNotebook",
+           "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for",
+           "live_notebook", "run_assignment_checks"]
 
 class UnreadableNotebook:
     """The `nb` of a submission that could not be read: every check fails with the reason."""
@@ -67,6 +60,13 @@ def check_paths(assignment: Assignment, hidden: bool) -> tuple[list[Path], Path 
     return paths, hidden_dir
 
 
+def header(submission: str, assignment: Assignment, options: Options, **facts: Any) -> Result:
+    """A Result with the facts of a submission and no checks yet (grader.verdict.conclude adds them)."""
+    return Result(submission=submission, assignment=assignment.slug, grader_version=grader.__version__,
+                  exercises=dict(assignment.exercises),
+                  hidden_ran=check_paths(assignment, options.hidden)[1] is not None, **facts)
+
+
 KernelFactory = Callable[[Assignment, Isolation], Any]
 
 
@@ -86,30 +86,24 @@ def kernel_factory_for(options: Options) -> KernelFactory:
 
 
 def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
-          isolation: Isolation | None = None, kernel_factory: KernelFactory | None = None) -> Result:
-    """Grade the notebook at `path`. Student faults end in the verdict; grader faults raise."""
+          isolation: Isolation | None = None, kernel_factory: KernelFactory | None = None,
+          submission: Submission | None = None) -> Result:
+    """Grade the notebook at `path` (already read: `submission`). Student faults end in the
+    verdict; grader faults raise."""
     started = time.monotonic()
     kernel_factory = kernel_factory or kernel_factory_for(options)
     isolation = isolation or detect(options.sandbox)
     warm = getattr(kernel_factory, "warm", None)
     if warm is not None:
         warm(assignment, isolation)     # the fork server boots while the notebook is read
-    submission = read_submission(Path(path))
-    result = Result(
-        submission=str(path), assignment=assignment.slug, sha256=submission.sha256,
-        grader_version=grader.__version__, isolation=isolation.label, readable=submission.readable,
-        exercises=dict(assignment.exercises),
-    )
-    result.errors += submission.problems + submission.warnings
-    paths, hidden_dir = check_paths(assignment, options.hidden)
-    result.hidden_ran = hidden_dir is not None
+    submission = submission or read_submission(Path(path))
+    facts = header(str(path), assignment, options, sha256=submission.sha256, isolation=isolation.label,
+                   readable=submission.readable, errors=submission.problems + submission.warnings)
     if not submission.readable:
-        _run_checks(result, assignment, UnreadableNotebook(" ".join(submission.problems)), paths, hidden_dir, options)
-        result.device = "none"
+        nb = UnreadableNotebook(" ".join(submission.problems))
+        result = replace(judge(facts, assignment, nb, options), device="none")
     else:
-        _grade_live(result, submission, assignment, options, isolation, kernel_factory, paths, hidden_dir)
-    result.score = round(sum(c.score for c in result.checks), 6)
-    result.max_score = round(sum(c.points for c in result.checks), 6)
+        result = _grade_live(facts, submission, assignment, options, isolation, kernel_factory)
     result.execution_time = time.monotonic() - started
     return result
 
@@ -150,30 +144,33 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
         kernel.shutdown()
 
 
-def _grade_live(result: Result, submission: Submission, assignment: Assignment, options: Options,
-                isolation: Isolation, kernel_factory: KernelFactory, paths: list[Path],
-                hidden_dir: Path | None) -> None:
-    with live_notebook(submission, assignment, options, isolation, kernel_factory, result.timings) as live:
-        result.device = live.device
+def _grade_live(facts: Result, submission: Submission, assignment: Assignment, options: Options,
+                isolation: Isolation, kernel_factory: KernelFactory) -> Result:
+    with live_notebook(submission, assignment, options, isolation, kernel_factory, facts.timings) as live:
         t2 = time.monotonic()
-        _run_checks(result, assignment, live.notebook, paths, hidden_dir, options)
+        result = judge(replace(facts, device=live.device), assignment, live.notebook, options)
         result.timings["checks"] = time.monotonic() - t2
         result.cells = live.runner.cell_issues()
         if live.runner.restarts:
             result.errors.append(f"The kernel was restarted {live.runner.restarts} time(s) while grading.")
+    return result
 
 
-def _run_checks(result: Result, assignment: Assignment, nb: Any, paths: list[Path],
-                hidden_dir: Path | None, options: Options) -> None:
+def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options: Options) -> CheckRun:
+    """Run the assignment's checks (public, and hidden unless options say not) against `nb`."""
     from grader.checks.context import CheckContext, set_current
     from grader.checks.plugin import GradingPlugin, run_checks
 
-    set_current(CheckContext(device=result.device, tolerance=assignment.tolerance(result.device)))
-    plugin = GradingPlugin(nb, hidden_dir)
-    result.checks = run_checks(paths, plugin, select=options.select)
-    if plugin.internal_errors:
-        raise GraderError("the assignment's checks are broken: " + "; ".join(plugin.internal_errors[:5]),
+    paths, hidden_dir = check_paths(assignment, options.hidden)
+    set_current(CheckContext(device=device, tolerance=assignment.tolerance(device)))
+    run = run_checks(paths, GradingPlugin(nb, hidden_dir), select=options.select)
+    if run.internal_errors:
+        raise GraderError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
                           hint="this is a fault in the assignment, not in the submission")
-    result.errors += [f"Grader note: {c}" for c in plugin.check_crashes]
-    known = list(assignment.exercises)
-    result.checks.sort(key=lambda c: (known.index(c.exercise) if c.exercise in known else len(known), c.hidden))
+    return run
+
+
+def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True) -> Result:
+    """The verdict of `facts`'s submission: its checks run against `nb`, ordered and scored."""
+    run = run_assignment_checks(assignment, nb, facts.device, options)
+    return conclude(facts, run, list(assignment.exercises), score=score)

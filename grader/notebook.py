@@ -11,16 +11,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from grader.course import metadata_slug
 
 MAX_BYTES = 50 * 1024 * 1024
+CellKind = Literal["code", "markdown", "raw"]
 
 
 @dataclass
 class Cell:
     index: int            # position among all cells of the notebook
     source: str
-    kind: str = "code"    # "code" | "markdown" | "raw"
+    kind: CellKind = "code"
     tags: tuple[str, ...] = ()
 
 
@@ -45,6 +48,14 @@ def _source(raw: Any) -> str:
     return "" if raw is None else str(raw)
 
 
+def _dict(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _kind(cell_type: str) -> CellKind:
+    return "code" if cell_type == "code" else "markdown" if cell_type == "markdown" else "raw"
+
+
 def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
     """Salvage cells from a v4 dict or a v3 dict (worksheets) without trusting its schema."""
     raw_cells: list[Any] = []
@@ -60,25 +71,17 @@ def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
             continue
         kind = str(raw.get("cell_type", "code"))
         source = _source(raw.get("source", raw.get("input", "")))
-        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+        meta = _dict(raw.get("metadata"))
         tags = tuple(str(t) for t in meta.get("tags", []) if isinstance(t, str)) if isinstance(meta.get("tags"), list) else ()
-        cells.append(Cell(index=index, source=source, kind=kind if kind in ("code", "markdown", "raw") else "raw", tags=tags))
+        cells.append(Cell(index=index, source=source, kind=_kind(kind), tags=tags))
     return cells
 
 
-def _slug(data: dict[str, Any]) -> str | None:
-    meta = data.get("metadata")
-    if isinstance(meta, dict) and isinstance(meta.get("grader"), dict):
-        slug = meta["grader"].get("slug")
-        return str(slug) if slug else None
-    return None
-
-
 def _kernel_warnings(data: dict[str, Any]) -> list[str]:
-    meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
-    spec = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
+    meta = _dict(data.get("metadata"))
+    spec = _dict(meta.get("kernelspec"))
     name = str(spec.get("name", "")) + " " + str(spec.get("display_name", ""))
-    lang = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
+    lang = _dict(meta.get("language_info"))
     version = str(lang.get("version", ""))
     if re.search(r"python\s*2|python2", name, re.I) or version.startswith("2."):
         return ["The notebook names a Python 2 kernel; it was run with the grader's Python 3 kernel."]
@@ -87,11 +90,23 @@ def _kernel_warnings(data: dict[str, Any]) -> list[str]:
     return []
 
 
+def read_bounded(path: Path, keep: int) -> tuple[bytes, str]:
+    """One pass over the file: its first `keep` bytes, and the sha256 of all of its bytes."""
+    digest = hashlib.sha256()
+    head = bytearray()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+            if len(head) < keep:
+                head += block[: keep - len(head)]
+    return bytes(head), digest.hexdigest()
+
+
 def read_submission(path: Path) -> Submission:
     """Read any notebook, or anything named like one, into cells and problems."""
     path = Path(path)
-    raw = path.read_bytes()[: MAX_BYTES + 1]
-    sub = Submission(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+    raw, sha256 = read_bounded(path, MAX_BYTES + 1)
+    sub = Submission(path=path, sha256=sha256)
     if len(raw) > MAX_BYTES:
         return _unreadable(sub, f"The file is larger than {MAX_BYTES // 2**20} MB; a notebook that big cannot be graded.")
     if not raw.strip():
@@ -109,7 +124,7 @@ def read_submission(path: Path) -> Submission:
         return _not_json(sub, text, exc)
     if not isinstance(data, dict):
         return _unreadable(sub, "The file is JSON but not a notebook (its top level is not an object).")
-    sub.slug = _slug(data)
+    sub.slug = metadata_slug(data)
     sub.warnings += _kernel_warnings(data)
     sub.cells = _normalised_cells(data, sub)
     return sub

@@ -6,11 +6,18 @@ import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
-HIDDEN_MESSAGE_PASS = "Hidden check passed."
-HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
+from grader import verdict
+from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
+
+CheckStatus = Literal["passed", "failed"]
+ResultStatus = Literal["passed", "failed", "unreadable"]
+CellIssueKind = Literal["error", "timeout", "dropped", "output"]
+
+__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "Result",
+           "ResultStatus", "TensorSummary", "csv_row", "dumps_gradescope", "to_csv", "to_gradescope", "to_junit"]
 
 
 @dataclass
@@ -30,7 +37,7 @@ class CheckResult:
     exercise: str                   # one of the assignment's exercises
     points: float
     score: float
-    status: str                     # "passed" | "failed"
+    status: CheckStatus
     hidden: bool = False
     message: str = ""               # what a student reads
     expected: TensorSummary | None = None
@@ -46,15 +53,8 @@ class CheckResult:
         return self.status == "passed"
 
     def public_view(self) -> "CheckResult":
-        """What may be shown outside the grader: hidden checks lose everything but name and status."""
-        if not self.hidden:
-            return self
-        return CheckResult(
-            name=self.name, exercise=self.exercise, points=self.points, score=self.score,
-            status=self.status, hidden=True,
-            message=HIDDEN_MESSAGE_PASS if self.passed else HIDDEN_MESSAGE_FAIL,
-            duration=self.duration,
-        )
+        """What may be shown outside the grader (grader.verdict.public_check)."""
+        return verdict.public_check(self)
 
 
 @dataclass
@@ -62,7 +62,7 @@ class CellIssue:
     """A notebook cell that raised, timed out, or was dropped because it killed the kernel."""
 
     index: int                      # 0-based index among all cells
-    kind: str                       # "error" | "timeout" | "dropped"
+    kind: CellIssueKind
     message: str                    # plain words
     ename: str = ""
     evalue: str = ""
@@ -104,13 +104,10 @@ class Result:
         return groups
 
     def exercise_scores(self) -> dict[str, tuple[float, float]]:
-        return {
-            name: (sum(c.score for c in checks), sum(c.points for c in checks))
-            for name, checks in self.by_exercise().items()
-        }
+        return verdict.exercise_totals(self.by_exercise())
 
     @property
-    def status(self) -> str:
+    def status(self) -> ResultStatus:
         if not self.readable:
             return "unreadable"
         if self.passed:
@@ -118,9 +115,8 @@ class Result:
         return "failed"
 
     def public_view(self) -> "Result":
-        view = Result(**{**self.__dict__})
-        view.checks = [c.public_view() for c in self.checks]
-        return view
+        """The result with its hidden checks as they may be shown (grader.verdict.public_view)."""
+        return verdict.public_view(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.authoring.assign import assign, new, strip_cell
+from grader.authoring.assign import assign, strip_cell
+from grader.authoring.scaffold import new
 from grader.errors import AuthoringError, GraderError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +187,7 @@ def test_assign_without_a_master_folder_is_an_authoring_error(tmp_path: Path) ->
 
 def test_new_scaffolds_a_master_that_grades_full_marks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.cli.main import main
     from grader.grade import grade
 

@@ -309,7 +309,7 @@ def test_a_worker_that_crashes_or_hangs_is_a_verdict_and_the_batch_goes_on(tmp_p
 
 
 def test_watchdog_kills_the_kernels_of_its_process(tmp_path: Path) -> None:
-    from grader.batch.run import Watchdog, kernel_children
+    from grader.batch.tasks import Watchdog, kernel_children
 
     fake = subprocess.Popen([PYTHON, "-c", "import time; time.sleep(60)", "ipykernel_launcher"], start_new_session=True)
     try:

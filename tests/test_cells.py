@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.config import load_assignment
+from grader.course import load_assignment
 from grader.bridge.cells import match_cell, starts_with
 from grader.failures import CheckFailed
 from grader.grade import Options, grade

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import nbformat
 import pytest
 
-from grader.config import load_assignment
+from grader.course import load_assignment
 from grader.grade import Options, default_kernel, grade
 from grader.results import Result
 from grader.sandbox.isolation import detect

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from grader.config import load_assignment
+from grader.course import load_assignment
 from grader.grade import Options, grade
 from grader.results import to_gradescope
 

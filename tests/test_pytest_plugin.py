@@ -30,7 +30,7 @@ def outcomes(junit: Path) -> dict[str, bool]:
 
 
 def test_same_verdicts_as_grader_check(tmp_path: Path) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.grade import Options, grade
 
     junit = tmp_path / "pytest.xml"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import load_assignment
+from grader.course import load_assignment
 from grader.feedback.report import ClassRow, render_report
 from grader.results import CheckResult, Result
 

@@ -13,7 +13,8 @@ from typing import Callable
 
 import pytest
 
-from grader.config import Assignment, load_assignment
+from grader.config import Assignment
+from grader.course import load_assignment
 from grader.grade import grade
 from grader.results import Result
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.config import load_assignment
+from grader.course import load_assignment
 from grader.authoring.assign import assign
 from grader.grade import Options, grade
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader import course
+from grader.config import read_assignment_file
 from grader.errors import AuthoringError
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -47,8 +49,8 @@ MARKERS = {BEGIN_SOLUTION: ("begin", "solution"), END_SOLUTION: ("end", "solutio
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-PUBLIC_DIR = "public"          # in solutions/<slug>/: public checks
-HIDDEN_DIR = "checks"          # in solutions/<slug>/: hidden checks
+PUBLIC_DIR = course.PUBLIC     # in solutions/<slug>/: public checks
+HIDDEN_DIR = course.CHECKS     # in solutions/<slug>/: hidden checks
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SKIP_NAMES = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints")
 
@@ -129,7 +131,7 @@ def strip_cell(source: str, kind: str, number: int = 1) -> tuple[str, bool]:
 
 # -- one notebook -----------------------------------------------------------------------
 
-def _cell_id(slug: str, index: int, source: str) -> str:
+def cell_id(slug: str, index: int, source: str) -> str:
     return hashlib.sha1(f"{slug}\0{index}\0{source}".encode()).hexdigest()[:12]
 
 
@@ -153,13 +155,13 @@ def student_notebook(master: Any, slug: str, version: str) -> Any:
             cell["execution_count"] = None
         cell.get("metadata", {}).pop("execution", None)
         if "id" not in cell:
-            cell["id"] = _cell_id(slug, number, source)
+            cell["id"] = cell_id(slug, number, source)
         cells.append(cell)
     nb.cells = cells
     nb.nbformat, nb.nbformat_minor = 4, max(int(nb.get("nbformat_minor", 0)), 5)
     meta = nb.setdefault("metadata", nbformat.NotebookNode())
     meta["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
-    meta["grader"] = nbformat.NotebookNode({"slug": slug, "version": version})
+    meta[course.METADATA_KEY] = nbformat.NotebookNode(course.notebook_metadata(slug, version))
     return nb
 
 
@@ -198,26 +200,20 @@ class Master:
 
 
 def load_master(solutions_dir: Path) -> Master:
-    import tomllib
-
+    """The master folder's assignment.toml, validated as the grader reads it."""
     root = Path(solutions_dir)
-    toml_path = root / "assignment.toml"
+    toml_path = root / course.TOML
     if not toml_path.is_file():
         raise AuthoringError(f"no assignment.toml in {root}",
                              hint="pass the master folder solutions/<slug>, which holds assignment.toml")
-    try:
-        data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise AuthoringError(f"{toml_path} is not valid TOML: {exc}") from None
-    slug = str(data.get("slug") or root.resolve().name)
-    if not SLUG.match(slug):
-        raise AuthoringError(f"{toml_path}: slug {slug!r} is not a valid slug",
+    file = read_assignment_file(toml_path, default_slug=root.resolve().name)
+    if not SLUG.match(file.slug):
+        raise AuthoringError(f"{toml_path}: slug {file.slug!r} is not a valid slug",
                              hint="use lower-case letters, digits, '-' and '_'")
-    return Master(root=root, slug=slug, version=str(data.get("version", "1")),
-                  notebook=str(data.get("notebook") or f"{slug}.ipynb"))
+    return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook)
 
 
-def _write(path: Path, data: bytes, written: list[Path]) -> None:
+def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
     """Write only when the bytes differ, so a second run touches nothing."""
     if not (path.is_file() and path.read_bytes() == data):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +234,7 @@ def _sync(src: Path, dst: Path, written: list[Path]) -> None:
     """Make dst hold exactly the files of src (stale files removed)."""
     wanted = {p.relative_to(src) for p in _files(src)}
     for rel in sorted(wanted):
-        _write(dst / rel, (src / rel).read_bytes(), written)
+        write_if_changed(dst / rel, (src / rel).read_bytes(), written)
     for old in _files(dst):
         if old.relative_to(dst) not in wanted:
             old.unlink()
@@ -249,52 +245,16 @@ def _sync(src: Path, dst: Path, written: list[Path]) -> None:
 
 def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
-    from grader.config import load_assignment
-
-    master = load_master(Path(solutions_dir))
-    load_assignment(master.root)   # the toml must also be one the grader accepts
+    master = load_master(Path(solutions_dir))     # the toml is validated as the grader reads it
     nb = read_master(master.notebook_path)
     student = student_notebook(nb, master.slug, master.version)
     out = Path(assignments_dir) / master.slug
     written: list[Path] = []
-    _write(out / master.notebook, notebook_text(student).encode("utf-8"), written)
-    _write(out / "assignment.toml", (master.root / "assignment.toml").read_bytes(), written)
-    _sync(master.root / PUBLIC_DIR, out / "checks", written)
+    write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
+    write_if_changed(out / course.TOML, (master.root / course.TOML).read_bytes(), written)
+    _sync(master.root / PUBLIC_DIR, out / course.CHECKS, written)
     return written
 
 
-# -- a new assignment -------------------------------------------------------------------
-
-def new(slug: str, root: Path) -> list[Path]:
-    """Scaffold solutions/<slug>/ under `root` (a master with one exercise) and assign it."""
-    from grader.authoring import scaffold as _scaffold
-
-    if not SLUG.match(slug):
-        raise AuthoringError(f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'")
-    root = Path(root)
-    master_dir = root / "solutions" / slug
-    if master_dir.exists():
-        raise AuthoringError(f"{master_dir} already exists", hint="choose another slug, or edit that master")
-    written: list[Path] = []
-    for rel, text in _scaffold.files(slug).items():
-        _write(master_dir / rel, text.encode("utf-8"), written)
-    return written + assign(master_dir, root / "assignments")
-
-
-def master_notebook_text(cells: list[tuple[str, str]], slug: str, version: str = "1") -> str:
-    """A master notebook from (kind, source) pairs, with stable cell ids (used by `new`)."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    for index, (kind, source) in enumerate(cells, start=1):
-        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
-        cell["id"] = _cell_id(slug, index, source)
-        nb.cells.append(cell)
-    nb.metadata["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
-    nb.metadata["language_info"] = nbformat.NotebookNode({"name": "python"})
-    nb.metadata["grader"] = nbformat.NotebookNode({"slug": slug, "version": version})
-    return notebook_text(nb)
-
-
-__all__ = ["AuthoringError", "MarkerError", "assign", "load_master", "new", "notebook_text",
-           "read_master", "strip_cell", "student_notebook"]
+__all__ = ["AuthoringError", "MarkerError", "assign", "cell_id", "load_master", "notebook_text",
+           "read_master", "strip_cell", "student_notebook", "write_if_changed"]

@@ -1,5 +1,20 @@
-"""The files `grader new <slug>` writes into solutions/<slug>/: a master with one exercise."""
+"""`grader new <slug>`: a master with one exercise in solutions/<slug>/, then assigned."""
 from __future__ import annotations
+
+from pathlib import Path
+
+from grader import course
+from grader.authoring.assign import (
+    HIDDEN_DIR,
+    KERNELSPEC,
+    PUBLIC_DIR,
+    SLUG,
+    assign,
+    cell_id,
+    notebook_text,
+    write_if_changed,
+)
+from grader.errors import AuthoringError
 
 TOML = '''\
 title = "{title}"
@@ -89,15 +104,42 @@ CELLS = [
 ]
 
 
+def master_notebook_text(cells: list[tuple[str, str]], slug: str, version: str = "1") -> str:
+    """A master notebook from (kind, source) pairs, with stable cell ids."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    for index, (kind, source) in enumerate(cells, start=1):
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        cell["id"] = cell_id(slug, index, source)
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = nbformat.NotebookNode(KERNELSPEC)
+    nb.metadata["language_info"] = nbformat.NotebookNode({"name": "python"})
+    nb.metadata[course.METADATA_KEY] = nbformat.NotebookNode(course.notebook_metadata(slug, version))
+    return notebook_text(nb)
+
+
 def files(slug: str) -> dict[str, str]:
     """Relative path in solutions/<slug>/ -> text."""
-    from grader.authoring.assign import HIDDEN_DIR, PUBLIC_DIR, master_notebook_text
-
     title = slug.replace("-", " ").replace("_", " ").capitalize()
     cells = [(kind, source.replace("{title}", title)) for kind, source in CELLS]
     return {
         f"{slug}.ipynb": master_notebook_text(cells, slug),
-        "assignment.toml": TOML.format(title=title, slug=slug),
+        course.TOML: TOML.format(title=title, slug=slug),
         f"{PUBLIC_DIR}/test_double.py": PUBLIC_CHECK,
         f"{HIDDEN_DIR}/test_double.py": HIDDEN_CHECK,
     }
+
+
+def new(slug: str, root: Path) -> list[Path]:
+    """Scaffold solutions/<slug>/ under `root` (a master with one exercise) and assign it."""
+    if not SLUG.match(slug):
+        raise AuthoringError(f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'")
+    root = Path(root)
+    master = course.master_dir(root, slug)
+    if master.exists():
+        raise AuthoringError(f"{master} already exists", hint="choose another slug, or edit that master")
+    written: list[Path] = []
+    for rel, text in files(slug).items():
+        write_if_changed(master / rel, text.encode("utf-8"), written)
+    return written + assign(master, course.assignments_dir(root))

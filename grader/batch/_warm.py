@@ -68,9 +68,9 @@ def _modules() -> None:
 
 
 def _templates() -> None:
-    from grader.feedback.render import _env
+    from grader.feedback.render import environment
 
-    env = _env()
+    env = environment()
     for name in env.list_templates(extensions=["j2"]):
         env.get_template(name)               # compiled once here, not once per worker (~0.05 s)
 

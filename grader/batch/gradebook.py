@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal, get_args
 
 from grader.errors import GraderError
 from grader.results import Result
 
-STATUSES = ("passed", "failed", "unreadable", "crashed", "timeout")
+VerdictStatus = Literal["passed", "failed", "unreadable", "crashed", "timeout"]
+STATUSES: tuple[str, ...] = get_args(VerdictStatus)
 
 
 class GradebookError(GraderError):
@@ -103,10 +104,10 @@ class Gradebook:
             self.meta, self.submissions, self.verdicts, self.checks = _tables()
             self.meta.create_all(self.engine)
         except ModuleNotFoundError as exc:
-            raise GradebookError(f"the database driver for {_safe(url)} is not installed ({exc.name})",
+            raise GradebookError(f"the database driver for {safe_url(url)} is not installed ({exc.name})",
                                  hint="install it into the grader's environment, e.g. pip install 'psycopg[binary]' for postgresql://") from None
         except sa.exc.SQLAlchemyError as exc:
-            raise GradebookError(f"cannot open the gradebook {_safe(url)}: {str(exc).splitlines()[0]}") from None
+            raise GradebookError(f"cannot open the gradebook {safe_url(url)}: {str(exc).splitlines()[0]}") from None
 
     def _sqlite_pragmas(self) -> None:
         from sqlalchemy import event
@@ -157,7 +158,7 @@ class Gradebook:
             return int(conn.execute(sa.select(sa.func.count()).select_from(getattr(self, table))).scalar_one())
 
     # -- writing ----------------------------------------------------------------------
-    def record(self, *, assignment: str, student: str, sha256: str, source: str, status: str, result: Result,
+    def record(self, *, assignment: str, student: str, sha256: str, source: str, status: VerdictStatus, result: Result,
                reason: str = "", replace: bool = False) -> bool:
         """Write one verdict in one transaction. False when one already exists and `replace` is off."""
         import sqlalchemy as sa
@@ -171,20 +172,24 @@ class Gradebook:
                 sub_id = conn.execute(sa.select(s.c.id).where(
                     s.c.assignment == assignment, s.c.student == student, s.c.sha256 == sha256)).scalar()
                 if sub_id is None:
-                    sub_id = conn.execute(s.insert().values(assignment=assignment, student=student, sha256=sha256,
-                                                            source=source, first_seen=now)).inserted_primary_key[0]
+                    inserted = conn.execute(s.insert().values(assignment=assignment, student=student, sha256=sha256,
+                                                              source=source, first_seen=now)).inserted_primary_key
+                    assert inserted is not None
+                    sub_id = inserted[0]
                 old = conn.execute(sa.select(v.c.id).where(v.c.submission_id == sub_id)).scalar()
                 if old is not None:
                     if not replace:
                         return False
                     conn.execute(c.delete().where(c.c.verdict_id == old))
                     conn.execute(v.delete().where(v.c.id == old))
-                verdict_id = conn.execute(v.insert().values(
+                verdict_key = conn.execute(v.insert().values(
                     submission_id=sub_id, status=status, score=float(result.score), max_score=float(result.max_score),
                     reason=reason, device=result.device, isolation=result.isolation,
                     grader_version=result.grader_version, execution_time=float(result.execution_time),
                     graded_at=now, result_json=json.dumps(result.to_dict()),
-                )).inserted_primary_key[0]
+                )).inserted_primary_key
+                assert verdict_key is not None
+                verdict_id = verdict_key[0]
                 rows = [{"verdict_id": verdict_id, "exercise": ch.exercise, "name": ch.name, "hidden": ch.hidden,
                          "points": ch.points, "score": ch.score, "status": ch.status, "message": ch.message[:4000]}
                         for ch in result.checks]
@@ -196,11 +201,11 @@ class Gradebook:
                 raise
             return False
         except sa.exc.SQLAlchemyError as exc:
-            raise GradebookError(f"cannot write to the gradebook {_safe(self.url)}: {str(exc).splitlines()[0]}") from None
+            raise GradebookError(f"cannot write to the gradebook {safe_url(self.url)}: {str(exc).splitlines()[0]}") from None
         return True
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL without its password, for messages."""
     try:
         from sqlalchemy.engine import make_url

@@ -17,11 +17,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from grader.batch.run import Job, Outcome, Task, grade_task, kill_kernels, with_data
+from grader.batch.tasks import Job, Outcome, Task, grade_task, kill_kernels, with_data
 from grader.errors import GraderError
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
-PRELOAD = ["grader.batch.workers", "grader.batch.run", "grader.grade", "grader.bridge.client", "grader.execute", "grader.checks",
+PRELOAD = ["grader.batch.workers", "grader.batch.tasks", "grader.batch.run", "grader.grade", "grader.bridge.client", "grader.execute", "grader.checks",
            "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat",
            "grader.batch._warm"]    # last: compiles nbformat's validator, caches sandbox probes, gc.freeze()
 TERM_GRACE = 5.0
@@ -237,7 +237,7 @@ class DaskCluster:
             # longer than that plus a margin has a worker stuck outside the kernel: abandon it. A task still
             # waiting for a worker (one being replaced, say) is not late: its clock starts when it runs.
             margin = min(30.0, self.job.time_limit)
-            inflight: dict[str, _Remote] = {}
+            inflight: dict[Any, _Remote] = {}   # by the future's key
             while pending or inflight:
                 while pending and len(inflight) < limit:
                     task = pending.popleft()

@@ -12,4 +12,6 @@ SESSION_PLUGIN = "grader-notebook-session"
 @pytest.fixture(scope="session")
 def nb(request: pytest.FixtureRequest) -> Any:
     """The student's notebook, live in its kernel (see grader.bridge.client.Notebook)."""
-    return request.config.pluginmanager.get_plugin(SESSION_PLUGIN).notebook()
+    session = request.config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    assert session is not None, "registered with this fixture by grader.checks.pytest_entry"
+    return session.notebook()

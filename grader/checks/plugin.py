@@ -11,7 +11,9 @@ import pytest
 
 from grader.failures import CheckFailed
 from grader.results import CheckResult
+from grader.verdict import CheckRun
 
+PASSED = "Passed."
 TB_STYLE = "native"   # pytest's --tb, whose option the terminal plugin (off here) would add
 MARKERS = (
     "points(n): the points a check is worth (default 1)",
@@ -94,7 +96,7 @@ class GradingPlugin:
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
         )
         if report.passed:
-            result.status, result.score, result.message = "passed", points, "Passed."
+            result.status, result.score, result.message = "passed", points, PASSED
             return result
         if report.skipped:
             result.message = f"Not run: {getattr(call.excinfo, 'value', '') or 'skipped'}. No points."
@@ -120,11 +122,12 @@ class GradingPlugin:
         return result
 
 
-def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None) -> list[CheckResult]:
-    """Run the check files under `paths` in this process; return one CheckResult per check."""
+def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None) -> CheckRun:
+    """Run the check files under `paths` in this process: one CheckResult per check, and the
+    faults of the checks themselves."""
     args = [str(p) for p in paths if p.exists()]
     if not args:
-        return []
+        return CheckRun()
     args += [
         "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
         "-p", "no:junitxml", "-p", "no:doctest",
@@ -150,7 +153,7 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
         _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
-    return plugin.results
+    return CheckRun(plugin.results, plugin.internal_errors, plugin.check_crashes)
 
 
 def _forget_check_modules(names: set[str], roots: list[Path]) -> None:

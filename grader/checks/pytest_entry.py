@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from grader.cli.options import DEVICE_HELP, DEVICES, SANDBOX_HELP, SANDBOX_MODES
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,10 +28,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="grade this notebook: run its cells in a kernel and give the checks an `nb` fixture")
     group.addoption("--assignment", "--notebook-assignment", dest="notebook_assignment", metavar="DIR", default=None,
                     help="the assignment folder holding assignment.toml (default: found upward from the checks)")
-    group.addoption("--notebook-device", choices=DEVICES, default="auto",
-                    help="where the student's functions run (default: auto = cuda, then mps, then cpu)")
-    group.addoption("--notebook-sandbox", choices=("auto", "none", "require"), default="auto",
-                    help="bubblewrap sandbox: auto (when it works), none, or require (exit 2 without it)")
+    group.addoption("--notebook-device", choices=DEVICES, default="auto", help=DEVICE_HELP)
+    group.addoption("--notebook-sandbox", choices=SANDBOX_MODES, default="auto", help=SANDBOX_HELP)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,27 +47,6 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # -- finding the assignment --------------------------------------------------------------------
-def _candidates(path: Path) -> list[Path]:
-    """assignment.toml folders for a checks path: upward, and assignments/<slug> for solutions/<slug>."""
-    found = []
-    for folder in [path, *path.parents]:
-        if folder.parent.name == "solutions":          # a master folder: prefer what students have
-            twin = folder.parent.parent / "assignments" / folder.name
-            if (twin / "assignment.toml").is_file():
-                found.append(twin)
-        if (folder / "assignment.toml").is_file():
-            found.append(folder)
-    return found
-
-
-def find_assignment_for(paths: list[Path]) -> Path | None:
-    for path in paths:
-        found = _candidates(path.resolve())
-        if found:
-            return found[0]
-    return None
-
-
 def _arg_paths(config: pytest.Config) -> list[Path]:
     paths = []
     for arg in config.args:
@@ -121,7 +98,7 @@ class NotebookSession:
 
     # -- session ----------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from grader.config import load_assignment
+        from grader.course import assignment_dir_for_checks, load_assignment
         from grader.errors import GraderError
         from grader.notebook import read_submission
 
@@ -129,7 +106,7 @@ class NotebookSession:
             pytest.exit(f"grader: no such notebook: {self.path}", returncode=2)
         try:
             option = self.config.getoption("notebook_assignment")
-            root = Path(option) if option else find_assignment_for(_arg_paths(self.config))
+            root = Path(option) if option else assignment_dir_for_checks(_arg_paths(self.config))
             if root is None:
                 pytest.exit("grader: no assignment.toml found above the checks; pass --assignment DIR", returncode=2)
             self.assignment = load_assignment(root)
@@ -180,7 +157,7 @@ class NotebookSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
         from grader.checks.plugin import points_of
-        from grader.results import HIDDEN_MESSAGE_FAIL
+        from grader.verdict import hidden_message
 
         outcome = yield
         report = outcome.get_result()
@@ -189,7 +166,7 @@ class NotebookSession:
         if report.passed or call.excinfo is None:
             return
         if self._hidden(item):
-            report.longrepr = f"{item.name} (hidden): {HIDDEN_MESSAGE_FAIL}"
+            report.longrepr = f"{item.name} (hidden): {hidden_message(False)}"
             report.sections = []
             return
         text = failure_text(call.excinfo.value)
@@ -199,8 +176,9 @@ class NotebookSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.points:
             return
-        score = sum(points for points, passed in self.points.values() if passed)
-        total = sum(points for points, _ in self.points.values())
+        from grader.verdict import points_total
+
+        score, total = points_total(self.points.values())
         where = f"device {self.device}" + (f", isolation: {self.isolation.kind}" if self.isolation is not None else "")
         if self.submission is not None and not self.submission.readable:
             where = "not graded: " + " ".join(self.submission.problems)

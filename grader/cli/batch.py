@@ -5,14 +5,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from grader.cli.options import add_grading_options, grading_options
+
 BATCH_EPILOG = ("Exit status: 0 the batch completed, whatever the students scored; 2 the grader could not run "
                 "(bad arguments, a broken assignment, an unreachable database or scheduler), or some submissions "
                 "could not be graded at all (run the batch again to retry just those).")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from grader.cli.main import _add_grading_options
-
     p = sub.add_parser("batch", help="grade a whole class into a gradebook, grades.csv and a class report",
                        epilog=BATCH_EPILOG,
                        description="Grade every submission in SUBMISSIONS (a folder with one notebook or one folder per "
@@ -27,23 +27,20 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                                               "e.g. postgresql+psycopg://user@host/course")
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")
     p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
-    _add_grading_options(p)
+    add_grading_options(p)
     p.set_defaults(func=cmd_batch)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from grader.batch.run import BatchConfig, run_batch
-    from grader.cli.main import sandbox_mode
     from grader.errors import UsageError
-    from grader.grade import Options
 
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers and --scheduler do not go together",
                          hint="a cluster's size is set by its workers (dask worker --nworkers N)")
-    options = Options(device=args.device, sandbox=sandbox_mode(args), hidden=not args.no_hidden,
-                      fork_server=not args.no_fork_server)
+    options = grading_options(args)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
                          workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
     summary = run_batch(config, log=sys.stderr)
@@ -55,9 +52,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
               "run the same command again to retry them:", file=sys.stderr)
         for student, reason in summary.grader_errors.items():
             print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
-    from grader.batch.gradebook import _safe
+    from grader.batch.gradebook import safe_url
 
-    print(f"gradebook: {_safe(summary.gradebook)}")
+    print(f"gradebook: {safe_url(summary.gradebook)}")
     print(f"grades:    {summary.csv}")
     print(f"report:    {summary.report}")
     return summary.exit_code

@@ -6,10 +6,12 @@ import re
 from typing import Any
 
 from grader.results import Result
+from grader.verdict import exercise_totals
 
 
 @functools.lru_cache(maxsize=1)
-def _env() -> Any:
+def environment() -> Any:
+    """The Jinja environment of the feedback templates (made once; jinja2 is imported here)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -60,15 +62,16 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def _context(result: Result, title: str | None) -> dict[str, Any]:
+def context(result: Result, title: str | None) -> dict[str, Any]:
+    """What every template is given: the public view of `result`, grouped by exercise."""
     view = result.public_view()
     groups = view.by_exercise()
+    sums = exercise_totals(groups)
     exercises = []
     for name, checks in groups.items():
         if not checks:
             continue
-        score = sum(c.score for c in checks)
-        points = sum(c.points for c in checks)
+        score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
     return {"r": view, "title": title or result.assignment, "exercises": exercises,
@@ -77,13 +80,18 @@ def _context(result: Result, title: str | None) -> dict[str, Any]:
 
 def render_html(result: Result, *, title: str | None = None) -> str:
     """One self-contained HTML page: no external assets."""
-    return _env().get_template("feedback.html.j2").render(**_context(result, title))
+    return environment().get_template("feedback.html.j2").render(**context(result, title))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:
-    return _env().get_template("feedback.md.j2").render(**_context(result, title))
+    return environment().get_template("feedback.md.j2").render(**context(result, title))
+
+
+def render_inline(result: Result, *, title: str | None = None) -> str:
+    """A compact HTML fragment (scoped styles, no <html>/<body>) for a notebook's output area."""
+    return environment().get_template("feedback.inline.html.j2").render(**context(result, title))
 
 
 def render_text(result: Result, *, title: str | None = None) -> str:
     """A terminal summary readable without colour."""
-    return _env().get_template("feedback.txt.j2").render(**_context(result, title))
+    return environment().get_template("feedback.txt.j2").render(**context(result, title))

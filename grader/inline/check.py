@@ -21,7 +21,6 @@ Which assignment (the rule, in order):
 from __future__ import annotations
 
 import builtins
-import json
 import os
 import re
 import time
@@ -30,9 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.config import Assignment, load_assignment
+from grader import course
+from grader.config import Assignment
+from grader.course import notebook_slug
 from grader.errors import GraderError
 from grader.results import Result
+from grader.verdict import CheckRun, conclude
 
 GRADING_TOKEN = re.compile(r"__grader_[0-9a-f]{16}__")
 LIVE_NOTE = ("Checked in your running kernel: the checks see the cells as you ran them, in the order you ran "
@@ -61,19 +63,6 @@ class CheckReport(Result):
 
 # -- where things are -------------------------------------------------------------------
 
-def notebook_slug(path: Path) -> str | None:
-    """`metadata.grader.slug` of a notebook file, or None."""
-    try:
-        if path.stat().st_size > 50 * 2**20:
-            return None
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-        meta = data.get("metadata", {}).get("grader", {})
-        slug = meta.get("slug") if isinstance(meta, dict) else None
-        return str(slug) if slug else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def find_notebook(user_ns: dict[str, Any], cwd: Path, explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The notebook this kernel runs, by the rule in the module docstring (None: not found)."""
     if explicit is not None:
@@ -98,28 +87,25 @@ def find_assignment(spec: str | os.PathLike[str] | None, notebook: Path | None, 
     if spec is not None:
         path = Path(spec).expanduser()
         path = path if path.is_absolute() else cwd / path
-        if (path / "assignment.toml").is_file():
-            return load_assignment(path)
-        slug = str(spec)
+        if course.is_assignment_dir(path):
+            return course.load_assignment(path)
+        slug: str | None = str(spec)
     else:
         slug = notebook_slug(notebook) if notebook else None
-        if not slug:
-            where = f"{notebook.name} names" if notebook else "no notebook with grader metadata was found, and the kernel names"
-            raise InlineError(f"{where} no assignment",
-                              hint="pass grader.check(assignment='assignments/<slug>') or the notebook: "
-                                   "grader.check(notebook='your.ipynb')")
+    if not slug:
+        where = f"{notebook.name} names" if notebook else "no notebook with grader metadata was found, and the kernel names"
+        raise InlineError(f"{where} no assignment",
+                          hint="pass grader.check(assignment='assignments/<slug>') or the notebook: "
+                               "grader.check(notebook='your.ipynb')")
     starts = ([notebook.parent.resolve()] if notebook else []) + [cwd.resolve()]
-    for start in starts:
-        for folder in (start, *start.parents):
-            candidate = folder / "assignments" / slug
-            if (candidate / "assignment.toml").is_file():
-                return load_assignment(candidate)
-            if (folder / "assignment.toml").is_file() and load_assignment(folder).slug == slug:
-                return load_assignment(folder)
-    raise InlineError(f"no assignment '{slug}' was found: looked for assignments/{slug}/assignment.toml "
+    found = course.find_by_slug_upward(slug, starts)
+    if found is not None:
+        return found
+    where = f"{course.ASSIGNMENTS}/{slug}/{course.TOML}"
+    raise InlineError(f"no assignment '{slug}' was found: looked for {where} "
                       f"in {starts[0]} and the folders above it",
-                      hint="open the notebook from the course folder that holds assignments/, or pass "
-                           "grader.check(assignment='path/to/assignments/" + slug + "')")
+                      hint=f"open the notebook from the course folder that holds {course.ASSIGNMENTS}/, or pass "
+                           f"grader.check(assignment='path/to/{course.ASSIGNMENTS}/{slug}')")
 
 
 def in_grading_kernel() -> bool:
@@ -177,30 +163,31 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
         report.errors.append(NO_FILE_NOTE)
     set_current(CheckContext(device=device, tolerance=assignment.tolerance(device)))
     plugin = _plugin(Notebook(bridge), exercise)
-    report.checks = run_checks([assignment.public_checks], plugin)   # never solutions/<slug>/checks
-    if plugin.internal_errors:
-        raise InlineError("the assignment's checks are broken: " + "; ".join(plugin.internal_errors[:5]),
+    run = run_checks([assignment.public_checks], plugin)   # never solutions/<slug>/checks
+    _check_run_usable(run, assignment, exercise, plugin.exercises)
+    verdict = conclude(report, run, list(exercises))
+    verdict.execution_time = time.monotonic() - started
+    return verdict
+
+
+def _check_run_usable(run: CheckRun, assignment: Assignment, exercise: str | None, collected: list[str]) -> None:
+    """Raise InlineError when the checks are broken, or the exercise asked for has no public check."""
+    if run.internal_errors:
+        raise InlineError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
                           hint="this is a fault in the assignment, not in your work: tell your instructor")
-    if exercise is not None and not report.checks:
-        known = ", ".join(repr(e) for e in (list(exercises) or plugin.exercises))
-        if exercise in exercises:
+    if exercise is not None and not run.checks:
+        known = ", ".join(repr(e) for e in (list(assignment.exercises) or collected))
+        if exercise in assignment.exercises:
             raise InlineError(f"exercise {exercise!r} has no public checks: it is graded by hidden checks only",
                               hint="they run when your work is graded")
         raise InlineError(f"'{assignment.slug}' has no exercise {exercise!r}", hint=f"its exercises: {known}")
-    report.errors += [f"Grader note: {c}" for c in plugin.check_crashes]
-    order = list(exercises)
-    report.checks.sort(key=lambda c: order.index(c.exercise) if c.exercise in order else len(order))
-    report.score = round(sum(c.score for c in report.checks), 6)
-    report.max_score = round(sum(c.points for c in report.checks), 6)
-    report.execution_time = time.monotonic() - started
-    return report
 
 
 def render_inline_html(result: Result, *, title: str | None = None) -> str:
     """A compact HTML fragment (scoped styles, no <html>/<body>) for a notebook's output area."""
-    from grader.feedback.render import _context, _env
+    from grader.feedback.render import render_inline
 
-    return _env().get_template("feedback.inline.html.j2").render(**_context(result, title))
+    return render_inline(result, title=title)
 
 
 def check(exercise: str | None = None, *, assignment: str | os.PathLike[str] | None = None,

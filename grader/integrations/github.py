@@ -43,6 +43,17 @@ def workflow_command(command: str, message: str, **properties: str) -> str:
     return f"::{command}{' ' + props if props else ''}::{escape_data(message)}"
 
 
+def inert_in_ci(text: str) -> str:
+    """Feedback quotes the student's words; in GitHub Actions a quoted line such as
+    `::set-output name=result::...` would be a workflow command. Commands are off around it."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return text
+    import secrets
+
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text}\n::{token}::"
+
+
 # -- the Classroom result ---------------------------------------------------------------------
 def _test_entry(check: CheckResult) -> dict[str, Any]:
     view = check.public_view()
@@ -125,7 +136,7 @@ def _annotation_file(submission: str) -> str:
     return str(path)
 
 
-def annotations(result: Result) -> list[str]:
+def error_annotations(result: Result) -> list[str]:
     """`::error` lines: one per failed check, one for an unreadable submission."""
     file = _annotation_file(result.submission)
     lines = []
@@ -157,7 +168,7 @@ def report_to_github(result: Result, assignment: Assignment, *, stream: TextIO |
     }
     if not write_outputs(outputs):
         print("grader: GITHUB_OUTPUT is not set; no step outputs written", file=sys.stderr)
-    for line in annotations(result):
+    for line in error_annotations(result):
         print(line, file=stream)
     stream.flush()
 

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import grader
-from grader.config import Assignment, load_assignment
+from grader.config import Assignment
+from grader.course import ASSIGNMENTS, CHECKS, SOLUTIONS, load_assignment
 from grader.errors import GraderError, UsageError
 
 ROOT_ENV = "GRADER_AUTOGRADER_ROOT"
@@ -41,6 +42,7 @@ CONFIG_NAME = "grader-gradescope.json"
 TORCH_VERSION = "2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}
+ZIP_COURSE = "course"                 # the course folder inside the zip: the grader's layout below it
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)      # fixed, so that the same inputs give the same zip
 
 SETUP_SH = r"""#!/usr/bin/env bash
@@ -146,7 +148,7 @@ def _fallback_pyproject() -> str:
         f"dependencies = [\n{deps}\n]\n\n"
         '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
-        '[tool.setuptools.package-data]\ngrader = ["_agent.py", "feedback/templates/*", "checks/pytest.ini"]\n'
+        '[tool.setuptools.package-data]\ngrader = ["bridge/_agent.py", "sandbox/_zygote.py", "feedback/templates/*", "checks/pytest.ini"]\n'
     )
 
 
@@ -173,7 +175,7 @@ def build_zip(assignment: Assignment, out: Path, *, hidden: bool = True, device:
     slug = assignment.slug
     report = ZipReport(path=out)
     config = {
-        "assignment": f"course/assignments/{slug}", "slug": slug, "title": assignment.title,
+        "assignment": f"{ZIP_COURSE}/{ASSIGNMENTS}/{slug}", "slug": slug, "title": assignment.title,
         "notebook": assignment.notebook, "device": device, "sandbox": sandbox, "hidden": hidden,
         "grader_version": grader.__version__, "torch": TORCH_VERSION, "torch_index": TORCH_INDEX,
     }
@@ -191,13 +193,13 @@ def build_zip(assignment: Assignment, out: Path, *, hidden: bool = True, device:
         add(CONFIG_NAME, json.dumps(config, indent=2) + "\n")
         for path in _walk(assignment.root):
             rel = path.relative_to(assignment.root).as_posix()
-            add(f"course/assignments/{slug}/{rel}", path.read_bytes())
-            if rel.startswith("checks/") and path.suffix == ".py":
+            add(f"{ZIP_COURSE}/{ASSIGNMENTS}/{slug}/{rel}", path.read_bytes())
+            if rel.startswith(f"{CHECKS}/") and path.suffix == ".py":
                 report.public_checks += 1
         if hidden and assignment.hidden_checks is not None:
             for path in _walk(assignment.hidden_checks):
                 rel = path.relative_to(assignment.hidden_checks).as_posix()
-                add(f"course/solutions/{slug}/checks/{rel}", path.read_bytes())
+                add(f"{ZIP_COURSE}/{SOLUTIONS}/{slug}/{CHECKS}/{rel}", path.read_bytes())
                 if path.suffix == ".py":
                     report.hidden_checks += 1
         add("grader-src/pyproject.toml", _strip_readme(pyproject) if pyproject else _fallback_pyproject())
@@ -281,7 +283,8 @@ def load_config(source: Path) -> dict[str, Any]:
 def run(root: Path | str | None = None, *, out: Any = None) -> int:
     """Grade <root>/submission into <root>/results/results.json; return the exit code."""
     from grader.feedback import render_text
-    from grader.grade import Options, grade
+    from grader.grade import grade
+    from grader.options import Options, parse_device, parse_sandbox
     from grader.results import to_gradescope
 
     out = out or sys.stdout
@@ -307,9 +310,9 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         return 1
 
     notebook = notebooks[0]
-    options = Options(device=str(config.get("device", "auto")), sandbox=str(config.get("sandbox", "auto")),
-                      hidden=bool(config.get("hidden", True)))
     try:
+        options = Options(device=parse_device(config.get("device", "auto")),
+                          sandbox=parse_sandbox(config.get("sandbox", "auto")), hidden=bool(config.get("hidden", True)))
         result = grade(notebook, assignment, options)
     except GraderError as exc:
         _write(results, problem_results(

@@ -219,7 +219,7 @@ class Attacks:
     def grade(self, name: str, sandbox: str = "auto") -> Attack:
         key = (name, sandbox)
         if key not in self.graded:
-            from grader.config import load_assignment
+            from grader.course import load_assignment
             from grader.grade import Options, grade
 
             path = NOTEBOOKS / f"{name}.ipynb"

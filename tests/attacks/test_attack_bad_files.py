@@ -36,7 +36,7 @@ def _words(result) -> str:  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def verdicts():  # type: ignore[no-untyped-def]
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.grade import Options, grade
 
     assignment = load_assignment(MINI)

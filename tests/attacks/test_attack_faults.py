@@ -104,7 +104,7 @@ def test_fifty_megabytes_of_output_are_cut_to_a_bounded_size(attacks: Attacks) -
 
 @pytest.mark.parametrize("_", [pytest.param(None, marks=needs_sandbox)])
 def test_a_fork_bomb_is_bounded_by_the_process_limit(attacks: Attacks, _: None) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
 
     attack = attacks.grade("fork_bomb")
     full_marks(attack)

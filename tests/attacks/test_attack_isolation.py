@@ -63,7 +63,7 @@ def test_the_kernel_reads_no_host_secret_and_inherits_no_environment(attacks: At
 
 @pytest.mark.parametrize("mode", ["auto"])
 def test_kernel_and_grader_talk_over_ipc_sockets_not_tcp(mode: str) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.sandbox.kernel import Kernel
     from grader.sandbox.isolation import detect
 

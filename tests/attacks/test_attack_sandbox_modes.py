@@ -53,7 +53,7 @@ def test_the_cli_refuses_to_grade_without_the_sandbox_it_requires(tmp_path: Path
     ("none", "limits only"),
 ])
 def test_every_verdict_and_page_says_which_isolation_it_had(tmp_path: Path, mode: str, words: str) -> None:
-    from grader.config import load_assignment
+    from grader.course import load_assignment
     from grader.feedback import render_html, render_markdown, render_text
     from grader.grade import Options, grade
     from grader.results import dumps_gradescope

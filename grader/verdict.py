@@ -1,0 +1,83 @@
+"""The verdict, pure: the one place that scores, orders and hides hidden checks.
+
+Every front end (`grader check`, `grader batch`, Gradescope, the pytest plugin, `grader.check()`
+in Jupyter) makes its Result here from what its check run gave: `conclude` orders the checks by
+the assignment's exercises (hidden after public within one), adds the grader's notes and sums
+the score; `public_view` is all that may leave the grader of a hidden check. Nothing here reads
+a file or starts a process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, TypeVar
+
+if TYPE_CHECKING:   # the dataclasses' module delegates to this one: imported for types only
+    from grader.results import CheckResult, Result
+
+HIDDEN_MESSAGE_PASS = "Hidden check passed."
+HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
+R = TypeVar("R", bound="Result")
+NOTE = "Grader note: "       # a check that crashed (a fault of the check): said in the verdict's errors
+
+
+@dataclass
+class CheckRun:
+    """What running an assignment's checks gave: a CheckResult each, and the faults of the checks."""
+
+    checks: list["CheckResult"] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)   # the checks could not be loaded or run
+    crashes: list[str] = field(default_factory=list)           # a check raised something other than a verdict
+
+
+# -- scoring ---------------------------------------------------------------------------------
+def totals(checks: Iterable["CheckResult"]) -> tuple[float, float]:
+    """(score, max_score) of some checks."""
+    checks = list(checks)
+    return round(sum(c.score for c in checks), 6), round(sum(c.points for c in checks), 6)
+
+
+def exercise_totals(groups: Mapping[str, Sequence["CheckResult"]]) -> dict[str, tuple[float, float]]:
+    """(score, points) of each exercise's checks, unrounded (as the CSV and reports always had them)."""
+    return {name: (sum(c.score for c in checks), sum(c.points for c in checks)) for name, checks in groups.items()}
+
+
+def points_total(results: Iterable[tuple[float, bool]]) -> tuple[float, float]:
+    """(score, max_score) from (points, passed) pairs: the pytest plugin's checks."""
+    pairs = list(results)
+    return (round(sum(points for points, passed in pairs if passed), 6),
+            round(sum(points for points, _ in pairs), 6))
+
+
+# -- ordering --------------------------------------------------------------------------------
+def ordered(checks: Iterable["CheckResult"], exercises: Sequence[str]) -> list["CheckResult"]:
+    """The assignment's exercise order (unknown exercises last), public before hidden in each."""
+    known = list(exercises)
+    return sorted(checks, key=lambda c: (known.index(c.exercise) if c.exercise in known else len(known), c.hidden))
+
+
+# -- hiding ----------------------------------------------------------------------------------
+def hidden_message(passed: bool) -> str:
+    return HIDDEN_MESSAGE_PASS if passed else HIDDEN_MESSAGE_FAIL
+
+
+def public_check(check: "CheckResult") -> "CheckResult":
+    """What may be shown outside the grader: a hidden check keeps its name, points and status only."""
+    if not check.hidden:
+        return check
+    return replace(check, message=hidden_message(check.passed), expected=None, actual=None, mismatches=[],
+                   traceback="", output="", nodeid="")
+
+
+def public_view(result: R) -> R:
+    return replace(result, checks=[public_check(c) for c in result.checks])
+
+
+# -- the verdict -----------------------------------------------------------------------------
+def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True) -> R:
+    """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
+    checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
+    without grading scores 0 whatever a check says)."""
+    checks = ordered(run.checks, exercises)
+    got, out_of = totals(checks)
+    return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],
+                   score=got if score else header.score, max_score=out_of)
