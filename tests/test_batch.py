@@ -44,7 +44,7 @@ EXPECTED = {
 
 
 def run_cli(*args: str, timeout: float = 900, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "grader.cli.main", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([PYTHON, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout,
                           cwd=ROOT, **kw)
 
 
@@ -166,7 +166,7 @@ def test_batch_killed_half_way_resumes_with_every_verdict_once(tmp_path: Path) -
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=RESUME_CLASS)
     db = out / "gradebook.sqlite"
-    proc = subprocess.Popen([PYTHON, "-m", "grader.cli.main", *batch_args(classdir, out, "--workers", "2")], cwd=ROOT,
+    proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2")], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 600
     first: list = []

@@ -13,7 +13,7 @@ import pytest
 
 HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "cli" / "assignments" / "mini"
-GRADER = [sys.executable, "-m", "grader.cli.main"]
+GRADER = [sys.executable, "-m", "grader.cli"]
 
 RIGHT = """
 import torch

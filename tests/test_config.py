@@ -27,7 +27,7 @@ def check_with(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
     (folder / "assignment.toml").write_text(toml)
     notebook = tmp_path / "tiny.ipynb"
     notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    return subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(notebook), "--assignment", str(folder)],
+    return subprocess.run([sys.executable, "-m", "grader.cli", "check", str(notebook), "--assignment", str(folder)],
                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
 

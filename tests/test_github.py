@@ -57,7 +57,7 @@ def wrong_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Comp
     tmp = tmp_path_factory.mktemp("gh")
     # The sandbox has its own tests; here the integration is under test, so limits only.
     proc = subprocess.run(
-        [sys.executable, "-m", "grader.cli.main", "check", str(WRONG), "--assignment", str(ASSIGNMENT), "--github",
+        [sys.executable, "-m", "grader.cli", "check", str(WRONG), "--assignment", str(ASSIGNMENT), "--github",
          "--no-sandbox"], capture_output=True, text=True, env=github_env(tmp), cwd=REPO, timeout=300)
     return proc, tmp
 
@@ -104,7 +104,7 @@ def test_failed_checks_are_annotated(wrong_run: tuple[subprocess.CompletedProces
 
 def test_grader_fault_is_reported_as_an_error(tmp_path: Path) -> None:
     env = github_env(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(tmp_path / "missing.ipynb"),
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(tmp_path / "missing.ipynb"),
                            "--assignment", str(ASSIGNMENT), "--github"],
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     assert proc.returncode == 2

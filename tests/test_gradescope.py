@@ -24,7 +24,7 @@ OUR_TEST_FIELDS = {"name", "score", "max_score", "status", "output", "tags", "vi
 
 
 def grader_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "grader.cli.main", *args]
+    return [sys.executable, "-m", "grader.cli", *args]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ ASSIGNMENT = FIXTURE / "assignments" / "ci-demo"
 
 def check_junit(notebook: Path, out: Path) -> tuple[int, list]:
     # The sandbox has its own tests; here the integration is under test, so limits only.
-    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(notebook), "--assignment", str(ASSIGNMENT),
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(notebook), "--assignment", str(ASSIGNMENT),
                            "--junit", str(out), "--no-sandbox", "-q"], capture_output=True, text=True, timeout=300)
     xml = junitparser.JUnitXml.fromfile(str(out))
     suites = [xml] if isinstance(xml, junitparser.TestSuite) else list(xml)

@@ -70,7 +70,7 @@ def test_student_copy_explains_mistakes_and_says_hidden_checks_run_later(tmp_pat
     for cell, source in zip(stubs, MISTAKES):
         cell.source = source
     nbformat.write(nb, str(tmp_path / "my.ipynb"))
-    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", "my.ipynb", "--feedback", "feedback.html"],
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", "my.ipynb", "--feedback", "feedback.html"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = proc.stdout
     assert proc.returncode == 1, proc.stderr

@@ -109,7 +109,7 @@ def test_quoted_workflow_commands_stay_inert_in_github_actions(tmp_path) -> None
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env["GITHUB_ACTIONS"] = "true"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(NOTEBOOKS / "fake_passing_verdict.ipynb"),
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(NOTEBOOKS / "fake_passing_verdict.ipynb"),
                            "--assignment", str(MINI)], capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "::set-output name=result::" in proc.stdout        # quoted, for the student to see ...

@@ -40,7 +40,7 @@ def test_require_without_bubblewrap_is_an_error_and_auto_says_limits_only(monkey
 def test_the_cli_refuses_to_grade_without_the_sandbox_it_requires(tmp_path: Path) -> None:
     nb = notebook(tmp_path / "right.ipynb", RIGHT)
     env = {**os.environ, "PATH": str(tmp_path)}           # no bwrap on this PATH
-    proc = subprocess.run([sys.executable, "-m", "grader.cli.main", "check", str(nb), "--assignment", str(MINI),
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(nb), "--assignment", str(MINI),
                            "--require-sandbox", "--results", str(tmp_path / "results.json")],
                           capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
