@@ -88,6 +88,12 @@ EXPECTED = {
                                    "single_neuron": "full", "two_layer_forward": "full"},
     "hardcoded_0_1595.ipynb": {"activation": "full", "reshape_weights": "full",
                                "single_neuron": "partial", "two_layer_forward": "full"},
+    "bias_inside_the_sum.ipynb": {"activation": "full", "reshape_weights": "full",
+                                  "single_neuron": "zero", "two_layer_forward": "full"},
+    "no_activation_in_neuron.ipynb": {"activation": "full", "reshape_weights": "full",
+                                      "single_neuron": "partial", "two_layer_forward": "full"},
+    "hidden_units_summed_to_one.ipynb": {"activation": "full", "reshape_weights": "full",
+                                         "single_neuron": "full", "two_layer_forward": "partial"},
     "outer_product_wrong_order.ipynb": {"activation": "full", "reshape_weights": "full",
                                         "single_neuron": "zero", "two_layer_forward": "full"},
     "returns_numpy.ipynb": {"activation": "zero", "reshape_weights": "full",
@@ -160,7 +166,8 @@ def test_clone_is_not_a_view(graded: Grader) -> None:
 
 def test_hardcoded_answer_passes_public_checks_and_fails_hidden_ones(graded: Grader) -> None:
     result = graded("hardcoded_0_1595.ipynb")
-    public = [c for c in result.checks if c.exercise == "single_neuron" and not c.hidden]
+    # every public check that carries points passes; the one worth none names the hard-coding (issue 11)
+    public = [c for c in result.checks if c.exercise == "single_neuron" and not c.hidden and c.points]
     if result.device == "cpu":
         assert all(c.passed for c in public)
     else:  # torch.tensor([[0.1595]]) is made on the CPU: on a GPU the device check catches it too
@@ -237,3 +244,57 @@ def test_samples_are_what_make_samples_writes() -> None:
     for name, nb in module.samples().items():
         text = nb if isinstance(nb, str) else notebook_text(nb)
         assert (SAMPLES / name).read_text(encoding="utf-8") == text, f"{name} is stale: run make_samples.py"
+
+
+# -- the feedback names the mistake (issue 11): what the student reads in each failed public check
+
+def test_a_flipped_sign_in_the_sigmoid_is_named(graded: Grader) -> None:
+    problems = failed(graded("sigmoid_sign_error.ipynb"))
+    assert "It looks like 1 / (1 + exp(x)), with the sign inside exp flipped" in problems["test_activation_known_values"]
+    assert "1 / (1 + torch.exp(-x))" in problems["test_activation_known_values"]
+    # the neuron built on it: the grader sees the sign flip on its own (no catalogue entry says so)
+    assert "It looks like a sign flip" in problems["test_single_neuron_walkthrough_value"]
+
+
+def test_a_left_out_bias_is_named(graded: Grader) -> None:
+    problems = failed(graded("forgot_bias.ipynb"))
+    for name in ("test_single_neuron_walkthrough_value", "test_notebook_computes_y"):
+        assert "It looks like the bias is left out: add `+ bias` after the sum." in problems[name], problems[name]
+    assert "It looks like the biases are left out" in problems["test_two_layer_forward_walkthrough_value"]
+
+
+def test_the_bias_added_inside_the_sum_is_named(graded: Grader) -> None:
+    problems = failed(graded("bias_inside_the_sum.ipynb"))
+    message = problems["test_single_neuron_walkthrough_value"]
+    assert "has shape (), expected (1, 1)" in message
+    assert "the bias is added inside the sum (once per feature)" in message and "after the sum" in message
+
+
+def test_a_left_out_activation_is_named(graded: Grader) -> None:
+    message = failed(graded("no_activation_in_neuron.ipynb"))["test_single_neuron_walkthrough_value"]
+    assert "-1.662" not in message and "It looks like the activation is left out" in message
+
+
+def test_hidden_units_summed_into_one_are_named(graded: Grader) -> None:
+    problems = failed(graded("hidden_units_summed_to_one.ipynb"))
+    for name in ("test_two_layer_forward_walkthrough_value", "test_notebook_computes_output"):
+        assert "the hidden units are summed into one before the output layer" in problems[name]
+        assert "no torch.sum" in problems[name]
+
+
+def test_a_hard_coded_walkthrough_answer_is_named_by_a_public_check(graded: Grader) -> None:
+    result = graded("hardcoded_0_1595.ipynb")
+    message = failed(result)["test_single_neuron_computes_from_its_inputs"]
+    assert "gives the same value for 2 different inputs: is the answer hard-coded?" in message
+    assert check(result, "test_single_neuron_computes_from_its_inputs").points == 0   # it names, it does not cost
+    assert check(graded("correct.ipynb"), "test_single_neuron_computes_from_its_inputs").passed
+
+
+def test_the_swapped_operands_of_the_product_are_named(graded: Grader) -> None:
+    problems = failed(graded("outer_product_wrong_order.ipynb"))
+    assert "the operands of the matrix product swapped (an outer product)" in problems["test_single_neuron_walkthrough_value"]
+    assert "torch.mm(features, weights.view(5, 1))" in problems["test_single_neuron_walkthrough_value"]
+
+
+def test_a_right_answer_is_never_diagnosed(graded: Grader) -> None:
+    assert all("It looks like" not in c.message for c in graded("correct.ipynb").checks)

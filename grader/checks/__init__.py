@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from grader.checks.context import current
 from grader.checks.inputs import generator, randn, seeded_draws
+from grader.checks.mistakes import Diagnosis, Mistake
 from grader.checks.tensors import (
     assert_close,
+    assert_depends_on_inputs,
     assert_shares_storage,
     assert_tensor,
     assert_unchanged,
@@ -27,6 +29,6 @@ from grader.checks.tensors import (
 from grader.failures import CheckFailed
 
 __all__ = [
-    "CheckFailed", "assert_close", "assert_shares_storage", "assert_tensor", "assert_unchanged",
+    "CheckFailed", "Diagnosis", "Mistake", "assert_close", "assert_depends_on_inputs", "assert_shares_storage", "assert_tensor", "assert_unchanged",
     "assert_values", "current", "generator", "randn", "seeded_draws", "summarize",
 ]

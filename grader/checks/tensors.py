@@ -6,10 +6,12 @@ All comparisons run here, in the grader, on plain tensors that came back as data
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from grader.bridge.client import Opaque, Remote, tensor_meta
+from grader.checks import diagnose
 from grader.checks.context import current
+from grader.checks.mistakes import Diagnosis, Mistake, recognise
 from grader.failures import CheckFailed
 from grader.results import TensorSummary
 
@@ -56,42 +58,51 @@ def _fail(message: str, actual: Any, expected: Any, *, expected_values: bool = T
     return CheckFailed(message, actual=summarize(actual), expected=wanted, **extra)
 
 
-def _shape(shape: Any) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+def _type_hint(actual: Any) -> str:
+    """What to change when a result is not a tensor at all."""
+    if type(actual).__module__ == "numpy":
+        return " Keep the computation in torch (no .numpy()), or convert back with torch.from_numpy."
+    if isinstance(actual, (float, int)):
+        return " Return the tensor itself, not a Python number (no .item())."
+    if actual is None:
+        return " Did you forget a `return`?"
+    return ""
+
+
+_shape = diagnose.shape_text
 
 
 def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check_dtype: bool = True,
                   check_device: bool = True, check_values: bool = True,
-                  rtol: float | None = None, atol: float | None = None) -> None:
-    """Assert `actual` is a plain torch.Tensor like `expected`: shape, dtype, device, values."""
+                  rtol: float | None = None, atol: float | None = None,
+                  mistakes: Sequence[Mistake] = (), inputs: Sequence[Any] | None = None,
+                  reference: Callable[..., Any] | None = None) -> None:
+    """Assert `actual` is a plain torch.Tensor like `expected`: shape, dtype, device, values.
+
+    A failure says what the value looks like: one of the `mistakes` (computed on `inputs`, the
+    arguments the check passed), else what the grader recognises on its own (a sign flip, with
+    `reference` the right function; transposed; a dimension summed away; a constant factor ...)."""
     import torch
 
     ctx = current()
+    rtol_, atol_ = _tolerance(rtol, atol)
 
-    def fail(message: str) -> CheckFailed:
-        return _fail(message, actual, expected, expected_values=check_values)
+    def fail(message: str, diagnosis: Diagnosis | None = None) -> CheckFailed:
+        if diagnosis is not None:
+            message = f"{message} {diagnosis.sentence()}"
+        return _fail(message, actual, expected, expected_values=check_values, diagnosis=diagnosis)
 
     if not isinstance(actual, torch.Tensor):
-        hint = ""
-        if type(actual).__module__ == "numpy":
-            hint = " Keep the computation in torch (no .numpy()), or convert back with torch.from_numpy."
-        elif isinstance(actual, (float, int)):
-            hint = " Return the tensor itself, not a Python number (no .item())."
-        elif actual is None:
-            hint = " Did you forget a `return`?"
-        raise fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{hint}")
+        raise fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{_type_hint(actual)}")
     meta = tensor_meta(actual)
     if meta is not None and meta.cls not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
         raise fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.")
     if tuple(actual.shape) != tuple(expected.shape):
+        diagnosis = recognise(actual, mistakes, inputs, rtol_, atol_) or diagnose.of_shape(actual, expected)
         hint = ""
-        if actual.numel() == expected.numel():
+        if diagnosis is None and actual.numel() == expected.numel():
             hint = " It has the right number of elements: check how you reshape or which dimension you sum over."
-        elif actual.dim() == 2 and expected.dim() == 2 and actual.shape == expected.shape[::-1]:
-            hint = " It is transposed."
-        elif actual.numel() > expected.numel() and actual.dim() == 2:
-            hint = " A matrix product with the operands in the wrong order (or of a column by a row) gives an outer product."
-        raise fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}")
+        raise fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}", diagnosis)
     if check_dtype and actual.dtype != expected.dtype:
         raise fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
                     f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting to "
@@ -102,7 +113,22 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
             raise fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on the "
                         "input's device (e.g. torch.ones_like(x) or device=x.device).")
     if check_values:
-        assert_values(actual, expected, what=what, rtol=rtol, atol=atol)
+        try:
+            assert_values(actual, expected, what=what, rtol=rtol, atol=atol)
+        except CheckFailed as failed:
+            diagnosis = (recognise(actual, mistakes, inputs, rtol_, atol_)
+                         or diagnose.of_values(actual, expected, rtol_, atol_, reference=reference, inputs=inputs))
+            if diagnosis is None:
+                raise
+            failed.message = f"{failed.message} {diagnosis.sentence()}"
+            failed.args = (failed.message,)
+            failed.details["diagnosis"] = diagnosis
+            raise
+
+
+def _tolerance(rtol: float | None, atol: float | None) -> tuple[float, float]:
+    tol = current().tolerance
+    return (tol.rtol if rtol is None else rtol), (tol.atol if atol is None else atol)
 
 
 def assert_values(actual: Any, expected: Any, *, what: str = "the result",
@@ -110,9 +136,7 @@ def assert_values(actual: Any, expected: Any, *, what: str = "the result",
     """Values within tolerance (shapes must already agree); reports the worst differences."""
     import torch
 
-    tol = current().tolerance
-    rtol = tol.rtol if rtol is None else rtol
-    atol = tol.atol if atol is None else atol
+    rtol, atol = _tolerance(rtol, atol)
     a = actual.detach().to(torch.float64) if not actual.is_complex() else actual.detach()
     e = expected.detach().to(a.dtype)
     if a.shape != e.shape:
@@ -163,3 +187,25 @@ def assert_unchanged(after: Any, before: Any, *, what: str = "the input") -> Non
     if not torch.equal(after.detach().cpu(), before.detach().cpu()):
         raise CheckFailed(f"your function changed the values of {what}. Do not modify arguments in place.",
                           actual=summarize(after), expected=summarize(before))
+
+
+def assert_depends_on_inputs(function: Callable[..., Any], *argument_sets: Sequence[Any],
+                             what: str = "the function") -> None:
+    """`function` must give different results for different inputs: the same value for every
+    set of arguments is an answer typed in, not computed (a walkthrough's 0.1595, say)."""
+    import torch
+
+    results = [function(*args) for args in argument_sets]
+    for result in results:
+        if not isinstance(result, torch.Tensor):
+            raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_typename(result)}.{_type_hint(result)}",
+                              actual=summarize(result))
+    tensors = results
+    if len(tensors) < 2:
+        return
+    first = tensors[0].detach().to(torch.float64)
+    if all(tuple(t.shape) == tuple(first.shape) and torch.equal(t.detach().to(torch.float64), first) for t in tensors[1:]):
+        diagnosis = Diagnosis("a hard-coded answer",
+                              "compute the result from the function's arguments instead of typing in a number", "values")
+        raise CheckFailed(f"{what} gives the same value for {len(tensors)} different inputs: is the answer hard-coded? "
+                          f"{diagnosis.sentence()}", actual=summarize(tensors[0]), diagnosis=diagnosis)

@@ -159,6 +159,11 @@ def samples() -> dict[str, Any]:
         "reshape_with_resize_.ipynb": filled({"reshape_weights": "n = weights.shape[1]\nreturn weights.resize_(n, 1)"}),
         "reshape_returns_copy.ipynb": filled({"reshape_weights": "return weights.view(-1, 1).clone()"}),
         "hardcoded_0_1595.ipynb": filled({"single_neuron": "return torch.tensor([[0.1595]])"}),
+        "bias_inside_the_sum.ipynb": filled({"single_neuron": "return activation(torch.sum(features * weights + bias))"}),
+        "no_activation_in_neuron.ipynb": filled({"single_neuron": "return torch.sum(features * weights) + bias"}),
+        "hidden_units_summed_to_one.ipynb": filled({
+            "two_layer_forward": "hidden = activation(torch.sum(torch.mm(features, W1)) + B1)\n"
+                                 "return activation(torch.mm(hidden, W2) + B2)"}),
         "outer_product_wrong_order.ipynb": filled({
             "single_neuron": "return activation(torch.mm(reshape_weights(weights), features) + bias)"}),
         "returns_numpy.ipynb": filled({"activation": "import numpy as np\nreturn 1 / (1 + np.exp(-x.numpy()))"}),
