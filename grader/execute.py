@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from grader.config import Assignment
 from grader.sandbox.kernel import ExecReply, Kernel
@@ -30,10 +30,13 @@ def _out_of_memory(reply: ExecReply) -> bool:
     return reply.ename == "MemoryError" or "can't allocate memory" in reply.evalue or "Cannot allocate memory" in reply.evalue
 
 
+CellRunStatus = Literal["ok", "error", "timeout", "dropped"]
+
+
 @dataclass
 class CellRun:
     cell: Cell
-    status: str                  # "ok" | "error" | "timeout" | "dropped"
+    status: CellRunStatus
     reply: ExecReply | None = None
     execution_count: int | None = None
     note: str = ""

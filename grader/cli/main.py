@@ -3,6 +3,7 @@ are in its own module (grader.cli.check, .batch, .gradescope, .gradescope_run, .
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from grader import __version__
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:       # `grader ... | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
