@@ -131,7 +131,7 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
     kernel = kernel_factory(assignment, isolation)   # may start it already (the fork server's kernels are)
     runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     try:
-        runner.start()
+        runner.start()      # connect, install the agent
         bridge = Bridge(runner)
         device = choose_device(options.device, bridge.devices())
         bridge.device = device
@@ -141,7 +141,7 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
         timings["cells"] = time.monotonic() - t1
         yield LiveNotebook(Notebook(bridge), runner, device)
     finally:
-        kernel.shutdown()
+        runner.shutdown()   # immediate: the kernel is killed, never asked to leave
 
 
 def _grade_live(facts: Result, submission: Submission, assignment: Assignment, options: Options,

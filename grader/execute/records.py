@@ -1,0 +1,59 @@
+"""What running a submission's cells leaves behind: a CellRun per cell, and the cell problems
+of the verdict made from them (the messages students read)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from grader.config import Limits
+from grader.notebook import Cell
+from grader.results import CellIssue
+from grader.sandbox.kernel import ExecReply
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def out_of_memory(reply: ExecReply) -> bool:
+    return reply.ename == "MemoryError" or "can't allocate memory" in reply.evalue or "Cannot allocate memory" in reply.evalue
+
+
+CellRunStatus = Literal["ok", "error", "timeout", "dropped"]
+
+
+@dataclass
+class CellRun:
+    cell: Cell
+    status: CellRunStatus
+    reply: ExecReply | None = None
+    execution_count: int | None = None
+    note: str = ""
+
+
+def cell_issues(runs: list[CellRun], limits: Limits) -> list[CellIssue]:
+    """The cell problems of the verdict: every cell that did not end "ok", every cut output."""
+    issues = []
+    for run in runs:
+        reply = run.reply or ExecReply()
+        head = "\n".join(run.cell.source.strip().splitlines()[:3])
+        if run.status != "ok":
+            if run.status == "error":
+                message = f"raised {reply.ename}: {reply.evalue}".strip()
+                if out_of_memory(reply):
+                    message += f" (the kernel's memory limit is {limits.memory_mb} MB)"
+            else:
+                message = run.note or run.status
+            issues.append(CellIssue(
+                index=run.cell.index, kind=run.status, message=message[:4000], ename=reply.ename,
+                evalue=reply.evalue[:2000], traceback=strip_ansi("\n".join(reply.traceback))[-4000:],
+                source_head=head,
+            ))
+        if reply.truncated:
+            issues.append(CellIssue(index=run.cell.index, kind="output",
+                                    message=f"printed more than {limits.output_kb} KB of output; only the first "
+                                            f"{limits.output_kb} KB were kept", source_head=head))
+    return issues
