@@ -2,7 +2,6 @@
 
     runner.py   Runner, the NotebookClient subclass: cells, timeouts, recovery, shutdown
     handle.py   KernelHandle: the grader's Kernel as the KernelManager nbclient drives
-    outputs.py  outputs recorded in nbformat's shape, bounded as they stream
     records.py  CellRun, and the verdict's cell problems made from them
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Literal
 from grader.config import Limits
 from grader.notebook import Cell
 from grader.results import CellIssue
-from grader.sandbox.kernel import ExecReply
+from grader.sandbox.replies import ExecReply
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

@@ -31,11 +31,11 @@ from grader.bridge.agent import AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
-from grader.execute.outputs import RECORDED, content_of, record_output, take_reply
 from grader.execute.records import CellRun, cell_issues
 from grader.notebook import Cell, Submission
 from grader.results import CellIssue
-from grader.sandbox.kernel import ExecReply, Kernel, TimeLimit
+from grader.sandbox.kernel import Kernel, TimeLimit
+from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
 
 POLL = 0.05              # seconds between looks at the kernel process while a request runs
 CELL_GRACE = 3.0         # after the interrupt at a cell's timeout: how long before the hard stop

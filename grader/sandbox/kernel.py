@@ -13,19 +13,19 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Literal, Protocol
+from typing import IO, Any, Callable, Protocol
 
 from grader.config import Limits
 from grader.errors import KernelError
+from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.launch import start_process
 from grader.sandbox.reaper import reap_kernel
 from grader.sandbox.spec import SandboxSpec, kernel_spec
 
 OutputHook = Callable[[dict[str, Any]], None]
-ReplyStatus = Literal["ok", "error", "timeout", "dead", "unhandled"]
 KERNEL_ARGS = ["--HistoryManager.enabled=False"]      # after `-f <connection file>`
 
 
@@ -56,21 +56,6 @@ def make_workdir(prefix: str, parent: str | None = None) -> tuple[Path, dict[str
     (workdir / "home").mkdir()
     _, info = write_connection_file(str(workdir / "connection.json"), transport="ipc", ip=str(workdir / "ipc" / "kernel"))
     return workdir, dict(info)
-
-
-@dataclass
-class ExecReply:
-    """What one execute request produced."""
-
-    status: ReplyStatus = "ok"
-    ename: str = ""
-    evalue: str = ""
-    traceback: list[str] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)   # nbformat-shaped outputs
-    execution_count: int | None = None
-    stream_bytes: int = 0              # all printed bytes, kept or not
-    truncated: bool = False
-    interrupted: bool = False
 
 
 @dataclass
@@ -303,66 +288,16 @@ class Kernel:
                     shell = None
                 if shell is not None and shell.get("parent_header", {}).get("msg_id") == msg_id:
                     got_reply = True
-                    content = shell["content"]
-                    reply.execution_count = content.get("execution_count")
-                    if content.get("status") == "error" and reply.status == "ok":
-                        reply.status = "error"
-                        self._take_error(reply, content, cap)
-                    elif content.get("status") == "aborted" and reply.status == "ok":
-                        reply.status = "error"
-                        reply.ename, reply.evalue = "Aborted", "execution was aborted"
+                    take_reply(reply, content_of(shell), cap)
         if reply.interrupted:
             reply.status = "timeout"
         return reply
 
-    def _on_iopub(self, msg: dict[str, Any], reply: ExecReply, kept: int, cap: int,
-                  on_output: OutputHook | None) -> int:
-        """Record one output; keep at most `cap` characters of all of them (the rest is counted, then dropped)."""
-        kind = msg["msg_type"]
-        content = msg["content"] if isinstance(msg.get("content"), dict) else {}
-        if on_output is not None and kind in ("display_data", "execute_result", "stream", "error"):
-            on_output(msg)
-        if kind == "stream":
-            text = content.get("text", "")
-            text = text if isinstance(text, str) else str(text)
-            reply.stream_bytes += len(text)
-            piece = text[: max(0, cap - kept)]
-            if len(piece) < len(text):
-                reply.truncated = True
-            if piece:
-                kept += len(piece)
-                name = "stderr" if content.get("name") == "stderr" else "stdout"
-                outs = reply.outputs
-                if outs and outs[-1].get("output_type") == "stream" and outs[-1].get("name") == name:
-                    outs[-1]["text"] += piece
-                else:
-                    outs.append({"output_type": "stream", "name": name, "text": piece})
-        elif kind in ("display_data", "execute_result"):
-            data = content.get("data", {}) if isinstance(content.get("data"), dict) else {}
-            if any(str(k).startswith("application/x-grader") for k in data):
-                return kept
-            small = {str(k)[:100]: v for k, v in data.items() if isinstance(v, str) and len(v) <= cap - kept}
-            size = sum(len(v) for v in small.values())
-            if len(small) < len(data) or len(reply.outputs) >= 200:
-                reply.truncated = True
-            if small and len(reply.outputs) < 200:
-                kept += size
-                out: dict[str, Any] = {"output_type": kind, "data": small, "metadata": {}}
-                if kind == "execute_result":
-                    out["execution_count"] = content.get("execution_count")
-                reply.outputs.append(out)
-        elif kind == "error":
-            reply.status = "error"
-            self._take_error(reply, content, cap)
-            reply.outputs.append({"output_type": "error", "ename": reply.ename, "evalue": reply.evalue,
-                                  "traceback": reply.traceback})
-        return kept
-
     @staticmethod
-    def _take_error(reply: ExecReply, content: dict[str, Any], cap: int) -> None:
-        """An error as the kernel reported it, bounded: an exception can carry 50 MB of text too."""
-        reply.ename = str(content.get("ename", ""))[:200]
-        reply.evalue = str(content.get("evalue", ""))[:cap]
-        raw = content.get("traceback", [])
-        lines = [str(line)[:2000] for line in (raw if isinstance(raw, list) else [])[-60:]]
-        reply.traceback = lines
+    def _on_iopub(msg: dict[str, Any], reply: ExecReply, kept: int, cap: int,
+                  on_output: OutputHook | None) -> int:
+        """Record one output; keep at most `cap` characters of all of them (replies.record_output)."""
+        kind = str(msg.get("msg_type"))
+        if on_output is not None and kind in RECORDED:
+            on_output(msg)
+        return record_output(reply, kind, content_of(msg), cap, kept)

@@ -1,17 +1,34 @@
-"""What a cell printed, recorded in nbformat's shape and bounded while it streams.
+"""What a kernel's replies and outputs say, recorded in nbformat's shape and bounded while they stream.
 
 A cell can print gigabytes or raise an exception carrying 50 MB of text: at most `cap`
 characters of all its outputs are kept, the rest is counted (`stream_bytes`) and dropped, and
 the record says it was cut (`truncated`). Outputs that carry a grader-internal mime type
-(`application/x-grader*`: the agent's replies) are never part of a cell's record. The counting
-and cutting are the ones the kernel's own request loop applies (grader/sandbox/kernel.py), so
-a cell's record is the same whichever client collected it.
+(`application/x-grader*`: the agent's replies) are never part of a cell's record. This is the
+one reader of kernel messages for both clients, the executor's (grader/execute/) and the
+kernel's own request loop (grader/sandbox/kernel.py): a record is the same whichever collected it.
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from grader.sandbox.kernel import ExecReply
+ReplyStatus = Literal["ok", "error", "timeout", "dead", "unhandled"]
+
+
+@dataclass
+class ExecReply:
+    """What one execute request produced."""
+
+    status: ReplyStatus = "ok"
+    ename: str = ""
+    evalue: str = ""
+    traceback: list[str] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)   # nbformat-shaped outputs
+    execution_count: int | None = None
+    stream_bytes: int = 0              # all printed bytes, kept or not
+    truncated: bool = False
+    interrupted: bool = False
+
 
 RECORDED = ("stream", "display_data", "execute_result", "error")   # the iopub messages that are outputs
 MAX_OUTPUTS = 200            # display outputs kept per cell; more are dropped (and the record says so)
