@@ -27,7 +27,8 @@ Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
-TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility")
+TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback")
+HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Assignment:
     tolerances: dict[str, Tolerance] = field(default_factory=lambda: {"default": Tolerance()})
     limits: Limits = Limits()
     visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
+    hidden_feedback: str = "mistake"            # [feedback] hidden_checks: "mistake" (its name, never values) or "nothing"
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -92,6 +94,7 @@ class AssignmentFile:
     limits: Limits
     visibility: dict[str, str]
     schema: int = 1
+    hidden_feedback: str = "mistake"
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -197,6 +200,20 @@ def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
     return out
 
 
+def _feedback(where: Path, raw: object) -> str:
+    """[feedback] hidden_checks = "mistake" (a failed hidden check names a recognised mistake,
+    never its inputs or values; the default) or "nothing" (pass/fail only)."""
+    data = _table(raw, where, "feedback")
+    for key in data:
+        if key != "hidden_checks":
+            raise unknown_key(where, "feedback", key, ["hidden_checks"])
+    value = data.get("hidden_checks", "mistake")
+    if value not in HIDDEN_FEEDBACK:
+        raise AssignmentError(f"{where}: [feedback] hidden_checks = {value!r} is not one of the choices",
+                              hint='write hidden_checks = "mistake" (name a recognised mistake) or "nothing"')
+    return str(value)
+
+
 def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[str, str]:
     """[visibility]: public/hidden -> a Gradescope visibility; [visibility.exercises]: name -> one,
     for that exercise's public checks. Flattened to {"public", "hidden", "exercise.<name>"}."""
@@ -263,4 +280,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         tolerances=_tolerances(path, data.get("tolerances")),
         limits=_record(path, "limits", data.get("limits"), Limits),
         visibility=_visibility(path, data.get("visibility"), exercises),
+        hidden_feedback=_feedback(path, data.get("feedback")),
     )

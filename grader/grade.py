@@ -173,4 +173,5 @@ def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options:
 def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True) -> Result:
     """The verdict of `facts`'s submission: its checks run against `nb`, ordered and scored."""
     run = run_assignment_checks(assignment, nb, facts.device, options)
-    return conclude(facts, run, list(assignment.exercises), score=score)
+    return conclude(facts, run, list(assignment.exercises), score=score,
+                    hidden_feedback=assignment.hidden_feedback)

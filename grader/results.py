@@ -47,6 +47,7 @@ class CheckResult:
     output: str = ""                # what the student's function printed, bounded
     duration: float = 0.0
     nodeid: str = ""
+    diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
 
     @property
     def passed(self) -> bool:
@@ -236,12 +237,22 @@ def csv_row(student: str, result: Result) -> dict[str, Any]:
     }
     for name, (score, _points) in result.exercise_scores().items():
         row[name] = score
+    row["mistakes"] = "; ".join(f"{exercise}: {name}" for exercise, name in mistakes_of(result))
     return row
+
+
+def mistakes_of(result: Result) -> list[tuple[str, str]]:
+    """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order."""
+    seen: dict[tuple[str, str], None] = {}
+    for check in result.checks:
+        if not check.passed and check.diagnosis:
+            seen.setdefault((check.exercise, check.diagnosis), None)
+    return list(seen)
 
 
 def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + exercises, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + exercises + ["mistakes"], extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:   # the dataclasses' module delegates to this one: imported fo
 
 HIDDEN_MESSAGE_PASS = "Hidden check passed."
 HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
+HIDDEN_NOTHING_ELSE = "Hidden checks reveal nothing else: not their inputs, not their values."
 R = TypeVar("R", bound="Result")
 NOTE = "Grader note: "       # a check that crashed (a fault of the check): said in the verdict's errors
 
@@ -64,7 +65,10 @@ def public_check(check: "CheckResult") -> "CheckResult":
     """What may be shown outside the grader: a hidden check keeps its name, points and status only."""
     if not check.hidden:
         return check
-    return replace(check, message=hidden_message(check.passed), expected=None, actual=None, mismatches=[],
+    message = hidden_message(check.passed)
+    if not check.passed and check.diagnosis:
+        message = f"Hidden check failed. It looks like {check.diagnosis}. {HIDDEN_NOTHING_ELSE}"
+    return replace(check, message=message, expected=None, actual=None, mismatches=[],
                    traceback="", output="", nodeid="")
 
 
@@ -73,11 +77,14 @@ def public_view(result: R) -> R:
 
 
 # -- the verdict -----------------------------------------------------------------------------
-def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True) -> R:
+def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True,
+             hidden_feedback: str = "mistake") -> R:
     """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
     checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
     without grading scores 0 whatever a check says)."""
     checks = ordered(run.checks, exercises)
+    if hidden_feedback != "mistake":    # the instructor's choice: hidden checks name no mistake either
+        checks = [replace(c, diagnosis="") if c.hidden else c for c in checks]
     got, out_of = totals(checks)
     return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],
                    score=got if score else header.score, max_score=out_of)

@@ -42,6 +42,9 @@ def check_with(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
     ("[limits]\nmemory_mb = 1.5\n", ["[limits] memory_mb = 1.5 is not a whole number"]),
     ("[visibility]\nhiden = \"visible\"\n", ["unknown key 'hiden' in [visibility]", "did you mean 'hidden'?"]),
     ("[exercises.more]\ntitle = 3\n", ["[exercises] more = {'title': 3} is not a title"]),
+    ("[feedback]\nhidden_checks = \"everything\"\n", ["[feedback] hidden_checks = 'everything' is not one of the choices",
+                                                     '"mistake"', '"nothing"']),
+    ("[feedback]\nhiden_checks = \"nothing\"\n", ["unknown key 'hiden_checks' in [feedback]", "did you mean 'hidden_checks'?"]),
 ])
 def test_a_misspelled_or_mistyped_table_or_key_is_named(tmp_path: Path, extra: str, words: list[str]) -> None:
     proc = check_with(tmp_path, GOOD + extra)

@@ -94,6 +94,12 @@ EXPECTED = {
                                       "single_neuron": "partial", "two_layer_forward": "full"},
     "hidden_units_summed_to_one.ipynb": {"activation": "full", "reshape_weights": "full",
                                          "single_neuron": "full", "two_layer_forward": "partial"},
+    "mm_operands_swapped.ipynb": {"activation": "full", "reshape_weights": "full",
+                                  "single_neuron": "full", "two_layer_forward": "zero"},
+    "python2_print_statement.ipynb": {"activation": "full", "reshape_weights": "full",
+                                      "single_neuron": "partial", "two_layer_forward": "full"},
+    "endless_loop_in_two_layer_forward.ipynb": {"activation": "full", "reshape_weights": "full",
+                                                "single_neuron": "full", "two_layer_forward": "zero"},
     "outer_product_wrong_order.ipynb": {"activation": "full", "reshape_weights": "full",
                                         "single_neuron": "zero", "two_layer_forward": "full"},
     "returns_numpy.ipynb": {"activation": "zero", "reshape_weights": "full",
@@ -298,3 +304,73 @@ def test_the_swapped_operands_of_the_product_are_named(graded: Grader) -> None:
 
 def test_a_right_answer_is_never_diagnosed(graded: Grader) -> None:
     assert all("It looks like" not in c.message for c in graded("correct.ipynb").checks)
+
+
+# -- errors in the exercise's terms (issue 11)
+
+def test_a_failed_matrix_product_names_the_operands_their_shapes_and_the_fix(graded: Grader) -> None:
+    message = failed(graded("mm_operands_swapped.ipynb"))["test_two_layer_forward_walkthrough_value"]
+    assert "mat1 and mat2 shapes cannot be multiplied (3x2 and 1x3)" in message
+    assert ("W1 is (3, 2) and features is (1, 3): for a matrix product the inner sizes must agree (2 and 1 here); "
+            "try torch.mm(features, W1).") in message
+
+
+def test_a_name_missing_because_its_cell_failed_says_which_cell_and_the_error(graded: Grader) -> None:
+    problems = failed(graded("syntax_error_in_one_cell.ipynb"))
+    assert ("`two_layer_forward` is not defined because cell 21, which defines it, has a SyntaxError on line 3: "
+            "'(' was never closed. Fix that cell") in problems["test_two_layer_forward_walkthrough_value"]
+    # `output` fails in the next cell because of it: the chain is told
+    assert "cell 22, which assigns it, raised NameError" in problems["test_notebook_computes_output"]
+    assert "cell 21, which defines it, has a SyntaxError" in problems["test_notebook_computes_output"]
+
+
+def test_a_python_2_print_statement_is_named_with_the_python_3_form(graded: Grader) -> None:
+    message = failed(graded("python2_print_statement.ipynb"))["test_notebook_computes_y"]
+    assert "`y` is not defined because cell 16, which assigns it, has a SyntaxError on line 2" in message
+    assert "`print y` is Python 2's print statement; in Python 3 print is a function: `print(y)`" in message
+    assert "`print(y)`. Fix that cell" in message and "?." not in message
+
+
+def test_a_function_that_ran_past_its_timeout_is_not_waited_on_again(graded: Grader) -> None:
+    result = graded("endless_loop_in_two_layer_forward.ipynb")
+    problems = failed(result)
+    timed_out = [m for m in problems.values() if "did not return within 10 s (timeout)" in m]
+    at_once = [m for m in problems.values() if "(timeout) when an earlier check called it, so it was not called again" in m]
+    assert len(timed_out) == 1 and len(at_once) >= 3, problems      # one full wait, the rest at once
+    assert result.timings["checks"] < 2 * 10, result.timings        # not a full call timeout per check
+
+
+# -- hidden checks name the mistake, never values; the class report says what to re-teach (issue 11)
+
+def test_a_hidden_check_names_the_mistake_and_nothing_else(graded: Grader) -> None:
+    hidden = check(graded("sigmoid_sign_error.ipynb"), "test_activation_matches_sigmoid_on_unseen_inputs")
+    view = hidden.public_view()
+    assert view.message.startswith("Hidden check failed. It looks like a sign flip")
+    assert "Hidden checks reveal nothing else: not their inputs, not their values." in view.message
+    assert not any(ch.isdigit() for ch in view.message) and view.expected is None and view.actual is None
+
+
+def test_an_instructor_may_have_hidden_checks_name_nothing(assignment: Assignment) -> None:
+    quiet = dataclasses.replace(assignment, hidden_feedback="nothing")
+    result = grade(SAMPLES / "sigmoid_sign_error.ipynb", quiet)
+    hidden = [c.public_view() for c in result.checks if c.hidden and not c.passed]
+    assert hidden and all(c.message == "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
+                          for c in hidden)
+    assert all(not c.diagnosis for c in result.checks if c.hidden)
+
+
+def test_grades_csv_and_the_class_report_list_the_mistakes(graded: Grader, assignment: Assignment) -> None:
+    from grader.feedback.report import ClassRow, class_mistakes, render_report
+    from grader.results import csv_row, to_csv
+
+    names = ["forgot_bias.ipynb", "bias_inside_the_sum.ipynb", "sigmoid_sign_error.ipynb", "correct.ipynb"]
+    rows = [ClassRow(student=n, status=graded(n).status, result=graded(n)) for n in names]
+    text = to_csv([csv_row(r.student, r.result) for r in rows if r.result], list(assignment.exercises))
+    assert text.splitlines()[0].endswith(",mistakes")
+    assert "single_neuron: the bias is left out" in text.splitlines()[1]
+    taught = class_mistakes(assignment, rows)
+    assert ("One neuron", "the bias is left out", 1) in taught
+    assert ("One neuron", "the bias is added inside the sum (once per feature)", 1) in taught
+    assert [exercise for exercise, _, _ in taught][0] == "Sigmoid activation"      # in the assignment's order
+    page = render_report(assignment, rows)
+    assert "What to re-teach" in page and "the bias is added inside the sum (once per feature)" in page

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
                                  call_request, encode_arguments, read_reply, tensor_meta)
 from grader.bridge.routes import Collected, Ended, Route, kernel_routes
+from grader.bridge.explain import FailedCell, parameter_shapes, student_error_hint, why_missing
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class AgentBridge:
         self.last_call: CallRecord | None = None
         self._bindings: int | None = None           # the namespace's bindings as of the latest reply
         self._functions: dict[str, int] = {}        # name -> the bindings when it was last seen a function
+        self.hung: dict[str, float] = {}            # function -> the timeout it ran past: not called again
 
     # -- what a subclass says ---------------------------------------------------------
     @property
@@ -77,6 +79,26 @@ class AgentBridge:
 
     def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
         raise NotImplementedError
+
+    def time_left(self) -> float:
+        """Seconds left of the submission's total time (checks included)."""
+        return float("inf")
+
+    def sources(self) -> str:
+        """The notebook's code, to read the student's own names from (parameters, definitions)."""
+        return ""
+
+    def missing(self, name: str) -> MissingName:
+        """`name` is not in the notebook: say so, and why when a failed cell explains it."""
+        why = self.why_missing(name)
+        if why:
+            return MissingName(f"Your notebook does not define `{name}`: {why.rstrip('.')}. Fix that cell, run all cells, "
+                               "and check again.", name=name)
+        return MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
+                           "run all cells, and check again.", name=name)
+
+    def why_missing(self, name: str) -> str | None:
+        return None
 
     def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
         raise NotImplementedError
@@ -158,8 +180,7 @@ class AgentBridge:
     def describe(self, name: str) -> Any:
         reply, _, _ = self.request("describe", {"name": name}, what=f"reading `{name}`")
         if reply.get("missing"):
-            raise MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
-                              "run all cells, and check again.", name=name)
+            raise self.missing(name)
         value = self.value_of(reply)
         if isinstance(value, Remote) and self._bindings is not None:
             self._functions[name] = self._bindings
@@ -170,36 +191,57 @@ class AgentBridge:
         return None if reply.get("missing") else self.value_of(reply)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's function in the kernel; a function that once ran past its timeout
+        is not waited on again, and no call outlasts the submission's total time."""
+        if name in self.hung:
+            raise CallTimeout(f"`{name}` did not return within {self.hung[name]:g} s (timeout) when an earlier check called "
+                              "it, so it was not called again (each call would wait as long). Look for an endless "
+                              "loop or a very slow computation.")
+        left = self.time_left()
+        if left <= 0:
+            raise CallTimeout(f"`{name}` was not called: the submission used up its total time for grading.")
+        timeout = min(self.call_timeout, left)
+        try:
+            return self.call_once(name, args, kwargs, timeout)
+        except CallTimeout:
+            self.hung[name] = timeout
+            raise
+
+    def call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float) -> Any:
         try:
             enc_args, enc_kwargs, tensors = encode_arguments(args, kwargs)
         except TypeError as exc:
             raise RuntimeError(f"a check passed an argument the bridge cannot carry: {exc}") from None
         req = call_request(name, enc_args, enc_kwargs, tensors, self.device)
-        reply, output, duration = self.request("call", req, what=f"`{name}`")
+        reply, output, duration = self.request("call", req, timeout=timeout, what=f"`{name}`")
         self.last_call = CallRecord(name=name, output=output, duration=duration)
         if reply.get("missing"):
-            raise MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
-                              "run all cells, and check again.", name=name)
+            raise self.missing(name)
         if reply.get("notcallable"):
             raise CheckFailed(f"`{name}` in your notebook is a {reply['notcallable']}, not a function.", name=name)
         if reply.get("agent_error"):
             raise CheckFailed(f"calling `{name}` failed in the kernel: {str(reply['agent_error'])[:300]}")
         if not reply.get("ok"):
-            self.raise_student_error(name, reply, output)
+            self.raise_student_error(name, reply, output, args, timeout)
         value = self.value_of(reply)
         after = self.value_of(reply, "args_after")
         self.last_call.args_after = list(after) if isinstance(after, list) else []
         return value
 
-    def raise_student_error(self, name: str, reply: Reply, output: str) -> NoReturn:
+    def raise_student_error(self, name: str, reply: Reply, output: str, args: Sequence[Any],
+                            timeout: float) -> NoReturn:
         """The student's function raised: a timeout (it was interrupted) or their error, in their terms."""
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
         if ename == "KeyboardInterrupt":
-            raise CallTimeout(f"`{name}` did not return within {self.call_timeout:g} s (timeout). "
+            raise CallTimeout(f"`{name}` did not return within {timeout:g} s (timeout). "
                               "Look for an endless loop or a very slow computation.", output=output)
         trace = self.runner_traceback(err.get("frames"), ename, evalue)
         hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
+        frames = [f for f in err.get("frames") or [] if isinstance(f, dict)] if isinstance(err.get("frames"), list) else []
+        line = str(frames[-1].get("code", ""))[:300] if frames else ""
+        told = student_error_hint(evalue, line, parameter_shapes(self.sources(), name, args))
+        hint += f" {told}" if told else ""
         raise StudentError(f"`{name}` raised {ename}: {evalue}".rstrip(": ") + "." + hint,
                            traceback=trace, output=output)
 
@@ -246,6 +288,18 @@ class Bridge(AgentBridge):
                 lines.append(f"    {code.strip()}")
         lines.append(f"{ename}: {evalue}")
         return "\n".join(lines)
+
+    def time_left(self) -> float:
+        return self.runner.time_left()
+
+    def sources(self) -> str:
+        return "\n".join(cell.source for cell in self.runner.submission.code_cells)
+
+    def why_missing(self, name: str) -> str | None:
+        failed = [FailedCell(r.cell.index, r.cell.source, r.reply.ename if r.reply and r.status == "error" else "",
+                             r.reply.evalue if r.reply and r.status == "error" else (r.note or r.status))
+                  for r in self.runner.runs if r.status != "ok"]
+        return why_missing(name, failed)
 
     def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
         """The cell found in the submission, with what its run in this kernel produced."""

@@ -47,13 +47,17 @@ def names_bound(source: str) -> set[str]:
 
 
 def _what_went_wrong(cell: FailedCell) -> str:
+    if not cell.ename:              # not an error: a cell stopped at its timeout, or dropped
+        return cell.evalue if not cell.evalue.startswith("dropped") else "was " + cell.evalue
     if cell.ename in ("SyntaxError", "IndentationError", "TabError"):
         line = CELL_LINE.search(cell.evalue)
         detail = CELL_LINE.sub("", cell.evalue).strip()
         where = f" on line {line.group(1)}" if line else ""
         text = f"has a {cell.ename}{where}: {detail}"
         hint = python2_hint(cell.source, cell.ename, cell.evalue)
-        return text + (f". {hint}" if hint else "")
+        if hint:
+            text += (" " if text.endswith(("?", ".", "!")) else ". ") + hint.rstrip(".")
+        return text
     return f"raised {cell.ename}: {cell.evalue}".rstrip(": ")
 
 

@@ -23,13 +23,14 @@ def of_shape(actual: Any, expected: Any) -> Diagnosis | None:
         kind = "a 0-d tensor (a bare number)" if not got else f"a tensor of shape {shape_text(got)}"
         return Diagnosis(f"the result is {kind} where a {shape_text(want)} tensor is asked for",
                          f"keep every dimension (a matrix product, `keepdim=True`, or `.reshape{shape_text(want)}`)",
-                         "shape")
+                         "shape", "a bare number (or a 1-d tensor) where a matrix is asked for")
     if len(got) + 1 == len(want) and any(want[:i] + want[i + 1:] == got for i in range(len(want))):
         return Diagnosis("a dimension was summed (or squeezed) away",
                          "sum with `keepdim=True`, or leave out the `squeeze`", "shape")
     if len(got) == len(want) + 1 and any(got[:i] + got[i + 1:] == want and got[i] == 1 for i in range(len(got))):
         return Diagnosis("the result has an extra dimension of size 1",
-                         f"return a {shape_text(want)} tensor (no `unsqueeze`, or `squeeze` the extra one)", "shape")
+                         f"return a {shape_text(want)} tensor (no `unsqueeze`, or `squeeze` the extra one)", "shape",
+                         "the result has an extra dimension of size 1")
     if len(got) == 2 and len(want) == 2 and got == want[::-1]:
         return Diagnosis("the result is transposed",
                          "swap the operands of the matrix product, or transpose where the formula does", "shape")
@@ -58,13 +59,15 @@ def _factor_or_offset(a: Any, e: Any, rtol: float, atol: float) -> Diagnosis | N
     offset = (a - e).mean()
     if not torch.isclose(offset, torch.zeros((), dtype=offset.dtype), atol=atol) and matches(a, e + offset, rtol, atol):
         return Diagnosis(f"the right values shifted by a constant {float(offset):.4g}",
-                         "look for a term added (or left out) once, such as a bias", "values")
+                         "look for a term added (or left out) once, such as a bias", "values",
+                         "the right values shifted by a constant")
     nonzero = e.abs() > atol
     if bool(nonzero.any()):
         factor = (a[nonzero] / e[nonzero]).mean()
         if abs(float(factor) - 1.0) > rtol and matches(a, e * factor, rtol, atol):
             return Diagnosis(f"the right values scaled by a constant factor {float(factor):.4g}",
-                             "look for a mean where a sum belongs (or the other way), or a stray constant", "values")
+                             "look for a mean where a sum belongs (or the other way), or a stray constant", "values",
+                             "the right values scaled by a constant factor")
     return None
 
 

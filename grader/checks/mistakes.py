@@ -35,6 +35,12 @@ class Diagnosis:
     name: str
     hint: str = ""
     recognised_by: str = "catalogue"     # "catalogue": an instructor's Mistake; "shape", "values": the grader's own
+    label: str = ""                      # the name without numbers or shapes, where the name has some
+
+    @property
+    def public(self) -> str:
+        """What a hidden check may say, and what the class report counts: no values."""
+        return self.label or self.name
 
     def sentence(self) -> str:
         """The words a student reads after the mismatch."""

@@ -110,6 +110,8 @@ class GradingPlugin:
             result.mismatches = list(details.get("mismatches", []))
             result.traceback = str(details.get("traceback", ""))
             result.output = str(details.get("output", ""))
+            diagnosis = details.get("diagnosis")
+            result.diagnosis = str(getattr(diagnosis, "public", "") or "")
         elif isinstance(exc, AssertionError):
             result.message = _first_lines(str(exc)) or "The check's assertion failed."
         else:

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 
 from grader.config import Assignment
-from grader.results import Result
+from grader.results import Result, mistakes_of
 
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
                  "timeout": "#e37400", "not graded": "#bdc1c6"}
@@ -217,6 +217,7 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
             failure_checks[msg].add(r.status)
     exercises = list(assignment.exercises) + [e for e in ex_pass if e not in assignment.exercises]
     return {
+        "mistakes": class_mistakes(assignment, real),
         "students": len(rows), "graded": len(graded), "scores": scores, "max_score": max_score,
         "mean": statistics.fmean(scores) if scores else 0.0,
         "median": statistics.median(scores) if scores else 0.0,
@@ -226,6 +227,18 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
         "failures": failures.most_common(10), "failure_checks": failure_checks,
         "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
     }
+
+
+def class_mistakes(assignment: Assignment, rows: list[ClassRow]) -> list[tuple[str, str, int]]:
+    """What to re-teach: (exercise title, mistake, students who made it), most students first
+    within the assignment's exercise order. A student counts once per mistake."""
+    counts: Counter = Counter()
+    for row in rows:
+        if row.result is not None:
+            counts.update(mistakes_of(row.result))
+    order = {name: i for i, name in enumerate(assignment.exercises)}
+    ranked = sorted(counts.items(), key=lambda item: (order.get(item[0][0], len(order)), -item[1], item[0][1]))
+    return [(assignment.exercises.get(ex, ex), mistake, n) for (ex, mistake), n in ranked]
 
 
 def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:

@@ -145,6 +145,13 @@ def from_scratch() -> Any:
     return nb
 
 
+def python2_print(nb: Any) -> Any:
+    """The cell that computes y, written with Python 2's print statement."""
+    cell = nb.cells[cell_index(nb, "y = single_neuron(")]
+    cell.source = cell.source.replace("print(y)", "print y")
+    return nb
+
+
 def samples() -> dict[str, Any]:
     correct = filled()
     correct_text = __import__("grader.authoring.assign", fromlist=["notebook_text"]).notebook_text(correct)
@@ -161,6 +168,15 @@ def samples() -> dict[str, Any]:
         "hardcoded_0_1595.ipynb": filled({"single_neuron": "return torch.tensor([[0.1595]])"}),
         "bias_inside_the_sum.ipynb": filled({"single_neuron": "return activation(torch.sum(features * weights + bias))"}),
         "no_activation_in_neuron.ipynb": filled({"single_neuron": "return torch.sum(features * weights) + bias"}),
+        "mm_operands_swapped.ipynb": filled({
+            "two_layer_forward": "hidden = activation(torch.mm(W1, features) + B1)\n"
+                                 "return activation(torch.mm(hidden, W2) + B2)"}),
+        "python2_print_statement.ipynb": python2_print(filled()),
+        "endless_loop_in_two_layer_forward.ipynb": filled({
+            "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1)\n"
+                                 "while hidden.sum() != 0:      # waits for a value that never comes\n"
+                                 "    hidden = hidden * 1\n"
+                                 "return activation(torch.mm(hidden, W2) + B2)"}),
         "hidden_units_summed_to_one.ipynb": filled({
             "two_layer_forward": "hidden = activation(torch.sum(torch.mm(features, W1)) + B1)\n"
                                  "return activation(torch.mm(hidden, W2) + B2)"}),
