@@ -227,6 +227,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
+# then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last
 
 
 def csv_row(student: str, result: Result) -> dict[str, Any]:
@@ -252,7 +253,7 @@ def mistakes_of(result: Result) -> list[tuple[str, str]]:
 
 def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + exercises + ["mistakes"], extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + ["mistakes"] + exercises, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)
