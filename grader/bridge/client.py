@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
                                  call_request, encode_arguments, read_reply, tensor_meta)
 from grader.bridge.routes import Collected, Ended, Route, kernel_routes
-from grader.bridge.explain import FailedCell, parameter_shapes, student_error_hint, why_missing
+from grader.bridge.explain import FailedCell, parameter_shapes, student_error_hint, student_traceback, why_missing
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
@@ -272,22 +272,12 @@ class Bridge(AgentBridge):
 
     def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
         """The student's traceback in their own terms: their cells and lines only."""
-        lines = ["Traceback (your code, most recent call last):"]
         cells = self.runner.submission.code_cells
-        for fr in frames if isinstance(frames, list) else []:
-            if not isinstance(fr, dict):
-                continue
-            code = str(fr.get("code", ""))[:300]
-            where = f"line {fr.get('line')}"
-            for cell in cells:
-                if code.strip() and code.strip() in cell.source:
-                    where = f"cell {cell.index + 1}, line {fr.get('line')}"
-                    break
-            lines.append(f"  {where}, in {str(fr.get('name'))[:100]}")
-            if code:
-                lines.append(f"    {code.strip()}")
-        lines.append(f"{ename}: {evalue}")
-        return "\n".join(lines)
+
+        def where(code: str) -> str | None:
+            return next((f"cell {cell.index + 1}" for cell in cells if code in cell.source), None)
+
+        return student_traceback(frames, ename, evalue, where)
 
     def time_left(self) -> float:
         return self.runner.time_left()

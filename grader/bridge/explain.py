@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 VIEW = re.compile(r"shape '\[([-\d, ]*)\]' is invalid for input of size (\d+)")
@@ -189,3 +189,19 @@ def parameter_shapes(source: str, function: str, args: Sequence[Any]) -> dict[st
         if shape is not None:
             out[name] = tuple(int(s) for s in shape)
     return out
+
+
+def student_traceback(frames: Any, ename: str, evalue: str, where: Callable[[str], str | None]) -> str:
+    """The student's traceback in their own terms: their frames only, each placed by `where`
+    (a frame's code line -> "cell 4" or "In [7]", None when it finds no place)."""
+    lines = ["Traceback (your code, most recent call last):"]
+    for fr in frames if isinstance(frames, list) else []:
+        if not isinstance(fr, dict):
+            continue
+        code = str(fr.get("code", ""))[:300].strip()
+        place = where(code) if code else None
+        lines.append(f"  {place + ', ' if place else ''}line {fr.get('line')}, in {str(fr.get('name'))[:100]}")
+        if code:
+            lines.append(f"    {code}")
+    lines.append(f"{ename}: {evalue}")
+    return "\n".join(lines)

@@ -28,6 +28,7 @@ from grader.bridge.agent import AGENT_SOURCE
 from grader.bridge.cells import CellView, describe, match_cell, starts_with, validate
 from grader.bridge.client import AgentBridge
 from grader.bridge.codec import MIME, stream_text
+from grader.bridge.explain import student_traceback
 from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
 from grader.notebook import Cell
@@ -172,22 +173,12 @@ class LiveBridge(AgentBridge):
         return [(n, str(src)) for n, src in enumerate(raw) if 0 < n < current]
 
     def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
-        lines = ["Traceback (your code, most recent call last):"]
         history = self.history()
-        for fr in frames if isinstance(frames, list) else []:
-            if not isinstance(fr, dict):
-                continue
-            code = str(fr.get("code", ""))[:300].strip()
-            where = f"line {fr.get('line')}"
-            for n, src in reversed(history):
-                if code and code in src:
-                    where = f"In [{n}], line {fr.get('line')}"
-                    break
-            lines.append(f"  {where}, in {str(fr.get('name'))[:100]}")
-            if code:
-                lines.append(f"    {code}")
-        lines.append(f"{ename}: {evalue}")
-        return "\n".join(lines)
+
+        def where(code: str) -> str | None:
+            return next((f"In [{n}]" for n, src in reversed(history) if code in src), None)
+
+        return student_traceback(frames, ename, evalue, where)
 
     # -- nb.cell ----------------------------------------------------------------------
     def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> CellView:
