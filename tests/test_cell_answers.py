@@ -45,6 +45,12 @@ def seeded(seed, n=5):
     return (torch.randn((1, n), generator=g), torch.randn((1, n), generator=g), torch.randn((1, 1), generator=g))
 
 
+def data_edited():
+    torch.manual_seed(7)
+    f = torch.rand((1, 5))
+    return {"features": f}
+
+
 def original():
     torch.manual_seed(7)
     f = torch.randn((1, 5))
@@ -72,6 +78,11 @@ def test_names_are_as_right_after_the_cell(nb):
     changed = nb.cell(containing="features.add_(1)")
     assert "features" in changed.names and "scale" in changed.names, list(changed.names)
     assert_tensor(changed.names["features"], f + 1, what="features after the in-place cell")
+    # the namespace just before a cell: its inputs as the student had them then
+    before = nb.cell(after="Exercise 3").before
+    assert "features" in before and "answer" not in before and "activation" in before
+    assert_tensor(before["features"], data_edited()["features"], what="features before exercise 3")
+    assert_tensor(nb.cell(after="Exercise 2").before["features"], f, what="features before exercise 2")
 
 
 @pytest.mark.exercise("cells")
@@ -148,6 +159,13 @@ def test_rerun_error_is_the_students(nb):
 
 
 @pytest.mark.exercise("cells")
+def test_rerun_of_a_cell_that_makes_its_own_inputs(nb):
+    again = nb.cell(containing="k = 3").rerun(k=5, j=1)
+    assert again.status == "ok" and again.names["k"] == 3
+    again.answer
+
+
+@pytest.mark.exercise("cells")
 def test_rerun_timeout(nb):
     again = nb.cell(containing="while n < limit").rerun(slow=True)
     assert again.status == "timeout", again.status
@@ -169,7 +187,7 @@ CELLS = [
     ("code", "def my_neuron(f, w, b):\n    return activation((f * w).sum() + b)\n\nmy_neuron(features, weights, bias)"),
     ("code", "for step in range(3):\n    pass"),
     ("code", "scale = 2\nfeatures.add_(1)"),
-    ("code", "slow = False\nlimit = 3"),
+    ("code", "slow = False\nlimit = 3\nj = 2"),
     ("code", "n = 0\nwhile n < limit:\n    n += 0 if slow else 1\nn"),
     ("code", "torch.manual_seed(7)\nfeatures = torch.rand((1, 5))\nweights = torch.rand_like(features)\n"
              "bias = torch.rand((1, 1))"),
@@ -177,6 +195,7 @@ CELLS = [
     ("code", "answer = activation(torch.sum(features * weights) + bias)"),
     ("markdown", "## Exercise 4: a number from the walkthrough"),
     ("code", "z = torch.tensor([[0.1595]])"),
+    ("code", "k = 3\nj = j + 1\nk2 = k * j"),
 ]
 
 
@@ -233,6 +252,14 @@ def test_rerun_error_reads_like_a_function_error(graded) -> None:
     assert "cell 8" in (check.traceback or ""), check.traceback
 
 
+def test_a_cell_that_makes_its_own_inputs_cannot_be_tried(graded) -> None:
+    check = graded["test_rerun_of_a_cell_that_makes_its_own_inputs"]
+    assert not check.passed
+    assert check.message == ("cell 21 assigns `k` itself before using it, so it could not be tried on other inputs. "
+                             "Keep the exercise's data cell as given and compute your answer in a cell of its own, "
+                             "from those names.")
+
+
 def test_rerun_timeout_is_a_timeout(graded) -> None:
     check = graded["test_rerun_timeout"]
     assert not check.passed
@@ -248,6 +275,9 @@ def test_reading_a_cell() -> None:
     assert CellCode.of("features.shape\nprint(weights.size(), bias.dtype)").only_inspects
     assert not CellCode.of("print(activation(torch.sum(features * weights)))").only_inspects
     assert CellCode.of("# only a comment").empty
+    merged = CellCode.of("torch.manual_seed(7)\nfeatures = torch.randn(1, 5)\nweights = weights.view(5, 1)\n"
+                         "bias += 1\ny = f(features, weights, bias)")
+    assert merged.overwritten(["features", "weights", "bias", "y", "other"]) == ["features", "y"]
 
 
 def test_finding_rules() -> None:

@@ -184,10 +184,18 @@ def test_live_cells_without_a_saved_notebook() -> None:
     from grader.failures import CheckFailed
     from grader.inline.live import LiveBridge
 
-    shell = FakeShell(["# Exercise 2\nanswer = 41 + 1\nanswer", "grader.check()"], {"Out": {1: 42}})
+    shell = FakeShell(["# Exercise 2\nanswer = 41 + 1\nanswer", "# Exercise 3\ntotal = base + 1\nprint(total)",
+                       "grader.check()"], {"Out": {1: 42}, "answer": 42, "base": 1, "total": 2})
     nb = Notebook(LiveBridge(shell))
     cell = nb.cell(starting_with="# Exercise 2")
     assert cell.value == 42 and cell.label == "In [1]"
+    # inline, nothing was noted while the cells ran: the names are read as they are now
+    assert cell.answer == 42 and dict(cell.names) == {"answer": 42}
+    printed = nb.cell(containing="total = base + 1")
+    assert printed.answer == 2 and list(printed.names) == ["total"]
+    again = printed.rerun(base=10)                          # in a copy of the live namespace
+    assert (again.status, again.answer, again.output) == ("ok", 11, "11\n")
+    assert shell.user_ns["total"] == 2 and shell.user_ns["base"] == 1
     with pytest.raises(CheckFailed, match="needs the saved notebook"):
         nb.cell(tag="anything")
     with pytest.raises(CheckFailed, match="A markdown heading can only be found in the saved notebook"):

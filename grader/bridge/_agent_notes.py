@@ -163,7 +163,7 @@ def __grader_notes__(ip, torch, token, encode, decode):
         if count not in post:
             return {"ok": True, "unnoted": True}
         return {"ok": True, "bound": list_(bound.get(count, [])), "present": list_(post[count]),
-                "has_last": count in last}
+                "before": list_(pre.get(count, {})), "has_last": count in last}
 
     def noted_value(req, tensors, sent, student):
         count, name = req["count"], req["name"]
@@ -171,7 +171,7 @@ def __grader_notes__(ip, torch, token, encode, decode):
             if count not in last:
                 return {"ok": True, "missing": True}
             return {"ok": True, "value": encode(last[count], tensors)}
-        entry = post.get(count, {}).get(name)
+        entry = (pre if req.get("before") else post).get(count, {}).get(name)
         if entry is None:
             return {"ok": True, "missing": True}
         return {"ok": True, "value": encode(value_of(entry), tensors)}

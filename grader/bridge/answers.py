@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from grader.bridge.client import AgentBridge
 
 TOO_SLOW = "{what} did not finish within {timeout:g} s (timeout). Look for an endless loop or a very slow computation."
+OVERWRITTEN = ("{label} assigns {names} itself before using {them}, so it could not be tried on other inputs. "
+               "Keep the exercise's data cell as given and compute your answer in a cell of its own, from "
+               "those names.")
 NO_ANSWER = ("{label} shows no answer: its last line is neither an expression nor an assignment. End the "
              "cell with the answer, as `y = ...` or a last line `y`, run it, and check again.")
 
@@ -32,22 +35,24 @@ class Notes:
     bound: tuple[str, ...]
     present: frozenset[str]
     has_last: bool
-    noted: bool = True          # False: the kernel kept no notes (grader.check() in a student's kernel)
+    noted: bool = True
+    before: tuple[str, ...] = ()    # the names of the namespace just before the cell          # False: the kernel kept no notes (grader.check() in a student's kernel)
 
 
 def cell_notes(bridge: "AgentBridge", count: int) -> Notes:
     reply, _, _ = bridge.request("noted", {"count": count}, what="reading what a cell left behind")
     if reply.get("unnoted") or not reply.get("ok"):
         return Notes((), frozenset(), False, noted=False)
-    bound, present = reply.get("bound"), reply.get("present")
+    bound, present, before = reply.get("bound"), reply.get("present"), reply.get("before")
     return Notes(tuple(str(n) for n in bound) if isinstance(bound, list) else (),
                  frozenset(str(n) for n in present) if isinstance(present, list) else frozenset(),
-                 bool(reply.get("has_last")))
+                 bool(reply.get("has_last")), before=tuple(str(n) for n in before) if isinstance(before, list) else ())
 
 
-def noted_value(bridge: "AgentBridge", count: int, name: str | None) -> tuple[bool, Any]:
-    """(found, value): a name's value right after cell `count`; name None: its last expression's."""
-    req: dict[str, Any] = {"count": count, "name": name or "", "last": name is None}
+def noted_value(bridge: "AgentBridge", count: int, name: str | None, *, before: bool = False) -> tuple[bool, Any]:
+    """(found, value): a name's value right after cell `count` (`before`: just before it); name None:
+    the value of its last expression."""
+    req: dict[str, Any] = {"count": count, "name": name or "", "last": name is None, "before": before}
     what = f"reading `{name}`" if name else "reading a cell's value"
     reply, _, _ = bridge.request("noted_value", req, what=what)
     if reply.get("missing"):
@@ -55,7 +60,10 @@ def noted_value(bridge: "AgentBridge", count: int, name: str | None) -> tuple[bo
     return True, bridge.value_of(reply)
 
 
-def not_in_cell(label: str, name: str, order: list[str]) -> NameNotInCell:
+def not_in_cell(label: str, name: str, order: list[str], *, before: bool = False) -> NameNotInCell:
+    if before:
+        return NameNotInCell(f"`{name}` is not defined before {label}. Run the exercise's cells in order, "
+                             "keeping the names they give.", name=name)
     bound = ", ".join(f"`{n}`" for n in order) or "no name"
     return NameNotInCell(f"{label} does not assign `{name}` (it assigns {bound}). Keep the name the exercise "
                          f"asks for: `{name} = ...`.", name=name)
@@ -66,23 +74,24 @@ class CellNames(Mapping[str, Any]):
     A name the cell does not bind fails the check, in words (NameNotInCell, also a KeyError)."""
 
     def __init__(self, bridge: "AgentBridge", label: str, count: int | None, order: list[str], *,
-                 live: bool = False) -> None:
+                 live: bool = False, before: bool = False) -> None:
         self.bridge, self.label, self.count, self.order, self.live = bridge, label, count, order, live
+        self.before = before            # the namespace just before the cell, not the names it bound
         self.fetched: dict[str, Any] = {}
 
     def __contains__(self, name: object) -> bool:
         return name in self.order
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self.order:
-            raise not_in_cell(self.label, name, self.order)
+        if name not in self.order and not (self.live and self.before):     # live: any name, as it is now
+            raise not_in_cell(self.label, name, self.order, before=self.before)
         if name not in self.fetched:
             if self.live or self.count is None:
                 self.fetched[name] = self.bridge.describe(name)
             else:
-                found, value = noted_value(self.bridge, self.count, name)
+                found, value = noted_value(self.bridge, self.count, name, before=self.before)
                 if not found:
-                    raise not_in_cell(self.label, name, self.order)
+                    raise not_in_cell(self.label, name, self.order, before=self.before)
                 self.fetched[name] = value
         return self.fetched[name]
 
@@ -114,12 +123,18 @@ class Rerun:
     last: tuple[bool, Any] = (False, None)
     last_assigned: str | None = None
     failure: CheckFailed | None = None
+    overwritten: tuple[str, ...] = ()      # given names the cell assigns before reading them
 
     @property
     def answer(self) -> Any:
-        """As `cell.answer`, of this run: its last expression's value, else its last assigned name's."""
+        """As `cell.answer`, of this run: its last expression's value, else its last assigned name's.
+        A cell that replaces the given inputs with its own fails the check: its answer is not theirs."""
         if self.failure is not None:
             raise self.failure
+        if self.overwritten:
+            names = " and ".join(f"`{n}`" for n in self.overwritten)
+            raise CheckFailed(OVERWRITTEN.format(label=self.label, names=names,
+                                                 them="them" if len(self.overwritten) > 1 else "it"))
         found, value = self.last
         if found and value is not None:
             return value
@@ -164,7 +179,7 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
     names = bridge.value_of(reply, "values")
     last = (True, bridge.value_of(reply, "last")) if "last" in reply.fields else (False, None)
     return Rerun(label, "ok", output, names=RerunNames(label, names if isinstance(names, dict) else {}), last=last,
-                 last_assigned=code.last_assigned)
+                 last_assigned=code.last_assigned, overwritten=tuple(code.overwritten(list(values))))
 
 
 class RerunNames(dict[str, Any]):

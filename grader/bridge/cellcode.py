@@ -109,6 +109,26 @@ def inspects(node: ast.expr) -> bool:
     return False
 
 
+def loads(node: ast.AST, name: str) -> bool:
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) for n in ast.walk(node))
+
+
+def stores(node: ast.AST, name: str) -> bool:
+    return name in statement_names(node) if isinstance(node, ast.stmt) else False
+
+
+def overwrites(body: list[ast.stmt], name: str) -> bool:
+    """The cell assigns `name` before it ever reads it (`features = torch.randn(...)`, not
+    `weights = weights.view(5, 1)`): a value given for it would not reach the answer."""
+    for stmt in body:
+        read_first = stmt.value if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None else stmt
+        if loads(read_first, name) or isinstance(stmt, ast.AugAssign) and stores(stmt, name):
+            return False
+        if stores(stmt, name):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class CellCode:
     """One cell's source as the grader reads it."""
@@ -122,6 +142,14 @@ class CellCode:
     @property
     def empty(self) -> bool:
         return self.ending == "empty"
+
+    def overwritten(self, names: list[str]) -> list[str]:
+        """Those of `names` the cell assigns before reading them."""
+        try:
+            body = ast.parse(python_of(self.source)).body
+        except (SyntaxError, ValueError):
+            return []
+        return [n for n in names if overwrites(body, n)]
 
     @classmethod
     def of(cls, source: str) -> "CellCode":

@@ -39,6 +39,7 @@ class CellView:
     note: str = ""         # why something is unknown, in words for the student
     where: str = ""        # how to name the cell to a student; default "cell N"
     _names: CellNames | None = None
+    _before: CellNames | None = None
 
     @property
     def label(self) -> str:
@@ -86,6 +87,17 @@ class CellView:
             else:                                   # the student's own kernel: the values as they are now
                 self._names = CellNames(self._bridge, self.label, count, list(self.code.assigned), live=True)
         return self._names
+
+    @property
+    def before(self) -> CellNames:
+        """The notebook's namespace as it was just before the cell ran (the cell's inputs, in the shapes
+        the student gave them), each value as it was then."""
+        if self._before is None:
+            count = self.require_run()
+            notes = cell_notes(self._bridge, count)
+            order = sorted(notes.before) if notes.noted else []
+            self._before = CellNames(self._bridge, self.label, count, order, live=not notes.noted, before=True)
+        return self._before
 
     @property
     def answer(self) -> Any:
