@@ -102,20 +102,29 @@ class PostgresServer:
         try:
             server._run("initdb", "-D", str(server.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
                         "--locale=C", "--no-sync")
-            options = (f"-c listen_addresses='' -c unix_socket_directories='{root}' -c fsync=off "
-                       "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60 "
-                       "-c shared_buffers=32MB")
-            server._run("pg_ctl", "-D", str(server.data), "-l", str(server.log), "-w", "-t", "60",
-                        "-o", options, "start")
+            server.launch()
         except BaseException:
             server.stop()
             raise
         return server
 
+    def launch(self) -> None:
+        """Start the server on its data folder (again, after `halt`)."""
+        # fsync=off: a commit is in the OS's hands, not the disk's; it survives the server's crash
+        # (`halt`), which is what the tests do, though not the machine's (they never do that)
+        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -c fsync=off "
+                   "-c max_connections=60 -c shared_buffers=32MB")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+
+    def halt(self) -> None:
+        """Stop the server at once, as a crash would (its data stays)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
     def stop(self) -> None:
+        """Stop the server and remove its folder."""
         if (self.data / "postmaster.pid").exists():
             try:
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+                self.halt()
             except RuntimeError:
                 pass
         shutil.rmtree(self.root, ignore_errors=True)

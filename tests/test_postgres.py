@@ -290,3 +290,61 @@ def test_tables_are_the_ones_docs_batch_md_lists(postgres_server, pg_url) -> Non
     for name, cols in re.findall(r"^- `(\w+)\(([^)]*)\)`", (ROOT / "docs" / "batch.md").read_text(), re.M):
         documented[name] = [c.split()[0] for c in cols.split(", ")]
     assert documented == columns
+
+
+def test_a_role_with_the_documented_grants_can_write_verdicts(postgres_server, pg_url) -> None:
+    """docs/batch.md: once the tables exist, a role needs only these grants (no ownership, no CREATE)."""
+    from grader.batch.gradebook import Gradebook
+
+    database, url = pg_url
+    Gradebook(url).close()                                   # the owner creates the tables
+    role = f"ta_{database[-8:]}"
+    grants = re.search(r"```sql\n(GRANT.*?)```", (ROOT / "docs" / "batch.md").read_text(), re.S)
+    assert grants, "docs/batch.md shows the grants in a ```sql block starting with GRANT"
+    with postgres_server.connect(database) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        for statement in grants.group(1).replace("grader_ta", role).split(";"):
+            if statement.strip():
+                conn.execute(statement)
+    book = Gradebook(url.replace("grader@", f"{role}@"))
+    key = dict(assignment="a1", student="ada", sha256="0" * 64, source="a.ipynb")
+    assert book.record(**key, status="failed", result=_result(1))
+    assert book.record(**key, status="passed", result=_result(2), replace=True)       # --regrade too
+    assert not book.record(**key, status="passed", result=_result(2))
+    assert book.verdicts_of("a1")[("ada", "0" * 64)].score == 2
+    book.close()
+
+
+@pytest.mark.slow
+def test_a_server_lost_mid_batch_stops_it_and_the_same_command_grades_the_rest(postgres_server, tmp_path: Path) -> None:
+    server = type(postgres_server).start()                 # a server of its own: this test takes it down
+    try:
+        database = server.new_database()
+        url = server.url(database)
+        classdir, out = tmp_path / "class", tmp_path / "out"
+        make_class(classdir, only=RESUME_CLASS)
+        args = batch_args(classdir, out, "--workers", "2", "--db", url)
+        proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and proc.poll() is None and _count_verdicts(server, database) < 3:
+            time.sleep(0.3)
+        assert proc.poll() is None, "the batch ended before the server could be stopped"
+        server.halt()
+        stdout, stderr = proc.communicate(timeout=300)
+        if proc.returncode == 0:
+            pytest.fail(f"the batch finished before it wrote again; nothing shown:\n{stderr}")
+        assert proc.returncode == 2, stderr
+        assert f"cannot write to the gradebook postgresql://grader@/{database}" in stderr
+        assert "run the same command again to grade the rest" in stderr and "Traceback" not in stderr
+        server.launch()
+        kept = pg_rows(server, database)
+        assert 3 <= len(kept) < len(RESUME_CLASS)
+        again = run_cli(*args)
+        assert again.returncode == 0, again.stderr
+        assert f"{len(kept)} already in the gradebook" in again.stderr
+        final = pg_rows(server, database)
+        assert sorted(row[0] for row in final) == sorted(RESUME_CLASS) and set(kept) <= set(final)
+    finally:
+        server.stop()

@@ -208,7 +208,9 @@ class Gradebook:
                                          hint="run the same command again; verdicts already written are kept") from None
                 time.sleep(0.02 * (attempt + 1))
             except sa.exc.SQLAlchemyError as exc:
-                raise GradebookError(f"cannot write to the gradebook {safe_url(self.url)}: {str(exc).splitlines()[0]}") from None
+                raise GradebookError(f"cannot write to the gradebook {safe_url(self.url)}: {str(exc).splitlines()[0]}",
+                                     hint="the verdicts written before are kept; when the database is back, "
+                                          "run the same command again to grade the rest") from None
         raise AssertionError("unreachable")
 
     def _write(self, conn: Any, key: tuple[str, str, str], source: str, status: str, result: Result, reason: str,
