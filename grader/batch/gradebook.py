@@ -6,6 +6,12 @@ most one verdict per submission (a unique key), with the whole Result as JSON; `
 holds its checks, one row each, for queries across a class. Each verdict, its checks and
 (when new) its submission row are written in one transaction: a batch killed at any moment
 leaves every verdict either complete or absent, never half-written and never twice.
+
+Several batches may write one gradebook at once (tests/test_postgres.py runs them on a real
+PostgreSQL): the tables are created under an advisory lock (PostgreSQL) or retried (SQLite);
+writers of one submission take turns on its row lock, and a transaction that loses a race on a
+unique key is rolled back whole and tried again. Text is stored as every database takes it
+(`db_text`); SQLite and PostgreSQL hold the same rows for the same class.
 """
 from __future__ import annotations
 
