@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 _HERE = Path(__file__).resolve().parent
 _NOT_TESTS = (_HERE / "fixtures", _HERE / "submissions")
 
@@ -18,3 +20,27 @@ def pytest_ignore_collect(collection_path: Path, config) -> bool | None:  # noqa
     if any(Path(collection_path).resolve().is_relative_to(p) for p in _NOT_TESTS):
         return True
     return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():  # noqa: ANN201 - a pg_server.PostgresServer
+    """A throwaway PostgreSQL server for the session (tests/pg_server.py): initdb and pg_ctl in a
+    temporary folder, as an unprivileged user, on a unix socket only; stopped and removed at the
+    end. Skips with the reason where PostgreSQL or psycopg is missing, unless
+    GRADER_REQUIRE_POSTGRES_TESTS=1 (CI), where that is a failure."""
+    import importlib.util
+    import os
+    import sys
+
+    spec = importlib.util.spec_from_file_location("pg_server", _HERE / "pg_server.py")
+    assert spec is not None and spec.loader is not None
+    pg_server = sys.modules.setdefault("pg_server", importlib.util.module_from_spec(spec))
+    spec.loader.exec_module(pg_server)
+    reason = pg_server.unavailable()
+    if reason:
+        if os.environ.get("GRADER_REQUIRE_POSTGRES_TESTS"):
+            pytest.fail(f"GRADER_REQUIRE_POSTGRES_TESTS is set (CI) but {reason}")
+        pytest.skip(reason)
+    server = pg_server.PostgresServer.start()
+    yield server
+    server.stop()
