@@ -155,7 +155,7 @@ def test_a_typed_in_answer_passes_on_the_page_and_fails_on_new_data(graded: Grad
     for n in (1, 2, 3):
         assert passed(result, f"test_exercise_{n}_on_the_notebooks_data")
         message = failed(result)[f"test_exercise_{n}_on_new_data"]
-        assert f"your Exercise {n} cell, run again on new" in message
+        assert f"your Exercise {n} cell, run again on " in message
         assert "It looks like a number typed in: the same answer whatever the data" in message
         assert "the grader runs your cell with other values" in message
     hidden = next(c for c in result.checks if c.name == "test_exercise_1_on_unseen_sizes")
@@ -208,6 +208,8 @@ def test_weights_reshaped_elsewhere_fail_when_the_cell_runs_on_new_data(graded: 
     assert passed(result, "test_exercise_2_on_the_notebooks_data")
     message = failed(result)["test_exercise_2_on_new_data"]
     assert "cannot be multiplied (1x5 and 1x5)" in message
+    assert "features is (1, 5) and weights is (1, 5): for a matrix product the inner sizes must agree" in message
+    assert "with `weights` as the data cell makes it, a (1, 5) row: make the column inside this cell" in message
 
 
 def test_a_python2_kernelspec_is_run_with_python3_and_said_so(graded: Grader) -> None:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from grader.checks import CheckFailed, Mistake, assert_tensor, seeded_draws
+from grader.failures import StudentError
 
 pytestmark = pytest.mark.exercise("neuron_mm")
 
@@ -59,6 +60,18 @@ def typed_in(cell):
                    hint="compute the output from `features`, `weights` and `bias`; the grader runs your cell with other values")
 
 
+def rerun_answer(cell, features, weights, bias):
+    """The cell's answer on the check's data; a shape error says where the column must be made."""
+    try:
+        return cell.rerun(features=features, weights=weights, bias=bias).answer
+    except StudentError as error:
+        if "cannot be multiplied" in error.message:
+            error.message += (" The grader runs this cell with `weights` as the data cell makes it, a (1, 5) row: "
+                              "make the column inside this cell, as in torch.mm(features, weights.view(5, 1)).")
+            error.args = (error.message,)
+        raise
+
+
 @pytest.mark.points(1)
 def test_exercise_2_gives_one_number(nb):
     data = notebook_data(nb)
@@ -78,7 +91,7 @@ def test_exercise_2_on_new_data(nb):
     cell = nb.cell(after=HEADING)
     for seed in (21, 22):
         features, weights, bias = seeded_draws(seed, (1, 5), (1, 5), (1, 1))
-        assert_tensor(cell.rerun(features=features, weights=weights, bias=bias).answer, neuron(features, weights, bias),
+        assert_tensor(rerun_answer(cell, features, weights, bias), neuron(features, weights, bias),
                       what="your Exercise 2 cell, run again on new data (weights a (1, 5) row, as in the notebook)",
                       mistakes=[typed_in(cell), *MISTAKES], inputs=(features, weights, bias))
 
@@ -86,7 +99,6 @@ def test_exercise_2_on_new_data(nb):
 @pytest.mark.points(3)
 def test_exercise_2_gives_one_output_per_example(nb):
     features, weights, bias = seeded_draws(23, (3, 5), (1, 5), (1, 1))
-    assert_tensor(nb.cell(after=HEADING).rerun(features=features, weights=weights, bias=bias).answer,
-                  neuron(features, weights, bias),
+    assert_tensor(rerun_answer(nb.cell(after=HEADING), features, weights, bias), neuron(features, weights, bias),
                   what="your Exercise 2 cell, run again with 3 examples in `features` (shape (3, 5))",
                   mistakes=MISTAKES, inputs=(features, weights, bias))

@@ -21,7 +21,7 @@ def test_exercise_1_on_unseen_sizes(nb):
     for seed, n in ((101, 1), (102, 10), (103, 16)):
         features, weights, bias = seeded_draws(seed, (1, n), (1, n), (1, 1))
         assert_tensor(cell.rerun(features=features, weights=weights, bias=bias).answer,
-                      neuron(features, weights, bias), what=f"your Exercise 1 cell with {n} features")
+                      neuron(features, weights, bias), what=f"your Exercise 1 cell with features of shape (1, {n})")
 
 
 @pytest.mark.points(1)
