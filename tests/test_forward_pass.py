@@ -116,6 +116,11 @@ def test_samples_are_generated_by_the_script() -> None:
 
 def test_assignment_folder_is_generated_from_the_master(tmp_path: Path) -> None:
     written = assign(ROOT / "solutions" / SLUG, tmp_path)
+    committed_files = [p for p in (ROOT / "assignments" / SLUG).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert sorted(str(p.relative_to(ROOT / "assignments")) for p in committed_files) == sorted(
+        str(p.relative_to(tmp_path)) for p in written)
+    assert sorted(p.name for p in written) == ["assignment.toml", f"{SLUG}.ipynb", "test_neuron_mm.py",
+                                               "test_neuron_sum.py", "test_two_layer.py"]   # no hidden check
     for path in written:
         committed = ROOT / "assignments" / path.relative_to(tmp_path)
         assert committed.read_bytes() == path.read_bytes(), f"run `grader assign solutions/{SLUG}`: {committed} is stale"

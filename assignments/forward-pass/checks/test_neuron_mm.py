@@ -15,6 +15,7 @@ pytestmark = pytest.mark.exercise("neuron_mm")
 
 HEADING = "## Exercise 2"
 DATA_HEADING = "## The data for one neuron"
+NAMES = ("features", "weights", "bias")
 s = torch.sigmoid
 
 # What students really write instead (each computed here, on the inputs the check used)
@@ -44,14 +45,35 @@ def neuron(features, weights, bias):
     return s(z).to(features.dtype)
 
 
-def notebook_data(nb):
-    """features, weights and bias as the notebook's data cell left them."""
+def on_the_notebooks_data(nb):
+    """features, weights and bias as the notebook's data cell left them, and the right answer for them."""
     names = nb.cell(after=DATA_HEADING).names
-    missing = [f"`{n}`" for n in ("features", "weights", "bias") if n not in names]
+    missing = [f"`{n}`" for n in NAMES if n not in names]
     if missing:
         raise CheckFailed(f"The data cell under '{DATA_HEADING}' does not define {', '.join(missing)}. "
                           "Keep that cell as given, run all cells, and check again.")
-    return names["features"], names["weights"], names["bias"]
+    data = tuple(names[n] for n in NAMES)
+    try:
+        return data, neuron(*data)
+    except (RuntimeError, TypeError, AttributeError):
+        shapes = described(NAMES, data)
+        raise CheckFailed(f"The data under '{DATA_HEADING}' do not fit together: {shapes}. In your own kernel "
+                          "grader.check() sees each name as it is now, which a later cell may have changed; when your "
+                          "work is graded the notebook runs from the top. Keep the data cell as given, run all cells, "
+                          "and check again.") from None
+
+
+def described(names, values):
+    return ", ".join(f"`{n}` is {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"`{n}` is a {type(v).__name__}"
+                     for n, v in zip(names, values))
+
+
+def inputs_if_they_fit(nb):
+    """The notebook's data, to name a mistake by; None where they do not fit together (the shape is checked all the same)."""
+    try:
+        return on_the_notebooks_data(nb)[0]
+    except CheckFailed:
+        return None
 
 
 def typed_in(cell):
@@ -74,15 +96,17 @@ def rerun_answer(cell, features, weights, bias):
 
 @pytest.mark.points(1)
 def test_exercise_2_gives_one_number(nb):
-    data = notebook_data(nb)
-    assert_tensor(nb.cell(after=HEADING).answer, torch.empty(1, 1), what="your answer to Exercise 2",
+    answer = nb.cell(after=HEADING).answer
+    data = inputs_if_they_fit(nb)
+    assert_tensor(answer, torch.empty(1, 1), what="your answer to Exercise 2",
                   check_values=False, check_device=False, mistakes=MISTAKES, inputs=data)
 
 
 @pytest.mark.points(1)
 def test_exercise_2_on_the_notebooks_data(nb):
-    data = notebook_data(nb)
-    assert_tensor(nb.cell(after=HEADING).answer, neuron(*data), what="your answer to Exercise 2 on the notebook's data",
+    answer = nb.cell(after=HEADING).answer
+    data, expected = on_the_notebooks_data(nb)
+    assert_tensor(answer, expected, what="your answer to Exercise 2 on the notebook's data",
                   check_device=False, mistakes=MISTAKES, inputs=data)
 
 

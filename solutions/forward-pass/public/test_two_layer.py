@@ -44,14 +44,27 @@ def network(features, W1, B1, W2, B2):
     return s(s(x @ W1 + B1) @ W2 + B2).to(features.dtype)
 
 
-def notebook_network(nb):
-    """features, W1, B1, W2, B2 as the notebook's second data cell left them."""
+def on_the_notebooks_network(nb):
+    """features, W1, B1, W2, B2 as the notebook's second data cell left them, and the right output for them."""
     names = nb.cell(after=DATA_HEADING).names
     missing = [f"`{n}`" for n in NAMES if n not in names]
     if missing:
         raise CheckFailed(f"The data cell under '{DATA_HEADING}' does not define "
                           f"{', '.join(missing)}. Keep that cell as given, run all cells, and check again.")
-    return tuple(names[n] for n in NAMES)
+    data = tuple(names[n] for n in NAMES)
+    try:
+        return data, network(*data)
+    except (RuntimeError, TypeError, AttributeError):
+        shapes = described(NAMES, data)
+        raise CheckFailed(f"The data under '{DATA_HEADING}' do not fit together: {shapes}. In your own kernel "
+                          "grader.check() sees each name as it is now, which a later cell may have changed; when your "
+                          "work is graded the notebook runs from the top. Keep the data cell as given, run all cells, "
+                          "and check again.") from None
+
+
+def described(names, values):
+    return ", ".join(f"`{n}` is {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"`{n}` is a {type(v).__name__}"
+                     for n, v in zip(names, values))
 
 
 def new_network(seed, batch, n_input, n_hidden, n_output):
@@ -62,6 +75,14 @@ def new_network(seed, batch, n_input, n_hidden, n_output):
     return (features, W1, B1, W2, B2), sizes
 
 
+def inputs_if_they_fit(nb):
+    """The notebook's data, to name a mistake by; None where they do not fit together (the shape is checked all the same)."""
+    try:
+        return on_the_notebooks_network(nb)[0]
+    except CheckFailed:
+        return None
+
+
 def typed_in(cell):
     """The cell's answer on the notebook's data, given back whatever the data: a number typed in."""
     return Mistake("a number typed in: the same answer whatever the data", lambda *_: cell.answer,
@@ -70,16 +91,18 @@ def typed_in(cell):
 
 @pytest.mark.points(1)
 def test_exercise_3_gives_one_output(nb):
-    network_ = notebook_network(nb)
-    assert_tensor(nb.cell(after=HEADING).answer, torch.empty(1, 1), what="your answer to Exercise 3",
-                  check_values=False, check_device=False, mistakes=MISTAKES, inputs=network_)
+    answer = nb.cell(after=HEADING).answer
+    data = inputs_if_they_fit(nb)
+    assert_tensor(answer, torch.empty(1, 1), what="your answer to Exercise 3",
+                  check_values=False, check_device=False, mistakes=MISTAKES, inputs=data)
 
 
 @pytest.mark.points(2)
 def test_exercise_3_on_the_notebooks_data(nb):
-    network_ = notebook_network(nb)
-    assert_tensor(nb.cell(after=HEADING).answer, network(*network_), what="your answer to Exercise 3 on the notebook's data",
-                  check_device=False, mistakes=MISTAKES, inputs=network_)
+    answer = nb.cell(after=HEADING).answer
+    data, expected = on_the_notebooks_network(nb)
+    assert_tensor(answer, expected, what="your answer to Exercise 3 on the notebook's data",
+                  check_device=False, mistakes=MISTAKES, inputs=data)
 
 
 @pytest.mark.points(3)
