@@ -31,3 +31,11 @@ class CallTimeout(CheckFailed):
 
 class KernelDied(CheckFailed):
     """The kernel died while the student's code ran."""
+
+
+class NameNotInCell(MissingName, KeyError):
+    """A check asked a cell's names for one the cell does not bind (a KeyError too, so that
+    `cell.names.get("y")` and `"y" in cell.names` work as for any mapping)."""
+
+    def __str__(self) -> str:
+        return self.message

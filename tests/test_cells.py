@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.course import load_assignment
-from grader.bridge.cells import match_cell, starts_with
+from grader.bridge.cellfind import CellQuery, starts_with
 from grader.failures import CheckFailed
 from grader.grade import Options, grade
 from grader.notebook import Cell
@@ -135,11 +135,11 @@ def test_matching_rules() -> None:
     cells = [Cell(0, "## Exercise 10", "markdown"), Cell(1, "ten", "code"),
              Cell(2, "## Exercise 1: sums\nmore", "markdown"), Cell(3, "   ", "code"), Cell(4, "one", "code"),
              Cell(5, "x = 1", "code", tags=("t",))]
-    assert match_cell(cells, starting_with="## Exercise 1").index == 4
-    assert match_cell(cells, starting_with="## Exercise 10").index == 1
-    assert match_cell(cells, tag="t").index == 5
+    assert CellQuery(starting_with="## Exercise 1").first(cells).index == 4
+    assert CellQuery(starting_with="## Exercise 10").first(cells).index == 1
+    assert CellQuery(tag="t").first(cells).index == 5
     assert starts_with("\n  x_1 = 2", "x_1") and not starts_with("x_10 = 2", "x_1") and starts_with("# Ex 1.", "# Ex 1")
     with pytest.raises(CheckFailed):
-        match_cell(cells, starting_with="## Exercise 2")
+        CellQuery(starting_with="## Exercise 2").first(cells)
     with pytest.raises(TypeError):
-        match_cell(cells, tag="t", starting_with="x")
+        CellQuery(tag="t", starting_with="x")

@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 3 of 4: the install. This text is never imported by the
+# Kernel-side half of the bridge, part 4 of 5: the install. This text is never imported by the
 # grader: joined with the other parts (grader/bridge/agent.py) it is sent into the student's
 # kernel once, before the student's first cell, and installs one callable under a random name
 # in builtins. Everything it needs is bound here, at install time, so later patches to json,
@@ -7,7 +7,8 @@
 # torch.load(weights_only=True)), read by the grader's codec (grader/bridge/codec.py).
 #
 # The parts: _agent_codec.py (values to and from the grader), _agent_serve.py (the agent that
-# serves a request, and the output budget), this file (install, the shell message route),
+# serves a request, and the output budget), _agent_notes.py (what each cell left behind, a cell
+# run again), this file (install, the shell message route),
 # _agent_door.py (the agent's own socket).
 def __grader_install__(token, output_limit=0, door=None):
     import builtins, sys
@@ -19,7 +20,8 @@ def __grader_install__(token, output_limit=0, door=None):
     MIME = "application/x-grader-reply+json"
     sinks = []                 # while a request comes through the door: where its answers go
     qualname, encode, decode = __grader_codec__(torch)  # noqa: F821 - _agent_codec.py, joined
-    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode)  # noqa: F821
+    notes = __grader_notes__(ip, torch, token, encode, decode)  # noqa: F821 - _agent_notes.py, joined
+    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, notes)  # noqa: F821
 
     if output_limit:
         for stream in (sys.stdout, sys.stderr):

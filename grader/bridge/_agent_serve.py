@@ -1,10 +1,12 @@
-# Kernel-side half of the bridge, part 2 of 4: the agent itself, the callable the grader's
+# Kernel-side half of the bridge, part 2 of 5: the agent itself, the callable the grader's
 # requests reach by its random name, whatever the route. It serves a request (a function
 # call, a name's value, a cell's Out[n], the devices) with builtins as they were at install
 # time, and publishes the answer as data: JSON plus a torch.save blob, never judged here.
+# `more` holds the ops of other parts (a cell's notes, a cell run again: _agent_notes.py), each
+# called as handler(request, tensors, sent, student) and returning the reply's payload.
 # Sent into the kernel as text with the other parts (see grader/bridge/agent.py), never
 # imported. Called once, at install time: everything it uses is bound then.
-def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode):
+def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None):
     import base64, builtins, io, json, traceback
 
     publish = ip.display_pub.publish
@@ -81,6 +83,18 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode):
         finally:
             put_back(changed)
 
+    def as_student(run, changed):
+        """Run the student's code in the student's world (their builtins); their error, as data."""
+        put_back(changed)
+        try:
+            run()
+        except BaseException as exc:
+            return error_payload(exc)
+        finally:
+            changed.clear()
+            changed.update(restore())
+        return None
+
     def serve(op, request, changed):
         tensors = []
         try:
@@ -127,6 +141,11 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode):
                 value = encode(result, tensors)
                 after = encode(list(args), tensors)
                 return reply({"ok": True, "value": value, "args_after": after}, tensors)
+            handler = (more or {}).get(op)
+            if handler is not None:
+                blob = b64decode(req.get("blob") or "")
+                sent = load(BytesIO(blob), weights_only=True) if blob else []
+                return reply(handler(req, tensors, sent, lambda run: as_student(run, changed)), tensors)
             return reply({"ok": False, "agent_error": f"unknown op {op}"})
         except BaseException as exc:
             return reply({"ok": False, "agent_error": f"{type_(exc).__name__}: {exc}"[:500]})

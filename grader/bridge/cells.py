@@ -1,15 +1,18 @@
-"""`nb.cell(...)`: a notebook cell found by tag or by its first line, with what it produced.
+"""`nb.cell(...)`: a notebook cell found as real notebooks have it, with what it produced.
 
 A notebook that computes its answers in top-level cells, with names of the student's own
-choosing, is graded through the cells themselves: the cell that follows "## Exercise 2"
-(or carries a tag) is found in the submission, and its `.value` is `Out[n]` of its run in
-the kernel, the value of its last expression, brought back through the bridge as data.
+choosing, is graded through the cells themselves: the cell after "## Exercise 2" (or with a
+tag, a first line, a line it contains: cellfind.py) is found in the submission, and its
+`.answer`, `.names` and `.value` are what its run in the kernel left behind, brought back
+through the bridge as data; `.rerun(...)` tries its source on the check's own inputs (answers.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from grader.bridge.answers import NO_ANSWER, CellNames, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
+from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.failures import CheckFailed
 
@@ -35,10 +38,28 @@ class CellView:
     _value: Any = _UNSET
     note: str = ""         # why something is unknown, in words for the student
     where: str = ""        # how to name the cell to a student; default "cell N"
+    _names: CellNames | None = None
 
     @property
     def label(self) -> str:
         return self.where or f"cell {self.index + 1}"
+
+    def require_run(self) -> int:
+        """The cell's execution count; a cell that did not run to the end fails the check, in words."""
+        if self.status == "ok" and self._count is not None:
+            return self._count
+        why = self.error or self.note or "it has no value"
+        if self.status == "not run" and self.note:
+            raise CheckFailed(f"{self.label} was not run: {self.note}.")
+        if self.status == "not run":
+            raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, run it, and check again.")
+        if self.status == "error":
+            hint = (" Replace the `raise NotImplementedError()` stub with your answer."
+                    if self.error.startswith("NotImplementedError") else
+                    " Fix it so that it runs to the end: its last line is your answer.")
+            raise CheckFailed(f"{self.label} raised {self.error}, so it has no value.{hint}")
+        raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
+                          "fix it so that its last line computes the answer")
 
     @property
     def value(self) -> Any:
@@ -47,22 +68,49 @@ class CellView:
         None when the last line is not an expression (an assignment, a `print(...)`) or ends with `;`.
         """
         if self._value is _UNSET:
-            if self.status != "ok" or self._count is None:
-                why = self.error or self.note or "it has no value"
-                if self.status == "not run" and self.note:
-                    raise CheckFailed(f"{self.label} was not run: {self.note}.")
-                if self.status == "not run":
-                    raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, "
-                                      "run it, and check again.")
-                if self.status == "error":
-                    hint = (" Replace the `raise NotImplementedError()` stub with your answer."
-                            if self.error.startswith("NotImplementedError") else
-                            " Fix it so that it runs to the end: its last line is your answer.")
-                    raise CheckFailed(f"{self.label} raised {self.error}, so it has no value.{hint}")
-                raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
-                                  "fix it so that its last line computes the answer")
-            self._value = self._bridge.output_of(self._count)
+            self._value = self._bridge.output_of(self.require_run())
         return self._value
+
+    @property
+    def code(self) -> CellCode:
+        return CellCode.of(self.source)
+
+    @property
+    def names(self) -> CellNames:
+        """The names the cell bound or rebound, each with its value as it was right after the cell ran."""
+        if self._names is None:
+            count = self.require_run()
+            notes = cell_notes(self._bridge, count)
+            if notes.noted:
+                self._names = CellNames(self._bridge, self.label, count, names_in_order(self.code, notes))
+            else:                                   # the student's own kernel: the values as they are now
+                self._names = CellNames(self._bridge, self.label, count, list(self.code.assigned), live=True)
+        return self._names
+
+    @property
+    def answer(self) -> Any:
+        """The value of the cell's last expression (or of what a final `print` shows); else the value of
+        the last name the cell assigned, as right after the cell; else the check fails, saying how to
+        show the answer."""
+        count = self.require_run()
+        code = self.code
+        if code.ending in ("expression", "print"):
+            found, value = noted_value(self._bridge, count, None)
+            if not found and code.ending == "expression":
+                found, value = True, self.value     # not noted (grader.check()): Out[n]
+            if found and value is not None:
+                return value
+        if code.last_assigned is not None and code.last_assigned in self.names:
+            return self.names[code.last_assigned]
+        if code.ending == "unparsable":
+            raise CheckFailed(f"{self.label} is not valid Python 3, so it shows no answer. {self.error}".strip())
+        raise CheckFailed(NO_ANSWER.format(label=self.label))
+
+    def rerun(self, **values: Any) -> Rerun:
+        """Run the cell's source again in a copy of the notebook's namespace as it was just before the
+        cell, with the given names replaced by these values; the notebook itself is not changed."""
+        count = self.require_run()
+        return rerun_cell(self._bridge, self.label, count, self.source, values)
 
     @property
     def output(self) -> str:
@@ -76,59 +124,8 @@ class CellView:
         return self._count
 
 
-def first_line(source: str) -> str:
-    for line in source.splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def starts_with(source: str, prefix: str) -> bool:
-    """The first non-empty line starts with `prefix`, at a word boundary ("## Exercise 1" is not "## Exercise 10")."""
-    line, prefix = first_line(source), prefix.strip()
-    if not prefix or not line.startswith(prefix):
-        return False
-    rest = line[len(prefix):]
-    return not (rest and prefix[-1].isalnum() and (rest[0].isalnum() or rest[0] == "_"))
-
-
-def describe(tag: str | None, starting_with: str | None) -> str:
-    return f"tag '{tag}'" if tag is not None else f"a first line starting with '{starting_with}'"
-
-
-def validate(tag: str | None, starting_with: str | None) -> None:
-    if (tag is None) == (starting_with is None):
-        raise TypeError("nb.cell() takes exactly one of tag= or starting_with=")
-
-
-def match_cell(cells: Sequence["Cell"], *, tag: str | None = None,
-               starting_with: str | None = None) -> "Cell":
-    """The code cell that answers: the first cell with the tag or first line; a markdown cell
-    (an exercise's heading) stands for the first non-empty code cell after it."""
-    validate(tag, starting_with)
-    for cell in cells:
-        hit = (tag in cell.tags) if tag is not None else starts_with(cell.source, str(starting_with))
-        if not hit:
-            continue
-        if cell.kind == "code":
-            return cell
-        following = [c for c in cells if c.index > cell.index and c.kind == "code" and c.source.strip()]
-        if following:
-            return following[0]
-    raise CheckFailed(f"No cell with {describe(tag, starting_with)} was found. Keep the exercise's heading "
-                      "or tag as given in the assignment.")
-
-
-def find_cell(bridge: "AgentBridge", *, tag: str | None = None, starting_with: str | None = None) -> CellView:
-    """`nb.cell(...)`: each bridge finds cells in its own record (a grading run's, or inline the kernel's history)."""
-    validate(tag, starting_with)
-    return bridge.locate_cell(tag=tag, starting_with=starting_with)
-
-
-def cell_of_runs(bridge: "AgentBridge", cells: Sequence["Cell"], runs: Sequence["CellRun"], *,
-                 tag: str | None = None, starting_with: str | None = None) -> CellView:
-    """The cell found in a submission's `cells`, with what its run (one of `runs`) produced."""
-    cell = match_cell(cells, tag=tag, starting_with=starting_with)
+def cell_of_runs(bridge: "AgentBridge", cell: "Cell", runs: Sequence["CellRun"]) -> CellView:
+    """A cell of the submission, with what its run (one of `runs`) produced."""
     run = next((r for r in runs if r.cell.index == cell.index), None)
     if run is None:
         return CellView(cell.index, cell.source, "not run", "", "it is empty", bridge, None)

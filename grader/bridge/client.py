@@ -19,6 +19,7 @@ from grader.bridge.explain import FailedCell, parameter_shapes, student_error_hi
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
+    from grader.bridge.cellfind import CellQuery
     from grader.bridge.cells import CellView
     from grader.execute import Runner
 
@@ -100,7 +101,8 @@ class AgentBridge:
     def why_missing(self, name: str) -> str | None:
         return None
 
-    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
+    def locate_cells(self, query: "CellQuery") -> "list[CellView]":
+        """The cells the query names, in notebook order, each with what its run produced."""
         raise NotImplementedError
 
     # -- requests ---------------------------------------------------------------------
@@ -291,11 +293,11 @@ class Bridge(AgentBridge):
                   for r in self.runner.runs if r.status != "ok"]
         return why_missing(name, failed)
 
-    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> "CellView":
-        """The cell found in the submission, with what its run in this kernel produced."""
+    def locate_cells(self, query: "CellQuery") -> "list[CellView]":
+        """The cells found in the submission, each with what its run in this kernel produced."""
         from grader.bridge.cells import cell_of_runs
 
-        return cell_of_runs(self, self.runner.submission.cells, self.runner.runs, tag=tag, starting_with=starting_with)
+        return [cell_of_runs(self, cell, self.runner.runs) for cell in query.matches(self.runner.submission.cells)]
 
 
 class Notebook:
@@ -333,11 +335,24 @@ class Notebook:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the notebook proxy is read-only")
 
-    def cell(self, *, tag: str | None = None, starting_with: str | None = None) -> Any:
-        """A cell found by tag or first line: `.value`, `.output`, `.source`, `.status`."""
-        from grader.bridge.cells import find_cell
+    def cell(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
+             after: str | None = None) -> Any:
+        """The cell that answers (grader/bridge/cellfind.py): `.answer`, `.names`, `.rerun(...)`, `.value`,
+        `.output`, `.source`, `.status`, `.error`. Two matches: the first in notebook order."""
+        from grader.bridge.cellfind import CellQuery
 
-        return find_cell(self._bridge, tag=tag, starting_with=starting_with)
+        query = CellQuery(tag, starting_with, containing, after)
+        found = self._bridge.locate_cells(query)
+        if not found:
+            raise CheckFailed(f"No cell with {query.describe()} was found. {query.how_to_keep()}")
+        return found[0]
+
+    def cells(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
+              after: str | None = None) -> list[Any]:
+        """Every cell the keyword names, in notebook order (empty when none)."""
+        from grader.bridge.cellfind import CellQuery
+
+        return self._bridge.locate_cells(CellQuery(tag, starting_with, containing, after))
 
 
 @dataclass

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from grader.bridge.agent import AGENT_SOURCE
-from grader.bridge.cells import CellView, describe, match_cell, starts_with, validate
+from grader.bridge.cellfind import CellQuery, contains_line, starts_with
+from grader.bridge.cells import CellView
 from grader.bridge.client import AgentBridge
 from grader.bridge.codec import MIME, stream_text
 from grader.bridge.explain import student_traceback
@@ -49,6 +50,8 @@ def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
     class _Shell:
         display_pub = _Display
         user_ns = shell.user_ns
+        user_ns_hidden = getattr(shell, "user_ns_hidden", {})
+        transform_cell = staticmethod(getattr(shell, "transform_cell", lambda source: source))
 
     namespace: dict[str, Any] = {"__name__": "grader_live_agent", "get_ipython": lambda: _Shell}
     exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # noqa: S102 - our own file
@@ -181,37 +184,40 @@ class LiveBridge(AgentBridge):
         return student_traceback(frames, ename, evalue, where)
 
     # -- nb.cell ----------------------------------------------------------------------
-    def locate_cell(self, *, tag: str | None = None, starting_with: str | None = None) -> CellView:
-        """The cell in the saved notebook (tag, heading or first line), matched to its latest run
-        in this kernel by source; without a saved notebook, the latest run whose first line matches."""
-        validate(tag, starting_with)
-        history = self.history()
+    def latest(self, pred: Callable[[str], bool]) -> int | None:
+        """The execution count of the latest run in this kernel whose source satisfies `pred`."""
+        return next((n for n, src in reversed(self.history()) if pred(src)), None)
 
-        def latest(pred: Callable[[str], bool]) -> int | None:
-            return next((n for n, src in reversed(history) if pred(src)), None)
+    def locate_cells(self, query: CellQuery) -> list[CellView]:
+        """The cells in the saved notebook (tag, heading, a line, the text before), each matched to its
+        latest run in this kernel by source; without a saved notebook (or no match in it), the latest
+        run whose first line, or a line, matches."""
+        cells = query.matches(self.saved.cells) if self.saved is not None else []
+        if cells:
+            return [self.view_of(cell, query) for cell in cells]
+        if query.tag is not None or query.after is not None:
+            if self.saved is None:
+                raise CheckFailed(f"nb.cell() with {query.describe()} needs the saved notebook (the kernel cannot "
+                                  "see tags or markdown), and grader.check() could not find it: pass "
+                                  "grader.check(notebook='your.ipynb').")
+            return []
+        pred = ((lambda src: starts_with(src, str(query.starting_with))) if query.starting_with is not None
+                else (lambda src: contains_line(src, str(query.containing))))
+        count = self.latest(pred)
+        if count is None:
+            hint = ("" if self.saved is not None else " A markdown heading can only be found in the saved "
+                    "notebook: save it, or pass grader.check(notebook='your.ipynb').")
+            raise CheckFailed(f"No cell run in this kernel has {query.describe()}. Run the exercise's cell, "
+                              f"keeping its heading or first line as given.{hint}")
+        source = dict(self.history())[count]
+        return [CellView(count - 1, source, "ok", None, "", self, count, note=NOT_SAVED, where=f"In [{count}]")]
 
-        cell = None
-        if self.saved is not None:
-            try:
-                cell = match_cell(self.saved.cells, tag=tag, starting_with=starting_with)
-            except CheckFailed:
-                if tag is not None:
-                    raise
-        if cell is None:
-            if tag is not None:
-                raise CheckFailed(f"nb.cell(tag={tag!r}) needs the saved notebook (the kernel cannot see tags), "
-                                  "and grader.check() could not find it: pass grader.check(notebook='your.ipynb').")
-            count = latest(lambda src: starts_with(src, str(starting_with)))
-            if count is None:
-                hint = ("" if self.saved is not None else " A markdown heading can only be found in the saved "
-                        "notebook: save it, or pass grader.check(notebook='your.ipynb').")
-                raise CheckFailed(f"No cell run in this kernel has {describe(tag, starting_with)}. Run the "
-                                  f"exercise's cell, keeping its heading or first line as given.{hint}")
-            return CellView(count - 1, history[[n for n, _ in history].index(count)][1], "ok", None, "", self,
-                            count, note=NOT_SAVED, where=f"In [{count}]")
-        count = latest(lambda src: _same_source(src, cell.source))
-        if count is None and starting_with is not None and cell.kind == "code":
-            count = latest(lambda src: starts_with(src, str(starting_with)))   # edited since the last save
+    def view_of(self, cell: Cell, query: CellQuery) -> CellView:
+        """A saved cell with what its latest run in this kernel produced (printed output and error
+        only when the saved run is that latest run)."""
+        count = self.latest(lambda src: _same_source(src, cell.source))
+        if count is None and query.starting_with is not None and cell.kind == "code":
+            count = self.latest(lambda src: starts_with(src, str(query.starting_with)))   # edited since the last save
         if count is None:
             return CellView(cell.index, cell.source, "not run", None, "", self, None,
                             note="it has not been run in this kernel since the notebook was last saved: run it, "

@@ -1,0 +1,150 @@
+"""What a cell's source says about its answer, read in the grader (never in the kernel).
+
+The cell is read as IPython reads it (magics and shell escapes turned into calls first), then
+as Python: which names its statements bind, in order; which was assigned last; whether it
+ends with an expression or a `print(...)`; whether it only prints or inspects (a scratch cell
+`features.shape`). A cell that is not Python 3 (`print y`) has none of these.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator, Literal
+
+Ending = Literal["expression", "print", "statement", "empty", "unparsable"]
+INSPECTING_CALLS = frozenset({"print", "len", "type", "display", "repr", "str", "id", "isinstance"})
+INSPECTING_METHODS = frozenset({"size", "dim", "numel", "type", "item", "tolist", "nelement", "is_contiguous",
+                                "get_device", "data_ptr", "stride", "storage_offset", "element_size"})
+SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+
+
+def python_of(source: str) -> str:
+    """The cell's source as IPython runs it (`%matplotlib inline` becomes a call)."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:                      # pragma: no cover - IPython comes with ipykernel
+        return source
+    try:
+        return str(TransformerManager().transform_cell(source))
+    except Exception:
+        return source
+
+
+def shown_argument(call: ast.expr) -> ast.expr | None:
+    """What a `print(...)` shows as its answer: its last argument that is not literal text."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"):
+        return None
+    args = [a for a in call.args if not isinstance(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
+    return args[-1] if args else None
+
+
+def targets(node: ast.AST) -> Iterator[str]:
+    """The names an assignment target binds, left to right (`a, b = ...` binds a then b)."""
+    if isinstance(node, ast.Name):
+        yield node.id
+    elif isinstance(node, (ast.Tuple, ast.List)):
+        for item in node.elts:
+            yield from targets(item)
+    elif isinstance(node, ast.Starred):
+        yield from targets(node.value)
+
+
+def statement_names(stmt: ast.stmt) -> Iterator[str]:
+    """Names one top-level statement binds in the notebook's namespace (not inside a def or class)."""
+    if isinstance(stmt, SCOPES) and not isinstance(stmt, ast.Lambda):
+        yield stmt.name
+        return
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        for alias in stmt.names:
+            if alias.name != "*":
+                yield (alias.asname or alias.name).split(".")[0]
+        return
+    for node in walk_scope(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            yield node.id
+        elif isinstance(node, SCOPES) and node is not stmt and not isinstance(node, ast.Lambda):
+            yield node.name
+
+
+def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of `node` in source order, not descending into functions, classes or comprehensions."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, SCOPES + (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            if isinstance(child, SCOPES) and not isinstance(child, ast.Lambda):
+                yield child
+            continue
+        yield from walk_scope(child)
+
+
+def last_assignment(body: list[ast.stmt]) -> str | None:
+    """The name the cell's last assignment statement binds (the last name of `a, b = ...`)."""
+    found: str | None = None
+    for stmt in body:
+        for node in walk_scope(stmt):
+            if isinstance(node, ASSIGNMENTS) and not (isinstance(node, ast.AnnAssign) and node.value is None):
+                names = [n for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                         for n in targets(t)]
+                found = names[-1] if names else found
+    return found
+
+
+def inspects(node: ast.expr) -> bool:
+    """An expression that only looks at values: a name, `x.shape`, `x.size()`, `print(x.dtype)`, a literal."""
+    if isinstance(node, (ast.Name, ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(node, ast.Attribute):
+        return inspects(node.value)
+    if isinstance(node, ast.Subscript):
+        return inspects(node.value) and inspects(node.slice)
+    if isinstance(node, ast.Tuple):
+        return all(inspects(e) for e in node.elts)
+    if isinstance(node, ast.Call):
+        func = node.func
+        known = ((isinstance(func, ast.Name) and func.id in INSPECTING_CALLS)
+                 or (isinstance(func, ast.Attribute) and func.attr in INSPECTING_METHODS and inspects(func.value)))
+        return known and all(inspects(a) for a in node.args) and all(inspects(k.value) for k in node.keywords)
+    return False
+
+
+@dataclass(frozen=True)
+class CellCode:
+    """One cell's source as the grader reads it."""
+
+    source: str
+    ending: Ending
+    assigned: tuple[str, ...]        # names the cell binds, in the order they are first bound
+    last_assigned: str | None        # the name of the cell's last assignment statement
+    only_inspects: bool              # every statement only prints or looks at values (a scratch cell)
+
+    @property
+    def empty(self) -> bool:
+        return self.ending == "empty"
+
+    @classmethod
+    def of(cls, source: str) -> "CellCode":
+        return read_cell(source)
+
+
+@lru_cache(maxsize=512)
+def read_cell(source: str) -> CellCode:
+    try:
+        body = ast.parse(python_of(source)).body
+    except (SyntaxError, ValueError):
+        return CellCode(source, "unparsable" if source.strip() else "empty", (), None, False)
+    if not body:
+        return CellCode(source, "empty", (), None, False)
+    names: list[str] = []
+    for stmt in body:
+        names += [n for n in statement_names(stmt) if n not in names]
+    last = body[-1]
+    ending: Ending = "statement"
+    if isinstance(last, ast.Expr):
+        ending = "print" if shown_argument(last.value) is not None else "expression"
+        if isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name) and last.value.func.id == "print" \
+                and ending == "expression":
+            ending = "statement"             # print("done"): shows no value
+    only = all(isinstance(s, ast.Expr) and inspects(s.value) for s in body)
+    return CellCode(source, ending, tuple(names), last_assignment(body), only)
