@@ -1,8 +1,10 @@
-"""`make demo`: grade the bundled sample class with `grader batch` and say where to look.
+"""`make demo`: grade the bundled sample classes with `grader batch` and say where to look.
 
-Builds demo-output/class/ from the sample submissions of neural-net-basics (one notebook per
-student, named for what it shows), grades it into demo-output/ and prints each verdict. A second
-run grades nothing: every verdict is already in the gradebook (`--regrade` grades all again).
+For each bundled assignment with sample submissions (neural-net-basics: functions to write;
+forward-pass: answers in top-level cells, run again on new data), builds demo-output/<slug>/class/
+(one notebook per student, named for what it shows), grades it into demo-output/<slug>/ and prints
+each verdict. A second run grades nothing: every verdict is already in the gradebook (`--regrade`
+grades all again).
 """
 from __future__ import annotations
 
@@ -10,35 +12,96 @@ import argparse
 import csv
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.course import assignments_dir, is_assignment_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SLUG = "neural-net-basics"
+SLUGS = ("neural-net-basics", "forward-pass")
 
 
-def build_class(dest: Path) -> tuple[Path, int]:
-    """Copy the samples into `dest` as <name>.ipynb; return the assignment folder and the class size."""
-    samples = sorted((ROOT / "tests" / "submissions" / SLUG).glob("*.ipynb"))
-    assignment = assignments_dir(ROOT) / SLUG
+@dataclass(frozen=True)
+class SampleClass:
+    """One assignment's sample submissions, and where the demo grades them."""
+
+    slug: str
+    assignment: Path
+    samples: tuple[Path, ...]
+
+
+def sample_classes(root: Path = ROOT) -> list[SampleClass]:
+    """The bundled assignments that have sample submissions, in SLUGS order."""
+    found = []
+    for slug in SLUGS:
+        samples = tuple(sorted((root / "tests" / "submissions" / slug).glob("*.ipynb")))
+        assignment = assignments_dir(root) / slug
+        if samples and is_assignment_dir(assignment):
+            found.append(SampleClass(slug, assignment, samples))
+    return found
+
+
+def fresh(dest: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    if samples and is_assignment_dir(assignment):
-        for sample in samples:
-            shutil.copyfile(sample, dest / sample.name)
-        return assignment, len(samples)
-    # a checkout without the sample class: the batch tests' class of tiny-tensors
+    return dest
+
+
+def build_class(sample_class: SampleClass, dest: Path) -> int:
+    """Copy the samples into `dest` as <name>.ipynb; return the class size."""
+    fresh(dest)
+    for sample in sample_class.samples:
+        shutil.copyfile(sample, dest / sample.name)
+    return len(sample_class.samples)
+
+
+def fallback_class(dest: Path) -> tuple[Path, int]:
+    """A checkout without the sample classes: the batch tests' class of tiny-tensors."""
     import importlib.util
 
     fixture = ROOT / "tests" / "fixtures" / "batch"
     spec = importlib.util.spec_from_file_location("batch_make_class", fixture / "make_class.py")
     if spec is None or spec.loader is None or not fixture.is_dir():
-        raise SystemExit("grader demo: no sample class found (tests/submissions/neural-net-basics is missing)")
+        raise SystemExit("grader demo: no sample class found (tests/submissions/<assignment>/ is missing)")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    fresh(dest)
     return assignments_dir(fixture) / "tiny-tensors", len(module.make_class(dest))
+
+
+def grade_class(class_dir: Path, assignment: Path, out: Path, size: int, args: argparse.Namespace) -> int:
+    """Grade one class with the batch and print its verdicts; the batch's exit status."""
+    from grader.batch.run import BatchConfig, run_batch
+    from grader.errors import GraderError
+
+    print(f"The sample class of {assignment.name}: {size} submissions in {_rel(class_dir)}")
+    print(f"$ grader batch {_rel(class_dir)} --assignment {_rel(assignment)} --out {_rel(out)}"
+          + (" --regrade" if args.regrade else ""), flush=True)
+    try:
+        summary = run_batch(BatchConfig(class_dir, assignment, out, workers=args.workers, regrade=args.regrade))
+    except GraderError as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print()
+    print_verdicts(out / "grades.csv")
+    print()
+    print(f"graded {summary.graded} now, {summary.skipped} already in the gradebook, in {summary.seconds:.1f} s")
+    print(f"class report:   {summary.report}")
+    print(f"feedback pages: {out / 'feedback'}/<student>.html")
+    print(f"grades:         {summary.csv}")
+    print(f"gradebook:      {summary.gradebook}")
+    return summary.exit_code
+
+
+def print_verdicts(grades_csv: Path) -> None:
+    with open(grades_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    width = max((len(r["student"]) for r in rows), default=10)
+    print(f"{'student':<{width}}  {'score':>9}  status")
+    for row in rows:
+        score = f"{float(row['total']):g}/{float(row['max_score']):g}" if row.get("total") else "-"
+        print(f"{row['student']:<{width}}  {score:>9}  {row['status']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,35 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="local workers (default: the number of cores, plus one)")
     args = parser.parse_args(argv)
 
-    from grader.batch.run import BatchConfig, run_batch
-    from grader.errors import GraderError
-
     out: Path = args.out.resolve()
-    class_dir = out / "class"
-    assignment, size = build_class(class_dir)
-    print(f"The sample class: {size} submissions in {class_dir}")
-    print(f"$ grader batch {_rel(class_dir)} --assignment {_rel(assignment)} --out {_rel(out)}"
-          + (" --regrade" if args.regrade else ""), flush=True)
-    try:
-        summary = run_batch(BatchConfig(class_dir, assignment, out, workers=args.workers, regrade=args.regrade))
-    except GraderError as exc:
-        print(f"grader: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print()
-    with open(out / "grades.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    width = max((len(r["student"]) for r in rows), default=10)
-    print(f"{'student':<{width}}  {'score':>9}  status")
-    for row in rows:
-        score = f"{float(row['total']):g}/{float(row['max_score']):g}" if row.get("total") else "-"
-        print(f"{row['student']:<{width}}  {score:>9}  {row['status']}")
-    print()
-    print(f"graded {summary.graded} now, {summary.skipped} already in the gradebook, in {summary.seconds:.1f} s")
-    print(f"class report:   {summary.report}")
-    print(f"feedback pages: {out / 'feedback'}/<student>.html")
-    print(f"grades:         {summary.csv}")
-    print(f"gradebook:      {summary.gradebook}")
-    return summary.exit_code
+    classes = sample_classes()
+    if not classes:
+        assignment, size = fallback_class(out / "class")
+        return grade_class(out / "class", assignment, out, size, args)
+    codes = []
+    for number, sample_class in enumerate(classes):
+        if number:
+            print("\n" + "-" * 72 + "\n")
+        where = out / sample_class.slug
+        size = build_class(sample_class, where / "class")
+        codes.append(grade_class(where / "class", sample_class.assignment, where, size, args))
+    return max(codes)
 
 
 def _rel(path: Path) -> str:

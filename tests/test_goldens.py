@@ -26,9 +26,11 @@ from grader.results import to_gradescope
 ROOT = Path(__file__).resolve().parent.parent
 GOLDENS = ROOT / "tests" / "goldens"
 NNB = ROOT / "assignments" / "neural-net-basics"
+FORWARD_PASS = ROOT / "assignments" / "forward-pass"
 MINI = ROOT / "tests" / "fixtures" / "assignments" / "mini"
 FOLDERS = {
     "nnb": (NNB, ROOT / "tests" / "submissions" / "neural-net-basics"),
+    "fp": (FORWARD_PASS, ROOT / "tests" / "submissions" / "forward-pass"),
     "attack": (MINI, ROOT / "tests" / "attacks" / "notebooks"),
     "bad": (MINI, ROOT / "tests" / "fixtures" / "bad_files"),
 }
