@@ -160,6 +160,7 @@ def test_rerun_error_is_the_students(nb):
 
 @pytest.mark.exercise("cells")
 def test_rerun_of_a_cell_that_makes_its_own_inputs(nb):
+    assert nb.cell(containing="k = 3").rerun(k=3, j=1).answer == 6      # k given as the cell sets it: fine
     again = nb.cell(containing="k = 3").rerun(k=5, j=1)
     assert again.status == "ok" and again.names["k"] == 3
     again.answer

@@ -123,7 +123,7 @@ class Rerun:
     last: tuple[bool, Any] = (False, None)
     last_assigned: str | None = None
     failure: CheckFailed | None = None
-    overwritten: tuple[str, ...] = ()      # given names the cell assigns before reading them
+    overwritten: tuple[str, ...] = ()      # given names the cell replaced with values of its own
 
     @property
     def answer(self) -> Any:
@@ -178,8 +178,23 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
                      failure=failure)
     names = bridge.value_of(reply, "values")
     last = (True, bridge.value_of(reply, "last")) if "last" in reply.fields else (False, None)
-    return Rerun(label, "ok", output, names=RerunNames(label, names if isinstance(names, dict) else {}), last=last,
-                 last_assigned=code.last_assigned, overwritten=tuple(code.overwritten(list(values))))
+    bound = RerunNames(label, names if isinstance(names, dict) else {})
+    replaced = [n for n in code.overwritten(list(values)) if not same_value(bound.get(n), values[n])]
+    return Rerun(label, "ok", output, names=bound, last=last, last_assigned=code.last_assigned,
+                 overwritten=tuple(replaced))
+
+
+def same_value(after: Any, given: Any) -> bool:
+    """A given input the cell assigned anew still holds the given value (`n = features.shape[1]`)."""
+    import torch
+
+    try:
+        if isinstance(given, torch.Tensor) or isinstance(after, torch.Tensor):
+            return (isinstance(after, torch.Tensor) and isinstance(given, torch.Tensor)
+                    and after.shape == given.shape and torch.equal(after.cpu(), given.cpu()))
+        return bool(after == given)
+    except Exception:
+        return False
 
 
 class RerunNames(dict[str, Any]):
