@@ -206,6 +206,8 @@ def test_exercise_2_requires_a_matrix_product(graded: Grader) -> None:
 def test_a_product_without_reshape_says_which_shapes_disagree(graded: Grader) -> None:
     message = failed(graded("mm_without_reshape.ipynb"))["test_exercise_2_on_the_notebooks_data"]
     assert "mat1 and mat2 shapes cannot be multiplied (1x5 and 1x5)" in message
+    # the cell's own error gets the hint a function's error gets, with the shapes before the cell
+    assert "features is (1, 5) and weights is (1, 5): for a matrix product the inner sizes must agree" in message
 
 
 def test_weights_reshaped_elsewhere_fail_when_the_cell_runs_on_new_data(graded: Grader) -> None:

@@ -8,12 +8,14 @@ through the bridge as data; `.rerun(...)` tries its source on the check's own in
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from grader.bridge.answers import NO_ANSWER, CellNames, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
 from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import stream_text
+from grader.bridge.explain import has_product, student_error_hint
 from grader.failures import CheckFailed
 
 if TYPE_CHECKING:
@@ -55,12 +57,35 @@ class CellView:
         if self.status == "not run":
             raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, run it, and check again.")
         if self.status == "error":
+            told = self.error_hint()
             hint = (" Replace the `raise NotImplementedError()` stub with your answer."
                     if self.error.startswith("NotImplementedError") else
-                    " Fix it so that it runs to the end: its last line is your answer.")
+                    (f" {told}" if told else "") + " Fix it so that it runs to the end: its last line is your answer.")
             raise CheckFailed(f"{self.label} raised {self.error}, so it has no value.{hint}")
         raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
                           "fix it so that its last line computes the answer")
+
+    def error_hint(self) -> str | None:
+        """The shape hints a student function's error gets, for the cell's own error: the operands as
+        the cell wrote them, with their shapes as they were just before the cell."""
+        evalue = self.error.partition(": ")[2]
+        if self._count is None or not evalue:
+            return None
+        lines = [line for line in self.source.splitlines() if has_product(line)] or [""]
+        line = lines[0]
+        if student_error_hint(evalue, line, {}) is None:
+            return None
+        shapes: dict[str, tuple[int, ...]] = {}
+        try:
+            before = self.before
+            for name in set(re.findall(r"[A-Za-z_]\w*", line)) & set(before):
+                shape = getattr(before[name], "shape", None)
+                if shape is not None:
+                    shapes[name] = tuple(shape)
+        except CheckFailed:
+            pass
+        return student_error_hint(evalue, line, shapes)
+        return None
 
     @property
     def value(self) -> Any:
@@ -93,7 +118,7 @@ class CellView:
         """The notebook's namespace as it was just before the cell ran (the cell's inputs, in the shapes
         the student gave them), each value as it was then."""
         if self._before is None:
-            count = self.require_run()
+            count = self._count if self._count is not None else self.require_run()    # also for a cell that raised
             notes = cell_notes(self._bridge, count)
             order = sorted(notes.before) if notes.noted else []
             self._before = CellNames(self._bridge, self.label, count, order, live=not notes.noted, before=True)

@@ -172,6 +172,11 @@ def view_hint(evalue: str) -> str | None:
             "to its number of elements (one of them may be -1, to be worked out)").replace(",)", ")") + "."
 
 
+def has_product(line: str) -> bool:
+    """The line holds a matrix product (`a @ b`, `torch.mm(a, b)`, `a.matmul(b)`)."""
+    return bool(_matmul_pairs(line))
+
+
 def student_error_hint(evalue: str, line: str, shapes: dict[str, tuple[int, ...]]) -> str | None:
     """The first of the hints above that recognises a raised error."""
     return matmul_hint(evalue, line, shapes) or view_hint(evalue)
