@@ -235,7 +235,7 @@ def test_no_answer_tells_the_student_how_to_show_it(graded) -> None:
 def test_a_missing_name_is_the_students_to_fix(graded) -> None:
     check = graded["test_a_name_the_cell_does_not_assign"]
     assert not check.passed
-    assert check.message == ("cell 6 does not assign `output` (it assigns `y`). Keep the name the exercise asks "
+    assert check.message == ("cell 6 (under \"Exercise 1: the output of a single neuron\") does not assign `output` (it assigns `y`). Keep the name the exercise asks "
                              "for: `output = ...`.")
 
 
@@ -248,7 +248,7 @@ def test_hard_coded_answer_fails_the_rerun(graded) -> None:
 def test_rerun_error_reads_like_a_function_error(graded) -> None:
     check = graded["test_rerun_error_is_the_students"]
     assert not check.passed
-    assert check.message.startswith("cell 8, run again on new inputs, raised RuntimeError: shape '[5, 1]' is "
+    assert check.message.startswith("cell 8 (under \"Exercise 2: with a matrix product\"), run again on new inputs, raised RuntimeError: shape '[5, 1]' is "
                                     "invalid for input of size 7. view(5, 1) asks for 5 elements"), check.message
     assert "cell 8" in (check.traceback or ""), check.traceback
 

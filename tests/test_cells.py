@@ -121,7 +121,7 @@ def test_answers_in_top_level_cells_are_graded(graded) -> None:
 def test_a_cell_that_raised_fails_with_its_error(graded) -> None:
     check = graded[0]["test_cell_that_raised"]
     assert not check.passed
-    assert check.message == ("cell 9 raised ZeroDivisionError: division by zero, so it has no value. "
+    assert check.message == ("cell 9 (under \"Exercise 3\") raised ZeroDivisionError: division by zero, so it has no value. "
                              "Fix it so that it runs to the end: its last line is your answer.")
 
 

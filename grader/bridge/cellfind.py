@@ -50,6 +50,17 @@ def answers(cell: Cell) -> bool:
     return not (code.empty or code.only_inspects)
 
 
+def label_of(cell: Cell, marker: Cell | None) -> str:
+    """How a student is told which cell: its number, and the heading it stands under (Jupyter shows no
+    cell numbers), e.g. `cell 12 (under "Exercise 2: the same neuron, with a matrix product")`."""
+    label = f"cell {cell.index + 1}"
+    heading = first_line(marker.source).lstrip("#").strip() if marker is not None else ""
+    if heading:
+        heading = heading if len(heading) <= 60 else heading[:59].rstrip() + "…"
+        label += f' (under "{heading}")'
+    return label
+
+
 @dataclass(frozen=True)
 class CellQuery:
     """One way of naming a cell: exactly one of the four keywords."""
@@ -94,16 +105,21 @@ class CellQuery:
             return cell.kind == "code" and contains_line(cell.source, self.containing)
         return cell.kind == "markdown" and self.after is not None and self.after.strip() in cell.source
 
-    def matches(self, cells: Sequence[Cell]) -> list[Cell]:
-        """Every answer cell the query names, in notebook order, each once."""
-        found: list[Cell] = []
+    def located(self, cells: Sequence[Cell]) -> list[tuple[Cell, Cell | None]]:
+        """Every answer cell the query names, in notebook order, each once, with the markdown cell
+        that led to it (None: the query named the code cell itself)."""
+        found: list[tuple[Cell, Cell | None]] = []
         for cell in cells:
             if not self.hits(cell):
                 continue
             answer = cell if cell.kind == "code" else self.answer_after(cells, cell)
-            if answer is not None and answer not in found:
-                found.append(answer)
+            if answer is not None and all(answer != a for a, _ in found):
+                found.append((answer, None if cell.kind == "code" else cell))
         return found
+
+    def matches(self, cells: Sequence[Cell]) -> list[Cell]:
+        """Every answer cell the query names, in notebook order, each once."""
+        return [answer for answer, _ in self.located(cells)]
 
     def answer_after(self, cells: Sequence[Cell], marker: Cell) -> Cell | None:
         """The answer cell a markdown cell stands for: the first non-empty code cell after it

@@ -161,13 +161,13 @@ class CellView:
         return self._count
 
 
-def cell_of_runs(bridge: "AgentBridge", cell: "Cell", runs: Sequence["CellRun"]) -> CellView:
-    """A cell of the submission, with what its run (one of `runs`) produced."""
+def cell_of_runs(bridge: "AgentBridge", cell: "Cell", runs: Sequence["CellRun"], where: str = "") -> CellView:
+    """A cell of the submission, with what its run (one of `runs`) produced; `where` names it to a student."""
     run = next((r for r in runs if r.cell.index == cell.index), None)
     if run is None:
-        return CellView(cell.index, cell.source, "not run", "", "it is empty", bridge, None)
+        return CellView(cell.index, cell.source, "not run", "", "it is empty", bridge, None, where=where)
     reply = run.reply
     outputs = reply.outputs if reply else []
     stdout = stream_text(outputs)
     error = (f"{reply.ename}: {reply.evalue}".rstrip(": ") if reply and reply.ename else "") or run.note or ""
-    return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count)
+    return CellView(cell.index, cell.source, run.status, stdout, error, bridge, run.execution_count, where=where)

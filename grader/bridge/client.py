@@ -295,9 +295,11 @@ class Bridge(AgentBridge):
 
     def locate_cells(self, query: "CellQuery") -> "list[CellView]":
         """The cells found in the submission, each with what its run in this kernel produced."""
+        from grader.bridge.cellfind import label_of
         from grader.bridge.cells import cell_of_runs
 
-        return [cell_of_runs(self, cell, self.runner.runs) for cell in query.matches(self.runner.submission.cells)]
+        return [cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker))
+                for cell, marker in query.located(self.runner.submission.cells)]
 
 
 class Notebook:
