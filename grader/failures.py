@@ -39,3 +39,7 @@ class NameNotInCell(MissingName, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class NoAnswer(CheckFailed):
+    """A cell neither ends with an expression nor assigns a name: it shows no answer."""

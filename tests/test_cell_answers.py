@@ -167,6 +167,25 @@ def test_rerun_of_a_cell_that_makes_its_own_inputs(nb):
 
 
 @pytest.mark.exercise("cells")
+def test_an_answer_in_two_cells(nb):
+    def net(x, a, b):
+        return torch.sigmoid(torch.sigmoid(x @ a) @ b)
+
+    section = nb.section(after="Exercise 5")
+    assert [c.index for c in section.cells] == [23, 25], [c.index for c in section.cells]
+    assert section.label == 'cells 24, 26 (under "Exercise 5: two layers, in two cells")', section.label
+    data = nb.cell(containing="V2 = torch.randn").names
+    expected = net(data["x2"], data["V1"], data["V2"])
+    assert_tensor(section.answer, expected, what="the section's answer")
+    assert_tensor(section.names["final"], expected, what="final, as the section left it")
+    assert nb.final is None and list(section.names) == ["hidden", "final"]
+    assert nb.cell(after="Exercise 5").answer.shape == (1, 2)       # one cell: the hidden layer only
+    g = torch.Generator().manual_seed(5)
+    x, a, b = torch.randn(4, 6, generator=g), torch.randn(6, 3, generator=g), torch.randn(3, 2, generator=g)
+    assert_tensor(section.rerun(x2=x, V1=a, V2=b).answer, net(x, a, b), what="the section on new inputs")
+
+
+@pytest.mark.exercise("cells")
 def test_rerun_timeout(nb):
     again = nb.cell(containing="while n < limit").rerun(slow=True)
     assert again.status == "timeout", again.status
@@ -197,6 +216,13 @@ CELLS = [
     ("markdown", "## Exercise 4: a number from the walkthrough"),
     ("code", "z = torch.tensor([[0.1595]])"),
     ("code", "k = 3\nj = j + 1\nk2 = k * j"),
+    ("code", "torch.manual_seed(3)\nx2 = torch.randn(1, 3)\nV1 = torch.randn(3, 2)\nV2 = torch.randn(2, 1)"),
+    ("markdown", "## Exercise 5: two layers, in two cells"),
+    ("code", "hidden = activation(torch.mm(x2, V1))"),
+    ("code", "x2.shape"),
+    ("code", "final = activation(torch.mm(hidden, V2))"),
+    ("markdown", "## The end"),
+    ("code", "final = None"),
 ]
 
 
@@ -215,7 +241,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     return {c.name: c for c in result.checks}
 
 
-PASSING = ["test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
+PASSING = ["test_an_answer_in_two_cells", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
            "test_answer_of_each_ending", "test_rerun_on_unseen_inputs", "test_rerun_leaves_the_notebook_as_it_was",
            "test_right_formula_over_edited_data"]
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import call_request, encode_arguments
 from grader.bridge.explain import student_error_hint
-from grader.failures import CallTimeout, CheckFailed, NameNotInCell, StudentError
+from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer, StudentError
 
 if TYPE_CHECKING:
     from grader.bridge.client import AgentBridge
@@ -140,7 +140,7 @@ class Rerun:
             return value
         if self.last_assigned is not None and self.last_assigned in self.names:
             return self.names[self.last_assigned]
-        raise CheckFailed(NO_ANSWER.format(label=self.label))
+        raise NoAnswer(NO_ANSWER.format(label=self.label))
 
     @property
     def value(self) -> Any:

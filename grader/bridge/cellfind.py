@@ -129,6 +129,22 @@ class CellQuery:
             later = [c for c in later if answers(c)]
         return later[0] if later else None
 
+    def sections(self, cells: Sequence[Cell]) -> list[tuple[list[Cell], Cell | None]]:
+        """Each place the query names, as its section's answer cells, with the markdown cell that led
+        there: from the answer cell (or the cell after the markdown match) to the next markdown cell,
+        without empty cells and cells that only print or inspect."""
+        found = []
+        for answer, marker in self.located(cells):
+            start = marker.index + 1 if marker is not None else answer.index
+            region: list[Cell] = []
+            for cell in sorted((c for c in cells if c.index >= start), key=lambda c: c.index):
+                if cell.kind == "markdown":
+                    break
+                if cell == answer or answers(cell):
+                    region.append(cell)
+            found.append((region if answer in region else [answer], marker))
+        return found
+
     def first(self, cells: Sequence[Cell]) -> Cell:
         found = self.matches(cells)
         if not found:

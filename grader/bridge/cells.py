@@ -16,7 +16,7 @@ from grader.bridge.answers import NO_ANSWER, CellNames, Rerun, cell_notes, names
 from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.bridge.explain import has_product, student_error_hint
-from grader.failures import CheckFailed
+from grader.failures import CheckFailed, NoAnswer
 
 if TYPE_CHECKING:
     from grader.bridge.client import AgentBridge
@@ -141,7 +141,7 @@ class CellView:
             return self.names[code.last_assigned]
         if code.ending == "unparsable":
             raise CheckFailed(f"{self.label} is not valid Python 3, so it shows no answer. {self.error}".strip())
-        raise CheckFailed(NO_ANSWER.format(label=self.label))
+        raise NoAnswer(NO_ANSWER.format(label=self.label))
 
     def rerun(self, **values: Any) -> Rerun:
         """Run the cell's source again in a copy of the notebook's namespace as it was just before the

@@ -105,6 +105,10 @@ class AgentBridge:
         """The cells the query names, in notebook order, each with what its run produced."""
         raise NotImplementedError
 
+    def locate_sections(self, query: "CellQuery") -> "list[list[CellView]]":
+        """The sections the query names (cellfind.CellQuery.sections), each as its cells' views."""
+        return [[cell] for cell in self.locate_cells(query)]
+
     # -- requests ---------------------------------------------------------------------
     def known_function(self, name: str) -> bool:
         """Was `name` a function when last asked, with no name of the notebook rebound since?"""
@@ -301,6 +305,13 @@ class Bridge(AgentBridge):
         return [cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker))
                 for cell, marker in query.located(self.runner.submission.cells)]
 
+    def locate_sections(self, query: "CellQuery") -> "list[list[CellView]]":
+        from grader.bridge.cellfind import label_of
+        from grader.bridge.cells import cell_of_runs
+
+        return [[cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker)) for cell in cells]
+                for cells, marker in query.sections(self.runner.submission.cells)]
+
 
 class Notebook:
     """The `nb` fixture: the student's notebook, live. `nb.fn(x)` calls fn in the kernel."""
@@ -348,6 +359,19 @@ class Notebook:
         if not found:
             raise CheckFailed(f"No cell with {query.describe()} was found. {query.how_to_keep()}")
         return found[0]
+
+    def section(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
+                after: str | None = None) -> Any:
+        """The answer cells under one heading, graded as one answer (grader/bridge/sections.py): the cell
+        `nb.cell(...)` finds and the answer cells after it up to the next markdown cell."""
+        from grader.bridge.cellfind import CellQuery
+        from grader.bridge.sections import Section
+
+        query = CellQuery(tag, starting_with, containing, after)
+        found = self._bridge.locate_sections(query)
+        if not found:
+            raise CheckFailed(f"No cell with {query.describe()} was found. {query.how_to_keep()}")
+        return Section(found[0], self._bridge)
 
     def cells(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
               after: str | None = None) -> list[Any]:

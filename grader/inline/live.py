@@ -212,6 +212,13 @@ class LiveBridge(AgentBridge):
         source = dict(self.history())[count]
         return [CellView(count - 1, source, "ok", None, "", self, count, note=NOT_SAVED, where=f"In [{count}]")]
 
+    def locate_sections(self, query: CellQuery) -> list[list[CellView]]:
+        if self.saved is None:
+            return [[cell] for cell in self.locate_cells(query)]
+        found = query.sections(self.saved.cells)
+        return [[self.view_of(cell, query) for cell in cells] for cells, _ in found] or \
+            [[cell] for cell in self.locate_cells(query)]
+
     def view_of(self, cell: Cell, query: CellQuery) -> CellView:
         """A saved cell with what its latest run in this kernel produced (printed output and error
         only when the saved run is that latest run)."""
