@@ -97,6 +97,7 @@ EXPECTED = {
     "mm_without_reshape.ipynb": full(neuron_mm="zero"),     # the cell raises: no answer at all
     "weights_reshaped_in_an_earlier_cell.ipynb": full(neuron_mm="partial"),  # works only with the notebook's own weights
     "hidden_layer_without_activation.ipynb": full(two_layer="partial"),
+    "two_layer_in_two_cells.ipynb": full(),         # the hidden layer in one cell, the output in the next
 }
 
 

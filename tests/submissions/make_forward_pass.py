@@ -200,6 +200,10 @@ def samples() -> dict[str, Any]:
         "weights_reshaped_in_an_earlier_cell.ipynb": inserted(
             filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}),
             "features.shape, weights.shape", "weights = weights.view(5, 1)"),
+        "two_layer_in_two_cells.ipynb": inserted(
+            filled({3: "hidden = activation(torch.mm(features, W1) + B1)"}),
+            "hidden = activation(torch.mm(features, W1) + B1)", "hidden.shape",
+            "output = activation(torch.mm(hidden, W2) + B2)\noutput"),
         "hidden_layer_without_activation.ipynb": filled({
             3: "h = torch.mm(features, W1) + B1\noutput = activation(torch.mm(h, W2) + B2)"}),
     }

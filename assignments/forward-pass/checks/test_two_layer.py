@@ -91,7 +91,7 @@ def typed_in(cell):
 
 @pytest.mark.points(1)
 def test_exercise_3_gives_one_output(nb):
-    answer = nb.cell(after=HEADING).answer
+    answer = nb.section(after=HEADING).answer
     data = inputs_if_they_fit(nb)
     assert_tensor(answer, torch.empty(1, 1), what="your answer to Exercise 3",
                   check_values=False, check_device=False, mistakes=MISTAKES, inputs=data)
@@ -99,7 +99,7 @@ def test_exercise_3_gives_one_output(nb):
 
 @pytest.mark.points(2)
 def test_exercise_3_on_the_notebooks_data(nb):
-    answer = nb.cell(after=HEADING).answer
+    answer = nb.section(after=HEADING).answer
     data, expected = on_the_notebooks_network(nb)
     assert_tensor(answer, expected, what="your answer to Exercise 3 on the notebook's data",
                   check_device=False, mistakes=MISTAKES, inputs=data)
@@ -107,7 +107,7 @@ def test_exercise_3_on_the_notebooks_data(nb):
 
 @pytest.mark.points(3)
 def test_exercise_3_on_new_data(nb):
-    cell = nb.cell(after=HEADING)
+    cell = nb.section(after=HEADING)
     for seed, sizes in ((31, (1, 3, 2, 1)), (32, (1, 4, 3, 1)), (33, (1, 2, 5, 2))):
         args, counts = new_network(seed, *sizes)
         answer = cell.rerun(**dict(zip(NAMES, args)), **counts).answer
