@@ -6,6 +6,7 @@
     [timeouts] [limits]        see Timeouts and Limits
     [tolerances]               rtol, atol, and [tolerances.cpu|cuda|mps] for one device
     [visibility]               public, hidden, and [visibility.exercises] name -> visibility
+    [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -27,7 +28,8 @@ Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
-TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback")
+TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
+          "files")
 HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
@@ -52,6 +54,23 @@ class Limits:
     file_size_mb: int = 64       # largest file the kernel may write
     cpu_seconds: int = 600       # CPU time of the kernel
     output_kb: int = 64          # printed output kept per cell / per check
+    submitted_mb: int = 32       # all the files submitted with a notebook, together
+    submitted_files: int = 50    # how many files may come with a notebook
+
+
+@dataclass(frozen=True)
+class FilesTable:
+    """[files]: what of the master folder goes with the assignment (grader.assignment_files resolves it).
+
+    public: paths or globs (relative to the master folder) that `grader assign` copies to the
+    students and every grading kernel sees, read-only, in its working folder; hidden: ones that
+    stay in the master folder, read by checks in the grader process (the `assignment_files`
+    fixture), never seen by a kernel; max_mb: the bound on the public files' total size.
+    """
+
+    public: tuple[str, ...] = ()
+    hidden: tuple[str, ...] = ()
+    max_mb: float = 64.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,9 @@ class Assignment:
     limits: Limits = Limits()
     visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
     hidden_feedback: str = "mistake"            # [feedback] hidden_checks: "mistake" (its name, never values) or "nothing"
+    files: FilesTable = FilesTable()            # [files] as written
+    public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
+    hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -95,6 +117,7 @@ class AssignmentFile:
     visibility: dict[str, str]
     schema: int = 1
     hidden_feedback: str = "mistake"
+    files: FilesTable = FilesTable()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -243,6 +266,35 @@ def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[
     return out
 
 
+def _patterns(where: Path, key: str, value: object) -> tuple[str, ...]:
+    example = f'{key} = ["data/train.pt", "helpers.py"]'
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
+        raise AssignmentError(f"{where}: [files] {key} = {value!r} is not a list of paths",
+                              hint=f"write {example} (paths or globs relative to the master folder)")
+    for item in items:
+        parts = item.replace("\\", "/").split("/")
+        if item.startswith(("/", "~")) or ".." in parts or (parts and ":" in parts[0]):
+            raise AssignmentError(f"{where}: [files] {key} names {item!r}, which is not inside the assignment's folder",
+                                  hint="name files relative to the master folder, without '..' or a leading '/'")
+    return tuple(str(v) for v in items)
+
+
+def _files_table(where: Path, raw: object) -> FilesTable:
+    """[files] public, hidden, max_mb: unknown keys and wrong types are errors (globs are resolved
+    against the folders by grader.assignment_files)."""
+    data = _table(raw, where, "files")
+    known = [f.name for f in fields(FilesTable)]
+    for key in data:
+        if key not in known:
+            raise unknown_key(where, "files", key, known)
+    max_mb = _number(where, "files", "max_mb", data["max_mb"], float) if "max_mb" in data else FilesTable.max_mb
+    if max_mb <= 0:
+        raise AssignmentError(f"{where}: [files] max_mb = {max_mb:g} must be more than 0", hint="write max_mb = 64")
+    return FilesTable(public=_patterns(where, "public", data.get("public", [])),
+                      hidden=_patterns(where, "hidden", data.get("hidden", [])), max_mb=float(max_mb))
+
+
 # -- the file -------------------------------------------------------------------------------
 def _toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -281,4 +333,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         limits=_record(path, "limits", data.get("limits"), Limits),
         visibility=_visibility(path, data.get("visibility"), exercises),
         hidden_feedback=_feedback(path, data.get("feedback")),
+        files=_files_table(path, data.get("files")),
     )

@@ -16,7 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.config import Assignment, read_assignment_file
+from grader.assignment_files import resolve, resolve_public
+from grader.config import Assignment, AssignmentFile, read_assignment_file
 from grader.errors import AssignmentError
 
 ASSIGNMENTS = "assignments"      # <course>/assignments/<slug>
@@ -85,14 +86,28 @@ def load_assignment(root: Path) -> Assignment:
     file = read_assignment_file(root / TOML, default_slug=root.name)
     solutions = solutions_dir(root, file.slug)
     hidden = solutions / CHECKS
+    public_files, hidden_files = assignment_files(root, solutions if solutions.is_dir() else None, file)
     return Assignment(
         slug=file.slug, title=file.title, root=root, version=file.version, notebook=file.notebook,
         exercises=file.exercises, timeouts=file.timeouts, tolerances=file.tolerances, limits=file.limits,
         visibility=file.visibility, schema=file.schema, hidden_feedback=file.hidden_feedback,
+        files=file.files, public_files=public_files, hidden_files=hidden_files,
         solutions=solutions if solutions.is_dir() else None,
         public_checks=root / CHECKS,
         hidden_checks=hidden if hidden.is_dir() else None,
     )
+
+
+def assignment_files(root: Path, master: Path | None, file: AssignmentFile) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """[files] resolved: the public files in `root` (the folder read), the hidden ones in the master
+    folder when there is one (none in a students' copy)."""
+    public = resolve_public(root, file.files, file.path)
+    hidden = resolve(master, file.files.hidden, key="hidden", toml=file.path) if master is not None else ()
+    both = sorted(set(public) & set(hidden))
+    if both:
+        raise AssignmentError(f"{file.path}: [files] names {both[0]!r} both public and hidden",
+                              hint="a file is either given to the students (public) or kept for the checks (hidden)")
+    return public, hidden
 
 
 def find_assignment(slug: str | None, search_root: Path | None = None) -> Assignment:

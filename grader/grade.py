@@ -18,7 +18,7 @@ from grader.sandbox.isolation import Isolation, detect
 from grader.verdict import CheckRun, conclude
 
 __all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "SandboxMode", "UnreadableNotebook",
-           "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for",
+           "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for", "kernel_files",
            "live_notebook", "run_assignment_checks"]
 
 class UnreadableNotebook:
@@ -67,13 +67,16 @@ def header(submission: str, assignment: Assignment, options: Options, **facts: A
                   hidden_ran=check_paths(assignment, options.hidden)[1] is not None, **facts)
 
 
-KernelFactory = Callable[[Assignment, Isolation], Any]
+KernelFactory = Callable[..., Any]     # (assignment, isolation[, files]) -> a kernel
 
 
-def default_kernel(assignment: Assignment, isolation: Isolation) -> Any:
+def default_kernel(assignment: Assignment, isolation: Isolation, files: tuple[Any, ...] = ()) -> Any:
+    """A plain kernel; `files`: the submission's own (KernelFile), beside the assignment's public files."""
+    from grader.sandbox.files import assignment_kernel_files
     from grader.sandbox.kernel import Kernel
 
-    return Kernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start)
+    return Kernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start,
+                  files=assignment_kernel_files(assignment) + tuple(files))
 
 
 def kernel_factory_for(options: Options) -> KernelFactory:
@@ -98,7 +101,8 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
         warm(assignment, isolation)     # the fork server boots while the notebook is read
     submission = submission or read_submission(Path(path))
     facts = header(str(path), assignment, options, sha256=submission.sha256, isolation=isolation.label,
-                   readable=submission.readable, errors=submission.problems + submission.warnings)
+                   readable=submission.readable, errors=submission.problems + submission.warnings,
+                   files=submission.files.rows(), files_refused=submission.files.refused_rows())
     if not submission.readable:
         nb = UnreadableNotebook(" ".join(submission.problems))
         result = replace(judge(facts, assignment, nb, options), device="none")
@@ -128,7 +132,9 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
     kernel_factory = kernel_factory or kernel_factory_for(options)
     timings = {} if timings is None else timings
     t0 = time.monotonic()
-    kernel = kernel_factory(assignment, isolation)   # may start it already (the fork server's kernels are)
+    files = kernel_files(submission)
+    # may start it already (the fork server's kernels are); the submission's files, when it has any
+    kernel = kernel_factory(assignment, isolation, files) if files else kernel_factory(assignment, isolation)
     runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     try:
         runner.start()      # connect, install the agent
@@ -142,6 +148,13 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
         yield LiveNotebook(Notebook(bridge), runner, device)
     finally:
         runner.shutdown()   # immediate: the kernel is killed, never asked to leave
+
+
+def kernel_files(submission: Submission) -> tuple[Any, ...]:
+    """The files received with the submission, as the kernel's sandbox shows them (KernelFile)."""
+    from grader.sandbox.files import KernelFile
+
+    return tuple(KernelFile(f.name, f.source) for f in submission.files.received)
 
 
 def _grade_live(facts: Result, submission: Submission, assignment: Assignment, options: Options,

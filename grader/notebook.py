@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from grader.course import metadata_slug
+from grader.submission.values import SubmittedFiles
 
 MAX_BYTES = 50 * 1024 * 1024
 CellKind = Literal["code", "markdown", "raw"]
@@ -36,6 +37,7 @@ class Submission:
     readable: bool = True            # False: nothing could be graded
     problems: list[str] = field(default_factory=list)   # fatal reasons (readable=False)
     warnings: list[str] = field(default_factory=list)   # graded anyway, but the student should know
+    files: SubmittedFiles = SubmittedFiles()             # what came with the notebook (grader.submission)
 
     @property
     def code_cells(self) -> list[Cell]:

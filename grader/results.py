@@ -89,6 +89,8 @@ class Result:
     hidden_ran: bool = False
     exercises: dict[str, str] = field(default_factory=dict)   # name -> title, in order
     timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
+    files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
+    files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
 
     @property
     def passed(self) -> bool:
@@ -147,9 +149,18 @@ def _summary_output(result: Result) -> str:
     lines += result.errors
     for cell in result.cells:
         lines.append(f"Cell {cell.index + 1}: {cell.message}")
+    if result.files:
+        lines.append("Files received with the notebook: " + ", ".join(_file_words(f) for f in result.files) + ".")
     if not result.hidden_ran:
         lines.append("Hidden checks were not run here; they run at grading time.")
     return "\n".join(lines)
+
+
+def _file_words(row: dict[str, Any]) -> str:
+    from grader.submission.values import size_words
+
+    sent = f", sent as {row['sent_as']}" if row.get("sent_as") else ""
+    return f"{row['name']} ({size_words(int(row['bytes']))}{sent})"
 
 
 def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> dict[str, Any]:
@@ -187,8 +198,16 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "max_score": result.max_score,
             "readable": result.readable,
             "errors": result.errors,
+            **_files_data(result),
         },
     }
+
+
+def _files_data(result: Result) -> dict[str, Any]:
+    """extra_data's "files" (and "files_refused"): only for a submission that came with files."""
+    if not (result.files or result.files_refused):
+        return {}
+    return {"files": result.files, "files_refused": result.files_refused}
 
 
 def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None) -> str:

@@ -7,6 +7,9 @@ The master folder of an assignment, `solutions/<slug>/`, holds what only instruc
       assignment.toml     the assignment (title, slug, version, notebook, exercises, limits ...)
       public/             public checks: copied to the students' folder
       checks/             hidden checks: stay here; the grader runs them from here
+      data/, helpers.py   files named in [files]: public ones copied to the students' folder at
+                          the same paths, hidden ones never (and removed there if an earlier
+                          assign had copied them)
 
 `assign(solutions/<slug>, assignments)` writes what students get:
 
@@ -14,6 +17,7 @@ The master folder of an assignment, `solutions/<slug>/`, holds what only instruc
       <notebook>.ipynb    the student notebook: stubs, no hidden tests, no outputs
       assignment.toml     a byte copy of the master's
       checks/             a copy of public/
+      <[files] public>    byte copies of the public files, at the same relative paths
 
 In a master notebook's cells:
 
@@ -37,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from grader import course
-from grader.config import read_assignment_file
+from grader.assignment_files import resolve, resolve_public
+from grader.config import FilesTable, read_assignment_file
 from grader.errors import AuthoringError
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -193,6 +198,8 @@ class Master:
     slug: str
     version: str
     notebook: str
+    files: FilesTable = FilesTable()
+    toml: Path = Path(course.TOML)
 
     @property
     def notebook_path(self) -> Path:
@@ -210,7 +217,8 @@ def load_master(solutions_dir: Path) -> Master:
     if not SLUG.match(file.slug):
         raise AuthoringError(f"{toml_path}: slug {file.slug!r} is not a valid slug",
                              hint="use lower-case letters, digits, '-' and '_'")
-    return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook)
+    return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook, files=file.files,
+                  toml=toml_path)
 
 
 def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
@@ -253,7 +261,27 @@ def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
     write_if_changed(out / course.TOML, (master.root / course.TOML).read_bytes(), written)
     _sync(master.root / PUBLIC_DIR, out / course.CHECKS, written)
+    _copy_files(master, out, written)
     return written
+
+
+def _copy_files(master: Master, out: Path, written: list[Path]) -> None:
+    """[files]: the public files copied at their paths; a hidden one never, and taken away if there."""
+    public = resolve_public(master.root, master.files, master.toml)
+    hidden = resolve(master.root, master.files.hidden, key="hidden", toml=master.toml)
+    both = sorted(set(public) & set(hidden))
+    if both:
+        raise AuthoringError(f"{master.toml}: [files] names {both[0]!r} both public and hidden",
+                             hint="a file is either given to the students (public) or kept for the checks (hidden)")
+    reserved = {master.notebook, course.TOML}
+    for rel in public:
+        if rel in reserved or rel.split("/")[0] == course.CHECKS:
+            raise AuthoringError(f"{master.toml}: [files] public names {rel!r}, which `grader assign` writes itself",
+                                 hint="keep data and helper files out of checks/ and apart from the notebook and assignment.toml")
+        write_if_changed(out / rel, (master.root / rel).read_bytes(), written)
+    for rel in hidden:
+        if (out / rel).is_file():
+            (out / rel).unlink()
 
 
 __all__ = ["AuthoringError", "MarkerError", "assign", "cell_id", "load_master", "notebook_text",

@@ -17,6 +17,7 @@ from typing import Any
 
 from grader.config import Limits
 from grader.errors import KernelError
+from grader.sandbox.files import KernelFile
 from grader.sandbox.forked import ForkedProcess, kill_forked
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.kernel import KERNEL_ARGS, Kernel, make_workdir
@@ -57,8 +58,8 @@ class ForkKernel(Kernel):
     """A Kernel whose process comes from the zygote. Same interface; `launch` starts it without waiting."""
 
     def __init__(self, server: ForkServer, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
-                 env: dict[str, str] | None = None) -> None:
-        super().__init__(limits, sandbox=sandbox, start_timeout=start_timeout, env=env)
+                 env: dict[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> None:
+        super().__init__(limits, sandbox=sandbox, start_timeout=start_timeout, env=env, files=files)
         self.server = server
         self._launched_at = 0.0
         _LIVE.add(self)
@@ -70,7 +71,7 @@ class ForkKernel(Kernel):
         assert self.server.spool is not None
         self.workdir, self.connection_info = make_workdir("k-", self.server.spool)
         conn_file = str(self.workdir / "connection.json")
-        self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env)
+        self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env, self.files)
         self._launched_at = time.monotonic()
         try:
             self.proc = fork_kernel(self.server, self.spec, ["-f", conn_file, *KERNEL_ARGS])

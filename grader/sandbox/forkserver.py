@@ -27,6 +27,7 @@ from typing import Any
 
 from grader.config import Assignment
 from grader.errors import KernelError
+from grader.sandbox.files import KernelFile, assignment_kernel_files
 from grader.sandbox.forkkernel import ForkKernel, kill_all
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.kernel import Kernel
@@ -61,13 +62,15 @@ class FastKernels:
             except ForkServerUnavailable as exc:
                 self.fallback_reason = str(exc)
 
-    def __call__(self, assignment: Assignment, isolation: Isolation) -> Kernel:
+    def __call__(self, assignment: Assignment, isolation: Isolation, files: tuple[KernelFile, ...] = ()) -> Kernel:
+        """A started kernel; `files`: the submission's own, beside the assignment's public files.
+        The spare kernel has the assignment's files only: a submission with files of its own gets a new fork."""
         self.requests += 1
         self._preimport()
-        key = (assignment.limits, isolation, assignment.timeouts.kernel_start)
+        key = self._key(assignment, isolation)
         with self._lock:
-            spare = self._spare.pop(key, None)
-        kernel = spare or self._new(assignment, isolation)
+            spare = self._spare.pop(key, None) if not files else None
+        kernel = spare or self._new(assignment, isolation, files)
         try:
             kernel.start()
         except KernelError:
@@ -79,17 +82,24 @@ class FastKernels:
             self._launch_spare(key, assignment, isolation)
         return kernel
 
-    def _new(self, assignment: Assignment, isolation: Isolation) -> ForkKernel | PrewarmedKernel:
+    @staticmethod
+    def _key(assignment: Assignment, isolation: Isolation) -> tuple[Any, ...]:
+        return (assignment.limits, isolation, assignment.timeouts.kernel_start, assignment_kernel_files(assignment))
+
+    def _new(self, assignment: Assignment, isolation: Isolation,
+             files: tuple[KernelFile, ...] = ()) -> ForkKernel | PrewarmedKernel:
         reason = self.fallback_reason or usable(isolation)
+        every = assignment_kernel_files(assignment) + tuple(files)
         if not reason:
             try:
                 server = server_for(isolation)
                 return ForkKernel(server, assignment.limits, sandbox=isolation,
-                                  start_timeout=assignment.timeouts.kernel_start)
+                                  start_timeout=assignment.timeouts.kernel_start, files=every)
             except ForkServerUnavailable as exc:
                 reason = str(exc)
         self.fallback_reason = reason
-        return PrewarmedKernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start)
+        return PrewarmedKernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start,
+                               files=every)
 
     def _launch_spare(self, key: tuple[Any, ...], assignment: Assignment, isolation: Isolation) -> None:
         with self._lock:
@@ -181,8 +191,8 @@ def default_kernels() -> FastKernels:
 class _FastKernel:
     """The kernel factory grade() uses by default: this process's FastKernels."""
 
-    def __call__(self, assignment: Assignment, isolation: Isolation) -> Kernel:
-        return default_kernels()(assignment, isolation)
+    def __call__(self, assignment: Assignment, isolation: Isolation, files: tuple[KernelFile, ...] = ()) -> Kernel:
+        return default_kernels()(assignment, isolation, files)
 
     def warm(self, assignment: Assignment, isolation: Isolation) -> None:
         default_kernels().warm(assignment, isolation)

@@ -21,6 +21,7 @@ from grader.config import Limits
 from grader.errors import KernelError
 from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
 from grader.sandbox.isolation import Isolation
+from grader.sandbox.files import KernelFile
 from grader.sandbox.launch import start_process
 from grader.sandbox.reaper import reap_kernel
 from grader.sandbox.spec import SandboxSpec, kernel_spec
@@ -83,11 +84,12 @@ class Kernel:
     """One live kernel. Use `start()` / `shutdown()` or as a context manager."""
 
     def __init__(self, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> None:
         self.limits = limits
         self.sandbox = sandbox
         self.start_timeout = start_timeout
         self.extra_env = env or {}
+        self.files = tuple(files)                            # read-only in its working folder (every restart too)
         self.proc: KernelProcess | None = None
         self.client: Any = None
         self.workdir: Path | None = None
@@ -109,7 +111,7 @@ class Kernel:
         self.workdir, self.connection_info = make_workdir("grader-kernel-")
         conn_file = str(self.workdir / "connection.json")
         argv = [sys.executable, "-m", "ipykernel_launcher", "-f", conn_file, *KERNEL_ARGS]
-        self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env)
+        self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env, self.files)
         try:
             self.proc = start_process(self.spec, self.sandbox, argv)
         except OSError as exc:

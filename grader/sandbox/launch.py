@@ -19,6 +19,7 @@ from typing import IO, Callable
 
 from grader.config import Limits
 from grader.sandbox import rlimits
+from grader.sandbox.files import bwrap_binds
 from grader.sandbox.isolation import Isolation, bwrap_options, setpriv_knows
 from grader.sandbox.spec import SYSTEM_DIRS, SandboxSpec, Tmpfs, inside, kernel_spec, prepare_workdir
 
@@ -71,6 +72,7 @@ def bwrap_argv(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
     cmd += parents.of(spec.workdir) + ["--bind", spec.workdir, spec.workdir]
     if spec.home_tmpfs is not None:
         cmd += _tmpfs_args(spec.home_tmpfs)
+    cmd += bwrap_binds(spec.files, spec.workdir, spec.home)     # the assignment's and the submission's files
     cmd += ["--setenv", "HOME", spec.home, "--chdir", spec.home]
     prefix = drop_to(spec.uid) if spec.uid is not None else []
     return cmd + ["--"] + prefix + argv

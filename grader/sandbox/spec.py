@@ -22,6 +22,7 @@ from typing import Any, Literal, Mapping
 
 from grader.config import Limits
 from grader.sandbox import rlimits
+from grader.sandbox.files import STAGE_DIR, KernelFile, stage
 from grader.sandbox.isolation import Isolation, bwrap_options, reachable_by_others, setpriv_knows
 from grader.sandbox.reaper import TAG_VAR, pids_of_uid
 
@@ -84,6 +85,7 @@ class SandboxSpec:
     tmpfs: tuple[Tmpfs, ...] = ()                  # /tmp, /var/tmp, /dev/shm, /run
     home_tmpfs: Tmpfs | None = None
     devices: tuple[str, ...] = ()                  # a GPU's device nodes, shown as they are
+    files: tuple[KernelFile, ...] = ()             # read-only in its home (working folder): grader.sandbox.files
 
     @property
     def sandboxed(self) -> bool:
@@ -193,8 +195,9 @@ def _kernel_env(home: Path, tag: str, tmpdir: Path | None, extra: Mapping[str, s
 
 
 def kernel_spec(isolation: Isolation, limits: Limits, workdir: Path,
-                env: Mapping[str, str] | None = None) -> SandboxSpec:
-    """The sandbox of one kernel whose folder is `workdir`; `env` adds to its environment."""
+                env: Mapping[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> SandboxSpec:
+    """The sandbox of one kernel whose folder is `workdir`; `env` adds to its environment; `files`
+    are shown read-only in its working folder."""
     root = os.geteuid() == 0
     in_bwrap = bool(isolation.sandboxed and isolation.bwrap)
     # without a sandbox, root drops the kernel to a uid of its own: in the child before exec when
@@ -208,7 +211,7 @@ def kernel_spec(isolation: Isolation, limits: Limits, workdir: Path,
         kind="bubblewrap" if in_bwrap else "limits", workdir=str(workdir), home=str(home), uid=uid, tag=tag,
         env=_kernel_env(home, tag, None if in_bwrap else workdir / "tmp", env or {}),
         rlimits=tuple(rlimits.kernel_rlimits(limits, rlimits.kernel_nproc(limits, uid))),
-        capabilities=("dac_read_search",) if read_all and uid is not None else (), **view)
+        capabilities=("dac_read_search",) if read_all and uid is not None else (), files=tuple(files), **view)
 
 
 def zygote_env() -> dict[str, str]:
@@ -243,6 +246,10 @@ def prepare_workdir(spec: SandboxSpec) -> None:
     tmp = workdir / "tmp"
     if not spec.sandboxed:
         tmp.mkdir(exist_ok=True)
+    if spec.files:      # under a sandbox, staged to be bound read-only; without one, copies in its home
+        dest = workdir / STAGE_DIR if spec.sandboxed else Path(spec.home)
+        dest.mkdir(mode=0o755, exist_ok=True)
+        stage(spec.files, dest, link=spec.sandboxed)
     if spec.uid is not None:
         os.chmod(workdir, 0o711)            # the grader's; the kernel may only pass through
         for path in (workdir / "ipc", Path(spec.home), tmp, workdir / "connection.json"):

@@ -111,6 +111,28 @@ def fresh_tmpfs(entries):
             tmpfs(entry["path"], entry.get("mode") or "0755", entry.get("size"))
 
 
+def bind_files(spec):
+    """The kernel's files (grader.sandbox.files): each top-level entry staged in <workdir>/files bound
+    read-only into its home, as bubblewrap's --ro-bind does; then the staging folder hidden."""
+    if not spec.get("files"):
+        return
+    staged = os.path.join(spec["workdir"], "files")
+    names = []
+    for entry in spec["files"]:
+        top = entry["name"].split("/")[0]
+        if top not in names:
+            names.append(top)
+    for name in names:
+        source, target = os.path.join(staged, name), os.path.join(spec["home"], name)
+        if os.path.isdir(source):
+            os.mkdir(target, 0o755)
+        else:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
+        mount(source, target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    tmpfs(staged, "0755")
+
+
 def isolate(spec, view, spool):
     """The spec's namespaces; its private filesystems made anew (not stacked on the zygote's);
     of the spool, this kernel's workdir only."""
@@ -138,6 +160,7 @@ def isolate(spec, view, spool):
     home = spec.get("home_tmpfs")
     if home is not None:
         tmpfs(home["path"], home.get("mode") or "0755", home.get("size"))
+    bind_files(spec)
     if view["devpts"]:
         unmount_all("/dev/pts")
         mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")

@@ -1,0 +1,81 @@
+"""open_submission(): a notebook, a folder or a zip, as the Submission grade() takes, with the
+files that came with it (grader.submission.values.SubmittedFiles) and where they are meanwhile.
+
+    notebook.ipynb      the notebook; with beside=True (`grader check`) the other files of its
+                        folder come too, with beside=False (a class folder's flat layout) none
+    folder/             the notebook picked in it (grader.submission.pick) and the files of the
+                        notebook's own folder
+    submission.zip      the notebook picked in the zip and the files of its folder in the zip,
+                        extracted to a temporary folder that lives as long as the context
+
+`extra` (`--with FILE...`) adds files from anywhere. A submission in which no notebook can be
+chosen is an unreadable Submission that says why: every check fails with those words.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import zipfile
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Iterator
+
+from grader.config import Assignment
+from grader.notebook import Submission, read_submission
+from grader.submission import archive, folder
+from grader.submission.collect import Collector, file_sha256
+from grader.submission.pick import pick_notebook
+
+__all__ = ["collector_for", "is_zip", "open_submission"]
+
+
+def collector_for(assignment: Assignment) -> Collector:
+    return Collector(assignment.limits, {name: assignment.root / name for name in assignment.public_files})
+
+
+def is_zip(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() == ".zip" and zipfile.is_zipfile(path)
+
+
+def _not_graded(path: Path, problem: str) -> Submission:
+    sha = file_sha256(path) if path.is_file() else hashlib.sha256(str(path).encode()).hexdigest()
+    return Submission(path=path, sha256=sha, readable=False, problems=[problem])
+
+
+def _with_files(notebook: Path, collector: Collector) -> Submission:
+    submission = read_submission(notebook)
+    files = collector.result()
+    return replace(submission, files=files, warnings=submission.warnings + files.warnings())
+
+
+@contextmanager
+def open_submission(path: Path, assignment: Assignment, *, beside: bool = True,
+                    extra: tuple[Path, ...] = ()) -> Iterator[Submission]:
+    """The submission at `path` (a notebook, a folder or a zip), read, with its files."""
+    path = Path(path)
+    collector = collector_for(assignment)
+    if is_zip(path):
+        tmp = Path(tempfile.mkdtemp(prefix="grader-submission-"))
+        try:
+            unpacked = archive.unpack(path, tmp, assignment.notebook, collector)
+            if unpacked.notebook is None:
+                yield _not_graded(path, unpacked.problem)
+                return
+            folder.listed(list(extra), unpacked.notebook, collector)
+            yield _with_files(unpacked.notebook, collector)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    notebook: Path | None = path
+    if path.is_dir():
+        notebook, problem = pick_notebook(path.name, path, assignment.notebook)
+        if notebook is None:
+            yield _not_graded(path, problem)
+            return
+    assert notebook is not None
+    if beside or path.is_dir():
+        folder.beside(notebook, collector)
+    folder.listed(list(extra), notebook, collector)
+    yield _with_files(notebook, collector)

@@ -1,0 +1,40 @@
+"""Which notebook of a folder is the submission: the one named as the assignment's notebook, else
+the only one; none, or several and none so named, is a problem told in words."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["IGNORED", "hidden_entry", "notebooks_in", "pick_notebook"]
+
+IGNORED = {"__MACOSX", "__pycache__", "Thumbs.db"}
+
+
+def hidden_entry(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED
+
+
+def notebooks_in(folder: Path) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not hidden_entry(d))
+        found += [Path(root) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not hidden_entry(f)]
+    return found
+
+
+def pick_notebook(student: str, folder: Path, notebook_name: str) -> tuple[Path | None, str]:
+    """(the notebook to grade, "") or (None, why none can be)."""
+    notebooks = notebooks_in(folder)
+    named = [p for p in notebooks if p.name == notebook_name]
+    if len(named) == 1:
+        return named[0], ""
+    if len(named) > 1:
+        where = ", ".join(str(p.relative_to(folder)) for p in named)
+        return None, f"The folder '{student}' holds {len(named)} notebooks named {notebook_name} ({where}); submit one."
+    if len(notebooks) == 1:
+        return notebooks[0], ""
+    if not notebooks:
+        return None, f"The folder '{student}' holds no notebook (.ipynb); nothing could be graded."
+    names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:8])
+    return None, (f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
+                  f"{notebook_name}; rename the one to grade to {notebook_name}.")
