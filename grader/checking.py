@@ -11,6 +11,8 @@ from grader.errors import UsageError
 from grader.grade import Options, grade
 from grader.notebook import read_submission
 from grader.results import Result, dumps_gradescope, to_junit
+from grader.submission.archive import zip_slug
+from grader.submission.opened import attach_files, gather, is_zip, open_submission
 
 
 @dataclass(frozen=True)
@@ -39,15 +41,26 @@ def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> N
 
 
 def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, options: Options = Options(),
-                   outputs: Outputs = Outputs()) -> tuple[Result, Assignment]:
-    """Grade `notebook` and write the requested files. Raises GraderError only for grader faults."""
+                   outputs: Outputs = Outputs(), with_files: tuple[Path, ...] = ()) -> tuple[Result, Assignment]:
+    """Grade `notebook` (or a zip holding it and its files) with the other files of its folder and
+    `with_files`, and write the requested files. Raises GraderError only for grader faults."""
     if not notebook.exists():
-        raise UsageError(f"no such notebook: {notebook}", hint="give the path of the .ipynb file to grade")
+        raise UsageError(f"no such notebook: {notebook}", hint="give the path of the .ipynb file (or .zip) to grade")
     if notebook.is_dir():
-        raise UsageError(f"{notebook} is a folder, not a notebook", hint="use `grader batch` for a folder of submissions")
-    submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
-    assignment = resolve_assignment(assignment_dir, submission.slug)
-    result = grade(notebook, assignment, options, submission=submission)
+        raise UsageError(f"{notebook} is a folder, not a notebook",
+                         hint="give the notebook in it (its folder's files come along), or use `grader batch` for a class")
+    for extra in with_files:
+        if not extra.exists():
+            raise UsageError(f"--with names {extra}, which does not exist", hint="give files (or folders) that exist")
+    if is_zip(notebook):
+        assignment = resolve_assignment(assignment_dir, zip_slug(notebook))
+        with open_submission(notebook, assignment, extra=with_files) as submission:
+            result = grade(notebook, assignment, options, submission=submission)
+    else:
+        submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
+        assignment = resolve_assignment(assignment_dir, submission.slug)
+        submission = attach_files(submission, gather(notebook, assignment, extra=with_files))
+        result = grade(notebook, assignment, options, submission=submission)
     write_outputs(result, assignment, outputs)
     return result, assignment
 

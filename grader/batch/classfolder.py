@@ -1,11 +1,14 @@
 """Find a class's submissions: a folder (or a .zip) of notebooks or of per-student folders.
 
-    class/alice.ipynb              the student id is the file's stem (LMS exports)
+    class/alice.ipynb              the student id is the file's stem (LMS exports); the notebook alone
     class/bob/notebook.ipynb       the student id is the folder's name (nbgrader, Moodle, ...)
     class/carol/<assignment>/x.ipynb   nbgrader's submitted/<student>/<assignment>/ layout
+    class/dan.zip                  the student id is the zip's stem: the notebook and its files
 
 In a student folder the notebook named like the assignment's is graded, else the only one;
-with none, or several and none so named, the student gets a verdict that says so. Hidden
+with none, or several and none so named, the student gets a verdict that says so. The other
+files of the notebook's folder (a student folder's) or of its zip come with it, per student
+(grader.submission: bounded by [limits] submitted_mb and submitted_files). Hidden
 entries (.ipynb_checkpoints, .DS_Store, __MACOSX) are ignored. A .zip is extracted to a
 temporary folder first, refusing entries that would land outside it.
 """
@@ -23,10 +26,11 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from grader.errors import UsageError
+from grader.submission.pick import hidden_entry, pick_notebook
 
-IGNORED = {"__MACOSX", "__pycache__", "Thumbs.db"}
 ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
 ZIP_MAX_ENTRIES = 100_000
+FOLDER_KEY_FILES = 500               # files of a student's folder that make its gradebook key
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,11 @@ class Entry:
     sha256: str                  # of the notebook's bytes; of the folder's listing when none was chosen
     source: str                  # how to name it to people (zip members as archive.zip:member)
     problem: str = ""            # why nothing can be graded (no notebook, several notebooks)
+    submission: Path | None = None   # what a worker grades: the student's folder or zip (its files with it)
 
 
 def _hidden(name: str) -> bool:
-    return name.startswith(".") or name in IGNORED
+    return hidden_entry(name)
 
 
 def sha256_file(path: Path) -> str:
@@ -52,29 +57,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _notebooks(folder: Path) -> list[Path]:
-    found = []
-    for root, dirs, files in os.walk(folder):
+def _folder_sha(notebook: Path) -> str:
+    """The key of a folder submission: the notebook's sha256 when it came alone, else one that
+    changes with any file of its folder (a new model.pt is graded again)."""
+    own = sha256_file(notebook)
+    others: list[Path] = []
+    for root, dirs, files in os.walk(notebook.parent):
         dirs[:] = sorted(d for d in dirs if not _hidden(d))
-        found += [Path(root) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not _hidden(f)]
-    return found
-
-
-def _pick(student: str, folder: Path, notebook_name: str) -> tuple[Path | None, str]:
-    notebooks = _notebooks(folder)
-    named = [p for p in notebooks if p.name == notebook_name]
-    if len(named) == 1:
-        return named[0], ""
-    if len(named) > 1:
-        where = ", ".join(str(p.relative_to(folder)) for p in named)
-        return None, f"The folder '{student}' holds {len(named)} notebooks named {notebook_name} ({where}); submit one."
-    if len(notebooks) == 1:
-        return notebooks[0], ""
-    if not notebooks:
-        return None, f"The folder '{student}' holds no notebook (.ipynb); nothing could be graded."
-    names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:8])
-    return None, (f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
-                  f"{notebook_name}; rename the one to grade to {notebook_name}.")
+        others += [Path(root) / f for f in sorted(files) if not _hidden(f) and Path(root) / f != notebook]
+        if len(others) >= FOLDER_KEY_FILES:
+            break
+    if not others:
+        return own
+    digest = hashlib.sha256(b"notebook+files\0" + own.encode())
+    for path in others[:FOLDER_KEY_FILES]:
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.relative_to(notebook.parent).as_posix().encode() + b"\0" + sha256_file(path).encode())
+    return digest.hexdigest()
 
 
 def _listing_sha(folder: Path) -> str:
@@ -104,12 +103,15 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
         if item.is_file() and item.name.lower().endswith(".ipynb"):
             student = item.name[: -len(".ipynb")]
             entry = Entry(student, item, sha256_file(item), source)
+        elif item.is_file() and item.name.lower().endswith(".zip"):
+            student = item.name[: -len(".zip")]
+            entry = Entry(student, item, sha256_file(item), source, submission=item)
         elif item.is_dir():
             student = item.name
-            path, problem = _pick(student, item, notebook_name)
+            path, problem = pick_notebook(student, item, notebook_name)
             if path is not None:
                 rel = path.relative_to(folder)
-                entry = Entry(student, path, sha256_file(path), f"{label}{rel}" if label else str(path))
+                entry = Entry(student, path, _folder_sha(path), f"{label}{rel}" if label else str(path), submission=item)
             else:
                 entry = Entry(student, None, _listing_sha(item), source, problem)
         else:

@@ -114,7 +114,8 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
 def _task_for(entry: Entry) -> Task:
     if entry.path is None:
         return Task(entry.student, entry.sha256, entry.source, not_graded=entry.problem, status="unreadable")
-    return Task(entry.student, entry.sha256, entry.source, path=str(entry.path))
+    # a student's folder or zip is graded as one (its files with it); a flat notebook alone
+    return Task(entry.student, entry.sha256, entry.source, path=str(entry.submission or entry.path))
 
 def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
     from grader.batch import workers

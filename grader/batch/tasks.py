@@ -33,10 +33,13 @@ NotGradedStatus = Literal["", "unreadable", "crashed", "timeout"]
 
 
 def grade_one(path: Path, assignment: Assignment, options: Options) -> Result:
-    """Grade one notebook: the single place where a batch calls the grading engine."""
+    """Grade one submission (a notebook alone, or a student's folder or zip with its files): the
+    single place where a batch calls the grading engine."""
     from grader.grade import grade
+    from grader.submission.opened import open_submission
 
-    return grade(path, assignment, options)
+    with open_submission(path, assignment, beside=False) as submission:
+        return grade(submission.path, assignment, options, submission=submission)
 
 
 # -- what travels to a worker -----------------------------------------------------------
@@ -60,8 +63,9 @@ class Task:
     student: str
     sha256: str
     source: str
-    path: str | None = None                 # the notebook, on a shared filesystem
+    path: str | None = None                 # the notebook (or the student's folder or zip), on a shared filesystem
     data: bytes | None = None               # or its bytes (cluster workers)
+    packed: bool = False                    # data is the student's folder, zipped (grader.submission.pack)
     not_graded: str = ""                    # the reason nothing is graded: every check fails with it
     status: NotGradedStatus = ""            # the verdict's status for a not-graded task
     ran_for: float = 0.0                    # for a crash or a timeout: seconds the failed grading ran
@@ -235,7 +239,8 @@ class NotebookFile:
         if self.task.path is not None:
             return Path(self.task.path)
         self.tmp = tempfile.mkdtemp(prefix="grader-sub-")
-        path = Path(self.tmp) / (Path(self.task.source.rpartition(":")[2]).name or "submission.ipynb")
+        name = "submission.zip" if self.task.packed else Path(self.task.source.rpartition(":")[2]).name
+        path = Path(self.tmp) / (name or "submission.ipynb")
         path.write_bytes(self.task.data or b"")
         return path
 
@@ -269,4 +274,8 @@ def with_data(task: Task) -> Task:
     """The task with its notebook's bytes instead of its path, for a worker on another machine."""
     if task.path is None:
         return task
+    if Path(task.path).is_dir():           # a student's folder: its files travel with the notebook
+        from grader.submission.pack import pack_folder
+
+        return replace(task, path=None, data=pack_folder(Path(task.path)), packed=True)
     return replace(task, path=None, data=Path(task.path).read_bytes())

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from grader.checks.files import AssignmentFilesPlugin
 from grader.failures import CheckFailed
 from grader.results import CheckResult
 from grader.verdict import CheckRun
@@ -150,7 +151,7 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     roots = [Path(a).resolve() for a in args[:len([p for p in paths if p.exists()])]]
     before = set(sys.modules)
     try:
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
     finally:
         _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error

@@ -44,6 +44,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(NotebookSession(config), _nb_fixture.SESSION_PLUGIN)
     config.pluginmanager.register(_nb_fixture, "grader-notebook-fixture")
+    from grader.checks.files import AssignmentFilesPlugin
+
+    option = config.getoption("notebook_assignment")
+    config.pluginmanager.register(AssignmentFilesPlugin(_arg_paths(config), Path(option) if option else None),
+                                  "grader-assignment-files")
 
 
 # -- finding the assignment --------------------------------------------------------------------
@@ -114,7 +119,10 @@ class NotebookSession:
             pytest.exit(f"grader: error: {exc}", returncode=2)
         hidden = self.assignment.hidden_checks
         self._hidden_root = hidden.resolve() if hidden is not None else None
-        self.submission = read_submission(self.path)
+        from grader.submission.opened import attach_files, gather
+
+        # as `grader check` grades it: the other files of the notebook's folder come along
+        self.submission = attach_files(read_submission(self.path), gather(self.path, self.assignment))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._stack.close()

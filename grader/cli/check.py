@@ -18,7 +18,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     options = grading_options(args, select=args.exercise)
     outputs = Outputs(results=args.results, feedback=args.feedback, junit=args.junit, markdown=args.markdown)
     try:
-        result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs)
+        result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs,
+                                            with_files=tuple(args.with_files or ()))
     except GraderError as exc:
         if args.github:
             from grader.integrations.github import report_error_to_github
@@ -39,7 +40,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", help="grade one notebook", epilog=EPILOG)
-    p.add_argument("notebook", type=Path, metavar="NOTEBOOK")
+    p.add_argument("notebook", type=Path, metavar="NOTEBOOK",
+                   help="the .ipynb to grade (the other files of its folder come with it), or a .zip holding it and its files")
+    p.add_argument("--with", dest="with_files", type=Path, nargs="+", metavar="FILE",
+                   help="files (or folders) the notebook needs, shown read-only in its working folder")
     p.add_argument("--assignment", type=Path, metavar="DIR",
                    help="the assignment folder (default: the notebook's slug under ./assignments)")
     p.add_argument("--results", type=Path, metavar="FILE", help="write results.json (Gradescope schema)")

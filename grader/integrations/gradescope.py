@@ -9,15 +9,18 @@ The zip (what `grader gradescope ASSIGNMENT --out autograder.zip` writes):
                              grader.integrations.gradescope run`
     constraints.txt          torch==<pinned version>
     grader-gradescope.json   where the assignment is, and how to grade
-    course/assignments/<slug>/            the assignment as students have it (public checks)
+    course/assignments/<slug>/            the assignment as students have it (public checks, [files] public)
     course/solutions/<slug>/checks/       the hidden checks (the master notebook stays out)
+    course/solutions/<slug>/<file>        [files] hidden, for the checks (`assignment_files`), never a kernel
     grader-src/              the grader's own source (pyproject.toml, grader/)
 
 Inside the image: the root is $GRADER_AUTOGRADER_ROOT (default /autograder); the submission is
 in <root>/submission, the zip in <root>/source, and the verdict goes to
 <root>/results/results.json. Exactly one notebook must be in the submission (found
 recursively; __MACOSX and .ipynb_checkpoints are ignored); none or several give a verdict
-that says what was found and what to submit, with score 0.
+that says what was found and what to submit, with score 0. The other files uploaded with the
+notebook (a helpers.py, a model.pt) are shown read-only in its kernel's working folder, as
+`grader check` shows a notebook's folder (grader.submission), and results.json lists them.
 Exit codes: 0 every check passed, 1 a check failed or the submission is unusable,
 2 the grader could not run (results.json says so in every case).
 """
@@ -202,6 +205,9 @@ def build_zip(assignment: Assignment, out: Path, *, hidden: bool = True, device:
                 add(f"{ZIP_COURSE}/{SOLUTIONS}/{slug}/{CHECKS}/{rel}", path.read_bytes())
                 if path.suffix == ".py":
                     report.hidden_checks += 1
+        if hidden and assignment.solutions is not None:
+            for rel in assignment.hidden_files:       # [files] hidden: for the checks, never in a kernel
+                add(f"{ZIP_COURSE}/{SOLUTIONS}/{slug}/{rel}", (assignment.solutions / rel).read_bytes())
         add("grader-src/pyproject.toml", _strip_readme(pyproject) if pyproject else _fallback_pyproject())
         for path in _walk(package):
             add(f"grader-src/grader/{path.relative_to(package).as_posix()}", path.read_bytes())
@@ -284,7 +290,9 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     """Grade <root>/submission into <root>/results/results.json; return the exit code."""
     from grader.feedback import render_text
     from grader.grade import grade
+    from grader.notebook import read_submission
     from grader.options import Options, parse_device, parse_sandbox
+    from grader.submission.opened import attach_files, gather
     from grader.results import to_gradescope
 
     out = out or sys.stdout
@@ -313,7 +321,9 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     try:
         options = Options(device=parse_device(config.get("device", "auto")),
                           sandbox=parse_sandbox(config.get("sandbox", "auto")), hidden=bool(config.get("hidden", True)))
-        result = grade(notebook, assignment, options)
+        # the other files the student uploaded come with the notebook (bounded, named safely)
+        submission = attach_files(read_submission(notebook), gather(notebook, assignment))
+        result = grade(notebook, assignment, options, submission=submission)
     except GraderError as exc:
         _write(results, problem_results(
             f"The autograder could not run: {exc.message}. This is not a problem with your work; tell your instructor.",

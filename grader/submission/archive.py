@@ -19,7 +19,7 @@ from pathlib import Path
 from grader.submission.collect import Collector
 from grader.submission.names import is_junk, safe_name
 
-__all__ = ["NOTEBOOK_MAX_BYTES", "Unpacked", "unpack"]
+__all__ = ["NOTEBOOK_MAX_BYTES", "Unpacked", "unpack", "zip_slug"]
 
 NOTEBOOK_MAX_BYTES = 50 * 2**20      # as grader.notebook.MAX_BYTES
 
@@ -136,3 +136,21 @@ def unpack(archive: Path, dest: Path, notebook_name: str, collector: Collector) 
             root = posixpath.dirname(chosen)
             _files(zf, entries, root + "/" if root else "", dest / "files", collector)
         return opened
+
+
+def zip_slug(archive: Path) -> str | None:
+    """The slug in the metadata of the zip's only notebook (or the only one of `notebook_name`), or None."""
+    import json
+
+    from grader.course import metadata_slug
+
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            entries = {i.filename.replace("\\", "/"): i for i in zf.infolist() if not i.is_dir()}
+            notebooks = [n for n in entries if n.lower().endswith(".ipynb") and not is_junk(n)]
+            if len(notebooks) != 1 or entries[notebooks[0]].file_size > NOTEBOOK_MAX_BYTES:
+                return None
+            data = json.loads(zf.read(entries[notebooks[0]]).decode("utf-8-sig"))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+        return None
+    return metadata_slug(data) if isinstance(data, dict) else None

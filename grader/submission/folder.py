@@ -47,9 +47,17 @@ def _add(collector: Collector, root: Path, path: Path) -> None:
         collector.take(name, size, path, sent)
 
 
+COURSE_FILES = ("assignment.toml", "checks")     # an assignment folder's own: never the student's files
+
+
+def _course_file(root: Path, path: Path) -> bool:
+    """In an assignment folder (a student's copy from `grader assign`): its toml and its checks."""
+    return (root / COURSE_FILES[0]).is_file() and path.relative_to(root).parts[0] in COURSE_FILES
+
+
 def _take_all(collector: Collector, root: Path, paths: Iterator[Path], skip: Path | None = None) -> None:
     for path in paths:
-        if path == skip:
+        if path == skip or _course_file(root, path):
             continue
         if collector.full:
             collector.unlisted = True

@@ -27,8 +27,9 @@ from grader.notebook import Submission, read_submission
 from grader.submission import archive, folder
 from grader.submission.collect import Collector, file_sha256
 from grader.submission.pick import pick_notebook
+from grader.submission.values import SubmittedFiles
 
-__all__ = ["collector_for", "is_zip", "open_submission"]
+__all__ = ["collector_for", "gather", "is_zip", "open_submission", "attach_files"]
 
 
 def collector_for(assignment: Assignment) -> Collector:
@@ -44,10 +45,19 @@ def _not_graded(path: Path, problem: str) -> Submission:
     return Submission(path=path, sha256=sha, readable=False, problems=[problem])
 
 
-def _with_files(notebook: Path, collector: Collector) -> Submission:
-    submission = read_submission(notebook)
-    files = collector.result()
+def attach_files(submission: Submission, files: SubmittedFiles) -> Submission:
+    """`submission` with `files`; each refused file is one of its warnings, in words."""
     return replace(submission, files=files, warnings=submission.warnings + files.warnings())
+
+
+def gather(notebook: Path, assignment: Assignment, *, beside: bool = True,
+           extra: tuple[Path, ...] = ()) -> SubmittedFiles:
+    """The files that come with a notebook already read: its folder's (`beside`) and `extra`."""
+    collector = collector_for(assignment)
+    if beside:
+        folder.beside(notebook, collector)
+    folder.listed(list(extra), notebook, collector)
+    return collector.result()
 
 
 @contextmanager
@@ -64,7 +74,7 @@ def open_submission(path: Path, assignment: Assignment, *, beside: bool = True,
                 yield _not_graded(path, unpacked.problem)
                 return
             folder.listed(list(extra), unpacked.notebook, collector)
-            yield _with_files(unpacked.notebook, collector)
+            yield attach_files(read_submission(unpacked.notebook), collector.result())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return
@@ -75,7 +85,5 @@ def open_submission(path: Path, assignment: Assignment, *, beside: bool = True,
             yield _not_graded(path, problem)
             return
     assert notebook is not None
-    if beside or path.is_dir():
-        folder.beside(notebook, collector)
-    folder.listed(list(extra), notebook, collector)
-    yield _with_files(notebook, collector)
+    submission = read_submission(notebook)
+    yield attach_files(submission, gather(notebook, assignment, beside=beside or path.is_dir(), extra=extra))
