@@ -276,9 +276,13 @@ def test_a_zip_with_helpers_and_a_model_gets_full_marks(course: Path, tmp_path: 
 
 def test_a_folder_submission_and_one_with_files_named_by_with(course: Path, tmp_path: Path) -> None:
     notebook = submission_folder(tmp_path / "bob")
+    (tmp_path / "bob" / "other-student").mkdir()             # a folder under a notebook is not searched
+    (tmp_path / "bob" / "other-student" / "answers.txt").write_text("not bob's")
     result, data = grade_it(course, notebook, tmp_path)
     assert result.score == 4, [c.message for c in result.checks]
     assert [f["name"] for f in data["extra_data"]["files"]] == ["helpers.py", "model.pt"]
+    result, data = grade_it(course, notebook, tmp_path, with_files=(tmp_path / "bob" / "other-student",))
+    assert [f["name"] for f in data["extra_data"]["files"]] == ["helpers.py", "model.pt", "other-student/answers.txt"]
 
     alone = submission_folder(tmp_path / "carol", helpers=False, model=False)
     elsewhere = tmp_path / "elsewhere"
@@ -359,6 +363,8 @@ def test_a_class_of_folders_zips_and_a_lone_notebook_is_graded_with_each_ones_fi
 
     classdir = tmp_path / "class"
     submission_folder(classdir / "alice")
+    (classdir / "alice" / "runs").mkdir()                    # a student's folder is searched all the way down
+    (classdir / "alice" / "runs" / "log.txt").write_text("epoch 1")
     make_zip(classdir / "bob.zip", {f"{SLUG}.ipynb": notebook_json(CELLS), "helpers.py": HELPERS, "model.pt": model_bytes()})
     (classdir / "carol.ipynb").write_text(notebook_json(CELLS))         # alone: no helpers, no model
     (classdir / "helpers.py").write_text("def scale(w):\n    return w * 3\n")   # beside the class: nobody's
@@ -367,7 +373,7 @@ def test_a_class_of_folders_zips_and_a_lone_notebook_is_graded_with_each_ones_fi
                               options=Options(device="cpu")), log=log)
     got = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out" / "results").glob("*.json")}
     assert {k: v["score"] for k, v in got.items()} == {"alice": 4, "bob": 4, "carol": 3}
-    assert [f["name"] for f in got["alice"]["extra_data"]["files"]] == ["helpers.py", "model.pt"]
+    assert [f["name"] for f in got["alice"]["extra_data"]["files"]] == ["helpers.py", "model.pt", "runs/log.txt"]
     assert [f["name"] for f in got["bob"]["extra_data"]["files"]] == ["helpers.py", "model.pt"]
     assert "files" not in got["carol"]["extra_data"]
 

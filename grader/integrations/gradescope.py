@@ -322,7 +322,7 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         options = Options(device=parse_device(config.get("device", "auto")),
                           sandbox=parse_sandbox(config.get("sandbox", "auto")), hidden=bool(config.get("hidden", True)))
         # the other files the student uploaded come with the notebook (bounded, named safely)
-        submission = attach_files(read_submission(notebook), gather(notebook, assignment))
+        submission = attach_files(read_submission(notebook), gather(notebook, assignment, deep=True))
         result = grade(notebook, assignment, options, submission=submission)
     except GraderError as exc:
         _write(results, problem_results(

@@ -1,5 +1,7 @@
-"""The files beside a notebook in its folder (and the folders under it): what `grader check
-NOTEBOOK` and a student's folder in `grader batch` give the kernel along with the notebook.
+"""The files beside a notebook: what `grader check NOTEBOOK` gives the kernel along with the
+notebook (the files directly in its folder: that folder may be ~/Downloads or a whole class), and
+what a submission folder gives (a student's folder in `grader batch`, a Gradescope upload: every
+file of the notebook's folder and of the folders under it, `deep`).
 
 Other notebooks, hidden entries and litter are not taken; links are refused (a link could name
 any file of the machine); the rest goes through the Collector's bounds. The walk stops once it
@@ -17,10 +19,13 @@ from grader.submission.names import JUNK
 __all__ = ["beside", "listed"]
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files under `folder`, sorted, hidden and litter folders left out; links (to folders too) as
-    themselves, never followed."""
+def _walk(folder: Path, deep: bool = True) -> Iterator[Path]:
+    """Files under `folder` (only those directly in it unless `deep`), sorted, hidden and litter
+    folders left out; links (to folders too) as themselves, never followed."""
     for root, dirs, files in os.walk(folder):
+        if not deep:
+            yield from (Path(root) / name for name in sorted(files))
+            return
         keep = []
         for name in sorted(dirs):
             path = os.path.join(root, name)
@@ -65,10 +70,11 @@ def _take_all(collector: Collector, root: Path, paths: Iterator[Path], skip: Pat
         _add(collector, root, path)
 
 
-def beside(notebook: Path, collector: Collector) -> None:
-    """Consider every file in the notebook's folder (the notebook itself aside)."""
+def beside(notebook: Path, collector: Collector, *, deep: bool) -> None:
+    """Consider every file in the notebook's folder (the notebook itself aside); `deep`: and in the
+    folders under it."""
     notebook = Path(os.path.abspath(notebook))
-    _take_all(collector, notebook.parent, _walk(notebook.parent), skip=notebook)
+    _take_all(collector, notebook.parent, _walk(notebook.parent, deep), skip=notebook)
 
 
 def listed(paths: list[Path], notebook: Path, collector: Collector) -> None:

@@ -1,8 +1,8 @@
 """open_submission(): a notebook, a folder or a zip, as the Submission grade() takes, with the
 files that came with it (grader.submission.values.SubmittedFiles) and where they are meanwhile.
 
-    notebook.ipynb      the notebook; with beside=True (`grader check`) the other files of its
-                        folder come too, with beside=False (a class folder's flat layout) none
+    notebook.ipynb      the notebook; with beside=True (`grader check`) the other files directly
+                        in its folder come too, with beside=False (a class folder's flat layout) none
     folder/             the notebook picked in it (grader.submission.pick) and the files of the
                         notebook's own folder
     submission.zip      the notebook picked in the zip and the files of its folder in the zip,
@@ -50,12 +50,13 @@ def attach_files(submission: Submission, files: SubmittedFiles) -> Submission:
     return replace(submission, files=files, warnings=submission.warnings + files.warnings())
 
 
-def gather(notebook: Path, assignment: Assignment, *, beside: bool = True,
+def gather(notebook: Path, assignment: Assignment, *, beside: bool = True, deep: bool = False,
            extra: tuple[Path, ...] = ()) -> SubmittedFiles:
-    """The files that come with a notebook already read: its folder's (`beside`) and `extra`."""
+    """The files that come with a notebook already read: `beside` it in its folder (`deep`: and
+    in the folders under it, for a folder that is a submission) and `extra`."""
     collector = collector_for(assignment)
     if beside:
-        folder.beside(notebook, collector)
+        folder.beside(notebook, collector, deep=deep)
     folder.listed(list(extra), notebook, collector)
     return collector.result()
 
@@ -86,4 +87,5 @@ def open_submission(path: Path, assignment: Assignment, *, beside: bool = True,
             return
     assert notebook is not None
     submission = read_submission(notebook)
-    yield attach_files(submission, gather(notebook, assignment, beside=beside or path.is_dir(), extra=extra))
+    yield attach_files(submission, gather(notebook, assignment, beside=beside or path.is_dir(), deep=path.is_dir(),
+                                          extra=extra))
