@@ -30,7 +30,6 @@ from grader.submission.pick import hidden_entry, pick_notebook
 
 ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
 ZIP_MAX_ENTRIES = 100_000
-FOLDER_KEY_FILES = 500               # files of a student's folder that make its gradebook key
 
 
 @dataclass(frozen=True)
@@ -54,25 +53,6 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
-
-
-def _folder_sha(notebook: Path) -> str:
-    """The key of a folder submission: the notebook's sha256 when it came alone, else one that
-    changes with any file of its folder (a new model.pt is graded again)."""
-    own = sha256_file(notebook)
-    others: list[Path] = []
-    for root, dirs, files in os.walk(notebook.parent):
-        dirs[:] = sorted(d for d in dirs if not _hidden(d))
-        others += [Path(root) / f for f in sorted(files) if not _hidden(f) and Path(root) / f != notebook]
-        if len(others) >= FOLDER_KEY_FILES:
-            break
-    if not others:
-        return own
-    digest = hashlib.sha256(b"notebook+files\0" + own.encode())
-    for path in others[:FOLDER_KEY_FILES]:
-        if path.is_file() and not path.is_symlink():
-            digest.update(path.relative_to(notebook.parent).as_posix().encode() + b"\0" + sha256_file(path).encode())
     return digest.hexdigest()
 
 
@@ -111,7 +91,7 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
             path, problem = pick_notebook(student, item, notebook_name)
             if path is not None:
                 rel = path.relative_to(folder)
-                entry = Entry(student, path, _folder_sha(path), f"{label}{rel}" if label else str(path), submission=item)
+                entry = Entry(student, path, sha256_file(path), f"{label}{rel}" if label else str(path), submission=item)
             else:
                 entry = Entry(student, None, _listing_sha(item), source, problem)
         else:

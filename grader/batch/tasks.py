@@ -119,6 +119,8 @@ def _job_assignment(job: Job) -> Assignment:
 
 
 def _grade_fn(spec: str) -> Callable[[Path, Assignment, Options], Result]:
+    """The batch's grade function, `grade_one` by default: called with the submission's path (a
+    notebook alone, or a student's folder or zip holding it and its files), the assignment, the options."""
     where, _, name = spec.rpartition(":")
     if where.endswith(".py"):
         mod_spec = importlib.util.spec_from_file_location(Path(where).stem, where)
