@@ -175,10 +175,13 @@ def test_commas_inside_strings_are_not_values() -> None:
 
 def test_a_too_large_reply_is_too_large_to_grade() -> None:
     bridge = AgentBridge([])
-    for raw in (reply({"t": "json", "v": "y" * (8 * 2**20)}), "x" * (DEFAULT.reply_chars + 1), {"not": "text"}):
+    for raw in (reply({"t": "json", "v": "y" * (8 * 2**20)}), agent_reply(torch.zeros(1).expand(10**9)), {"not": "text"}):
         with pytest.raises(CheckFailed) as failed:
             bridge.read(raw, "`activation`")
         assert failed.value.message == "the value returned by `activation` is too large to grade"
+    short = replace(DEFAULT, reply_chars=100)
+    with pytest.raises(ReplyTooLarge, match="the reply is 101 characters long, more than the 100 a reply may be"):
+        read_reply(" " * 101, short)
 
 
 # -- tensor blobs ------------------------------------------------------------------------------
