@@ -237,7 +237,7 @@ PLAIN = st.recursive(
     | odd_tensors().filter(lambda t: t.layout == torch.strided and t.dtype not in
                            (torch.float8_e4m3fn, torch.float8_e5m2, torch.complex32)),
     lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=3),
+    | st.dictionaries(st.text(max_size=5) | st.integers(-2**63, 2**63), inner, max_size=3),
     max_leaves=12)
 
 
