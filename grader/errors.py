@@ -10,7 +10,7 @@ class GraderError(Exception):
     """Root of every error the grader raises; `exit_code` is what the CLI returns."""
 
     exit_code: int = 2
-    transient: bool = False   # may not happen again (a kernel that did not start): a batch tries once more
+    transient: bool = False   # may not happen again (a kernel that did not start): a batch grades the submission again
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)

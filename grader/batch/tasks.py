@@ -76,7 +76,7 @@ class Outcome:
     result: dict[str, Any] | None = None
     reason: str = ""
     seconds: float = 0.0
-    transient: bool = False                 # a grader error that may not happen again: try the task once more
+    transient: bool = False                 # a grader error that may not happen again: the task is tried again
 
 
 def assignment_bundle(assignment: Assignment, hidden: bool) -> tuple[bytes, str]:
