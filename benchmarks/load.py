@@ -44,6 +44,7 @@ MINI = ROOT / "tests" / "fixtures" / "assignments" / "mini"
 ATTACKS = ROOT / "tests" / "attacks" / "notebooks"
 GOLDENS = ROOT / "tests" / "goldens" / "attack"
 HOSTILE = ("endless_cell", "memory_hog", "fork_bomb", "kernel_kill_self", "output_flood", "forge_agent_reply",
+           "forge_hostile_replies", "forge_hostile_blobs",
            "kernel_os_exit", "endless_function_ignores_interrupt", "daemon_processes")
 BENIGN = ("right", "wrong_activation")
 UID_RANGE = (200000, 900000)        # grader.sandbox.spec.UID_RANGE: every kernel's uid is in it

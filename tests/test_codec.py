@@ -175,10 +175,14 @@ def test_commas_inside_strings_are_not_values() -> None:
 
 def test_a_too_large_reply_is_too_large_to_grade() -> None:
     bridge = AgentBridge([])
-    for raw in (reply({"t": "json", "v": "y" * (8 * 2**20)}), agent_reply(torch.zeros(1).expand(10**9)), {"not": "text"}):
+    for raw, why in ((reply({"t": "json", "v": "y" * (8 * 2**20)}), "it holds a string of 8,388,608 characters, more "
+                      "than the 1,048,576 a reply may hold"),
+                     (agent_reply(torch.zeros(1).expand(10**9)), "its tensors hold 1,000,000,000 elements (4,000,000,000 "
+                      "bytes), more than the 134,217,728 elements and 536,870,912 bytes a reply may hold"),
+                     ({"not": "text"}, "the reply is not text")):
         with pytest.raises(CheckFailed) as failed:
             bridge.read(raw, "`activation`")
-        assert failed.value.message == "the value returned by `activation` is too large to grade"
+        assert failed.value.message == f"the kernel's reply for `activation` is too large to grade: {why}"
     short = replace(DEFAULT, reply_chars=100)
     with pytest.raises(ReplyTooLarge, match="the reply is 101 characters long, more than the 100 a reply may be"):
         read_reply(" " * 101, short)

@@ -14,15 +14,18 @@ from attack_support import Attacks, host_problems
 
 STUDENT_WORDS = re.compile(
     r"the kernel's reply( for reading `\w+`)? could not be read as data \(.+\)"
-    r"|the value returned by reading `\w+` is too large to grade"
+    r"|the kernel's reply for reading `\w+` is too large to grade: .+"
     r"|the kernel's reply for reading `\w+` was refused: \w+")
 EXPECTED = {
     "forge_hostile_replies": [
         "the kernel's reply could not be read as data (a NumPy scalar of dtype 'V1000000000'; only bool, integer, "
         "float and complex dtypes are carried)",
         "the kernel's reply for reading `activation` could not be read as data (the reply is nested too deeply to read)",
-        "the value returned by reading `reshape_weights` is too large to grade",           # a 32 MB string
-        "the value returned by reading `reshape_weights` is too large to grade",           # 10**12 elements, stride 0
+        "the kernel's reply for reading `reshape_weights` is too large to grade: it holds a string of 33,554,432 "
+        "characters, more than the 1,048,576 a reply may hold",                             # a 32 MB string
+        "the kernel's reply for reading `reshape_weights` is too large to grade: its tensors hold 1,000,000,000,000 "
+        "elements (4,000,000,000,000 bytes), more than the 134,217,728 elements and 536,870,912 bytes a reply may "
+        "hold",                                                                             # 10**12 elements, stride 0
     ],
     "forge_hostile_blobs": [
         "the kernel's reply for reading `activation` could not be read as data (its tensor blob holds a compressed or "
