@@ -164,8 +164,8 @@ class AgentBridge:
         """The latest reply, read by the codec; a reply that is not data fails the check."""
         try:
             return read_reply(raw)
-        except ReplyTooLarge:
-            raise CheckFailed(f"the value returned by {what} is too large to grade") from None
+        except ReplyTooLarge as exc:
+            raise CheckFailed(f"{self.reply_words} for {what} is too large to grade: {exc}") from None
         except ReplyRefused as exc:
             raise CheckFailed(f"{self.reply_words} for {what} was refused: {exc.kind}") from None
         except BadReply as exc:

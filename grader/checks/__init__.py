@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+from grader.checks.celldata import data_cell, data_if_it_fits, typed_in
 from grader.checks.context import current
 from grader.checks.inputs import generator, randn, seeded_draws
 from grader.checks.mistakes import Diagnosis, Mistake
@@ -30,5 +31,6 @@ from grader.failures import CheckFailed
 
 __all__ = [
     "CheckFailed", "Diagnosis", "Mistake", "assert_close", "assert_depends_on_inputs", "assert_shares_storage", "assert_tensor", "assert_unchanged",
-    "assert_values", "current", "generator", "randn", "seeded_draws", "summarize",
+    "assert_values", "current", "data_cell", "data_if_it_fits", "generator", "randn", "seeded_draws", "summarize",
+    "typed_in",
 ]

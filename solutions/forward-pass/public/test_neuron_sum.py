@@ -8,7 +8,7 @@ passes), and run again on data the student never saw, which a number typed in ca
 import pytest
 import torch
 
-from grader.checks import CheckFailed, Mistake, assert_tensor, seeded_draws
+from grader.checks import Mistake, assert_tensor, data_cell, data_if_it_fits, seeded_draws, typed_in
 
 pytestmark = pytest.mark.exercise("neuron_sum")
 
@@ -38,47 +38,10 @@ def neuron(features, weights, bias):
     return s(z).to(features.dtype)
 
 
-def on_the_notebooks_data(nb):
-    """features, weights and bias as the notebook's data cell left them, and the right answer for them."""
-    names = nb.cell(after=DATA_HEADING).names
-    missing = [f"`{n}`" for n in NAMES if n not in names]
-    if missing:
-        raise CheckFailed(f"The data cell under '{DATA_HEADING}' does not define {', '.join(missing)}. "
-                          "Keep that cell as given, run all cells, and check again.")
-    data = tuple(names[n] for n in NAMES)
-    try:
-        return data, neuron(*data)
-    except (RuntimeError, TypeError, AttributeError):
-        shapes = described(NAMES, data)
-        raise CheckFailed(f"The data under '{DATA_HEADING}' do not fit together: {shapes}. In your own kernel "
-                          "grader.check() sees each name as it is now, which a later cell may have changed; when your "
-                          "work is graded the notebook runs from the top. Keep the data cell as given, run all cells, "
-                          "and check again.") from None
-
-
-def described(names, values):
-    return ", ".join(f"`{n}` is {tuple(v.shape)}" if isinstance(v, torch.Tensor) else f"`{n}` is a {type(v).__name__}"
-                     for n, v in zip(names, values))
-
-
-def inputs_if_they_fit(nb):
-    """The notebook's data, to name a mistake by; None where they do not fit together (the shape is checked all the same)."""
-    try:
-        return on_the_notebooks_data(nb)[0]
-    except CheckFailed:
-        return None
-
-
-def typed_in(cell):
-    """The cell's answer on the notebook's data, given back whatever the data: a number typed in."""
-    return Mistake("a number typed in: the same answer whatever the data", lambda *_: cell.answer,
-                   hint="compute y from `features`, `weights` and `bias`; the grader runs your cell with other values")
-
-
 @pytest.mark.points(1)
 def test_exercise_1_gives_one_number(nb):
     answer = nb.cell(after=HEADING).answer
-    data = inputs_if_they_fit(nb)
+    data = data_if_it_fits(nb, NAMES, neuron, after=DATA_HEADING)
     assert_tensor(answer, torch.empty(1, 1), what="your answer to Exercise 1",
                   check_values=False, check_device=False, mistakes=MISTAKES, inputs=data)
 
@@ -86,7 +49,7 @@ def test_exercise_1_gives_one_number(nb):
 @pytest.mark.points(1)
 def test_exercise_1_on_the_notebooks_data(nb):
     answer = nb.cell(after=HEADING).answer
-    data, expected = on_the_notebooks_data(nb)
+    data, expected = data_cell(nb, NAMES, neuron, after=DATA_HEADING)
     assert_tensor(answer, expected, what="your answer to Exercise 1 on the notebook's data",
                   check_device=False, mistakes=MISTAKES, inputs=data)
 
@@ -99,5 +62,5 @@ def test_exercise_1_on_new_data(nb):
         answer = cell.rerun(features=features, weights=weights, bias=bias).answer
         assert_tensor(answer, neuron(features, weights, bias),
                       what=f"your Exercise 1 cell, run again on new data with {n} features",
-                      mistakes=[typed_in(cell), *MISTAKES], inputs=(features, weights, bias))
+                      mistakes=[typed_in(cell, *NAMES, result="y"), *MISTAKES], inputs=(features, weights, bias))
 
