@@ -6,6 +6,7 @@
     [timeouts] [limits]        see Timeouts and Limits
     [tolerances]               rtol, atol, and [tolerances.cpu|cuda|mps] for one device
     [visibility]               public, hidden, and [visibility.exercises] name -> visibility
+    [execution]                skip_tags: cells with one of these tags are not run at grading time
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -27,7 +28,7 @@ Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
-TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback")
+TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback", "execution")
 HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
@@ -55,6 +56,17 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Execution:
+    """[execution]: how the notebook's cells are run at grading time."""
+
+    skip_tags: tuple[str, ...] = ("skip-execution",)   # a cell with one of these tags is not run
+
+    def skip_tag(self, tags: tuple[str, ...]) -> str | None:
+        """The first of a cell's `tags` that says not to run it, or None."""
+        return next((tag for tag in tags if tag in self.skip_tags), None)
+
+
+@dataclass(frozen=True)
 class Assignment:
     """One assignment: its assignment.toml, and where grader.course found its folders."""
 
@@ -69,6 +81,7 @@ class Assignment:
     limits: Limits = Limits()
     visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
     hidden_feedback: str = "mistake"            # [feedback] hidden_checks: "mistake" (its name, never values) or "nothing"
+    execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -95,6 +108,7 @@ class AssignmentFile:
     visibility: dict[str, str]
     schema: int = 1
     hidden_feedback: str = "mistake"
+    execution: Execution = Execution()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -243,6 +257,21 @@ def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[
     return out
 
 
+def _execution(where: Path, raw: object) -> Execution:
+    """[execution] skip_tags = ["skip-execution", ...]: cells tagged so are not run at grading time."""
+    data = _table(raw, where, "execution")
+    for key in data:
+        if key != "skip_tags":
+            raise unknown_key(where, "execution", key, ["skip_tags"])
+    if "skip_tags" not in data:
+        return Execution()
+    tags = data["skip_tags"]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise AssignmentError(f"{where}: [execution] skip_tags = {tags!r} is not a list of tags",
+                              hint='write skip_tags = ["skip-execution"]: cell tags, as strings; [] runs every cell')
+    return Execution(skip_tags=tuple(t.strip() for t in tags))
+
+
 # -- the file -------------------------------------------------------------------------------
 def _toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -281,4 +310,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         limits=_record(path, "limits", data.get("limits"), Limits),
         visibility=_visibility(path, data.get("visibility"), exercises),
         hidden_feedback=_feedback(path, data.get("feedback")),
+        execution=_execution(path, data.get("execution")),
     )

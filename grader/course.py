@@ -89,6 +89,7 @@ def load_assignment(root: Path) -> Assignment:
         slug=file.slug, title=file.title, root=root, version=file.version, notebook=file.notebook,
         exercises=file.exercises, timeouts=file.timeouts, tolerances=file.tolerances, limits=file.limits,
         visibility=file.visibility, schema=file.schema, hidden_feedback=file.hidden_feedback,
+        execution=file.execution,
         solutions=solutions if solutions.is_dir() else None,
         public_checks=root / CHECKS,
         hidden_checks=hidden if hidden.is_dir() else None,
