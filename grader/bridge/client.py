@@ -329,6 +329,12 @@ class Notebook:
     def value(self, name: str) -> Any:
         return self._bridge.describe(name)
 
+    def module(self, name: str) -> Any:
+        """The notebook's nn.Module `name` as data (grader/bridge/models.py: ModuleInfo)."""
+        from grader.bridge.models import module_info
+
+        return module_info(self._bridge, name)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(f"{name}: use nb.value({name!r}) for names that start with '_'")
