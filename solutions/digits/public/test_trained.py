@@ -13,14 +13,14 @@ LOADING = "## Loading the trained model"
 def test_the_checkpoint_is_loaded(nb):
     cell = nb.cell(after=LOADING)
     if cell.status == "error" and "model.pt" in cell.error and "No such file" in cell.error:
-        raise CheckFailed("model.pt was not submitted with your notebook, so the trained weights could not be loaded "
-                          f"({cell.label}). Run the training cell, then submit model.pt beside the notebook (in its "
-                          "folder, or both in one zip).")
-    if cell.status == "error" and "load_state_dict" in cell.error + cell.source and (
-            "size mismatch" in cell.error or "Missing key" in cell.error or "Unexpected key" in cell.error):
-        raise CheckFailed(f"model.pt does not fit your DigitNet ({cell.label}): {cell.error[:600]} The checkpoint was "
-                          "saved from a network of another shape: run the training cell again with this DigitNet and "
-                          "submit the new model.pt.")
+        raise CheckFailed(f"model.pt was not submitted with your notebook: {cell.label} could not load the trained "
+                          "weights (FileNotFoundError). Run the training cell, then submit model.pt beside the "
+                          "notebook (in its folder, or both in one zip).")
+    mismatch = [line.strip() for line in cell.error.splitlines()
+                if line.strip().startswith(("size mismatch", "Missing key", "Unexpected key"))]
+    if cell.status == "error" and mismatch:
+        raise CheckFailed(f"model.pt does not fit your DigitNet: {mismatch[0][:300]} It was saved from a network of "
+                          "another shape: run the training cell again with this DigitNet and submit the new model.pt.")
     cell.require_run()
 
 
