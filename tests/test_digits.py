@@ -111,7 +111,7 @@ def test_the_stub_scores_zero_and_says_replace_the_stub(graded: Grader) -> None:
     assert "Replace the `raise NotImplementedError()` stub with your answer." in messages[
         "test_the_first_example_is_its_image_flattened_and_scaled"]
     assert "`model` is not defined because cell 10, which assigns it, raised NotImplementedError" in messages[
-        "test_accuracy_on_held_out_digits"] or "Hidden check failed" in messages["test_accuracy_on_held_out_digits"]
+        "test_accuracy_on_held_out_digits"]
     assert ("skipped", SKIPPED) in [(c.kind, c.message) for c in result.cells]
 
 
