@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench typecheck clean
+.PHONY: demo test venv bench typecheck gpu-check load clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,16 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
+
+# the GPU path (tests marked `gpu`, tests/test_gpu.py), in one go, in under five minutes; on a
+# machine without a CUDA device each is skipped and the summary says why
+gpu-check: $(STAMP)
+	@$(PY) -c "import torch; print('torch', torch.__version__, '| CUDA device:', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')"
+	timeout 300 $(PY) -m pytest -m gpu -v -rA --durations=0 tests/test_gpu.py
+
+# a class of 300, one in ten hostile or faulty (benchmarks/load.py; tests/test_load.py runs 30)
+load: $(STAMP)
+	$(PY) benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) demo-output

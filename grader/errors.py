@@ -10,6 +10,7 @@ class GraderError(Exception):
     """Root of every error the grader raises; `exit_code` is what the CLI returns."""
 
     exit_code: int = 2
+    transient: bool = False   # may not happen again (a kernel that did not start): a batch grades the submission again
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)
@@ -38,6 +39,8 @@ class SandboxUnavailable(GraderError):
 
 class KernelError(GraderError):
     """The kernel could not be started at all (not a student fault)."""
+
+    transient = True
 
 
 class AuthoringError(GraderError):

@@ -417,7 +417,11 @@ def test_a_grader_that_cannot_run_stops_the_batch(tmp_path: Path) -> None:
     for i in range(6):      # faults.py fails (a grader fault) on every notebook named grader_fault
         (classdir / f"s{i}").mkdir(parents=True)
         (classdir / f"s{i}" / "grader_fault.ipynb").write_text(json.dumps(make_class_mod.MASTER))
-    with open(tmp_path / "log.txt", "w") as fh, pytest.raises(GraderError, match="failed on the first 3 submissions"):
+    with open(tmp_path / "log.txt", "w") as fh, pytest.raises(
+            GraderError, match=r"failed the same way on 3 submissions \(on each of its 3 tries\) and graded none: "
+                               r"the kernel could not be started \(simulated\)"):
         run_batch(BatchConfig(classdir, ASSIGNMENT, tmp_path / "out", workers=1,
                               grade_fn=f"{FIXTURE / 'faults.py'}:grade"), log=fh)
-    assert "[3/6]" in (tmp_path / "log.txt").read_text() and "[4/6]" not in (tmp_path / "log.txt").read_text()
+    log = (tmp_path / "log.txt").read_text()
+    assert "[3/6]" in log and "[4/6]" not in log
+    assert log.count("trying it again") == 6           # a kernel that did not start: each tried 3 times

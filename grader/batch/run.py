@@ -25,7 +25,8 @@ from grader.options import Options
 from grader.results import Result
 
 TIME_MARGIN = 120.0        # seconds a worker gets beyond the assignment's own time budgets
-GIVE_UP_AFTER = 3          # grader faults in a row, with nothing graded yet, that stop the batch
+GIVE_UP_AFTER = 3          # submissions stopped by the same grader fault, with nothing graded yet: the batch stops
+START_TRIES = 3            # tries of a submission whose kernel did not start before that is its grader error
 HARD_KILL_AFTER = 30.0     # at most this many seconds past the limit before the pool stops a worker that ignores it
 
 
@@ -149,6 +150,7 @@ class Recorder:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
         self.summary, self.progress = summary, progress
         self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
+        self.faults: Counter[str] = Counter()   # grader faults that stood, by their first line
 
     def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
         """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
@@ -168,17 +170,26 @@ class Recorder:
             return [replace(task, path=None, data=None, not_graded=reason, status=outcome.kind,
                             ran_for=outcome.seconds)]
         else:
-            self.summary.grader_errors[task.student] = outcome.reason
-            self.progress.done(task.student, "not graded", None, None, outcome.seconds,
-                               note=outcome.reason.splitlines()[0] if outcome.reason else "")
-            if len(self.summary.grader_errors) >= GIVE_UP_AFTER and not self.summary.graded:
-                # nothing has been graded and the grader keeps failing: it cannot run here (a device
-                # that is missing, a broken assignment); stop instead of failing every submission
-                why = outcome.reason.splitlines()[0] if outcome.reason else "no reason given"
-                raise GraderError(f"the grader failed on the first {GIVE_UP_AFTER} submissions and graded none: {why}",
-                                  hint="fix the cause and run the same command again; verdicts already written are kept")
-            return []
+            return self._grader_error(task, outcome)
         self._write(task, task.status or result.status, result, task.not_graded)
+        return []
+
+    def _grader_error(self, task: Task, outcome: Outcome) -> list[Task]:
+        """A fault of the grader: a transient one (a kernel that did not start) is tried again; one
+        that stands is the submission's grader error, and the batch stops once the same fault has
+        stopped GIVE_UP_AFTER submissions with nothing graded (it cannot run here: a missing device,
+        a broken assignment, kernels that never start)."""
+        why = outcome.reason.splitlines()[0] if outcome.reason else "no reason given"
+        if outcome.transient and task.attempt + 1 < START_TRIES:
+            self.progress.note(f"{task.student}: {why}; trying it again ({task.attempt + 2} of {START_TRIES} tries)")
+            return [replace(task, attempt=task.attempt + 1)]
+        tries = f" (on each of its {task.attempt + 1} tries)" if task.attempt else ""
+        self.summary.grader_errors[task.student] = outcome.reason + tries
+        self.progress.done(task.student, "not graded", None, None, outcome.seconds, note=why + tries)
+        self.faults[why] += 1
+        if self.faults[why] >= GIVE_UP_AFTER and not self.summary.graded:
+            raise GraderError(f"the grader failed the same way on {GIVE_UP_AFTER} submissions{tries} and graded none: "
+                              f"{why}", hint="fix the cause and run the same command again; verdicts already written are kept")
         return []
 
     def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
@@ -211,6 +222,11 @@ class Progress:
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.width = len(str(max(total, 1)))
         self.started = time.monotonic()
+
+    def note(self, text: str) -> None:
+        """A line that is not a verdict (a submission tried again), above the bar on a terminal."""
+        self.stream.write(("\r\x1b[K" if self.tty else "") + f"note: {text}\n")
+        self.stream.flush()
 
     def done(self, student: str, status: str, score: float | None, max_score: float | None, seconds: float,
              note: str = "") -> None:

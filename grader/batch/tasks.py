@@ -65,6 +65,7 @@ class Task:
     not_graded: str = ""                    # the reason nothing is graded: every check fails with it
     status: NotGradedStatus = ""            # the verdict's status for a not-graded task
     ran_for: float = 0.0                    # for a crash or a timeout: seconds the failed grading ran
+    attempt: int = 0                        # tries before this one (a kernel that did not start is tried again)
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Outcome:
     result: dict[str, Any] | None = None
     reason: str = ""
     seconds: float = 0.0
+    transient: bool = False                 # a grader error that may not happen again: the task is tried again
 
 
 def assignment_bundle(assignment: Assignment, hidden: bool) -> tuple[bytes, str]:
@@ -212,7 +214,7 @@ def grade_task(task: Task, job: Job) -> Outcome:
         except GraderError as exc:
             if dog.fired:
                 return Outcome("timeout", reason=_timeout_reason(job.time_limit), seconds=time.monotonic() - started)
-            return Outcome("grader_error", reason=str(exc), seconds=time.monotonic() - started)
+            return Outcome("grader_error", reason=str(exc), seconds=time.monotonic() - started, transient=exc.transient)
         except Exception as exc:  # a grader bug met this submission: it is recorded, the batch goes on
             tail = "".join(traceback.format_exception(exc)[-3:]).strip()
             return Outcome("crashed", reason=f"the grader crashed on this submission: {type(exc).__name__}: {exc}\n{tail}",

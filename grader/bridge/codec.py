@@ -7,8 +7,9 @@ unpickled or evaluated. What the kernel merely claims about a tensor (its device
 its storage) is kept with the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
-them. Limits on what a reply may hold (MAX_REPLY, MAX_DEPTH) live here; so will any budget or
-allow-list added later: a reply that breaks one is a BadReply.
+them. What a reply may hold (its Budget: bytes, values, depth, strings, tensors and their
+elements; the dtypes it may name) is budget.py; how its tensor blob is vetted and loaded,
+blob.py. A reply that breaks either is a BadReply, a failed check in the student's words.
 """
 from __future__ import annotations
 
@@ -19,11 +20,14 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.failures import CheckFailed
+# BadReply and its kinds, Budget and load_tensors are imported from here by the rest of the grader
+from grader.bridge.blob import load_tensors
+from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
+                                  check_values, cut, words)
 
 MIME = "application/x-grader-reply+json"
-MAX_REPLY = 256 * 1024 * 1024
-MAX_DEPTH = 24
+MAX_REPLY = DEFAULT.reply_chars
+MAX_DEPTH = DEFAULT.value_depth
 MAX_FRAME = 256 * 1024 * 1024         # one answer through the agent's door
 META_ATTR = "_grader_tensor_meta"     # where a decoded tensor carries what the kernel said about it
 
@@ -80,23 +84,6 @@ class Remote:
     name: str
 
 
-class BadReply(CheckFailed):
-    """The kernel's reply is not well-formed data."""
-
-
-class ReplyTooLarge(BadReply):
-    """The reply is not text, or more of it than MAX_REPLY."""
-
-
-class ReplyRefused(BadReply):
-    """Reading the reply raised something other than a malformed-data error (torch.load refusing
-    a pickle, say); `kind` names the exception, and only the name is ever shown."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
-
-
 # -- the grader's values, into the kernel ---------------------------------------------------
 
 def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
@@ -139,18 +126,6 @@ def call_request(name: str, args: dict[str, Any], kwargs: dict[str, Any], tensor
 
 # -- the kernel's bytes, into values ----------------------------------------------------------
 
-def load_tensors(blob: bytes) -> list[Any]:
-    """A reply's tensor blob: a list of plain tensors, loaded with weights_only=True."""
-    import torch
-
-    if not blob:
-        return []
-    loaded = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    if not isinstance(loaded, list) or not all(type(t) is torch.Tensor for t in loaded):
-        raise BadReply("the tensor blob is not a list of plain tensors")
-    return loaded
-
-
 @dataclass
 class Reply:
     """One reply of the agent, read: its fields (JSON, untrusted), its tensors, its bindings."""
@@ -158,6 +133,7 @@ class Reply:
     fields: dict[str, Any]
     tensors: list[Any] = field(default_factory=list)
     bindings: int | None = None         # the namespace's bindings as the reply says (see the agent)
+    budget: Budget = DEFAULT
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.fields.get(key, default)
@@ -167,39 +143,75 @@ class Reply:
 
     def value(self, key: str = "value") -> Any:
         """The value under `key`, decoded (BadReply: not well-formed)."""
-        return decode(self.fields.get(key), self.tensors)
+        return decode(self.fields.get(key), self.tensors, max_depth=self.budget.value_depth)
 
 
-def read_reply(raw: Any) -> Reply:
+def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     """The agent's reply (a string from display data or the door): JSON, a base64 tensor blob.
 
-    ReplyTooLarge, BadReply (malformed), ReplyRefused (anything else reading it raised)."""
-    if not isinstance(raw, str) or len(raw) > MAX_REPLY:
-        raise ReplyTooLarge("the reply is too large")
+    Every part is measured against `budget` before what it would cost is allocated.
+    ReplyTooLarge (over budget), BadReply (malformed), ReplyRefused (the blob's loading refused)."""
+    if not isinstance(raw, str) or len(raw) > budget.reply_chars:
+        raise ReplyTooLarge("the reply is not text" if not isinstance(raw, str) else
+                            f"the reply is {words(len(raw))} characters long, more than the "
+                            f"{words(budget.reply_chars)} a reply may be")
+    data = parse_json(raw, budget.json_values, "reply")
+    if not isinstance(data, dict):
+        raise BadReply("reply is not an object")
+    blob = data.get("blob", "")
+    if not isinstance(blob, str):
+        raise BadReply("its tensor blob is not text")
+    check_tree(data, budget)
+    if len(raw) - len(blob) > budget.json_chars:
+        raise ReplyTooLarge(f"it holds {words(len(raw) - len(blob))} characters of JSON, more than the "
+                            f"{words(budget.json_chars)} a reply may hold")
     try:
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            raise BadReply("reply is not an object")
-        tensors = load_tensors(base64.b64decode(data.get("blob", ""), validate=True))
+        tensors = load_tensors(base64.b64decode(blob, validate=True), budget)
     except BadReply:
         raise
-    except ValueError as exc:
-        raise BadReply(str(exc)) from None
-    except Exception as exc:  # torch.load refusing something is a failed check, never a crash
+    except ValueError as exc:            # not base64 (binascii.Error)
+        raise BadReply(str(exc)[:200]) from None
+    except Exception as exc:             # torch.load refusing something is a failed check, never a crash
         raise ReplyRefused(type(exc).__name__) from None
     bindings = data.get("ns")
-    return Reply(data, tensors, bindings if type(bindings) is int else None)
+    return Reply(data, tensors, bindings if type(bindings) is int else None, budget)
 
 
-def decode(node: Any, tensors: list[Any], depth: int = 0) -> Any:
-    """One JSON node of a reply as a value; tensors by index into the reply's blob."""
-    if depth > MAX_DEPTH or not isinstance(node, dict):
+def parse_json(text: str, values: int, what: str) -> Any:
+    """`text` as JSON, at most `values` values (counted before parsing); BadReply when it is not."""
+    check_values(text, values)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise BadReply(f"the {what} is nested too deeply to read") from None
+    except ValueError as exc:            # JSONDecodeError, an integer of too many digits
+        raise BadReply(str(exc)[:200]) from None
+
+
+def decode(node: Any, tensors: list[Any], depth: int = 0, max_depth: int = MAX_DEPTH) -> Any:
+    """One JSON node of a reply as a value; tensors by index into the reply's blob.
+
+    Nothing but a value or BadReply comes out: every field is checked before it is used."""
+    if depth > max_depth:
+        raise BadReply(f"its value is nested more than {max_depth} levels deep")
+    if not isinstance(node, dict):
         raise BadReply("malformed value")
     kind = node.get("t")
+    if kind in ("list", "tuple"):
+        items = [decode(v, tensors, depth + 1, max_depth) for v in _list(node.get("items"))]
+        return items if kind == "list" else tuple(items)
+    if kind == "dict":
+        return _decode_dict(node, tensors, depth, max_depth)
+    if kind == "npscalar":
+        return _decode_npscalar(node, decode(node.get("v"), tensors, depth + 1, max_depth))
+    return _decode_leaf(kind, node, tensors)
+
+
+def _decode_leaf(kind: Any, node: dict[str, Any], tensors: list[Any]) -> Any:
     if kind == "tensor":
         return _decode_tensor(node, tensors)
     if kind == "ndarray":
-        return tensors[_index(node, tensors)].numpy()
+        return _decode_ndarray(node, tensors)
     if kind == "json":
         value = node.get("v")
         if value is not None and not isinstance(value, (bool, int, float, str, dict)):
@@ -210,42 +222,61 @@ def decode(node: Any, tensors: list[Any], depth: int = 0) -> Any:
         if text not in ("nan", "inf", "-inf"):
             raise BadReply("malformed float")
         return float(text)
-    if kind == "npscalar":
-        import numpy
-
-        return numpy.dtype(str(node.get("dtype"))).type(decode(node.get("v"), tensors, depth + 1))
-    if kind in ("list", "tuple"):
-        items = [decode(v, tensors, depth + 1) for v in _list(node.get("items"))]
-        return items if kind == "list" else tuple(items)
-    if kind == "dict":
-        return _decode_dict(node, tensors, depth)
     if kind == "callable":
-        return Remote(type=str(node.get("type"))[:200], name=str(node.get("name"))[:200])
+        return Remote(type=_text(node.get("type"), 200), name=_text(node.get("name"), 200))
     if kind == "opaque":
-        return Opaque(type=str(node.get("type"))[:200], repr=str(node.get("repr"))[:300])
-    raise BadReply(f"unknown value kind {kind!r}")
+        return Opaque(type=_text(node.get("type"), 200), repr=_text(node.get("repr"), 300))
+    raise BadReply(f"unknown value kind {cut(str(kind), 40)!r}")
+
+
+def _decode_npscalar(node: dict[str, Any], value: Any) -> Any:
+    """A NumPy scalar: only an allow-listed dtype, built from a JSON number (never a list or text)."""
+    import numpy
+
+    name = node.get("dtype")
+    if not isinstance(name, str) or name not in NUMPY_DTYPES:
+        raise BadReply(f"a NumPy scalar of dtype {cut(str(name), 40)!r}; only bool, integer, float and "
+                       "complex dtypes are carried")
+    if type(value) not in (bool, int, float):
+        raise BadReply(f"a NumPy {name} scalar whose value is not a number")
+    try:
+        return numpy.dtype(name).type(value)
+    except (OverflowError, ValueError, TypeError):
+        raise BadReply(f"a NumPy {name} scalar whose value does not fit it") from None
+
+
+def _decode_ndarray(node: dict[str, Any], tensors: list[Any]) -> Any:
+    t = tensors[_index(node, tensors)]
+    if str(t.dtype).removeprefix("torch.") not in NUMPY_DTYPES:
+        raise BadReply(f"a NumPy array of a dtype NumPy does not have ({t.dtype})")
+    return t.numpy()
 
 
 def _decode_tensor(node: dict[str, Any], tensors: list[Any]) -> Any:
     t = tensors[_index(node, tensors)]
     stride = node.get("stride")
+    if stride is not None and not (isinstance(stride, list) and len(stride) <= 64
+                                   and all(type(s) is int for s in stride)):
+        raise BadReply("malformed tensor stride")
     _carry(t, TensorMeta(
-        device=str(node.get("device", "cpu"))[:40], cls=str(node.get("cls", "torch.Tensor"))[:200],
-        storage=node.get("storage") if isinstance(node.get("storage"), int) else None,
-        offset=node.get("offset") if isinstance(node.get("offset"), int) else None,
-        stride=tuple(int(s) for s in stride) if isinstance(stride, list) else None,
+        device=_text(node.get("device", "cpu"), 40), cls=_text(node.get("cls", "torch.Tensor"), 200),
+        storage=_int(node.get("storage")), offset=_int(node.get("offset")),
+        stride=tuple(stride) if stride is not None else None,
         requires_grad=bool(node.get("requires_grad")),
     ))
     return t
 
 
-def _decode_dict(node: dict[str, Any], tensors: list[Any], depth: int) -> dict[Any, Any]:
+def _decode_dict(node: dict[str, Any], tensors: list[Any], depth: int, max_depth: int) -> dict[Any, Any]:
     out = {}
     for pair in _list(node.get("items")):
-        key, value = _list(pair)
-        key = decode(key, tensors, depth + 1)
+        items = _list(pair)
+        if len(items) != 2:
+            raise BadReply("malformed dict item")
+        key = decode(items[0], tensors, depth + 1, max_depth)
+        value = decode(items[1], tensors, depth + 1, max_depth)
         try:
-            out[key] = decode(value, tensors, depth + 1)
+            out[key] = value
         except TypeError:
             raise BadReply("unhashable key") from None
     return out
@@ -253,9 +284,20 @@ def _decode_dict(node: dict[str, Any], tensors: list[Any], depth: int) -> dict[A
 
 def _index(node: dict[str, Any], tensors: list[Any]) -> int:
     i = node.get("i")
-    if not isinstance(i, int) or not 0 <= i < len(tensors):
+    if type(i) is not int or not 0 <= i < len(tensors):
         raise BadReply("bad tensor index")
     return i
+
+
+def _int(value: Any) -> int | None:
+    return value if type(value) is int else None
+
+
+def _text(value: Any, limit: int) -> str:
+    """A name or repr the kernel sent, as text of at most `limit` characters."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return str(value)[:limit]
+    raise BadReply("malformed name")
 
 
 def _list(value: Any) -> list[Any]:
@@ -294,11 +336,12 @@ def take_frame(buf: bytearray) -> bytes | None:
     return frame
 
 
-def read_frame(frame: bytes) -> DoorFrame | None:
-    """A frame from the door as a DoorFrame; None when it is not a JSON object (noise)."""
+def read_frame(frame: bytes, budget: Budget = DEFAULT) -> DoorFrame | None:
+    """A frame from the door as a DoorFrame; None when it is not a JSON object in UTF-8 (noise), or
+    holds more than budget.frame_values values outside its replies' text (read as noise too)."""
     try:
-        answer = json.loads(frame)
-    except ValueError:
+        answer = parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
+    except (BadReply, UnicodeDecodeError):
         return None
     if not isinstance(answer, dict):
         return None
@@ -309,9 +352,16 @@ def read_frame(frame: bytes) -> DoorFrame | None:
                      output=output if isinstance(output, str) else "")
     if answer.get("status") == "error":
         door.error = True
-        door.ename = str(answer.get("ename", ""))[:200]
-        door.evalue = str(answer.get("evalue", ""))[:2000]
+        door.ename = _text_or_empty(answer.get("ename", ""), 200)
+        door.evalue = _text_or_empty(answer.get("evalue", ""), 2000)
     return door
+
+
+def _text_or_empty(value: Any, limit: int) -> str:
+    try:
+        return _text(value, limit)
+    except BadReply:
+        return ""
 
 
 def stream_text(outputs: list[dict[str, Any]]) -> str:

@@ -71,9 +71,11 @@ class ForkKernel(Kernel):
         self.workdir, self.connection_info = make_workdir("k-", self.server.spool)
         conn_file = str(self.workdir / "connection.json")
         self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env)
-        self._launched_at = time.monotonic()
         try:
             self.proc = fork_kernel(self.server, self.spec, ["-f", conn_file, *KERNEL_ARGS])
+            # the kernel's start timeout runs from its fork: a zygote still booting (cold imports of
+            # torch from a new venv on a busy machine) has its own READY_TIMEOUT and is waited for
+            self._launched_at = time.monotonic()
         except KernelError:
             self._cleanup()
             if self.server.alive or not _retry:

@@ -70,6 +70,11 @@ class FastKernels:
         kernel = spare or self._new(assignment, isolation)
         try:
             kernel.start()
+        except ForkServerUnavailable as exc:
+            # the zygote died at boot or never came up: plain kernels from now on, as when it cannot run
+            self.fallback_reason = str(exc)
+            kernel = self._new(assignment, isolation)
+            kernel.start()
         except KernelError:
             if spare is None:
                 raise

@@ -33,6 +33,8 @@ NAMESPACES: tuple[Namespace, ...] = ("pid", "net", "ipc", "uts", "cgroup")
 UID_RANGE = (200000, 900000)   # each kernel runs as a uid of its own: no shared process count, no shared files
 TMPFS_MB = 512                 # size of the kernel's private /tmp and home (each) under bubblewrap
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
+# the PCI devices and NUMA nodes (/sys/bus/pci/devices links into /sys/devices), the driver's state
+GPU_SYSFS = ("/sys/devices", "/sys/bus/pci", "/sys/module/nvidia", "/sys/module/nvidia_uvm")
 PYTHON_LAYOUT = {"bin", "lib", "lib64", "lib32", "include", "share", "etc", "man", "pyvenv.cfg",
                  "conda-meta", "ssl", "libexec", "Lib", "Scripts", "Include"}
 # the environment variables of the host a kernel may inherit (threading and GPU set-up, nothing secret)
@@ -156,15 +158,19 @@ def _view(isolation: Isolation, workdir: Path) -> dict[str, Any]:
     system = [p for p in SYSTEM_DIRS if os.path.exists(p)]
     roots = [r for r in python_roots() if not any(inside(r, p) for p in system)]
     masks = tuple(Mask(p, os.path.isdir(p) and not os.path.islink(p)) for p in masked_paths(system + python_roots()))
+    devices = tuple(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri"))
+    # with a GPU, the parts of /sys CUDA's driver reads, read-only: without them cuInit fails
+    # (CUDA_ERROR_OPERATING_SYSTEM) in a sandbox that has the device nodes. Not /sys/kernel, /sys/fs ...
+    sysfs = [p for p in GPU_SYSFS if os.path.exists(p)] if devices else []
     return {
         "namespaces": NAMESPACES,
-        "binds": tuple(Bind(p) for p in system + roots),
+        "binds": tuple(Bind(p) for p in system + roots + sysfs),
         "masks": masks,
         # shared memory (DataLoader workers) sized and private too; /run only private
         "tmpfs": (Tmpfs("/tmp", open_mode, size), Tmpfs("/var/tmp", open_mode, size),
                   Tmpfs("/dev/shm", open_mode, size), Tmpfs("/run")),
         "home_tmpfs": Tmpfs(str(workdir / "home"), open_mode, size),
-        "devices": tuple(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri")),
+        "devices": devices,
     }
 
 

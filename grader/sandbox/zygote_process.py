@@ -40,10 +40,14 @@ ZYGOTE_SOURCE = "\n\n".join((Path(__file__).parent / "zygote" / name).read_text(
                             for name in ZYGOTE_PARTS)
 SHARED_VAR = "GRADER_FORKSERVER"      # {"bubblewrap": spool, "limits": spool}: a zygote other processes may use
 READY_TIMEOUT = 120.0
+PID_FILE = "zygote.pid"
+SLOW_BOOT_VAR = "GRADER_FORKSERVER_SLOW_BOOT"   # seconds: a first boot as slow as a cold venv's on a busy machine
 
 
 class ForkServerUnavailable(GraderError):
     """The zygote cannot run here; the caller falls back to plain kernels."""
+
+    transient = True
 
 
 def usable(isolation: Isolation) -> str:
@@ -87,6 +91,8 @@ class ForkServer:
         os.chmod(self.spool, 0o711)
         spec = zygote_spec(self.isolation, Path(self.spool))
         argv = [sys.executable, "-c", ZYGOTE_SOURCE, self.spool, spec.kind]
+        if os.environ.get(SLOW_BOOT_VAR):          # tests: the zygote waits this long before its imports
+            argv.append(str(float(os.environ[SLOW_BOOT_VAR])))
         if spec.sandboxed and self.isolation.bwrap:
             os.makedirs(spec.home, exist_ok=True)
             cmd = bwrap_argv(self.isolation.bwrap, spec, argv)
@@ -99,6 +105,8 @@ class ForkServer:
         except OSError as exc:
             self.close()
             raise ForkServerUnavailable(f"could not start the fork server: {exc}") from None
+        with open(os.path.join(self.spool, PID_FILE), "w") as fh:    # for workers that find it still booting
+            fh.write(str(self.proc.pid))
         atexit.register(self.close)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
@@ -225,6 +233,30 @@ def _accepting(path: str) -> bool:
         probe.close()
 
 
+def _booting(spool: str) -> bool:
+    """Is the zygote of `spool` still alive (its owner wrote its pid there when it started it)?"""
+    try:
+        with open(os.path.join(spool, PID_FILE)) as fh:
+            pid = int(fh.read().strip())
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")       # a zombie: it died and its owner has not reaped it yet
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _wait_accepting(spool: str, timeout: float = READY_TIMEOUT) -> bool:
+    """Does the shared zygote of `spool` answer, once done booting? A worker started while it still
+    imports torch (a new venv, a busy machine) waits for it rather than booting one more of its own."""
+    path = os.path.join(spool, "zygote.sock")
+    deadline = time.monotonic() + timeout
+    while not _accepting(path):
+        if time.monotonic() > deadline or not _booting(spool):
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def forget(server: ForkServer) -> None:
     """Stop using a zygote that no longer answers (this process's own, or one shared with it)."""
     with _LOCK:
@@ -251,7 +283,7 @@ def server_for(isolation: Isolation) -> ForkServer:
             shared = json.loads(os.environ.get(SHARED_VAR, "{}")).get(isolation.kind)
         except (ValueError, AttributeError):
             shared = None
-        if shared and _accepting(os.path.join(shared, "zygote.sock")):
+        if shared and _wait_accepting(shared):
             server = ForkServer(isolation, spool=shared)
         else:
             server = ForkServer(isolation)

@@ -137,6 +137,83 @@ for name in [n for n in dir(builtins) if n.startswith("__grader_")]:
 def activation(x):
     return torch.sigmoid(x) * 0"""
 
+# A notebook that rewrites the agent: each request it answers with the next of its forgeries,
+# in the order the checks ask (two describes of `activation`, two of `reshape_weights`).
+FORGE_TOOLS = """\
+import base64, builtins, collections, io, json as _json, pickle, zipfile
+ip = get_ipython()
+MIME = "application/x-grader-reply+json"
+
+def forged_reply(value, blob=b""):
+    return _json.dumps({"ok": True, "value": value, "args_after": {"t": "list", "items": []},
+                        "blob": base64.b64encode(blob).decode()})
+
+class Storage:
+    def __init__(self, key, numel):
+        self.key, self.numel = key, numel
+
+class Rebuild:                      # a tensor of any shape and stride over a storage
+    def __init__(self, *args):
+        self.args = args
+    def __reduce__(self):
+        return (torch._utils._rebuild_tensor_v2, self.args)
+
+class Call:                         # anything torch.load(weights_only=True) would call
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+    def __reduce__(self):
+        return (self.func, self.args)
+
+class Index(pickle.Pickler):
+    def persistent_id(self, obj):
+        return ("storage", torch.FloatStorage, obj.key, "cpu", obj.numel) if isinstance(obj, Storage) else None
+
+def archive(index, records, compress=zipfile.ZIP_STORED):
+    pickled = io.BytesIO()
+    Index(pickled, protocol=2).dump(index)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compresslevel=1) as z:
+        z.writestr("archive/data.pkl", pickled.getvalue())
+        z.writestr("archive/byteorder", b"little")
+        for key, data in records.items():
+            z.writestr(f"archive/data/{key}", data, compress_type=compress)
+        z.writestr("archive/version", b"3\\n")
+    return out.getvalue()
+
+def install(forgeries):
+    count = [0]
+    def forged(op, request):
+        count[0] += 1
+        ip.display_pub.publish({MIME: forgeries[(count[0] - 1) % len(forgeries)]}, metadata={})
+    agents = [name for name in dir(builtins) if name.startswith("__grader_")]
+    for name in agents:
+        setattr(builtins, name, forged)
+    if not agents:
+        raise RuntimeError("REPORT no agent found")"""
+
+FORGE_HOSTILE_REPLIES = """\
+trillion = Rebuild(Storage("0", 1), 0, (10 ** 12,), (0,), False, collections.OrderedDict())
+install([
+    forged_reply({"t": "npscalar", "dtype": "V1000000000", "v": {"t": "json", "v": 0}}),   # a 1 GB scalar
+    '{"ok": true, "blob": "", "value": ' + "[" * 200000 + "]" * 200000 + "}",             # nested 200,000 deep
+    forged_reply({"t": "json", "v": "x" * (32 * 1024 * 1024)}),                             # a 32 MB string
+    forged_reply({"t": "tensor", "i": 0}, archive([trillion], {"0": bytes(4)})),            # 4 bytes claiming 4 TB
+])"""
+
+FORGE_HOSTILE_BLOBS = """\
+one = Rebuild(Storage("0", 1), 0, (1,), (1,), False, collections.OrderedDict())
+bomb = Rebuild(Storage("0", 2 ** 26), 0, (2 ** 26,), (1,), False, collections.OrderedDict())
+saved = io.BytesIO()
+torch.save([torch.ones(3)], saved)
+legacy = io.BytesIO()
+torch.save([torch.ones(3)], legacy, _use_new_zipfile_serialization=False)
+install([
+    forged_reply({"t": "tensor", "i": 0}, archive([bomb], {"0": bytes(2 ** 28)}, zipfile.ZIP_DEFLATED)),  # 256 MB deflated
+    forged_reply({"t": "tensor", "i": 1}, archive([Call(bytearray, 2 ** 40), one], {"0": bytes(4)})),    # bytearray(1 TB)
+    forged_reply({"t": "tensor", "i": 0}, saved.getvalue()[:len(saved.getvalue()) // 2]),             # cut in half
+    forged_reply({"t": "tensor", "i": 0}, legacy.getvalue()),                                         # not a zip
+])"""
+
 # -- "Faults cost only what they touch" ---------------------------------------------------
 
 ENDLESS_CELL = "while True:\n    pass"
@@ -316,6 +393,9 @@ NOTEBOOKS: dict[str, list[str]] = {
     "fake_passing_verdict": [IMPORTS, WRONG_ACTIVATION, WRONG_RESHAPE, FAKE_VERDICT, FAKE_VERDICT_ERROR],
     "forge_agent_reply": [IMPORTS, WRONG_ACTIVATION, WRONG_RESHAPE, FORGE_AGENT],
     "pickle_payload": [IMPORTS, PICKLE_BOMB, RIGHT_RESHAPE],
+    # malformed and over-budget replies: right answers, every check fails on the reply it gets
+    "forge_hostile_replies": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORGE_TOOLS, FORGE_HOSTILE_REPLIES],
+    "forge_hostile_blobs": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORGE_TOOLS, FORGE_HOSTILE_BLOBS],
     "all_patches_wrong": [IMPORTS, WRONG_ACTIVATION, WRONG_RESHAPE, PATCH_ALLCLOSE, PATCH_TENSOR_EQ,
                           PATCH_ASSERT_CLOSE, PATCH_MATH_ISCLOSE, PATCH_BUILTINS_ABS, SHADOW_GLOBALS, FAKE_VERDICT],
     "all_patches_right": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, PATCH_ALLCLOSE, PATCH_TENSOR_EQ,

@@ -81,14 +81,14 @@ def bind_aside(path, park, read_only=False):
         mount(None, park, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def park_python(fresh):
+def park_python(fresh, stage):
     """Python itself may live under a folder about to get a fresh tmpfs (a checkout in /tmp with
     its .venv): park those read-only binds, to put them back on the new tmpfs."""
     parked = []
     roots = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
     for n, root in enumerate(roots):
         if any(root == f or root.startswith(f.rstrip("/") + "/") for f in fresh) and os.path.isdir(root):
-            park = f"/dev/.grader-root-{n}"
+            park = f"{stage}-root-{n}"
             bind_aside(root, park, read_only=True)
             parked.append((park, root))
     return parked
@@ -117,9 +117,12 @@ def isolate(spec, view, spool):
     workdir = spec["workdir"]
     unshare_namespaces(spec)
     mount(None, "/", None, MS_REC | MS_PRIVATE)
-    stage = "/dev/.grader-workdir"              # this namespace's copy of the workdir, parked meanwhile
+    # where this namespace parks the workdir meanwhile: a name of this kernel's own. /dev is the
+    # zygote's one tmpfs, seen by every kernel's init at once: with one fixed name, two kernels
+    # forked together raced for it and the second died at start (FileExistsError, exit 127)
+    stage = f"/dev/.grader-{os.path.basename(workdir)}"
     bind_aside(workdir, stage)
-    parked = park_python([e["path"] for e in spec["tmpfs"] if os.path.isdir(e["path"])])
+    parked = park_python([e["path"] for e in spec["tmpfs"] if os.path.isdir(e["path"])], stage)
     fresh_proc(view)
     fresh_tmpfs(spec["tmpfs"])
     for park, root in parked:
