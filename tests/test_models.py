@@ -254,3 +254,13 @@ def test_a_hidden_partial_check_keeps_its_part_and_says_nothing(graded: tuple[Re
     hidden = replace(graded[1]["test_part_of_the_points"], hidden=True).public_view()
     assert (hidden.score, hidden.message) == (2.0, "Hidden check failed. Hidden checks reveal nothing but their name and "
                                                    "pass/fail.")
+
+
+def test_the_points_a_check_earns() -> None:
+    from grader.verdict import earned, points_total
+
+    assert earned(4.0, True) == 4.0 and earned(4.0, False) == 0.0
+    assert earned(4.0, False, 0.5) == 2.0 and earned(3.0, False, 1 / 3) == 1.0
+    assert earned(4.0, False, 7) == 4.0 and earned(4.0, False, -1) == 0.0        # kept between 0 and 1
+    assert earned(4.0, False, float("nan")) == 0.0 and earned(4.0, False, True) == 0.0
+    assert points_total([(4.0, 2.0), (1.0, 1.0), (2.0, 0.0)]) == (3.0, 7.0)      # what `pytest --notebook` prints
