@@ -7,6 +7,7 @@
     [tolerances]               rtol, atol, and [tolerances.cpu|cuda|mps] for one device
     [visibility]               public, hidden, and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
+    [execution]                skip_tags: cells with one of these tags are not run at grading time
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -29,7 +30,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files")
+          "files", "execution")
 HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
@@ -74,6 +75,17 @@ class FilesTable:
 
 
 @dataclass(frozen=True)
+class Execution:
+    """[execution]: how the notebook's cells are run at grading time."""
+
+    skip_tags: tuple[str, ...] = ("skip-execution",)   # a cell with one of these tags is not run
+
+    def skip_tag(self, tags: tuple[str, ...]) -> str | None:
+        """The first of a cell's `tags` that says not to run it, or None."""
+        return next((tag for tag in tags if tag in self.skip_tags), None)
+
+
+@dataclass(frozen=True)
 class Assignment:
     """One assignment: its assignment.toml, and where grader.course found its folders."""
 
@@ -91,6 +103,7 @@ class Assignment:
     files: FilesTable = FilesTable()            # [files] as written
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
+    execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -118,6 +131,7 @@ class AssignmentFile:
     schema: int = 1
     hidden_feedback: str = "mistake"
     files: FilesTable = FilesTable()
+    execution: Execution = Execution()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -295,6 +309,21 @@ def _files_table(where: Path, raw: object) -> FilesTable:
                       hidden=_patterns(where, "hidden", data.get("hidden", [])), max_mb=float(max_mb))
 
 
+def _execution(where: Path, raw: object) -> Execution:
+    """[execution] skip_tags = ["skip-execution", ...]: cells tagged so are not run at grading time."""
+    data = _table(raw, where, "execution")
+    for key in data:
+        if key != "skip_tags":
+            raise unknown_key(where, "execution", key, ["skip_tags"])
+    if "skip_tags" not in data:
+        return Execution()
+    tags = data["skip_tags"]
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
+        raise AssignmentError(f"{where}: [execution] skip_tags = {tags!r} is not a list of tags",
+                              hint='write skip_tags = ["skip-execution"]: cell tags, as strings; [] runs every cell')
+    return Execution(skip_tags=tuple(t.strip() for t in tags))
+
+
 # -- the file -------------------------------------------------------------------------------
 def _toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -334,4 +363,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         visibility=_visibility(path, data.get("visibility"), exercises),
         hidden_feedback=_feedback(path, data.get("feedback")),
         files=_files_table(path, data.get("files")),
+        execution=_execution(path, data.get("execution")),
     )

@@ -1,8 +1,9 @@
 """`make demo`: grade the bundled sample classes with `grader batch` and say where to look.
 
 For each bundled assignment with sample submissions (neural-net-basics: functions to write;
-forward-pass: answers in top-level cells, run again on new data), builds demo-output/<slug>/class/
-(one notebook per student, named for what it shows), grades it into demo-output/<slug>/ and prints
+forward-pass: answers in top-level cells, run again on new data; digits: a trained classifier,
+each sample a folder with its notebook and checkpoint), builds demo-output/<slug>/class/
+(one notebook or folder per student, named for what it shows), grades it into demo-output/<slug>/ and prints
 each verdict. A second run grades nothing: every verdict is already in the gradebook (`--regrade`
 grades all again).
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from grader.course import assignments_dir, is_assignment_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SLUGS = ("neural-net-basics", "forward-pass")
+SLUGS = ("neural-net-basics", "forward-pass", "digits")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ def sample_classes(root: Path = ROOT) -> list[SampleClass]:
     """The bundled assignments that have sample submissions, in SLUGS order."""
     found = []
     for slug in SLUGS:
-        samples = tuple(sorted((root / "tests" / "submissions" / slug).glob("*.ipynb")))
+        folder = root / "tests" / "submissions" / slug
+        samples = tuple(sorted([*folder.glob("*.ipynb"), *(p for p in folder.glob("*") if p.is_dir() and any(p.glob("*.ipynb")))]))
         assignment = assignments_dir(root) / slug
         if samples and is_assignment_dir(assignment):
             found.append(SampleClass(slug, assignment, samples))
@@ -49,10 +51,13 @@ def fresh(dest: Path) -> Path:
 
 
 def build_class(sample_class: SampleClass, dest: Path) -> int:
-    """Copy the samples into `dest` as <name>.ipynb; return the class size."""
+    """Copy the samples into `dest` (<name>.ipynb, or <name>/ with the notebook and its files); return the class size."""
     fresh(dest)
     for sample in sample_class.samples:
-        shutil.copyfile(sample, dest / sample.name)
+        if sample.is_dir():
+            shutil.copytree(sample, dest / sample.name, ignore=shutil.ignore_patterns("__pycache__", ".*"))
+        else:
+            shutil.copyfile(sample, dest / sample.name)
     return len(sample_class.samples)
 
 

@@ -43,3 +43,13 @@ class NameNotInCell(MissingName, KeyError):
 
 class NoAnswer(CheckFailed):
     """A cell neither ends with an expression nor assigns a name: it shows no answer."""
+
+
+class PartialCredit(CheckFailed):
+    """A check that is not passed but earns part of its points: `credit`, a fraction between 0 and 1
+    (grader.verdict.earned turns it into points). Raised by checks that grade by thresholds
+    (grader.checks.assert_accuracy)."""
+
+    def __init__(self, message: str, credit: float, **details: Any) -> None:
+        super().__init__(message, credit=credit, **details)
+        self.credit = credit

@@ -14,7 +14,7 @@ from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
 
 CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
-CellIssueKind = Literal["error", "timeout", "dropped", "output"]
+CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
 __all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "Result",
            "ResultStatus", "TensorSummary", "csv_row", "dumps_gradescope", "to_csv", "to_gradescope", "to_junit"]
@@ -60,7 +60,8 @@ class CheckResult:
 
 @dataclass
 class CellIssue:
-    """A notebook cell that raised, timed out, or was dropped because it killed the kernel."""
+    """A notebook cell that raised, timed out, or was dropped because it killed the kernel; or one
+    not run at grading time because of its tag (kind "skipped", its message says so)."""
 
     index: int                      # 0-based index among all cells
     kind: CellIssueKind
@@ -148,7 +149,7 @@ def _summary_output(result: Result) -> str:
     lines = [f"Score: {result.score:g}/{result.max_score:g} on {result.device} ({result.isolation})."]
     lines += result.errors
     for cell in result.cells:
-        lines.append(f"Cell {cell.index + 1}: {cell.message}")
+        lines.append(cell.message if cell.kind == "skipped" else f"Cell {cell.index + 1}: {cell.message}")
     if result.files:
         lines.append("Files received with the notebook: " + ", ".join(_file_words(f) for f in result.files) + ".")
     if not result.hidden_ran:

@@ -42,10 +42,20 @@ def exercise_totals(groups: Mapping[str, Sequence["CheckResult"]]) -> dict[str, 
     return {name: (sum(c.score for c in checks), sum(c.points for c in checks)) for name, checks in groups.items()}
 
 
-def points_total(results: Iterable[tuple[float, bool]]) -> tuple[float, float]:
-    """(score, max_score) from (points, passed) pairs: the pytest plugin's checks."""
+def earned(points: float, passed: bool, credit: object = None) -> float:
+    """The points a check earns: all of them when it passed; when it failed, the part its
+    `credit` says (a fraction of them, from a PartialCredit: kept between 0 and 1), else none."""
+    if passed:
+        return points
+    if isinstance(credit, (int, float)) and not isinstance(credit, bool) and credit == credit:
+        return round(points * min(1.0, max(0.0, float(credit))), 6)
+    return 0.0
+
+
+def points_total(results: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    """(score, max_score) from (points, earned) pairs: the pytest plugin's checks."""
     pairs = list(results)
-    return (round(sum(points for points, passed in pairs if passed), 6),
+    return (round(sum(got for _, got in pairs), 6),
             round(sum(points for points, _ in pairs), 6))
 
 

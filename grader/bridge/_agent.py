@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 4 of 5: the install. This text is never imported by the
+# Kernel-side half of the bridge, part 5 of 6: the install. This text is never imported by the
 # grader: joined with the other parts (grader/bridge/agent.py) it is sent into the student's
 # kernel once, before the student's first cell, and installs one callable under a random name
 # in builtins. Everything it needs is bound here, at install time, so later patches to json,
@@ -8,7 +8,8 @@
 #
 # The parts: _agent_codec.py (values to and from the grader), _agent_serve.py (the agent that
 # serves a request, and the output budget), _agent_notes.py (what each cell left behind, a cell
-# run again), this file (install, the shell message route),
+# run again), _agent_models.py (an nn.Module as data, a model run in batches), this file
+# (install, the shell message route),
 # _agent_door.py (the agent's own socket).
 def __grader_install__(token, output_limit=0, door=None):
     import builtins, sys
@@ -20,8 +21,9 @@ def __grader_install__(token, output_limit=0, door=None):
     MIME = "application/x-grader-reply+json"
     sinks = []                 # while a request comes through the door: where its answers go
     qualname, encode, decode = __grader_codec__(torch)  # noqa: F821 - _agent_codec.py, joined
-    notes = __grader_notes__(ip, torch, token, encode, decode)  # noqa: F821 - _agent_notes.py, joined
-    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, notes)  # noqa: F821
+    ops = __grader_notes__(ip, torch, token, encode, decode)  # noqa: F821 - _agent_notes.py, joined
+    ops.update(__grader_models__(torch, user_ns, qualname, encode, decode))  # noqa: F821 - _agent_models.py
+    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, ops)  # noqa: F821
 
     if output_limit:
         for stream in (sys.stdout, sys.stderr):

@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 1 of 5: values as the agent encodes them for the grader
+# Kernel-side half of the bridge, part 1 of 6: values as the agent encodes them for the grader
 # (JSON nodes plus a list of plain tensors for one torch.save blob) and decodes a call's
 # arguments. Sent into the kernel as text with the other parts (see grader/bridge/agent.py),
 # never imported. Called once, at install time: everything it uses is bound then.

@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 5 of 5: the agent's own door. Sent into the kernel as
+# Kernel-side half of the bridge, part 6 of 6: the agent's own door. Sent into the kernel as
 # text with the other parts (see grader/bridge/agent.py), never imported; opened once, at
 # install time, when the grader names a path for it. Its grader side is grader/bridge/door.py.
 #

@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 3 of 5: what each cell left behind, and a cell run again.
+# Kernel-side half of the bridge, part 3 of 6: what each cell left behind, and a cell run again.
 # Sent into the kernel as text with the other parts (see grader/bridge/agent.py), never
 # imported. Called once, at install time, before the student's first cell: everything it uses
 # is bound then.

@@ -1,4 +1,4 @@
-# Kernel-side half of the bridge, part 2 of 5: the agent itself, the callable the grader's
+# Kernel-side half of the bridge, part 2 of 6: the agent itself, the callable the grader's
 # requests reach by its random name, whatever the route. It serves a request (a function
 # call, a name's value, a cell's Out[n], the devices) with builtins as they were at install
 # time, and publishes the answer as data: JSON plus a torch.save blob, never judged here.

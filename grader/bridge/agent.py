@@ -2,7 +2,8 @@
 
 The agent is split by concern into files that are never imported (their names start with
 `_agent`): values (_agent_codec.py), serving a request (_agent_serve.py), what each cell left
-behind and a cell run again (_agent_notes.py), the install and the shell message route
+behind and a cell run again (_agent_notes.py), an nn.Module as data and a model run in
+batches (_agent_models.py), the install and the shell message route
 (_agent.py), the agent's own socket (_agent_door.py). Each defines one
 top-level function; joined, they are compiled in a namespace of their own in the kernel, and
 `__grader_install__(token, output_limit=0, door=None)` installs the agent.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-AGENT_PARTS = ("_agent_codec.py", "_agent_serve.py", "_agent_notes.py", "_agent.py", "_agent_door.py")
+AGENT_PARTS = ("_agent_codec.py", "_agent_serve.py", "_agent_notes.py", "_agent_models.py", "_agent.py", "_agent_door.py")
 
 
 def agent_source() -> str:

@@ -32,7 +32,7 @@ class CellView:
 
     index: int
     source: str
-    status: str            # "ok" | "error" | "timeout" | "dropped" | "not run"
+    status: str            # "ok" | "error" | "timeout" | "dropped" | "skipped" (its tag) | "not run"
     stdout: str | None     # None: not known (inline, where past output is not kept)
     error: str
     _bridge: Any
@@ -52,6 +52,9 @@ class CellView:
         if self.status == "ok" and self._count is not None:
             return self._count
         why = self.error or self.note or "it has no value"
+        if self.status == "skipped":
+            raise CheckFailed(f"{self.label} was {self.error}, so it has no value. Grading reads what the cells "
+                              "that run leave behind: compute or load this answer in a cell without that tag.")
         if self.status == "not run" and self.note:
             raise CheckFailed(f"{self.label} was not run: {self.note}.")
         if self.status == "not run":

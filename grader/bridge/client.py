@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
                                  call_request, encode_arguments, read_reply, tensor_meta)
 from grader.bridge.routes import Collected, Ended, Route, kernel_routes
-from grader.bridge.explain import FailedCell, parameter_shapes, student_error_hint, student_traceback, why_missing
+from grader.bridge.explain import (FailedCell, missing_message, parameter_shapes, student_error_hint, student_traceback,
+                                   why_missing)
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
@@ -91,12 +92,7 @@ class AgentBridge:
 
     def missing(self, name: str) -> MissingName:
         """`name` is not in the notebook: say so, and why when a failed cell explains it."""
-        why = self.why_missing(name)
-        if why:
-            return MissingName(f"Your notebook does not define `{name}`: {why.rstrip('.')}. Fix that cell, run all cells, "
-                               "and check again.", name=name)
-        return MissingName(f"Your notebook does not define `{name}`. Define it in a code cell, "
-                           "run all cells, and check again.", name=name)
+        return MissingName(missing_message(name, self.why_missing(name)), name=name)
 
     def why_missing(self, name: str) -> str | None:
         return None
@@ -332,6 +328,12 @@ class Notebook:
 
     def value(self, name: str) -> Any:
         return self._bridge.describe(name)
+
+    def module(self, name: str) -> Any:
+        """The notebook's nn.Module `name` as data (grader/bridge/models.py: ModuleInfo)."""
+        from grader.bridge.models import module_info
+
+        return module_info(self._bridge, name)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):

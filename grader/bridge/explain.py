@@ -48,7 +48,7 @@ def names_bound(source: str) -> set[str]:
 
 def _what_went_wrong(cell: FailedCell) -> str:
     if not cell.ename:              # not an error: a cell stopped at its timeout, or dropped
-        return cell.evalue if not cell.evalue.startswith("dropped") else "was " + cell.evalue
+        return "was " + cell.evalue if cell.evalue.startswith(("dropped", "not run at grading time")) else cell.evalue
     if cell.ename in ("SyntaxError", "IndentationError", "TabError"):
         line = CELL_LINE.search(cell.evalue)
         detail = CELL_LINE.sub("", cell.evalue).strip()
@@ -59,6 +59,16 @@ def _what_went_wrong(cell: FailedCell) -> str:
             text += (" " if text.endswith(("?", ".", "!")) else ". ") + hint.rstrip(".")
         return text
     return f"raised {cell.ename}: {cell.evalue}".rstrip(": ")
+
+
+def missing_message(name: str, why: str | None) -> str:
+    """What a student reads when the notebook does not define `name`; `why`: the failed cell that explains it."""
+    if why and "not run at grading time" in why:
+        return (f"Your notebook does not define `{name}`: {why.rstrip('.')}. Grading does not run that cell: "
+                f"define `{name}` in a cell that runs (load your saved checkpoint there), and check again.")
+    if why:
+        return f"Your notebook does not define `{name}`: {why.rstrip('.')}. Fix that cell, run all cells, and check again."
+    return f"Your notebook does not define `{name}`. Define it in a code cell, run all cells, and check again."
 
 
 def why_missing(name: str, failed: Sequence[FailedCell]) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from grader.checks.files import AssignmentFilesPlugin
 from grader.failures import CheckFailed
 from grader.results import CheckResult
-from grader.verdict import CheckRun
+from grader.verdict import CheckRun, earned
 
 PASSED = "Passed."
 TB_STYLE = "native"   # pytest's --tb, whose option the terminal plugin (off here) would add
@@ -106,6 +106,7 @@ class GradingPlugin:
         if isinstance(exc, CheckFailed):
             result.message = exc.message
             details = exc.details
+            result.score = earned(points, False, details.get("credit"))    # a PartialCredit's part
             result.expected = details.get("expected")
             result.actual = details.get("actual")
             result.mismatches = list(details.get("mismatches", []))

@@ -99,7 +99,7 @@ class NotebookSession:
         self._stack = ExitStack()
         self._nb: Any = None
         self._hidden_root: Path | None = None
-        self.points: dict[str, tuple[float, bool]] = {}
+        self.points: dict[str, tuple[float, float]] = {}     # nodeid -> (points, earned)
 
     # -- session ----------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -165,12 +165,13 @@ class NotebookSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
         from grader.checks.plugin import points_of
-        from grader.verdict import hidden_message
+        from grader.verdict import earned, hidden_message
 
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            self.points[item.nodeid] = (points_of(item), report.passed)
+            points, credit = points_of(item), getattr(getattr(call.excinfo, "value", None), "credit", None)
+            self.points[item.nodeid] = (points, earned(points, report.passed, credit))
         if report.passed or call.excinfo is None:
             return
         if self._hidden(item):

@@ -22,7 +22,7 @@ def out_of_memory(reply: ExecReply) -> bool:
     return reply.ename == "MemoryError" or "can't allocate memory" in reply.evalue or "Cannot allocate memory" in reply.evalue
 
 
-CellRunStatus = Literal["ok", "error", "timeout", "dropped"]
+CellRunStatus = Literal["ok", "error", "timeout", "dropped", "skipped"]
 
 
 @dataclass
@@ -34,13 +34,26 @@ class CellRun:
     note: str = ""
 
 
+def skipped_run(cell: Cell, tag: str) -> CellRun:
+    """A cell not run at grading time because of its tag (the assignment's [execution] skip_tags)."""
+    return CellRun(cell, "skipped", note=f"not run at grading time (tagged {tag})")
+
+
+def skipped_message(run: CellRun) -> str:
+    """What the feedback says of a skipped cell: "cell 5 was not run at grading time (tagged skip-execution)"."""
+    return f"cell {run.cell.index + 1} was {run.note}"
+
+
 def cell_issues(runs: list[CellRun], limits: Limits) -> list[CellIssue]:
-    """The cell problems of the verdict: every cell that did not end "ok", every cut output."""
+    """The cell problems of the verdict: every cell that did not end "ok", every cut output; and every
+    cell skipped at grading time (kind "skipped": not a problem, but the feedback says so)."""
     issues = []
     for run in runs:
         reply = run.reply or ExecReply()
         head = "\n".join(run.cell.source.strip().splitlines()[:3])
-        if run.status != "ok":
+        if run.status == "skipped":
+            issues.append(CellIssue(index=run.cell.index, kind="skipped", message=skipped_message(run), source_head=head))
+        elif run.status != "ok":
             if run.status == "error":
                 message = f"raised {reply.ename}: {reply.evalue}".strip()
                 if out_of_memory(reply):

@@ -5,7 +5,8 @@ nbclient): the grader's agent installed before any student code and after every 
 every non-empty code cell run, errors allowed; a per-cell timeout inside the submission's
 total, with an interrupt at the timeout and a hard stop when the interrupt is ignored; output
 bounded as it streams; a cell that kills the kernel (or ignores the interrupt) dropped, the
-kernel restarted and the cells before it replayed; an immediate shutdown. What each cell did
+kernel restarted and the cells before it replayed; a cell tagged with one of the assignment's
+[execution] skip_tags (skip-execution) not run at all; an immediate shutdown. What each cell did
 is a CellRun; `cell_issues()` turns them into the verdict's cell problems.
 
 The kernel is the one grader/sandbox/ launched; nbclient reaches it through a KernelHandle
@@ -31,7 +32,7 @@ from grader.bridge.agent import AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
-from grader.execute.records import CellRun, cell_issues
+from grader.execute.records import CellRun, cell_issues, skipped_run
 from grader.notebook import Cell, Submission
 from grader.results import CellIssue
 from grader.sandbox.kernel import Kernel, TimeLimit
@@ -46,7 +47,8 @@ def notebook_of(submission: Submission) -> NotebookNode:
     """The submission as the notebook nbclient executes, cell for cell.
 
     Built directly (nbformat's validating constructors cost milliseconds), and without the
-    cells' tags: nbclient would skip a cell tagged skip-execution, and the grader runs them all.
+    cells' tags: nbclient would skip a cell tagged skip-execution by its own rule; the grader
+    decides which cells it skips (the assignment's [execution] skip_tags, in async_run_all).
     """
     cells = [NotebookNode(cell_type=c.kind, source=c.source, metadata=NotebookNode(),
                           **({"outputs": [], "execution_count": None} if c.kind == "code" else {}))
@@ -291,7 +293,9 @@ class Runner(NotebookClient):
         for cell in self.submission.code_cells:
             if not cell.source.strip():
                 continue
-            self.runs.append(await self._async_cell_run(cell))
+            tag = self.assignment.execution.skip_tag(cell.tags)
+            run = skipped_run(cell, tag) if tag is not None else await self._async_cell_run(cell)
+            self.runs.append(run)
 
     async def _async_cell_run(self, cell: Cell) -> CellRun:
         budget = min(self.assignment.timeouts.cell, self.time_left())
