@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from grader.errors import UsageError
+from grader.submission.collect import file_sha256
 from grader.submission.pick import hidden_entry, pick_notebook
 
 ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
@@ -48,14 +49,6 @@ def _hidden(name: str) -> bool:
     return hidden_entry(name)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _listing_sha(folder: Path) -> str:
     """A content key for a folder without a gradable notebook: its files' names and hashes."""
     digest = hashlib.sha256(b"folder\0")
@@ -64,7 +57,7 @@ def _listing_sha(folder: Path) -> str:
         for name in sorted(files):
             path = Path(root) / name
             if path.is_file() and not path.is_symlink():
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + sha256_file(path).encode() + b"\0")
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + file_sha256(path).encode() + b"\0")
     return digest.hexdigest()
 
 
@@ -82,16 +75,16 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
         source = f"{label}{item.relative_to(folder)}" if label else str(item)
         if item.is_file() and item.name.lower().endswith(".ipynb"):
             student = item.name[: -len(".ipynb")]
-            entry = Entry(student, item, sha256_file(item), source)
+            entry = Entry(student, item, file_sha256(item), source)
         elif item.is_file() and item.name.lower().endswith(".zip"):
             student = item.name[: -len(".zip")]
-            entry = Entry(student, item, sha256_file(item), source, submission=item)
+            entry = Entry(student, item, file_sha256(item), source, submission=item)
         elif item.is_dir():
             student = item.name
             path, problem = pick_notebook(student, item, notebook_name)
             if path is not None:
                 rel = path.relative_to(folder)
-                entry = Entry(student, path, sha256_file(path), f"{label}{rel}" if label else str(path), submission=item)
+                entry = Entry(student, path, file_sha256(path), f"{label}{rel}" if label else str(path), submission=item)
             else:
                 entry = Entry(student, None, _listing_sha(item), source, problem)
         else:
