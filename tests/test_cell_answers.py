@@ -186,6 +186,13 @@ def test_an_answer_in_two_cells(nb):
 
 
 @pytest.mark.exercise("cells")
+def test_values_that_cannot_be_copied_do_not_disturb_the_cell(nb):
+    cell = nb.cell(containing="class Odd")
+    assert cell.status == "ok" and cell.output == "after the odd values\\n", (cell.status, cell.output)
+    assert list(cell.names) == ["Odd", "NoCopy", "odd", "odd_list"], list(cell.names)
+
+
+@pytest.mark.exercise("cells")
 def test_rerun_timeout(nb):
     again = nb.cell(containing="while n < limit").rerun(slow=True)
     assert again.status == "timeout", again.status
@@ -223,6 +230,9 @@ CELLS = [
     ("code", "final = activation(torch.mm(hidden, V2))"),
     ("markdown", "## The end"),
     ("code", "final = None"),
+    ("code", "class Odd(torch.Tensor):\n    def numel(self):\n        raise RuntimeError('no size')\n\n"
+             "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
+             "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)"),
 ]
 
 
@@ -241,7 +251,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     return {c.name: c for c in result.checks}
 
 
-PASSING = ["test_an_answer_in_two_cells", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
+PASSING = ["test_an_answer_in_two_cells", "test_values_that_cannot_be_copied_do_not_disturb_the_cell", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
            "test_answer_of_each_ending", "test_rerun_on_unseen_inputs", "test_rerun_leaves_the_notebook_as_it_was",
            "test_right_formula_over_edited_data"]
 

@@ -63,7 +63,10 @@ def __grader_notes__(ip, torch, token, encode, decode):
         the copies the notes keep (`charge`) count against the kernel's budget."""
         if value is None or isinstance_(value, (bool, int, float, complex, str, bytes) + BYREF):
             return value
-        size = size_of(value)
+        try:
+            size = size_of(value)
+        except Exception:            # a tensor subclass of the student's that will not say its size
+            return value
         if size is None or (charge and size > budget[0]):
             return value
         try:
@@ -116,8 +119,11 @@ def __grader_notes__(ip, torch, token, encode, decode):
         post[count] = dict_(state)
 
     def hand_over(value):
-        if current[0] is not None:
-            last[current[0]] = keep(value)
+        try:
+            if current[0] is not None:
+                last[current[0]] = keep(value)
+        except BaseException:        # noting never changes what the student's cell does
+            pass
         return value
 
     def shown(call):
@@ -146,11 +152,20 @@ def __grader_notes__(ip, torch, token, encode, decode):
         def wrap(expr):
             return ast.Call(func=ast.Name(id=KEEP, ctx=ast.Load()), args=[expr], keywords=[])
 
+    def quietly(hook):
+        """A hook that never disturbs the cell: what it cannot note is simply not noted."""
+        def run(arg):
+            try:
+                hook(arg)
+            except BaseException:
+                current[0] = None
+        return run
+
     setattr(builtins, KEEP, hand_over)
     events = getattr(ip, "events", None)
     if events is not None:
-        events.register("pre_run_cell", before)
-        events.register("post_run_cell", after)
+        events.register("pre_run_cell", quietly(before))
+        events.register("post_run_cell", quietly(after))
     transformers = getattr(ip, "ast_transformers", None)
     if isinstance_(transformers, list):
         transformers.append(LastValue())
