@@ -180,6 +180,8 @@ def test_an_answer_in_two_cells(nb):
     assert_tensor(section.names["final"], expected, what="final, as the section left it")
     assert nb.final is None and list(section.names) == ["hidden", "final"]
     assert nb.cell(after="Exercise 5").answer.shape == (1, 2)       # one cell: the hidden layer only
+    assert_tensor(nb.cell(containing="the hidden layer is").answer, torch.sigmoid(data["x2"] @ data["V1"]),
+                  what="the one value an f-string prints")
     g = torch.Generator().manual_seed(5)
     x, a, b = torch.randn(4, 6, generator=g), torch.randn(6, 3, generator=g), torch.randn(3, 2, generator=g)
     assert_tensor(section.rerun(x2=x, V1=a, V2=b).answer, net(x, a, b), what="the section on new inputs")
@@ -233,6 +235,7 @@ CELLS = [
     ("code", "class Odd(torch.Tensor):\n    def numel(self):\n        raise RuntimeError('no size')\n\n"
              "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
              "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)"),
+    ("code", "print(f\"the hidden layer is {activation(torch.mm(x2, V1))}\")"),
 ]
 
 
@@ -309,6 +312,8 @@ def test_reading_a_cell() -> None:
     assert CellCode.of("%matplotlib inline\nx = 1\nx").ending == "expression"
     assert CellCode.of("print y").ending == "unparsable"
     assert CellCode.of("print('done')").ending == "statement"
+    assert CellCode.of("print(f'y is {y}')").ending == "print"
+    assert CellCode.of("print(f'{a} and {b}')").ending == "statement"
     assert CellCode.of("features.shape\nprint(weights.size(), bias.dtype)").only_inspects
     assert not CellCode.of("print(activation(torch.sum(features * weights)))").only_inspects
     assert CellCode.of("# only a comment").empty

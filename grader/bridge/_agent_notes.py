@@ -127,11 +127,16 @@ def __grader_notes__(ip, torch, token, encode, decode):
         return value
 
     def shown(call):
-        """The argument a final print(...) shows: its last one that is not a literal text."""
+        """Where the value a final print(...) shows stands, as (holder, key): its last argument that is
+        not literal text; else the one value an f-string argument formats (`print(f"y = {y}")`)."""
         if not (isinstance_(call, ast.Call) and isinstance_(call.func, ast.Name) and call.func.id == "print"):
             return None
         args = [i for i, a in enumerate(call.args) if not isinstance_(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
-        return args[-1] if args else None
+        if args:
+            return call.args, args[-1]
+        values = [v for a in call.args if isinstance_(a, ast.JoinedStr) for v in a.values
+                  if isinstance_(v, ast.FormattedValue)]
+        return (values[0], "value") if len_(values) == 1 else None
 
     class LastValue(ast.NodeTransformer):
         def visit_Module(self, node):
@@ -141,8 +146,11 @@ def __grader_notes__(ip, torch, token, encode, decode):
                     at = shown(stmt.value)
                     if at is None:
                         stmt.value = ast.copy_location(self.wrap(stmt.value), stmt.value)
+                    elif isinstance_(at[0], list_):
+                        holder, i = at
+                        holder[i] = ast.copy_location(self.wrap(holder[i]), holder[i])
                     else:
-                        stmt.value.args[at] = ast.copy_location(self.wrap(stmt.value.args[at]), stmt.value.args[at])
+                        at[0].value = ast.copy_location(self.wrap(at[0].value), at[0].value)
                     ast.fix_missing_locations(node)
             except Exception:
                 pass

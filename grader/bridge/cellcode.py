@@ -33,11 +33,16 @@ def python_of(source: str) -> str:
 
 
 def shown_argument(call: ast.expr) -> ast.expr | None:
-    """What a `print(...)` shows as its answer: its last argument that is not literal text."""
+    """What a `print(...)` shows as its answer: its last argument that is not literal text; else the
+    one value an f-string argument formats (`print(f"the output is {y}")` shows `y`)."""
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"):
         return None
     args = [a for a in call.args if not isinstance(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
-    return args[-1] if args else None
+    if args:
+        return args[-1]
+    values = [v.value for a in call.args if isinstance(a, ast.JoinedStr) for v in a.values
+              if isinstance(v, ast.FormattedValue)]
+    return values[0] if len(values) == 1 else None
 
 
 def targets(node: ast.AST) -> Iterator[str]:
