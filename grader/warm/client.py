@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.warm import wire
-from grader.warm.identity import (FolderRefused, ServerKey, assignment_hash, environment_hash, grader_hash,
-                                  private_dir, server_dir, socket_path)
+from grader.warm.identity import FolderRefused, ServerKey, private_dir, server_dir, server_key, socket_path
 
 START_TIMEOUT = 180.0      # torch, pytest and the zygote on a busy machine
 NO_SERVER_VAR = "GRADER_NO_SERVER"
@@ -121,7 +120,7 @@ def check_through_server(argv: list[str], args: argparse.Namespace) -> int | Non
     except FolderRefused as exc:
         _note(f"not using the warm server: {exc}")
         return None
-    key = ServerKey(grader=grader_hash(), assignment=assignment_hash(root, checks), environment=environment_hash())
+    key = server_key(root, checks)
     path = socket_path(folder, key)
     sock = _connect(path) or _start(path, key, root, checks)
     if sock is None:

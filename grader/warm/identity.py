@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DIR_VAR = "GRADER_SERVER_DIR"
+NOT_HASHED = {DIR_VAR, "GRADER_NO_SERVER", "GRADER_FORKSERVER"}     # where the server is; the server's own zygote
 ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_")
 _GRADER_ROOT = Path(__file__).resolve().parent.parent
 _SKIP_DIRS = {"__pycache__"}
@@ -72,9 +73,14 @@ def assignment_hash(root: Path, checks: tuple[Path, ...]) -> str:
 def environment_hash() -> str:
     digest = hashlib.sha256(sys.executable.encode() + b"\0")
     for name in sorted(os.environ):
-        if name.startswith(ENV_PREFIXES) and name != DIR_VAR:
+        if name.startswith(ENV_PREFIXES) and name not in NOT_HASHED:
             digest.update(f"{name}={os.environ[name]}\0".encode())
     return digest.hexdigest()
+
+
+def server_key(root: Path, checks: tuple[Path, ...]) -> ServerKey:
+    """The key of a server for the assignment at `root` with these checks folders, in this environment."""
+    return ServerKey(grader=grader_hash(), assignment=assignment_hash(root, checks), environment=environment_hash())
 
 
 def server_dir() -> Path:

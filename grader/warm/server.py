@@ -24,14 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from grader.warm import wire
-from grader.warm.identity import ServerKey, assignment_hash, environment_hash, grader_hash
+from grader.warm.identity import ServerKey, server_key
 
 IDLE_SECONDS = 600.0
 IDLE_VAR = "GRADER_SERVER_IDLE"
-
-
-def own_key(root: Path, checks: tuple[Path, ...]) -> ServerKey:
-    return ServerKey(grader=grader_hash(), assignment=assignment_hash(root, checks), environment=environment_hash())
 
 
 def listen(path: Path) -> socket.socket:
@@ -120,6 +116,8 @@ def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey) -> N
 def serve(path: Path, key: ServerKey, idle: float) -> None:
     listener = listen(path)
     inode = os.stat(path).st_ino
+    pid_file = path.with_suffix(".pid")
+    pid_file.write_text(f"{os.getpid()}\n")
     listener.settimeout(idle)
     try:
         while True:
@@ -134,6 +132,7 @@ def serve(path: Path, key: ServerKey, idle: float) -> None:
     finally:
         if _still_ours(path, inode):
             path.unlink()
+            pid_file.unlink(missing_ok=True)
         listener.close()
 
 
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", type=Path, required=True)
     parser.add_argument("--checks", type=Path, nargs="*", default=[])
     args = parser.parse_args(argv)
-    key = own_key(args.assignment, tuple(args.checks))       # before loading anything: the sources it will run
+    key = server_key(args.assignment, tuple(args.checks))       # before loading anything: the sources it will run
     if key.name != args.key:
         print(f"grader warm server: asked for key {args.key}, but these sources make {key.name}", file=sys.stderr)
         return 2
