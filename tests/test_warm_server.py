@@ -63,6 +63,15 @@ def results_of(path: Path) -> str:
     return json.dumps(stable(json.loads(path.read_text(encoding="utf-8"))), indent=1, sort_keys=True)
 
 
+def written(path: Path) -> str | None:
+    """results.json as results_of gives it, or None where none was written (and none is left behind)."""
+    if not path.exists():
+        return None
+    text = results_of(path)
+    path.unlink()
+    return text
+
+
 @pytest.fixture
 def server_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="gw-"))          # short: a socket's path has at most 107 bytes
@@ -111,7 +120,7 @@ def equivalence_cases() -> list[tuple[str, Path, Path | None]]:
 @pytest.mark.slow
 def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_attack(
         server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """results.json, the exit status and what is printed, for every sample and attack notebook:
+    """results.json, the exit status and what is printed (out and err), for every sample and attack notebook:
     cold (`--no-server`, in this process) and through one warm server (a `grader check` process)."""
     cases = equivalence_cases()
     assert len(cases) >= 15 + 20 + 25
@@ -120,11 +129,11 @@ def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_a
         extra = ["--assignment", str(assignment)] if assignment else []
         results = tmp_path / "results.json"          # one path: the printed `results: PATH` lines agree
         cold_code = main(["check", str(notebook), *extra, "--results", str(results), "--no-server"])
-        cold = (results_of(results), cold_code, stable(capsys.readouterr().out))
-        results.unlink()
+        printed = capsys.readouterr()
+        cold = (written(results), cold_code, stable(printed.out), stable(printed.err))
         warm = grader_check(str(notebook), *extra, "--results", str(results))
         assert "warm server" not in warm.stderr, f"{name}: {warm.stderr}"   # graded by the server, not cold
-        if cold != (results_of(results), warm.returncode, stable(warm.stdout)):
+        if cold != (written(results), warm.returncode, stable(warm.stdout), stable(warm.stderr)):
             differ.append(name)
     assert differ == []
     assert len(list(server_dir.glob("*.pid"))) == 3          # one server per assignment: nnb, forward-pass, mini
