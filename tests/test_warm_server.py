@@ -121,19 +121,26 @@ def equivalence_cases() -> list[tuple[str, Path, Path | None]]:
 def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_attack(
         server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """results.json, the exit status and what is printed (out and err), for every sample and attack notebook:
-    cold (`--no-server`, in this process) and through one warm server (a `grader check` process)."""
+    cold (`--no-server`, in this process) and through one warm server (a `grader check` process),
+    the two side by side (the timeouts' waits overlap)."""
     cases = equivalence_cases()
     assert len(cases) >= 15 + 20 + 25
     differ = []
     for name, notebook, assignment in cases:
         extra = ["--assignment", str(assignment)] if assignment else []
-        results = tmp_path / "results.json"          # one path: the printed `results: PATH` lines agree
-        cold_code = main(["check", str(notebook), *extra, "--results", str(results), "--no-server"])
+        outs = {side: tmp_path / side / "results.json" for side in ("cold", "warm")}   # `results: PATH` differs by side
+        environ = dict(os.environ, PYTHONPATH=str(ROOT))
+        environ.pop("GRADER_NO_SERVER")
+        warm = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(notebook), *extra, "--results",
+                                 str(outs["warm"])], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        cold_code = main(["check", str(notebook), *extra, "--results", str(outs["cold"]), "--no-server"])
         printed = capsys.readouterr()
-        cold = (written(results), cold_code, stable(printed.out), stable(printed.err))
-        warm = grader_check(str(notebook), *extra, "--results", str(results))
-        assert "warm server" not in warm.stderr, f"{name}: {warm.stderr}"   # graded by the server, not cold
-        if cold != (written(results), warm.returncode, stable(warm.stdout), stable(warm.stderr)):
+        warm_out, warm_err = warm.communicate(timeout=300)
+        assert "warm server" not in warm_err, f"{name}: {warm_err}"       # graded by the server, not cold
+        cold = (written(outs["cold"]), cold_code, stable(printed.out).replace("/cold/", "/<side>/"), stable(printed.err))
+        if cold != (written(outs["warm"]), warm.returncode, stable(warm_out).replace("/warm/", "/<side>/"),
+                    stable(warm_err)):
             differ.append(name)
     assert differ == []
     assert len(list(server_dir.glob("*.pid"))) == 3          # one server per assignment: nnb, forward-pass, mini
