@@ -1,6 +1,6 @@
 """The grader against plain nbclient, on the same submissions, in one invocation.
 
-    python benchmarks/bench.py [--n 20] [--workers N] [--order abba|ab] [--single 3] [--keep DIR]
+    python benchmarks/bench.py [--n 20] [--workers N] [--order abba|ab] [--single 3] [--warm 3] [--only-warm] [--keep DIR]
 
 1. Makes N submissions of neural-net-basics from the samples in tests/submissions/ (a mix:
    mostly right, some partly right, some broken: a syntax error, a kernel killer, untouched
@@ -15,7 +15,11 @@
    machine busy with something else slows both alike; totals are summed per side.
 4. One `grader check` of a correct submission against one plain nbclient run of it, both as
    fresh processes (`grader check ... -q` and `python -c <the nbclient lines>`), --single times
-   each, alternating.
+   each, alternating; `grader check --no-server` (the cold path).
+5. "warm": `grader check` again within ten minutes, through the per-user warm server
+   (grader/warm/; a server folder of the benchmark's own, the server started by a first check
+   that is reported but not counted), against plain nbclient runs of the same notebook, --warm
+   times each, alternating; the server is stopped at the end.
 
 Prints the ratios and the time per stage: kernel start, cells and checks come from the
 batch's own verdicts (Result.timings, one per submission); rendering (feedback HTML, results
@@ -163,12 +167,50 @@ def single(path: Path, runs: int) -> tuple[list[float], list[float]]:
                 subprocess.run([sys.executable, "-c", NBCLIENT_LINES, str(path)], capture_output=True)
                 plain.append(time.perf_counter() - t)
             else:
-                proc = subprocess.run([grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q"],
+                proc = subprocess.run([grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q",
+                                       "--no-server"],
                                       capture_output=True, text=True)
                 check.append(time.perf_counter() - t)
                 if proc.returncode != 0:
                     raise SystemExit(f"grader check of a correct submission exited {proc.returncode}: {proc.stderr[-2000:]}")
     return plain, check
+
+
+def warm_single(path: Path, runs: int) -> tuple[float, list[float], list[float]]:
+    """(the first check, which starts the server; plain runs; warm checks), in a server folder of our own."""
+    folder = Path(tempfile.mkdtemp(prefix="gb-"))
+    os.chmod(folder, 0o700)
+    env = dict(os.environ, GRADER_SERVER_DIR=str(folder))
+    env.pop("GRADER_NO_SERVER", None)
+    cmd = [grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q"]
+
+    def check() -> float:
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        seconds = time.perf_counter() - t
+        if proc.returncode != 0 or proc.stderr:
+            raise SystemExit(f"warm grader check exited {proc.returncode}: {proc.stderr[-2000:]}")
+        return seconds
+
+    plain, warm = [], []
+    try:
+        first = check()
+        for i in range(runs):
+            for side in (("plain", "warm") if i % 2 == 0 else ("warm", "plain")):
+                if side == "warm":
+                    warm.append(check())
+                else:
+                    t = time.perf_counter()
+                    subprocess.run([sys.executable, "-c", NBCLIENT_LINES, str(path)], capture_output=True)
+                    plain.append(time.perf_counter() - t)
+    finally:
+        for pid_file in folder.glob("*.pid"):
+            try:
+                os.kill(int(pid_file.read_text()), 15)
+            except (ProcessLookupError, ValueError):
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+    return first, plain, warm
 
 
 def loadavg() -> str:
@@ -178,6 +220,16 @@ def loadavg() -> str:
         return "?"
 
 
+def warm_report(path: Path, runs: int) -> None:
+    first, plain, warm = warm_single(path, runs)
+    mp, mw = statistics.median(plain), statistics.median(warm)
+    print(f"warm: grader check again within ten minutes ({path.name}), through the warm server, {runs} runs each, alternating:")
+    print(f"  first check (starts the server; not counted): {first:.2f} s")
+    print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
+    print(f"  grader check:   {', '.join(f'{t:.2f}' for t in warm)} s  (median {mw:.2f})")
+    print(f"warm ratio (grader check through the warm server / plain nbclient, medians): {mw / mp:.3f}  (target <= 0.15)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
@@ -185,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--order", choices=["abba", "ab"], default="abba",
                         help="abba: plain, grader, grader, plain (default); ab: each once")
     parser.add_argument("--single", type=int, default=3, metavar="R", help="single-check runs per side (0: skip)")
+    parser.add_argument("--warm", type=int, default=3, metavar="R",
+                        help="warm-server check runs against plain runs (0: skip)")
+    parser.add_argument("--only-warm", action="store_true", help="only the warm-server line (no batch, no cold single)")
     parser.add_argument("--with-timeouts", action="store_true", help="put the endless-loop sample in the class")
     parser.add_argument("--no-fork-server", action="store_true", help="grade with plain kernels (for comparison)")
     parser.add_argument("--keep", type=Path, help="keep the class and the batch output here")
@@ -200,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="grader-bench-")) if args.keep is None else args.keep
     work.mkdir(parents=True, exist_ok=True)
     try:
+        if args.only_warm:
+            warm_report(SAMPLES / "correct.ipynb", args.warm or 3)
+            return 0
         paths = make_class(args.n, work / "class", args.with_timeouts)
         mix = {}
         for name, count in MIX:
@@ -256,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
             print(f"  grader check:   {', '.join(f'{t:.2f}' for t in check)} s  (median {mc:.2f})")
             print(f"single ratio (grader check / plain nbclient, medians): {mc / mp:.3f}  (target <= 1.3)")
+        if args.warm:
+            warm_report(SAMPLES / "correct.ipynb" if (SAMPLES / "correct.ipynb").is_file() else paths[0], args.warm)
         print(f"load at the end: {loadavg()}")
     finally:
         if args.keep is None:

@@ -1,9 +1,14 @@
 """Project-wide test settings."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# `grader check` in tests (in-process or a subprocess) grades cold unless a test asks for the warm
+# server (tests/test_warm_server.py, with a server folder of its own): nothing lingers after a run.
+os.environ.setdefault("GRADER_NO_SERVER", "1")
 
 _HERE = Path(__file__).resolve().parent
 _NOT_TESTS = (_HERE / "fixtures", _HERE / "submissions")

@@ -11,6 +11,18 @@ EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from grader.warm.client import check_through_server, wanted
+
+    argv = getattr(args, "argv", None)       # set by grader.cli.main: the command line as typed
+    if argv and wanted(args):
+        code = check_through_server(list(argv), args)
+        if code is not None:
+            return code
+    return check_cold(args)
+
+
+def check_cold(args: argparse.Namespace) -> int:
+    """Grade in this process (what the warm server runs too, in a fork of itself)."""
     from grader.checking import Outputs, check_notebook
     from grader.feedback import render_text
     from grader.integrations.github import inert_in_ci
@@ -54,5 +66,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--github", action="store_true",
                    help="report to GitHub Actions / Classroom (step summary, outputs, annotations)")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing; use the exit status and files")
+    p.add_argument("--no-server", action="store_true",
+                   help="grade in this process, not through your warm server (also GRADER_NO_SERVER=1)")
     add_grading_options(p)
     p.set_defaults(func=cmd_check)

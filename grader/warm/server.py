@@ -1,0 +1,165 @@
+"""The warm server: `python -m grader.warm.server --socket PATH --key NAME --assignment ROOT --checks DIR...`.
+
+Started detached (its own session) by `grader check` on first use. It imports torch, pytest,
+the grader and the templates and starts the zygote once (grader/batch/_warm.py, the batch's
+warm-up), then answers on its unix socket: each request is graded in a fresh fork of this
+process (which dies with it), running the same `grader.cli.main.main` a cold `grader check`
+runs, in the client's folder, umask and environment; the child writes the files asked for and
+sends back what it printed and its exit status. Every check gets its own forked, sandboxed
+kernel from the zygote; nothing of one check's process or kernel reaches the next.
+
+It refuses connections of other uids, and requests whose key (grader sources, assignment's
+checks, environment) is not the one it computed itself at start; it leaves after `--idle`
+seconds without a request (default ten minutes), removing its socket.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.warm import wire
+from grader.warm.identity import ServerKey, server_key
+
+IDLE_SECONDS = 600.0
+IDLE_VAR = "GRADER_SERVER_IDLE"
+
+
+def listen(path: Path) -> socket.socket:
+    """Bind beside `path` and rename onto it: a client never sees a socket that does not accept yet."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(str(temporary))
+    os.chmod(temporary, 0o600)
+    sock.listen(16)
+    os.replace(temporary, path)
+    return sock
+
+
+def warm_up() -> None:
+    """What every check needs, loaded once: the grader and its imports, then the zygote."""
+    import grader.batch._warm  # noqa: F401 - imports, templates, a pytest session, gc.freeze()
+    from grader.sandbox.forkserver import share_for_workers
+
+    reason = share_for_workers("auto")
+    if reason:
+        print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
+
+
+def run_request(request: dict[str, Any]) -> dict[str, Any]:
+    """In the child: `grader check` as the client asked for it, its output captured."""
+    import contextlib
+    import io
+    import traceback
+
+    from grader.cli.main import main
+    from grader.sandbox.zygote_process import SHARED_VAR
+
+    shared = os.environ.get(SHARED_VAR)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+    os.environ["GRADER_NO_SERVER"] = "1"       # this child is the cold path
+    if shared:
+        os.environ[SHARED_VAR] = shared
+    os.chdir(request["cwd"])
+    os.umask(int(request["umask"]))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in request["argv"]])
+        except SystemExit as exc:               # argparse: --help, a usage error
+            code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    return {"stdout": out.getvalue(), "stderr": err.getvalue(), "code": code}
+
+
+def _die_with_parent() -> None:
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey) -> None:
+    with conn:
+        if not wire.same_user(conn):
+            return
+        try:
+            request = wire.receive(conn)
+        except (wire.WireError, OSError):
+            return
+        if request.get("key") != key.name:
+            wire.send(conn, {"refused": f"this server grades with key {key.name}, not {request.get('key')}"})
+            return
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _die_with_parent()
+                listener.close()
+                wire.send(conn, run_request(request))
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.waitpid(pid, 0)
+
+
+def serve(path: Path, key: ServerKey, idle: float) -> None:
+    listener = listen(path)
+    inode = os.stat(path).st_ino
+    pid_file = path.with_suffix(".pid")
+    pid_file.write_text(f"{os.getpid()}\n")
+    listener.settimeout(idle)
+    try:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                return
+            conn.settimeout(None)
+            serve_one(listener, conn, key)
+            if not _still_ours(path, inode):
+                return                       # replaced or removed: a newer server owns the name
+    finally:
+        if _still_ours(path, inode):
+            path.unlink()
+            pid_file.unlink(missing_ok=True)
+        listener.close()
+
+
+def _still_ours(path: Path, inode: int) -> bool:
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.warm.server")
+    parser.add_argument("--socket", type=Path, required=True)
+    parser.add_argument("--key", required=True, help="the key the client computed; must be this server's own")
+    parser.add_argument("--assignment", type=Path, required=True)
+    parser.add_argument("--checks", type=Path, nargs="*", default=[])
+    args = parser.parse_args(argv)
+    key = server_key(args.assignment, tuple(args.checks))       # before loading anything: the sources it will run
+    if key.name != args.key:
+        print(f"grader warm server: asked for key {args.key}, but these sources make {key.name}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    warm_up()
+    print(f"grader warm server {key.name}: ready in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    serve(args.socket, key, float(os.environ.get(IDLE_VAR, IDLE_SECONDS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
