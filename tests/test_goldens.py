@@ -49,15 +49,15 @@ RANDOM = [
 ]
 
 
-def _normalise(value: Any) -> Any:
+def normalise(value: Any) -> Any:
     if isinstance(value, str):
         for pattern, replacement in RANDOM:
             value = pattern.sub(replacement, value)
         return value
     if isinstance(value, list):
-        return [_normalise(v) for v in value]
+        return [normalise(v) for v in value]
     if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
+        return {k: normalise(v) for k, v in value.items()}
     return value
 
 
@@ -66,7 +66,7 @@ def golden_text(result: Any) -> str:
     data = to_gradescope(result)
     data.pop("execution_time")
     data["extra_data"].pop("grader_version")
-    return json.dumps(_normalise(data), indent=2, sort_keys=True) + "\n"
+    return json.dumps(normalise(data), indent=2, sort_keys=True) + "\n"
 
 
 def cases() -> list[tuple[str, Path, Path]]:
