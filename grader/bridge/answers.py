@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import call_request, encode_arguments
-from grader.bridge.explain import student_error_hint
-from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer, StudentError
+from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
 
 if TYPE_CHECKING:
     from grader.bridge.client import AgentBridge
@@ -171,7 +170,7 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
     if reply.get("agent_error"):
         raise CheckFailed(f"running {label} again failed in the kernel: {str(reply['agent_error'])[:300]}")
     if not reply.get("ok"):
-        failure = rerun_error(bridge, what, reply, output, timeout)
+        failure = bridge.student_failure(what, reply, output, {}, TOO_SLOW.format(what=what, timeout=timeout))
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         error = f"{str(err.get('ename', 'Exception'))[:100]}: {str(err.get('evalue', ''))[:300]}".rstrip(": ")
         return Rerun(label, "timeout" if isinstance(failure, CallTimeout) else "error", output, error,
@@ -206,16 +205,3 @@ class RerunNames(dict[str, Any]):
 
     def __missing__(self, name: str) -> Any:
         raise not_in_cell(self.label + ", run again,", name, list(self))
-
-
-def rerun_error(bridge: "AgentBridge", what: str, reply: Any, output: str, timeout: float) -> CheckFailed:
-    """The cell raised when run again: a timeout (interrupted) or the student's error, in their terms."""
-    err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-    ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
-    if ename == "KeyboardInterrupt":
-        return CallTimeout(TOO_SLOW.format(what=what, timeout=timeout), output=output)
-    frames = err.get("frames") if isinstance(err.get("frames"), list) else []
-    line = str(frames[-1].get("code", ""))[:300] if frames and isinstance(frames[-1], dict) else ""
-    hint = student_error_hint(evalue, line, {}) or ""
-    return StudentError(f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + (f" {hint}" if hint else ""),
-                        traceback=bridge.runner_traceback(frames, ename, evalue), output=output)

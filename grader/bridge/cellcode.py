@@ -150,11 +150,8 @@ class CellCode:
 
     def overwritten(self, names: list[str]) -> list[str]:
         """Those of `names` the cell assigns before reading them."""
-        try:
-            body = ast.parse(python_of(self.source)).body
-        except (SyntaxError, ValueError):
-            return []
-        return [n for n in names if overwrites(body, n)]
+        body = body_of(self.source)
+        return [n for n in names if overwrites(list(body), n)] if body is not None else []
 
     @classmethod
     def of(cls, source: str) -> "CellCode":
@@ -162,11 +159,20 @@ class CellCode:
 
 
 @lru_cache(maxsize=512)
-def read_cell(source: str) -> CellCode:
+def body_of(source: str) -> tuple[ast.stmt, ...] | None:
+    """The cell's statements as IPython would run them, parsed once; None: not Python 3."""
     try:
-        body = ast.parse(python_of(source)).body
+        return tuple(ast.parse(python_of(source)).body)
     except (SyntaxError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=512)
+def read_cell(source: str) -> CellCode:
+    parsed = body_of(source)
+    if parsed is None:
         return CellCode(source, "unparsable" if source.strip() else "empty", (), None, False)
+    body = list(parsed)
     if not body:
         return CellCode(source, "empty", (), None, False)
     names: list[str] = []

@@ -145,8 +145,11 @@ class CellQuery:
             found.append((region if answer in region else [answer], marker))
         return found
 
+    def not_found(self) -> CheckFailed:
+        return CheckFailed(f"No cell with {self.describe()} was found. {self.how_to_keep()}")
+
     def first(self, cells: Sequence[Cell]) -> Cell:
         found = self.matches(cells)
         if not found:
-            raise CheckFailed(f"No cell with {self.describe()} was found. {self.how_to_keep()}")
+            raise self.not_found()
         return found[0]

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from grader.bridge.answers import NO_ANSWER, CellNames, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
+from grader.bridge.answers import NO_ANSWER, CellNames, Notes, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
 from grader.bridge.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.bridge.explain import has_product, student_error_hint
@@ -42,6 +42,7 @@ class CellView:
     where: str = ""        # how to name the cell to a student; default "cell N"
     _names: CellNames | None = None
     _before: CellNames | None = None
+    _notes: Notes | None = None
 
     @property
     def label(self) -> str:
@@ -104,12 +105,18 @@ class CellView:
     def code(self) -> CellCode:
         return CellCode.of(self.source)
 
+    def notes(self, count: int) -> Notes:
+        """What the agent noted of this cell's run, asked for once."""
+        if self._notes is None:
+            self._notes = cell_notes(self._bridge, count)
+        return self._notes
+
     @property
     def names(self) -> CellNames:
         """The names the cell bound or rebound, each with its value as it was right after the cell ran."""
         if self._names is None:
             count = self.require_run()
-            notes = cell_notes(self._bridge, count)
+            notes = self.notes(count)
             if notes.noted:
                 self._names = CellNames(self._bridge, self.label, count, names_in_order(self.code, notes))
             else:                                   # the student's own kernel: the values as they are now
@@ -122,7 +129,7 @@ class CellView:
         the student gave them), each value as it was then."""
         if self._before is None:
             count = self._count if self._count is not None else self.require_run()    # also for a cell that raised
-            notes = cell_notes(self._bridge, count)
+            notes = self.notes(count)
             order = sorted(notes.before) if notes.noted else []
             self._before = CellNames(self._bridge, self.label, count, order, live=not notes.noted, before=True)
         return self._before

@@ -233,19 +233,25 @@ class AgentBridge:
     def raise_student_error(self, name: str, reply: Reply, output: str, args: Sequence[Any],
                             timeout: float) -> NoReturn:
         """The student's function raised: a timeout (it was interrupted) or their error, in their terms."""
+        raise self.student_failure(f"`{name}`", reply, output, parameter_shapes(self.sources(), name, args),
+                                   f"`{name}` did not return within {timeout:g} s (timeout). "
+                                   "Look for an endless loop or a very slow computation.")
+
+    def student_failure(self, what: str, reply: Reply, output: str, shapes: dict[str, tuple[int, ...]],
+                        too_slow: str) -> CheckFailed:
+        """What the student's code (`what`: a function, a cell run again) raised, in their terms: a
+        timeout (`too_slow`: it was interrupted) or their error, with their traceback and a hint."""
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
         if ename == "KeyboardInterrupt":
-            raise CallTimeout(f"`{name}` did not return within {timeout:g} s (timeout). "
-                              "Look for an endless loop or a very slow computation.", output=output)
+            return CallTimeout(too_slow, output=output)
         trace = self.runner_traceback(err.get("frames"), ename, evalue)
         hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
         frames = [f for f in err.get("frames") or [] if isinstance(f, dict)] if isinstance(err.get("frames"), list) else []
         line = str(frames[-1].get("code", ""))[:300] if frames else ""
-        told = student_error_hint(evalue, line, parameter_shapes(self.sources(), name, args))
+        told = student_error_hint(evalue, line, shapes)
         hint += f" {told}" if told else ""
-        raise StudentError(f"`{name}` raised {ename}: {evalue}".rstrip(": ") + "." + hint,
-                           traceback=trace, output=output)
+        return StudentError(f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + hint, traceback=trace, output=output)
 
 
 class Bridge(AgentBridge):
@@ -359,7 +365,7 @@ class Notebook:
         query = CellQuery(tag, starting_with, containing, after)
         found = self._bridge.locate_cells(query)
         if not found:
-            raise CheckFailed(f"No cell with {query.describe()} was found. {query.how_to_keep()}")
+            raise query.not_found()
         return found[0]
 
     def section(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
@@ -372,7 +378,7 @@ class Notebook:
         query = CellQuery(tag, starting_with, containing, after)
         found = self._bridge.locate_sections(query)
         if not found:
-            raise CheckFailed(f"No cell with {query.describe()} was found. {query.how_to_keep()}")
+            raise query.not_found()
         return Section(found[0], self._bridge)
 
     def cells(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
