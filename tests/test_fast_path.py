@@ -232,6 +232,37 @@ def test_each_submission_gets_a_fresh_forked_kernel_killed_after() -> None:
 
 
 @needs_fork_server
+def test_a_spare_forked_ahead_is_taken_once_and_only_for_the_environment_it_was_forked_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the warm server does between checks: a kernel forked ahead with no connection (no
+    thread, no zmq), handed over to a child process (here: this one) that connects to it."""
+    from grader.sandbox.forkserver import FastKernels, ForkKernel
+
+    assignment = load_assignment(MINI)
+    isolation = detect("auto")
+    kernels = FastKernels(prewarm=0)
+    try:
+        assert kernels.prefork(assignment, isolation)
+        (spare,) = kernels.spares
+        assert isinstance(spare, ForkKernel) and spare.proc is not None and not spare.launched
+        taken = kernels(assignment, isolation)
+        assert taken is spare and _ask(taken, "print(6 * 7)") == "42"
+        again = kernels(assignment, isolation)
+        assert again is not spare and again.proc.pid != spare.proc.pid       # a spare serves one request
+        again.shutdown()
+        taken.shutdown()
+
+        assert kernels.prefork(assignment, isolation)
+        (spare,) = kernels.spares
+        monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")     # passed on to kernels: the spare's sandbox differs
+        fresh = kernels(assignment, isolation)
+        assert fresh is not spare and spare.workdir is None and _ask(fresh, "import os; print(os.environ['OPENBLAS_CORETYPE'])") == "Haswell"
+        fresh.shutdown()
+    finally:
+        kernels.close()
+
+
+@needs_fork_server
 @pytest.mark.parametrize("mode", ["auto", "none"])
 def test_a_restart_is_a_new_fork_and_the_dead_kernel_is_reported_like_a_plain_one(mode: str) -> None:
     from grader.sandbox.forkserver import FastKernels

@@ -28,7 +28,7 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 
-from grader.bridge.agent import AGENT_SOURCE
+from grader.bridge.agent import AGENT_DIGEST, AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
@@ -121,11 +121,19 @@ class Runner(NotebookClient):
         limit = self.cap + 1024   # a little over the grader's cap: it still sees the cut
         # the agent lives in a namespace of its own: names the student shadows in their globals
         # (json, len, isinstance ...) are not the agent's
-        code = (f"exec(compile({AGENT_SOURCE!r}, '<grader-agent>', 'exec'), "
-                f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
-                f"__grader_ns__['__grader_install__']({self.token!r}, {limit}, {self.door_path()!r})\n"
-                "del __grader_ns__\n")
-        reply = await self.async_run_code(code, self.assignment.timeouts.kernel_start, store_history=False)
+        install = (f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
+                   f"__grader_ns__['__grader_install__']({self.token!r}, {limit}, {self.door_path()!r})\n"
+                   "del __grader_ns__\n")
+        reply = None
+        if getattr(self.kernel, "agent_preloaded", False):
+            # the zygote's compiled agent (grader/bridge/agent.py), if it is this grader's: one line, not the source
+            preloaded = ("exec((lambda m: m.code if m is not None and getattr(m, 'digest', '') == "
+                         f"{AGENT_DIGEST!r} else None)(__import__('sys').modules.pop('__grader_agent__', None)), ")
+            reply = await self.async_run_code(preloaded + install, self.assignment.timeouts.kernel_start,
+                                              store_history=False)
+        if reply is None or reply.status != "ok":
+            code = f"exec(compile({AGENT_SOURCE!r}, '<grader-agent>', 'exec'), " + install
+            reply = await self.async_run_code(code, self.assignment.timeouts.kernel_start, store_history=False)
         if reply.status != "ok":
             raise KernelError(f"the grader's agent could not be installed in the kernel: {reply.ename}: {reply.evalue}")
 

@@ -21,7 +21,7 @@ from grader.sandbox.files import KernelFile
 from grader.sandbox.forked import ForkedProcess, kill_forked
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.kernel import KERNEL_ARGS, Kernel, make_workdir
-from grader.sandbox.spec import SandboxSpec, kernel_spec, prepare_workdir
+from grader.sandbox.spec import PASSED_ON, SandboxSpec, kernel_spec, prepare_workdir
 from grader.sandbox.zygote_process import ForkServer, forget, server_for
 
 __all__ = ["ForkKernel", "fork_kernel", "kill_all"]
@@ -43,6 +43,11 @@ def _fast_reconnect(client: Any) -> None:
     client.context.setsockopt(zmq.RECONNECT_IVL, 10)
 
 
+def passed_on() -> dict[str, str]:
+    """What of this process's environment a kernel's sandbox passes on (spec.PASSED_ON)."""
+    return {key: os.environ[key] for key in PASSED_ON if key in os.environ}
+
+
 _LIVE: "weakref.WeakSet[ForkKernel]" = weakref.WeakSet()
 
 
@@ -55,23 +60,34 @@ def kill_all() -> None:
 
 
 class ForkKernel(Kernel):
-    """A Kernel whose process comes from the zygote. Same interface; `launch` starts it without waiting."""
+    """A Kernel whose process comes from the zygote. Same interface; `launch` starts it without waiting.
+    The zygote compiled the grader's agent once for all its kernels (`agent_preloaded`)."""
+
+    agent_preloaded = True
 
     def __init__(self, server: ForkServer, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
                  env: dict[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> None:
         super().__init__(limits, sandbox=sandbox, start_timeout=start_timeout, env=env, files=files)
         self.server = server
         self._launched_at = 0.0
+        self.passed_on: dict[str, str] = {}
         _LIVE.add(self)
 
-    def launch(self, _retry: bool = True) -> None:
+    def launch(self) -> None:
         """Fork the kernel and connect to it; do not wait for it to answer."""
-        from jupyter_client.blocking import BlockingKernelClient
+        self.fork()
+        self.connect()
 
+    def fork(self, _retry: bool = True) -> None:
+        """Fork the kernel (its folder, its sandbox, the zygote's fork); no connection to it yet.
+
+        Threads and zmq start only in `connect`: a process may fork the kernel and hand it, with
+        itself, to a child process that connects (the warm server's spare, `disown`)."""
         assert self.server.spool is not None
         self.workdir, self.connection_info = make_workdir("k-", self.server.spool)
         conn_file = str(self.workdir / "connection.json")
         self.spec = kernel_spec(self.sandbox, self.limits, self.workdir, self.extra_env, self.files)
+        self.passed_on = passed_on()
         try:
             self.proc = fork_kernel(self.server, self.spec, ["-f", conn_file, *KERNEL_ARGS])
             # the kernel's start timeout runs from its fork: a zygote still booting (cold imports of
@@ -84,23 +100,51 @@ class ForkKernel(Kernel):
             # the zygote died (killed, or a shared one whose owner went away): start anew, once
             forget(self.server)
             self.server = server_for(self.sandbox)
-            self.launch(_retry=False)
-            return
+            self.fork(_retry=False)
+
+    def connect(self) -> None:
+        """Connect this process to the forked kernel (its stderr drained, a client on its channels)."""
+        from jupyter_client.blocking import BlockingKernelClient
+
+        assert self.workdir is not None and self.proc is not None
+        if time.monotonic() - self._launched_at > self.start_timeout:
+            self._launched_at = time.monotonic()     # forked long ago, ahead of need: up or dead by now
         self._drain_stderr()
         client = BlockingKernelClient()
-        client.load_connection_file(conn_file)
+        client.load_connection_file(str(self.workdir / "connection.json"))
         client.allow_stdin = False
         _fast_reconnect(client)
         client.start_channels(hb=False)
         self.client = client
 
     @property
+    def current(self) -> bool:
+        """Would a kernel forked now get the same sandbox? (The environment it passes on, the same.)"""
+        return self.passed_on == passed_on()
+
+    def disown(self) -> None:
+        """Let go of a forked, unconnected kernel in this process, leaving it (and its folder) to a
+        child process forked just before: the child holds the kernel's handles, and the kernel
+        lives as long as the child keeps them open."""
+        proc = self.proc
+        if isinstance(proc, ForkedProcess):
+            proc.close()
+            try:
+                proc.stderr.close()
+            except OSError:
+                pass
+        self.proc = None
+        _LIVE.discard(self)
+
+    @property
     def launched(self) -> bool:
         return self.client is not None
 
     def start(self) -> None:
-        if not self.launched:
-            self.launch()
+        if self.proc is None or self.workdir is None:      # never forked, or shut down (a restart)
+            self.fork()
+        if self.client is None:
+            self.connect()
         self.wait_ready()
 
     def wait_ready(self) -> None:

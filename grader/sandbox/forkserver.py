@@ -70,6 +70,9 @@ class FastKernels:
         key = self._key(assignment, isolation)
         with self._lock:
             spare = self._spare.pop(key, None) if not files else None
+        if isinstance(spare, ForkKernel) and not spare.current:
+            spare.shutdown()            # forked for another environment than this request's
+            spare = None
         kernel = spare or self._new(assignment, isolation, files)
         try:
             kernel.start()
@@ -117,6 +120,42 @@ class FastKernels:
             return
         with self._lock:
             self._spare[key] = spare
+
+    def prefork(self, assignment: Assignment, isolation: Isolation) -> bool:
+        """Fork a spare kernel for the next request, without connecting to it (no thread, no zmq):
+        a process that forks its graders (the warm server) hands it over to the next one
+        (`hand_over`). False where kernels are not forked here."""
+        key = self._key(assignment, isolation)
+        with self._lock:
+            if key in self._spare:
+                return True
+        spare = self._new(assignment, isolation)
+        if not isinstance(spare, ForkKernel):
+            return False
+        try:
+            spare.fork()
+        except (KernelError, ForkServerUnavailable):
+            return False
+        with self._lock:
+            self._spare[key] = spare
+        return True
+
+    @property
+    def spares(self) -> list[Kernel]:
+        """The spare kernels held now (launched or only forked), for none of the requests so far."""
+        with self._lock:
+            return list(self._spare.values())
+
+    def hand_over(self) -> None:
+        """In the parent, right after forking a child: the spare kernels are the child's now
+        (it connects to one it takes, and an unused one ends with it)."""
+        with self._lock:
+            spares, self._spare = list(self._spare.values()), {}
+        for kernel in spares:
+            if isinstance(kernel, ForkKernel) and not kernel.launched:
+                kernel.disown()
+            else:
+                kernel.shutdown()
 
     def _preimport(self) -> None:
         """Import what the checks need in this process while the kernel boots (first call only)."""

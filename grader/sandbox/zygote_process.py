@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
+from grader.bridge.agent import AGENT_FILE, AGENT_SOURCE
 from grader.errors import GraderError, KernelError
 from grader.sandbox.forked import ForkedProcess
 from grader.sandbox.isolation import Isolation, detect
@@ -89,6 +90,8 @@ class ForkServer:
         _sweep_stale_spools()
         self.spool = tempfile.mkdtemp(prefix=SPOOL_PREFIX)
         os.chmod(self.spool, 0o711)
+        with open(os.path.join(self.spool, AGENT_FILE), "w", encoding="utf-8") as fh:
+            fh.write(AGENT_SOURCE)       # compiled once by the zygote, for every kernel it forks
         spec = zygote_spec(self.isolation, Path(self.spool))
         argv = [sys.executable, "-c", ZYGOTE_SOURCE, self.spool, spec.kind]
         if os.environ.get(SLOW_BOOT_VAR):          # tests: the zygote waits this long before its imports

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.warm import wire
-from grader.warm.identity import FolderRefused, ServerKey, private_dir, server_dir, server_key, socket_path
+from grader.warm.identity import FolderRefused, ServerKey, interpreter, private_dir, server_dir, server_key, socket_path
 
 START_TIMEOUT = 180.0      # torch, pytest and the zygote on a busy machine
 NO_SERVER_VAR = "GRADER_NO_SERVER"
@@ -77,7 +77,7 @@ def _start(path: Path, key: ServerKey, root: Path, checks: tuple[Path, ...]) -> 
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
         with open(path.with_suffix(".log"), "ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "grader.warm.server", "--socket", str(path), "--key", key.name,
+                [interpreter(), "-m", "grader.warm.server", "--socket", str(path), "--key", key.name,
                  "--assignment", str(root), "--checks", *map(str, checks)],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd=path.parent,
                 start_new_session=True, close_fds=True, env=env)

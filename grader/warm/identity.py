@@ -70,8 +70,15 @@ def assignment_hash(root: Path, checks: tuple[Path, ...]) -> str:
     return digest.hexdigest()
 
 
+def interpreter() -> str:
+    """This interpreter's path, normalised (`../.venv/bin/python` run from a subfolder leaves the `..` in
+    sys.executable; a server started from another folder would see another path). Not resolved: a
+    venv's python links to the base interpreter, and two venvs are two environments."""
+    return os.path.normpath(os.path.abspath(sys.executable))
+
+
 def environment_hash() -> str:
-    digest = hashlib.sha256(sys.executable.encode() + b"\0")
+    digest = hashlib.sha256(interpreter().encode() + b"\0")
     for name in sorted(os.environ):
         if name.startswith(ENV_PREFIXES) and name not in NOT_HASHED:
             digest.update(f"{name}={os.environ[name]}\0".encode())

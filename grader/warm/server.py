@@ -51,6 +51,36 @@ def warm_up() -> None:
         print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
 
 
+class Spares:
+    """A spare kernel forked ahead of each check, for the assignment this server grades: the check's
+    process (a fork of this one) takes it over and connects to it (FastKernels.prefork, hand_over)."""
+
+    def __init__(self, assignment_root: Path) -> None:
+        self.assignment_root = assignment_root
+
+    def fork_one(self) -> None:
+        try:
+            from grader.course import load_assignment
+            from grader.sandbox.forkserver import default_kernels
+            from grader.sandbox.isolation import detect
+
+            default_kernels().prefork(load_assignment(self.assignment_root), detect("auto"))
+        except Exception as exc:       # only a head start: the check forks its own kernel
+            print(f"grader warm server: no spare kernel ({type(exc).__name__}: {exc})", file=sys.stderr)
+
+    @staticmethod
+    def hand_over() -> None:
+        from grader.sandbox.forkserver import default_kernels
+
+        default_kernels().hand_over()
+
+    @staticmethod
+    def close() -> None:
+        from grader.sandbox.forkserver import default_kernels
+
+        default_kernels().close()
+
+
 def run_request(request: dict[str, Any]) -> dict[str, Any]:
     """In the child: `grader check` as the client asked for it, its output captured."""
     import contextlib
@@ -77,6 +107,8 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
         except Exception:
             traceback.print_exc()
             code = 1
+        finally:
+            Spares.close()                      # a spare this check did not take ends with it
     return {"stdout": out.getvalue(), "stderr": err.getvalue(), "code": code}
 
 
@@ -88,7 +120,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey) -> None:
+def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey, spares: Spares) -> None:
     with conn:
         if not wire.same_user(conn):
             return
@@ -110,10 +142,12 @@ def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey) -> N
                 code = 1
             finally:
                 os._exit(code)
+        spares.hand_over()
         os.waitpid(pid, 0)
 
 
-def serve(path: Path, key: ServerKey, idle: float) -> None:
+def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
+    spares.fork_one()
     listener = listen(path)
     inode = os.stat(path).st_ino
     pid_file = path.with_suffix(".pid")
@@ -126,14 +160,16 @@ def serve(path: Path, key: ServerKey, idle: float) -> None:
             except socket.timeout:
                 return
             conn.settimeout(None)
-            serve_one(listener, conn, key)
+            serve_one(listener, conn, key, spares)
             if not _still_ours(path, inode):
                 return                       # replaced or removed: a newer server owns the name
+            spares.fork_one()                # for the next check, while nobody waits
     finally:
         if _still_ours(path, inode):
             path.unlink()
             pid_file.unlink(missing_ok=True)
         listener.close()
+        spares.close()
 
 
 def _still_ours(path: Path, inode: int) -> bool:
@@ -157,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     warm_up()
     print(f"grader warm server {key.name}: ready in {time.monotonic() - started:.1f}s", file=sys.stderr)
-    serve(args.socket, key, float(os.environ.get(IDLE_VAR, IDLE_SECONDS)))
+    serve(args.socket, key, float(os.environ.get(IDLE_VAR, IDLE_SECONDS)), Spares(args.assignment))
     return 0
 
 

@@ -101,7 +101,28 @@ def preload():
             __import__(extra)
         except Exception:
             pass
+    try:
+        import psutil  # type: ignore[import-untyped]  # noqa: F401 - jupyter_client imports it as each kernel reads its connection file
+    except Exception:
+        pass
     if len(os.listdir("/proc/self/task")) != 1:
         raise RuntimeError("a preloaded module started a thread: forking would be unsafe")
+
+
+def preload_agent(spool):
+    """Compile the grader's agent (the spool's agent.py, written by the grader) once, for every kernel:
+    `sys.modules["__grader_agent__"]` holds the code and the source's sha256 (grader/bridge/agent.py)."""
+    import hashlib
+    import types
+
+    try:
+        with open(os.path.join(spool, "agent.py"), "rb") as fh:
+            source = fh.read()
+    except OSError:
+        return
+    agent = types.ModuleType("__grader_agent__")
+    agent.code = compile(source.decode("utf-8"), "<grader-agent>", "exec")
+    agent.digest = hashlib.sha256(source).hexdigest()
+    sys.modules["__grader_agent__"] = agent
 
 

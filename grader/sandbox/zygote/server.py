@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:    # the parts are joined into one program; this names what the earlier parts define
     from grader.sandbox.zygote.base import (CLONE_NEWPID, PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, check, gc, json,
-                                            libc, os, prctl, preload, select, signal, socket, status_code, sys,
-                                            traceback)
+                                            libc, os, prctl, preload, preload_agent, select, signal, socket,
+                                            status_code, sys, traceback)
     from grader.sandbox.zygote.kernel import run_kernel
     from grader.sandbox.zygote.mounts import isolate, sandbox_view
 
@@ -222,6 +222,7 @@ def main():
     before = dict(os.environ)
     try:
         preload()
+        preload_agent(spool)
     except Exception:
         traceback.print_exc()
         os._exit(3)
