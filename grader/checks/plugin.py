@@ -126,9 +126,12 @@ class GradingPlugin:
         return result
 
 
-def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None) -> CheckRun:
+def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None,
+               collect_only: bool = False) -> CheckRun:
     """Run the check files under `paths` in this process: one CheckResult per check, and the
-    faults of the checks themselves."""
+    faults of the checks themselves. `collect_only`: import the check modules, run nothing, and
+    keep them imported (a process that forks its graders: each fork starts with them loaded,
+    as no check has left them)."""
     args = [str(p) for p in paths if p.exists()]
     if not args:
         return CheckRun()
@@ -149,12 +152,15 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     ]
     if select:
         args += ["-k", select]
+    if collect_only:
+        args += ["--collect-only"]
     roots = [Path(a).resolve() for a in args[:len([p for p in paths if p.exists()])]]
     before = set(sys.modules)
     try:
         code = pytest.main(args, plugins=[plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
     finally:
-        _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
+        if not collect_only:
+            _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return CheckRun(plugin.results, plugin.internal_errors, plugin.check_crashes)

@@ -1,12 +1,18 @@
 """The warm server: `python -m grader.warm.server --socket PATH --key NAME --assignment ROOT --checks DIR...`.
 
-Started detached (its own session) by `grader check` on first use. It imports torch, pytest,
-the grader and the templates and starts the zygote once (grader/batch/_warm.py, the batch's
-warm-up), then answers on its unix socket: each request is graded in a fresh fork of this
-process (which dies with it), running the same `grader.cli.main.main` a cold `grader check`
-runs, in the client's folder, umask and environment; the child writes the files asked for and
-sends back what it printed and its exit status. Every check gets its own forked, sandboxed
-kernel from the zygote; nothing of one check's process or kernel reaches the next.
+Started detached (its own session) by `grader check` on first use. It starts the zygote, then
+imports torch, pytest, the grader and the templates (grader/batch/_warm.py, the batch's
+warm-up) while the zygote boots, imports the assignment's check modules (none of them run),
+and forks a spare kernel; then it answers on its unix socket: each request is graded in a
+fresh fork of this process (which dies with it), running the same `grader.cli.main.main` a
+cold `grader check` runs, in the client's folder, umask and environment; the child writes the
+files asked for and sends back what it printed and its exit status.
+
+Every check gets its own forked, sandboxed kernel from the zygote: the spare, forked before
+the request came and never used, which the check's process takes over (this process holds no
+connection to it, no thread, no zmq: `Spares`), or a fresh fork where the check needs another
+(files of its own, another sandbox or environment). After each check the next spare is
+forked; nothing of one check's process or kernel reaches the next.
 
 It refuses connections of other uids, and requests whose key (grader sources, assignment's
 checks, environment) is not the one it computed itself at start; it leaves after `--idle`
@@ -42,13 +48,19 @@ def listen(path: Path) -> socket.socket:
 
 
 def warm_up() -> None:
-    """What every check needs, loaded once: the grader and its imports, then the zygote."""
-    import grader.batch._warm  # noqa: F401 - imports, templates, a pytest session, gc.freeze()
+    """What every check needs, loaded once: the zygote started first (it imports torch in its own
+    process, on the other core), then the grader and its imports here."""
     from grader.sandbox.forkserver import share_for_workers
 
     reason = share_for_workers("auto")
     if reason:
         print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
+    import grader.batch._warm  # noqa: F401 - imports, templates, a pytest session, gc.freeze()
+    import importlib
+
+    for name in ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
+                 "grader.bridge.door", "grader.integrations.github"):    # what a check imports beyond the batch's
+        importlib.import_module(name)
 
 
 class Spares:
@@ -57,6 +69,23 @@ class Spares:
 
     def __init__(self, assignment_root: Path) -> None:
         self.assignment_root = assignment_root
+
+    def import_checks(self) -> None:
+        """Import the assignment's check modules here, once: each check's fork finds them imported
+        (pytest reuses a module in sys.modules) and none of them has run in this process."""
+        try:
+            from grader.checks.plugin import GradingPlugin, run_checks
+            from grader.course import load_assignment
+            from grader.grade import check_paths
+
+            paths, hidden = check_paths(load_assignment(self.assignment_root), True)
+            run_checks(paths, GradingPlugin(None, hidden), collect_only=True)
+        except Exception as exc:       # only a head start: each check imports them itself
+            print(f"grader warm server: checks not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
+        import gc
+
+        gc.collect()
+        gc.freeze()                    # as after the warm-up: a check's collections skip all of it
 
     def fork_one(self) -> None:
         try:
@@ -147,6 +176,7 @@ def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey, spar
 
 
 def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
+    spares.import_checks()
     spares.fork_one()
     listener = listen(path)
     inode = os.stat(path).st_ino

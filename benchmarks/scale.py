@@ -1,0 +1,86 @@
+"""`grader batch` as a class grows: time per submission at 100 and at 1,000, and a re-run with nothing to do.
+
+    python benchmarks/scale.py [--small 100] [--large 1000] [--workers N] [--keep DIR]
+
+1. Makes a class of --small and one of --large submissions of neural-net-basics, the same mix
+   as bench.py's (mostly right, some partly right, some broken), each a student of its own.
+2. Grades the small class, then the large one, each with `grader batch` (the CLI, its defaults:
+   sandboxed, every check, results, feedback, grades.csv, report.html, the SQLite gradebook)
+   into a fresh folder, and prints the time per submission of each and their ratio (target:
+   the large class's within 1.1x of the small one's).
+3. Runs the same `grader batch` command over the fully graded large class again: every
+   submission is in the gradebook already, so it grades nothing, but reads every notebook (its
+   sha256 is its key), asks the gradebook and writes grades.csv and report.html again (target:
+   under 5 s).
+
+Both batches run in this one invocation, one after the other; the load average is printed at
+each step (this machine's two cores are shared).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import ASSIGNMENT, grader_bin, make_class  # noqa: E402 - benchmarks/ is not a package
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def batch(folder: Path, out: Path, workers: int | None) -> tuple[float, str]:
+    """Run `grader batch` (not removing `out`: a second run finds its gradebook); seconds and its last line."""
+    cmd = [grader_bin(), "batch", str(folder), "--assignment", str(ASSIGNMENT), "--out", str(out)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    summary = [line for line in lines if line.startswith("graded ") or "nothing to grade" in line]
+    return seconds, (summary[-1] if summary else lines[-1] if lines else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--large", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="grader-scale-"))
+    print(f"machine: {os.cpu_count()} cores, load {load()}; python {sys.version.split()[0]}")
+    try:
+        per: dict[int, float] = {}
+        for n in (args.small, args.large):
+            folder, out = work / f"class-{n}", work / f"out-{n}"
+            for path in (folder, out):
+                if path.exists():
+                    shutil.rmtree(path)
+            make_class(n, folder, with_timeouts=False)
+            seconds, line = batch(folder, out, args.workers)
+            per[n] = seconds / n
+            print(f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {load()}]  {line}")
+        ratio = per[args.large] / per[args.small]
+        print(f"time per submission, {args.large} / {args.small}: {ratio:.3f}  (target <= 1.1)")
+        folder, out = work / f"class-{args.large}", work / f"out-{args.large}"
+        seconds, line = batch(folder, out, args.workers)
+        print(f"  grader batch again over the graded {args.large} (nothing to do): {seconds:.2f} s  (target < 5)  "
+              f"[load {load()}]  {line}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
