@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench typecheck gpu-check load clean
+.PHONY: demo test venv bench scale typecheck gpu-check load clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,10 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
+
+# grader batch over 100 and 1,000 submissions, and a re-run with nothing to do (benchmarks/scale.py)
+scale: $(STAMP)
+	$(PY) benchmarks/scale.py
 
 # the GPU path (tests marked `gpu`, tests/test_gpu.py), in one go, in under five minutes; on a
 # machine without a CUDA device each is skipped and the summary says why

@@ -50,8 +50,10 @@ def listen(path: Path) -> socket.socket:
 def warm_up() -> None:
     """What every check needs, loaded once: the zygote started first (it imports torch in its own
     process, on the other core), then the grader and its imports here."""
-    from grader.sandbox.forkserver import share_for_workers
+    from grader.sandbox.forkserver import SHARED_VAR, share_for_workers
 
+    # its own zygote, never one a client's environment names (a batch's, which ends with the batch)
+    os.environ.pop(SHARED_VAR, None)
     reason = share_for_workers("auto")
     if reason:
         print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
