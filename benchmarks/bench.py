@@ -113,8 +113,11 @@ def grader_bin() -> str:
     return found or "grader"
 
 
-def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str]) -> tuple[float, str]:
-    if out.exists():
+def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str], *,
+                 fresh: bool = True) -> tuple[float, str]:
+    """`grader batch` of `folder` into `out` (emptied first, unless not `fresh`: a second run finds its
+    gradebook); its seconds and its summary line."""
+    if fresh and out.exists():
         shutil.rmtree(out)
     cmd = [grader_bin(), "batch", str(folder), "--assignment", str(ASSIGNMENT), "--out", str(out), *extra]
     if workers:
@@ -124,7 +127,8 @@ def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str])
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    last = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("graded ")]
+    last = [line for line in (proc.stdout + proc.stderr).splitlines()
+            if line.startswith("graded ") or "nothing to grade" in line]
     return seconds, (last[-1] if last else "")
 
 

@@ -21,33 +21,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import ASSIGNMENT, grader_bin, make_class  # noqa: E402 - benchmarks/ is not a package
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def batch(folder: Path, out: Path, workers: int | None) -> tuple[float, str]:
-    """Run `grader batch` (not removing `out`: a second run finds its gradebook); seconds and its last line."""
-    cmd = [grader_bin(), "batch", str(folder), "--assignment", str(ASSIGNMENT), "--out", str(out)]
-    if workers:
-        cmd += ["--workers", str(workers)]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    summary = [line for line in lines if line.startswith("graded ") or "nothing to grade" in line]
-    return seconds, (summary[-1] if summary else lines[-1] if lines else "")
+from bench import grader_batch, loadavg, make_class  # noqa: E402 - benchmarks/ is not a package
 
 
 def main() -> int:
@@ -58,7 +37,7 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="grader-scale-"))
-    print(f"machine: {os.cpu_count()} cores, load {load()}; python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}")
     try:
         per: dict[int, float] = {}
         for n in (args.small, args.large):
@@ -67,15 +46,15 @@ def main() -> int:
                 if path.exists():
                     shutil.rmtree(path)
             make_class(n, folder, with_timeouts=False)
-            seconds, line = batch(folder, out, args.workers)
+            seconds, line = grader_batch(folder, out, args.workers, [])
             per[n] = seconds / n
-            print(f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {load()}]  {line}")
+            print(f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {loadavg()}]  {line}")
         ratio = per[args.large] / per[args.small]
         print(f"time per submission, {args.large} / {args.small}: {ratio:.3f}  (target <= 1.1)")
         folder, out = work / f"class-{args.large}", work / f"out-{args.large}"
-        seconds, line = batch(folder, out, args.workers)
+        seconds, line = grader_batch(folder, out, args.workers, [], fresh=False)
         print(f"  grader batch again over the graded {args.large} (nothing to do): {seconds:.2f} s  (target < 5)  "
-              f"[load {load()}]  {line}")
+              f"[load {loadavg()}]  {line}")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
