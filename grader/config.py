@@ -109,6 +109,10 @@ class Assignment:
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
     schema: int = 1
 
+    def check_folders(self, hidden: bool = True) -> list[Path]:
+        """The checks folders graded with: the public one, then the hidden one when there is one and `hidden`."""
+        return [self.public_checks] + ([self.hidden_checks] if hidden and self.hidden_checks is not None else [])
+
     def tolerance(self, device: str) -> Tolerance:
         kind = device.split(":")[0]
         return self.tolerances.get(kind, self.tolerances.get("default", Tolerance()))

@@ -53,11 +53,7 @@ def choose_device(requested: str, available: dict[str, Any]) -> str:
 
 
 def check_paths(assignment: Assignment, hidden: bool) -> tuple[list[Path], Path | None]:
-    paths = [assignment.public_checks]
-    hidden_dir = assignment.hidden_checks if hidden else None
-    if hidden_dir is not None:
-        paths.append(hidden_dir)
-    return paths, hidden_dir
+    return assignment.check_folders(hidden), assignment.hidden_checks if hidden else None
 
 
 def header(submission: str, assignment: Assignment, options: Options, **facts: Any) -> Result:

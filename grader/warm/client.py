@@ -31,8 +31,8 @@ def wanted(args: argparse.Namespace) -> bool:
     return not (getattr(args, "no_server", False) or os.environ.get(NO_SERVER_VAR) or getattr(args, "github", False))
 
 
-def assignment_of(args: argparse.Namespace) -> tuple[Path, tuple[Path, ...]] | None:
-    """The assignment folder and its checks folders, as the cold path would find them; None when unsure."""
+def assignment_of(args: argparse.Namespace) -> tuple[Path, tuple[Path, ...]]:
+    """The assignment folder and its checks folders, as the cold path would find them (raises when it cannot)."""
     from grader.course import metadata_slug, resolve_assignment
 
     notebook: Path = args.notebook
@@ -45,10 +45,7 @@ def assignment_of(args: argparse.Namespace) -> tuple[Path, tuple[Path, ...]] | N
         else:
             slug = metadata_slug(json.loads(notebook.read_bytes()))
     assignment = resolve_assignment(args.assignment, slug)
-    checks = [assignment.root / assignment.public_checks]
-    if assignment.hidden_checks is not None:
-        checks.append(assignment.hidden_checks)
-    return assignment.root.resolve(), tuple(p.resolve() for p in checks)
+    return assignment.root.resolve(), tuple(p.resolve() for p in assignment.check_folders())
 
 
 def _note(message: str) -> None:
@@ -109,12 +106,9 @@ def _exchange(sock: socket.socket, request: dict[str, Any]) -> dict[str, Any] | 
 def check_through_server(argv: list[str], args: argparse.Namespace) -> int | None:
     """The exit status of `grader check` run by the warm server, or None: run it cold."""
     try:
-        found = assignment_of(args)
+        root, checks = assignment_of(args)
     except Exception:
         return None                      # the cold path says what is wrong, in its own words
-    if found is None:
-        return None
-    root, checks = found
     try:
         folder = private_dir(server_dir())
     except FolderRefused as exc:

@@ -71,17 +71,24 @@ class Spares:
 
     def __init__(self, assignment_root: Path) -> None:
         self.assignment_root = assignment_root
+        self._assignment: Any = None
+
+    def assignment(self) -> Any:
+        """The assignment, read once (its assignment.toml and checks are in the server's key)."""
+        if self._assignment is None:
+            from grader.course import load_assignment
+
+            self._assignment = load_assignment(self.assignment_root)
+        return self._assignment
 
     def import_checks(self) -> None:
         """Import the assignment's check modules here, once: each check's fork finds them imported
         (pytest reuses a module in sys.modules) and none of them has run in this process."""
         try:
             from grader.checks.plugin import GradingPlugin, run_checks
-            from grader.course import load_assignment
-            from grader.grade import check_paths
 
-            paths, hidden = check_paths(load_assignment(self.assignment_root), True)
-            run_checks(paths, GradingPlugin(None, hidden), collect_only=True)
+            assignment = self.assignment()
+            run_checks(assignment.check_folders(), GradingPlugin(None, assignment.hidden_checks), collect_only=True)
         except Exception as exc:       # only a head start: each check imports them itself
             print(f"grader warm server: checks not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
         import gc
@@ -91,11 +98,10 @@ class Spares:
 
     def fork_one(self) -> None:
         try:
-            from grader.course import load_assignment
             from grader.sandbox.forkserver import default_kernels
             from grader.sandbox.isolation import detect
 
-            default_kernels().prefork(load_assignment(self.assignment_root), detect("auto"))
+            default_kernels().prefork(self.assignment(), detect("auto"))
         except Exception as exc:       # only a head start: the check forks its own kernel
             print(f"grader warm server: no spare kernel ({type(exc).__name__}: {exc})", file=sys.stderr)
 
