@@ -27,7 +27,8 @@ from typing import Iterator
 
 from grader.errors import UsageError
 from grader.submission.collect import file_sha256
-from grader.submission.pick import hidden_entry, pick_notebook
+from grader.submission.names import skipped
+from grader.submission.pick import pick_notebook
 
 ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
 ZIP_MAX_ENTRIES = 100_000
@@ -43,10 +44,6 @@ class Entry:
     source: str                  # how to name it to people (zip members as archive.zip:member)
     problem: str = ""            # why nothing can be graded (no notebook, several notebooks)
     submission: Path | None = None   # what a worker grades: the student's folder or zip (its files with it)
-
-
-def _hidden(name: str) -> bool:
-    return hidden_entry(name)
 
 
 def _listing_sha(folder: Path) -> str:
@@ -70,7 +67,7 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
     entries: dict[str, Entry] = {}
     skip = {p.resolve() for p in exclude}
     for item in sorted(folder.iterdir()):
-        if _hidden(item.name) or item.is_symlink() or item.resolve() in skip:
+        if skipped(item.name) or item.is_symlink() or item.resolve() in skip:
             continue
         source = f"{label}{item.relative_to(folder)}" if label else str(item)
         if item.is_file() and item.name.lower().endswith(".ipynb"):
@@ -99,10 +96,10 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
 def _unwrap(root: Path, notebook_name: str) -> Path:
     """A zip whose only top-level entry is a folder of submissions (several notebooks or student
     folders, none of them the assignment's notebook itself): that folder."""
-    visible = [p for p in root.iterdir() if not _hidden(p.name)]
+    visible = [p for p in root.iterdir() if not skipped(p.name)]
     if len(visible) != 1 or not visible[0].is_dir():
         return root
-    inner = [p for p in visible[0].iterdir() if not _hidden(p.name)]
+    inner = [p for p in visible[0].iterdir() if not skipped(p.name)]
     if (len(inner) >= 2 and all(p.is_dir() or p.name.lower().endswith(".ipynb") for p in inner)
             and not any(p.name == notebook_name for p in inner)):
         return visible[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterator
 
 from grader.submission.collect import Collector, file_sha256
-from grader.submission.names import JUNK
+from grader.submission.names import skipped
 
 __all__ = ["beside", "listed"]
 
@@ -31,7 +31,7 @@ def _walk(folder: Path, deep: bool = True) -> Iterator[Path]:
             path = os.path.join(root, name)
             if os.path.islink(path):
                 yield Path(path)
-            elif name not in JUNK and not name.startswith("."):
+            elif not skipped(name):
                 keep.append(name)
         dirs[:] = keep
         for name in sorted(files):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["JUNK", "MAX_DEPTH", "MAX_PART", "SafeName", "is_junk", "safe_name"]
+__all__ = ["JUNK", "MAX_DEPTH", "MAX_PART", "SafeName", "is_junk", "safe_name", "skipped"]
 
 MAX_DEPTH = 6
 MAX_PART = 120
@@ -22,6 +22,11 @@ ALLOWED = set(" ._-+()@,=[]~#")
 class SafeName:
     name: str = ""           # the name the kernel sees ("" when refused)
     reason: str = ""         # why it is refused ("" when taken)
+
+
+def skipped(name: str) -> bool:
+    """A folder's entry that is never a student's (a hidden one, or litter): not walked into, not taken."""
+    return name.startswith(".") or name in JUNK
 
 
 def is_junk(name: str) -> bool:

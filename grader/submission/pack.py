@@ -7,7 +7,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from grader.submission.names import JUNK
+from grader.submission.names import skipped
 
 __all__ = ["PACK_MAX_BYTES", "pack_folder"]
 
@@ -19,11 +19,10 @@ def pack_folder(folder: Path) -> bytes:
     buf, total = io.BytesIO(), 0
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for root, dirs, files in os.walk(folder):
-            dirs[:] = sorted(d for d in dirs if d not in JUNK and not d.startswith(".")
-                             and not os.path.islink(os.path.join(root, d)))
+            dirs[:] = sorted(d for d in dirs if not skipped(d) and not os.path.islink(os.path.join(root, d)))
             for name in sorted(files):
                 path = Path(root) / name
-                if name.startswith(".") or name in JUNK or path.is_symlink() or not path.is_file():
+                if skipped(name) or path.is_symlink() or not path.is_file():
                     continue
                 size = path.stat().st_size
                 if total + size > PACK_MAX_BYTES:

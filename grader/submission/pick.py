@@ -5,20 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["IGNORED", "hidden_entry", "notebooks_in", "pick_notebook"]
+from grader.submission.names import skipped
 
-IGNORED = {"__MACOSX", "__pycache__", "Thumbs.db"}
-
-
-def hidden_entry(name: str) -> bool:
-    return name.startswith(".") or name in IGNORED
+__all__ = ["notebooks_in", "pick_notebook"]
 
 
 def notebooks_in(folder: Path) -> list[Path]:
     found = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not hidden_entry(d))
-        found += [Path(root) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not hidden_entry(f)]
+        dirs[:] = sorted(d for d in dirs if not skipped(d))
+        found += [Path(root) / f for f in sorted(files) if f.lower().endswith(".ipynb") and not skipped(f)]
     return found
 
 
