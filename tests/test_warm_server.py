@@ -48,15 +48,9 @@ RANDOM = [
 
 
 def stable(value: Any) -> Any:
-    if isinstance(value, str):
-        for pattern, replacement in RANDOM:
-            value = pattern.sub(replacement, value)
-        return value
-    if isinstance(value, list):
-        return [stable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: stable(v) for k, v in value.items() if k != "execution_time"}
-    return value
+    from test_goldens import substituted
+
+    return substituted(value, RANDOM, frozenset({"execution_time"}))
 
 
 def results_of(path: Path) -> str:
