@@ -42,11 +42,14 @@ def graded(assignment: Assignment) -> Grader:
     def get(name: str) -> Result:
         if name not in cache:
             path = MASTER if name == "master" else SAMPLES / name
-            chosen = assignment
             if name == NEVER_ENDS:
                 chosen = dataclasses.replace(
                     assignment, timeouts=dataclasses.replace(assignment.timeouts, cell=SHORT_CELL_TIMEOUT))
-            cache[name] = grade(path, chosen)
+                cache[name] = grade(path, chosen)
+            else:       # the verdict tests/test_goldens.py compares with its recording, graded once
+                from graded_once import graded_once
+
+                cache[name] = graded_once(path, assignment.root)
         return cache[name]
 
     return get
