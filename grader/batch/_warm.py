@@ -4,20 +4,22 @@ For a process that forks graders (the batch's worker server preloads it): each f
 then starts with nbformat's schema validator compiled, pytest's built-in plugins imported,
 the sandbox's probes (bubblewrap runs, its options) cached, the feedback templates compiled,
 one pytest session and one tensor load already run through (their lazy imports, regexes and
-caches), and the objects of all of that frozen out of the garbage collector's sight (a
-worker's collections neither walk them nor copy their pages). It grades nothing and starts no
-kernel. Failures here are ignored: every step is only a head start on work a grader would do
+caches), the batch's own checks collected (workers.PREPARE_VAR names them: grader.checks.session), and
+the objects of all of that frozen out of the garbage collector's sight (a worker's collections
+neither walk them nor copy their pages). It grades nothing and starts no kernel. Failures here are ignored: every step is only a head start on work a grader would do
 anyway.
 """
 from __future__ import annotations
 
 import gc
 import importlib
+import json
+import os
 
 
 def warm() -> None:
     steps = (_nbformat_validator, _pytest_plugins, _sandbox_probes, _modules, _templates, _tensor_load,
-             _pytest_session)
+             _pytest_session, _batch_checks)
     for step in steps:
         try:
             step()
@@ -101,6 +103,23 @@ def _pytest_session() -> None:
         (checks / "test_warm.py").write_text(
             "import pytest\n\n\n@pytest.mark.points(1)\ndef test_warm(nb):\n    assert nb is None, 'warm'\n")
         run_checks([checks], GradingPlugin(None, None))
+
+
+def _batch_checks() -> None:
+    """The checks the batch grades with, collected once for every worker forked from here."""
+    from grader.batch.workers import PREPARE_VAR
+
+    wanted = json.loads(os.environ.get(PREPARE_VAR) or "null")
+    if not isinstance(wanted, dict):
+        return
+    from pathlib import Path
+
+    from grader.checks.plugin import prepare_checks
+    from grader.course import load_assignment
+    from grader.grade import check_paths
+
+    paths, hidden_root = check_paths(load_assignment(Path(wanted["assignment"])), bool(wanted.get("hidden", True)))
+    prepare_checks(paths, hidden_root, select=wanted.get("select"))
 
 
 warm()

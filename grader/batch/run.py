@@ -7,6 +7,7 @@ files, grades.csv and report.html.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -138,6 +139,9 @@ def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
         share_for_workers(config.options.sandbox)   # one zygote for every worker: its address travels in the job
         if SHARED_VAR in os.environ:
             env = ((SHARED_VAR, os.environ[SHARED_VAR]),)
+    # the worker server collects the checks once, for every worker (grader.checks.session)
+    os.environ[workers.PREPARE_VAR] = json.dumps({"assignment": str(assignment.root), "hidden": config.options.hidden,
+                                          "select": config.options.select})
     job = Job(options=config.options, time_limit=limit, assignment_dir=str(assignment.root), grade_fn=config.grade_fn,
               env=env)
     return workers.ProcessPool(n, job, hard_limit=limit + min(HARD_KILL_AFTER, max(3.0, limit / 4)))

@@ -24,6 +24,7 @@ OnOutcome = Callable[[Task, Outcome], list[Task]]
 PRELOAD = ["grader.batch.workers", "grader.batch.tasks", "grader.batch.run", "grader.grade", "grader.bridge.client", "grader.execute", "grader.checks",
            "grader.checks.plugin", "grader.feedback", "torch", "pytest", "jupyter_client", "nbformat",
            "grader.batch._warm"]    # last: compiles nbformat's validator, caches sandbox probes, gc.freeze()
+PREPARE_VAR = "GRADER_PREPARE_CHECKS"    # the checks the worker server collects once: {"assignment", "hidden", "select"}
 TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
 

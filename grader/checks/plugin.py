@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from grader.checks.files import AssignmentFilesPlugin
+from grader.checks.session import imported_from, prepare, prepared_for, pytest_args, run_pytest
 from grader.failures import CheckFailed
 from grader.results import CheckResult
 from grader.verdict import CheckRun, earned
@@ -132,49 +133,39 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     faults of the checks themselves. `collect_only`: import the check modules, run nothing, and
     keep them imported (a process that forks its graders: each fork starts with them loaded,
     as no check has left them)."""
-    args = [str(p) for p in paths if p.exists()]
+    args = pytest_args(paths, select=select, collect_only=collect_only)
     if not args:
         return CheckRun()
-    args += [
-        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
-        "-p", "no:junitxml", "-p", "no:doctest",
-        # per-submission costs with nothing to show for them here: these two run gc.collect() five
-        # times per session (to surface unraisable exceptions; with torch loaded, most of a small
-        # assignment's check time); logging swaps handlers around every test phase; autoloading
-        # scans every installed distribution for pytest11 entry points (checks use the `nb`
-        # fixture and the grader's own markers; no third-party fixture such as caplog)
-        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging", "--disable-plugin-autoload",
-        "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
-        "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(Path(__file__).parent / "pytest.ini"),
-        "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        # conftest.py files above the checks (a course repository's own) stay out of grading
-        "--confcutdir", os.path.commonpath([str(Path(a).resolve()) for a in args]),
-    ]
-    if select:
-        args += ["-k", select]
-    if collect_only:
-        args += ["--collect-only"]
-    roots = [Path(a).resolve() for a in args[:len([p for p in paths if p.exists()])]]
-    before = set(sys.modules)
-    try:
-        code = pytest.main(args, plugins=[plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
-    finally:
-        if not collect_only:
-            _forget_check_modules(set(sys.modules) - before, roots + [roots[0].parent])
+    prepared = None if collect_only else prepared_for(paths, plugin.hidden_root, select)
+    if prepared is not None:           # collected ahead by the process this one was forked from
+        prepared.plugin.notebook = plugin.notebook
+        plugin = prepared.plugin
+        code = prepared.run()
+    else:
+        before = set(sys.modules)
+        try:
+            code = run_pytest(args, [plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
+        finally:
+            if not collect_only:
+                _forget_check_modules(set(sys.modules) - before, paths)
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return CheckRun(plugin.results, plugin.internal_errors, plugin.check_crashes)
 
 
-def _forget_check_modules(names: set[str], roots: list[Path]) -> None:
+def prepare_checks(paths: list[Path], hidden_root: Path | None, *, select: str | None = None) -> str:
+    """In a process that forks its graders: pytest configured and these checks collected once,
+    for the first grading in each fork (grader.checks.session). '' or why not."""
+    plugin = GradingPlugin(None, hidden_root)
+    return prepare(paths, [plugin, AssignmentFilesPlugin([Path(p) for p in paths])], select=select)
+
+
+def _forget_check_modules(names: set[str], paths: list[Path]) -> None:
     """Drop the check modules (and conftests) this run imported, `names`, from sys.modules.
 
     With --import-mode=importlib pytest reuses a module already in sys.modules under the same
     name, and names come from paths relative to the rootdir: the next run in this process, of
     another assignment whose checks are also checks/test_activation.py, would otherwise run
     these checks instead of its own."""
-    prefixes = tuple(str(root) + os.sep for root in roots)
-    for name in names:
-        file = getattr(sys.modules.get(name), "__file__", None)
-        if file and os.path.realpath(file).startswith(prefixes):
-            sys.modules.pop(name, None)
+    for name in imported_from(names, paths):
+        sys.modules.pop(name, None)

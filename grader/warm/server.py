@@ -82,15 +82,18 @@ class Spares:
         return self._assignment
 
     def import_checks(self) -> None:
-        """Import the assignment's check modules here, once: each check's fork finds them imported
-        (pytest reuses a module in sys.modules) and none of them has run in this process."""
+        """Collect the assignment's checks here, once (pytest configured, the check modules
+        imported, their tests found: grader.checks.session): each check's fork runs them, and
+        none of them has run in this process."""
         try:
-            from grader.checks.plugin import GradingPlugin, run_checks
+            from grader.checks.plugin import prepare_checks
 
             assignment = self.assignment()
-            run_checks(assignment.check_folders(), GradingPlugin(None, assignment.hidden_checks), collect_only=True)
-        except Exception as exc:       # only a head start: each check imports them itself
-            print(f"grader warm server: checks not preloaded ({type(exc).__name__}: {exc})", file=sys.stderr)
+            why = prepare_checks(assignment.check_folders(), assignment.hidden_checks)
+            if why:
+                print(f"grader warm server: checks not collected ahead ({why})", file=sys.stderr)
+        except Exception as exc:       # only a head start: each check collects them itself
+            print(f"grader warm server: checks not collected ahead ({type(exc).__name__}: {exc})", file=sys.stderr)
         import gc
 
         gc.collect()
