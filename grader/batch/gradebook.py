@@ -35,8 +35,11 @@ class GradebookError(GraderError):
     """The gradebook database cannot be opened or written."""
 
 
+SQLITE_FILE = "gradebook.sqlite"       # the default gradebook, in the batch's output folder
+
+
 def default_url(out: Path) -> str:
-    return f"sqlite:///{Path(out).resolve() / 'gradebook.sqlite'}"
+    return f"sqlite:///{Path(out).resolve() / SQLITE_FILE}"
 
 
 def _tables() -> tuple[Any, ...]:

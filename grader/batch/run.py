@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
-from grader.batch.gradebook import VerdictStatus
+from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -82,9 +82,13 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     url = config.db or default_url(out)
+    limit = config.time_limit or time_limit_for(assignment)
+    # a class none of which can be in the gradebook yet (a new one, or --regrade): the zygote and
+    # the worker server start booting now, while the gradebook opens and the class is read
+    # (~0.25 s of a batch's start); otherwise only once there is something to grade
+    backend = _backend(config, assignment, limit) if config.regrade or new_gradebook(config, out) else None
     book = Gradebook(url)
     summary = BatchSummary(out=out, gradebook=url)
-    limit = config.time_limit or time_limit_for(assignment)
     with opened(config.submissions, assignment.notebook, exclude=(out,)) as (entries, warnings):
         summary.students = len(entries)
         summary.warnings += warnings
@@ -96,7 +100,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log))
         if todo:
             tasks = [_task_for(e) for e in todo]
-            backend = _backend(config, assignment, limit)
+            backend = backend or _backend(config, assignment, limit)
             workers = backend.describe()
             print(f"{len(entries)} submissions of {assignment.slug}: {summary.skipped} already in the gradebook, "
                   f"grading {len(todo)} {workers}", file=log)
@@ -111,6 +115,11 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def new_gradebook(config: BatchConfig, out: Path) -> bool:
+    """Is the batch's gradebook still to be made (the default SQLite file in `out`, not there yet)?"""
+    return config.db is None and not (out.resolve() / SQLITE_FILE).exists()
 
 
 def _task_for(entry: Entry) -> Task:
@@ -144,7 +153,9 @@ def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
                                           "select": config.options.select})
     job = Job(options=config.options, time_limit=limit, assignment_dir=str(assignment.root), grade_fn=config.grade_fn,
               env=env)
-    return workers.ProcessPool(n, job, hard_limit=limit + min(HARD_KILL_AFTER, max(3.0, limit / 4)))
+    pool = workers.ProcessPool(n, job, hard_limit=limit + min(HARD_KILL_AFTER, max(3.0, limit / 4)))
+    pool.boot()
+    return pool
 
 
 class Recorder:

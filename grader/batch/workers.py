@@ -102,6 +102,14 @@ class ProcessPool:
     def describe(self) -> str:
         return f"with {self.n} local worker{'s' if self.n != 1 else ''}"
 
+    def boot(self) -> None:
+        """Start the worker server now (it imports torch and the grader and collects the checks,
+        on a core of its own), not at the first worker's start."""
+        if _context().get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome) -> None:
         from multiprocessing.connection import wait
 

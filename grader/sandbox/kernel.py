@@ -27,7 +27,10 @@ from grader.sandbox.reaper import reap_kernel
 from grader.sandbox.spec import SandboxSpec, kernel_spec
 
 OutputHook = Callable[[dict[str, Any]], None]
-KERNEL_ARGS = ["--HistoryManager.enabled=False"]      # after `-f <connection file>`
+# after `-f <connection file>`. ipykernel sleeps 0.5 ms before each execute_reply, "to mitigate"
+# outputs not yet flushed; its stdout and stderr flush synchronously through the iopub thread
+# before that, and nbclient reads a cell's outputs until the kernel's idle status on iopub anyway
+KERNEL_ARGS = ["--HistoryManager.enabled=False", "--Kernel._execute_sleep=0"]
 
 
 class KernelProcess(Protocol):

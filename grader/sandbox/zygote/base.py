@@ -96,7 +96,10 @@ def preload():
                   "matplotlib_inline.backend_inline", "comm", "base64", "traceback", "json", "io",
                   "pdb", "IPython.core.debugger", "IPython.core.oinspect", "IPython.core.completerlib",
                   "IPython.extensions.storemagic", "IPython.utils.wildcard", "tornado.platform.asyncio",
-                  "faulthandler", "ipykernel.compiler", "ipykernel.jsonutil", "safetensors.torch"):
+                  "faulthandler", "ipykernel.compiler", "ipykernel.jsonutil", "safetensors.torch",
+                  # imported by a kernel's first torch.save / torch.load (the agent's) and its first
+                  # cells: ~5 ms of every kernel's CPU, reading files through its sandbox's mounts
+                  "torch.utils.serialization", "torch._subclasses.schema_check_mode", "IPython.core.logger"):
         try:
             __import__(extra)
         except Exception:

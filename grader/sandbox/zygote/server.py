@@ -223,6 +223,10 @@ def main():
     try:
         preload()
         preload_agent(spool)
+        import gc
+
+        gc.collect()
+        gc.freeze()          # out of the collector's sight: a kernel's collections neither walk nor copy them
     except Exception:
         traceback.print_exc()
         os._exit(3)
