@@ -4,10 +4,11 @@ For a process that forks graders (the batch's worker server preloads it): each f
 then starts with nbformat's schema validator compiled, pytest's built-in plugins imported,
 the sandbox's probes (bubblewrap runs, its options) cached, the feedback templates compiled,
 one pytest session and one tensor load already run through (their lazy imports, regexes and
-caches), the batch's own checks collected (workers.PREPARE_VAR names them: grader.checks.session), and
-the objects of all of that frozen out of the garbage collector's sight (a worker's collections
-neither walk them nor copy their pages). It grades nothing and starts no kernel. Failures here are ignored: every step is only a head start on work a grader would do
-anyway.
+caches), the batch's own checks collected (workers.PREPARE_VAR names them; see
+grader.checks.session), and the objects of all of that frozen out of the garbage collector's
+sight (a worker's collections neither walk them nor copy their pages). It grades nothing and
+starts no kernel. Failures here are ignored: every step is only a head start on work a grader
+would do anyway.
 """
 from __future__ import annotations
 

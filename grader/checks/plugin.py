@@ -1,7 +1,6 @@
 """The pytest side of grading: the `nb` fixture, points/exercise markers, and result capture."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -127,16 +126,14 @@ class GradingPlugin:
         return result
 
 
-def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None,
-               collect_only: bool = False) -> CheckRun:
+def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None = None) -> CheckRun:
     """Run the check files under `paths` in this process: one CheckResult per check, and the
-    faults of the checks themselves. `collect_only`: import the check modules, run nothing, and
-    keep them imported (a process that forks its graders: each fork starts with them loaded,
-    as no check has left them)."""
-    args = pytest_args(paths, select=select, collect_only=collect_only)
+    faults of the checks themselves. In a fork of a process that collected these checks ahead
+    (`prepare_checks`), the collected checks run; otherwise pytest.main does it all."""
+    args = pytest_args(paths, select=select)
     if not args:
         return CheckRun()
-    prepared = None if collect_only else prepared_for(paths, plugin.hidden_root, select)
+    prepared = prepared_for(paths, plugin.hidden_root, select)
     if prepared is not None:           # collected ahead by the process this one was forked from
         prepared.plugin.notebook = plugin.notebook
         plugin = prepared.plugin
@@ -146,8 +143,7 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
         try:
             code = run_pytest(args, [plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
         finally:
-            if not collect_only:
-                _forget_check_modules(set(sys.modules) - before, paths)
+            _forget_check_modules(set(sys.modules) - before, paths)
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return CheckRun(plugin.results, plugin.internal_errors, plugin.check_crashes)

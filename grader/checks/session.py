@@ -32,7 +32,7 @@ INI = Path(__file__).parent / "pytest.ini"
 HASHED_BYTES = 1 << 20
 
 
-def pytest_args(paths: list[Path], *, select: str | None = None, collect_only: bool = False) -> list[str]:
+def pytest_args(paths: list[Path], *, select: str | None = None) -> list[str]:
     """pytest's arguments for the check folders among `paths` that exist ([] when none does)."""
     args = [str(p) for p in paths if p.exists()]
     if not args:
@@ -54,8 +54,6 @@ def pytest_args(paths: list[Path], *, select: str | None = None, collect_only: b
     ]
     if select:
         args += ["-k", select]
-    if collect_only:
-        args += ["--collect-only"]
     return args
 
 
