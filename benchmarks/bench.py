@@ -32,6 +32,7 @@ JSON) and the gradebook write are timed again here on those verdicts, one at a t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -221,6 +223,18 @@ def warm_single(path: Path, runs: int) -> tuple[float, list[float], list[float]]
     return first, plain, warm
 
 
+@contextlib.contextmanager
+def work_folder(keep: Path | None, prefix: str) -> Iterator[Path]:
+    """`keep` (made if missing, left afterwards), else a fresh temporary folder removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix=prefix)) if keep is None else keep
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def loadavg() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -298,9 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     isolation = detect("auto")
     print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}, torch {torch.__version__}")
     print(f"grader's isolation: {isolation.label}")
-    work = Path(tempfile.mkdtemp(prefix="grader-bench-")) if args.keep is None else args.keep
-    work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_folder(args.keep, "grader-bench-") as work:
         if args.only_warm:
             warm_report(SAMPLES / "correct.ipynb", args.warm or 3)
             return 0
@@ -368,9 +380,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.warm:
             warm_report(SAMPLES / "correct.ipynb" if (SAMPLES / "correct.ipynb").is_file() else paths[0], args.warm)
         print(f"load at the end: {loadavg()}")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

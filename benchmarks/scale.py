@@ -22,11 +22,10 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import grader_batch, loadavg, make_class  # noqa: E402 - benchmarks/ is not a package
+from bench import grader_batch, loadavg, make_class, work_folder  # noqa: E402 - benchmarks/ is not a package
 
 
 def main() -> int:
@@ -36,9 +35,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="grader-scale-"))
     print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}")
-    try:
+    with work_folder(args.keep, "grader-scale-") as work:
         per: dict[int, float] = {}
         for n in (args.small, args.large):
             folder, out = work / f"class-{n}", work / f"out-{n}"
@@ -55,9 +53,6 @@ def main() -> int:
         seconds, line = grader_batch(folder, out, args.workers, [], fresh=False)
         print(f"  grader batch again over the graded {args.large} (nothing to do): {seconds:.2f} s  (target < 5)  "
               f"[load {loadavg()}]  {line}")
-    finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
