@@ -271,7 +271,8 @@ def kernel_report(path: Path, runs: int) -> None:
     kernels = FastKernels(prewarm=0)
     try:
         grade(path, assignment, Options(), kernel_factory=kernels)         # the zygote booted, imports done
-        fresh, spare = [], []
+        fresh: list[float] = []
+        spare: list[float] = []
         for i in range(runs):
             for side in (("fresh", "spare") if i % 2 == 0 else ("spare", "fresh")):
                 if side == "spare":
@@ -320,12 +321,9 @@ def main(argv: list[str] | None = None) -> int:
             kernel_report(SAMPLES / "correct.ipynb", args.kernels or 10)
             return 0
         paths = make_class(args.n, work / "class", args.with_timeouts)
-        mix = {}
-        for name, count in MIX:
-            mix[name] = mix.get(name, 0) + count
         print(f"class: {len(paths)} submissions of neural-net-basics in {work / 'class'}")
         extra = ["--no-fork-server"] if args.no_fork_server else []
-        plain_total, grader_total, plain_each, lines = 0.0, 0.0, [], []
+        plain_total, grader_total, plain_each = 0.0, 0.0, []
         sides = ["plain", "grader", "grader", "plain"] if args.order == "abba" else ["plain", "grader"]
         runs = 0
         for side in sides:
