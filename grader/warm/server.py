@@ -2,8 +2,8 @@
 
 Started detached (its own session) by `grader check` on first use. It starts the zygote, then
 imports torch, pytest, the grader and the templates (grader/batch/_warm.py, the batch's
-warm-up) while the zygote boots, imports the assignment's check modules (none of them run),
-and forks a spare kernel; then it answers on its unix socket: each request is graded in a
+warm-up) while the zygote boots, collects the assignment's checks (none of them run), and
+forks a spare kernel; then it answers on its unix socket: each request is graded in a
 fresh fork of this process (which dies with it), running the same `grader.cli.main.main` a
 cold `grader check` runs, in the client's folder, umask and environment; the child writes the
 files asked for and sends back what it printed and its exit status.
@@ -81,15 +81,15 @@ class Spares:
             self._assignment = load_assignment(self.assignment_root)
         return self._assignment
 
-    def import_checks(self) -> None:
+    def collect_checks(self) -> None:
         """Collect the assignment's checks here, once (pytest configured, the check modules
         imported, their tests found: grader.checks.session): each check's fork runs them, and
         none of them has run in this process."""
         try:
             from grader.checks.plugin import prepare_checks
+            from grader.grade import check_paths
 
-            assignment = self.assignment()
-            why = prepare_checks(assignment.check_folders(), assignment.hidden_checks)
+            why = prepare_checks(*check_paths(self.assignment(), True))    # as a check's grade() asks for them
             if why:
                 print(f"grader warm server: checks not collected ahead ({why})", file=sys.stderr)
         except Exception as exc:       # only a head start: each check collects them itself
@@ -187,7 +187,7 @@ def serve_one(listener: socket.socket, conn: socket.socket, key: ServerKey, spar
 
 
 def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
-    spares.import_checks()
+    spares.collect_checks()
     spares.fork_one()
     listener = listen(path)
     inode = os.stat(path).st_ino
