@@ -254,9 +254,12 @@ def test_a_spare_forked_ahead_is_taken_once_and_only_for_the_environment_it_was_
 
         assert kernels.prefork(assignment, isolation)
         (spare,) = kernels.spares
-        monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")     # passed on to kernels: the spare's sandbox differs
+        # passed on to kernels: the spare's sandbox differs (a value other than this machine's own)
+        coretype = "Zen" if os.environ.get("OPENBLAS_CORETYPE") == "Haswell" else "Haswell"
+        monkeypatch.setenv("OPENBLAS_CORETYPE", coretype)
         fresh = kernels(assignment, isolation)
-        assert fresh is not spare and spare.workdir is None and _ask(fresh, "import os; print(os.environ['OPENBLAS_CORETYPE'])") == "Haswell"
+        assert fresh is not spare and spare.workdir is None
+        assert _ask(fresh, "import os; print(os.environ['OPENBLAS_CORETYPE'])") == coretype
         fresh.shutdown()
     finally:
         kernels.close()
@@ -289,13 +292,14 @@ def test_a_restart_is_a_new_fork_and_the_dead_kernel_is_reported_like_a_plain_on
 @pytest.mark.parametrize("mode", ["auto", "none"])
 def test_a_forked_kernel_has_the_plain_kernels_limits_and_view(mode: str) -> None:
     """What the kernel can see of itself: the same on both paths (limits, identity, capabilities,
-    process tree, mounts, environment, open files), with the sandbox and without."""
+    process tree, mounts, environment, open files, a garbage collector that runs: the zygote
+    pauses its own only for its imports), with the sandbox and without."""
     from grader.sandbox.forkserver import FastKernels
 
     assignment = load_assignment(MINI)
     isolation = detect(mode)
     probe = """
-import os, resource, socket, json
+import os, resource, socket, json, gc
 limits = {n: resource.getrlimit(getattr(resource, n)) for n in
           ('RLIMIT_AS', 'RLIMIT_DATA', 'RLIMIT_FSIZE', 'RLIMIT_CPU', 'RLIMIT_CORE', 'RLIMIT_NPROC', 'RLIMIT_NOFILE')}
 status = {l.split(':')[0]: l.split(':', 1)[1].strip() for l in open('/proc/self/status')
@@ -314,7 +318,8 @@ tree = {'pid': os.getpid(), 'ppid': os.getppid(), 'pgid': os.getpgid(0), 'sid': 
         'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), 'init_uid': os.stat('/proc/1').st_uid}
 print(json.dumps({'limits': limits, 'status': status, 'uid_is_root': os.getuid() == 0, 'host': socket.gethostname(),
                   'mounts': mounts, 'env': list(os.environ), 'cwd_is_home': os.getcwd() == os.environ['HOME'],
-                  'tmp_writable': os.access('/tmp', os.W_OK), 'tree': tree, 'files': files}))
+                  'tmp_writable': os.access('/tmp', os.W_OK), 'tree': tree, 'files': files,
+                  'collector': [gc.isenabled(), gc.get_threshold()]}))
 """
     import json
 
@@ -353,3 +358,27 @@ def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels
     finally:
         first.shutdown()
         kernels.close()
+
+
+def test_the_graders_collector_is_paused_for_start_up_and_runs_again_after() -> None:
+    """grader.collector: pauses nest (a thread's imports inside a command's start-up); the collector
+    runs again after the outermost one, with what was loaded frozen; one that was off stays off."""
+    import gc
+
+    from grader.collector import paused
+
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with paused():
+            assert not gc.isenabled()
+            with paused():
+                loaded = [[] for _ in range(100)]
+            assert not gc.isenabled(), "an inner pause turned the collector back on"
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(loaded)
+        gc.disable()
+        with paused():
+            pass
+        assert not gc.isenabled(), "a pause turned on a collector that was off before it"
+    finally:
+        gc.enable()

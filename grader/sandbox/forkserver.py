@@ -55,12 +55,12 @@ class FastKernels:
 
     def warm(self, assignment: Assignment, isolation: Isolation) -> None:
         """Start what the first kernel needs (the zygote, this process's imports) and return at once."""
-        self._preimport()
         if not (self.fallback_reason or usable(isolation)):
             try:
-                server_for(isolation)
+                server_for(isolation)     # first: the imports' thread would hold the GIL while it starts
             except ForkServerUnavailable as exc:
                 self.fallback_reason = str(exc)
+        self._preimport()
 
     def __call__(self, assignment: Assignment, isolation: Isolation, files: tuple[KernelFile, ...] = ()) -> Kernel:
         """A started kernel; `files`: the submission's own, beside the assignment's public files.
@@ -164,16 +164,17 @@ class FastKernels:
         self._preimport_started = True
 
         def work() -> None:
-            import gc
             import importlib
 
-            for name in ("torch", "pytest", "grader.checks.plugin", "grader.bridge.client", "grader.checks",
-                         "grader.feedback"):
-                try:
-                    importlib.import_module(name)
-                except Exception:
-                    pass
-            gc.freeze()          # later collections skip torch's and pytest's many objects
+            from grader.collector import paused
+
+            with paused():       # then frozen: later collections skip torch's and pytest's many objects
+                for name in ("torch", "pytest", "grader.checks.plugin", "grader.bridge.client", "grader.checks",
+                             "grader.feedback"):
+                    try:
+                        importlib.import_module(name)
+                    except Exception:
+                        pass
 
         threading.Thread(target=work, name="grader-preimport", daemon=True).start()
 

@@ -32,6 +32,7 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         gc.freeze()                 # a kernel's collector never walks (so never copies) the zygote's objects
+        gc.enable()                 # and every kernel collects as in any Python
         os.write(1, b"ready\n")
         while True:
             try:
@@ -220,11 +221,10 @@ def main():
         time.sleep(float(sys.argv[3]))
     sys.argv = sys.argv[:1]
     before = dict(os.environ)
+    gc.disable()      # the imports below build torch's heap: a collector walking it again and again is a third of them
     try:
         preload()
         preload_agent(spool)
-        import gc
-
         gc.freeze()          # out of the collector's sight: a kernel's collections neither walk nor copy them
                              # (no gc.collect() first: 0.1 s of every zygote's boot, for a little garbage kept)
     except Exception:
