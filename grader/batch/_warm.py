@@ -2,13 +2,13 @@
 
 For a process that forks graders (the batch's worker server preloads it): each fresh worker
 then starts with nbformat's schema validator compiled, pytest's built-in plugins imported,
-the sandbox's probes (bubblewrap runs, its options) cached, the feedback templates compiled,
-one pytest session and one tensor load already run through (their lazy imports, regexes and
-caches), the batch's own checks collected (workers.PREPARE_VAR names them; see
-grader.checks.session), and the objects of all of that frozen out of the garbage collector's
-sight (a worker's collections neither walk them nor copy their pages). It grades nothing and
-starts no kernel. Failures here are ignored: every step is only a head start on work a grader
-would do anyway.
+the sandbox's probes (bubblewrap runs, its options) cached, one pytest session and one tensor
+load already run through (their lazy imports, regexes and caches), the batch's own checks
+collected (workers.PREPARE_VAR names them; see grader.checks.session), and the objects of all
+of that frozen out of the garbage collector's sight (a worker's collections neither walk them
+nor copy their pages). It grades nothing, renders nothing (a batch's feedback is written by its
+CLI) and starts no kernel. Failures here are ignored: every step is only a head start on work a
+grader would do anyway.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def warm() -> None:
     from grader.collector import paused
 
     with paused():
-        for step in (_modules, _nbformat_validator, _pytest_plugins, _sandbox_probes, _templates, _tensor_load,
+        for step in (_modules, _nbformat_validator, _pytest_plugins, _sandbox_probes, _tensor_load,
                      _pytest_session, _batch_checks):
             try:
                 step()
@@ -74,14 +74,6 @@ def _modules() -> None:
             importlib.import_module(name)
         except Exception:
             pass
-
-
-def _templates() -> None:
-    from grader.feedback.render import environment
-
-    env = environment()
-    for name in env.list_templates(extensions=["j2"]):
-        env.get_template(name)               # compiled once here, not once per worker (~0.05 s)
 
 
 def _tensor_load() -> None:

@@ -78,6 +78,14 @@ def context(result: Result, title: str | None) -> dict[str, Any]:
             "percent": (100.0 * view.score / view.max_score) if view.max_score else 0.0}
 
 
+def compile_templates() -> None:
+    """Compile every feedback template now (~0.04 s): a process that forks the checks that render
+    them (the warm server) does it once, not each check."""
+    env = environment()
+    for name in env.list_templates(extensions=["j2"]):
+        env.get_template(name)
+
+
 def render_html(result: Result, *, title: str | None = None) -> str:
     """One self-contained HTML page: no external assets."""
     return environment().get_template("feedback.html.j2").render(**context(result, title))

@@ -57,8 +57,12 @@ def warm_up() -> None:
     reason = share_for_workers("auto")
     if reason:
         print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
-    import grader.batch._warm  # noqa: F401 - imports, templates, a pytest session, gc.freeze()
+    import grader.batch._warm  # noqa: F401 - imports, a pytest session, gc.freeze()
     import importlib
+
+    from grader.feedback.render import compile_templates
+
+    compile_templates()        # a check renders its feedback here (a batch's worker renders none: its CLI does)
 
     for name in ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
                  "grader.bridge.door", "grader.integrations.github"):    # what a check imports beyond the batch's
