@@ -179,6 +179,50 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
         tagged.output                                      # saved as run 1, last run here as 4: stale
 
 
+def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
+    """A call's tensors go as raw bytes where that rebuilds them exactly (grader/bridge/sent.py),
+    else as a torch.save blob: either way the function gets tensors of the same dtype, shape and
+    values, each with storage of its own (resizable), and one tensor passed twice is one tensor."""
+    import torch
+
+    from grader.bridge.agent import AGENT_SOURCE
+    from grader.bridge.client import Notebook
+    from grader.bridge.sent import RAW_DTYPES, pack_tensors
+    from grader.inline.live import LiveBridge
+
+    src = ("def seen(*args):\n"
+           "    ptrs = [a.untyped_storage().data_ptr() for a in args]\n"
+           "    return [[str(a.dtype), list(a.shape), a.untyped_storage().nbytes(), ptrs.index(p)] for a, p in zip(args, ptrs)]\n"
+           "def grow(x):\n"
+           "    x.resize_(12)\n"
+           "    return x.numel()\n"
+           "def echo(*args):\n"
+           "    return list(args)\n")
+    user_ns: dict[str, Any] = {"Out": {}}
+    exec(compile(src, "<cell-1>", "exec"), user_ns)
+    nb = Notebook(LiveBridge(FakeShell([src, "grader.check()"], user_ns), call_timeout=5.0))
+
+    plain = [torch.randn(2, 3), torch.tensor(2.5, dtype=torch.float64), torch.arange(5), torch.tensor([True, False]),
+             torch.randn(4).to(torch.bfloat16), torch.randn(3, dtype=torch.complex64), torch.empty(0, 3),
+             torch.arange(6, dtype=torch.uint8).view(2, 3), torch.tensor([1, -2], dtype=torch.int8)]
+    assert {str(t.dtype).removeprefix("torch.") for t in plain} <= RAW_DTYPES
+    assert "raw" in pack_tensors(plain)
+    for name in RAW_DTYPES:                   # the agent's table of dtypes is the grader's
+        assert f'"{name}"' in AGENT_SOURCE
+    got = nb.seen(*plain)
+    assert got == [[str(t.dtype), list(t.shape), t.numel() * t.element_size(), i] for i, t in enumerate(plain)]
+    back = nb.echo(*plain)
+    assert all(b.dtype == t.dtype and b.shape == t.shape and torch.equal(b, t) for b, t in zip(back, plain))
+    assert nb.grow(torch.zeros(3)) == 12       # its own storage, as torch.load gives it: resize_ works
+
+    x = torch.arange(8.0)
+    assert "blob" in pack_tensors([x, x]) and "blob" in pack_tensors([x[2:].contiguous()])
+    (a, b) = nb.seen(x, x)                     # one tensor, twice: one tensor in the kernel too
+    assert a[3] == b[3] == 0
+    view = nb.seen(x[2:])                      # a view of a larger storage keeps its storage
+    assert view == [["torch.float32", [6], 32, 0]]
+
+
 def test_live_cells_without_a_saved_notebook() -> None:
     from grader.bridge.client import Notebook
     from grader.failures import CheckFailed

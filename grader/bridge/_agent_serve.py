@@ -1,7 +1,8 @@
 # Kernel-side half of the bridge, part 2 of 6: the agent itself, the callable the grader's
 # requests reach by its random name, whatever the route. It serves a request (a function
 # call, a name's value, a cell's Out[n], the devices) with builtins as they were at install
-# time, and publishes the answer as data: JSON plus a torch.save blob, never judged here.
+# time, and publishes the answer as data: JSON plus a torch.save blob, never judged here. A
+# request's own tensors come as raw bytes or a torch.save blob (grader/bridge/sent.py).
 # `more` holds the ops of other parts (a cell's notes, a cell run again: _agent_notes.py), each
 # called as handler(request, tensors, sent, student) and returning the reply's payload.
 # Sent into the kernel as text with the other parts (see grader/bridge/agent.py), never
@@ -13,6 +14,10 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None
     user_ns = ip.user_ns
     b64encode, b64decode, dumps, loads = base64.b64encode, base64.b64decode, json.dumps, json.loads
     save, load = torch.save, torch.load
+    frombuffer, empty, uint8, bytearray_ = torch.frombuffer, torch.empty, torch.uint8, bytearray
+    RAW_DTYPES = {name: getattr(torch, name) for name in (      # grader/bridge/sent.py's RAW_DTYPES
+        "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
+        "complex64", "complex128")}
     BytesIO, extract_tb = io.BytesIO, traceback.extract_tb
     isinstance_, type_, len_, str_ = isinstance, type, len, str
     hash_, tuple_, id_, list_ = hash, tuple, id, list
@@ -46,6 +51,23 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None
         else:
             publish({MIME: dumps(payload)}, metadata={})
 
+
+    def received(req):
+        """The tensors a request carries: raw bytes, each copied out into a tensor of its own, or
+        one torch.save blob (grader/bridge/sent.py)."""
+        raw = req.get("raw")
+        if raw is None:
+            blob = b64decode(req.get("blob") or "")
+            return load(BytesIO(blob), weights_only=True) if blob else []
+        data = bytearray_(b64decode(raw["data"]))
+        out = []
+        for name, shape, offset, nbytes in raw["tensors"]:
+            dtype = RAW_DTYPES[name]
+            if nbytes:
+                out.append(frombuffer(data, dtype=uint8, count=nbytes, offset=offset).view(dtype).reshape(shape).clone())
+            else:
+                out.append(empty(shape, dtype=dtype))
+        return out
 
     def error_payload(exc):
         try:
@@ -118,8 +140,7 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None
                     return reply({"ok": True, "missing": True})
                 return reply({"ok": True, "value": encode(out[count], tensors)}, tensors)
             if op == "call":
-                blob = b64decode(req["blob"])
-                sent = load(BytesIO(blob), weights_only=True) if blob else []
+                sent = received(req)
                 device = req["device"]
                 args = decode(req["args"], sent, device)
                 kwargs = decode(req["kwargs"], sent, device)
@@ -143,8 +164,7 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None
                 return reply({"ok": True, "value": value, "args_after": after}, tensors)
             handler = (more or {}).get(op)
             if handler is not None:
-                blob = b64decode(req.get("blob") or "")
-                sent = load(BytesIO(blob), weights_only=True) if blob else []
+                sent = received(req)
                 return reply(handler(req, tensors, sent, lambda run: as_student(run, changed)), tensors)
             return reply({"ok": False, "agent_error": f"unknown op {op}"})
         except BaseException as exc:

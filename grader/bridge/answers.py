@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.bridge.cellcode import CellCode
-from grader.bridge.codec import call_request, encode_arguments
+from grader.bridge.codec import encode_arguments
+from grader.bridge.sent import pack_tensors
 from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
 
 if TYPE_CHECKING:
@@ -157,8 +158,7 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
         _, enc_values, tensors = encode_arguments((), values)
     except TypeError as exc:
         raise RuntimeError(f"a check passed a value the bridge cannot carry: {exc}") from None
-    req = call_request("", {}, enc_values, tensors, bridge.device)
-    req = {"count": count, "source": source, "values": req["kwargs"], "blob": req["blob"],
+    req = {"count": count, "source": source, "values": enc_values, **pack_tensors(tensors),
            "device": bridge.device, "want": list(code.assigned)}
     what = f"{label}, run again on new inputs,"
     try:

@@ -7,14 +7,13 @@ unpickled or evaluated. What the kernel merely claims about a tensor (its device
 its storage) is kept with the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
-them. What a reply may hold (its Budget: bytes, values, depth, strings, tensors and their
+them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth, strings, tensors and their
 elements; the dtypes it may name) is budget.py; how its tensor blob is vetted and loaded,
 blob.py. A reply that breaks either is a BadReply, a failed check in the student's words.
 """
 from __future__ import annotations
 
 import base64
-import io
 import json
 import struct
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 from grader.bridge.blob import load_tensors
 from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
                                   check_values, cut, words)
+from grader.bridge.sent import pack_tensors
 
 MIME = "application/x-grader-reply+json"
 MAX_REPLY = DEFAULT.reply_chars
@@ -114,14 +114,8 @@ def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dic
 
 def call_request(name: str, args: dict[str, Any], kwargs: dict[str, Any], tensors: list[Any],
                  device: str) -> dict[str, Any]:
-    """The request of a call: encoded arguments, their tensors in one torch.save blob."""
-    import torch
-
-    buf = io.BytesIO()
-    if tensors:
-        torch.save(tensors, buf)
-    return {"name": name, "args": args, "kwargs": kwargs, "device": device,
-            "blob": base64.b64encode(buf.getvalue()).decode("ascii")}
+    """The request of a call: encoded arguments, their tensors as raw bytes or one torch.save blob (sent.py)."""
+    return {"name": name, "args": args, "kwargs": kwargs, "device": device, **pack_tensors(tensors)}
 
 
 # -- the kernel's bytes, into values ----------------------------------------------------------
