@@ -7,9 +7,10 @@ unpickled or evaluated. What the kernel merely claims about a tensor (its device
 its storage) is kept with the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
-them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth, strings, tensors and their
-elements; the dtypes it may name) is budget.py; how its tensor blob is vetted and loaded,
-blob.py. A reply that breaks either is a BadReply, a failed check in the student's words.
+them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth,
+strings, tensors and their elements; the dtypes it may name) is budget.py; how its tensor
+blob is vetted and loaded, blob.py. A reply that breaks either is a BadReply, a failed check
+in the student's words.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The grader's own values, so no trust boundary: what matters is that the agent rebuilds them
 exactly and cheaply. Plain tensors go as raw bytes, each with its dtype, shape, offset and
 size in one buffer; the agent copies each out of it into a tensor of its own (no unpickling:
-torch.save and torch.load were a third of the kernel's time per request). Where raw bytes
+torch.load of a call's arguments was a third of the kernel's time per request). Where raw bytes
 would not give the kernel the same tensors, the whole list goes as one torch.save blob as
 before: two arguments that are one tensor (the kernel must see one, as torch.load gives it),
 a view of a larger storage, a layout or dtype not in RAW_DTYPES.
