@@ -21,8 +21,8 @@ from grader.batch.tasks import Job, Outcome, Task, grade_task, kill_kernels, wit
 from grader.errors import GraderError
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
-PRELOAD = ["grader.batch._warm"]    # the worker server's imports (_warm.WORKER_MODULES), compiled validator and
-                                    # templates, cached sandbox probes, prepared checks; then gc.freeze()
+PRELOAD = ["grader.batch._warm"]    # the worker server's imports (_warm.WORKER_MODULES), compiled validator,
+                                    # cached sandbox probes, prepared checks; then gc.freeze()
 PREPARE_VAR = "GRADER_PREPARE_CHECKS"    # the checks the worker server collects once: {"assignment", "hidden", "select"}
 TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take

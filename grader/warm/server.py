@@ -57,16 +57,18 @@ def warm_up() -> None:
     reason = share_for_workers("auto")
     if reason:
         print(f"grader warm server: no zygote ({reason}); checks start plain kernels", file=sys.stderr)
-    import grader.batch._warm  # noqa: F401 - imports, a pytest session, gc.freeze()
     import importlib
 
-    from grader.feedback.render import compile_templates
+    from grader.collector import paused
 
-    compile_templates()        # a check renders its feedback here (a batch's worker renders none: its CLI does)
+    with paused():             # all of the warm-up without the collector, then frozen (grader.collector)
+        import grader.batch._warm  # noqa: F401 - imports, a pytest session
+        from grader.feedback.render import compile_templates
 
-    for name in ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
-                 "grader.bridge.door", "grader.integrations.github"):    # what a check imports beyond the batch's
-        importlib.import_module(name)
+        compile_templates()    # a check renders its feedback here (a batch's worker renders none: its CLI does)
+        for name in ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
+                     "grader.bridge.door", "grader.integrations.github"):    # what a check imports beyond the batch's
+            importlib.import_module(name)
 
 
 class Spares:
