@@ -202,3 +202,25 @@ def test_a_left_over_grader_check_cell_does_not_fail_at_grading(tmp_path: Path) 
     proc = run("check", nb, "--assignment", MINI)
     assert proc.returncode == 0, proc.stdout
     assert "CELL" not in proc.stdout
+
+
+def test_grading_writes_no_bytecode_into_the_course_folder(tmp_path: Path) -> None:
+    """pytest's assertion rewriting caches bytecode beside the check files it imports: a grade, a
+    batch (checks collected ahead in its worker server) leave the course's folder as it was, with
+    Python told to write bytecode (PYTHONDONTWRITEBYTECODE unset, as on most machines)."""
+    assignment = tmp_path / "course" / "mini"
+    shutil.copytree(MINI, assignment, ignore=shutil.ignore_patterns("__pycache__"))
+    before = sorted(p.relative_to(assignment) for p in assignment.rglob("*"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    check = subprocess.run([*GRADER, "check", str(notebook(tmp_path / "n.ipynb", RIGHT)), "--assignment", str(assignment)],
+                           capture_output=True, text=True, timeout=300, env=env)
+    assert check.returncode == 0 and "Score: 4/4" in check.stdout, check.stderr
+    class_folder = tmp_path / "class"
+    class_folder.mkdir()
+    for student in ("ada", "bob"):
+        notebook(class_folder / f"{student}.ipynb", RIGHT)
+    batch = subprocess.run([*GRADER, "batch", str(class_folder), "--assignment", str(assignment),
+                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
+    assert batch.returncode == 0, batch.stderr
+    assert sorted(p.relative_to(assignment) for p in assignment.rglob("*")) == before
+    assert len(before) >= 3   # assignment.toml, checks/, a check file at least

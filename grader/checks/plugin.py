@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from grader.checks.files import AssignmentFilesPlugin
-from grader.checks.session import imported_from, prepare, prepared_for, pytest_args, run_pytest
+from grader.checks.session import imported_from, no_bytecode_written, prepare, prepared_for, pytest_args, run_pytest
 from grader.failures import CheckFailed
 from grader.results import CheckResult
 from grader.verdict import CheckRun, earned
@@ -134,16 +134,17 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
     if not args:
         return CheckRun()
     prepared = prepared_for(paths, plugin.hidden_root, select)
-    if prepared is not None:           # collected ahead by the process this one was forked from
-        prepared.plugin.notebook = plugin.notebook
-        plugin = prepared.plugin
-        code = prepared.run()
-    else:
-        before = set(sys.modules)
-        try:
-            code = run_pytest(args, [plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
-        finally:
-            _forget_check_modules(set(sys.modules) - before, paths)
+    with no_bytecode_written():
+        if prepared is not None:           # collected ahead by the process this one was forked from
+            prepared.plugin.notebook = plugin.notebook
+            plugin = prepared.plugin
+            code = prepared.run()
+        else:
+            before = set(sys.modules)
+            try:
+                code = run_pytest(args, [plugin, AssignmentFilesPlugin([Path(p) for p in paths])])
+            finally:
+                _forget_check_modules(set(sys.modules) - before, paths)
     if code not in (0, 1, 5):  # 2 interrupted, 3 internal error, 4 usage error
         plugin.internal_errors.append(f"pytest could not run the checks (exit code {int(code)})")
     return CheckRun(plugin.results, plugin.internal_errors, plugin.check_crashes)

@@ -20,13 +20,16 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["Prepared", "checks_key", "imported_from", "prepare", "prepared_for", "pytest_args", "run_pytest"]
+__all__ = ["Prepared", "checks_key", "imported_from", "no_bytecode_written", "prepare", "prepared_for", "pytest_args",
+           "run_pytest"]
 
 INI = Path(__file__).parent / "pytest.ini"
 HASHED_BYTES = 1 << 20
@@ -55,6 +58,21 @@ def pytest_args(paths: list[Path], *, select: str | None = None) -> list[str]:
     if select:
         args += ["-k", select]
     return args
+
+
+@contextmanager
+def no_bytecode_written() -> Iterator[None]:
+    """Python and pytest write no bytecode while the checks are collected and run: no
+    __pycache__ in the course's check folders (pytest's assertion rewriting would leave one
+    there, beside files the grader only reads, and fail quietly on a read-only course folder).
+    Bytecode already there is still read. The rewrite it costs, a few ms for a small
+    assignment, is paid once per process that forks graders and once per cold check."""
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = before
 
 
 def run_pytest(args: list[str], plugins: list[Any]) -> int:
@@ -150,18 +168,19 @@ def prepare(paths: list[Path], plugins: list[Any], *, select: str | None = None)
         return "no checks folder"
     key = checks_key(paths, plugins[0].hidden_root, select)
     before = set(sys.modules)
-    config = _prepareconfig(args, plugins)
-    try:
-        if not callable(getattr(config, "_ensure_unconfigure", None)):
-            raise RuntimeError(f"pytest {pytest.__version__} finishes a session in another way")
-        session = Session.from_config(config)
-        session.exitstatus = 0
-        config._do_configure()
-        config.hook.pytest_sessionstart(session=session)
-        config.hook.pytest_collection(session=session)
-    except BaseException as exc:
-        getattr(config, "_ensure_unconfigure", lambda: None)()
-        return f"{type(exc).__name__}: {exc}"
+    with no_bytecode_written():
+        config = _prepareconfig(args, plugins)
+        try:
+            if not callable(getattr(config, "_ensure_unconfigure", None)):
+                raise RuntimeError(f"pytest {pytest.__version__} finishes a session in another way")
+            session = Session.from_config(config)
+            session.exitstatus = 0
+            config._do_configure()
+            config.hook.pytest_sessionstart(session=session)
+            config.hook.pytest_collection(session=session)
+        except BaseException as exc:
+            getattr(config, "_ensure_unconfigure", lambda: None)()
+            return f"{type(exc).__name__}: {exc}"
     _PREPARED = Prepared(key, config, session, plugins[0], os.getpid(), imported_from(set(sys.modules) - before, paths))
     return ""
 
