@@ -20,15 +20,15 @@ import torch
 AGENT_CODEC = Path(__file__).resolve().parent.parent / "grader" / "bridge" / "_agent_codec.py"
 
 
-def agent_encode() -> Any:
-    """The agent's `encode(value, tensors)`, from its own text."""
+def agent_codec() -> tuple[Any, Any]:
+    """The agent's `encode(value, tensors)` and `pack(tensors)`, from its own text."""
     namespace: dict[str, Any] = {}
     exec(compile(AGENT_CODEC.read_text(encoding="utf-8"), str(AGENT_CODEC), "exec"), namespace)
     _, encode, _ = namespace["__grader_codec__"](torch)
-    return encode
+    return encode, namespace["__grader_pack__"](torch)
 
 
-ENCODE = agent_encode()
+ENCODE, PACK = agent_codec()
 
 
 def saved(tensors: list[Any]) -> bytes:
@@ -41,7 +41,7 @@ def agent_reply(value: Any, **fields: Any) -> str:
     """The reply the agent sends for `value` (as _agent_serve.py's reply() writes it)."""
     tensors: list[Any] = []
     payload = {"ok": True, "value": ENCODE(value, tensors), **fields}
-    payload["blob"] = base64.b64encode(saved(tensors) if tensors else b"").decode("ascii")
+    payload.update(PACK(tensors))
     payload["ns"] = 12345
     return json.dumps(payload)
 

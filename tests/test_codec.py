@@ -261,3 +261,54 @@ def test_a_door_frame_is_read_or_taken_for_noise() -> None:
     assert read_frame(b"\xff\xfe{}") is None
     error = read_frame(json.dumps({"id": 1, "status": "error", "ename": ["x"], "evalue": "e" * 5000}).encode())
     assert error is not None and error.ename == "" and error.evalue == "e" * 2000
+
+
+# -- raw tensors (raw.py) ---------------------------------------------------------------------
+
+def raw_reply(specs: object, data: bytes, value: object = None) -> str:
+    """A forged reply whose blob is raw bytes as `specs` describes them."""
+    return reply(value or {"t": "tensor", "i": 0}, data, raw=specs)
+
+
+def test_the_agent_sends_plain_tensors_as_raw_bytes_and_the_rest_as_an_archive() -> None:
+    plain = json.loads(agent_reply([torch.ones(2, 3), torch.arange(4)[::2], torch.tensor(True)]))
+    assert plain["raw"] == [["float32", [2, 3], 0, 24], ["int64", [2], 32, 16], ["bool", [], 48, 1]]
+    expanded = json.loads(agent_reply(torch.zeros(1).expand(1000)))    # stays one 4-byte record of an archive
+    assert "raw" not in expanded and expanded["blob"]
+    got = value_of(agent_reply([torch.ones(2, 3), torch.arange(4)[::2], torch.tensor(True), torch.zeros(0, 5)]))
+    assert torch.equal(got[1], torch.tensor([0, 2])) and got[2].dtype == torch.bool and got[3].shape == (0, 5)
+
+
+def test_bool_bytes_other_than_0_and_1_read_as_true() -> None:
+    got = value_of(raw_reply([["bool", [3], 0, 3]], bytes([0, 1, 200])))
+    assert got.dtype == torch.bool and got.tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize("specs, data, words", [
+    ({"float32": [1]}, b"", "its raw tensors are not described as a list"),
+    ([["float32", [1], 0]], bytes(4), "not described as [dtype, shape, offset, bytes]"),
+    ([["object", [1], 0, 8]], bytes(8), "a tensor of dtype object, which a reply may not carry"),
+    ([["uint16", [1], 0, 2]], bytes(2), "a tensor of dtype uint16, which a reply may not carry"),
+    ([[7, [1], 0, 8]], bytes(8), "a tensor of dtype int, which a reply may not carry"),
+    ([["float32", [-1], 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
+    ([["float32", [True], 0, 4]], bytes(4), "a tensor's shape as something other than"),
+    ([["float32", [1] * 65, 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
+    ([["float32", [1], -4, 4]], bytes(8), "a tensor's place in its blob as something other than two counts"),
+    ([["float32", [2], 0, 4]], bytes(8), "a float32 tensor of shape [2] as 4 bytes"),
+    ([["float32", [2], 4, 8]], bytes(8), "a tensor beyond the end of its blob"),
+    ([["float32", [10**6, 10**6], 0, 4 * 10**12]], bytes(8), "a tensor beyond the end of its blob"),
+])
+def test_a_forged_raw_description_is_a_bad_reply_before_anything_is_allocated(specs: object, data: bytes,
+                                                                           words: str) -> None:
+    with pytest.raises(BadReply) as failed:
+        read_reply(raw_reply(specs, data))
+    assert words in str(failed.value.message)
+
+
+def test_raw_tensors_over_the_budget_are_too_large() -> None:
+    small = replace(DEFAULT, tensors=2, tensor_elements=10)
+    with pytest.raises(ReplyTooLarge, match="it holds 3 tensors, more than the 2"):
+        read_reply(raw_reply([["uint8", [1], 0, 1]] * 3, bytes(1)), small)
+    with pytest.raises(ReplyTooLarge, match="its tensors hold 16 elements"):
+        read_reply(raw_reply([["uint8", [8], 0, 8]] * 2, bytes(8)), small)
+    assert read_reply(raw_reply([["uint8", [5], 0, 5]] * 2, bytes(5)), small).tensors[1].tolist() == [0] * 5

@@ -3,8 +3,8 @@
 # kernel once, before the student's first cell, and installs one callable under a random name
 # in builtins. Everything it needs is bound here, at install time, so later patches to json,
 # print, torch.save or the user's globals do not reach it. Nothing it sends is trusted by the
-# grader: replies are data (JSON + a tensor blob that the grader loads with
-# torch.load(weights_only=True)), read by the grader's codec (grader/bridge/codec.py).
+# grader: replies are data (JSON + their tensors' raw bytes, or a torch.save blob the grader
+# loads with torch.load(weights_only=True)), read by the grader's codec (grader/bridge/codec.py).
 #
 # The parts: _agent_codec.py (values to and from the grader), _agent_serve.py (the agent that
 # serves a request, and the output budget), _agent_notes.py (what each cell left behind, a cell
@@ -23,7 +23,8 @@ def __grader_install__(token, output_limit=0, door=None):
     qualname, encode, decode = __grader_codec__(torch)  # noqa: F821 - _agent_codec.py, joined
     ops = __grader_notes__(ip, torch, token, encode, decode)  # noqa: F821 - _agent_notes.py, joined
     ops.update(__grader_models__(torch, user_ns, qualname, encode, decode))  # noqa: F821 - _agent_models.py
-    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, ops)  # noqa: F821
+    pack = __grader_pack__(torch)  # noqa: F821 - _agent_codec.py, joined
+    agent, budget = __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, pack, ops)  # noqa: F821
 
     if output_limit:
         for stream in (sys.stdout, sys.stderr):

@@ -1,19 +1,20 @@
 # Kernel-side half of the bridge, part 2 of 6: the agent itself, the callable the grader's
 # requests reach by its random name, whatever the route. It serves a request (a function
 # call, a name's value, a cell's Out[n], the devices) with builtins as they were at install
-# time, and publishes the answer as data: JSON plus a torch.save blob, never judged here. A
-# request's own tensors come as raw bytes or a torch.save blob (grader/bridge/sent.py).
+# time, and publishes the answer as data: JSON plus its tensors' bytes (pack, _agent_codec.py),
+# never judged here. A request's own tensors come as raw bytes or a torch.save blob
+# (grader/bridge/sent.py).
 # `more` holds the ops of other parts (a cell's notes, a cell run again: _agent_notes.py), each
 # called as handler(request, tensors, sent, student) and returning the reply's payload.
 # Sent into the kernel as text with the other parts (see grader/bridge/agent.py), never
 # imported. Called once, at install time: everything it uses is bound then.
-def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None):
+def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, pack, more=None):
     import base64, builtins, io, json, traceback
 
     publish = ip.display_pub.publish
     user_ns = ip.user_ns
     b64encode, b64decode, dumps, loads = base64.b64encode, base64.b64decode, json.dumps, json.loads
-    save, load = torch.save, torch.load
+    load = torch.load
     frombuffer, empty, uint8, bytearray_ = torch.frombuffer, torch.empty, torch.uint8, bytearray
     RAW_DTYPES = {name: getattr(torch, name) for name in (      # grader/bridge/sent.py's RAW_DTYPES
         "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
@@ -39,12 +40,7 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, more=None
             return None
 
     def reply(payload, tensors=()):
-        blob = b""
-        if tensors:
-            buf = BytesIO()
-            save(list(tensors), buf)
-            blob = buf.getvalue()
-        payload["blob"] = b64encode(blob).decode("ascii")
+        payload.update(pack(tensors))
         payload["ns"] = bindings()
         if sinks:                      # a request through the door: the answer goes back through it
             sinks[-1].append(dumps(payload))

@@ -1,4 +1,5 @@
-"""A reply's tensor blob, read: part of the codec, the only code that loads tensors a kernel sent.
+"""A reply's tensor blob, read: part of the codec, the only code that loads tensors a kernel sent
+with torch.load (the agent sends them so only where raw bytes would not carry them: raw.py).
 
 A blob is what torch.save writes for a list of tensors: a zip archive of stored (uncompressed)
 records, `data.pkl` the index and `data/<n>` one storage each. It is attacker-chosen, so it is

@@ -53,6 +53,7 @@ class Budget:
     pickle_bytes: int = 4 * MiB         # the blob's index, data.pkl (about 75 bytes a tensor)
     tensor_elements: int = 128 * MiB    # elements of all its tensors together
     tensor_bytes: int = 512 * MiB       # bytes of all its tensors, each as if made contiguous
+    tensor_dims: int = 64               # dimensions of one tensor sent as raw bytes (the agent sends more in a blob)
     frame_values: int = 10_000          # JSON values of one door frame, its replies' text aside (the agent's: 8)
 
 

@@ -1,16 +1,16 @@
 """The trust boundary in one module: the only place where bytes from a kernel become values.
 
 Everything a kernel sends is attacker-chosen (student code can rewrite the agent that sends
-it). It is read here and nowhere else, as data only: JSON nodes, and tensors loaded with
-torch.load(weights_only=True), which builds plain tensors and nothing else. Nothing is ever
-unpickled or evaluated. What the kernel merely claims about a tensor (its device, its class,
+it). It is read here and nowhere else, as data only: JSON nodes, and tensors copied out of raw
+bytes (raw.py) or, for what the agent cannot send so, loaded with torch.load(weights_only=True),
+which builds plain tensors and nothing else (blob.py). Nothing is ever unpickled or evaluated. What the kernel merely claims about a tensor (its device, its class,
 its storage) is kept with the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
 them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth,
 strings, tensors and their elements; the dtypes it may name) is budget.py; how its tensor
-blob is vetted and loaded, blob.py. A reply that breaks either is a BadReply, a failed check
-in the student's words.
+blob is vetted and read, raw.py and blob.py. A reply that breaks any of them is a BadReply, a
+failed check in the student's words.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from typing import Any
 from grader.bridge.blob import load_tensors
 from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
                                   check_values, cut, words)
+from grader.bridge.raw import load_raw
 from grader.bridge.sent import pack_tensors
 
 MIME = "application/x-grader-reply+json"
@@ -142,7 +143,8 @@ class Reply:
 
 
 def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
-    """The agent's reply (a string from display data or the door): JSON, a base64 tensor blob.
+    """The agent's reply (a string from display data or the door): JSON, a base64 tensor blob:
+    raw bytes its "raw" describes (raw.py), or without one a torch.save archive (blob.py).
 
     Every part is measured against `budget` before what it would cost is allocated.
     ReplyTooLarge (over budget), BadReply (malformed), ReplyRefused (the blob's loading refused)."""
@@ -160,8 +162,10 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     if len(raw) - len(blob) > budget.json_chars:
         raise ReplyTooLarge(f"it holds {words(len(raw) - len(blob))} characters of JSON, more than the "
                             f"{words(budget.json_chars)} a reply may hold")
+    specs = data.get("raw")
     try:
-        tensors = load_tensors(base64.b64decode(blob, validate=True), budget)
+        decoded = base64.b64decode(blob, validate=True)
+        tensors = load_tensors(decoded, budget) if specs is None else load_raw(decoded, specs, budget)
     except BadReply:
         raise
     except ValueError as exc:            # not base64 (binascii.Error)
