@@ -16,9 +16,7 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, pack, mor
     b64encode, b64decode, dumps, loads = base64.b64encode, base64.b64decode, json.dumps, json.loads
     load = torch.load
     frombuffer, empty, uint8, bytearray_ = torch.frombuffer, torch.empty, torch.uint8, bytearray
-    RAW_DTYPES = {name: getattr(torch, name) for name in (      # grader/bridge/sent.py's RAW_DTYPES
-        "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
-        "complex64", "complex128")}
+    RAW_DTYPES = __grader_raw_dtypes__(torch)  # noqa: F821 - _agent_codec.py, joined
     BytesIO, extract_tb = io.BytesIO, traceback.extract_tb
     isinstance_, type_, len_, str_ = isinstance, type, len, str
     hash_, tuple_, id_, list_ = hash, tuple, id, list

@@ -3,8 +3,9 @@
 Everything a kernel sends is attacker-chosen (student code can rewrite the agent that sends
 it). It is read here and nowhere else, as data only: JSON nodes, and tensors copied out of raw
 bytes (raw.py) or, for what the agent cannot send so, loaded with torch.load(weights_only=True),
-which builds plain tensors and nothing else (blob.py). Nothing is ever unpickled or evaluated. What the kernel merely claims about a tensor (its device, its class,
-its storage) is kept with the tensor as a TensorMeta, a claim for structure checks only.
+which builds plain tensors and nothing else (blob.py). Nothing is ever unpickled or evaluated.
+What the kernel merely claims about a tensor (its device, its class, its storage) is kept with
+the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
 them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth,

@@ -21,9 +21,7 @@ from grader.bridge.sent import RAW_DTYPES
 
 __all__ = ["load_raw"]
 
-ITEM_SIZES = {"bool": 1, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
-              "float32": 4, "float64": 8, "complex64": 8, "complex128": 16}
-assert set(ITEM_SIZES) == RAW_DTYPES <= TENSOR_DTYPES
+assert RAW_DTYPES <= TENSOR_DTYPES
 
 
 def load_raw(blob: bytes, specs: Any, budget: Budget = DEFAULT) -> list[Any]:
@@ -61,7 +59,7 @@ def describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int],
     if not (isinstance(spec, list) and len(spec) == 4):
         raise BadReply("its raw tensors are not described as [dtype, shape, offset, bytes]")
     name, shape, offset, nbytes = spec
-    if not isinstance(name, str) or name not in ITEM_SIZES:
+    if not isinstance(name, str) or name not in RAW_DTYPES:
         what = cut(name) if isinstance(name, str) else type(name).__name__
         raise BadReply(f"it holds a tensor of dtype {what}, which a reply may not carry")
     if not isinstance(shape, list) or len(shape) > budget.tensor_dims or not all(natural(d) for d in shape):
@@ -69,8 +67,10 @@ def describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int],
                        "sizes of zero or more")
     if not natural(offset) or not natural(nbytes):
         raise BadReply("it describes a tensor's place in its blob as something other than two counts")
+    import torch
+
     numel = math.prod(shape)
-    if numel * ITEM_SIZES[name] != nbytes:
+    if numel * getattr(torch, name).itemsize != nbytes:
         raise BadReply(f"it describes a {name} tensor of shape {cut(str(shape))} as {words(nbytes)} bytes")
     if offset + nbytes > blob_size:
         raise BadReply("it describes a tensor beyond the end of its blob")
