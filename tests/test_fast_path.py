@@ -231,6 +231,39 @@ def test_each_submission_gets_a_fresh_forked_kernel_killed_after() -> None:
         second.shutdown()
 
 
+REHEARSAL_LEFT = """
+import linecache, sys
+from pygments.lexers.python import PythonLexer
+print(repr(('_tokens' in PythonLexer.__dict__, [k for k in linecache.cache if 'rehearsal' in k],
+      'stack_data' in sys.modules)))
+"""
+
+
+@needs_fork_server
+def test_kernels_forked_after_the_first_inherit_a_rehearsed_traceback_and_nothing_of_its_source() -> None:
+    from grader.sandbox.forkserver import FastKernels
+
+    assignment = load_assignment(MINI)
+    isolation = detect("auto")
+    kernels = FastKernels(prewarm=0)
+    first = kernels(assignment, isolation)
+    try:
+        _ask(first, "x = 1")
+    finally:
+        first.shutdown()
+    second = kernels(assignment, isolation)
+    try:
+        lexer_ready, rehearsal_lines, stack_data = eval(_ask(second, REHEARSAL_LEFT))
+        assert lexer_ready and stack_data, "the zygote's idle rehearsal did not reach the next kernel"
+        assert rehearsal_lines == []
+        reply = second.execute("def activation(x):\n    raise NotImplementedError('write me')\nactivation(1)", timeout=30)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(reply.traceback))
+        assert reply.ename == "NotImplementedError" and "----> 3 activation(1)" in text, text
+        assert "raise NotImplementedError('write me')" in text and "rehearsal" not in text, text
+    finally:
+        second.shutdown()
+
+
 @needs_fork_server
 def test_a_spare_forked_ahead_is_taken_once_and_only_for_the_environment_it_was_forked_for(
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -100,27 +100,39 @@ def check_values(text: str, limit: int) -> None:
         raise ReplyTooLarge(f"it holds more than {words(limit)} JSON values")
 
 
+def _string(text: str, budget: Budget) -> int:
+    if len(text) > budget.string_chars:
+        raise ReplyTooLarge(f"it holds a string of {words(len(text))} characters, "
+                            f"more than the {words(budget.string_chars)} a reply may hold")
+    return len(text)
+
+
 def check_tree(data: Any, budget: Budget, skip: str = "blob") -> int:
     """Walk a parsed reply (no recursion): ReplyTooLarge for a string over budget.string_chars,
     BadReply for nesting deeper than budget.json_depth. `skip` (a top-level key, the tensor blob)
     is left out: its budget is the blob's. Returns the characters of the strings walked."""
-    stack: list[tuple[Any, int]] = [(data, 0)]
     chars = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    # only strings and containers are looked at, and only containers stacked: a reply's leaves are
+    # mostly numbers. Parsed JSON holds exact types (str, list, dict, int, float, bool, None).
     while stack:
         node, depth = stack.pop()
-        if depth > budget.json_depth:
+        kind = type(node)
+        if kind is str:
+            chars += _string(node, budget)
+            continue
+        if kind is dict:
+            children: Any = [item for pair in node.items() if depth or pair[0] != skip for item in pair]
+        elif kind is list:
+            children = node
+        else:
+            continue
+        if children and depth >= budget.json_depth:
             raise BadReply(f"it is nested more than {budget.json_depth} levels deep")
-        if isinstance(node, str):
-            if len(node) > budget.string_chars:
-                raise ReplyTooLarge(f"it holds a string of {words(len(node))} characters, "
-                                    f"more than the {words(budget.string_chars)} a reply may hold")
-            chars += len(node)
-        elif isinstance(node, list):
-            stack.extend((item, depth + 1) for item in node)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if depth == 0 and key == skip:
-                    continue
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                chars += _string(child, budget)
+            elif kind is list or kind is dict:
+                stack.append((child, depth + 1))
     return chars

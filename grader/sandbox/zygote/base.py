@@ -112,6 +112,31 @@ def preload():
         raise RuntimeError("a preloaded module started a thread: forking would be unsafe")
 
 
+def rehearse_traceback():
+    """Format one error as a kernel's shell formats a cell's (IPython's Context mode), so that the
+    kernels forked after it inherit what the first costs: pygments' Python lexer compiled, stack_data
+    and executing loaded, inspect's map of every preloaded module's file. A kernel's first traceback
+    (a stub's NotImplementedError, a typo), formatted twice (shown, and kept in the shell's history),
+    then costs ~40% of what it did. Nothing of it stays but those caches: its source leaves
+    linecache, its frames go with the exception. A failure loses only that speed."""
+    import linecache
+
+    name, source = "<grader-rehearsal>", "def rehearsal():\n    raise NotImplementedError('rehearsal')\n\nrehearsal()\n"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    try:
+        from IPython.core import ultratb
+
+        try:
+            exec(compile(source, name, "exec"), {})
+        except NotImplementedError as exc:
+            ultratb.AutoFormattedTB(mode="Context", theme_name="neutral").structured_traceback(
+                type(exc), exc, exc.__traceback__)
+    except Exception:
+        pass
+    finally:
+        linecache.cache.pop(name, None)
+
+
 def preload_agent(spool):
     """Compile the grader's agent (the spool's agent.py, written by the grader) once, for every kernel:
     `sys.modules["__grader_agent__"]` holds the code and the source's sha256 (grader/bridge/agent.py)."""

@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:    # the parts are joined into one program; this names what the earlier parts define
     from grader.sandbox.zygote.base import (CLONE_NEWPID, PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, check, gc, json,
-                                            libc, os, prctl, preload, preload_agent, select, signal, socket,
-                                            status_code, sys, traceback)
+                                            libc, os, prctl, preload, preload_agent, rehearse_traceback, select,
+                                            signal, socket, status_code, sys, traceback)
     from grader.sandbox.zygote.kernel import run_kernel
     from grader.sandbox.zygote.mounts import isolate, sandbox_view
 
@@ -34,11 +34,18 @@ class Zygote:
         gc.freeze()                 # a kernel's collector never walks (so never copies) the zygote's objects
         gc.enable()                 # and every kernel collects as in any Python
         os.write(1, b"ready\n")
+        rehearsed = False
         while True:
+            # the rehearsal waits for a moment with no request after the first kernel, never delaying one
+            idle = 0 if self.kernels and not rehearsed else None
             try:
-                ready, _, _ = select.select([self.listener, self.wake_r, *self.conns.values()], [], [])
+                ready, _, _ = select.select([self.listener, self.wake_r, *self.conns.values()], [], [], idle)
             except InterruptedError:
                 ready = []
+            if idle is not None and not ready:
+                rehearse_traceback()
+                gc.freeze()             # what it built, out of the kernels' collectors' sight as the rest
+                rehearsed = True
             for obj in ready:
                 if obj is self.listener:
                     conn, _ = self.listener.accept()
