@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.config import Assignment
 from grader.course import resolve_assignment
@@ -14,6 +15,9 @@ from grader.results import Result, dumps_gradescope, to_junit
 from grader.submission.archive import zip_slug
 from grader.submission.opened import attach_files, gather, is_zip, open_submission
 
+if TYPE_CHECKING:
+    from grader.policy.final import FinalGrade
+
 
 @dataclass(frozen=True)
 class Outputs:
@@ -23,7 +27,8 @@ class Outputs:
     markdown: Path | None = None
 
 
-def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> None:
+def write_outputs(result: Result, assignment: Assignment, outputs: Outputs, grade: "FinalGrade | None" = None) -> None:
+    """Write the requested files; `grade`: the final grade when a grader adjusted the verdict."""
     from grader.feedback import render_html, render_markdown
 
     def write(path: Path, text: str) -> None:
@@ -31,9 +36,9 @@ def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> N
         path.write_text(text, encoding="utf-8")
 
     if outputs.results:
-        write(outputs.results, dumps_gradescope(result, assignment.visibility))
+        write(outputs.results, dumps_gradescope(result, assignment.visibility, grade))
     if outputs.feedback:
-        write(outputs.feedback, render_html(result, title=assignment.title))
+        write(outputs.feedback, render_html(result, title=assignment.title, grade=grade))
     if outputs.junit:
         write(outputs.junit, to_junit(result))
     if outputs.markdown:

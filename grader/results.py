@@ -6,11 +6,14 @@ import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree as ET
 
 from grader import verdict
 from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
+
+if TYPE_CHECKING:
+    from grader.policy.final import FinalGrade
 
 CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
@@ -164,18 +167,25 @@ def _file_words(row: dict[str, Any]) -> str:
     return f"{row['name']} ({size_words(int(row['bytes']))}{sent})"
 
 
-def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> dict[str, Any]:
-    """results.json in Gradescope's schema, with our facts under extra_data."""
+def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
+                  grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    """results.json in Gradescope's schema, with our facts under extra_data. `grade`: the final
+    grade (grader.policy.final) when a grader adjusted the verdict: `score` is its final, an
+    adjusted check shows its new points and the reason, extra_data lists the adjustments."""
     visibility = visibility or {}
+    grade = grade if grade is not None and grade.changed else None
+    adjusted = {a.name: a for a in grade.applied if a.kind == "check"} if grade else {}
     tests = []
     for check in result.checks:
         view = check.public_view()
         output = view.message
         if not view.hidden and view.traceback:
             output += "\n\n" + view.traceback
+        if check.name in adjusted:
+            output = f"Adjusted by your grader to {adjusted[check.name].points:g} points: {adjusted[check.name].reason}\n\n{output}"
         tests.append({
             "name": f"{check.exercise}: {check.name}",
-            "score": view.score,
+            "score": adjusted[check.name].points if check.name in adjusted else view.score,
             "max_score": view.points,
             "status": view.status,
             "output": output,
@@ -185,7 +195,7 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
         })
     return {
-        "score": result.score,
+        "score": grade.final if grade else result.score,
         "execution_time": round(result.execution_time, 3),
         "output": _summary_output(result),
         "output_format": "text",
@@ -200,8 +210,18 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "readable": result.readable,
             "errors": result.errors,
             **_files_data(result),
+            **_grade_data(grade),
         },
     }
+
+
+def _grade_data(grade: "FinalGrade | None") -> dict[str, Any]:
+    """extra_data's "automatic_score" and "adjustments": only for a grade a grader changed."""
+    if grade is None:
+        return {}
+    return {"automatic_score": grade.automatic,
+            "adjustments": [{"kind": a.kind, "name": a.name, "points": a.points, "reason": a.reason, "by": a.by,
+                             "at": a.at, "earlier": a.earlier} for a in grade.applied]}
 
 
 def _files_data(result: Result) -> dict[str, Any]:
@@ -211,8 +231,8 @@ def _files_data(result: Result) -> dict[str, Any]:
     return {"files": result.files, "files_refused": result.files_refused}
 
 
-def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None) -> str:
-    return json.dumps(to_gradescope(result, visibility), indent=2)
+def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None, grade: "FinalGrade | None" = None) -> str:
+    return json.dumps(to_gradescope(result, visibility, grade), indent=2)
 
 
 def to_junit(result: Result) -> str:
@@ -246,13 +266,15 @@ def to_junit(result: Result) -> str:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
+CSV_FIXED = ["student", "total", "adjusted", "max_score", "status", "device", "isolation", "sha256"]
+# total: the automatic checks' score; adjusted: after the graders' adjustments (grader.policy.final)
 # then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last
 
 
-def csv_row(student: str, result: Result) -> dict[str, Any]:
+def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> dict[str, Any]:
     row: dict[str, Any] = {
         "student": student, "total": result.score, "max_score": result.max_score,
+        "adjusted": grade.adjusted if grade is not None else result.score,
         "status": result.status, "device": result.device, "isolation": result.isolation,
         "sha256": result.sha256,
     }

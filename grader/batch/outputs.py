@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from urllib.parse import quote
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from grader.config import Assignment
 from grader.checking import Outputs, write_outputs
@@ -22,6 +22,7 @@ from grader.results import Result, csv_row, to_csv
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import StoredVerdict
+    from grader.policy.final import Adjustment, FinalGrade
 
 NOT_GRADED = "not graded"
 
@@ -37,8 +38,9 @@ def student_paths(out: Path, student: str) -> Outputs:
     return Outputs(results=out / "results" / f"{name}.json", feedback=out / "feedback" / f"{name}.html")
 
 
-def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result) -> None:
-    write_outputs(result, assignment, student_paths(out, student))
+def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result,
+                          grade: "FinalGrade | None" = None) -> None:
+    write_outputs(result, assignment, student_paths(out, student), grade)
 
 
 def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]:
@@ -49,9 +51,14 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
+                        verdicts: dict[tuple[str, str], "StoredVerdict"],
+                        adjustments: Mapping[str, Sequence["Adjustment"]] | None = None) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook, then grades.csv and report.html; each
+    with the student's final grade (grader.policy.final) where graders made `adjustments`."""
     from grader.feedback.report import ClassRow, render_report
+    from grader.policy.final import final_grade
+
+    adjustments = adjustments or {}
 
     rows: list[dict[str, object]] = []
     class_rows: list[ClassRow] = []
@@ -61,12 +68,14 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
             rows.append({"student": entry.student, "status": NOT_GRADED, "sha256": entry.sha256})
             class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
             continue
-        write_student_outputs(out, assignment, entry.student, stored.result)
-        row = csv_row(entry.student, stored.result)
+        grade = final_grade(stored.result, adjustments.get(entry.student, ()))
+        write_student_outputs(out, assignment, entry.student, stored.result, grade)
+        row = csv_row(entry.student, stored.result, grade)
         row["status"] = stored.status
         rows.append(row)
         class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
-                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html"))
+                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html",
+                                   final=grade.final if grade.changed else None))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))

@@ -44,6 +44,7 @@ class BatchConfig:
     options: Options = Options()
     time_limit: float | None = None         # default: the assignment's budgets plus a margin
     grade_fn: str = DEFAULT_GRADE_FN
+    students: frozenset[str] | None = None  # grade only these students (the desk's regrade); the class outputs cover all
 
 
 @dataclass
@@ -97,7 +98,8 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         for w in warnings:
             print(f"warning: {w}", file=log)
         done = set() if config.regrade else book.graded(assignment.slug)
-        todo = [e for e in entries if (e.student, e.sha256) not in done]
+        todo = [e for e in entries if (e.student, e.sha256) not in done
+                and (config.students is None or e.student in config.students)]
         summary.skipped = len(entries) - len(todo)
         recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log))
         if todo:
@@ -110,10 +112,12 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         else:
             print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
+        from grader.batch.adjustments import current_adjustments
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts)
+        adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, adjustments)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary

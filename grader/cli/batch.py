@@ -27,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                                               "e.g. postgresql+psycopg://user@host/course")
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")
     p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
+    p.add_argument("--student", action="append", metavar="ID", dest="students",
+                   help="grade only this student (repeatable); the class's files still cover everyone")
     add_grading_options(p)
     p.set_defaults(func=cmd_batch)
 
@@ -42,7 +44,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
                          hint="a cluster's size is set by its workers (dask worker --nworkers N)")
     options = grading_options(args)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
-                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
+                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options,
+                         students=frozenset(args.students) if args.students else None)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
     print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "

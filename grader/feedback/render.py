@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.results import Result
 from grader.verdict import exercise_totals
+
+if TYPE_CHECKING:
+    from grader.policy.final import FinalGrade
 
 
 @functools.lru_cache(maxsize=1)
@@ -62,8 +65,9 @@ def _num(value: Any) -> str:
     return str(value)
 
 
-def context(result: Result, title: str | None) -> dict[str, Any]:
-    """What every template is given: the public view of `result`, grouped by exercise."""
+def context(result: Result, title: str | None, grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    """What every template is given: the public view of `result`, grouped by exercise, and the
+    final grade when a grader adjusted it (grader.policy.final)."""
     view = result.public_view()
     groups = view.by_exercise()
     sums = exercise_totals(groups)
@@ -74,8 +78,10 @@ def context(result: Result, title: str | None) -> dict[str, Any]:
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    return {"r": view, "title": title or result.assignment, "exercises": exercises,
-            "percent": (100.0 * view.score / view.max_score) if view.max_score else 0.0}
+    grade = grade if grade is not None and grade.changed else None
+    score, top = (grade.final, grade.max_score) if grade else (view.score, view.max_score)
+    return {"r": view, "title": title or result.assignment, "exercises": exercises, "grade": grade,
+            "percent": (100.0 * score / top) if top else 0.0}
 
 
 def compile_templates() -> None:
@@ -86,9 +92,9 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None) -> str:
+def render_html(result: Result, *, title: str | None = None, grade: "FinalGrade | None" = None) -> str:
     """One self-contained HTML page: no external assets."""
-    return environment().get_template("feedback.html.j2").render(**context(result, title))
+    return environment().get_template("feedback.html.j2").render(**context(result, title, grade))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:

@@ -32,9 +32,12 @@ class ClassRow:
     result: Result | None          # None: no verdict (the grader could not grade it)
     source: str = ""
     feedback: str = ""             # link to the student's feedback page, relative to the report
+    final: float | None = None     # the final grade, where a grader adjusted it (grader.policy.final)
 
     @property
     def score(self) -> float:
+        if self.final is not None:
+            return self.final
         return self.result.score if self.result else 0.0
 
     @property
