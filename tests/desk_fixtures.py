@@ -118,3 +118,15 @@ def start_server(graded: Graded, *extra: str, root_path: str = "") -> Server:
         except OSError:
             time.sleep(0.1)
     return Server(proc, url, base, url.split("?token=")[1], log)
+
+
+def session_class(factory) -> Graded:  # noqa: ANN001 - pytest.TempPathFactory
+    base = factory.mktemp("deskclass")
+    make_class(base / "class")
+    return grade(base / "class", base / "out")
+
+
+def session_hostile_class(factory) -> Graded:  # noqa: ANN001
+    base = factory.mktemp("deskhostile")
+    make_hostile_class(base / "class")
+    return grade(base / "class", base / "out")

@@ -52,9 +52,11 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
                         verdicts: dict[tuple[str, str], "StoredVerdict"],
-                        adjustments: Mapping[str, Sequence["Adjustment"]] | None = None) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html; each
-    with the student's final grade (grader.policy.final) where graders made `adjustments`."""
+                        adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
+                        student_files: bool = True) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook (unless `student_files` is off: the desk
+    rewrites only the student it changed), then grades.csv and report.html; each with the
+    student's final grade (grader.policy.final) where graders made `adjustments`."""
     from grader.feedback.report import ClassRow, render_report
     from grader.policy.final import final_grade
 
@@ -69,7 +71,8 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
             class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
             continue
         grade = final_grade(stored.result, adjustments.get(entry.student, ()))
-        write_student_outputs(out, assignment, entry.student, stored.result, grade)
+        if student_files:
+            write_student_outputs(out, assignment, entry.student, stored.result, grade)
         row = csv_row(entry.student, stored.result, grade)
         row["status"] = stored.status
         rows.append(row)

@@ -7,6 +7,7 @@ from the package: the desk works offline.
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -101,6 +102,8 @@ def serve(config: ServeConfig, out: TextIO = sys.stdout) -> int:
 
     state = make_state(config)
     can_listen(config.host, config.port)
+    warm = threading.Thread(target=state.desk.warm, name="desk-warm", daemon=True)
+    warm.start()            # each assignment's class read once now, not on the first page
     app = build_app(state)
     print(f"grader desk: the gradebook {state.desk.describe()}, the course {state.desk.course}", file=out)
     if not state.auth.accounts:

@@ -31,6 +31,9 @@ class Facts:
     error: str = ""
     seconds: float = 0.0
 
+    def diagnosis(self, check: str) -> str:
+        return next((m for name, m in self.diagnoses if name == check), "")
+
 
 @dataclass(frozen=True)
 class CheckRow:
@@ -61,6 +64,18 @@ class StudentRow:
     version: int = 0                # of the student's adjustments (optimistic concurrency)
     history: list[HistoryEntry] = field(default_factory=list)
     result: Result | None = None    # the light verdict (light_result)
+    reason: str = ""                # why it was not graded normally (the verdict's reason)
+    made: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)   # its JSON and HTML, made once
+
+    def json_bytes(self, brief: bool) -> bytes:
+        """to_json() serialised, made once per row (a row is made again when the student changes)."""
+        key = "brief" if brief else "full"
+        if key not in self.made:
+            data = self.to_json()
+            if brief:
+                del data["checks"], data["history"]
+            self.made[key] = json.dumps(data).encode()
+        return self.made[key]  # type: ignore[no-any-return]
 
     @property
     def final(self) -> float:
@@ -97,26 +112,37 @@ def adjustment_json(a: Adjustment) -> dict[str, Any]:
 
 
 class MistakeCache:
-    """verdict id -> its Facts; read from result_json once per verdict (a verdict row never
-    changes: a regrade writes a new one)."""
+    """verdict id -> (its Facts, its checks as CheckResults): read once per verdict (a verdict row
+    never changes: a regrade writes a new one), so a page after a batch's next verdict reads only
+    that verdict's rows."""
 
     def __init__(self) -> None:
         self.known: dict[int, Facts] = {}
+        self.checks: dict[int, list[CheckResult]] = {}
+        self.students: dict[tuple[str, str], tuple[Any, "StudentRow"]] = {}     # the rows made, with what they were made of
         self.lock = threading.Lock()
 
     def fill(self, book: "Gradebook", ids: list[int]) -> None:
         import sqlalchemy as sa
 
         missing = [i for i in ids if i not in self.known]
-        v = book.verdicts
+        v, c = book.verdicts, book.checks
         found: dict[int, Facts] = {}
+        checks: dict[int, list[CheckResult]] = {i: [] for i in missing}
+        columns = (c.c.verdict_id, c.c.exercise, c.c.name, c.c.hidden, c.c.points, c.c.score, c.c.status, c.c.message)
         with book.engine.connect() as conn:
             for start in range(0, len(missing), 500):
                 chunk = missing[start:start + 500]
-                for row in conn.execute(sa.select(v.c.id, v.c.result_json).where(v.c.id.in_(chunk))):
-                    found[row.id] = facts_of(row.result_json)
+                for vid, text in conn.execute(sa.select(v.c.id, v.c.result_json).where(v.c.id.in_(chunk))):
+                    found[vid] = facts_of(text)
+                query = sa.select(*columns).where(c.c.verdict_id.in_(chunk)).order_by(c.c.id)
+                for vid, exercise, name, hidden, points, score, status, message in conn.execute(query):
+                    diagnosis = found[vid].diagnosis(name) if vid in found else ""
+                    checks[vid].append(CheckResult(name=name, exercise=exercise, points=points, score=score,
+                                                   status=status, hidden=hidden, message=message, diagnosis=diagnosis))
         with self.lock:
             self.known.update(found)
+            self.checks.update(checks)
 
 
 def facts_of(result_json: str) -> Facts:
@@ -137,7 +163,7 @@ def current_verdicts(book: "Gradebook", assignment: str, student: str | None = N
 
     s, v = book.submissions, book.verdicts
     query = (sa.select(s.c.id.label("sid"), s.c.student, s.c.sha256, s.c.source, v.c.id.label("vid"), v.c.status,
-                       v.c.score, v.c.max_score, v.c.graded_at)
+                       v.c.score, v.c.max_score, v.c.graded_at, v.c.device, v.c.isolation, v.c.reason)
              .join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment))
     if student is not None:
         query = query.where(s.c.student == student)
@@ -147,24 +173,6 @@ def current_verdicts(book: "Gradebook", assignment: str, student: str | None = N
             if row.student not in latest or row.sid > latest[row.student].sid:
                 latest[row.student] = row
     return latest
-
-
-def checks_of(book: "Gradebook", assignment: str, verdict_ids: set[int]) -> dict[int, list[Any]]:
-    import sqlalchemy as sa
-
-    c, v, s = book.checks, book.verdicts, book.submissions
-    query = (sa.select(c.c.verdict_id, c.c.exercise, c.c.name, c.c.hidden, c.c.points, c.c.score, c.c.status,
-                       c.c.message)
-             .join(v, v.c.id == c.c.verdict_id).join(s, s.c.id == v.c.submission_id)
-             .where(s.c.assignment == assignment).order_by(c.c.id))
-    if len(verdict_ids) == 1:
-        query = query.where(c.c.verdict_id == next(iter(verdict_ids)))
-    out: dict[int, list[Any]] = {}
-    with book.engine.connect() as conn:
-        for row in conn.execute(query):
-            if row.verdict_id in verdict_ids:
-                out.setdefault(row.verdict_id, []).append(row)
-    return out
 
 
 def history_by_student(book: "Gradebook", assignment: str, student: str | None = None) -> dict[str, list[HistoryEntry]]:
@@ -184,7 +192,6 @@ def history_by_student(book: "Gradebook", assignment: str, student: str | None =
 def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None) -> list[StudentRow]:
     """Every student of `assignment` (or just `student`), in the order of their ids."""
     latest = current_verdicts(book, assignment, student)
-    checks = checks_of(book, assignment, {row.vid for row in latest.values()})
     stored = adjustments_of(book, assignment, student)
     versions = versions_of(book, assignment)
     history = history_by_student(book, assignment, student)
@@ -192,14 +199,23 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
     out = []
     for name in sorted(latest):
         row = latest[name]
+        version = versions[name].version if name in versions else 0
+        mine = history.get(name, [])
+        # a student whose verdict, adjustments and history did not change is the row made before
+        key = (row.vid, version, len(mine), mine[0].at if mine else None)
+        made = cache.students.get((assignment, name))
+        if made is not None and made[0] == key:
+            out.append(made[1])
+            continue
         adjustments = for_policy(stored.get(name, []), row.sha256)
-        out.append(student_row(assignment, row, checks.get(row.vid, []), adjustments,
-                               cache.known.get(row.vid, Facts()), versions[name].version if name in versions else 0,
-                               history.get(name, [])))
+        made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
+                               cache.known.get(row.vid, Facts()), version, mine)
+        cache.students[(assignment, name)] = (key, made_now)
+        out.append(made_now)
     return out
 
 
-def student_row(assignment: str, row: Any, check_rows: list[Any], adjustments: list[Adjustment],
+def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
                 facts: Facts, version: int, history: list[HistoryEntry]) -> StudentRow:
     result = light_result(assignment, row, check_rows, facts)
     grade = final_grade(result, adjustments)
@@ -208,16 +224,14 @@ def student_row(assignment: str, row: Any, check_rows: list[Any], adjustments: l
                       by_check[c.name].points if c.name in by_check else c.score) for c in check_rows]
     return StudentRow(student=row.student, sha256=row.sha256, source=row.source, verdict_id=row.vid, status=row.status,
                       score=row.score, max_score=row.max_score, graded_at=utc(row.graded_at), checks=views, grade=grade,
-                      adjustments=adjustments, facts=facts, version=version, history=history, result=result)
+                      adjustments=adjustments, facts=facts, version=version, history=history, result=result,
+                      reason=row.reason)
 
 
-def light_result(assignment: str, row: Any, check_rows: list[Any], facts: Facts) -> Result:
+def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts: Facts) -> Result:
     """The verdict as its rows hold it (no tensors, tracebacks or cells): enough for the final grade
-    and the class report, without reading result_json."""
-    diagnoses = dict(facts.diagnoses)
+    and the class report, without reading result_json. The checks are shared: never changed."""
     return Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
                   execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
-                  readable=row.status != "unreadable",
-                  checks=[CheckResult(name=c.name, exercise=c.exercise, points=c.points, score=c.score,
-                                      status=c.status, hidden=c.hidden, message=c.message,
-                                      diagnosis=diagnoses.get(c.name, "")) for c in check_rows])
+                  readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
+                  sha256=row.sha256)

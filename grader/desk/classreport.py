@@ -14,18 +14,37 @@ if TYPE_CHECKING:
     from grader.desk.web import State
 
 
-def page_data(desk: Desk, slug: str) -> dict[str, Any]:
+def page_data(desk: Desk, slug: str, base: str) -> dict[str, Any]:
+    """What the assignment page shows; made once per state of the class (and per --root-path)."""
+    rows = desk.students(slug)
+    cached = desk.pages.get((slug, base))
+    if cached is not None and cached[0] is rows:
+        return cached[1]
+    data = make_page_data(desk, slug, base, rows)
+    desk.pages[(slug, base)] = (rows, data)
+    return data
+
+
+def make_page_data(desk: Desk, slug: str, base: str, rows: list[Any]) -> dict[str, Any]:
     from markupsafe import Markup
 
+    from grader.desk.web import environment
     from grader.feedback.report import ClassRow, class_stats, plots
 
-    rows = desk.students(slug)
     assignment = desk.assignment(slug)
     class_rows = [ClassRow(r.student, r.status, r.result, r.source, final=r.final if r.grade.changed else None)
                   for r in rows]
     stats = class_stats(assignment, class_rows)
     exercises = list(assignment.exercises) + sorted({c.exercise for r in rows for c in r.checks} - set(assignment.exercises))
-    return {"title": assignment.title, "rows": rows, "stats": stats,
+    template = environment().get_template("student_rows.html.j2")
+    parts = []
+    for row in rows:                            # each row's HTML made once per row and --root-path
+        key = f"html:{base}"
+        if key not in row.made:
+            row.made[key] = template.render(rows=[row], base=base, slug=slug)
+        parts.append(row.made[key])
+    table = "".join(parts)
+    return {"title": assignment.title, "table_rows": Markup(table), "stats": stats,
             "plots": {k: Markup(v) for k, v in plots(assignment, stats).items()},
             "statuses": sorted({r.status for r in rows}), "exercises": exercises,
             "mistake_names": sorted({m for r in rows for _e, m in r.facts.mistakes}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from grader.batch.adjustments import current_adjustments
 from grader.config import Assignment
@@ -14,6 +14,7 @@ from grader.config import Assignment
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import Gradebook
+    from grader.desk.classlist import StudentRow
 
 
 def entries_of(book: "Gradebook", assignment: Assignment, out: Path, submissions: Path | None) -> list["Entry"]:
@@ -46,21 +47,29 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         write_student_outputs(out, assignment, student, stored.result, final_grade(stored.result, adjustments))
 
 
-def rewrite_class(book: "Gradebook", out: Path, assignment: Assignment, submissions: Path | None) -> None:
-    """Every student's files, grades.csv and report.html, as a batch ends by writing them."""
+def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"]) -> None:
+    """grades.csv and report.html, as a batch ends by writing them, from the desk's rows (the
+    verdicts as the checks table holds them; the changed students' own files are rewritten whole
+    by rewrite_students)."""
+    from grader.batch.gradebook import StoredVerdict
     from grader.batch.outputs import write_class_outputs
 
-    entries = entries_of(book, assignment, out, submissions)
-    verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
-    adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
-    write_class_outputs(out, assignment, entries, verdicts, adjustments)
+    verdicts = {}
+    for row in rows:
+        assert row.result is not None
+        verdicts[(row.student, row.sha256)] = StoredVerdict(row.student, row.sha256, row.source, row.status, row.score,
+                                                            row.max_score, row.reason, row.graded_at, row.result)
+    adjustments = {row.student: row.adjustments for row in rows if row.adjustments}
+    write_class_outputs(out, assignment, entries, verdicts, adjustments, student_files=False)
 
 
 class Rewriter:
     """One background thread that rewrites a class's files whenever asked, at most once at a time."""
 
-    def __init__(self, book: "Gradebook", out: Path, submissions: Path | None) -> None:
-        self.book, self.out, self.submissions = book, out, submissions
+    def __init__(self, book: "Gradebook", out: Path, submissions: Path | None,
+                 rows_of: Callable[[str], list["StudentRow"]]) -> None:
+        self.book, self.out, self.submissions, self.rows_of = book, out, submissions, rows_of
+        self.entries: dict[str, list["Entry"]] = {}     # the class folder, read once per assignment
         self.pending: dict[str, Assignment] = {}
         self.cond = threading.Condition()
         self.busy = False
@@ -80,7 +89,9 @@ class Rewriter:
                 slug, assignment = self.pending.popitem()
                 self.busy = True
             try:
-                rewrite_class(self.book, self.out, assignment, self.submissions)
+                if slug not in self.entries:
+                    self.entries[slug] = entries_of(self.book, assignment, self.out, self.submissions)
+                rewrite_class(self.out, assignment, self.entries[slug], self.rows_of(slug))
             except Exception as exc:      # a full disk must not stop the desk; the next save tries again
                 print(f"grader serve: could not rewrite {self.out}/grades.csv for {slug}: {exc}", file=sys.stderr)
             finally:

@@ -73,7 +73,7 @@ async def assignment(request: Any) -> Any:
 
     state = state_of(request)
     slug = request.path_params["slug"]
-    data = await call(page_data, state.desk, slug)
+    data = await call(page_data, state.desk, slug, base_of(request))
     return render(request, "assignment.html.j2", user=request.state.user, slug=slug, job=state.jobs.latest(slug), **data)
 
 

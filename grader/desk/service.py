@@ -77,6 +77,9 @@ class Desk:
         self.configs: dict[str, Assignment] = {}
         self.write_lock = threading.Lock()
         self.rewriter: Any = None           # grader.desk.outputs.Rewriter, made on the first change
+        self.rows: dict[str, tuple[str, list[StudentRow]]] = {}          # slug -> (stamp, the class)
+        self.lists: dict[tuple[str, bool], tuple[list[StudentRow], bytes]] = {}
+        self.pages: dict[tuple[str, str], tuple[list[StudentRow], dict[str, Any]]] = {}   # the assignment page's data
 
     def close(self) -> None:
         self.book.close()
@@ -119,9 +122,38 @@ class Desk:
             last_graded=max((r.graded_at for r in rows), default=None))
 
     def students(self, slug: str) -> list[StudentRow]:
+        """The class, read again only when its stamp moved (a verdict, an adjustment, a comment)."""
+        stamp = self.stamp(slug)
+        cached = self.rows.get(slug)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
         if slug not in self.slugs():
             raise NotFound(f"no assignment {slug!r} in the gradebook")
-        return read_class(self.book, slug, self.cache)
+        rows = read_class(self.book, slug, self.cache)
+        self.rows[slug] = (stamp, rows)
+        return rows
+
+    def warm(self) -> None:
+        """Read every assignment's class once (a server that starts: its first page is then fast)."""
+        try:
+            for slug in self.slugs():
+                self.students(slug)
+        except Exception:         # the first request reads it again, and says what failed
+            pass
+
+    def students_json(self, slug: str, brief: bool) -> bytes:
+        """The API's student list as JSON, made once per stamp (`brief`: without checks and history)."""
+        import json
+
+        rows = self.students(slug)
+        key = (slug, brief)
+        cached = self.lists.get(key)
+        if cached is not None and cached[0] is rows:
+            return cached[1]
+        body = (b'{"assignment": ' + json.dumps(slug).encode() + b', "students": ['
+                + b", ".join(row.json_bytes(brief) for row in rows) + b"]}")
+        self.lists[key] = (rows, body)
+        return body
 
     def student(self, slug: str, student: str) -> StudentRow:
         rows = read_class(self.book, slug, self.cache, student=student)
@@ -133,14 +165,15 @@ class Desk:
         """Changes whenever a verdict or an adjustment of `slug` does (the assignment page polls it)."""
         import sqlalchemy as sa
 
-        s, v, g = self.book.submissions, self.book.verdicts, self.book.desk.grade_versions
+        s, v, g, h = self.book.submissions, self.book.verdicts, self.book.desk.grade_versions, self.book.desk.history
         with self.book.engine.connect() as conn:
             verdicts = conn.execute(sa.select(sa.func.count(), sa.func.max(v.c.id)).select_from(v)
                                     .join(s, s.c.id == v.c.submission_id).where(s.c.assignment == slug)).first()
             versions = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(g.c.version), 0))
                                     .where(g.c.assignment == slug)).scalar()
+            history = conn.execute(sa.select(sa.func.max(h.c.id)).where(h.c.assignment == slug)).scalar()
         assert verdicts is not None
-        return f"{verdicts[0]}-{verdicts[1]}-{versions}"
+        return f"{verdicts[0]}-{verdicts[1]}-{versions}-{history}"
 
     # -- changing ---------------------------------------------------------------------
     def adjust(self, user: User, slug: str, student: str, name: str, points: float | None, reason: str,
@@ -184,7 +217,7 @@ class Desk:
             if students:
                 rewrite_students(self.book, self.out, assignment, students)
             if self.rewriter is None:
-                self.rewriter = Rewriter(self.book, self.out, self.submissions)
+                self.rewriter = Rewriter(self.book, self.out, self.submissions, self.students)
         self.rewriter.ask(assignment)
 
     def settle(self, timeout: float = 60.0) -> bool:

@@ -96,6 +96,17 @@
     load().then(function () { setTimeout(poll, 1000); });
   }
 
+  // the student page: a click on a check chooses it in the adjustment form
+  var choose = document.getElementById("adjust-check");
+  if (choose) {
+    Array.prototype.forEach.call(document.querySelectorAll("tr.check"), function (tr) {
+      tr.addEventListener("click", function () {
+        choose.value = tr.getAttribute("data-check");
+        document.getElementById("adjust-points").focus();
+      });
+    });
+  }
+
   var job = document.getElementById("job");
   function follow() {
     fetch(job.getAttribute("data-url"), {credentials: "same-origin"})
