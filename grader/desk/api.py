@@ -84,14 +84,13 @@ async def adjust(request: Any) -> Any:
         check = body["check"]
         points = None if body.get("points") is None else float(body["points"])
         reason = body.get("reason", "")
-        version = body.get("version")
-    except (ValueError, KeyError, TypeError):
+        version = None if body.get("version") is None else int(body["version"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return problem(400, 'send JSON {"check": NAME, "points": P, "reason": TEXT}')
     if not isinstance(check, str) or not isinstance(reason, str) or not reason.strip():
         return problem(400, "an adjustment needs a check (or exercise) name and a reason")
     desk = state_of(request).desk
-    saved = await call(desk.adjust, request.state.user, slug, name, check, points, reason,
-                       int(version) if version is not None else None)
+    saved = await call(desk.adjust, request.state.user, slug, name, check, points, reason, version)
     row = await call(desk.student, slug, name)
     return ok({**row.to_json(), "version": saved.version}, 201)
 

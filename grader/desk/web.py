@@ -4,6 +4,7 @@ token never reaches a log)."""
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 import sys
 import time
@@ -21,6 +22,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'")
 # the student's feedback page, shown in a sandboxed frame: its own inline styles, no script at all
 FEEDBACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
+
+FEEDBACK_PATH = re.compile(r"/assignments/[^/]+/students/[^/]+/feedback")
 
 
 @dataclass
@@ -131,11 +134,11 @@ class Headers:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
-                path = scope.get("path", "")
-                csp = FEEDBACK_CSP if path.endswith("/feedback") else CSP
+                framed = FEEDBACK_PATH.fullmatch(scope.get("path", "")) is not None
+                csp = FEEDBACK_CSP if framed else CSP
                 headers += [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
                             (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
-                if not path.endswith("/feedback"):
+                if not framed:
                     headers.append((b"x-frame-options", b"DENY"))
                 message = {**message, "headers": headers}
             await send(message)
