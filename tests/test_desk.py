@@ -305,3 +305,33 @@ def test_hash_password_makes_a_hash_users_toml_takes() -> None:
     assert proc.returncode == 0
     made = proc.stdout.strip()
     assert made.startswith("scrypt$") and verify_password("correct horse", made) and not verify_password("wrong", made)
+
+
+def test_a_gradebook_made_by_the_release_before_the_desk_is_upgraded_in_place_and_served(tmp_path: Path) -> None:
+    """made-by-204690a-at-0001_baseline.sqlite: `grader batch` of main at 204690a (revision
+    0001_baseline), three students of neural-net-basics."""
+    import shutil
+    import sqlite3
+
+    from grader.batch.migrate import head
+
+    (tmp_path / "out").mkdir()
+    db = tmp_path / "out" / "gradebook.sqlite"
+    shutil.copy(ROOT / "tests" / "fixtures" / "gradebooks" / "made-by-204690a-at-0001_baseline.sqlite", db)
+    query = ("SELECT s.student, s.sha256, v.status, v.score, v.result_json FROM submissions s "
+             "JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student")
+    with sqlite3.connect(db) as conn:
+        before = conn.execute(query).fetchall()
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001_baseline",)]
+    (tmp_path / "class").mkdir()            # the notebooks are not part of the fixture
+    client, state = make_client(Graded(tmp_path / "class", tmp_path / "out"))
+    bearer = {"Authorization": f"Bearer {state.auth.token}"}
+    listed = client.get(f"/api/assignments/{SLUG}/students", headers=bearer).json()["students"]
+    assert [(s["student"], s["status"], s["final"]) for s in listed] == [
+        ("correct", "passed", 38.0), ("sigmoid_sign_error", "failed", 17.0), ("truncated", "unreadable", 0.0)]
+    saved = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "ok"})
+    assert saved.status_code == 201 and saved.json()["final"] == 19.0
+    state.desk.close()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute(query).fetchall() == before
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
