@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -15,7 +16,12 @@ from urllib.parse import quote
 import pytest
 
 pytest.importorskip("starlette", reason="the desk's extra is not installed (pip install -e '.[desk]')")
-playwright = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (pip install playwright)")
+try:
+    import playwright.sync_api as playwright
+except ImportError:
+    if os.environ.get("GRADER_REQUIRE_BROWSER_TESTS"):      # CI (.ci/run) installs it
+        raise
+    pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
 from desk_fixtures import (HOSTILE_NAME, ROOT, SLUG, Graded, copy_graded, session_class,  # noqa: E402
                            session_hostile_class, start_server)
