@@ -335,3 +335,62 @@ def test_a_gradebook_made_by_the_release_before_the_desk_is_upgraded_in_place_an
     with sqlite3.connect(db) as conn:
         assert conn.execute(query).fetchall() == before
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head(),)]
+
+
+def test_behind_a_proxy_every_link_carries_the_root_path(book: Graded) -> None:
+    """--root-path /desk, as docs/desk.md's reverse proxy (which strips /desk) serves it."""
+    server = start_server(book, root_path="/desk")
+    try:
+        assert server.url.endswith("/desk/?token=" + server.token)
+        import http.client
+
+        port = int(server.base.rsplit(":", 1)[1].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", f"/?token={server.token}")             # as the proxy passes it on: /desk stripped
+        reply = conn.getresponse()
+        reply.read()
+        assert reply.status == 303 and reply.getheader("location") == "/desk/"
+        cookie = reply.getheader("set-cookie", "").split(";")[0]
+        conn.request("GET", f"/assignments/{SLUG}", headers={"Cookie": cookie})
+        reply = conn.getresponse()
+        page = reply.read().decode()
+        assert reply.status == 200
+    finally:
+        server.stop()
+    assert 'href="/desk/static/desk.css"' in page and f'href="/desk/assignments/{SLUG}/students/correct"' in page
+    assert f'data-api="/desk/api/assignments/{SLUG}/students?checks=0"' in page
+
+
+def test_a_session_expires(book: Graded, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from grader.desk import web
+    from grader.desk.auth import SESSION_SECONDS
+
+    client, _state = logged_in(book)
+    assert client.get(f"/assignments/{SLUG}").status_code == 200
+    later = time.time() + SESSION_SECONDS + 60
+    monkeypatch.setattr(web.time, "time", lambda: later)
+    assert client.get(f"/assignments/{SLUG}").status_code == 401
+
+
+@pytest.mark.slow   # a regrade through the batch engine (a real kernel, ~15 s)
+def test_a_regrade_through_the_api_keeps_the_adjustment_and_records_who(book: Graded) -> None:
+    import time
+
+    client, state = make_client(book)
+    bearer = {"Authorization": f"Bearer {state.auth.token}"}
+    client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "accepted"})
+    before = client.get(f"/api{STUDENT}", headers=bearer).json()
+    job = client.post(f"/api/assignments/{SLUG}/regrade", headers=bearer, json={"student": "sigmoid_sign_error"}).json()
+    assert job["state"] == "running" and job["total"] == 1
+    deadline = time.monotonic() + 300
+    while job["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        job = client.get(f"/api/jobs/{job['id']}", headers=bearer).json()
+    assert job["state"] == "done" and job["done"] == 1, job
+    after = client.get(f"/api{STUDENT}", headers=bearer).json()
+    assert after["graded_at"] > before["graded_at"]                     # a new verdict ...
+    assert after["final"] == before["final"] == 19.0 and after["adjustments"] == before["adjustments"]   # ... same grade
+    assert [(h["by"], h["action"]) for h in after["history"]][:2] == [("instructor", "regrade"), ("instructor", "adjust")]
+    assert float(read_csv(book.out / "grades.csv")["sigmoid_sign_error"]["adjusted"]) == 19.0   # the batch's own files

@@ -21,6 +21,12 @@ def state_of(request: Any) -> State:
     return request.app.state.desk  # type: ignore[no-any-return]
 
 
+def here(request: Any) -> str:
+    """The request's path as the browser asked for it (behind a proxy: with --root-path)."""
+    base, path = base_of(request), request.url.path
+    return path if not base or path == base or path.startswith(base + "/") else base + path
+
+
 def page(handler: Handler) -> Handler:
     """A page: ?token= logs in (then the same page without it), no user is refused, a missing
     assignment or student is a 404 with a link back, a POST must carry the CSRF token."""
@@ -36,7 +42,7 @@ def page(handler: Handler) -> Handler:
                               back=f"{base_of(request)}/login", back_words="Log in")
             log_in(request, user)
             rest = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query_params.multi_items() if k != "token")
-            return RedirectResponse(f"{base_of(request)}{request.url.path}" + (f"?{rest}" if rest else ""), 303)
+            return RedirectResponse(here(request) + (f"?{rest}" if rest else ""), 303)
         user, by_token = current_user(request)
         if user is None:
             return render(request, "error.html.j2", 401, heading="Not logged in",

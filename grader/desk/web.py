@@ -23,7 +23,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 # the student's feedback page, shown in a sandboxed frame: its own inline styles, no script at all
 FEEDBACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
 
-FEEDBACK_PATH = re.compile(r"/assignments/[^/]+/students/[^/]+/feedback")
+FEEDBACK_PATH = re.compile(r"/assignments/[^/]+/students/[^/]+/feedback$")     # after any --root-path
 
 
 @dataclass
@@ -134,7 +134,7 @@ class Headers:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
-                framed = FEEDBACK_PATH.fullmatch(scope.get("path", "")) is not None
+                framed = FEEDBACK_PATH.search(scope.get("path", "")) is not None
                 csp = FEEDBACK_CSP if framed else CSP
                 headers += [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
                             (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
