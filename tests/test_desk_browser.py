@@ -144,7 +144,9 @@ def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_f
         assert "<script>window.__pwned=1;alert(1)</script>" in notebook            # markdown, as text
         assert "[text/html]" in notebook or "<script>window.__pwned=1" in notebook
         assert "<script>window.__pwned=8</script>" in notebook                     # printed output
-        assert "<script>window.__pwned=3</script>" in notebook                     # the exception message
+        assert "ValueError: <script>window.__pwned=3</script>" in page.inner_text("#cell-issues")   # the exception
+        feedback = page.frame_locator("#feedback").locator("body").inner_text()
+        assert "<script>window.__pwned=3</script>" in feedback                     # ... as the student reads it
         assert page.locator("#notebook script, #notebook svg, #notebook img[onerror]").count() == 0
         page.frame_locator("#feedback").locator("body").wait_for()
         page.screenshot(path=str(IMAGES / "desk-hostile.png"), full_page=False)

@@ -65,7 +65,8 @@ def student_data(desk: Desk, slug: str, student: str) -> dict[str, Any]:
         groups.setdefault(check_row.exercise, []).append(check_row)
     notebook = load(desk.submissions, student, desk.assignment(slug).notebook, row.sha256)
     return {"row": row, "groups": list(groups.items()), "messages": messages, "notebook": notebook,
-            "submissions": submissions_of(desk, slug, student), "errors": result.errors}
+            "submissions": submissions_of(desk, slug, student), "errors": result.errors,
+            "cell_issues": [c for c in result.cells if c.kind != "skipped"]}
 
 
 def feedback_html(desk: Desk, slug: str, student: str) -> str:
