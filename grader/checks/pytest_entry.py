@@ -32,6 +32,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notebook-sandbox", choices=SANDBOX_MODES, default="auto", help=SANDBOX_HELP)
 
 
+# A hidden check module may have a public one's file name (`grader new` scaffolds them so):
+# pytest's default import mode ("prepend") imports both as one module name and stops with
+# "import file mismatch"; importlib imports each file on its own, as `grader check` does.
+# A mode the user chose other than the default is kept.
+IMPORT_MODE = "importlib"
+
+
+def _choose_import_mode(namespace: Any) -> None:
+    if getattr(namespace, "notebook", None) is not None and getattr(namespace, "importmode", None) == "prepend":
+        namespace.importmode = IMPORT_MODE
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    _choose_import_mode(early_config.known_args_namespace)     # conftest.py files in the checks folders
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from grader.checks.plugin import MARKERS
 
@@ -39,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if config.getoption("notebook", None) is None:
         return
+    _choose_import_mode(config.option)                          # the check modules
     config.addinivalue_line("python_files", "check_*.py")   # as `grader check` collects them
     from grader.checks import _nb_fixture
 
