@@ -183,6 +183,36 @@ def test_assign_without_a_master_folder_is_an_authoring_error(tmp_path: Path) ->
         assign(tmp_path / "solutions" / "missing", tmp_path / "assignments")
 
 
+
+def test_assign_never_drops_a_setting_only_the_release_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli.main import main
+    from grader.course import load_assignment
+
+    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"))
+    out = tmp_path / "assignments"
+    assign(folder, out)
+    released = out / "tiny" / "assignment.toml"
+    # an instructor sets [visibility] in the released toml (as gradescope.md once told them to)
+    edited = released.read_text() + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n'
+    released.write_text(edited)
+    (folder / "tiny.ipynb").write_text((folder / "tiny.ipynb").read_text())   # any later edit of the master
+    assert main(["assign", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "[visibility] hidden" in err and "[visibility.exercises] double" in err
+    assert str(folder / "assignment.toml") in err and "grader: error:" in err
+    assert released.read_text() == edited                                     # nothing lost
+    assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
+    # moved to the master's toml, the one to edit: assign copies it
+    (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n')
+    assert main(["assign", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "[visibility.exercises] double" in err and "[visibility] hidden" not in err
+    (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n')
+    assert main(["assign", str(folder), "--out", str(out)]) == 0
+    assert released.read_bytes() == (folder / "assignment.toml").read_bytes()
+    assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
+
+
 # -- grader new ---------------------------------------------------------------------------
 
 def test_new_scaffolds_a_master_that_grades_full_marks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
