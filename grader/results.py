@@ -92,6 +92,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
     files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
     files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
+    checks_digest: str = ""         # the checks it was made with (grader.staleness.checks_digest), set by `grader batch`
 
     @property
     def passed(self) -> bool:
@@ -247,7 +248,8 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
-# then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last
+# then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a verdict made
+# with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
 
 
 def csv_row(student: str, result: Result) -> dict[str, Any]:
@@ -273,7 +275,7 @@ def mistakes_of(result: Result) -> list[tuple[str, str]]:
 
 def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + ["mistakes"] + exercises, extrasaction="ignore")
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + ["mistakes", "stale"] + exercises, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)
