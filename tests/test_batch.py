@@ -409,6 +409,24 @@ def test_zip_of_a_class_is_graded_like_its_folder(tmp_path: Path) -> None:
     assert "class.zip:truncated.ipynb" in page
 
 
+def test_zip_of_student_zips_is_unwrapped_and_each_student_graded(tmp_path: Path) -> None:
+    # an LMS export zipped once more: class.zip holds export/, which holds one zip per student
+    # (batch.md: a zip whose only top-level entry is a folder of submissions is unwrapped)
+    made = tmp_path / "made"
+    make_class(made, only=["ada", "wrong_values"])
+    student_zips = {
+        "ada": _zip(tmp_path / "ada.zip", {"tiny-tensors.ipynb": (made / "ada.ipynb").read_bytes()}),
+        "bob": _zip(tmp_path / "bob.zip", {"bob/tiny-tensors.ipynb": (made / "wrong_values.ipynb").read_bytes()}),
+    }
+    archive = _zip(tmp_path / "class.zip", {f"export/{name}.zip": path.read_bytes() for name, path in student_zips.items()})
+    proc = run_cli(*batch_args(archive, tmp_path / "out", "--workers", "2"))
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert {s: (r["status"], r["total"]) for s, r in rows.items()} == {"ada": ("passed", "6.0"), "bob": ("failed", "4.0")}
+    assert "class.zip:export/bob.zip" in (tmp_path / "out" / "feedback" / "bob.html").read_text()
+
+
+
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     missing = run_cli(*batch_args(tmp_path / "nope", tmp_path / "out"))
     assert missing.returncode == 2 and "no such folder or zip" in missing.stderr
