@@ -182,7 +182,7 @@ class NotebookSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
         from grader.checks.plugin import points_of
-        from grader.verdict import earned, hidden_message
+        from grader.verdict import earned
 
         outcome = yield
         report = outcome.get_result()
@@ -192,12 +192,21 @@ class NotebookSession:
         if report.passed or call.excinfo is None:
             return
         if self._hidden(item):
-            report.longrepr = f"{item.name} (hidden): {hidden_message(False)}"
+            report.longrepr = f"{item.name} (hidden): {self._hidden_words(call.excinfo.value)}"
             report.sections = []
             return
         text = failure_text(call.excinfo.value)
         if text:
             report.longrepr = text
+
+    def _hidden_words(self, exc: BaseException) -> str:
+        """A failed hidden check's words, as the verdict's ([visibility] hidden_checks)."""
+        from grader.failures import CheckFailed
+        from grader.verdict import hidden_failure
+
+        diagnosis = exc.details.get("diagnosis") if isinstance(exc, CheckFailed) else None
+        allowed = self.assignment is not None and self.assignment.hidden_feedback == "mistake"
+        return hidden_failure(str(getattr(diagnosis, "public", "") or "") if allowed else "")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.points:
