@@ -10,7 +10,9 @@ with none, or several and none so named, the student gets a verdict that says so
 files of the notebook's folder (a student folder's) or of its zip come with it, per student
 (grader.submission: bounded by [limits] submitted_mb and submitted_files). Hidden
 entries (.ipynb_checkpoints, .DS_Store, __MACOSX) are ignored. A .zip is extracted to a
-temporary folder first, refusing entries that would land outside it.
+temporary folder first, refusing entries that would land outside it; a class zip whose only
+top-level entry is a folder of submissions (notebooks, student folders, student zips) is read
+from that folder.
 """
 from __future__ import annotations
 
@@ -93,14 +95,20 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
     return [entries[k] for k in sorted(entries)]
 
 
+def _is_zip_name(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(".zip")
+
+
 def _unwrap(root: Path, notebook_name: str) -> Path:
-    """A zip whose only top-level entry is a folder of submissions (several notebooks or student
-    folders, none of them the assignment's notebook itself): that folder."""
+    """A zip whose only top-level entry is a folder of submissions (several notebooks, student
+    folders or student zips, none of them the assignment's notebook itself; or one student's
+    zip): that folder."""
     visible = [p for p in root.iterdir() if not skipped(p.name)]
     if len(visible) != 1 or not visible[0].is_dir():
         return root
     inner = [p for p in visible[0].iterdir() if not skipped(p.name)]
-    if (len(inner) >= 2 and all(p.is_dir() or p.name.lower().endswith(".ipynb") for p in inner)
+    shaped = all(p.is_dir() or p.name.lower().endswith(".ipynb") or _is_zip_name(p) for p in inner)
+    if (shaped and (len(inner) >= 2 or (len(inner) == 1 and _is_zip_name(inner[0])))
             and not any(p.name == notebook_name for p in inner)):
         return visible[0]
     return root

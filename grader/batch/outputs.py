@@ -2,7 +2,8 @@
 
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
-    grades.csv                 a row per student: total, each exercise, status
+    grades.csv                 a row per student: total, each exercise, status; "stale" = "yes" where
+                               the verdict was made with other checks than `digest` (--keep-stale)
     report.html                the class at a glance (grader.feedback.report)
 
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
@@ -49,9 +50,11 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
+                        verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook, then grades.csv and report.html; with
+    `digest` (the checks graded with now), a verdict made with other checks is marked stale."""
     from grader.feedback.report import ClassRow, render_report
+    from grader.staleness import is_stale
 
     rows: list[dict[str, object]] = []
     class_rows: list[ClassRow] = []
@@ -64,9 +67,11 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
         write_student_outputs(out, assignment, entry.student, stored.result)
         row = csv_row(entry.student, stored.result)
         row["status"] = stored.status
+        stale = digest is not None and is_stale(stored.result, digest)
+        row["stale"] = "yes" if stale else ""
         rows.append(row)
         class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
-                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html"))
+                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html", stale=stale))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))

@@ -27,8 +27,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                                               "e.g. postgresql+psycopg://user@host/course")
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")
     p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
+    p.add_argument("--keep-stale", action="store_true",
+                   help="keep verdicts made with other checks (they are regraded by default); grades.csv and the report mark them stale")
     add_grading_options(p)
     p.set_defaults(func=cmd_batch)
+
+
+def _stale_note(stale: int, keep: bool) -> str:
+    """How many verdicts were made with other checks, and what became of them."""
+    if not stale:
+        return ""
+    return f"; {stale} made with other checks: " + ("kept, marked stale" if keep else "graded again")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -42,11 +51,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
                          hint="a cluster's size is set by its workers (dask worker --nworkers N)")
     options = grading_options(args)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
-                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
+                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade,
+                         keep_stale=args.keep_stale, options=options)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
     print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "
-          f"({summary.skipped} already in the gradebook); new verdicts: {counts}")
+          f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); new verdicts: {counts}")
     if summary.grader_errors:
         print(f"{len(summary.grader_errors)} submission(s) could not be graded (the grader failed, not the student); "
               "run the same command again to retry them:", file=sys.stderr)

@@ -5,7 +5,7 @@ import functools
 import re
 from typing import Any
 
-from grader.results import Result
+from grader.results import Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
 
 
@@ -19,10 +19,11 @@ def environment() -> Any:
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
-    env.filters["num"] = _num
+    env.filters["num"] = number_text
     env.filters["mdquote"] = _md_quote
     env.filters["mdcell"] = _md_cell
-    env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
+    env.filters["shape"] = shape_text
+    env.filters["details"] = detail_lines
     return env
 
 
@@ -54,12 +55,6 @@ def _md_quote(value: Any) -> str:
 def _md_cell(value: Any) -> str:
     """Literal text on one line, for a table cell."""
     return _md_escape(" ".join(str(value).split()))
-
-
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
-    return str(value)
 
 
 def context(result: Result, title: str | None) -> dict[str, Any]:
