@@ -32,9 +32,13 @@ class ClassRow:
     result: Result | None          # None: no verdict (the grader could not grade it)
     source: str = ""
     feedback: str = ""             # link to the student's feedback page, relative to the report
+    late: str = ""                 # the late policy's words, where it took something or the time is unknown
+    final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
 
     @property
     def score(self) -> float:
+        if self.final is not None and self.result is not None:
+            return self.final
         return self.result.score if self.result else 0.0
 
     @property
