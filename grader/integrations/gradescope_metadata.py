@@ -23,9 +23,13 @@ def _user(data: dict[str, Any]) -> dict[str, Any]:
     return users[0] if isinstance(users, list) and users and isinstance(users[0], dict) else {}
 
 
+def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _extension(data: dict[str, Any], user: dict[str, Any]) -> str:
-    assignment = data.get("assignment") if isinstance(data.get("assignment"), dict) else {}
-    own = user.get("assignment") if isinstance(user.get("assignment"), dict) else {}
+    assignment, own = _table(data, "assignment"), _table(user, "assignment")
     everyone = parse_time(str(assignment.get("due_date") or ""))
     theirs = parse_time(str(own.get("due_date") or ""))
     return theirs.isoformat() if theirs is not None and (everyone is None or theirs > everyone) else ""
