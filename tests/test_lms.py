@@ -187,3 +187,44 @@ def test_bad_input_says_which_line(tmp_path: Path, course: Path) -> None:
                   "--lms", "canvas")
     assert proc.returncode == 2 and "--lms canvas: no name in" in proc.stderr and "lastfirst_[LATE_]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow   # needs the graded Canvas download above
+def test_a_bad_roster_or_column_says_which_line(tmp_path: Path, course: Path,
+                                                canvas_graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _ = canvas_graded
+    base = ["export", "canvas", str(course / "assignments" / "tiny-tensors"), "--gradebook", str(out),
+            "--out", str(tmp_path / "x.csv")]
+    proc = grader(*base, "--roster", str(ROSTER), "--column", "Homework 2")
+    assert proc.returncode == 2 and "line 1: no column 'Homework 2'" in proc.stderr
+    assert "Tiny tensors (batch fixture) (4242), Homework 1 (4101)" in proc.stderr
+    broken = tmp_path / "broken.csv"
+    broken.write_text(ROSTER.read_text().replace('"Turing, Alan",12346,', '"Turing, Alan,12346,', 1))
+    proc = grader(*base, "--roster", str(broken))
+    assert proc.returncode == 2 and "broken.csv, line " in proc.stderr and "Traceback" not in proc.stderr
+    short = tmp_path / "short.csv"
+    short.write_text(ROSTER.read_text().replace(",CS 101 Fall 2026,,8.00", ",CS 101 Fall 2026,8.00", 1))
+    proc = grader(*base, "--roster", str(short))
+    assert proc.returncode == 2 and "short.csv, line 4: 10 values, the header has 11" in proc.stderr
+    proc = grader(*base, "--roster", str(WORKSHEET))
+    assert proc.returncode == 2 and "line 1: not a Canvas gradebook export" in proc.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+@pytest.mark.slow   # grades a Canvas download of five in real kernels, then runs the batch again (~20 s)
+def test_times_given_later_reach_the_gradebook_without_regrading(tmp_path: Path, course: Path) -> None:
+    assignment = str(course / "assignments" / "tiny-tensors")
+    out = tmp_path / "out"
+    first = grader("batch", str(LMS / "canvas_download"), "--assignment", assignment, "--out", str(out), "--workers", "2")
+    assert first.returncode == 0, first.stderr
+    assert by_student(out / "grades.csv")["turingalan"]["submitted_at"] == "unknown"
+    again = grader("batch", str(LMS / "canvas_download"), "--assignment", assignment, "--out", str(out),
+                   "--submitted-at", str(course / "times.csv"))
+    assert again.returncode == 0, again.stderr
+    assert "all already in the gradebook; nothing to grade" in again.stderr
+    assert by_student(out / "grades.csv")["turingalan"]["final"] == "4.8"
+    proc = grader("export", "csv", assignment, "--gradebook", str(out), "--out", str(tmp_path / "final.csv"))
+    assert proc.returncode == 0, proc.stderr
+    final = by_student(tmp_path / "final.csv")
+    assert (final["turingalan"]["final"], final["turingalan"]["late"]) == ("4.8", "submitted 1 day 3 hours late: -20%")
+    assert (final["turingalan"]["lms"], final["turingalan"]["lms_id"]) == ("canvas", "12346")

@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.batch.restamp import restamp
 from grader.batch.stamps import TimeSources, stamps_for
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
@@ -120,6 +121,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+        restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
         summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, stamps)
     book.close()
     summary.seconds = time.monotonic() - started
