@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -228,3 +229,28 @@ def test_times_given_later_reach_the_gradebook_without_regrading(tmp_path: Path,
     final = by_student(tmp_path / "final.csv")
     assert (final["turingalan"]["final"], final["turingalan"]["late"]) == ("4.8", "submitted 1 day 3 hours late: -20%")
     assert (final["turingalan"]["lms"], final["turingalan"]["lms_id"]) == ("canvas", "12346")
+
+
+@pytest.mark.slow   # grades three notebooks in real kernels (~12 s)
+def test_nbgrader_timestamp_then_the_list_then_mtime(tmp_path: Path, course: Path) -> None:
+    right = (LMS / "canvas_download" / "lovelaceada_12345_900001_tiny-tensors.ipynb").read_text()
+    folder = tmp_path / "submitted"
+    carol = folder / "carol" / "tiny-tensors"                 # nbgrader's submitted/<student>/<assignment>/
+    carol.mkdir(parents=True)
+    (carol / "tiny-tensors.ipynb").write_text(right)
+    (carol / "timestamp.txt").write_text("2026-12-05 05:10:00.123456 UTC\n")    # 11 minutes late: inside the grace
+    (folder / "dan.ipynb").write_text(right)
+    (folder / "erin.ipynb").write_text(right)
+    os.utime(folder / "erin.ipynb", (1796713200, 1796713200))  # 2026-12-08T07:00:00Z: 3 days 2 hours late
+    (tmp_path / "times.csv").write_text("student,submitted_at\ncarol,2026-12-01T00:00:00Z\n")   # the timestamp wins
+    out = tmp_path / "out"
+    proc = grader("batch", str(folder), "--assignment", str(course / "assignments" / "tiny-tensors"), "--out", str(out),
+                  "--submitted-at", str(tmp_path / "times.csv"), "--times-from-mtime", "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    grades = by_student(out / "grades.csv")
+    carol = grades["carol"]
+    assert (carol["submitted_at"], carol["late_by"], carol["penalty"]) == ("2026-12-05T05:10:00.123456+00:00", "11 minutes", "0%")
+    erin = json.loads((out / "results" / "erin.json").read_text())["extra_data"]["late"]
+    assert (erin["submitted_from"], erin["words"]) == ("mtime", "submitted 3 days 2 hours late: -40%")
+    dan = json.loads((out / "results" / "dan.json").read_text())["extra_data"]["late"]
+    assert dan["submitted_from"] == "mtime" and dan["words"].startswith("submitted ")
