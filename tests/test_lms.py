@@ -80,6 +80,17 @@ def test_canvas_names_parse() -> None:
     moodle = parse_moodle_name("Ada Lovelace_501_assignsubmission_file_", folder=True)
     assert moodle is not None and (moodle.display_name, moodle.participant, moodle.plugin) == ("Ada Lovelace", "501", "file")
     assert parse_moodle_name("Ada Lovelace_501_assignsubmission_file_", folder=False) is None
+    flat = parse_moodle_name("Ada Lovelace_501_assignsubmission_file_tiny-tensors.ipynb", folder=False)
+    assert flat is not None and (flat.participant, flat.filename) == ("501", "tiny-tensors.ipynb")
+
+
+def test_cells_a_spreadsheet_would_run_are_inert() -> None:
+    from grader.lms.sheet import inert
+
+    for cell in ("=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1", '=HYPERLINK("http://x")'):
+        assert inert(cell) == "'" + cell
+    for cell in ("-1.5", "+2", "-", "Ada", "4.8", 4.8, "1=1"):
+        assert inert(cell) == cell
 
 
 @pytest.mark.slow   # grades a Canvas download of five in real kernels (~15 s)
