@@ -108,6 +108,7 @@ def test_canvas_download_graded_with_late_work(canvas_graded: tuple[Path, subpro
     assert (barbara["penalty"], barbara["final"], barbara["late_by"]) == ("0%", "4.0", "")
     edsger = grades["dijkstraedsger"]                      # Canvas says LATE; nobody says when: flagged
     assert (edsger["submitted_at"], edsger["final"]) == ("unknown", "6.0")
+    assert "1 submission(s) came in at an unknown time and get no late penalty: dijkstraedsger" in proc.stderr
     assert grades["lovelaceada"]["final"] == "6.0"
     results = json.loads((out / "results" / "turingalan.json").read_text())
     assert results["score"] == 4.8

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
 from grader.batch.restamp import restamp
-from grader.batch.stamps import TimeSources, stamps_for
+from grader.batch.stamps import TimeSources, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -103,6 +103,8 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         for line in [f"note: {n}" for n in notes] + [f"warning: {w}" for w in warnings]:
             print(line, file=log)
         stamps = stamps_for(entries, config.times)    # a file naming someone not in the class stops here
+        if assignment.deadline is not None and unknown_note(stamps):
+            print(f"warning: {unknown_note(stamps)}", file=log)
         done = set() if config.regrade else book.graded(assignment.slug)
         todo = [e for e in entries if (e.student, e.sha256) not in done]
         summary.skipped = len(entries) - len(todo)

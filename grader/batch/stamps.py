@@ -12,7 +12,7 @@ from grader.batch.classfolder import Entry
 from grader.lms.students import StudentIds, read_student_times
 from grader.policy.submitted import UNKNOWN, Stamp, read_timestamp
 
-__all__ = ["TimeSources", "stamps_for"]
+__all__ = ["TimeSources", "stamps_for", "unknown_note"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +65,13 @@ def stamps_for(entries: list[Entry], sources: TimeSources) -> dict[str, Stamp]:
                                    due=due.isoformat() if due else "", lms=who.lms if who else "",
                                    lms_id=who.lms_id if who else "", display_name=who.display_name if who else "")
     return out
+
+
+def unknown_note(stamps: dict[str, Stamp]) -> str:
+    """A line for the batch's log when some submissions' times are unknown (so not penalised), or ""."""
+    unknown = sorted(s for s, stamp in stamps.items() if not stamp.submitted_at and stamp.submitted_from in (UNKNOWN, "canvas LATE"))
+    if not unknown:
+        return ""
+    shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+    return (f"{len(unknown)} submission(s) came in at an unknown time and get no late penalty: {shown}; "
+            "give their times with --submitted-at FILE (student,submitted_at)")
