@@ -9,6 +9,8 @@
                                default, or "mistake"), and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
     [execution]                skip_tags: cells with one of these tags are not run at grading time
+    [deadline]                 due, grace_minutes, penalty_per_day | penalty_per_hour, penalty_max,
+                               zero_after (grader.policy.deadline_table)
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
 from grader.errors import AssignmentError
+from grader.policy.deadline import Deadline
+from grader.policy.deadline_table import read_deadline
 
 SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
@@ -31,7 +35,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution")
+          "files", "execution", "deadline")
 # [visibility] hidden_checks: what a failed hidden check may say besides its name and pass/fail:
 # nothing more (the default), or the name of a recognised mistake (never inputs or values)
 HIDDEN_FEEDBACK = ("pass_fail", "mistake")
@@ -108,6 +112,7 @@ class Assignment:
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
+    deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -140,6 +145,7 @@ class AssignmentFile:
     hidden_feedback: str = "pass_fail"
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
+    deadline: Deadline | None = None
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -386,4 +392,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         hidden_feedback=_hidden_feedback(path, data.get("visibility"), data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
+        deadline=read_deadline(path, data.get("deadline")),
     )

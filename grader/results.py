@@ -94,6 +94,13 @@ class Result:
     files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
     files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
     checks_digest: str = ""         # the checks it was made with (grader.staleness.checks_digest), set by `grader batch`
+    # when it came in and who sent it (grader.policy.deadline, grader.lms): "" where unknown
+    submitted_at: str = ""          # ISO 8601 with its offset
+    submitted_from: str = ""        # where that time was read: gradescope, canvas, moodle, timestamp.txt, --submitted-at, mtime
+    due: str = ""                   # this student's own due time, when an extension moved it
+    lms: str = ""                   # the LMS the submission came from: canvas, moodle, gradescope
+    lms_id: str = ""                # the student's id there
+    display_name: str = ""          # the student's name there
 
     @property
     def passed(self) -> bool:
@@ -208,8 +215,10 @@ def _file_words(row: dict[str, Any]) -> str:
     return f"{row['name']} ({size_words(int(row['bytes']))}{sent})"
 
 
-def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> dict[str, Any]:
-    """results.json in Gradescope's schema, with our facts under extra_data."""
+def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
+                  late: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json in Gradescope's schema, with our facts under extra_data. `late`: the late
+    policy's facts (grader.policy.submitted.Shown.late_data); its "final" is the score then."""
     visibility = visibility or {}
     tests = []
     for check in result.checks:
@@ -227,9 +236,10 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
         })
     return {
-        "score": result.score,
+        "score": late["final"] if late else result.score,
         "execution_time": round(result.execution_time, 3),
-        "output": _summary_output(result),
+        "output": _summary_output(result) + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}."
+                                             if late else ""),
         "output_format": "text",
         "tests": tests,
         "extra_data": {
@@ -242,6 +252,8 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "readable": result.readable,
             "errors": result.errors,
             **_files_data(result),
+            **({"late": late} if late else {}),
+            **({"lms": {"lms": result.lms, "id": result.lms_id, "name": result.display_name}} if result.lms else {}),
         },
     }
 
@@ -253,8 +265,9 @@ def _files_data(result: Result) -> dict[str, Any]:
     return {"files": result.files, "files_refused": result.files_refused}
 
 
-def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None) -> str:
-    return json.dumps(to_gradescope(result, visibility), indent=2)
+def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
+                     late: dict[str, Any] | None = None) -> str:
+    return json.dumps(to_gradescope(result, visibility, late), indent=2)
 
 
 def to_junit(result: Result) -> str:
@@ -289,8 +302,9 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
-# then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a verdict made
-# with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
+LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
+# then LATE_COLUMNS, then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a verdict
+# made with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
 
 
 def csv_row(student: str, result: Result) -> dict[str, Any]:
@@ -316,8 +330,11 @@ def mistakes_of(result: Result) -> list[tuple[str, str]]:
 
 def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + ["mistakes", "stale"] + exercises, extrasaction="ignore")
+    from grader.lms.sheet import inert_row
+
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + LATE_COLUMNS + ["mistakes", "stale"] + exercises,
+                            extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(inert_row(row))
     return out.getvalue()

@@ -18,11 +18,14 @@ from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.batch.restamp import restamp
+from grader.batch.stamps import TimeSources, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
 from grader.errors import GraderError, UsageError
 from grader.options import Options
+from grader.policy.submitted import Stamp, stamped
 from grader.results import Result
 from grader.staleness import checks_digest, is_stale
 
@@ -46,6 +49,8 @@ class BatchConfig:
     options: Options = Options()
     time_limit: float | None = None         # default: the assignment's budgets plus a margin
     grade_fn: str = DEFAULT_GRADE_FN
+    lms: str = "auto"                       # auto, canvas, moodle, none (grader.lms.download)
+    times: TimeSources = TimeSources()      # --submitted-at, --extensions, --times-from-mtime
 
 
 @dataclass
@@ -95,14 +100,19 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         backend = _backend(config, assignment, limit) if config.regrade or new_gradebook(config, out) else None
         book = Gradebook(url)
     summary = BatchSummary(out=out, gradebook=url)
-    with opened(config.submissions, assignment.notebook, exclude=(out,)) as (entries, warnings):
+    notes: list[str] = []
+    with opened(config.submissions, assignment.notebook, exclude=(out,), lms=config.lms, notes=notes) as (entries, warnings):
         summary.students = len(entries)
         summary.warnings += warnings
-        for w in warnings:
-            print(f"warning: {w}", file=log)
+        for line in [f"note: {n}" for n in notes] + [f"warning: {w}" for w in warnings]:
+            print(line, file=log)
+        stamps = stamps_for(entries, config.times)    # a file naming someone not in the class stops here
+        if assignment.deadline is not None and unknown_note(stamps):
+            print(f"warning: {unknown_note(stamps)}", file=log)
         todo, stale = _to_grade(config, book, assignment, entries, digest, summary)
         recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log),
                             digest=digest, replace_keys=stale)
+        recorder.stamps = stamps
         if summary.stale:
             print(_stale_words(summary.stale, config.keep_stale), file=log)
         if todo:
@@ -118,7 +128,8 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest)
+        restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
@@ -200,6 +211,7 @@ class Recorder:
         self.summary, self.progress = summary, progress
         self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
         self.faults: Counter[str] = Counter()   # grader faults that stood, by their first line
+        self.stamps: dict[str, Stamp] = {}      # student -> when it came in, who sent it (recorded in the verdict)
 
     def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
         """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
@@ -244,6 +256,7 @@ class Recorder:
     def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
         from grader.batch.outputs import write_student_outputs
 
+        result = stamped(result, self.stamps.get(task.student))
         result.checks_digest = self.digest
         written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
                                    source=task.source, status=status, result=result, reason=reason,

@@ -34,9 +34,13 @@ class ClassRow:
     source: str = ""
     feedback: str = ""             # link to the student's feedback page, relative to the report
     stale: bool = False            # its verdict was made with other checks than the current ones
+    late: str = ""                 # the late policy's words, where it took something or the time is unknown
+    final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
 
     @property
     def score(self) -> float:
+        if self.final is not None and self.result is not None:
+            return self.final
         return self.result.score if self.result else 0.0
 
     @property
