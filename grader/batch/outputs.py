@@ -2,7 +2,8 @@
 
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
-    grades.csv                 a row per student: total, each exercise, status
+    grades.csv                 a row per student: total, submitted_at, late_by, penalty, final, each exercise, status;
+                               "stale" = "yes" where the verdict was made with other checks than `digest` (--keep-stale)
     report.html                the class at a glance (grader.feedback.report)
 
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
@@ -22,7 +23,8 @@ from grader.results import Result, csv_row, to_csv
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import StoredVerdict
-    from grader.policy.final import Adjustment, FinalGrade
+    from grader.policy.final import Adjustment
+    from grader.policy.submitted import Shown, Stamp
 
 NOT_GRADED = "not graded"
 
@@ -39,8 +41,8 @@ def student_paths(out: Path, student: str) -> Outputs:
 
 
 def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result,
-                          grade: "FinalGrade | None" = None) -> None:
-    write_outputs(result, assignment, student_paths(out, student), grade)
+                          adjustments: Sequence["Adjustment"] = ()) -> None:
+    write_outputs(result, assignment, student_paths(out, student), adjustments)
 
 
 def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]:
@@ -51,16 +53,18 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"],
+                        verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None,
+                        stamps: dict[str, Stamp] | None = None,
                         adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
                         student_files: bool = True) -> tuple[Path, Path]:
     """Rewrite every student's files from the gradebook (unless `student_files` is off: the desk
-    rewrites only the student it changed), then grades.csv and report.html; each with the
-    student's final grade (grader.policy.final) where graders made `adjustments`."""
+    rewrites only the student it changed), then grades.csv and report.html; with `digest` (the
+    checks graded with now), a verdict made with other checks is marked stale. `stamps`: what this
+    run knows of when each came in (an extension given since it was graded counts). `adjustments`:
+    the graders' (grader serve), by student, in each final grade."""
     from grader.feedback.report import ClassRow, render_report
-    from grader.policy.final import final_grade
-
-    adjustments = adjustments or {}
+    from grader.policy.submitted import shown, stamped
+    from grader.staleness import is_stale
 
     rows: list[dict[str, object]] = []
     class_rows: list[ClassRow] = []
@@ -70,21 +74,32 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
             rows.append({"student": entry.student, "status": NOT_GRADED, "sha256": entry.sha256})
             class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
             continue
-        grade = final_grade(stored.result, adjustments.get(entry.student, ()))
+        result = stamped(stored.result, (stamps or {}).get(entry.student))
+        mine = (adjustments or {}).get(entry.student, ())
         if student_files:
-            write_student_outputs(out, assignment, entry.student, stored.result, grade)
-        row = csv_row(entry.student, stored.result, grade)
+            write_student_outputs(out, assignment, entry.student, result, mine)
+        grade = shown(result, assignment.deadline, mine)
+        row = csv_row(entry.student, result, grade.grade)
         row["status"] = stored.status
+        stale = digest is not None and is_stale(stored.result, digest)
+        row["stale"] = "yes" if stale else ""
+        row.update(grade.csv_columns())
         rows.append(row)
-        class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
-                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html",
-                                   final=grade.final if grade.changed else None))
+        class_rows.append(ClassRow(entry.student, stored.status, result, entry.source,
+                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html", stale=stale,
+                                   late=_late_note(grade), final=grade.grade.final))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))
     report_path = out / "report.html"
     _write_atomic(report_path, render_report(assignment, class_rows))
     return csv_path, report_path
+
+
+def _late_note(grade: "Shown") -> str:
+    """The report's note of the late policy: only where it took something, or the time is unknown."""
+    late = grade.penalty
+    return grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
 
 
 def _write_atomic(path: Path, text: str) -> None:

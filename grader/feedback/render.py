@@ -5,7 +5,7 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
-from grader.results import Result
+from grader.results import Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
 
 if TYPE_CHECKING:
@@ -22,10 +22,11 @@ def environment() -> Any:
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
-    env.filters["num"] = _num
+    env.filters["num"] = number_text
     env.filters["mdquote"] = _md_quote
     env.filters["mdcell"] = _md_cell
-    env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
+    env.filters["shape"] = shape_text
+    env.filters["details"] = detail_lines
     return env
 
 
@@ -59,15 +60,10 @@ def _md_cell(value: Any) -> str:
     return _md_escape(" ".join(str(value).split()))
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
-    return str(value)
-
-
-def context(result: Result, title: str | None, grade: "FinalGrade | None" = None) -> dict[str, Any]:
-    """What every template is given: the public view of `result`, grouped by exercise, and the
-    final grade when a grader adjusted it (grader.policy.final)."""
+def context(result: Result, title: str | None, late: dict[str, Any] | None = None,
+            grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    """What every template is given: the public view of `result`, grouped by exercise; `late`: the
+    late policy's facts; `grade`: the final grade when a grader adjusted it (grader.policy.final)."""
     view = result.public_view()
     groups = view.by_exercise()
     sums = exercise_totals(groups)
@@ -78,9 +74,9 @@ def context(result: Result, title: str | None, grade: "FinalGrade | None" = None
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    grade = grade if grade is not None and grade.changed else None
+    grade = grade if grade is not None and grade.applied else None
     score, top = (grade.final, grade.max_score) if grade else (view.score, view.max_score)
-    return {"r": view, "title": title or result.assignment, "exercises": exercises, "grade": grade,
+    return {"r": view, "title": title or result.assignment, "exercises": exercises, "late": late, "grade": grade,
             "percent": (100.0 * score / top) if top else 0.0}
 
 
@@ -92,9 +88,12 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None, grade: "FinalGrade | None" = None) -> str:
-    """One self-contained HTML page: no external assets."""
-    return environment().get_template("feedback.html.j2").render(**context(result, title, grade))
+def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None,
+                grade: "FinalGrade | None" = None) -> str:
+    """One self-contained HTML page: no external assets. `late`: the late policy's facts
+    (grader.policy.submitted.Shown.late_data), shown under the score; `grade`: the final grade with
+    the graders' adjustments, each shown with its reason."""
+    return environment().get_template("feedback.html.j2").render(**context(result, title, late, grade))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:
