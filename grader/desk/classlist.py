@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from grader.batch.adjustments import HistoryEntry, adjustments_of, for_policy, utc, versions_of
-from grader.policy.final import Adjustment, FinalGrade, final_grade
+from grader.policy.final import Adjustment, FinalGrade
 from grader.results import CheckResult, Result
 
 if TYPE_CHECKING:
     from grader.batch.gradebook import Gradebook
+    from grader.policy.deadline import Deadline
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class Facts:
     diagnoses: tuple[tuple[str, str], ...] = ()      # (check name, mistake) of the failed checks
     error: str = ""
     seconds: float = 0.0
+    stamp: tuple[tuple[str, str], ...] = ()         # submitted_at, submitted_from, due, lms ... (the late policy's)
+    checks_digest: str = ""
 
     def diagnosis(self, check: str) -> str:
         return next((m for name, m in self.diagnoses if name == check), "")
@@ -154,7 +157,12 @@ def facts_of(result_json: str) -> Facts:
             seen.setdefault((str(check["exercise"]), str(check["diagnosis"])), None)
             diagnoses.append((str(check["name"]), str(check["diagnosis"])))
     errors = data.get("errors") or [""]
-    return Facts(tuple(seen), tuple(diagnoses), str(errors[0]), float(data.get("execution_time", 0.0)))
+    stamp = tuple((k, str(data[k])) for k in STAMP_FIELDS if data.get(k))
+    return Facts(tuple(seen), tuple(diagnoses), str(errors[0]), float(data.get("execution_time", 0.0)), stamp,
+                 str(data.get("checks_digest", "")))
+
+
+STAMP_FIELDS = ("submitted_at", "submitted_from", "due", "lms", "lms_id", "display_name")
 
 
 def current_verdicts(book: "Gradebook", assignment: str, student: str | None = None) -> dict[str, Any]:
@@ -189,8 +197,10 @@ def history_by_student(book: "Gradebook", assignment: str, student: str | None =
     return out
 
 
-def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None) -> list[StudentRow]:
-    """Every student of `assignment` (or just `student`), in the order of their ids."""
+def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None,
+               deadline: "Deadline | None" = None) -> list[StudentRow]:
+    """Every student of `assignment` (or just `student`), in the order of their ids; each final
+    grade with the graders' adjustments and the late policy of `deadline`."""
     latest = current_verdicts(book, assignment, student)
     stored = adjustments_of(book, assignment, student)
     versions = versions_of(book, assignment)
@@ -209,16 +219,18 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
             continue
         adjustments = for_policy(stored.get(name, []), row.sha256)
         made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
-                               cache.known.get(row.vid, Facts()), version, mine)
+                               cache.known.get(row.vid, Facts()), version, mine, deadline)
         cache.students[(assignment, name)] = (key, made_now)
         out.append(made_now)
     return out
 
 
 def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
-                facts: Facts, version: int, history: list[HistoryEntry]) -> StudentRow:
+                facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None") -> StudentRow:
+    from grader.policy.submitted import shown
+
     result = light_result(assignment, row, check_rows, facts)
-    grade = final_grade(result, adjustments)
+    grade = shown(result, deadline, adjustments).grade
     by_check = {a.name: a for a in grade.applied if a.kind == "check"}
     views = [CheckRow(c.name, c.exercise, c.status, c.score, c.points, c.hidden, c.name in by_check,
                       by_check[c.name].points if c.name in by_check else c.score) for c in check_rows]
@@ -231,7 +243,10 @@ def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjust
 def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts: Facts) -> Result:
     """The verdict as its rows hold it (no tensors, tracebacks or cells): enough for the final grade
     and the class report, without reading result_json. The checks are shared: never changed."""
-    return Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
-                  execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
-                  readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
-                  sha256=row.sha256)
+    from grader.policy.submitted import Stamp, stamped
+
+    result = Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
+                    execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
+                    readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
+                    sha256=row.sha256, checks_digest=facts.checks_digest)
+    return stamped(result, Stamp(**dict(facts.stamp))) if facts.stamp else result

@@ -32,8 +32,7 @@ def make_page_data(desk: Desk, slug: str, base: str, rows: list[Any]) -> dict[st
     from grader.feedback.report import ClassRow, class_stats, plots
 
     assignment = desk.assignment(slug)
-    class_rows = [ClassRow(r.student, r.status, r.result, r.source, final=r.final if r.grade.changed else None)
-                  for r in rows]
+    class_rows = [ClassRow(r.student, r.status, r.result, r.source, final=r.final) for r in rows]
     stats = class_stats(assignment, class_rows)
     exercises = list(assignment.exercises) + sorted({c.exercise for r in rows for c in r.checks} - set(assignment.exercises))
     template = environment().get_template("student_rows.html.j2")
@@ -72,11 +71,12 @@ def student_data(desk: Desk, slug: str, student: str) -> dict[str, Any]:
 def feedback_html(desk: Desk, slug: str, student: str) -> str:
     """The feedback page the student gets, with their final grade and the graders' reasons."""
     from grader.feedback.render import render_html
-    from grader.policy.final import final_grade
+    from grader.policy.submitted import shown
 
     row = desk.student(slug, student)
     result = full_result(desk, slug, student, row.sha256)
-    return render_html(result, title=desk.assignment(slug).title, grade=final_grade(result, row.adjustments))
+    final = shown(result, desk.assignment(slug).deadline, row.adjustments)
+    return render_html(result, title=desk.assignment(slug).title, late=final.late_data(), grade=final.grade)
 
 
 def start_regrade(state: "State", user: User, slug: str, student: str | None, status: str) -> "Job":

@@ -34,8 +34,6 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
     """results/<student>.json and feedback/<student>.html of `students`, with their final grade."""
     from grader.batch.outputs import write_student_outputs
     from grader.desk.classlist import current_verdicts
-    from grader.policy.final import final_grade
-
     for student in students:
         latest = current_verdicts(book, assignment.slug, student).get(student)
         if latest is None:
@@ -44,7 +42,7 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         if stored is None:
             continue
         adjustments = current_adjustments(book, assignment.slug, {student: latest.sha256}).get(student, [])
-        write_student_outputs(out, assignment, student, stored.result, final_grade(stored.result, adjustments))
+        write_student_outputs(out, assignment, student, stored.result, adjustments)
 
 
 def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"]) -> None:
@@ -59,8 +57,11 @@ def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], row
         assert row.result is not None
         verdicts[(row.student, row.sha256)] = StoredVerdict(row.student, row.sha256, row.source, row.status, row.score,
                                                             row.max_score, row.reason, row.graded_at, row.result)
+    from grader.staleness import checks_digest
+
     adjustments = {row.student: row.adjustments for row in rows if row.adjustments}
-    write_class_outputs(out, assignment, entries, verdicts, adjustments, student_files=False)
+    write_class_outputs(out, assignment, entries, verdicts, checks_digest(assignment, True), adjustments=adjustments,
+                        student_files=False)
 
 
 class Rewriter:

@@ -129,7 +129,7 @@ class Desk:
             return cached[1]
         if slug not in self.slugs():
             raise NotFound(f"no assignment {slug!r} in the gradebook")
-        rows = read_class(self.book, slug, self.cache)
+        rows = read_class(self.book, slug, self.cache, deadline=self.assignment(slug).deadline)
         self.rows[slug] = (stamp, rows)
         return rows
 
@@ -156,7 +156,7 @@ class Desk:
         return body
 
     def student(self, slug: str, student: str) -> StudentRow:
-        rows = read_class(self.book, slug, self.cache, student=student)
+        rows = read_class(self.book, slug, self.cache, student=student, deadline=self.assignment(slug).deadline)
         if not rows:
             raise NotFound(f"no student {student!r} in {slug}")
         return rows[0]
