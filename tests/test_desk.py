@@ -394,3 +394,33 @@ def test_a_regrade_through_the_api_keeps_the_adjustment_and_records_who(book: Gr
     assert after["final"] == before["final"] == 19.0 and after["adjustments"] == before["adjustments"]   # ... same grade
     assert [(h["by"], h["action"]) for h in after["history"]][:2] == [("instructor", "regrade"), ("instructor", "adjust")]
     assert float(read_csv(book.out / "grades.csv")["sigmoid_sign_error"]["adjusted"]) == 19.0   # the batch's own files
+
+
+def test_an_adjustment_and_a_late_penalty_make_one_final_grade_everywhere(book: Graded) -> None:
+    """Adjustments first, then the late policy's percent (grader.policy.final): the desk, grades.csv
+    and results.json show the same number."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from grader.batch.gradebook import Gradebook
+    from grader.policy.deadline import Deadline
+
+    gradebook = Gradebook(f"sqlite:///{book.out / 'gradebook.sqlite'}")
+    (_student, sha), stored = next((k, v) for k, v in gradebook.verdicts_of(SLUG).items() if k[0] == "sigmoid_sign_error")
+    late = replace(stored.result, submitted_at="2026-12-05T12:00:00+00:00", submitted_from="--submitted-at")
+    gradebook.record(assignment=SLUG, student="sigmoid_sign_error", sha256=sha, source=stored.source,
+                     status="failed", result=late, replace=True)
+    gradebook.close()
+    client, state = make_client(book)
+    assignment = state.desk.assignment(SLUG)
+    state.desk.configs[SLUG] = replace(assignment, deadline=Deadline(due=datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc),
+                                                                     penalty_per_day=10))
+    bearer = {"Authorization": f"Bearer {state.auth.token}"}
+    reply = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "accepted"})
+    assert reply.status_code == 201
+    assert reply.json()["score"] == 17.0 and reply.json()["final"] == 17.1          # (17 + 2) - 10%
+    state.desk.settle()
+    row = read_csv(book.out / "grades.csv")["sigmoid_sign_error"]
+    assert (row["total"], row["adjusted"], row["penalty"], row["final"]) == ("17.0", "19.0", "10%", "17.1")
+    results = json.loads((book.out / "results" / "sigmoid_sign_error.json").read_text())
+    assert results["score"] == 17.1 and results["extra_data"]["late"]["final"] == 17.1
