@@ -30,7 +30,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution")
+          "files", "execution", "similarity")
 HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
@@ -86,6 +86,15 @@ class Execution:
 
 
 @dataclass(frozen=True)
+class Similarity:
+    """[similarity]: which pairs of a class the similarity section lists (docs/similarity.md)."""
+
+    threshold: float = 0.5      # a pair is listed when this share of either side's own code matches
+    min_tokens: int = 40        # an answer with fewer tokens is too short to be evidence: left out
+    common: float = 0.1         # code held by more than this share of the class (and more than 10) is common
+
+
+@dataclass(frozen=True)
 class Assignment:
     """One assignment: its assignment.toml, and where grader.course found its folders."""
 
@@ -104,6 +113,7 @@ class Assignment:
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
+    similarity: Similarity = Similarity()       # [similarity]: the pairs the similarity section lists
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -136,6 +146,7 @@ class AssignmentFile:
     hidden_feedback: str = "mistake"
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
+    similarity: Similarity = Similarity()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -328,6 +339,20 @@ def _execution(where: Path, raw: object) -> Execution:
     return Execution(skip_tags=tuple(t.strip() for t in tags))
 
 
+def _similarity(where: Path, raw: object) -> Similarity:
+    """[similarity] threshold (a share, 0 to 1), min_tokens, common (a share): numbers in range."""
+    found: Similarity = _record(where, "similarity", raw, Similarity)
+    for key in ("threshold", "common"):
+        value = getattr(found, key)
+        if not 0 < value <= 1:
+            raise AssignmentError(f"{where}: [similarity] {key} = {value:g} is not a share between 0 and 1",
+                                  hint=f"write {key} = {getattr(Similarity(), key)}: a share of the code (or of the class)")
+    if found.min_tokens < 1:
+        raise AssignmentError(f"{where}: [similarity] min_tokens = {found.min_tokens} must be at least 1",
+                              hint="write min_tokens = 40")
+    return found
+
+
 # -- the file -------------------------------------------------------------------------------
 def _toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
@@ -368,4 +393,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         hidden_feedback=_feedback(path, data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
+        similarity=_similarity(path, data.get("similarity")),
     )

@@ -49,8 +49,9 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
+                        verdicts: dict[tuple[str, str], "StoredVerdict"], similarity: str = "") -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook, then grades.csv and report.html (with
+    `similarity`, the report's section of shared code, when given)."""
     from grader.feedback.report import ClassRow, render_report
 
     rows: list[dict[str, object]] = []
@@ -71,7 +72,7 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))
     report_path = out / "report.html"
-    _write_atomic(report_path, render_report(assignment, class_rows))
+    _write_atomic(report_path, render_report(assignment, class_rows, similarity))
     return csv_path, report_path
 
 

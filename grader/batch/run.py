@@ -113,10 +113,24 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts)
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts,
+                                                          similarity_section(book, assignment, entries, log))
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def similarity_section(book: Any, assignment: Assignment, entries: list[Entry], log: TextIO) -> str:
+    """The report's section of code shared between students (grader.similarity), all pairs compared."""
+    from grader.similarity.classwide import for_class
+    from grader.similarity.view import render_section
+
+    found = for_class(book, assignment, [(e.student, e.sha256, _submitted(e)) for e in entries], log=log)
+    return render_section(found)
+
+
+def _submitted(entry: Entry) -> Path | None:
+    return None if entry.path is None else Path(entry.submission or entry.path)
 
 
 def new_gradebook(config: BatchConfig, out: Path) -> bool:
@@ -217,6 +231,10 @@ class Recorder:
                                    source=task.source, status=status, result=result, reason=reason,
                                    replace=self.regrade)
         if written:
+            if task.path is not None and task.status == "" and not task.not_graded:
+                from grader.similarity.classwide import record
+
+                record(self.book, self.assignment, task.student, task.sha256, Path(task.path), self.progress.stream)
             self.summary.graded += 1
             self.summary.statuses[status] += 1
             write_student_outputs(self.out, self.assignment, task.student, result)

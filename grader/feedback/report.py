@@ -279,8 +279,9 @@ def _env() -> Any:
     return env
 
 
-def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
-    """The class report as one HTML page."""
+def render_report(assignment: Assignment, rows: list[ClassRow], similarity: str = "") -> str:
+    """The class report as one HTML page; `similarity`: the section grader.similarity.view made
+    (its student text already escaped)."""
     from markupsafe import Markup
 
     stats = class_stats(assignment, rows)
@@ -293,4 +294,4 @@ def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
                       "note": r.reason or (", ".join(r.result.errors[:1]) if r.result and r.status == "failed" else "")})
     return _env().get_template("report.html.j2").render(
         title=assignment.title, slug=assignment.slug, stats=stats, plots=svgs, exercises=exercises,
-        table=table, colors=STATUS_COLORS)
+        table=table, colors=STATUS_COLORS, similarity=Markup(similarity))
