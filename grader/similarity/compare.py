@@ -133,7 +133,10 @@ def side(doc: Doc, other: Doc, prints: Prints) -> Side:
     import numpy as np
 
     hit = np.isin(doc.hashes, other.hashes)
-    share = coverage(doc.positions[hit]) / doc.length if doc.length else 0.0
+    # of the code its fingerprints cover (a copy is 100%, though winnowing leaves a few characters
+    # at the ends and around boilerplate unseen)
+    covered = coverage(doc.positions)
+    share = coverage(doc.positions[hit]) / covered if covered else 0.0
     regions: list[Region] = []
     for i, part in enumerate(doc.parts):
         mine = hit[doc.part_of == i]
