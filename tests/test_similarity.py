@@ -137,3 +137,34 @@ def test_the_fingerprints_table_is_the_one_docs_batch_md_lists(tmp_path: Path) -
         columns = [row[1] for row in conn.execute("PRAGMA table_info(fingerprints)")]
     documented = dict(re.findall(r"^- `(\w+)\(([^)]*)\)`", (ROOT / "docs" / "batch.md").read_text(), re.M))
     assert [c.split()[0] for c in documented["fingerprints"].split(", ")] == columns
+
+
+def test_a_regrade_replaces_a_submissions_fingerprints_and_a_stub_keeps_an_empty_row(tmp_path: Path) -> None:
+    from grader.batch.gradebook import Gradebook
+    from grader.results import Result
+    from grader.similarity import store
+
+    assignment = load_assignment(ROOT / "assignments" / "digits")
+    book = Gradebook(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    for student in ("ada", "stub"):
+        book.record(assignment="digits", student=student, sha256="0" * 64, source=f"{student}.ipynb", status="failed",
+                    result=Result(submission=f"{student}.ipynb", assignment="digits"))
+    pair_a = fingerprint_path(CLASSES / "digits" / "pair_a_preprocessed_once.ipynb", assignment)
+    trio = fingerprint_path(CLASSES / "digits" / "trio_1_item_by_item.ipynb", assignment)
+    store.write(book, "digits", "ada", "0" * 64, pair_a)
+    store.write(book, "digits", "ada", "0" * 64, trio)                       # --regrade: the new ones replace them
+    store.write(book, "digits", "stub", "0" * 64, fingerprint_path(CLASSES / "digits" / "stub_untouched_1.ipynb", assignment))
+    kept = {p.student: p for p in store.read(book, "digits")}
+    book.close()
+    assert [(p.exercise, p.tokens, p.hashes.tolist()) for p in kept["ada"].parts] == \
+        [(p.exercise, p.tokens, p.hashes.tolist()) for p in trio]
+    assert [(p.exercise, p.tokens) for p in kept["stub"].parts] == [("", 0)]
+    assert store.fingerprinted(Gradebook(f"sqlite:///{tmp_path / 'g.sqlite'}"), "digits") == {("ada", "0" * 64), ("stub", "0" * 64)}
+
+
+def test_grader_similarity_without_a_gradebook_says_what_to_give(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli.main import main
+
+    code = main(["similarity", str(ROOT / "assignments" / "digits"), "--gradebook", str(tmp_path / "nowhere")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"no gradebook at {tmp_path / 'nowhere'}" in err

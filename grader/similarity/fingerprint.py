@@ -176,8 +176,63 @@ def fingerprint(cells: list[Cell], files: list[tuple[str, str]], assignment: Ass
 
 
 def fingerprint_path(path: Path, assignment: Assignment) -> list[Part]:
-    """The parts of the submission at `path` (a notebook, a student's folder or zip), read as the
-    grader reads it; none for an unreadable one."""
+    """The parts of the submission at `path` (a notebook, a student's folder or zip), the
+    notebook chosen as the grader chooses it; none for an unreadable one. A notebook alone or in
+    a folder is read as plain JSON (nbformat's validation was half the cost); a zip, or a
+    notebook that is not plain nbformat 4, goes through the grader's own reading."""
+    from grader.submission.opened import is_zip
+
+    if is_zip(path):
+        return _through_grader(path, assignment)
+    notebook: Path | None = path
+    if path.is_dir():
+        from grader.submission.pick import pick_notebook
+
+        notebook, _ = pick_notebook(path.name, path, assignment.notebook)
+    if notebook is None:
+        return []
+    cells = plain_cells(notebook)
+    if cells is None:
+        return _through_grader(path, assignment)
+    files = py_files(notebook.parent, assignment.limits.submitted_files) if path.is_dir() else []
+    return fingerprint(cells, files, assignment)
+
+
+def plain_cells(notebook: Path) -> list[Cell] | None:
+    """The cells of an nbformat 4 notebook read as JSON, or None for anything else."""
+    from grader.notebook import MAX_BYTES
+
+    try:
+        if notebook.stat().st_size > MAX_BYTES:
+            return None
+        data = json.loads(notebook.read_bytes().decode("utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    raw = data.get("cells") if isinstance(data, dict) and data.get("nbformat") == 4 else None
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        return None
+    cells = []
+    for index, cell in enumerate(raw):
+        source = cell.get("source", "")
+        text = "".join(str(s) for s in source) if isinstance(source, list) else str(source)
+        kind = cell.get("cell_type")
+        cells.append(Cell(index, text, "code" if kind == "code" else "markdown" if kind == "markdown" else "raw"))
+    return cells
+
+
+def py_files(folder: Path, most: int) -> list[tuple[str, str]]:
+    """The student's own .py files in their folder (no links, no hidden folders, bounded)."""
+    found: list[tuple[str, str]] = []
+    for file in sorted(folder.rglob("*.py")):
+        rel = file.relative_to(folder)
+        if len(found) >= most or any(part.startswith(".") for part in rel.parts) or file.is_symlink():
+            continue
+        if file.is_file() and file.stat().st_size <= MAX_PY_BYTES:
+            found.append((rel.as_posix(), file.read_text(encoding="utf-8", errors="replace")))
+    return found
+
+
+def _through_grader(path: Path, assignment: Assignment) -> list[Part]:
     from grader.submission.opened import open_submission
 
     with open_submission(path, assignment, beside=False) as submission:
