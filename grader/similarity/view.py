@@ -14,6 +14,7 @@ from typing import Any
 from grader.similarity.compare import Findings, Pair, Side
 
 SHOWN = 50                   # pairs shown side by side in the report (all are in --json)
+ROWS = 200                   # rows of the per-exercise table
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,11 @@ def render_section(found: Findings) -> str:
     whole = found.whole()
     views = [{"pair": p, "words": sentence(p), "a": side_view(found, p.a, p.exercise),
               "b": side_view(found, p.b, p.exercise)} for p in whole[:SHOWN]]
-    per_exercise = [{"pair": p, "words": sentence(p)} for p in found.pairs if p.exercise]
+    by_exercise = [p for p in found.pairs if p.exercise]
+    per_exercise = [{"pair": p, "words": sentence(p)} for p in by_exercise[:ROWS]]
     return _env().get_template("similarity.html.j2").render(
-        found=found, views=views, hidden=max(0, len(whole) - SHOWN), per_exercise=per_exercise, percent=percent)
+        found=found, views=views, hidden=max(0, len(whole) - SHOWN), per_exercise=per_exercise,
+        rows_hidden=max(0, len(by_exercise) - ROWS), percent=percent)
 
 
 def pairs_json(found: Findings) -> str:

@@ -49,34 +49,50 @@ def _lexer() -> Any:
 def normalise(code: str) -> Normalised:
     """copydetect's filter_code for Python, keeping each character's source span."""
     import numpy as np
-    from pygments import token
 
-    variable = {token.Name, token.Name.Variable, token.Name.Attribute}
     out: list[str] = []
     spans: list[tuple[int, int, int]] = []       # (characters out, source start, source end)
-    count = 0
+    words = _categories()
     for index, kind, value in _lexer().get_tokens_unprocessed(code):
-        if kind in variable:
-            word = "V"
-        elif kind in token.Name.Function:
-            word = "F"
-        elif kind in token.Name.Class:
-            word = "O"
-        elif kind in token.Text or kind in token.Comment:
+        word = words.get(kind)
+        if word is None:
+            word = words[kind] = _category(kind)
+        if word == "":
             continue
-        elif kind in token.Literal.String:
-            word = '"' if value in ("'", '"') else "S"
-        else:
+        if word == "=":                          # a token that stands for itself
             word = value.strip()
             if not word:
                 continue
+        elif word == "'":                        # a string: its quotes stay, what it says does not
+            word = '"' if value in ("'", '"') else "S"
         out.append(word)
         spans.append((len(word), index, index + len(value)))
-        count += 1
     sizes = np.array([s[0] for s in spans], dtype=np.int64)
     starts = np.repeat(np.array([s[1] for s in spans], dtype=np.int32), sizes)
     ends = np.repeat(np.array([s[2] for s in spans], dtype=np.int32), sizes)
-    return Normalised("".join(out), starts, ends, count)
+    return Normalised("".join(out), starts, ends, len(spans))
+
+
+@functools.lru_cache(maxsize=1)
+def _categories() -> dict[Any, str]:
+    return {}
+
+
+def _category(kind: Any) -> str:
+    """What a Pygments token type becomes: V, F, O; "" (dropped); "'" a string; "=" itself."""
+    from pygments import token
+
+    if kind in (token.Name, token.Name.Variable, token.Name.Attribute):
+        return "V"
+    if kind in token.Name.Function:
+        return "F"
+    if kind in token.Name.Class:
+        return "O"
+    if kind in token.Text or kind in token.Comment:
+        return ""
+    if kind in token.Literal.String:
+        return "'"
+    return "="
 
 
 def kgram_hashes(text: str, k: int = NOISE) -> Any:
