@@ -5,6 +5,7 @@ fingerprints are stable across processes; a student's code is escaped wherever i
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -168,3 +169,29 @@ def test_grader_similarity_without_a_gradebook_says_what_to_give(tmp_path: Path,
     code = main(["similarity", str(ROOT / "assignments" / "digits"), "--gradebook", str(tmp_path / "nowhere")])
     err = capsys.readouterr().err
     assert code == 2 and f"no gradebook at {tmp_path / 'nowhere'}" in err
+
+
+def test_a_students_own_py_files_count_and_a_hostile_file_name_stays_one_comment_line(tmp_path: Path) -> None:
+    assignment = load_assignment(ROOT / "assignments" / "digits")
+    helpers = '''def scaled(images, top=255.0):
+    """Pixels as floats in [0, 1], one row per image."""
+    flat = images.reshape(images.shape[0], -1)
+    return flat.float() / top
+
+
+def accuracy(model, images, labels):
+    with torch.no_grad():
+        guesses = model(scaled(images)).argmax(dim=1)
+    return (guesses == labels).float().mean().item()
+'''
+    for student, name, text in (("ana", "helpers.py", helpers),
+                                ("ben", "utils\nimport os.py", helpers.replace("guesses", "g").replace("top", "m"))):
+        folder = tmp_path / student
+        folder.mkdir()
+        shutil.copy(CLASSES / "digits" / "stub_untouched_1.ipynb", folder / "digits.ipynb")
+        (folder / name).write_text(text)
+    prints = [Prints(s, "-", tuple(fingerprint_path(tmp_path / s, assignment))) for s in ("ana", "ben")]
+    assert [p.exercise for p in prints[0].parts] == [""] and prints[0].parts[0].code.startswith("# [file helpers.py]\n")
+    assert prints[1].parts[0].code.startswith("# [file utils_import_os.py]\ndef scaled")
+    found = compare(prints, assignment.similarity)
+    assert [(p.a.student, p.b.student, p.a.share, p.b.share) for p in found.whole()] == [("ana", "ben", 1.0, 1.0)]

@@ -122,11 +122,9 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
 
 def similarity_section(book: Any, assignment: Assignment, entries: list[Entry], log: TextIO) -> str:
     """The report's section of code shared between students (grader.similarity), all pairs compared."""
-    from grader.similarity.classwide import for_class
-    from grader.similarity.view import render_section
+    from grader.similarity.classwide import section
 
-    found = for_class(book, assignment, [(e.student, e.sha256, _submitted(e)) for e in entries], log=log)
-    return render_section(found)
+    return section(book, assignment, [(e.student, e.sha256, _submitted(e)) for e in entries], log=log)
 
 
 def _submitted(entry: Entry) -> Path | None:

@@ -40,6 +40,19 @@ def for_class(book: Gradebook, assignment: Assignment, submissions: Iterable[tup
     return compare(current, assignment.similarity, earlier_prints(assignment, earlier or []))
 
 
+def section(book: Gradebook, assignment: Assignment, submissions: Iterable[tuple[str, str, Path | None]],
+            log: TextIO | None = None) -> str:
+    """The report's section for the class; a comparison that fails is a note, and a report without it."""
+    from grader.similarity.view import render_section
+
+    try:
+        return render_section(for_class(book, assignment, submissions, log=log))
+    except Exception as exc:  # the class's verdicts and report matter more than the comparison
+        print(f"note: the similarity check could not run ({type(exc).__name__}: {exc}); "
+              "the report leaves it out", file=log or sys.stderr)
+        return ""
+
+
 def earlier_prints(assignment: Assignment, books: list[Gradebook]) -> list[store.Prints]:
     found: list[store.Prints] = []
     for book in books:

@@ -220,15 +220,23 @@ def plain_cells(notebook: Path) -> list[Cell] | None:
     return cells
 
 
-def py_files(folder: Path, most: int) -> list[tuple[str, str]]:
-    """The student's own .py files in their folder (no links, no hidden folders, bounded)."""
+def py_files(folder: Path, most: int, visits: int = 2000) -> list[tuple[str, str]]:
+    """The student's own .py files in their folder: no links, no hidden folders, at most `most`
+    files, and at most `visits` entries looked at (a folder that holds a whole environment)."""
+    import os
+
     found: list[tuple[str, str]] = []
-    for file in sorted(folder.rglob("*.py")):
-        rel = file.relative_to(folder)
-        if len(found) >= most or any(part.startswith(".") for part in rel.parts) or file.is_symlink():
-            continue
-        if file.is_file() and file.stat().st_size <= MAX_PY_BYTES:
-            found.append((rel.as_posix(), file.read_text(encoding="utf-8", errors="replace")))
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (Path(root) / d).is_symlink())
+        visits -= len(dirs) + len(files)
+        for name in sorted(files):
+            file = Path(root) / name
+            if len(found) >= most or not name.endswith(".py") or name.startswith(".") or file.is_symlink():
+                continue
+            if file.is_file() and file.stat().st_size <= MAX_PY_BYTES:
+                found.append((file.relative_to(folder).as_posix(), file.read_text(encoding="utf-8", errors="replace")))
+        if visits <= 0 or len(found) >= most:
+            break
     return found
 
 
