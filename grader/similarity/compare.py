@@ -86,6 +86,7 @@ class Doc:
     part_of: Any
     length: int
     tokens: int
+    covered: int = 0           # normalised characters its fingerprints cover: a share's denominator
 
 
 def doc_of(index: int, parts: list[Part]) -> Doc:
@@ -96,36 +97,41 @@ def doc_of(index: int, parts: list[Part]) -> Doc:
         offsets.append(at)
         at += p.length + NOISE
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    return Doc(index, parts, cat([p.hashes for p in parts]),
-               cat([p.positions + off for p, off in zip(parts, offsets)]),
-               cat([np.full(len(p.hashes), i, np.int64) for i, p in enumerate(parts)]),
-               sum(p.length for p in parts), sum(p.tokens for p in parts))
+    hashes, positions = cat([p.hashes for p in parts]), cat([p.positions + off for p, off in zip(parts, offsets)])
+    return Doc(index, parts, hashes, positions, cat([np.full(len(p.hashes), i, np.int64) for i, p in enumerate(parts)]),
+               sum(p.length for p in parts), sum(p.tokens for p in parts), coverage(positions))
 
 
-def shared_counts(docs: list[Doc], common: int) -> tuple[Any, Any]:
-    """(pair keys a * n + b with a < b, the number of distinct hashes each pair shares), from an
-    inverted index: hashes held by more than `common` docs are left out."""
+def shared_counts(docs: list[Doc], common: int) -> tuple[Any, Any, Any]:
+    """(pair keys a * n + b with a < b; for each pair, how many times the hashes it shares occur
+    in a, and in b), from an inverted index: hashes held by more than `common` docs are left out."""
     import numpy as np
 
     n = len(docs)
-    ids = np.concatenate([np.full(len(np.unique(d.hashes)), i, np.int64) for i, d in enumerate(docs)] or [np.zeros(0, np.int64)])
-    hs = np.concatenate([np.unique(d.hashes) for d in docs] or [np.zeros(0, np.int64)])
+    none = np.zeros(0, np.int64)
+    held = [np.unique(d.hashes, return_counts=True) for d in docs]
+    ids = np.concatenate([np.full(len(h), i, np.int64) for i, (h, _) in enumerate(held)] or [none])
+    hs = np.concatenate([h for h, _ in held] or [none])
+    times = np.concatenate([c for _, c in held] or [none])
     order = np.argsort(hs, kind="stable")
-    hs, ids = hs[order], ids[order]
-    bounds = np.flatnonzero(np.diff(hs)) + 1
-    starts = np.concatenate([[0], bounds]) if len(hs) else np.zeros(0, np.int64)
-    sizes = np.diff(np.concatenate([starts, [len(hs)]])) if len(hs) else np.zeros(0, np.int64)
-    keys = []
+    hs, ids, times = hs[order], ids[order], times[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(hs)) + 1]) if len(hs) else none
+    sizes = np.diff(np.concatenate([starts, [len(hs)]])) if len(hs) else none
+    keys, lo, hi = [], [], []
     for g in np.unique(sizes):
         if g < 2 or g > common:
             continue
         first = starts[sizes == g]
         i, j = np.triu_indices(int(g), 1)
-        a, b = ids[first[:, None] + i[None, :]].ravel(), ids[first[:, None] + j[None, :]].ravel()
-        keys.append(np.minimum(a, b) * n + np.maximum(a, b))
+        at_i, at_j = (first[:, None] + i[None, :]).ravel(), (first[:, None] + j[None, :]).ravel()
+        a, b = ids[at_i], ids[at_j]            # ids ascend within a hash's group (stable sort): a < b
+        keys.append(a * n + b)
+        lo.append(times[at_i])
+        hi.append(times[at_j])
     if not keys:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.unique(np.concatenate(keys), return_counts=True)
+        return none, none, none
+    unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    return (unique, np.bincount(inverse, weights=np.concatenate(lo)), np.bincount(inverse, weights=np.concatenate(hi)))
 
 
 def side(doc: Doc, other: Doc, prints: Prints) -> Side:
@@ -135,8 +141,7 @@ def side(doc: Doc, other: Doc, prints: Prints) -> Side:
     hit = np.isin(doc.hashes, other.hashes)
     # of the code its fingerprints cover (a copy is 100%, though winnowing leaves a few characters
     # at the ends and around boilerplate unseen)
-    covered = coverage(doc.positions)
-    share = coverage(doc.positions[hit]) / covered if covered else 0.0
+    share = coverage(doc.positions[hit]) / doc.covered if doc.covered else 0.0
     regions: list[Region] = []
     for i, part in enumerate(doc.parts):
         mine = hit[doc.part_of == i]
@@ -188,12 +193,12 @@ def scope_pairs(scope: str, docs: list[Doc], everyone: list[Prints], n_current: 
     if len(docs) < 2:
         return []
     holders = sum(1 for d in docs if d.index < n_current)
-    keys, counts = shared_counts(docs, max(COMMON_FLOOR, int(config.common * holders)))
+    keys, in_a, in_b = shared_counts(docs, max(COMMON_FLOOR, int(config.common * holders)))
     n = len(docs)
     a_idx, b_idx = keys // n, keys % n
-    lengths = np.array([d.length for d in docs])
-    # a cheap bound first: each shared hash covers at most NOISE characters of each side
-    bound = counts * NOISE / np.minimum(lengths[a_idx], lengths[b_idx])
+    # a cheap bound first: each occurrence of a shared hash covers at most NOISE characters of a side
+    covered = np.array([max(d.covered, 1) for d in docs])
+    bound = np.maximum(in_a * NOISE / covered[a_idx], in_b * NOISE / covered[b_idx])
     pairs = []
     for a, b in zip(a_idx[bound >= config.threshold].tolist(), b_idx[bound >= config.threshold].tolist()):
         da, db = docs[a], docs[b]
