@@ -195,3 +195,17 @@ def accuracy(model, images, labels):
     assert prints[1].parts[0].code.startswith("# [file utils_import_os.py]\ndef scaled")
     found = compare(prints, assignment.similarity)
     assert [(p.a.student, p.b.student, p.a.share, p.b.share) for p in found.whole()] == [("ana", "ben", 1.0, 1.0)]
+
+
+def test_the_committed_class_is_what_make_similarity_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_similarity", ROOT / "tests" / "submissions" / "make_similarity.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "OUT", tmp_path)
+    module.main()
+    made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.ipynb"))
+    assert made == sorted(p.relative_to(CLASSES) for p in CLASSES.rglob("*.ipynb")) and len(made) == 34
+    assert all((tmp_path / p).read_text() == (CLASSES / p).read_text() for p in made)
