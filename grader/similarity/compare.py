@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.config import Similarity
+from grader.similarity.settings import Similarity
 from grader.similarity.fingerprint import Part
 from grader.similarity.store import Prints
 from grader.similarity.winnow import NOISE, coverage
