@@ -28,6 +28,7 @@ from typing import Any, Literal, Mapping, get_args
 from grader.errors import AssignmentError
 from grader.policy.deadline import Deadline
 from grader.policy.deadline_table import read_deadline
+from grader.similarity.settings import Similarity, read_similarity
 
 SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
@@ -35,7 +36,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution", "deadline")
+          "files", "execution", "deadline", "similarity")
 # [visibility] hidden_checks: what a failed hidden check may say besides its name and pass/fail:
 # nothing more (the default), or the name of a recognised mistake (never inputs or values)
 HIDDEN_FEEDBACK = ("pass_fail", "mistake")
@@ -113,6 +114,7 @@ class Assignment:
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
     deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
+    similarity: Similarity = Similarity()       # [similarity]: the pairs the similarity section lists
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -146,6 +148,7 @@ class AssignmentFile:
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
     deadline: Deadline | None = None
+    similarity: Similarity = Similarity()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -393,4 +396,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
         deadline=read_deadline(path, data.get("deadline")),
+        similarity=read_similarity(path, data.get("similarity")),
     )

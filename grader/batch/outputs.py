@@ -56,12 +56,13 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
                         verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None,
                         stamps: dict[str, Stamp] | None = None,
                         adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
-                        student_files: bool = True) -> tuple[Path, Path]:
+                        student_files: bool = True, similarity: str = "") -> tuple[Path, Path]:
     """Rewrite every student's files from the gradebook (unless `student_files` is off: the desk
     rewrites only the student it changed), then grades.csv and report.html; with `digest` (the
     checks graded with now), a verdict made with other checks is marked stale. `stamps`: what this
     run knows of when each came in (an extension given since it was graded counts). `adjustments`:
-    the graders' (grader serve), by student, in each final grade."""
+    the graders' (grader serve), by student, in each final grade. `similarity`: the report's
+    section of code shared between students, when given."""
     from grader.feedback.report import ClassRow, render_report
     from grader.policy.submitted import shown, stamped
     from grader.staleness import is_stale
@@ -92,7 +93,7 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))
     report_path = out / "report.html"
-    _write_atomic(report_path, render_report(assignment, class_rows))
+    _write_atomic(report_path, render_report(assignment, class_rows, similarity))
     return csv_path, report_path
 
 

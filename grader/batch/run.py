@@ -132,10 +132,22 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
         restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
         adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments)
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments,
+                                                          similarity=similarity_section(book, assignment, entries, log))
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def similarity_section(book: Any, assignment: Assignment, entries: list[Entry], log: TextIO) -> str:
+    """The report's section of code shared between students (grader.similarity), all pairs compared."""
+    from grader.similarity.classwide import section
+
+    return section(book, assignment, [(e.student, e.sha256, _submitted(e)) for e in entries], log=log)
+
+
+def _submitted(entry: Entry) -> Path | None:
+    return None if entry.path is None else Path(entry.submission or entry.path)
 
 
 def _to_grade(config: BatchConfig, book: Any, assignment: Assignment, entries: list[Entry], digest: str,
@@ -267,6 +279,10 @@ class Recorder:
                                    source=task.source, status=status, result=result, reason=reason,
                                    replace=self.regrade or (task.student, task.sha256) in self.replace_keys)
         if written:
+            if task.path is not None and task.status == "" and not task.not_graded:
+                from grader.similarity.classwide import record
+
+                record(self.book, self.assignment, task.student, task.sha256, Path(task.path), self.progress.stream)
             self.summary.graded += 1
             self.summary.statuses[status] += 1
             write_student_outputs(self.out, self.assignment, task.student, result)

@@ -19,6 +19,7 @@ class Tables:
     submissions: Any
     verdicts: Any
     checks: Any
+    fingerprints: Any = None
 
 
 def tables() -> Tables:
@@ -63,7 +64,20 @@ def tables() -> Tables:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("message", sa.Text, nullable=False, default=""),
     )
-    return Tables(meta, submissions, verdicts, checks)
+    fingerprints = sa.Table(
+        "fingerprints", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+        sa.Column("exercise", sa.String(200), nullable=False),     # "" for the code outside the exercises
+        sa.Column("method", sa.String(40), nullable=False),        # grader.similarity.winnow.METHOD
+        sa.Column("tokens", sa.Integer, nullable=False),
+        sa.Column("length", sa.Integer, nullable=False),
+        sa.Column("code", sa.Text, nullable=False),
+        sa.Column("prints", sa.Text, nullable=False),
+        sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("submission_id", "exercise", name="uq_fingerprint_part"),
+    )
+    return Tables(meta, submissions, verdicts, checks, fingerprints=fingerprints)
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,12 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         write_student_outputs(out, assignment, student, stored.result, adjustments)
 
 
-def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"]) -> None:
+def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"],
+                  similarity: str = "") -> None:
     """grades.csv and report.html, as a batch ends by writing them, from the desk's rows (the
     verdicts as the checks table holds them; the changed students' own files are rewritten whole
-    by rewrite_students)."""
+    by rewrite_students). `similarity`: the report's section of shared code, which no adjustment
+    changes."""
     from grader.batch.gradebook import StoredVerdict
     from grader.batch.outputs import write_class_outputs
 
@@ -61,7 +63,14 @@ def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], row
 
     adjustments = {row.student: row.adjustments for row in rows if row.adjustments}
     write_class_outputs(out, assignment, entries, verdicts, checks_digest(assignment, True), adjustments=adjustments,
-                        student_files=False)
+                        student_files=False, similarity=similarity)
+
+
+def shared_code(book: "Gradebook", assignment: Assignment, entries: list["Entry"]) -> str:
+    """The class report's similarity section, as the batch that wrote the report made it."""
+    from grader.similarity.classwide import section
+
+    return section(book, assignment, [(e.student, e.sha256, None) for e in entries], log=sys.stderr)
 
 
 class Rewriter:
@@ -71,6 +80,7 @@ class Rewriter:
                  rows_of: Callable[[str], list["StudentRow"]]) -> None:
         self.book, self.out, self.submissions, self.rows_of = book, out, submissions, rows_of
         self.entries: dict[str, list["Entry"]] = {}     # the class folder, read once per assignment
+        self.similarity: dict[str, str] = {}            # the report's shared-code section, compared once per assignment
         self.pending: dict[str, Assignment] = {}
         self.cond = threading.Condition()
         self.busy = False
@@ -92,7 +102,8 @@ class Rewriter:
             try:
                 if slug not in self.entries:
                     self.entries[slug] = entries_of(self.book, assignment, self.out, self.submissions)
-                rewrite_class(self.out, assignment, self.entries[slug], self.rows_of(slug))
+                    self.similarity[slug] = shared_code(self.book, assignment, self.entries[slug])
+                rewrite_class(self.out, assignment, self.entries[slug], self.rows_of(slug), self.similarity[slug])
             except Exception as exc:      # a full disk must not stop the desk; the next save tries again
                 print(f"grader serve: could not rewrite {self.out}/grades.csv for {slug}: {exc}", file=sys.stderr)
             finally:

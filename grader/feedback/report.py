@@ -285,8 +285,9 @@ def _env() -> Any:
     return env
 
 
-def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
-    """The class report as one HTML page."""
+def render_report(assignment: Assignment, rows: list[ClassRow], similarity: str = "") -> str:
+    """The class report as one HTML page; `similarity`: the section grader.similarity.view made
+    (its student text already escaped)."""
     from markupsafe import Markup
 
     stats = class_stats(assignment, rows)
@@ -301,4 +302,5 @@ def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
         table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises], "note": note})
     return _env().get_template("report.html.j2").render(
         title=assignment.title, slug=assignment.slug, stats=stats, plots=svgs, exercises=exercises,
-        table=table, colors=STATUS_COLORS, stale=sum(r.stale for r in rows))
+        table=table, colors=STATUS_COLORS, stale=sum(r.stale for r in rows),
+        similarity=Markup(similarity))
