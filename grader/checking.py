@@ -56,12 +56,12 @@ def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, option
         if not extra.exists():
             raise UsageError(f"--with names {extra}, which does not exist", hint="give files (or folders) that exist")
     if is_zip(notebook):
-        assignment = resolve_assignment(assignment_dir, zip_slug(notebook))
+        assignment = resolve_assignment(assignment_dir, zip_slug(notebook), notebook)
         with open_submission(notebook, assignment, extra=with_files) as submission:
             result = grade(notebook, assignment, options, submission=submission)
     else:
         submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
-        assignment = resolve_assignment(assignment_dir, submission.slug)
+        assignment = resolve_assignment(assignment_dir, submission.slug, notebook)
         submission = attach_files(submission, gather(notebook, assignment, extra=with_files))
         result = grade(notebook, assignment, options, submission=submission)
     write_outputs(result, assignment, outputs)

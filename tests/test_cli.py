@@ -224,3 +224,44 @@ def test_grading_writes_no_bytecode_into_the_course_folder(tmp_path: Path) -> No
     assert batch.returncode == 0, batch.stderr
     assert sorted(p.relative_to(assignment) for p in assignment.rglob("*")) == before
     assert len(before) >= 3   # assignment.toml, checks/, a check file at least
+
+
+@pytest.mark.parametrize("layout", ["one_assignment_under_cwd", "notebook_in_the_assignment_folder"])
+def test_a_damaged_notebook_without_assignment_gets_the_unreadable_verdict(tmp_path: Path, layout: str) -> None:
+    """A truncated notebook names no slug: the only assignment under ./assignments, or the
+    assignment folder holding the notebook, is its assignment; exit 1 and a results file that
+    says why, as for any unreadable notebook (not exit 2 "names no assignment")."""
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    where = course if layout == "one_assignment_under_cwd" else course / "assignments" / "mini"
+    bad = where / "mine.ipynb"
+    bad.write_bytes(notebook(tmp_path / "good.ipynb", RIGHT).read_bytes()[:150])
+    proc = run("check", bad, "--results", tmp_path / "r.json", cwd=course if layout.startswith("one") else tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["score"] == 0 and results["extra_data"]["readable"] is False
+    assert "truncated" in results["output"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_check_inside_a_students_copy_of_the_assignment_folder(tmp_path: Path) -> None:
+    """authoring.md's student instructions: `grader check my.ipynb` in their copy of
+    assignments/<slug>/ (no assignments/ folder around it): that folder is the assignment."""
+    copy = tmp_path / "my-homework"
+    shutil.copytree(MINI, copy)
+    notebook(copy / "my.ipynb", RIGHT)
+    proc = run("check", "my.ipynb", cwd=copy)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Score: 4/4" in proc.stdout
+
+
+def test_an_unknown_slug_lists_the_assignments_there(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    shutil.copytree(MINI, course / "assignments" / "other")
+    nb = notebook(tmp_path / "n.ipynb", RIGHT, slug="minu")
+    proc = run("check", nb, cwd=course)
+    assert proc.returncode == 2
+    assert "no assignment 'minu'" in proc.stderr
+    assert "the assignments in" in proc.stderr and "mini, other" in proc.stderr
+    assert "Traceback" not in proc.stderr

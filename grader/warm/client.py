@@ -44,7 +44,7 @@ def assignment_of(args: argparse.Namespace) -> tuple[Path, tuple[Path, ...]]:
             slug = zip_slug(notebook)
         else:
             slug = metadata_slug(json.loads(notebook.read_bytes()))
-    assignment = resolve_assignment(args.assignment, slug)
+    assignment = resolve_assignment(args.assignment, slug, notebook)
     return assignment.root.resolve(), tuple(p.resolve() for p in assignment.check_folders())
 
 
