@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 import grader
 from grader.config import Assignment
-from grader.errors import DeviceUnavailable, GraderError
+from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
 from grader.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
@@ -176,7 +176,20 @@ def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options:
     if run.internal_errors:
         raise GraderError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
                           hint="this is a fault in the assignment, not in the submission")
+    if options.select and not run.checks:
+        raise unmatched_exercise(options.select, assignment)
     return run
+
+
+def unmatched_exercise(select: str, assignment: Assignment) -> UsageError:
+    """--exercise that selected no check: the closest exercise, and those there are."""
+    import difflib
+
+    names = list(assignment.exercises)
+    close = difflib.get_close_matches(select, names, n=1, cutoff=0.6)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    known = f"the exercises of {assignment.slug}: {', '.join(names)}" if names else "give part of a check's name"
+    return UsageError(f"no check matched --exercise '{select}'", hint=guess + known)
 
 
 def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True) -> Result:

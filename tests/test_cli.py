@@ -265,3 +265,17 @@ def test_an_unknown_slug_lists_the_assignments_there(tmp_path: Path) -> None:
     assert "no assignment 'minu'" in proc.stderr
     assert "the assignments in" in proc.stderr and "mini, other" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_exercise_that_matches_no_check_suggests_the_closest(tmp_path: Path) -> None:
+    """--exercise activaton (a typo) selects no check: not "Score: 0/0 [FAILED]" but exit 2, the
+    closest exercise and the known ones; the right name still runs just its checks."""
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    proc = run("check", nb, "--assignment", MINI, "--exercise", "activaton")
+    assert proc.returncode == 2, proc.stdout
+    assert "no check matched --exercise 'activaton'" in proc.stderr
+    assert "did you mean 'activation'?" in proc.stderr and "activation, double" in proc.stderr
+    assert "Score" not in proc.stdout and "Traceback" not in proc.stderr
+    proc = run("check", nb, "--assignment", MINI, "--exercise", "activation")
+    assert proc.returncode == 0 and "PASS  test_activation_values" in proc.stdout
+    assert "test_double" not in proc.stdout
