@@ -157,17 +157,17 @@ def enclosing_assignment(starts: list[Path], slug: str | None = None) -> Assignm
     return None
 
 
-def resolve_assignment(assignment_dir: Path | None, slug: str | None, notebook: Path | None = None) -> Assignment:
-    """`--assignment DIR` when given; else the notebook's slug under ./assignments, or the
-    assignment folder that holds the notebook (or the current folder) when it has that slug; for a
-    notebook that names none (unreadable, or written from scratch), the assignment folder that
-    holds it (or the current folder), else the only assignment under ./assignments."""
+def resolve_assignment(assignment_dir: Path | None, slug: str | None, near: Path | None = None) -> Assignment:
+    """`--assignment DIR` when given; else the submission's slug under ./assignments, or the
+    assignment folder holding `near` (the submission's folder) or the current folder, when it has
+    that slug; for a submission that names none (unreadable, or written from scratch), the
+    assignment folder holding it (or the current folder), else the only one under ./assignments."""
     if assignment_dir is not None:
         return load_assignment(assignment_dir)
     cwd = Path.cwd()
     if slug and is_assignment_dir(assignments_dir(cwd) / slug):
         return load_assignment(assignments_dir(cwd) / slug)
-    starts = ([Path(notebook).resolve().parent] if notebook is not None else []) + [cwd.resolve()]
+    starts = ([Path(near).resolve()] if near is not None else []) + [cwd.resolve()]
     found = enclosing_assignment(starts, slug)
     if found is not None:
         return found

@@ -279,3 +279,25 @@ def test_exercise_that_matches_no_check_suggests_the_closest(tmp_path: Path) -> 
     proc = run("check", nb, "--assignment", MINI, "--exercise", "activation")
     assert proc.returncode == 0 and "PASS  test_activation_values" in proc.stdout
     assert "test_double" not in proc.stdout
+
+
+def test_check_a_students_folder_picks_its_notebook_as_batch_does(tmp_path: Path) -> None:
+    """The README's `grader check NOTEBOOK|FOLDER|ZIP`: a folder is a submission; its notebook
+    is picked as `grader batch` picks it (the only one, or the one named as the assignment's),
+    and its slug names the assignment."""
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    folder = tmp_path / "ada"
+    (folder / "scratch").mkdir(parents=True)
+    notebook(folder / "homework.ipynb", RIGHT)
+    proc = run("check", folder, cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Score: 4/4" in proc.stdout
+    notebook(folder / "scratch" / "copy.ipynb", WRONG_SIGN)      # two notebooks, none named mini.ipynb
+    proc = run("check", folder, "--assignment", MINI, "--results", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    output = json.loads((tmp_path / "r.json").read_text())["output"]
+    assert "holds 2 notebooks" in output and "rename the one to grade to mini.ipynb" in output
+    (folder / "homework.ipynb").rename(folder / "mini.ipynb")
+    proc = run("check", folder, "--assignment", MINI)
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout
