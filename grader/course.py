@@ -68,6 +68,15 @@ def metadata_slug(notebook: dict[str, Any]) -> str | None:
     return None
 
 
+def metadata_version(notebook: dict[str, Any]) -> str | None:
+    """The assignment version a notebook's JSON names in its metadata, or None."""
+    meta = notebook.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get(METADATA_KEY), dict):
+        version = meta[METADATA_KEY].get("version")
+        return str(version)[:40] if version not in (None, "") else None
+    return None
+
+
 def notebook_slug(path: Path) -> str | None:
     """The slug in a notebook file's metadata, or None (unreadable, too large, none named)."""
     try:

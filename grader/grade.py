@@ -21,22 +21,35 @@ __all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "San
            "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for", "kernel_files",
            "live_notebook", "run_assignment_checks"]
 
+NOT_GRADED_ABOVE = "Not graded: the note at the top says why."
+
+
 class UnreadableNotebook:
-    """The `nb` of a submission that could not be read: every check fails with the reason."""
+    """The `nb` of a submission that could not be read: every check fails with the reason, or, where
+    the verdict says the reason once at the top (`told_above`), with a pointer to it."""
 
     last_call = None
     device = "none"
 
-    def __init__(self, reason: str) -> None:
-        self._reason = reason
+    def __init__(self, reason: str, *, told_above: bool = False) -> None:
+        self._message = NOT_GRADED_ABOVE if told_above else f"Not graded: {reason}"
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        raise CheckFailed(f"Not graded: {self._reason}")
+        raise CheckFailed(self._message)
 
     def cell(self, **_: Any) -> Any:
-        raise CheckFailed(f"Not graded: {self._reason}")
+        raise CheckFailed(self._message)
+
+
+def version_note(submission: Submission, assignment: Assignment) -> list[str]:
+    """A note when the notebook was made from another version of the assignment than the one graded."""
+    made = submission.version
+    if made is None or made == assignment.version or submission.slug not in (None, assignment.slug):
+        return []
+    return [f"Your notebook was made from version {made} of the assignment; it was graded with version "
+            f"{assignment.version}, whose checks may differ. Compare it with the current notebook."]
 
 
 def choose_device(requested: str, available: dict[str, Any]) -> str:
@@ -97,10 +110,11 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
         warm(assignment, isolation)     # the fork server boots while the notebook is read
     submission = submission or read_submission(Path(path))
     facts = header(str(path), assignment, options, sha256=submission.sha256, isolation=isolation.label,
-                   readable=submission.readable, errors=submission.problems + submission.warnings,
+                   readable=submission.readable,
+                   errors=submission.problems + submission.warnings + version_note(submission, assignment),
                    files=submission.files.rows(), files_refused=submission.files.refused_rows())
     if not submission.readable:
-        nb = UnreadableNotebook(" ".join(submission.problems))
+        nb = UnreadableNotebook(" ".join(submission.problems), told_above=True)     # facts.errors holds the reason
         result = replace(judge(facts, assignment, nb, options), device="none")
     else:
         result = _grade_live(facts, submission, assignment, options, isolation, kernel_factory)

@@ -49,6 +49,7 @@ class CheckResult:
     duration: float = 0.0
     nodeid: str = ""
     diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
+    diagnosed_by: str = ""          # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
 
     @property
     def passed(self) -> bool:
@@ -319,11 +320,18 @@ def csv_row(student: str, result: Result) -> dict[str, Any]:
     return row
 
 
+GENERIC_DIAGNOSES = ("shape", "values")      # CheckResult.diagnosed_by of the grader's own diagnoses
+
+
 def mistakes_of(result: Result) -> list[tuple[str, str]]:
-    """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order."""
+    """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order.
+    Where the instructor's catalogue named a mistake in an exercise, the grader's generic diagnoses
+    of that exercise (other checks seeing the same answer) are not counted again."""
+    failed = [c for c in result.checks if not c.passed and c.diagnosis]
+    catalogued = {c.exercise for c in failed if c.diagnosed_by not in GENERIC_DIAGNOSES}
     seen: dict[tuple[str, str], None] = {}
-    for check in result.checks:
-        if not check.passed and check.diagnosis:
+    for check in failed:
+        if check.diagnosed_by not in GENERIC_DIAGNOSES or check.exercise not in catalogued:
             seen.setdefault((check.exercise, check.diagnosis), None)
     return list(seen)
 

@@ -504,3 +504,13 @@ def test_device_cuda_without_a_gpu_says_what_to_do_not_retry(tmp_path: Path, stu
     if students > 3:
         assert "failed the same way on 3 submissions and graded none" in proc.stderr
         assert "[3/4]" in proc.stderr and "[4/4]" not in proc.stderr
+
+
+def test_a_class_of_one_is_one_submission(tmp_path: Path) -> None:
+    classdir = tmp_path / "class"
+    classdir.mkdir()
+    (classdir / "ada.ipynb").write_text(json.dumps(make_class_mod.MASTER))
+    proc = run_cli(*batch_args(classdir, tmp_path / "out", "--workers", "1"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 submission of tiny-tensors:" in proc.stderr and "graded 1 of 1 submission in" in proc.stdout
+    assert "submissions" not in proc.stdout + proc.stderr

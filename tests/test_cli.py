@@ -301,3 +301,42 @@ def test_check_a_students_folder_picks_its_notebook_as_batch_does(tmp_path: Path
     (folder / "homework.ipynb").rename(folder / "mini.ipynb")
     proc = run("check", folder, "--assignment", MINI)
     assert proc.returncode == 0 and "Score: 4/4" in proc.stdout
+
+
+def test_cells_without_ids_grade_without_nbformats_warning(tmp_path: Path) -> None:
+    """A notebook of nbformat 4.5 whose cells carry no id (written by hand or by an old tool):
+    graded, and nbformat's MissingIDFieldWarning is not printed (per submission, in a batch)."""
+    nb = json.loads(notebook(tmp_path / "n.ipynb", RIGHT).read_text())
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    nb["nbformat_minor"] = 5
+    (tmp_path / "n.ipynb").write_text(json.dumps(nb))
+    proc = run("check", tmp_path / "n.ipynb", "--assignment", MINI)
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout, proc.stderr
+    assert "MissingIDFieldWarning" not in proc.stderr and "missing an id" not in proc.stderr
+
+
+def test_a_name_error_from_an_earlier_failed_cell_is_said_once_with_its_cause(tmp_path: Path) -> None:
+    """`activation` uses `scale`, which cell 1 never assigned (it raised): each check says why,
+    in one sentence, instead of repeating the NameError's traceback."""
+    nb = notebook(tmp_path / "n.ipynb", "import torch\nscale = 1 / 0",
+                  "def activation(x):\n    return torch.sigmoid(x) * scale\ndef double(x):\n    return x * 2")
+    proc = run("check", nb, "--assignment", MINI)
+    assert proc.returncode == 1
+    cause = ("`activation` raised NameError: `scale` is not defined because cell 1, which assigns it, raised "
+             "ZeroDivisionError: division by zero. Fix that cell, run all cells, and check again.")
+    assert proc.stdout.count(cause) == 2             # the two checks of activation
+    assert "Traceback" not in proc.stdout and "PASS  test_double_values" in proc.stdout
+
+
+def test_a_notebook_of_an_older_version_is_graded_with_a_note(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    data = json.loads(nb.read_text())
+    data["metadata"]["grader"]["version"] = "0"         # mini is at version 1
+    nb.write_text(json.dumps(data))
+    proc = run("check", nb, "--assignment", MINI, "--results", tmp_path / "r.json")
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout
+    note = "Your notebook was made from version 0 of the assignment; it was graded with version 1"
+    assert note in proc.stdout and note in json.loads((tmp_path / "r.json").read_text())["output"]
+    proc = run("check", notebook(tmp_path / "same.ipynb", RIGHT), "--assignment", MINI)
+    assert "made from version" not in proc.stdout

@@ -119,11 +119,11 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
             tasks = [_task_for(e) for e in todo]
             backend = backend or _backend(config, assignment, limit)
             workers = backend.describe()
-            print(f"{len(entries)} submissions of {assignment.slug}: {summary.skipped} already in the gradebook, "
+            print(f"{counted(len(entries), 'submission')} of {assignment.slug}: {summary.skipped} already in the gradebook, "
                   f"grading {len(todo)} {workers}", file=log)
             backend.run(tasks, recorder.on_outcome)
         else:
-            print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
+            print(f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
         from grader.batch.outputs import write_class_outputs
 
@@ -269,6 +269,11 @@ class Recorder:
             write_student_outputs(self.out, self.assignment, task.student, result)
         self.progress.done(task.student, status, result.score, result.max_score, result.execution_time,
                            note="" if written else "already in the gradebook")
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 submission", "2 submissions"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def fault_hint(reason: str) -> str:

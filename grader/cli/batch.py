@@ -51,7 +51,7 @@ def _stale_note(stale: int, keep: bool) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from grader.batch.run import BatchConfig, grader_error_advice, run_batch
+    from grader.batch.run import BatchConfig, counted, grader_error_advice, run_batch
     from grader.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
@@ -74,10 +74,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
                          keep_stale=args.keep_stale, options=options, lms=args.lms, times=times)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
-    print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "
+    print(f"graded {summary.graded} of {counted(summary.students, 'submission')} in {summary.seconds:.1f} s "
           f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); new verdicts: {counts}")
     if summary.grader_errors:
-        print(f"{len(summary.grader_errors)} submission(s) could not be graded (the grader failed, not the student):",
+        print(f"{counted(len(summary.grader_errors), 'submission')} could not be graded (the grader failed, not the student):",
               file=sys.stderr)
         for student, reason in summary.grader_errors.items():
             print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
