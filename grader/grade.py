@@ -13,16 +13,13 @@ from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
 from grader.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
-from grader.results import Result
+from grader.results import NOT_GRADED_ABOVE, Result
 from grader.sandbox.isolation import Isolation, detect
 from grader.verdict import CheckRun, conclude
 
 __all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "SandboxMode", "UnreadableNotebook",
            "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for", "kernel_files",
            "live_notebook", "run_assignment_checks"]
-
-NOT_GRADED_ABOVE = "Not graded: the note at the top says why."
-
 
 class UnreadableNotebook:
     """The `nb` of a submission that could not be read: every check fails with the reason, or, where

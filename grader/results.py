@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
@@ -271,6 +271,17 @@ def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
     return json.dumps(to_gradescope(result, visibility, late), indent=2)
 
 
+NOT_GRADED_ABOVE = "Not graded: the note at the top says why."   # each check of an unreadable notebook
+
+
+def standalone_message(message: str, result: Result) -> str:
+    """A check's message where nothing is shown above it (a JUnit testcase, a Classroom test): the
+    reason itself in place of the pointer to the note at the top."""
+    if message == NOT_GRADED_ABOVE and result.errors:
+        return "Not graded: " + " ".join(result.errors)
+    return message
+
+
 def to_junit(result: Result) -> str:
     """JUnit XML: one testcase per check, the exercise as classname."""
     failures = sum(not c.passed for c in result.checks)
@@ -292,6 +303,7 @@ def to_junit(result: Result) -> str:
             "classname": check.exercise, "name": check.name, "time": f"{check.duration:.3f}",
         })
         if not view.passed:
+            view = replace(view, message=standalone_message(view.message, result))
             failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
             failure.text = failure_text(view)
     ET.indent(suite)
