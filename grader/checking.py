@@ -12,8 +12,8 @@ from grader.errors import UsageError
 from grader.grade import Options, grade
 from grader.notebook import read_submission
 from grader.results import Result, dumps_gradescope, to_junit
-from grader.submission.archive import zip_slug
 from grader.submission.opened import attach_files, gather, is_zip, open_submission
+from grader.submission.pick import submission_slug
 
 if TYPE_CHECKING:
     from grader.policy.final import Adjustment
@@ -53,23 +53,21 @@ def write_outputs(result: Result, assignment: Assignment, outputs: Outputs,
 
 def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, options: Options = Options(),
                    outputs: Outputs = Outputs(), with_files: tuple[Path, ...] = ()) -> tuple[Result, Assignment]:
-    """Grade `notebook` (or a zip holding it and its files) with the other files of its folder and
-    `with_files`, and write the requested files. Raises GraderError only for grader faults."""
+    """Grade `notebook` (or a zip or a folder holding it and its files) with the other files of its
+    folder and `with_files`, and write the requested files. Raises GraderError only for grader faults."""
     if not notebook.exists():
         raise UsageError(f"no such notebook: {notebook}", hint="give the path of the .ipynb file (or .zip) to grade")
-    if notebook.is_dir():
-        raise UsageError(f"{notebook} is a folder, not a notebook",
-                         hint="give the notebook in it (its folder's files come along), or use `grader batch` for a class")
     for extra in with_files:
         if not extra.exists():
             raise UsageError(f"--with names {extra}, which does not exist", hint="give files (or folders) that exist")
-    if is_zip(notebook):
-        assignment = resolve_assignment(assignment_dir, zip_slug(notebook))
+    if is_zip(notebook) or notebook.is_dir():       # the notebook picked in it, as `grader batch` picks
+        near = notebook if notebook.is_dir() else notebook.parent
+        assignment = resolve_assignment(assignment_dir, submission_slug(notebook), near)
         with open_submission(notebook, assignment, extra=with_files) as submission:
             result = grade(notebook, assignment, options, submission=submission)
     else:
         submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
-        assignment = resolve_assignment(assignment_dir, submission.slug)
+        assignment = resolve_assignment(assignment_dir, submission.slug, notebook.parent)
         submission = attach_files(submission, gather(notebook, assignment, extra=with_files))
         result = grade(notebook, assignment, options, submission=submission)
     write_outputs(result, assignment, outputs)

@@ -68,6 +68,15 @@ def metadata_slug(notebook: dict[str, Any]) -> str | None:
     return None
 
 
+def metadata_version(notebook: dict[str, Any]) -> str | None:
+    """The assignment version a notebook's JSON names in its metadata, or None."""
+    meta = notebook.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get(METADATA_KEY), dict):
+        version = meta[METADATA_KEY].get("version")
+        return str(version)[:40] if version not in (None, "") else None
+    return None
+
+
 def notebook_slug(path: Path) -> str | None:
     """The slug in a notebook file's metadata, or None (unreadable, too large, none named)."""
     try:
@@ -111,27 +120,70 @@ def assignment_files(root: Path, master: Path | None, file: AssignmentFile) -> t
     return public, hidden
 
 
+def assignment_slugs(course_root: Path) -> list[str]:
+    """The slugs of the assignments under <course_root>/assignments, sorted."""
+    folder = assignments_dir(course_root)
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if is_assignment_dir(p))
+
+
+def _known(course_root: Path) -> str:
+    slugs = assignment_slugs(course_root)
+    where = assignments_dir(course_root)
+    return f"the assignments in {where}: {', '.join(slugs)}" if slugs else f"there is no assignment in {where}"
+
+
 def find_assignment(slug: str | None, search_root: Path | None = None) -> Assignment:
     """Look a slug up under ./assignments (the default for `grader check`)."""
+    root = search_root or Path.cwd()
     if not slug:
         raise AssignmentError(
             "the notebook names no assignment in its metadata",
-            hint=f"pass --assignment {ASSIGNMENTS}/<slug>",
+            hint=f"pass --assignment {ASSIGNMENTS}/<slug> ({_known(root)})",
         )
-    base = assignments_dir(search_root or Path.cwd()) / slug
+    base = assignments_dir(root) / slug
     if not is_assignment_dir(base):
         raise AssignmentError(
             f"no assignment '{slug}' under {base.parent}",
-            hint=f"run from the course folder that holds {ASSIGNMENTS}/, or pass --assignment DIR",
+            hint=f"{_known(root)}; run from the course folder that holds {ASSIGNMENTS}/ or from the "
+                 "assignment's own folder (the one with assignment.toml), or pass --assignment DIR",
         )
     return load_assignment(base)
 
 
-def resolve_assignment(assignment_dir: Path | None, slug: str | None) -> Assignment:
-    """`--assignment DIR` when given, else the notebook's slug under ./assignments."""
+def enclosing_assignment(starts: list[Path], slug: str | None = None) -> Assignment | None:
+    """The assignment folder (one holding assignment.toml) nearest each of `starts` going up, in
+    that order; for a master folder its student twin where there is one. With `slug`: only an
+    assignment of that slug."""
+    for start in starts:
+        found = assignment_dir_for_checks([start])
+        if found is None:
+            continue
+        assignment = load_assignment(found)
+        if slug is None or assignment.slug == slug:
+            return assignment
+    return None
+
+
+def resolve_assignment(assignment_dir: Path | None, slug: str | None, near: Path | None = None) -> Assignment:
+    """`--assignment DIR` when given; else the submission's slug under ./assignments, or the
+    assignment folder holding `near` (the submission's folder) or the current folder, when it has
+    that slug; for a submission that names none (unreadable, or written from scratch), the
+    assignment folder holding it (or the current folder), else the only one under ./assignments."""
     if assignment_dir is not None:
         return load_assignment(assignment_dir)
-    return find_assignment(slug)
+    cwd = Path.cwd()
+    if slug and is_assignment_dir(assignments_dir(cwd) / slug):
+        return load_assignment(assignments_dir(cwd) / slug)
+    starts = ([Path(near).resolve()] if near is not None else []) + [cwd.resolve()]
+    found = enclosing_assignment(starts, slug)
+    if found is not None:
+        return found
+    only = assignment_slugs(cwd)
+    if not slug and len(only) == 1:
+        return load_assignment(assignments_dir(cwd) / only[0])
+    return find_assignment(slug, cwd)
 
 
 def find_by_slug_upward(slug: str, starts: list[Path]) -> Assignment | None:

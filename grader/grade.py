@@ -9,11 +9,11 @@ from typing import Any, Callable, Iterator
 
 import grader
 from grader.config import Assignment
-from grader.errors import DeviceUnavailable, GraderError
+from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
 from grader.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
-from grader.results import Result
+from grader.results import NOT_GRADED_ABOVE, Result
 from grader.sandbox.isolation import Isolation, detect
 from grader.verdict import CheckRun, conclude
 
@@ -22,21 +22,31 @@ __all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "San
            "live_notebook", "run_assignment_checks"]
 
 class UnreadableNotebook:
-    """The `nb` of a submission that could not be read: every check fails with the reason."""
+    """The `nb` of a submission that could not be read: every check fails with the reason, or, where
+    the verdict says the reason once at the top (`told_above`), with a pointer to it."""
 
     last_call = None
     device = "none"
 
-    def __init__(self, reason: str) -> None:
-        self._reason = reason
+    def __init__(self, reason: str, *, told_above: bool = False) -> None:
+        self._message = NOT_GRADED_ABOVE if told_above else f"Not graded: {reason}"
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        raise CheckFailed(f"Not graded: {self._reason}")
+        raise CheckFailed(self._message)
 
     def cell(self, **_: Any) -> Any:
-        raise CheckFailed(f"Not graded: {self._reason}")
+        raise CheckFailed(self._message)
+
+
+def version_note(submission: Submission, assignment: Assignment) -> list[str]:
+    """A note when the notebook was made from another version of the assignment than the one graded."""
+    made = submission.version
+    if made is None or made == assignment.version or submission.slug not in (None, assignment.slug):
+        return []
+    return [f"Your notebook was made from version {made} of the assignment; it was graded with version "
+            f"{assignment.version}, whose checks may differ. Compare it with the current notebook."]
 
 
 def choose_device(requested: str, available: dict[str, Any]) -> str:
@@ -97,10 +107,11 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
         warm(assignment, isolation)     # the fork server boots while the notebook is read
     submission = submission or read_submission(Path(path))
     facts = header(str(path), assignment, options, sha256=submission.sha256, isolation=isolation.label,
-                   readable=submission.readable, errors=submission.problems + submission.warnings,
+                   readable=submission.readable,
+                   errors=submission.problems + submission.warnings + version_note(submission, assignment),
                    files=submission.files.rows(), files_refused=submission.files.refused_rows())
     if not submission.readable:
-        nb = UnreadableNotebook(" ".join(submission.problems))
+        nb = UnreadableNotebook(" ".join(submission.problems), told_above=True)     # facts.errors holds the reason
         result = replace(judge(facts, assignment, nb, options), device="none")
     else:
         result = _grade_live(facts, submission, assignment, options, isolation, kernel_factory)
@@ -176,7 +187,20 @@ def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options:
     if run.internal_errors:
         raise GraderError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
                           hint="this is a fault in the assignment, not in the submission")
+    if options.select and not run.checks:
+        raise unmatched_exercise(options.select, assignment)
     return run
+
+
+def unmatched_exercise(select: str, assignment: Assignment) -> UsageError:
+    """--exercise that selected no check: the closest exercise, and those there are."""
+    import difflib
+
+    names = list(assignment.exercises)
+    close = difflib.get_close_matches(select, names, n=1, cutoff=0.6)
+    guess = f"did you mean '{close[0]}'? " if close else ""
+    known = f"the exercises of {assignment.slug}: {', '.join(names)}" if names else "give part of a check's name"
+    return UsageError(f"no check matched --exercise '{select}'", hint=guess + known)
 
 
 def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True) -> Result:

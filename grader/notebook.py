@@ -9,11 +9,12 @@ import ast
 import hashlib
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.course import metadata_slug
+from grader.course import metadata_slug, metadata_version
 from grader.submission.values import SubmittedFiles
 
 MAX_BYTES = 50 * 1024 * 1024
@@ -34,6 +35,7 @@ class Submission:
     sha256: str
     cells: list[Cell] = field(default_factory=list)
     slug: str | None = None          # assignment slug from metadata, when present
+    version: str | None = None       # the assignment's version the notebook was made from (metadata)
     readable: bool = True            # False: nothing could be graded
     problems: list[str] = field(default_factory=list)   # fatal reasons (readable=False)
     warnings: list[str] = field(default_factory=list)   # graded anyway, but the student should know
@@ -127,6 +129,7 @@ def read_submission(path: Path) -> Submission:
     if not isinstance(data, dict):
         return _unreadable(sub, "The file is JSON but not a notebook (its top level is not an object).")
     sub.slug = metadata_slug(data)
+    sub.version = metadata_version(data)
     sub.warnings += _kernel_warnings(data)
     sub.cells = _normalised_cells(data, sub)
     return sub
@@ -134,14 +137,17 @@ def read_submission(path: Path) -> Submission:
 
 def _normalised_cells(data: dict[str, Any], sub: Submission) -> list[Cell]:
     import nbformat
+    from nbformat.warnings import MissingIDFieldWarning
 
     try:
         major = int(data.get("nbformat", 0))
     except (TypeError, ValueError):
         major = 0
     try:
-        node = nbformat.reads(json.dumps(data), as_version=4)
-        nbformat.validate(node)
+        with warnings.catch_warnings():     # cells without ids (nbformat 4.5) are fine here: ids are not used
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            node = nbformat.reads(json.dumps(data), as_version=4)
+            nbformat.validate(node)
     except Exception as exc:  # nbformat raises many kinds for bad input
         cells = _cells_from_json(data)
         detail = str(exc).splitlines()[0][:200]

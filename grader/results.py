@@ -5,7 +5,7 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree as ET
 
@@ -52,6 +52,7 @@ class CheckResult:
     duration: float = 0.0
     nodeid: str = ""
     diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
+    diagnosed_by: str = ""          # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
 
     @property
     def passed(self) -> bool:
@@ -289,6 +290,17 @@ def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
     return json.dumps(to_gradescope(result, visibility, late, grade), indent=2)
 
 
+NOT_GRADED_ABOVE = "Not graded: the note at the top says why."   # each check of an unreadable notebook
+
+
+def standalone_message(message: str, result: Result) -> str:
+    """A check's message where nothing is shown above it (a JUnit testcase, a Classroom test): the
+    reason itself in place of the pointer to the note at the top."""
+    if message == NOT_GRADED_ABOVE and result.errors:
+        return "Not graded: " + " ".join(result.errors)
+    return message
+
+
 def to_junit(result: Result) -> str:
     """JUnit XML: one testcase per check, the exercise as classname."""
     failures = sum(not c.passed for c in result.checks)
@@ -310,6 +322,7 @@ def to_junit(result: Result) -> str:
             "classname": check.exercise, "name": check.name, "time": f"{check.duration:.3f}",
         })
         if not view.passed:
+            view = replace(view, message=standalone_message(view.message, result))
             failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
             failure.text = failure_text(view)
     ET.indent(suite)
@@ -340,11 +353,18 @@ def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> 
     return row
 
 
+GENERIC_DIAGNOSES = ("shape", "values")      # CheckResult.diagnosed_by of the grader's own diagnoses
+
+
 def mistakes_of(result: Result) -> list[tuple[str, str]]:
-    """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order."""
+    """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order.
+    Where the instructor's catalogue named a mistake in an exercise, the grader's generic diagnoses
+    of that exercise (other checks seeing the same answer) are not counted again."""
+    failed = [c for c in result.checks if not c.passed and c.diagnosis]
+    catalogued = {c.exercise for c in failed if c.diagnosed_by not in GENERIC_DIAGNOSES}
     seen: dict[tuple[str, str], None] = {}
-    for check in result.checks:
-        if not check.passed and check.diagnosis:
+    for check in failed:
+        if check.diagnosed_by not in GENERIC_DIAGNOSES or check.exercise not in catalogued:
             seen.setdefault((check.exercise, check.diagnosis), None)
     return list(seen)
 

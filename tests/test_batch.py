@@ -7,6 +7,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -483,3 +484,33 @@ def test_a_grader_that_cannot_run_stops_the_batch(tmp_path: Path) -> None:
     log = (tmp_path / "log.txt").read_text()
     assert "[3/6]" in log and "[4/6]" not in log
     assert log.count("trying it again") == 6           # a kernel that did not start: each tried 3 times
+
+
+@pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has a GPU")
+@pytest.mark.parametrize("students", [2, 4])
+def test_device_cuda_without_a_gpu_says_what_to_do_not_retry(tmp_path: Path, students: int) -> None:
+    """`grader batch --device cuda` on a machine without CUDA: the advice is `grader check`'s
+    (--device auto or cpu), never "run the same command again to retry them" (it would fail the
+    same way); with more than three submissions the batch stops after the third."""
+    classdir = tmp_path / "class"
+    classdir.mkdir()
+    for i in range(students):
+        (classdir / f"s{i}.ipynb").write_text(json.dumps(make_class_mod.MASTER))
+    proc = run_cli(*batch_args(classdir, tmp_path / "out", "--device", "cuda", "--workers", "1"), timeout=300)
+    assert proc.returncode == 2
+    assert "sees no CUDA device" in proc.stderr
+    assert "use --device auto (the best device present) or --device cpu" in proc.stderr
+    assert "retry them" not in proc.stderr and "Traceback" not in proc.stderr
+    if students > 3:
+        assert "failed the same way on 3 submissions and graded none" in proc.stderr
+        assert "[3/4]" in proc.stderr and "[4/4]" not in proc.stderr
+
+
+def test_a_class_of_one_is_one_submission(tmp_path: Path) -> None:
+    classdir = tmp_path / "class"
+    classdir.mkdir()
+    (classdir / "ada.ipynb").write_text(json.dumps(make_class_mod.MASTER))
+    proc = run_cli(*batch_args(classdir, tmp_path / "out", "--workers", "1"), timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 submission of tiny-tensors:" in proc.stderr and "graded 1 of 1 submission in" in proc.stdout
+    assert "submissions" not in proc.stdout + proc.stderr

@@ -224,3 +224,119 @@ def test_grading_writes_no_bytecode_into_the_course_folder(tmp_path: Path) -> No
     assert batch.returncode == 0, batch.stderr
     assert sorted(p.relative_to(assignment) for p in assignment.rglob("*")) == before
     assert len(before) >= 3   # assignment.toml, checks/, a check file at least
+
+
+@pytest.mark.parametrize("layout", ["one_assignment_under_cwd", "notebook_in_the_assignment_folder"])
+def test_a_damaged_notebook_without_assignment_gets_the_unreadable_verdict(tmp_path: Path, layout: str) -> None:
+    """A truncated notebook names no slug: the only assignment under ./assignments, or the
+    assignment folder holding the notebook, is its assignment; exit 1 and a results file that
+    says why, as for any unreadable notebook (not exit 2 "names no assignment")."""
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    where = course if layout == "one_assignment_under_cwd" else course / "assignments" / "mini"
+    bad = where / "mine.ipynb"
+    bad.write_bytes(notebook(tmp_path / "good.ipynb", RIGHT).read_bytes()[:150])
+    proc = run("check", bad, "--results", tmp_path / "r.json", cwd=course if layout.startswith("one") else tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["score"] == 0 and results["extra_data"]["readable"] is False
+    assert "truncated" in results["output"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_check_inside_a_students_copy_of_the_assignment_folder(tmp_path: Path) -> None:
+    """authoring.md's student instructions: `grader check my.ipynb` in their copy of
+    assignments/<slug>/ (no assignments/ folder around it): that folder is the assignment."""
+    copy = tmp_path / "my-homework"
+    shutil.copytree(MINI, copy)
+    notebook(copy / "my.ipynb", RIGHT)
+    proc = run("check", "my.ipynb", cwd=copy)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Score: 4/4" in proc.stdout
+
+
+def test_an_unknown_slug_lists_the_assignments_there(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    shutil.copytree(MINI, course / "assignments" / "other")
+    nb = notebook(tmp_path / "n.ipynb", RIGHT, slug="minu")
+    proc = run("check", nb, cwd=course)
+    assert proc.returncode == 2
+    assert "no assignment 'minu'" in proc.stderr
+    assert "the assignments in" in proc.stderr and "mini, other" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_exercise_that_matches_no_check_suggests_the_closest(tmp_path: Path) -> None:
+    """--exercise activaton (a typo) selects no check: not "Score: 0/0 [FAILED]" but exit 2, the
+    closest exercise and the known ones; the right name still runs just its checks."""
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    proc = run("check", nb, "--assignment", MINI, "--exercise", "activaton")
+    assert proc.returncode == 2, proc.stdout
+    assert "no check matched --exercise 'activaton'" in proc.stderr
+    assert "did you mean 'activation'?" in proc.stderr and "activation, double" in proc.stderr
+    assert "Score" not in proc.stdout and "Traceback" not in proc.stderr
+    proc = run("check", nb, "--assignment", MINI, "--exercise", "activation")
+    assert proc.returncode == 0 and "PASS  test_activation_values" in proc.stdout
+    assert "test_double" not in proc.stdout
+
+
+def test_check_a_students_folder_picks_its_notebook_as_batch_does(tmp_path: Path) -> None:
+    """The README's `grader check NOTEBOOK|FOLDER|ZIP`: a folder is a submission; its notebook
+    is picked as `grader batch` picks it (the only one, or the one named as the assignment's),
+    and its slug names the assignment."""
+    course = tmp_path / "course"
+    shutil.copytree(MINI, course / "assignments" / "mini")
+    folder = tmp_path / "ada"
+    (folder / "scratch").mkdir(parents=True)
+    notebook(folder / "homework.ipynb", RIGHT)
+    proc = run("check", folder, cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Score: 4/4" in proc.stdout
+    notebook(folder / "scratch" / "copy.ipynb", WRONG_SIGN)      # two notebooks, none named mini.ipynb
+    proc = run("check", folder, "--assignment", MINI, "--results", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    output = json.loads((tmp_path / "r.json").read_text())["output"]
+    assert "holds 2 notebooks" in output and "rename the one to grade to mini.ipynb" in output
+    (folder / "homework.ipynb").rename(folder / "mini.ipynb")
+    proc = run("check", folder, "--assignment", MINI)
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout
+
+
+def test_cells_without_ids_grade_without_nbformats_warning(tmp_path: Path) -> None:
+    """A notebook of nbformat 4.5 whose cells carry no id (written by hand or by an old tool):
+    graded, and nbformat's MissingIDFieldWarning is not printed (per submission, in a batch)."""
+    nb = json.loads(notebook(tmp_path / "n.ipynb", RIGHT).read_text())
+    for cell in nb["cells"]:
+        cell.pop("id", None)
+    nb["nbformat_minor"] = 5
+    (tmp_path / "n.ipynb").write_text(json.dumps(nb))
+    proc = run("check", tmp_path / "n.ipynb", "--assignment", MINI)
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout, proc.stderr
+    assert "MissingIDFieldWarning" not in proc.stderr and "missing an id" not in proc.stderr
+
+
+def test_a_name_error_from_an_earlier_failed_cell_is_said_once_with_its_cause(tmp_path: Path) -> None:
+    """`activation` uses `scale`, which cell 1 never assigned (it raised): each check says why,
+    in one sentence, instead of repeating the NameError's traceback."""
+    nb = notebook(tmp_path / "n.ipynb", "import torch\nscale = 1 / 0",
+                  "def activation(x):\n    return torch.sigmoid(x) * scale\ndef double(x):\n    return x * 2")
+    proc = run("check", nb, "--assignment", MINI)
+    assert proc.returncode == 1
+    cause = ("`activation` raised NameError: `scale` is not defined because cell 1, which assigns it, raised "
+             "ZeroDivisionError: division by zero. Fix that cell, run all cells, and check again.")
+    assert proc.stdout.count(cause) == 2             # the two checks of activation
+    assert "Traceback" not in proc.stdout and "PASS  test_double_values" in proc.stdout
+
+
+def test_a_notebook_of_an_older_version_is_graded_with_a_note(tmp_path: Path) -> None:
+    nb = notebook(tmp_path / "n.ipynb", RIGHT)
+    data = json.loads(nb.read_text())
+    data["metadata"]["grader"]["version"] = "0"         # mini is at version 1
+    nb.write_text(json.dumps(data))
+    proc = run("check", nb, "--assignment", MINI, "--results", tmp_path / "r.json")
+    assert proc.returncode == 0 and "Score: 4/4" in proc.stdout
+    note = "Your notebook was made from version 0 of the assignment; it was graded with version 1"
+    assert note in proc.stdout and note in json.loads((tmp_path / "r.json").read_text())["output"]
+    proc = run("check", notebook(tmp_path / "same.ipynb", RIGHT), "--assignment", MINI)
+    assert "made from version" not in proc.stdout

@@ -89,3 +89,20 @@ def test_schema_1_is_the_default_and_may_be_written(tmp_path: Path) -> None:
 def test_every_assignment_toml_of_the_project_loads(toml: str) -> None:
     assignment = load_assignment((ROOT / toml).parent)
     assert assignment.slug and assignment.exercises
+
+
+def test_authoring_md_shows_the_real_defaults_of_timeouts_and_limits() -> None:
+    """authoring.md's [timeouts] and [limits] example is what a file that sets none gets: an
+    instructor who copies it changes nothing by accident (it once said total = 300 for 600)."""
+    import dataclasses
+    import tomllib
+
+    from grader.config import Limits, Timeouts
+
+    text = (ROOT / "docs" / "authoring.md").read_text(encoding="utf-8")
+    start = text.index("    [timeouts]")
+    block = text[start:text.index("\n\n", text.index("    [limits]", start))]
+    shown = tomllib.loads("\n".join(line[4:] for line in block.splitlines()))
+    for table, cls in (("timeouts", Timeouts), ("limits", Limits)):
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        assert shown[table] == defaults, f"authoring.md's [{table}] is not the defaults of {cls.__name__}"

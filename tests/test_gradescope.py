@@ -145,6 +145,24 @@ def test_broken_autograder_still_writes_results(tmp_path: Path, autograder_zip: 
     assert results["score"] == 0 and "tell your instructor" in results["output"]
 
 
+def test_a_python_without_the_grader_is_named_in_results(tmp_path: Path, autograder_zip: Path) -> None:
+    """gradescope.md's local trial with GRADER_PYTHON at a Python that lacks the grader: results.json
+    says why (Python's own words), not only "could not start (exit status 1)"."""
+    root = autograder_tree(tmp_path, autograder_zip)
+    shutil.copy(SUBMISSIONS / "correct.ipynb", root / "submission" / "ci-demo.ipynb")
+    bare = tmp_path / "bare-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env |= {"GRADER_AUTOGRADER_ROOT": str(root), "GRADER_PYTHON": str(bare / "bin" / "python")}
+    proc = subprocess.run([str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(results, SCHEMA)
+    assert proc.returncode == 2
+    assert "could not start (exit status 1: " in results["output"]
+    assert "No module named 'grader'" in results["output"] and "tell your instructor" in results["output"]
+    assert "No module named 'grader'" in proc.stderr          # still on stderr, for the instructor
+
+
 def test_visibility_words_are_validated(tmp_path: Path) -> None:
     from grader.course import load_assignment
     from grader.errors import AssignmentError

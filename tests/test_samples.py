@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -219,6 +220,13 @@ def test_syntax_error_is_a_cell_issue_and_other_exercises_still_pass(graded: Gra
     assert "does not define `two_layer_forward`" in failed(result)["test_two_layer_forward_walkthrough_value"]
 
 
+def test_a_syntax_error_names_the_line_of_its_cell_not_ipythons_file(graded: Grader) -> None:
+    """IPython compiles a cell as a temporary file ("1062446796.py, line 3"): the student reads
+    the line of the cell the issue names ("Cell 21: ... (line 3)")."""
+    syntax = [c for c in graded("syntax_error_in_one_cell.ipynb").cells if c.ename == "SyntaxError"]
+    assert syntax[0].index == 20 and syntax[0].message == "raised SyntaxError: '(' was never closed (line 3)"
+
+
 def test_never_ending_cell_times_out_and_the_rest_is_graded(graded: Grader) -> None:
     result = graded(NEVER_ENDS)
     issues = [c for c in result.cells if "timeout" in c.message]
@@ -235,8 +243,21 @@ def test_cell_that_kills_the_kernel_is_dropped_and_the_rest_is_graded(graded: Gr
 def test_truncated_notebook_is_unreadable_with_the_reason(graded: Grader) -> None:
     result = graded("truncated.ipynb")
     assert result.readable is False and result.score == 0 and result.status == "unreadable"
-    assert any("truncated" in e for e in result.errors)
-    assert all("truncated" in c.message for c in result.checks)
+    assert [e for e in result.errors if "truncated" in e] == [result.errors[0]]       # said once, at the top
+    assert {c.message for c in result.checks if not c.hidden} == {"Not graded: the note at the top says why."}
+
+
+def test_an_unreadable_notebooks_reason_is_printed_once(graded: Grader, assignment: Assignment) -> None:
+    """Not on every check of the terminal summary, the feedback page and results.json: once, at the top."""
+    from grader.feedback import render_html, render_text
+    from grader.results import dumps_gradescope
+
+    result = graded("truncated.ipynb")
+    reason = result.errors[0].split(":")[0]
+    shown = json.loads(dumps_gradescope(result, assignment.visibility))
+    gradescope = "\n".join([shown["output"]] + [t["output"] for t in shown["tests"]])
+    for text in (render_text(result, title=assignment.title), render_html(result, title=assignment.title), gradescope):
+        assert text.count(reason) == 1
 
 
 def test_script_named_ipynb_is_graded_with_a_warning(graded: Grader) -> None:
@@ -371,12 +392,11 @@ def test_by_default_hidden_checks_show_their_name_and_pass_fail_only(tmp_path: P
     import subprocess
     import sys
 
-    from grader.results import csv_row
     from grader.verdict import HIDDEN_MESSAGE_FAIL
 
     sample, mistake = "outer_product_wrong_order.ipynb", "an outer product where an inner one was meant"
-    allowed = csv_row("s", graded(sample))["mistakes"]
-    assert f"single_neuron: {mistake}" in allowed                 # named by hidden checks only, where allowed
+    allowed = [c.public_view().message for c in graded(sample).checks if c.hidden and not c.passed]
+    assert allowed and all(mistake in m for m in allowed)         # named by hidden checks only, where allowed
     course = tmp_path / "course"
     for part in ("assignments", "solutions"):
         shutil.copytree(ROOT / part / SLUG, course / part / SLUG)
@@ -399,6 +419,20 @@ def test_by_default_hidden_checks_show_their_name_and_pass_fail_only(tmp_path: P
     page = (out / "feedback" / "ada.html").read_text()
     assert mistake not in page and HIDDEN_MESSAGE_FAIL in page
 
+
+@pytest.mark.parametrize("name, mistake", [
+    ("bias_inside_the_sum.ipynb", "the bias is added inside the sum (once per feature)"),
+    ("outer_product_wrong_order.ipynb", "the operands of the matrix product swapped (an outer product)"),
+])
+def test_one_mistake_is_counted_once_for_what_to_re_teach(graded: Grader, name: str, mistake: str) -> None:
+    """The catalogue names the mistake in the public checks; the hidden checks, without a catalogue,
+    see the same answer and diagnose it generically ("a bare number where a matrix is asked for",
+    "an outer product where an inner one was meant"): one mistake, counted once."""
+    from grader.results import mistakes_of
+
+    result = graded(name)
+    assert [m for m in mistakes_of(result) if m[0] == "single_neuron"] == [("single_neuron", mistake)]
+    assert any(c.diagnosed_by in ("shape", "values") for c in result.checks if c.exercise == "single_neuron")
 
 
 def test_grades_csv_and_the_class_report_list_the_mistakes(graded: Grader, assignment: Assignment) -> None:

@@ -336,3 +336,80 @@ def test_a_server_killed_mid_check_costs_a_cold_retry_not_a_wrong_verdict(server
     again = grader_check(str(CORRECT))                  # the stale socket: a new server takes its name
     assert again.returncode == 0 and "warm server" not in again.stderr
     assert server_pid(server_dir) != pid
+
+
+# -- servers do not pile up -----------------------------------------------------------------------
+
+def tree_of(pid: int) -> set[int]:
+    """`pid` and every process under it (the server's zygote and spare kernel)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        try:
+            parents[int(entry)] = int(Path(f"/proc/{entry}/stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+        except (ValueError, OSError, IndexError):
+            continue
+    found, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        found.add(current)
+        todo += [p for p, parent in parents.items() if parent == current and p not in found]
+    return found
+
+
+def grader_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    environ = dict(os.environ, PYTHONPATH=str(ROOT))
+    environ.pop("GRADER_NO_SERVER", None)
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_new_server_for_the_same_assignment_stops_the_older_one(server_dir: Path, tmp_path: Path) -> None:
+    """Each edit of a check makes a new key, so a new server: it stops the older server of the
+    assignment, with its zygote and spare kernel, instead of leaving it to idle ten minutes."""
+    mini = shutil.copytree(ROOT / "tests" / "fixtures" / "cli" / "assignments" / "mini", tmp_path / "mini",
+                           ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "nb").mkdir()                           # its own folder: the folder's files come with a notebook
+    notebook = tmp_path / "nb" / "n.ipynb"
+    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                                               "source": "import torch\ndef activation(x):\n    return torch.sigmoid(x)\n"
+                                                         "def double(x):\n    return x * 2\n"}],
+                                    "metadata": {"grader": {"slug": "mini", "version": "1"}},
+                                    "nbformat": 4, "nbformat_minor": 4}))
+    assert grader_check(str(notebook), "--assignment", str(mini)).returncode == 0
+    old = server_pid(server_dir)
+    old_tree = tree_of(old)
+    assert len(old_tree) >= 2 or os.geteuid() != 0           # the server and its zygote (forked where it may)
+    check_file = mini / "checks" / "test_double.py"
+    check_file.write_text(check_file.read_text() + "\n# edited\n")
+    again = grader_check(str(notebook), "--assignment", str(mini))
+    assert again.returncode == 0 and "Score: 4/4" in again.stdout, again.stderr
+    new = server_pid(server_dir)                              # one pid file: the older one's is gone
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in old_tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert new != old and alive(new) and not any(alive(p) for p in old_tree)
+    assert len(list(server_dir.glob("*.sock"))) == 1 and len(list(server_dir.glob("*.json"))) == 1
+
+
+def test_server_list_and_stop(server_dir: Path, tmp_path: Path) -> None:
+    assert grader_cli("server", "list").stdout.startswith("no warm server is running")
+    assert grader_check(str(CORRECT)).returncode == 0
+    pid = server_pid(server_dir)
+    listed = grader_cli("server", "list")
+    assert listed.returncode == 0, listed.stderr
+    nnb = str((ROOT / "assignments" / "neural-net-basics").resolve())
+    line = next(line for line in listed.stdout.splitlines() if line.split()[0] == str(pid))
+    assert nnb in line and " MB " in line
+    assert "1 warm server, " in listed.stdout and "MB in all" in listed.stdout
+    elsewhere = grader_cli("server", "stop", cwd=tmp_path)        # no assignment there: say what to name
+    assert elsewhere.returncode == 2 and "--all" in elsewhere.stderr and alive(pid)
+    assert grader_cli("server", "stop", str(MINI)).stdout.startswith("no warm server of")
+    stopped = grader_cli("server", "stop", "assignments/neural-net-basics")
+    assert f"stopped the warm server of {nnb} (pid {pid})" in stopped.stdout, stopped.stderr
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid) and list(server_dir.glob("*.sock")) == [] and list(server_dir.glob("*.pid")) == []
+    assert grader_check(str(CORRECT)).returncode == 0
+    assert "stopped the warm server" in grader_cli("server", "stop", "--all").stdout
+    assert grader_cli("server", "list").stdout.startswith("no warm server is running")

@@ -120,11 +120,11 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
             tasks = [_task_for(e) for e in todo]
             backend = backend or _backend(config, assignment, limit)
             workers = backend.describe()
-            print(f"{len(entries)} submissions of {assignment.slug}: {summary.skipped} already in the gradebook, "
+            print(f"{counted(len(entries), 'submission')} of {assignment.slug}: {summary.skipped} already in the gradebook, "
                   f"grading {len(todo)} {workers}", file=log)
             backend.run(tasks, recorder.on_outcome)
         else:
-            print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
+            print(f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
         from grader.batch.adjustments import current_adjustments
         from grader.batch.outputs import write_class_outputs
@@ -262,12 +262,14 @@ class Recorder:
             self.progress.note(f"{task.student}: {why}; trying it again ({task.attempt + 2} of {START_TRIES} tries)")
             return [replace(task, attempt=task.attempt + 1)]
         tries = f" (on each of its {task.attempt + 1} tries)" if task.attempt else ""
-        self.summary.grader_errors[task.student] = outcome.reason + tries
+        hint = fault_hint(outcome.reason)
+        self.summary.grader_errors[task.student] = why + tries + (f"\n  {hint}" if hint else "")
         self.progress.done(task.student, "not graded", None, None, outcome.seconds, note=why + tries)
         self.faults[why] += 1
         if self.faults[why] >= GIVE_UP_AFTER and not self.summary.graded:
             raise GraderError(f"the grader failed the same way on {GIVE_UP_AFTER} submissions{tries} and graded none: "
-                              f"{why}", hint="fix the cause and run the same command again; verdicts already written are kept")
+                              f"{why}", hint=f"{hint or 'fix the cause'}; then run the same command again "
+                                             "(verdicts already written are kept)")
         return []
 
     def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
@@ -288,6 +290,27 @@ class Recorder:
             write_student_outputs(self.out, self.assignment, task.student, result)
         self.progress.done(task.student, status, result.score, result.max_score, result.execution_time,
                            note="" if written else "already in the gradebook")
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 submission", "2 submissions"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def fault_hint(reason: str) -> str:
+    """What a grader fault's own message says to do (a GraderError's hint: the lines after its
+    first), or ''."""
+    return " ".join(line.strip() for line in reason.splitlines()[1:] if line.strip())
+
+
+def grader_error_advice(errors: dict[str, str]) -> list[str]:
+    """What to do about the submissions the grader failed on: each fault's own hint, then a
+    retry; a plain retry where a fault has no hint (a kernel that did not start may start next time)."""
+    hints = list(dict.fromkeys(fault_hint(reason) for reason in errors.values()))
+    advice = [f"{hint}; then run the same command again to grade just those" for hint in hints if hint]
+    if "" in hints:
+        advice.append("run the same command again to retry them")
+    return advice
 
 
 def _student_reason(outcome: Outcome) -> str:

@@ -262,7 +262,7 @@ def not_graded(task: Task, assignment: Assignment, options: Options) -> Result:
 
     facts = header(task.source, assignment, options, sha256=task.sha256, isolation=detect(options.sandbox).label,
                    readable=task.status != "unreadable", errors=[task.not_graded], device="none")
-    return judge(facts, assignment, UnreadableNotebook(task.not_graded), options, score=False)
+    return judge(facts, assignment, UnreadableNotebook(task.not_graded, told_above=True), options, score=False)
 
 
 def bare_verdict(task: Task, assignment: Assignment, reason: str) -> Result:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, Sequence
 from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
                                  call_request, encode_arguments, read_reply, tensor_meta)
 from grader.bridge.routes import Collected, Ended, Route, kernel_routes
-from grader.bridge.explain import (FailedCell, missing_message, parameter_shapes, student_error_hint, student_traceback,
-                                   why_missing)
+from grader.bridge.explain import (FailedCell, failure_hint, missing_message, parameter_shapes, student_traceback,
+                                   unbound_cause, why_missing)
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
 if TYPE_CHECKING:
@@ -245,12 +245,13 @@ class AgentBridge:
         ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
         if ename == "KeyboardInterrupt":
             return CallTimeout(too_slow, output=output)
+        cause = unbound_cause(ename, evalue, self.why_missing)      # a name its failed cell never bound
+        if cause:
+            return StudentError(f"{what} raised {ename}: {cause}", output=output)
         trace = self.runner_traceback(err.get("frames"), ename, evalue)
-        hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
         frames = [f for f in err.get("frames") or [] if isinstance(f, dict)] if isinstance(err.get("frames"), list) else []
         line = str(frames[-1].get("code", ""))[:300] if frames else ""
-        told = student_error_hint(evalue, line, shapes)
-        hint += f" {told}" if told else ""
+        hint = failure_hint(ename, evalue, line, shapes)
         return StudentError(f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + hint, traceback=trace, output=output)
 
 

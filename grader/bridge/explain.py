@@ -61,13 +61,14 @@ def _what_went_wrong(cell: FailedCell) -> str:
     return f"raised {cell.ename}: {cell.evalue}".rstrip(": ")
 
 
-def missing_message(name: str, why: str | None) -> str:
+def missing_message(name: str, why: str | None, lead: str = "Your notebook does not define `{name}`: ") -> str:
     """What a student reads when the notebook does not define `name`; `why`: the failed cell that explains it."""
+    lead = lead.format(name=name)
     if why and "not run at grading time" in why:
-        return (f"Your notebook does not define `{name}`: {why.rstrip('.')}. Grading does not run that cell: "
+        return (f"{lead}{why.rstrip('.')}. Grading does not run that cell: "
                 f"define `{name}` in a cell that runs (load your saved checkpoint there), and check again.")
     if why:
-        return f"Your notebook does not define `{name}`: {why.rstrip('.')}. Fix that cell, run all cells, and check again."
+        return f"{lead}{why.rstrip('.')}. Fix that cell, run all cells, and check again."
     return f"Your notebook does not define `{name}`. Define it in a code cell, run all cells, and check again."
 
 
@@ -84,6 +85,21 @@ def why_missing(name: str, failed: Sequence[FailedCell]) -> str | None:
                     text += f" ({deeper[0].lower() + deeper[1:]})"
             return text
     return None
+
+
+def unbound_cause(ename: str, evalue: str, why: Callable[[str], str | None]) -> str | None:
+    """A NameError for a name whose cell failed (`why(name)`: that cell and its error): said as
+    the missing name is, with the cause, instead of a traceback that only repeats the NameError."""
+    match = re.match(r"name '(\w+)' is not defined", evalue) if ename == "NameError" else None
+    cause = why(match.group(1)) if match else None
+    return missing_message(match.group(1), cause, lead="") if match and cause else None
+
+
+def failure_hint(ename: str, evalue: str, line: str, shapes: dict[str, tuple[int, ...]]) -> str:
+    """What to add to "`f` raised E: ...": the stub left in, or a recognised error's hint ("" if none)."""
+    hint = " Replace the `raise NotImplementedError()` stub with your code." if ename == "NotImplementedError" else ""
+    told = student_error_hint(evalue, line, shapes)
+    return hint + (f" {told}" if told else "")
 
 
 def python2_hint(source: str, ename: str, evalue: str) -> str | None:

@@ -114,6 +114,7 @@ class GradingPlugin:
             result.output = str(details.get("output", ""))
             diagnosis = details.get("diagnosis")
             result.diagnosis = str(getattr(diagnosis, "public", "") or "")
+            result.diagnosed_by = str(getattr(diagnosis, "recognised_by", "") or "") if result.diagnosis else ""
         elif isinstance(exc, AssertionError):
             result.message = _first_lines(str(exc)) or "The check's assertion failed."
         else:

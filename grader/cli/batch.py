@@ -9,7 +9,7 @@ from grader.cli.options import add_grading_options, grading_options
 
 BATCH_EPILOG = ("Exit status: 0 the batch completed, whatever the students scored; 2 the grader could not run "
                 "(bad arguments, a broken assignment, an unreachable database or scheduler), or some submissions "
-                "could not be graded at all (run the batch again to retry just those).")
+                "could not be graded at all (stderr says what to do, then run the batch again to grade just those).")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -53,7 +53,7 @@ def _stale_note(stale: int, keep: bool) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from grader.batch.run import BatchConfig, run_batch
+    from grader.batch.run import BatchConfig, counted, grader_error_advice, run_batch
     from grader.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
@@ -77,13 +77,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
                          students=frozenset(args.students) if args.students else None)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
-    print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "
+    print(f"graded {summary.graded} of {counted(summary.students, 'submission')} in {summary.seconds:.1f} s "
           f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); new verdicts: {counts}")
     if summary.grader_errors:
-        print(f"{len(summary.grader_errors)} submission(s) could not be graded (the grader failed, not the student); "
-              "run the same command again to retry them:", file=sys.stderr)
+        print(f"{counted(len(summary.grader_errors), 'submission')} could not be graded (the grader failed, not the student):",
+              file=sys.stderr)
         for student, reason in summary.grader_errors.items():
             print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
+        for advice in grader_error_advice(summary.grader_errors):
+            print(advice, file=sys.stderr)
     from grader.batch.gradebook import safe_url
 
     print(f"gradebook: {safe_url(summary.gradebook)}")

@@ -58,7 +58,8 @@ def check_cold(args: argparse.Namespace) -> int:
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", help="grade one notebook", epilog=EPILOG)
     p.add_argument("notebook", type=Path, metavar="NOTEBOOK",
-                   help="the .ipynb to grade (the other files of its folder come with it), or a .zip holding it and its files")
+                   help="the .ipynb to grade (the other files of its folder come with it), or a .zip or a folder "
+                        "holding it and its files (the notebook picked as `grader batch` picks it)")
     p.add_argument("--with", dest="with_files", type=Path, nargs="+", metavar="FILE",
                    help="files (or folders) the notebook needs, shown read-only in its working folder")
     p.add_argument("--assignment", type=Path, metavar="DIR",

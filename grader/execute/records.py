@@ -12,6 +12,8 @@ from grader.results import CellIssue
 from grader.sandbox.replies import ExecReply
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TEMP_FILE_LINE = re.compile(r"\([^()]*\.py, line (\d+)\)\s*$")     # IPython's "(1966453012.py, line 6)"
+IN_CELL = r"(line \1)"                                          # ... as the cell's line
 
 
 def strip_ansi(text: str) -> str:
@@ -55,7 +57,8 @@ def cell_issues(runs: list[CellRun], limits: Limits) -> list[CellIssue]:
             issues.append(CellIssue(index=run.cell.index, kind="skipped", message=skipped_message(run), source_head=head))
         elif run.status != "ok":
             if run.status == "error":
-                message = f"raised {reply.ename}: {reply.evalue}".strip()
+                # a SyntaxError's place: the line of this cell ("Cell 21: ... (line 3)"), not IPython's file
+                message = f"raised {reply.ename}: {TEMP_FILE_LINE.sub(IN_CELL, reply.evalue)}".strip()
                 if out_of_memory(reply):
                     message += f" (the kernel's memory limit is {limits.memory_mb} MB)"
             else:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from grader.config import Assignment
-from grader.results import CheckResult, Result
+from grader.results import CheckResult, Result, standalone_message
 
 CLASSROOM_VERSION = 1
 
@@ -55,9 +55,9 @@ def inert_in_ci(text: str) -> str:
 
 
 # -- the Classroom result ---------------------------------------------------------------------
-def _test_entry(check: CheckResult) -> dict[str, Any]:
+def _test_entry(check: CheckResult, result: Result) -> dict[str, Any]:
     view = check.public_view()
-    message = view.message
+    message = standalone_message(view.message, result)
     if not view.hidden and view.traceback:
         message += "\n\n" + view.traceback
     return {
@@ -75,7 +75,7 @@ def _test_entry(check: CheckResult) -> dict[str, Any]:
 
 def classroom_result(result: Result) -> dict[str, Any]:
     """The JSON the Classroom reporter reads, one entry per check."""
-    tests = [_test_entry(c) for c in result.checks]
+    tests = [_test_entry(c, result) for c in result.checks]
     if not tests:
         tests = [{
             "name": "submission", "status": "fail",

@@ -97,14 +97,19 @@ PY="${GRADER_PYTHON:-$ROOT/venv/bin/python}"
 [ -x "$PY" ] || PY="$(command -v python3)"
 mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
-"$PY" -m grader.integrations.gradescope run --root "$ROOT"
+ERR="$(mktemp)"
+"$PY" -m grader.integrations.gradescope run --root "$ROOT" 2>"$ERR"
 code=$?
+cat "$ERR" >&2
 if [ ! -s "$ROOT/results/results.json" ]; then
+  # the cause as Python said it (its last line), made JSON-safe: printable, no quote or backslash
+  why="$(grep -v '^[[:space:]]*$' "$ERR" | tail -n 1 | tr -cd '[:print:]' | tr '"\\' "'/" | cut -c1-300)"
   cat > "$ROOT/results/results.json" <<EOF
-{"score": 0, "output": "The autograder could not start (exit status $code). This is not a problem with your work; tell your instructor.", "output_format": "text", "tests": []}
+{"score": 0, "output": "The autograder could not start (exit status $code${why:+: $why}). This is not a problem with your work; tell your instructor.", "output_format": "text", "tests": []}
 EOF
   code=2
 fi
+rm -f "$ERR"
 exit $code
 """
 

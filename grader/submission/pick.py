@@ -7,7 +7,9 @@ from pathlib import Path
 
 from grader.submission.names import skipped
 
-__all__ = ["notebooks_in", "pick_notebook"]
+MAX_SLUG_NOTEBOOKS = 20      # notebooks of a folder read for the slug they name
+
+__all__ = ["notebooks_in", "pick_notebook", "submission_slug"]
 
 
 def notebooks_in(folder: Path) -> list[Path]:
@@ -34,3 +36,17 @@ def pick_notebook(student: str, folder: Path, notebook_name: str) -> tuple[Path 
     names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:8])
     return None, (f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
                   f"{notebook_name}; rename the one to grade to {notebook_name}.")
+
+
+def submission_slug(path: Path) -> str | None:
+    """The slug a submission names in its metadata: a notebook's; a zip's only notebook's; a
+    folder's notebooks', when they name one and only one. None when it names none."""
+    from grader.course import notebook_slug
+    from grader.submission.archive import zip_slug
+
+    if path.is_dir():
+        slugs = {notebook_slug(p) for p in notebooks_in(path)[:MAX_SLUG_NOTEBOOKS]} - {None}
+        return slugs.pop() if len(slugs) == 1 else None
+    if path.suffix.lower() == ".zip":
+        return zip_slug(path)
+    return notebook_slug(path)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import json
 import os
 import socket
 import subprocess
@@ -33,18 +32,12 @@ def wanted(args: argparse.Namespace) -> bool:
 
 def assignment_of(args: argparse.Namespace) -> tuple[Path, tuple[Path, ...]]:
     """The assignment folder and its checks folders, as the cold path would find them (raises when it cannot)."""
-    from grader.course import metadata_slug, resolve_assignment
+    from grader.course import resolve_assignment
+    from grader.submission.pick import submission_slug
 
     notebook: Path = args.notebook
-    slug: str | None = None
-    if args.assignment is None:
-        if notebook.suffix.lower() == ".zip":
-            from grader.submission.archive import zip_slug
-
-            slug = zip_slug(notebook)
-        else:
-            slug = metadata_slug(json.loads(notebook.read_bytes()))
-    assignment = resolve_assignment(args.assignment, slug)
+    slug = submission_slug(notebook) if args.assignment is None else None
+    assignment = resolve_assignment(args.assignment, slug, notebook if notebook.is_dir() else notebook.parent)
     return assignment.root.resolve(), tuple(p.resolve() for p in assignment.check_folders())
 
 

@@ -16,7 +16,9 @@ forked; nothing of one check's process or kernel reaches the next.
 
 It refuses connections of other uids, and requests whose key (grader sources, assignment's
 checks, environment) is not the one it computed itself at start; it leaves after `--idle`
-seconds without a request (default ten minutes), removing its socket.
+seconds without a request (default ten minutes), removing its socket, or on SIGTERM. Once it
+accepts, it records itself beside its socket (grader.warm.registry) and stops the older servers
+of the same assignment.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader.warm import wire
+from grader.warm import registry, wire
 from grader.warm.identity import ServerKey, server_key
 
 IDLE_SECONDS = 600.0
@@ -199,6 +201,12 @@ def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
     inode = os.stat(path).st_ino
     pid_file = path.with_suffix(".pid")
     pid_file.write_text(f"{os.getpid()}\n")
+    now = time.time()
+    me = registry.ServerInfo(pid=os.getpid(), key=key.name, assignment=str(spares.assignment_root.resolve()),
+                             socket=str(path), started=now, last_used=now)
+    registry.record(me)
+    for old in registry.replace_older(path.parent, me):     # the same assignment's older servers
+        print(f"grader warm server {key.name}: stopped the older server {old.key} (pid {old.pid})", file=sys.stderr)
     listener.settimeout(idle)
     try:
         while True:
@@ -210,13 +218,21 @@ def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
             serve_one(listener, conn, key, spares)
             if not _still_ours(path, inode):
                 return                       # replaced or removed: a newer server owns the name
+            me = registry.touch(me)
             spares.fork_one()                # for the next check, while nobody waits
     finally:
         if _still_ours(path, inode):
             path.unlink()
             pid_file.unlink(missing_ok=True)
+            registry.info_path(path).unlink(missing_ok=True)
         listener.close()
         spares.close()
+
+
+def _leave(signum: int, frame: Any) -> None:
+    """SIGTERM (`grader server stop`, a newer server of the assignment): leave as after the idle
+    time: socket and records removed, the spare and the zygote (atexit) stopped."""
+    raise SystemExit(0)
 
 
 def _still_ours(path: Path, inode: int) -> bool:
@@ -237,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     if key.name != args.key:
         print(f"grader warm server: asked for key {args.key}, but these sources make {key.name}", file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _leave)
     started = time.monotonic()
     warm_up()
     print(f"grader warm server {key.name}: ready in {time.monotonic() - started:.1f}s", file=sys.stderr)
