@@ -109,7 +109,7 @@ def prepare(wheels: Path) -> tuple[Path | None, list[str], list[str]]:
 
 def device_report(log: Log, target: Path) -> dict[str, object]:
     proc = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True, env=offline_env(target),
-                          cwd=target, timeout=120)
+                          cwd=target.parent, timeout=120)
     if proc.returncode != 0:
         log(f"gpu-check: the grader or torch did not import: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
         return {}
@@ -131,7 +131,8 @@ def grade_sample(log: Log, target: Path, out: Path) -> None:
     cmd = [sys.executable, "-m", "grader.cli", "check", str(SAMPLE), "--assignment", str(ASSIGNMENT),
            "--device", "auto", "--results", str(results), "-q"]
     began = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=target, timeout=150)
+    with tempfile.TemporaryDirectory(prefix="grader-gpu-course-") as course:    # not the checkout, not the target
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=course, timeout=150)
     took = time.monotonic() - began
     if not results.exists():
         log(f"sample: {SAMPLE.name} was not graded (exit {proc.returncode}): "

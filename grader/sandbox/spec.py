@@ -146,10 +146,11 @@ def masked_paths(bound: list[str]) -> list[str]:
 
     The grader's own package (when installed into the environment) and the folder the grader
     runs from (the course: assignments/, solutions/, gradebook, .git) stay out of the kernel's
-    view even when they lie inside something the kernel needs, as in a venv made at the course root.
+    view even when they lie inside something the kernel needs, as in a venv made at the course root;
+    so does a grader installed into an install folder on PYTHONPATH (import_folders).
     """
     candidates = {os.path.realpath(Path(__file__).parent.parent), os.path.realpath(os.getcwd()),
-                  *(os.path.join(p, "grader") for p in import_folders())}     # the grader installed there
+                  *(g for g in (os.path.join(p, "grader") for p in import_folders()) if os.path.isdir(g))}
     out: set[str] = set()
     for path in sorted(candidates):
         if path == "/":

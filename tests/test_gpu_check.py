@@ -1,0 +1,111 @@
+"""`make gpu-check` (gpu/check.py), rehearsed here: the lent GPU machine reaches no registry, has its
+own Python and CUDA build of torch, and may lack bubblewrap (docs/gpu.md).
+
+- said first, in one line, when something it needs is missing;
+- a folder of installed packages on the grader's PYTHONPATH (what `pip install --target` makes)
+  reaches the kernels, forked or plain, sandboxed or not;
+- the rehearsal: against a stand-in for the lent image (tests/gpu_standin.py), the same script
+  installs offline into a temporary folder, the grader imports and grades a notebook from there,
+  and the tests for a CUDA device skip for want of one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_gpu import IMPORTS, MINI, RIGHT_RESHAPE, submission
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK = ROOT / "gpu" / "check.py"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GRADER_NO_FORK_SERVER")}
+    env.update(extra)
+    return env
+
+
+def test_gpu_check_says_first_what_it_lacks(tmp_path: Path) -> None:
+    """No wheels carried, or wheels made for another Python: the first line (printed and logged)
+    says so and what to do; exit 2; nothing installed."""
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "nbformat-5.11.1-py3-none-any.whl").write_bytes(b"")
+    (tmp_path / "other" / ".inputs.json").write_text(json.dumps({"python": "3.9"}))
+    for wheels, words in ((tmp_path / "none", "no wheels in"), (tmp_path / "other", "are for Python 3.9")):
+        out = tmp_path / f"out-{wheels.name}"
+        proc = subprocess.run([sys.executable, str(CHECK), "--wheels", str(wheels), "--out", str(out)],
+                              capture_output=True, text=True, timeout=60, env=_env(), cwd=ROOT)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        first = proc.stdout.splitlines()[0]
+        assert first.startswith("gpu-check: cannot run: ") and words in first and "make gpu-wheels" in first
+        assert (out / "gpu-check.log").read_text().splitlines()[0] == first
+
+
+MARKER_PKG = "import torch\n\n\ndef sigmoid(x):\n    return torch.sigmoid(x)\n"
+USES_MARKER = "import gpu_marker_pkg\n\ndef activation(x):\n    return gpu_marker_pkg.sigmoid(x)"
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "plain"])
+def test_a_folder_installed_on_the_pythonpath_reaches_the_kernel(tmp_path: Path, fork: bool) -> None:
+    """As `make gpu-check` runs the grader: a package installed into a folder of its own (under /tmp,
+    which the sandbox replaces with its own) that the grader finds through PYTHONPATH; the student's
+    kernel imports it too, forked from the zygote or started plain. Without it the kernel would have
+    no ipykernel on a lent machine."""
+    site = tmp_path / "site"
+    (site / "gpu_marker_pkg").mkdir(parents=True)
+    (site / "gpu_marker_pkg" / "__init__.py").write_text(MARKER_PKG)
+    (site / "gpu_marker_pkg-1.0.dist-info").mkdir()
+    (site / "gpu_marker_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gpu-marker-pkg\n"
+                                                                    "Version: 1.0\n")
+    path = submission(tmp_path / "nb" / "marker.ipynb", IMPORTS, USES_MARKER, RIGHT_RESHAPE)
+    results = tmp_path / "results.json"
+    env = _env(PYTHONPATH=str(site), **({} if fork else {"GRADER_NO_FORK_SERVER": "1"}))
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(path), "--assignment", str(MINI),
+                           "--results", str(results), "--device", "cpu"], capture_output=True, text=True,
+                          timeout=240, env=env, cwd=ROOT)
+    data = json.loads(results.read_text())
+    assert [t["status"] for t in data["tests"]] == ["passed"] * 4, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and data["score"] == 4.0
+
+
+# slow: the first run makes a virtual environment with torch (minutes); later ones reuse it and
+# the wheels (.gpu/), and take about a minute: one offline install, one graded sample, pytest
+@pytest.mark.slow
+def test_the_rehearsal_installs_offline_grades_and_skips_the_cuda_tests(tmp_path: Path) -> None:
+    import gpu_standin
+
+    try:
+        wheels = gpu_standin.wheels()
+        python = gpu_standin.standin()
+    except gpu_standin.Unreachable as exc:
+        pytest.skip(f"the package registry cannot be reached: {exc}")
+    out = tmp_path / "out"
+    proc = subprocess.run([str(python), str(CHECK), "--wheels", str(wheels), "--out", str(out)],
+                          capture_output=True, text=True, timeout=400, env=_env(), cwd=ROOT)
+    log = (out / "gpu-check.log").read_text()
+    assert proc.stdout == log
+    lines = log.splitlines()
+    assert proc.returncode == 0, log[-4000:]
+    assert lines[0].startswith("gpu-check: ready: ")
+    installed = re.search(r"^installed (\d+) wheels from \S+ and the grader from \S+ into (\S+) with pip install "
+                          r"--no-index --target", log, re.M)
+    assert installed and int(installed[1]) == len(list(wheels.glob("*.whl")))
+    target = installed[2]
+    assert "every requirement of the" in log
+    assert re.search(r"^python 3\.\d+\.\d+ \(.*standin.*\); torch 2\.\d+\.\d+\+cpu, built for CUDA None$", log, re.M)
+    assert "\nCUDA device: none\n" in log
+    assert f"grader 0.1.0 imported from {target}/grader\n" in log        # the installed one, not the checkout
+    sample = re.search(r"^sample: correct\.ipynb graded by the installed grader on cpu: score (\S+) of (\S+), exit 0",
+                       log, re.M)
+    assert sample and float(sample[1]) == float(sample[2]) > 0, log
+    skipped = [line for line in lines if line.startswith("SKIPPED [1] tests/test_gpu.py")]
+    assert len(skipped) >= 9 and all("needs a CUDA device" in line for line in skipped)
+    assert not re.search(r"\b(FAILED|ERROR)\b", log)
+    assert lines[-1].startswith("gpu-check: done") and "pytest exit 0; CUDA device: none" in lines[-1]
+    assert (out / "gpu-check.junit.xml").exists() and not Path(target).exists()
