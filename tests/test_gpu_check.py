@@ -109,3 +109,24 @@ def test_the_rehearsal_installs_offline_grades_and_skips_the_cuda_tests(tmp_path
     assert not re.search(r"\b(FAILED|ERROR)\b", log)
     assert lines[-1].startswith("gpu-check: done") and "pytest exit 0; CUDA device: none" in lines[-1]
     assert (out / "gpu-check.junit.xml").exists() and not Path(target).exists()
+
+
+def test_the_requirements_of_what_was_installed_are_checked_against_the_machines_own(tmp_path: Path) -> None:
+    """gpu/needs.py: a requirement nobody installed is unmet ("not installed", and gpu-check cannot
+    run); one the machine has in another version says which (gpu-check warns and goes on)."""
+    sys.path.insert(0, str(ROOT / "gpu"))
+    try:
+        from needs import Unmet, check_requirements
+    finally:
+        sys.path.remove(str(ROOT / "gpu"))
+    import pytest as installed_pytest
+
+    meta = tmp_path / "carried_pkg-1.0.dist-info"
+    meta.mkdir()
+    meta.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: carried-pkg\nVersion: 1.0\n"
+                                         "Requires-Dist: pytest>=999\nRequires-Dist: no-such-package-here\n"
+                                         "Requires-Dist: pytest\nRequires-Dist: colorama; sys_platform == 'win32'\n"
+                                         "Requires-Dist: no-such-extra-package; extra == 'docs'\n")
+    assert check_requirements(tmp_path) == [
+        Unmet("pytest>=999", "carried-pkg", f"{installed_pytest.__version__} is installed"),
+        Unmet("no-such-package-here", "carried-pkg", "not installed")]
