@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,27 +53,39 @@ MARKER_PKG = "import torch\n\n\ndef sigmoid(x):\n    return torch.sigmoid(x)\n"
 USES_MARKER = "import gpu_marker_pkg\n\ndef activation(x):\n    return gpu_marker_pkg.sigmoid(x)"
 
 
+@pytest.mark.parametrize("sandbox", [True, False], ids=["bubblewrap", "no-sandbox"])
 @pytest.mark.parametrize("fork", [True, False], ids=["forked", "plain"])
-def test_a_folder_installed_on_the_pythonpath_reaches_the_kernel(tmp_path: Path, fork: bool) -> None:
-    """As `make gpu-check` runs the grader: a package installed into a folder of its own (under /tmp,
-    which the sandbox replaces with its own) that the grader finds through PYTHONPATH; the student's
-    kernel imports it too, forked from the zygote or started plain. Without it the kernel would have
-    no ipykernel on a lent machine."""
-    site = tmp_path / "site"
-    (site / "gpu_marker_pkg").mkdir(parents=True)
-    (site / "gpu_marker_pkg" / "__init__.py").write_text(MARKER_PKG)
-    (site / "gpu_marker_pkg-1.0.dist-info").mkdir()
-    (site / "gpu_marker_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gpu-marker-pkg\n"
-                                                                    "Version: 1.0\n")
-    path = submission(tmp_path / "nb" / "marker.ipynb", IMPORTS, USES_MARKER, RIGHT_RESHAPE)
-    results = tmp_path / "results.json"
-    env = _env(PYTHONPATH=str(site), **({} if fork else {"GRADER_NO_FORK_SERVER": "1"}))
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(path), "--assignment", str(MINI),
-                           "--results", str(results), "--device", "cpu"], capture_output=True, text=True,
-                          timeout=240, env=env, cwd=ROOT)
+def test_a_folder_installed_on_the_pythonpath_reaches_the_kernel(tmp_path: Path, fork: bool, sandbox: bool) -> None:
+    """As `make gpu-check` runs the grader: a package installed into a folder of its own in /tmp
+    (which the sandbox replaces with its own), found by the grader through PYTHONPATH; the
+    student's kernel imports it too, forked from the zygote or started plain, under bubblewrap or,
+    as on a lent machine without it, with limits only (as root: under a uid of its own). Without
+    it the kernel would find no ipykernel on a lent machine."""
+    from grader.sandbox.isolation import detect
+
+    if sandbox and not detect("auto").sandboxed:
+        pytest.skip("needs bubblewrap")
+    site = Path(tempfile.mkdtemp(prefix="grader-test-site-"))       # as gpu/check.py makes it: readable by all
+    try:
+        (site / "gpu_marker_pkg").mkdir()
+        (site / "gpu_marker_pkg" / "__init__.py").write_text(MARKER_PKG)
+        (site / "gpu_marker_pkg-1.0.dist-info").mkdir()
+        (site / "gpu_marker_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gpu-marker-pkg\n"
+                                                                        "Version: 1.0\n")
+        for path in (site, *site.rglob("*")):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        path = submission(tmp_path / "nb" / "marker.ipynb", IMPORTS, USES_MARKER, RIGHT_RESHAPE)
+        results = tmp_path / "results.json"
+        env = _env(PYTHONPATH=str(site), **({} if fork else {"GRADER_NO_FORK_SERVER": "1"}))
+        proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(path), "--assignment", str(MINI),
+                               "--results", str(results), "--device", "cpu", *([] if sandbox else ["--no-sandbox"])],
+                              capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+    finally:
+        shutil.rmtree(site, ignore_errors=True)
     data = json.loads(results.read_text())
     assert [t["status"] for t in data["tests"]] == ["passed"] * 4, proc.stdout + proc.stderr
     assert proc.returncode == 0 and data["score"] == 4.0
+    assert ("bubblewrap" in data["extra_data"]["isolation"]) == sandbox
 
 
 # slow: the first run makes a virtual environment with torch (minutes); later ones reuse it and
