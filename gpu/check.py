@@ -21,9 +21,11 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import IO
@@ -78,7 +80,11 @@ def install(wheels: Path, target: Path) -> tuple[bool, str]:
     cmd = [sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation",
            "--disable-pip-version-check", "--no-cache-dir", "--target", str(target),
            *sorted(str(w) for w in wheels.glob("*.whl")), str(ROOT)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(None), cwd=target.parent, timeout=180)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(None), cwd=target.parent,
+                              timeout=180)
+    except subprocess.TimeoutExpired:
+        return False, "pip ran past 180 s"
     for path in [target, *target.rglob("*")]:          # a kernel runs as a uid of its own: it must read them
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
@@ -113,8 +119,12 @@ def prepare(wheels: Path) -> tuple[Path | None, list[str], list[str]]:
 
 
 def device_report(log: Log, target: Path) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True, env=offline_env(target),
-                          cwd=target.parent, timeout=120)
+    try:
+        proc = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True,
+                              env=offline_env(target), cwd=target.parent, timeout=120)
+    except subprocess.TimeoutExpired:
+        log("gpu-check: importing torch and the grader, and asking torch for the device, took over 120 s: stopped")
+        return {}
     if proc.returncode != 0:
         log(f"gpu-check: the grader or torch did not import: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
         return {}
@@ -134,10 +144,15 @@ def grade_sample(log: Log, target: Path, out: Path) -> None:
     """One notebook, graded by the grader installed in `target` (run from outside the checkout)."""
     results = out / "sample-results.json"
     cmd = [sys.executable, "-m", "grader.cli", "check", str(SAMPLE), "--assignment", str(ASSIGNMENT),
-           "--device", "auto", "--results", str(results), "-q"]
+           "--device", "auto", "--results", str(results), "--no-server", "-q"]
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grader-gpu-course-") as course:    # not the checkout, not the target
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=course, timeout=150)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=course,
+                                  timeout=150)
+        except subprocess.TimeoutExpired:
+            log(f"sample: {SAMPLE.name} was not graded within 150 s: stopped")
+            return
     took = time.monotonic() - began
     if not results.exists():
         log(f"sample: {SAMPLE.name} was not graded (exit {proc.returncode}): "
@@ -166,19 +181,22 @@ def run_tests(log: Log, target: Path, out: Path, sandboxed: bool, seconds: float
     log(f"$ {' '.join(cmd[1:])}   (at most {seconds:.0f} s)")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
                             env=offline_env(target), start_new_session=True)
-    deadline = time.monotonic() + seconds
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        log(line.rstrip("\n"))
-        if time.monotonic() > deadline:
-            break
+    def copy_output() -> None:
+        for line in proc.stdout or ():
+            log(line.rstrip("\n"))
+
+    pump = threading.Thread(target=copy_output, daemon=True)
+    pump.start()           # a test that hangs without a word still ends at the deadline
     try:
-        return proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        code = proc.wait(timeout=max(1.0, seconds))
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, 9)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        code = 124
+    pump.join(timeout=10)
+    if code == 124:
         log(f"gpu-check: the tests ran past {seconds:.0f} s and were stopped")
-        return 124
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
