@@ -4,8 +4,9 @@ Uses the machine's own Python and torch (never installs torch). Installs the car
 (`make gpu-wheels`) and the grader from this checkout with `pip install --no-index --target` into
 a temporary folder, checks that every installed distribution's requirements are met there,
 prints torch, CUDA and the device, grades one sample notebook with the grader installed there,
-then runs the tests marked `gpu` (where the kernel cannot be sandboxed, the ones that need no
-sandbox, saying so). Everything it prints goes to OUT/gpu-check.log as well (OUT: --out, else
+then runs the tests of the files that hold tests marked `gpu` (tests/test_gpu.py: the GPU tests and
+the CPU checks of what a GPU changes; where the kernel cannot be sandboxed, the ones that need
+no sandbox, saying so). Everything it prints goes to OUT/gpu-check.log as well (OUT: --out, else
 $OUT, else gpu-check-output/), with pytest's JUnit XML beside it.
 
 The first line says whether it could run: `gpu-check: ready: ...`, or `gpu-check: cannot run:
@@ -171,12 +172,14 @@ def gpu_test_files() -> list[str]:
 
 
 def run_tests(log: Log, target: Path, out: Path, sandboxed: bool, seconds: float) -> int:
-    marker = "gpu" if sandboxed else "gpu and not sandbox"
+    """Every test of the files that hold tests marked `gpu`: those, and the ones that check on any
+    machine what a GPU changes (which mean more against a torch that can initialise CUDA)."""
+    select = [] if sandboxed else ["-m", "not sandbox"]
     if not sandboxed:
-        log("no sandbox here (bubblewrap missing or unusable): running the gpu tests that need none "
-            "(-m 'gpu and not sandbox'); the kernel's view of the device nodes is not checked on this machine")
+        log("no sandbox here (bubblewrap missing or unusable): running the tests that need none "
+            "(-m 'not sandbox'); the kernel's view of the device nodes is not checked on this machine")
     files = gpu_test_files()
-    cmd = [sys.executable, "-m", "pytest", "-m", marker, "-v", "-rA", "--durations=0", "-p", "no:randomly",
+    cmd = [sys.executable, "-m", "pytest", *select, "-v", "-rA", "--durations=0", "-p", "no:randomly",
            f"--junitxml={out / 'gpu-check.junit.xml'}", *files]
     log(f"$ {' '.join(cmd[1:])}   (at most {seconds:.0f} s)")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
