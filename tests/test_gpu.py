@@ -226,7 +226,8 @@ def test_the_zygote_never_touches_cuda_before_it_forks(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert state == {"calls": [], "initialized": False, "agent": True, "control": ["is_available"]}
+    assert (state["calls"], state["initialized"], state["agent"]) == ([], False, True)
+    assert state["control"][:1] == ["is_available"]     # then, on a CUDA build, what it calls (_cuda_getDeviceCount)
 
 
 def test_inputs_are_seeded_on_the_cpu_and_moved_by_the_kernel() -> None:
