@@ -40,7 +40,8 @@ def _made_from() -> dict[str, object]:
             "constraints": (ROOT / "constraints.txt").read_text(), "python": sys.version}
 
 
-def _pip(python: Path, *args: str) -> None:
+def pip(python: Path, *args: str) -> None:
+    """pip install ARGS into `python`'s environment (Unreachable: the registry could not be reached)."""
     proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
                           capture_output=True, text=True, timeout=900, cwd=ROOT)
     if proc.returncode != 0 and any(w in proc.stderr for w in NETWORK_WORDS):
@@ -58,7 +59,7 @@ def standin() -> Path:
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", str(STANDIN)], check=True, timeout=300)
     # torch as pinned (the CPU build) with what it needs, and setuptools, as the image has them
-    _pip(python, "-c", str(ROOT / "constraints.txt"), "torch", "setuptools>=68")
-    _pip(python, "--no-index", "--no-deps", *sorted(str(p) for p in IMAGE_WHEELS.glob("*.whl")))
+    pip(python, "-c", str(ROOT / "constraints.txt"), "torch", "setuptools>=68")
+    pip(python, "--no-index", "--no-deps", *sorted(str(p) for p in IMAGE_WHEELS.glob("*.whl")))
     stamp.write_text(json.dumps(_made_from()))
     return python

@@ -167,3 +167,54 @@ def test_the_requirements_of_what_was_installed_are_checked_against_the_machines
     assert check_requirements(tmp_path) == [
         Unmet("pytest>=999", "carried-pkg", f"{installed_pytest.__version__} is installed"),
         Unmet("no-such-package-here", "carried-pkg", "not installed")]
+
+
+def _python(version: str) -> str | None:
+    """A working interpreter of `version` here: on PATH, or one of pyenv's (whose shim may refuse)."""
+    candidates = [shutil.which(f"python{version}"), *map(str, Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}"))]
+    for candidate in filter(None, candidates):
+        proc = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                              text=True, timeout=60)
+        if proc.returncode == 0 and proc.stdout.strip() == str(tuple(int(n) for n in version.split("."))):
+            return candidate
+    return None
+
+
+# slow: a virtual environment of Python 3.12 and two installs (about a minute)
+@pytest.mark.slow
+def test_the_lent_machines_wheels_install_offline_for_its_python(tmp_path: Path) -> None:
+    """The wheels `make gpu-wheels` makes for the lent machine (cp312), with a Python 3.12 of this
+    machine standing in for its own, beside the image's packages the grader uses: the offline
+    install into a folder succeeds, every requirement is met but torch (the machine's own), and
+    the grader, nbclient, ipykernel, zmq and SQLAlchemy import from there."""
+    import gpu_standin
+
+    python312 = _python("3.12")
+    if python312 is None:
+        pytest.skip("needs a Python 3.12 on this machine (python3.12 on PATH, or pyenv's)")
+    proc = subprocess.run([sys.executable, str(ROOT / "gpu" / "wheels.py"), "--python-version", "3.12"],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    if proc.returncode == 3:
+        pytest.skip(f"the package registry cannot be reached: {proc.stdout.strip()}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    wheels, image = ROOT / ".gpu" / "wheels-3.12", ROOT / ".gpu" / "wheels-3.12-image"
+    venv = tmp_path / "py312"
+    subprocess.run([python312, "-m", "venv", str(venv)], check=True, timeout=300)
+    python = venv / "bin" / "python"
+    try:
+        gpu_standin.pip(python, "setuptools>=68")
+    except gpu_standin.Unreachable as exc:
+        pytest.skip(f"the package registry cannot be reached: {exc}")
+    gpu_standin.pip(python, "--no-index", "--no-deps", *sorted(str(p) for p in image.glob("*.whl")))
+    target = tmp_path / "site"
+    gpu_standin.pip(python, "--no-index", "--no-deps", "--no-build-isolation", "--target", str(target),
+                    *sorted(str(p) for p in wheels.glob("*.whl")), str(ROOT))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; from needs import "
+            "check_requirements; print([u.requirement for u in check_requirements(Path(sys.argv[2]))])")
+    unmet = subprocess.run([str(python), "-c", code, str(ROOT / "gpu"), str(target)], capture_output=True,
+                           text=True, timeout=120, env=_env(), cwd=tmp_path)
+    assert unmet.stdout.strip() == "['torch>=2.1']", unmet.stderr
+    imports = subprocess.run([str(python), "-c", "import grader.cli, nbclient, ipykernel.kernelapp, zmq, sqlalchemy; "
+                              "print(grader.__file__)"], capture_output=True, text=True, timeout=120,
+                             env=_env(PYTHONPATH=str(target)), cwd=tmp_path)
+    assert imports.stdout.strip() == str(target / "grader" / "__init__.py"), imports.stderr
