@@ -118,7 +118,9 @@ def report(dest: Path) -> int:
 def make(version: str, dest: Path, force: bool) -> int:
     stamp = dest / STAMP
     want = inputs(version)
-    if not force and stamp.exists() and json.loads(stamp.read_text()) == want:
+    have = json.loads(stamp.read_text()) if stamp.exists() else {}
+    present = sorted(w.name for w in dest.glob("*.whl"))
+    if not force and have.pop("wheels", None) == present and have == want:      # nothing removed or added since
         print(f"gpu-wheels: reusing {dest} (same dependencies, constraints, image list and Python {version})")
         return report(dest)
     staging = dest.with_name(dest.name + ".download")
@@ -137,9 +139,9 @@ def make(version: str, dest: Path, force: bool) -> int:
     for folder in (dest, image_dest):          # one version of each: nothing left from an earlier run
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-    split(staging, dest, image_dest, image_packages())
+    kept = split(staging, dest, image_dest, image_packages())
     shutil.rmtree(staging, ignore_errors=True)
-    stamp.write_text(json.dumps(want))
+    stamp.write_text(json.dumps({**want, "wheels": sorted(w.name for w in kept)}))
     return report(dest)
 
 
