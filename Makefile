@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# the lent GPU machine's Python (docs/gpu.md); the rehearsal uses this machine's
+GPU_PYTHON ?= 3.12
+GPU_WHEELS ?= .gpu/wheels-$(GPU_PYTHON)
 
-.PHONY: demo test venv bench scale typecheck gpu-check load clean
+.PHONY: demo test venv bench scale typecheck gpu-wheels gpu-check load clean
 
 venv: $(STAMP)
 
@@ -30,11 +33,17 @@ bench: $(STAMP)
 scale: $(STAMP)
 	$(PY) benchmarks/scale.py
 
-# the GPU path (tests marked `gpu`, tests/test_gpu.py), in one go, in under five minutes; on a
-# machine without a CUDA device each is skipped and the summary says why
-gpu-check: $(STAMP)
-	@$(PY) -c "import torch; print('torch', torch.__version__, '| CUDA device:', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')"
-	timeout 300 $(PY) -m pytest -m gpu -v -rA --durations=0 tests/test_gpu.py
+# the wheels a lent GPU machine lacks (cp$(GPU_PYTHON), x86-64; never torch), into $(GPU_WHEELS), with
+# their size: run here, where the registry is reachable (gpu/wheels.py, docs/gpu.md)
+gpu-wheels:
+	$(PYTHON) gpu/wheels.py --python-version $(GPU_PYTHON) --dest $(GPU_WHEELS)
+
+# the GPU path (tests/test_gpu.py: the tests marked `gpu` and the CPU checks beside them) on a lent machine, offline, with its own python3 and torch:
+# installs $(GPU_WHEELS) and the grader with pip --no-index --target, prints torch, CUDA and the
+# device, grades a sample, runs the tests; log in $$OUT/gpu-check.log (gpu/check.py, docs/gpu.md).
+# Needs no .venv. Without a CUDA device the tests skip and say why.
+gpu-check:
+	$(PYTHON) gpu/check.py --wheels $(GPU_WHEELS) $(if $(OUT),--out $(OUT))
 
 # a class of 300, one in ten hostile or faulty (benchmarks/load.py; tests/test_load.py runs 30)
 load: $(STAMP)

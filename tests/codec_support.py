@@ -31,6 +31,13 @@ def agent_codec() -> tuple[Any, Any]:
 ENCODE, PACK = agent_codec()
 
 
+def agent_codec_decode() -> Any:
+    """The agent's `decode(node, tensors, device)`: a request's arguments as the kernel makes them."""
+    namespace: dict[str, Any] = {}
+    exec(compile(AGENT_CODEC.read_text(encoding="utf-8"), str(AGENT_CODEC), "exec"), namespace)
+    return namespace["__grader_codec__"](torch)[2]
+
+
 def saved(tensors: list[Any]) -> bytes:
     buf = io.BytesIO()
     torch.save(tensors, buf)

@@ -10,7 +10,11 @@ device; `make gpu-check` runs exactly those, in one go. What they hold:
   kernel's memory limit; a kernel's GPU memory is free once it ends; a kernel that exhausts the
   GPU's memory costs only its own checks.
 
-The first test (no GPU needed) pins the sandbox's /dev where there is no GPU: nothing of the host.
+The tests before them need no GPU: the sandbox's /dev where there is none (nothing of the host),
+and what a GPU changes, checked on the CPU: the device nodes in the kernel's and the zygote's
+sandbox, the zygote never touching CUDA before it forks, inputs drawn on the CPU and moved by the
+kernel, [tolerances.cuda] in a check's context, a CPU result failing a cuda grading with the device
+message. tests/test_gpu_check.py rehearses `make gpu-check` itself.
 """
 from __future__ import annotations
 
@@ -137,6 +141,172 @@ def test_with_gpu_nodes_the_kernel_sees_the_sysfs_cuda_reads_and_no_more(tmp_pat
     assert set(seen["sys"]) == want and "kernel" not in seen["sys"]
     assert set(seen["dev"]) == SANDBOX_DEV
     assert statuses(result) == ["passed"] * 4
+
+
+FAKE_GPU_NODES = ["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"]
+
+
+def test_with_gpu_nodes_the_spec_shows_them_to_the_kernel_and_the_zygote(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    """What a GPU machine's /dev/nvidia* make of a sandbox, on any machine: the kernel's spec and the
+    zygote's (its forked kernels inherit its /dev) list them, and bubblewrap binds each as a device."""
+    import glob as glob_module
+
+    from grader.config import Limits
+    from grader.sandbox import spec
+    from grader.sandbox.isolation import Isolation
+    from grader.sandbox.launch import bwrap_argv
+
+    real = glob_module.glob
+    monkeypatch.setattr(glob_module, "glob", lambda pattern, **kw: list(FAKE_GPU_NODES)
+                        if pattern == "/dev/nvidia*" else real(pattern, **kw))
+    bwrap = Isolation("bubblewrap", "bubblewrap", shutil.which("bwrap") or "/usr/bin/bwrap")
+    kernel = spec.kernel_spec(bwrap, Limits(), tmp_path / "k")
+    zygote = spec.zygote_spec(bwrap, tmp_path / "spool")
+    for made in (kernel, zygote):
+        assert [d for d in made.devices if "nvidia" in d] == FAKE_GPU_NODES
+    argv = bwrap_argv(bwrap.bwrap or "bwrap", kernel, ["python3"])
+    for node in FAKE_GPU_NODES:
+        i = argv.index(node)
+        assert argv[i - 1:i + 2] == ["--dev-bind", node, node]
+    # without a sandbox there is no view to build: the kernel sees the host's /dev as it is
+    assert spec.kernel_spec(Isolation("limits", "limits"), Limits(), tmp_path / "l").devices == ()
+
+
+ZYGOTE_FORK_SAFETY = r"""
+import json, sys
+import torch
+
+calls = []
+
+
+def tripwire(owner, name):
+    real = getattr(owner, name, None)
+    if real is None:
+        return
+
+    def tripped(*args, **kwargs):
+        calls.append(name)
+        return real(*args, **kwargs)
+    setattr(owner, name, tripped)
+
+
+# every way into CUDA's runtime: torch's lazy init, and what calls cuInit or cudaGetDeviceCount
+for name in ("_lazy_init", "init", "is_available", "device_count", "current_device", "get_device_name",
+             "get_device_properties", "get_device_capability", "mem_get_info", "synchronize", "set_device"):
+    tripwire(torch.cuda, name)
+for name in ("_cuda_init", "_cuda_getDeviceCount", "_cuda_getDevice", "_cuda_setDevice"):
+    tripwire(torch._C, name)
+zygote = {"__name__": "zygote_under_test"}
+exec(compile(open(sys.argv[1]).read(), "<zygote>", "exec"), zygote)
+zygote["preload"]()
+zygote["preload_agent"](sys.argv[2])
+zygote["rehearse_traceback"]()
+before = list(calls)
+state = {"calls": before, "initialized": torch.cuda.is_initialized(), "agent": "__grader_agent__" in sys.modules}
+torch.cuda.is_available()
+state["control"] = calls[len(before):]
+print(json.dumps(state))
+"""
+
+
+def test_the_zygote_never_touches_cuda_before_it_forks(tmp_path: Path) -> None:
+    """What the zygote runs before its first fork (its preloads, the agent's compilation, the
+    traceback rehearsal), with a tripwire on each way into CUDA: none is taken, CUDA is not
+    initialised, so every forked kernel may initialise it (a CUDA context does not survive fork).
+    The control: the tripwire does fire on torch.cuda.is_available()."""
+    from grader.bridge.agent import AGENT_FILE, AGENT_SOURCE
+    from grader.sandbox.spec import zygote_env
+    from grader.sandbox.zygote_process import ZYGOTE_SOURCE
+
+    (tmp_path / "zygote.py").write_text(ZYGOTE_SOURCE)
+    (tmp_path / AGENT_FILE).write_text(AGENT_SOURCE)
+    env = {**zygote_env(), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", ZYGOTE_FORK_SAFETY, str(tmp_path / "zygote.py"), str(tmp_path)],
+                          capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    state = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (state["calls"], state["initialized"], state["agent"]) == ([], False, True)
+    assert state["control"][:1] == ["is_available"]     # then, on a CUDA build, what it calls (_cuda_getDeviceCount)
+
+
+def test_inputs_are_seeded_on_the_cpu_and_moved_by_the_kernel() -> None:
+    """A check's input is drawn on the CPU (the same numbers on every device) and sent as CPU bytes
+    with the device named; the kernel's agent moves it there on arrival ("meta" stands in for cuda)."""
+    import torch
+
+    from codec_support import agent_codec_decode
+    from grader.bridge.codec import call_request, encode_arguments
+    from grader.checks.inputs import randn
+
+    x = randn(3, 4, seed=7)
+    torch.manual_seed(7)
+    assert x.device.type == "cpu" and torch.equal(x, torch.randn(3, 4))
+    args, kwargs, tensors = encode_arguments((x,), {})
+    req = call_request("activation", args, kwargs, tensors, "cuda")
+    assert req["device"] == "cuda" and all(t.device.type == "cpu" for t in tensors)
+    arrived = agent_codec_decode()(args, tensors, "meta")[0]
+    assert arrived.device.type == "meta" and arrived.shape == (3, 4)
+    assert agent_codec_decode()(args, tensors, "cpu")[0] is tensors[0]        # on the CPU: not copied
+
+
+def _mini_with_tolerances(tmp_path: Path) -> Any:
+    from grader.course import load_assignment
+
+    assignment = tmp_path / "mini"
+    shutil.copytree(MINI, assignment)
+    toml = assignment / "assignment.toml"
+    toml.write_text(toml.read_text() + "\n[tolerances]\nrtol = 1e-5\natol = 1e-6\n\n"
+                                       "[tolerances.cuda]\nrtol = 1e-2\natol = 1e-3\n")
+    return load_assignment(assignment)
+
+
+def test_the_cuda_tolerances_decide_a_check_graded_on_cuda(tmp_path: Path) -> None:
+    """The context a check runs in on cuda (or cuda:1) carries [tolerances.cuda]; a value 0.1 % off
+    passes there and fails on the CPU's [tolerances]."""
+    import torch
+
+    from grader.checks.context import CheckContext, set_current
+    from grader.checks.tensors import assert_tensor
+    from grader.failures import CheckFailed
+
+    assignment = _mini_with_tolerances(tmp_path)
+    assert (assignment.tolerance("cuda").rtol, assignment.tolerance("cuda:1").rtol) == (1e-2, 1e-2)
+    assert assignment.tolerance("cpu").rtol == 1e-5
+    expected = torch.sigmoid(torch.linspace(-3, 3, 8))
+    try:
+        set_current(CheckContext(device="cuda", tolerance=assignment.tolerance("cuda")))
+        assert_tensor(expected * (1 + 1e-3), expected)
+        set_current(CheckContext(device="cpu", tolerance=assignment.tolerance("cpu")))
+        with pytest.raises(CheckFailed):
+            assert_tensor(expected * (1 + 1e-3), expected)
+    finally:
+        set_current(CheckContext())
+
+
+def test_a_result_the_kernel_says_is_on_the_cpu_fails_a_cuda_grading_with_the_device_message() -> None:
+    """The kernel's reply says where its tensor was: graded on cuda, a CPU result fails before its
+    values are looked at, with the words a student can act on; graded on the CPU the same reply passes."""
+    import torch
+
+    from codec_support import agent_reply
+    from grader.bridge.codec import read_reply
+    from grader.checks.context import CheckContext, set_current
+    from grader.checks.tensors import assert_tensor
+    from grader.failures import CheckFailed
+
+    expected = torch.sigmoid(torch.linspace(-3, 3, 8))
+    result = read_reply(agent_reply(expected.clone())).value()
+    try:
+        set_current(CheckContext(device="cuda"))
+        with pytest.raises(CheckFailed) as failed:
+            assert_tensor(result, expected)
+        assert "is on cpu, but the inputs were on cuda" in failed.value.message
+        assert "device=x.device" in failed.value.message
+        set_current(CheckContext(device="cpu"))
+        assert_tensor(result, expected)
+    finally:
+        set_current(CheckContext())
 
 
 # -- on a CUDA device ---------------------------------------------------------------------------
@@ -312,3 +482,27 @@ def test_a_kernel_that_exhausts_gpu_memory_costs_only_its_own_checks(tmp_path: P
     assert "OutOfMemoryError" in json.dumps(results["a_hog"])
     for name in ("b_right", "c_right"):
         assert results[name]["score"] == 4.0 and all(t["status"] == "passed" for t in results[name]["tests"])
+
+
+FORKED_CUDA = """\
+import json
+before = torch.cuda.is_initialized()
+x = torch.ones(1 << 10, device="cuda")
+raise RuntimeError("REPORT " + json.dumps({"before": before, "sum": float(x.sum()), "after": torch.cuda.is_initialized()}))"""
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_a_kernel_forked_from_the_zygote_initialises_cuda_itself(tmp_path: Path) -> None:
+    """The fork server's kernels (the default path): each starts with CUDA untouched (the zygote
+    never initialised it: test_the_zygote_never_touches_cuda_before_it_forks) and initialises it
+    in its own process, then computes on the GPU."""
+    from grader.course import load_assignment
+    from grader.grade import Options, grade
+    from grader.sandbox.forkserver import default_kernels
+
+    path = submission(tmp_path / "forked.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORKED_CUDA)
+    result = grade(path, load_assignment(MINI), Options(device="cuda", fork_server=True))
+    assert default_kernels().fallback_reason == ""          # it was forked, not a plain kernel
+    assert report(result) == {"before": False, "sum": 1024.0, "after": True}
+    assert statuses(result) == ["passed"] * 4

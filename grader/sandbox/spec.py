@@ -26,8 +26,8 @@ from grader.sandbox.files import STAGE_DIR, KernelFile, stage
 from grader.sandbox.isolation import Isolation, bwrap_options, reachable_by_others, setpriv_knows
 from grader.sandbox.reaper import TAG_VAR, pids_of_uid
 
-__all__ = ["Bind", "Mask", "SandboxSpec", "Tmpfs", "kernel_spec", "kernel_uid", "masked_paths", "prepare_workdir",
-           "python_roots", "zygote_spec"]
+__all__ = ["Bind", "Mask", "SandboxSpec", "Tmpfs", "import_folders", "kernel_spec", "kernel_uid", "masked_paths",
+           "prepare_workdir", "python_roots", "zygote_spec"]
 
 Namespace = Literal["pid", "net", "ipc", "uts", "cgroup"]
 NAMESPACES: tuple[Namespace, ...] = ("pid", "net", "ipc", "uts", "cgroup")
@@ -122,6 +122,21 @@ def python_roots() -> list[str]:
     return sorted(roots)
 
 
+def import_folders() -> list[str]:
+    """The installation folders this process's PYTHONPATH adds (`pip install --target`, as `make
+    gpu-check` installs the grader's dependencies beside a machine's own torch): a kernel imports
+    ipykernel, zmq ... from them as the grader does. Only absolute folders that hold an installed
+    distribution (*.dist-info) count; never one that holds the folder the grader runs from."""
+    cwd = os.path.realpath(os.getcwd())
+    out: list[str] = []
+    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+        path = os.path.realpath(entry) if entry and os.path.isabs(entry) else ""
+        if (path and path not in out and os.path.isdir(path) and not inside(cwd, path)
+                and glob.glob(os.path.join(glob.escape(path), "*.dist-info"))):
+            out.append(path)
+    return out
+
+
 def inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
@@ -131,9 +146,11 @@ def masked_paths(bound: list[str]) -> list[str]:
 
     The grader's own package (when installed into the environment) and the folder the grader
     runs from (the course: assignments/, solutions/, gradebook, .git) stay out of the kernel's
-    view even when they lie inside something the kernel needs, as in a venv made at the course root.
+    view even when they lie inside something the kernel needs, as in a venv made at the course root;
+    so does a grader installed into an install folder on PYTHONPATH (import_folders).
     """
-    candidates = {os.path.realpath(Path(__file__).parent.parent), os.path.realpath(os.getcwd())}
+    candidates = {os.path.realpath(Path(__file__).parent.parent), os.path.realpath(os.getcwd()),
+                  *(g for g in (os.path.join(p, "grader") for p in import_folders()) if os.path.isdir(g))}
     out: set[str] = set()
     for path in sorted(candidates):
         if path == "/":
@@ -158,8 +175,9 @@ def _view(isolation: Isolation, workdir: Path) -> dict[str, Any]:
     size = TMPFS_MB * 1024 * 1024 if "--size" in opts else None
     open_mode = "1777" if "--perms" in opts else None
     system = [p for p in SYSTEM_DIRS if os.path.exists(p)]
-    roots = [r for r in python_roots() if not any(inside(r, p) for p in system)]
-    masks = tuple(Mask(p, os.path.isdir(p) and not os.path.islink(p)) for p in masked_paths(system + python_roots()))
+    roots = [r for r in python_roots() + import_folders() if not any(inside(r, p) for p in system)]
+    masks = tuple(Mask(p, os.path.isdir(p) and not os.path.islink(p))
+                  for p in masked_paths(system + python_roots() + import_folders()))
     devices = tuple(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri"))
     # with a GPU, the parts of /sys CUDA's driver reads, read-only: without them cuInit fails
     # (CUDA_ERROR_OPERATING_SYSTEM) in a sandbox that has the device nodes. Not /sys/kernel, /sys/fs ...
@@ -178,6 +196,16 @@ def _view(isolation: Isolation, workdir: Path) -> dict[str, Any]:
 
 # -- kernels and the zygote ------------------------------------------------------------------
 
+def _passed_on() -> dict[str, str]:
+    """What a kernel (and the zygote) inherits of this process's environment: PASSED_ON, and the
+    installation folders of its PYTHONPATH (import_folders)."""
+    env = {key: os.environ[key] for key in PASSED_ON if key in os.environ}
+    folders = import_folders()
+    if folders:
+        env["PYTHONPATH"] = os.pathsep.join(folders)
+    return env
+
+
 def _kernel_env(home: Path, tag: str, tmpdir: Path | None, extra: Mapping[str, str]) -> dict[str, str]:
     env = {
         "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
@@ -195,7 +223,7 @@ def _kernel_env(home: Path, tag: str, tmpdir: Path | None, extra: Mapping[str, s
     }
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
-    env.update({key: os.environ[key] for key in PASSED_ON if key in os.environ})
+    env.update(_passed_on())
     env.update(extra)
     return env
 
@@ -233,7 +261,7 @@ def zygote_env() -> dict[str, str]:
         "MPLBACKEND": "Agg",
         "JUPYTER_PLATFORM_DIRS": "1",
     }
-    env.update({key: os.environ[key] for key in PASSED_ON if key in os.environ})
+    env.update(_passed_on())
     return env
 
 

@@ -81,13 +81,18 @@ def bind_aside(path, park, read_only=False):
         mount(None, park, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def park_python(fresh, stage):
-    """Python itself may live under a folder about to get a fresh tmpfs (a checkout in /tmp with
-    its .venv): park those read-only binds, to put them back on the new tmpfs."""
+def park_python(fresh, stage, binds=()):
+    """Python itself, or a folder the spec binds (an install folder on PYTHONPATH, as `make gpu-check`
+    makes in /tmp), may live under a folder about to get a fresh tmpfs (a checkout in /tmp with its
+    .venv): park those read-only binds, to put them back on the new tmpfs."""
     parked = []
-    roots = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+    roots = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+                   | {bind["path"] for bind in binds})
+    under = (lambda path, folder: path == folder or path.startswith(folder.rstrip("/") + "/"))
     for n, root in enumerate(roots):
-        if any(root == f or root.startswith(f.rstrip("/") + "/") for f in fresh) and os.path.isdir(root):
+        if any(under(root, earlier) for _, earlier in parked):
+            continue                            # inside one parked already: it moves with it
+        if any(under(root, f) for f in fresh) and os.path.isdir(root):
             park = f"{stage}-root-{n}"
             bind_aside(root, park, read_only=True)
             parked.append((park, root))
@@ -144,7 +149,7 @@ def isolate(spec, view, spool):
     # forked together raced for it and the second died at start (FileExistsError, exit 127)
     stage = f"/dev/.grader-{os.path.basename(workdir)}"
     bind_aside(workdir, stage)
-    parked = park_python([e["path"] for e in spec["tmpfs"] if os.path.isdir(e["path"])], stage)
+    parked = park_python([e["path"] for e in spec["tmpfs"] if os.path.isdir(e["path"])], stage, spec["binds"])
     fresh_proc(view)
     fresh_tmpfs(spec["tmpfs"])
     for park, root in parked:
