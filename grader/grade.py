@@ -122,7 +122,8 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
                   kernel_factory: KernelFactory | None = None,
                   timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
     """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
-    from grader.bridge.client import Bridge, Notebook
+    from grader.nb.kernel import Bridge
+    from grader.nb.proxy import Notebook
     from grader.execute import Runner
 
     kernel_factory = kernel_factory or kernel_factory_for(options)

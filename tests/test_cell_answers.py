@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.bridge.cellcode import CellCode
-from grader.bridge.cellfind import CellQuery
+from grader.nb.cellcode import CellCode
+from grader.nb.cellfind import CellQuery
 from grader.course import load_assignment
 from grader.grade import Options, grade
 from grader.notebook import Cell

@@ -94,7 +94,7 @@ def __grader_codec__(torch):
 
 
 def __grader_raw_dtypes__(torch):
-    """The dtypes whose tensors travel as raw bytes, both ways, by name (grader/bridge/sent.py's RAW_DTYPES)."""
+    """The dtypes whose tensors travel as raw bytes, both ways, by name (grader/bridge/outgoing.py's RAW_DTYPES)."""
     return {name: getattr(torch, name) for name in (
         "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
         "complex64", "complex128")}
@@ -102,14 +102,14 @@ def __grader_raw_dtypes__(torch):
 
 def __grader_pack__(torch):
     """A reply's tensors as the reply's fields: {"blob": base64 of their raw bytes, "raw": one
-    [dtype, shape, offset, nbytes] each} (grader/bridge/raw.py reads them), or, where one is not
-    a plain dense CPU tensor of a raw dtype, {"blob": base64 of one torch.save archive} (blob.py)."""
+    [dtype, shape, offset, nbytes] each} (grader/bridge/incoming_raw.py reads them), or, where one is not
+    a plain dense CPU tensor of a raw dtype, {"blob": base64 of one torch.save archive} (incoming_blob.py)."""
     import base64, io
 
     save, b64encode, BytesIO = torch.save, base64.b64encode, io.BytesIO
     strided, uint8 = torch.strided, torch.uint8
     RAW = {dtype: name for name, dtype in __grader_raw_dtypes__(torch).items()}
-    # sent.py's ALIGN; the grader's Budget.tensor_dims and blob_bytes
+    # outgoing.py's ALIGN; the grader's Budget.tensor_dims and blob_bytes
     ALIGN, MAX_DIMS, MAX_BYTES = 16, 64, 192 * 1024 * 1024
     len_, list_ = len, list
 

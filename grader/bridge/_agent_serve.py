@@ -3,7 +3,7 @@
 # call, a name's value, a cell's Out[n], the devices) with builtins as they were at install
 # time, and publishes the answer as data: JSON plus its tensors' bytes (pack, _agent_codec.py),
 # never judged here. A request's own tensors come as raw bytes or a torch.save blob
-# (grader/bridge/sent.py).
+# (grader/bridge/outgoing.py).
 # `more` holds the ops of other parts (a cell's notes, a cell run again: _agent_notes.py), each
 # called as handler(request, tensors, sent, student) and returning the reply's payload.
 # Sent into the kernel as text with the other parts (see grader/bridge/agent.py), never
@@ -48,7 +48,7 @@ def __grader_serve__(ip, torch, MIME, sinks, qualname, encode, decode, pack, mor
 
     def received(req):
         """The tensors a request carries: raw bytes, each copied out into a tensor of its own, or
-        one torch.save blob (grader/bridge/sent.py)."""
+        one torch.save blob (grader/bridge/outgoing.py)."""
         raw = req.get("raw")
         if raw is None:
             blob = b64decode(req.get("blob") or "")

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from grader.bridge.agent import AGENT_SOURCE
-from grader.bridge.cellfind import CellQuery, contains_line, starts_with
-from grader.bridge.cells import CellView
-from grader.bridge.client import AgentBridge
+from grader.nb.cellfind import CellQuery, contains_line, starts_with
+from grader.nb.cells import CellView
+from grader.nb.proxy import CellBridge
 from grader.bridge.codec import MIME, stream_text
-from grader.bridge.explain import student_traceback
+from grader.nb.explain import student_traceback
 from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
 from grader.notebook import Cell
@@ -141,7 +141,7 @@ class InProcessRoute:
         return Ended()
 
 
-class LiveBridge(AgentBridge):
+class LiveBridge(CellBridge):
     """Bridge.call/describe/output_of, served in-process by the agent instead of over the wire."""
 
     reply_words = "the reply"

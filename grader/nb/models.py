@@ -18,7 +18,7 @@ from grader.bridge.codec import call_request, encode_arguments
 from grader.failures import CallTimeout, CheckFailed
 
 if TYPE_CHECKING:
-    from grader.bridge.client import AgentBridge
+    from grader.nb.calls import AgentBridge
 
 MAX_PARAMETERS = 10_000          # rows of a module's parameter list kept
 
