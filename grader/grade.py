@@ -11,7 +11,7 @@ import grader
 from grader.config import Assignment
 from grader.errors import DeviceUnavailable, GraderError
 from grader.failures import CheckFailed
-from grader.notebook import Submission, read_submission
+from grader.submission.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
 from grader.results import Result
 from grader.sandbox.isolation import Isolation, detect

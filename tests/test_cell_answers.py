@@ -16,7 +16,7 @@ from grader.nb.cellcode import CellCode
 from grader.nb.cellfind import CellQuery
 from grader.course import load_assignment
 from grader.grade import Options, grade
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 TOML = """\
 slug = "answers"

@@ -12,7 +12,7 @@ from grader.course import load_assignment
 from grader.nb.cellfind import CellQuery, starts_with
 from grader.failures import CheckFailed
 from grader.grade import Options, grade
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 TOML = """\
 slug = "cells"

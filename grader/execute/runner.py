@@ -33,7 +33,7 @@ from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
 from grader.execute.records import CellRun, cell_issues, skipped_run
-from grader.notebook import Cell, Submission
+from grader.submission.notebook import Cell, Submission
 from grader.results import CellIssue
 from grader.sandbox.kernel import Kernel, TimeLimit
 from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply

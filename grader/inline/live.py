@@ -32,7 +32,7 @@ from grader.bridge.codec import MIME, stream_text
 from grader.nb.explain import student_traceback
 from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
              "save the notebook (Ctrl-S) after running the cell, then check again")
@@ -93,7 +93,7 @@ class SavedNotebook:
 
     @classmethod
     def read(cls, path: Path) -> "SavedNotebook | None":
-        from grader.notebook import read_submission
+        from grader.submission.notebook import read_submission
 
         sub = read_submission(path)
         if not sub.readable:

@@ -290,7 +290,7 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     """Grade <root>/submission into <root>/results/results.json; return the exit code."""
     from grader.feedback import render_text
     from grader.grade import grade
-    from grader.notebook import read_submission
+    from grader.submission.notebook import read_submission
     from grader.options import Options, parse_device, parse_sandbox
     from grader.submission.opened import attach_files, gather
     from grader.results import to_gradescope

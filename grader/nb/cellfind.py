@@ -17,7 +17,7 @@ from typing import Sequence
 
 from grader.nb.cellcode import CellCode
 from grader.failures import CheckFailed
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 
 def _first_line(source: str) -> str:

@@ -21,7 +21,7 @@ from grader.failures import CheckFailed, NoAnswer
 if TYPE_CHECKING:
     from grader.nb.calls import AgentBridge
     from grader.execute import CellRun
-    from grader.notebook import Cell
+    from grader.submission.notebook import Cell
 
 _UNSET = object()
 
