@@ -1,6 +1,6 @@
 """The wire between the grader and a kernel, and nothing else: the trust boundary.
 
-What goes into the kernel: the agent's source (agent.py, written as the `_agent*.py` modules
+What goes into the kernel: the agent's source (agent.py, joined from the modules of inkernel/
 and sent as text) and a request's tensors (outgoing.py). What comes back: replies read as data
 by the codec (codec.py; what a reply may hold, budget.py; its tensors from raw bytes,
 incoming_raw.py, or from one vetted torch.save blob, incoming_blob.py). The ways a request

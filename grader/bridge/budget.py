@@ -39,7 +39,7 @@ class ReplyRefused(BadReply):
 @dataclass(frozen=True)
 class Budget:
     """The most one reply may hold. The defaults leave room for any reply the real agent sends
-    (_agent_codec.py cuts strings at 100,000 characters and containers at 10,000 items, 20 deep)
+    (inkernel/values.py cuts strings at 100,000 characters and containers at 10,000 items, 20 deep)
     and for tensors as large as a grader can compare."""
 
     reply_chars: int = 256 * MiB        # the whole reply, its base64 tensor blob included

@@ -28,7 +28,7 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 
-from grader.bridge.agent import AGENT_DIGEST, AGENT_SOURCE
+from grader.bridge.agent import AGENT_DIGEST, AGENT_ENTRY, AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
@@ -122,7 +122,7 @@ class Runner(NotebookClient):
         # the agent lives in a namespace of its own: names the student shadows in their globals
         # (json, len, isinstance ...) are not the agent's
         install = (f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
-                   f"__grader_ns__['__grader_install__']({self.token!r}, {limit}, {self.door_path()!r})\n"
+                   f"__grader_ns__[{AGENT_ENTRY!r}]({self.token!r}, {limit}, {self.door_path()!r})\n"
                    "del __grader_ns__\n")
         reply = None
         if getattr(self.kernel, "agent_preloaded", False):

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from grader.bridge.agent import AGENT_SOURCE
+from grader.bridge.agent import AGENT_ENTRY, AGENT_SOURCE
 from grader.nb.cellfind import CellQuery, contains_line, starts_with
 from grader.nb.cells import CellView
 from grader.nb.proxy import CellBridge
@@ -56,7 +56,7 @@ def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
     namespace: dict[str, Any] = {"__name__": "grader_live_agent", "get_ipython": lambda: _Shell}
     exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # noqa: S102 - our own file
     token = f"__grader_live_{secrets.token_hex(8)}__"
-    namespace["__grader_install__"](token)
+    namespace[AGENT_ENTRY](token)
     agent = getattr(builtins, token)
     delattr(builtins, token)
     return agent, replies

@@ -151,7 +151,7 @@ def _fallback_pyproject() -> str:
         f"dependencies = [\n{deps}\n]\n\n"
         '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
-        '[tool.setuptools.package-data]\ngrader = ["bridge/_agent*.py", "sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
+        '[tool.setuptools.package-data]\ngrader = ["sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
     )
 
 

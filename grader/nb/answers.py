@@ -1,7 +1,7 @@
 """A top-level cell's answer: the names it bound, its last value, and the cell run again.
 
 The kernel-side agent notes, at the end of every cell of the notebook, the names the cell bound
-or changed, each with a private copy of its value (grader/bridge/_agent_notes.py); these
+or changed, each with a private copy of its value (grader/bridge/inkernel/notes.py); these
 functions ask for them through the bridge, like any other value. `rerun` sends the cell's
 source back with the check's own values in place of the notebook's, to run in a copy of the
 namespace as it was just before the cell, so an answer is tried on inputs the student never saw.
