@@ -13,7 +13,6 @@ import io
 import json
 import pickle
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch

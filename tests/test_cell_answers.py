@@ -7,7 +7,6 @@ One notebook in the walkthrough's style is graded in a real kernel; each check s
 behaviour, and the tests read the verdicts and the words a student would read."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import nbformat
 import pytest

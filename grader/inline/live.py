@@ -54,7 +54,7 @@ def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
         transform_cell = staticmethod(getattr(shell, "transform_cell", lambda source: source))
 
     namespace: dict[str, Any] = {"__name__": "grader_live_agent", "get_ipython": lambda: _Shell}
-    exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # noqa: S102 - our own file
+    exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # our own file
     token = f"__grader_live_{secrets.token_hex(8)}__"
     namespace[AGENT_ENTRY](token)
     agent = getattr(builtins, token)
