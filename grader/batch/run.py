@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.batch.progress import Progress
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -106,7 +107,10 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
             workers = backend.describe()
             print(f"{len(entries)} submissions of {assignment.slug}: {summary.skipped} already in the gradebook, "
                   f"grading {len(todo)} {workers}", file=log)
-            backend.run(tasks, recorder.on_outcome)
+            try:
+                backend.run(tasks, recorder.on_outcome)
+            finally:
+                recorder.progress.close()
         else:
             print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
@@ -164,7 +168,7 @@ class Recorder:
     """Turns outcomes into verdicts: one gradebook transaction each, then the student's files."""
 
     def __init__(self, book: Any, assignment: Assignment, out: Path, regrade: bool, summary: BatchSummary,
-                 progress: "Progress") -> None:
+                 progress: Progress) -> None:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
         self.summary, self.progress = summary, progress
         self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
@@ -230,34 +234,3 @@ def _student_reason(outcome: Outcome) -> str:
     first = outcome.reason.splitlines()[0] if outcome.reason else "the worker stopped"
     return (f"Grading stopped: {first}. This submission was not graded; "
             "tell your instructor, who can regrade it.")
-
-
-class Progress:
-    """A progress bar on a terminal; elsewhere one plain line per submission."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream, self.count = total, stream, 0
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.width = len(str(max(total, 1)))
-        self.started = time.monotonic()
-
-    def note(self, text: str) -> None:
-        """A line that is not a verdict (a submission tried again), above the bar on a terminal."""
-        self.stream.write(("\r\x1b[K" if self.tty else "") + f"note: {text}\n")
-        self.stream.flush()
-
-    def done(self, student: str, status: str, score: float | None, max_score: float | None, seconds: float,
-             note: str = "") -> None:
-        self.count += 1
-        pts = f"{score:g}/{max_score:g}" if score is not None and max_score is not None else "-"
-        line = f"[{self.count:>{self.width}}/{self.total}] {student}  {pts}  {status}  {seconds:.1f}s" + (f"  ({note})" if note else "")
-        if not self.tty:
-            print(line, file=self.stream, flush=True)
-            return
-        filled = int(30 * self.count / max(self.total, 1))
-        bar = "#" * filled + "." * (30 - filled)
-        elapsed = time.monotonic() - self.started
-        self.stream.write(f"\r\x1b[K[{bar}] {self.count}/{self.total}  {elapsed:.0f}s  {student}: {pts} {status}")
-        if self.count >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
