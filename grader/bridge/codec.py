@@ -1,4 +1,5 @@
-"""The trust boundary in one module: the only place where bytes from a kernel become values.
+"""The trust boundary: with its parts (budget.py, incoming_raw.py, incoming_blob.py), the only
+place where bytes from a kernel become values.
 
 Everything a kernel sends is attacker-chosen (student code can rewrite the agent that sends
 it). It is read here and nowhere else, as data only: JSON nodes, and tensors copied out of raw

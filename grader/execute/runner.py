@@ -4,7 +4,8 @@ One subclass holds every concern of running a submission (the papermill way of e
 nbclient): the grader's agent installed before any student code and after every restart;
 every non-empty code cell run, errors allowed; a per-cell timeout inside the submission's
 total, with an interrupt at the timeout and a hard stop when the interrupt is ignored; output
-bounded as it streams; a cell that kills the kernel (or ignores the interrupt) dropped, the
+bounded as it streams (every message read by grader/sandbox/replies.py, the one reader of the
+kernel's own messages); a cell that kills the kernel (or ignores the interrupt) dropped, the
 kernel restarted and the cells before it replayed; a cell tagged with one of the assignment's
 [execution] skip_tags (skip-execution) not run at all; an immediate shutdown. What each cell did
 is a CellRun; `cell_issues()` turns them into the verdict's cell problems.

@@ -1,5 +1,5 @@
 # The fork server ("zygote"), kernel side: base.py, mounts.py, kernel.py and server.py of this
-# folder, joined in that order (grader.sandbox.forkserver.ZYGOTE_SOURCE). None of it is imported
+# folder, joined in that order (grader/sandbox/zygote_process.py: ZYGOTE_SOURCE). None of it is imported
 # by the grader: the text runs as `python -c` inside the same sandbox view a kernel gets
 # (read-only system, the Python, no network, none of the grader's files), started once per
 # grader. It imports torch, numpy, IPython and ipykernel once, creates no thread, no zmq context
