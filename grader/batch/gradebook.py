@@ -7,8 +7,10 @@ holds its checks, one row each, for queries across a class. Each verdict, its ch
 (when new) its submission row are written in one transaction: a batch killed at any moment
 leaves every verdict either complete or absent, never half-written and never twice.
 
+The tables are defined in schema.py and brought there by Alembic (migrate.py): a gradebook
+written by an earlier release is upgraded in place on first use, every verdict kept.
 Several batches may write one gradebook at once (tests/test_postgres.py runs them on a real
-PostgreSQL): the tables are created under an advisory lock (PostgreSQL) or retried (SQLite);
+PostgreSQL): the tables are migrated under an advisory lock (PostgreSQL) or retried (SQLite);
 writers of one submission take turns on its row lock, and a transaction that loses a race on a
 unique key is rolled back whole and tried again. Text is stored as every database takes it
 (`db_text`); SQLite and PostgreSQL hold the same rows for the same class.
@@ -22,13 +24,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Literal, get_args
 
+from grader.batch.migrate import upgrade
+from grader.batch.schema import tables
 from grader.errors import GraderError
 from grader.results import CheckResult, Result
 
 VerdictStatus = Literal["passed", "failed", "unreadable", "crashed", "timeout"]
 STATUSES: tuple[str, ...] = get_args(VerdictStatus)
 ATTEMPTS = 8                 # tries of a transaction that lost a race to another writer
-CREATE_LOCK = 0x67726164     # the advisory lock under which batches create the tables (PostgreSQL)
 
 
 class GradebookError(GraderError):
@@ -40,51 +43,6 @@ SQLITE_FILE = "gradebook.sqlite"       # the default gradebook, in the batch's o
 
 def default_url(out: Path) -> str:
     return f"sqlite:///{Path(out).resolve() / SQLITE_FILE}"
-
-
-def _tables() -> tuple[Any, ...]:
-    import sqlalchemy as sa
-
-    meta = sa.MetaData()
-    submissions = sa.Table(
-        "submissions", meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("assignment", sa.String(200), nullable=False),
-        sa.Column("student", sa.String(300), nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=False),
-        sa.Column("source", sa.Text, nullable=False, default=""),
-        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("assignment", "student", "sha256", name="uq_submission"),
-    )
-    verdicts = sa.Table(
-        "verdicts", meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("score", sa.Float, nullable=False),
-        sa.Column("max_score", sa.Float, nullable=False),
-        sa.Column("reason", sa.Text, nullable=False, default=""),
-        sa.Column("device", sa.String(40), nullable=False, default=""),
-        sa.Column("isolation", sa.Text, nullable=False, default=""),
-        sa.Column("grader_version", sa.String(40), nullable=False, default=""),
-        sa.Column("execution_time", sa.Float, nullable=False, default=0.0),
-        sa.Column("graded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("result_json", sa.Text, nullable=False),
-        sa.UniqueConstraint("submission_id", name="uq_verdict_submission"),
-    )
-    checks = sa.Table(
-        "checks", meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("verdict_id", sa.Integer, sa.ForeignKey("verdicts.id"), nullable=False, index=True),
-        sa.Column("exercise", sa.String(200), nullable=False),
-        sa.Column("name", sa.String(300), nullable=False),
-        sa.Column("hidden", sa.Boolean, nullable=False),
-        sa.Column("points", sa.Float, nullable=False),
-        sa.Column("score", sa.Float, nullable=False),
-        sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("message", sa.Text, nullable=False, default=""),
-    )
-    return meta, submissions, verdicts, checks
 
 
 @dataclass
@@ -116,8 +74,9 @@ class Gradebook:
             self.engine = sa.create_engine(target, **options)
             if self.engine.dialect.name == "sqlite":
                 self._sqlite_pragmas()
-            self.meta, self.submissions, self.verdicts, self.checks = _tables()
-            self._create_tables()
+            self.tables = tables()
+            self.submissions, self.verdicts, self.checks = self.tables.submissions, self.tables.verdicts, self.tables.checks
+            upgrade(self.engine)
         except ModuleNotFoundError as exc:
             raise GradebookError(f"the database driver for {safe_url(url)} is not installed ({exc.name})",
                                  hint="install it into the grader's environment, e.g. pip install 'psycopg[binary]' for postgresql://") from None
@@ -133,25 +92,6 @@ class Gradebook:
             cur.execute("PRAGMA busy_timeout = 30000")   # readers (a report, a test) never fail the writer
             cur.execute("PRAGMA synchronous = FULL")     # a committed verdict survives a power cut
             cur.close()
-
-    def _create_tables(self) -> None:
-        """Create the missing tables. Batches that start together race to create them: on PostgreSQL
-        an advisory lock lets one at a time in (its DDL is transactional); elsewhere the loser of the
-        race finds the tables there when it tries again."""
-        import sqlalchemy as sa
-
-        for attempt in range(ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    if conn.dialect.name == "postgresql":
-                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CREATE_LOCK})
-                    self.meta.create_all(conn)
-                return
-            except (sa.exc.IntegrityError, sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
-                raced = isinstance(exc, sa.exc.IntegrityError) or "already exists" in str(exc)
-                if not raced or attempt == ATTEMPTS - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -5,7 +5,7 @@ import functools
 import re
 from typing import Any
 
-from grader.results import Result
+from grader.results import Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
 
 
@@ -19,10 +19,11 @@ def environment() -> Any:
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
-    env.filters["num"] = _num
+    env.filters["num"] = number_text
     env.filters["mdquote"] = _md_quote
     env.filters["mdcell"] = _md_cell
-    env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
+    env.filters["shape"] = shape_text
+    env.filters["details"] = detail_lines
     return env
 
 
@@ -56,13 +57,7 @@ def _md_cell(value: Any) -> str:
     return _md_escape(" ".join(str(value).split()))
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
-    return str(value)
-
-
-def context(result: Result, title: str | None) -> dict[str, Any]:
+def context(result: Result, title: str | None, late: dict[str, Any] | None = None) -> dict[str, Any]:
     """What every template is given: the public view of `result`, grouped by exercise."""
     view = result.public_view()
     groups = view.by_exercise()
@@ -74,7 +69,7 @@ def context(result: Result, title: str | None) -> dict[str, Any]:
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    return {"r": view, "title": title or result.assignment, "exercises": exercises,
+    return {"r": view, "title": title or result.assignment, "exercises": exercises, "late": late,
             "percent": (100.0 * view.score / view.max_score) if view.max_score else 0.0}
 
 
@@ -86,9 +81,10 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None) -> str:
-    """One self-contained HTML page: no external assets."""
-    return environment().get_template("feedback.html.j2").render(**context(result, title))
+def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None) -> str:
+    """One self-contained HTML page: no external assets. `late`: the late policy's facts
+    (grader.policy.submitted.Shown.late_data), shown under the score."""
+    return environment().get_template("feedback.html.j2").render(**context(result, title, late))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:

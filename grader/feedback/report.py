@@ -19,6 +19,7 @@ from grader.results import Result, mistakes_of
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
                  "timeout": "#e37400", "not graded": "#bdc1c6"}
 NOT_GRADED_STATUSES = ("unreadable", "crashed", "timeout")
+STALE_NOTE = "stale: graded with other checks than the current ones"
 WIDTH = 900
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 
@@ -32,9 +33,14 @@ class ClassRow:
     result: Result | None          # None: no verdict (the grader could not grade it)
     source: str = ""
     feedback: str = ""             # link to the student's feedback page, relative to the report
+    stale: bool = False            # its verdict was made with other checks than the current ones
+    late: str = ""                 # the late policy's words, where it took something or the time is unknown
+    final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
 
     @property
     def score(self) -> float:
+        if self.final is not None and self.result is not None:
+            return self.final
         return self.result.score if self.result else 0.0
 
     @property
@@ -289,8 +295,10 @@ def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
     table = []
     for r in rows:
         per_ex = r.result.exercise_scores() if r.result else {}
-        table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises],
-                      "note": r.reason or (", ".join(r.result.errors[:1]) if r.result and r.status == "failed" else "")})
+        note = r.reason or (", ".join(r.result.errors[:1]) if r.result and r.status == "failed" else "")
+        if r.stale:
+            note = "; ".join(n for n in (STALE_NOTE, note) if n)
+        table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises], "note": note})
     return _env().get_template("report.html.j2").render(
         title=assignment.title, slug=assignment.slug, stats=stats, plots=svgs, exercises=exercises,
-        table=table, colors=STATUS_COLORS)
+        table=table, colors=STATUS_COLORS, stale=sum(r.stale for r in rows))

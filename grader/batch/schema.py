@@ -1,0 +1,66 @@
+"""The gradebook's tables as the code reads and writes them today (SQLAlchemy Core).
+
+The database itself is brought to this shape by the Alembic migrations in
+`grader/batch/migrations/versions/` (`grader.batch.migrate.upgrade`), never by `create_all`:
+each migration spells out its own tables, so that a gradebook written by any earlier release can
+be upgraded in place. A change to the tables here goes with a new migration there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The gradebook's tables, bound to one MetaData."""
+
+    meta: Any
+    submissions: Any
+    verdicts: Any
+    checks: Any
+
+
+def tables() -> Tables:
+    import sqlalchemy as sa
+
+    meta = sa.MetaData()
+    submissions = sa.Table(
+        "submissions", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("student", sa.String(300), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("source", sa.Text, nullable=False, default=""),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("assignment", "student", "sha256", name="uq_submission"),
+    )
+    verdicts = sa.Table(
+        "verdicts", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("max_score", sa.Float, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False, default=""),
+        sa.Column("device", sa.String(40), nullable=False, default=""),
+        sa.Column("isolation", sa.Text, nullable=False, default=""),
+        sa.Column("grader_version", sa.String(40), nullable=False, default=""),
+        sa.Column("execution_time", sa.Float, nullable=False, default=0.0),
+        sa.Column("graded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("result_json", sa.Text, nullable=False),
+        sa.UniqueConstraint("submission_id", name="uq_verdict_submission"),
+    )
+    checks = sa.Table(
+        "checks", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("verdict_id", sa.Integer, sa.ForeignKey("verdicts.id"), nullable=False, index=True),
+        sa.Column("exercise", sa.String(200), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("hidden", sa.Boolean, nullable=False),
+        sa.Column("points", sa.Float, nullable=False),
+        sa.Column("score", sa.Float, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("message", sa.Text, nullable=False, default=""),
+    )
+    return Tables(meta, submissions, verdicts, checks)
