@@ -48,7 +48,7 @@ def _top_level_names(node: ast.stmt) -> list[str]:
     return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
-def agent_source() -> str:
+def _agent_source() -> str:
     """The agent's modules, read from grader/bridge/inkernel/ and joined in order."""
     here = Path(__file__).parent / "inkernel"
     defined: dict[str, str] = {}
@@ -57,6 +57,6 @@ def agent_source() -> str:
     return HEADER + "\n\n".join(parts)
 
 
-AGENT_SOURCE = agent_source()
+AGENT_SOURCE = _agent_source()
 AGENT_DIGEST = hashlib.sha256(AGENT_SOURCE.encode("utf-8")).hexdigest()
 AGENT_FILE = "agent.py"      # in a zygote's spool: the agent it compiles once for every kernel it forks

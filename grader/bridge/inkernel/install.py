@@ -19,13 +19,13 @@ from grader.bridge.inkernel.notes import Notes
 from grader.bridge.inkernel.serve import Agent, cap_output
 
 
-def shell() -> Any:
+def _shell() -> Any:
     """The IPython shell of the namespace the agent's text was installed in."""
     return globals()["get_ipython"]()
 
 
 def install(token: str, output_limit: int = 0, door: str | None = None) -> None:
-    ip = shell()
+    ip = _shell()
     sinks: list[list[str]] = []     # while a request comes through the door: where its answers go
     notes = Notes(ip, token)
     notes.register()
@@ -35,9 +35,9 @@ def install(token: str, output_limit: int = 0, door: str | None = None) -> None:
             if stream is not None and hasattr(stream, "parent_header"):
                 cap_output(stream, output_limit)
     setattr(builtins_, token, agent)
-    stub_grader_package()
+    _stub_grader_package()
     caller = Caller(ip.user_ns, token)
-    route_shell_messages(ip, caller)
+    _route_shell_messages(ip, caller)
     if door:
         try:
             Door(door, ip, output_limit, sinks, caller.call, caller.error)
@@ -45,7 +45,7 @@ def install(token: str, output_limit: int = 0, door: str | None = None) -> None:
             pass                               # the grader then knocks in vain and uses the shell
 
 
-def stub_grader_package() -> None:
+def _stub_grader_package() -> None:
     """A student's `import grader; grader.check()` cell (their own check while they work) must
     not fail at grading time, where the grader package is out of the kernel's view."""
     try:
@@ -82,7 +82,7 @@ class Caller:
         return type_(exc).__name__, evalue
 
 
-def route_shell_messages(ip: Any, caller: Caller) -> None:
+def _route_shell_messages(ip: Any, caller: Caller) -> None:
     """The same request as a shell message of its own ("grader_request", content {op, request}),
     not a cell: the grader's calls skip a cell's machinery (input transformation, compilation,
     history, execute_input), the most of a request's cost. ipykernel publishes busy/idle around

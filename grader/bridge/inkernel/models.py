@@ -66,7 +66,7 @@ class Models:
         inputs = decode(req["args"], sent, "cpu")[0]
         size, device = max(1, int_(req["batch_size"])), str_(req["device"])
         outputs: list[Any] = []
-        failed = student(lambda: run_batches(model, inputs, size, device, outputs))
+        failed = student(lambda: _run_batches(model, inputs, size, device, outputs))
         if failed is not None:
             return failed  # type: ignore[no-any-return]
         wrong = [o for o in outputs if not isinstance_(o, Tensor)]
@@ -79,7 +79,7 @@ class Models:
         return {"ok": True, "value": encode(value, tensors)}
 
 
-def place(model: Any, device: str) -> Any:
+def _place(model: Any, device: str) -> Any:
     """Where the module's parameters are, when that is not the grading device (else None)."""
     first = next(iter(model.parameters()), None)
     if first is None or first.device.type == device_of(device).type:
@@ -87,12 +87,12 @@ def place(model: Any, device: str) -> Any:
     return first.device
 
 
-def run_batches(model: Any, inputs: Any, size: int, device: str, outputs: list[Any]) -> None:
+def _run_batches(model: Any, inputs: Any, size: int, device: str, outputs: list[Any]) -> None:
     """model(inputs[i:i + size]) for each batch, in eval() and without grad, on `device`; the
     module's training flag and place are put back after."""
     is_module = isinstance_(model, TorchModule)
     was = bool_(model.training) if is_module else False
-    home = place(model, device) if is_module else None
+    home = _place(model, device) if is_module else None
     try:
         if is_module:
             if home is not None:

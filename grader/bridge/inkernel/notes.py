@@ -31,7 +31,7 @@ deepcopy = copy.deepcopy
 NOTES_BUDGET = 512 * 2 ** 20      # bytes of copies one kernel may keep; beyond, values are kept by reference
 
 
-def fingerprint(value: Any) -> Any:
+def _fingerprint(value: Any) -> Any:
     """What moves when a tensor (or a module's parameters) is changed in place."""
     if isinstance_(value, Tensor):
         return value._version
@@ -43,7 +43,7 @@ def fingerprint(value: Any) -> Any:
     return None
 
 
-def size_of(value: Any) -> int | None:
+def _size_of(value: Any) -> int | None:
     if isinstance_(value, Tensor):
         return value.numel() * value.element_size()
     if ndarray and isinstance_(value, ndarray):
@@ -55,7 +55,7 @@ def size_of(value: Any) -> int | None:
     return None
 
 
-def shown(call: Any) -> tuple[Any, Any] | None:
+def _shown(call: Any) -> tuple[Any, Any] | None:
     """Where the value a final print(...) shows stands, as (holder, key): its last argument that is
     not literal text; else the one value an f-string argument formats (`print(f"y = {y}")`)."""
     if not (isinstance_(call, ast.Call) and isinstance_(call.func, ast.Name) and call.func.id == "print"):
@@ -78,7 +78,7 @@ class LastValue(ast.NodeTransformer):
         try:
             if node.body and isinstance_(node.body[-1], ast.Expr):
                 stmt: Any = node.body[-1]
-                at = shown(stmt.value)
+                at = _shown(stmt.value)
                 if at is None:
                     stmt.value = ast.copy_location(self.wrap(stmt.value), stmt.value)
                 elif isinstance_(at[0], list_):
@@ -135,7 +135,7 @@ class Notes:
         if value is None or isinstance_(value, (bool, int, float, complex, str, bytes) + BYREF):
             return value
         try:
-            size = size_of(value)
+            size = _size_of(value)
         except Exception:            # a tensor subclass of the student's that will not say its size
             return value
         if size is None or (charge and size > self.budget):
@@ -158,7 +158,7 @@ class Notes:
             if not isinstance_(name, str_) or not self.visible(name):
                 continue
             entry = self.state.get(name)
-            mark = fingerprint(value)
+            mark = _fingerprint(value)
             if entry is None or entry[0] is not value or entry[2] != mark:
                 self.state[name] = (value, self.keep(value), mark)
                 changed.append(name)
@@ -245,7 +245,7 @@ class Notes:
         code = self.ip.transform_cell(req["source"]) if hasattr(self.ip, "transform_cell") else req["source"]
         linecache.cache[filename] = (len_(code), None, code.splitlines(True), filename)
         tree = LastValue(self.keep_name).visit(ast.parse(code, filename))
-        ids = {k: (id_(v), fingerprint(v)) for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)}
+        ids = {k: (id_(v), _fingerprint(v)) for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)}
         slot = ("rerun", count)
         self.last.pop(slot, None)
 
@@ -260,7 +260,7 @@ class Notes:
         if failed is not None:
             return failed  # type: ignore[no-any-return]
         names = [k for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)
-                 and (k not in ids or ids[k] != (id_(v), fingerprint(v)))]
+                 and (k not in ids or ids[k] != (id_(v), _fingerprint(v)))]
         names += [k for k in req.get("want", []) if k in ns and k not in names]
         payload = {"ok": True, "bound": names, "values": encode({k: ns[k] for k in names}, tensors)}
         if slot in self.last:

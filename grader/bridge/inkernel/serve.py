@@ -23,7 +23,7 @@ load, frombuffer, empty = torch.load, torch.frombuffer, torch.empty
 MISSING = object()
 
 
-def frames(exc: BaseException) -> list[dict[str, Any]]:
+def _frames(exc: BaseException) -> list[dict[str, Any]]:
     """The student's frames of a traceback (not the agent's, not a library's), the last 20."""
     out = []
     for fr in extract_tb(exc.__traceback__):
@@ -33,15 +33,15 @@ def frames(exc: BaseException) -> list[dict[str, Any]]:
     return out[-20:]
 
 
-def error_payload(exc: BaseException) -> dict[str, Any]:
+def _error_payload(exc: BaseException) -> dict[str, Any]:
     try:
         evalue = str_(exc)[:2000]
     except Exception:
         evalue = "<unprintable>"
-    return {"ok": False, "error": {"ename": type_(exc).__name__, "evalue": evalue, "frames": frames(exc)}}
+    return {"ok": False, "error": {"ename": type_(exc).__name__, "evalue": evalue, "frames": _frames(exc)}}
 
 
-def received(req: dict[str, Any]) -> list[Any]:
+def _received(req: dict[str, Any]) -> list[Any]:
     """The tensors a request carries: raw bytes, each copied out into a tensor of its own, or
     one torch.save blob (grader/bridge/outgoing.py)."""
     raw = req.get("raw")
@@ -59,7 +59,7 @@ def received(req: dict[str, Any]) -> list[Any]:
     return out
 
 
-def devices() -> dict[str, Any]:
+def _devices() -> dict[str, Any]:
     info = {"cuda": bool(torch.cuda.is_available()), "mps": False, "torch": torch.__version__}
     if info["cuda"]:
         info["cuda_name"] = torch.cuda.get_device_name(0)
@@ -111,7 +111,7 @@ class Agent:
         try:
             run()
         except BaseException as exc:
-            return error_payload(exc)
+            return _error_payload(exc)
         finally:
             changed.clear()
             changed.update(self.restore())
@@ -138,14 +138,14 @@ class Agent:
         try:
             req = loads(request)
             if op == "devices":
-                return self.reply({"ok": True, "value": {"t": "json", "v": devices()}})
+                return self.reply({"ok": True, "value": {"t": "json", "v": _devices()}})
             if op in ("describe", "out"):
                 return self.reply(self.read(op, req, tensors), tensors)
             if op == "call":
                 return self.reply(self.call(req, changed, tensors), tensors)
             handler = self.ops.get(op)
             if handler is not None:
-                sent = received(req)
+                sent = _received(req)
                 return self.reply(handler(req, tensors, sent, lambda run: self.as_student(run, changed)), tensors)
             return self.reply({"ok": False, "agent_error": f"unknown op {op}"})
         except BaseException as exc:
@@ -163,7 +163,7 @@ class Agent:
 
     def call(self, req: dict[str, Any], changed: dict[str, Any], tensors: list[Any]) -> dict[str, Any]:
         """The student's function called on the check's arguments, in the student's world."""
-        sent = received(req)
+        sent = _received(req)
         device = req["device"]
         args = decode(req["args"], sent, device)
         kwargs = decode(req["kwargs"], sent, device)
@@ -179,7 +179,7 @@ class Agent:
         except BaseException as exc:  # the student's fault, reported as data
             changed.clear()
             changed.update(self.restore())
-            return error_payload(exc)
+            return _error_payload(exc)
         changed.clear()
         changed.update(self.restore())
         value = encode(result, tensors)

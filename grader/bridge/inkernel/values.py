@@ -43,7 +43,7 @@ def qualname(obj: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def plain(t: Any) -> Any:
+def _plain(t: Any) -> Any:
     """The tensor itself, never a subclass of the student's (its __torch_function__ does not run)."""
     if no_torch_function is not None:
         with no_torch_function():
@@ -52,22 +52,22 @@ def plain(t: Any) -> Any:
     return t.detach()
 
 
-def opaque(value: Any, text: str) -> dict[str, Any]:
+def _opaque(value: Any, text: str) -> dict[str, Any]:
     return {"t": "opaque", "type": qualname(value), "repr": text}
 
 
 def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
     """`value` as a JSON node; its tensors appended to `tensors`, which the node names by index."""
     if depth > MAX_DEPTH or len_(tensors) > MAX_ITEMS:
-        return opaque(value, "<too deep>")
+        return _opaque(value, "<too deep>")
     if isinstance_(value, Tensor):
-        return encode_tensor(value, tensors)
+        return _encode_tensor(value, tensors)
     if ndarray and isinstance_(value, ndarray):
         try:
             tensors.append(torch.from_numpy(numpy_.ascontiguousarray(value)))
             return {"t": "ndarray", "i": len_(tensors) - 1, "dtype": str_(value.dtype)}
         except Exception:
-            return opaque(value, repr_(value)[:300])
+            return _opaque(value, repr_(value)[:300])
     if value is None or isinstance_(value, (bool, int, str)):
         if isinstance_(value, int) and not isinstance_(value, bool) and abs(value) > 2**63:
             return {"t": "opaque", "type": "builtins.int", "repr": repr_(value)[:300]}
@@ -80,11 +80,11 @@ def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
         return {"t": "json", "v": value, "type": "builtins.float"}
     if ndarray and numpy_ is not None and isinstance_(value, numpy_.generic):
         return {"t": "npscalar", "v": encode(value.item(), tensors, depth + 1), "dtype": str_(value.dtype)}
-    return encode_container(value, tensors, depth)
+    return _encode_container(value, tensors, depth)
 
 
-def encode_tensor(value: Any, tensors: list[Any]) -> dict[str, Any]:
-    t = plain(value)
+def _encode_tensor(value: Any, tensors: list[Any]) -> dict[str, Any]:
+    t = _plain(value)
     info = {"t": "tensor", "i": len_(tensors), "device": str_(t.device), "cls": qualname(value),
             "requires_grad": bool_(value.requires_grad), "layout": str_(t.layout)}
     try:
@@ -97,7 +97,7 @@ def encode_tensor(value: Any, tensors: list[Any]) -> dict[str, Any]:
     return info
 
 
-def encode_container(value: Any, tensors: list[Any], depth: int) -> dict[str, Any]:
+def _encode_container(value: Any, tensors: list[Any], depth: int) -> dict[str, Any]:
     """A list, tuple or dict node by node; a callable by name; anything else as its repr."""
     if isinstance_(value, (list, tuple)) and len_(value) <= MAX_ITEMS:
         return {"t": "list" if isinstance_(value, list) else "tuple",
@@ -111,7 +111,7 @@ def encode_container(value: Any, tensors: list[Any], depth: int) -> dict[str, An
         text = repr_(value)[:300]
     except Exception:
         text = "<unrepresentable>"
-    return opaque(value, text)
+    return _opaque(value, text)
 
 
 def decode(node: Any, tensors: list[Any], device: str) -> Any:
@@ -133,7 +133,7 @@ def decode(node: Any, tensors: list[Any], device: str) -> Any:
     raise ValueError(f"cannot decode {kind}")
 
 
-def raw_bytes(tensors: list[Any]) -> tuple[list[Any], bytes] | None:
+def _raw_bytes(tensors: list[Any]) -> tuple[list[Any], bytes] | None:
     """The tensors' raw bytes and one [dtype, shape, offset, nbytes] each (grader/bridge/incoming_raw.py
     reads them), or None where one is not a plain dense CPU tensor of a raw dtype."""
     specs, chunks, offset, total = [], [], 0, 0
@@ -161,7 +161,7 @@ def pack(tensors: list[Any]) -> dict[str, Any]:
     if not tensors:
         return {"blob": ""}
     try:
-        packed = raw_bytes(tensors)
+        packed = _raw_bytes(tensors)
     except Exception:                 # no numpy, a tensor that will not give its bytes: the archive
         packed = None
     if packed is not None:
