@@ -74,12 +74,13 @@ AssignmentFor = Callable[[str | None], Assignment]   # the assignment a submissi
 
 
 @contextmanager
-def open_submission(path: Path, assignment: Assignment | AssignmentFor, *, beside: bool = True,
+def open_submission(path: Path, assignment: Assignment | AssignmentFor, *, beside: bool = True, deep: bool = False,
                     extra: tuple[Path, ...] = ()) -> Iterator[Opened]:
     """The submission at `path` (a notebook, a folder or a zip), read once, with its files.
 
     `assignment` is the assignment, or the function that finds it from the slug the submission
-    names (a notebook's metadata; a zip's notebook, read before anything is extracted)."""
+    names (a notebook's metadata; a zip's notebook, read before anything is extracted). A
+    notebook's files are those `beside` it in its folder (`deep`: and in the folders under it)."""
     path = Path(path)
     if is_zip(path):
         found = assignment if isinstance(assignment, Assignment) else assignment(archive.zip_slug(path))
@@ -89,7 +90,7 @@ def open_submission(path: Path, assignment: Assignment | AssignmentFor, *, besid
     if not path.is_dir():
         submission = read_submission(path)         # once: its slug names the assignment, its bytes are graded
         found = assignment if isinstance(assignment, Assignment) else assignment(submission.slug)
-        yield Opened(attach_files(submission, gather(path, found, beside=beside, extra=extra)), found)
+        yield Opened(attach_files(submission, gather(path, found, beside=beside, deep=deep, extra=extra)), found)
         return
     found = assignment if isinstance(assignment, Assignment) else assignment(None)
     notebook, problem = pick_notebook(path.name, path, found.notebook)
