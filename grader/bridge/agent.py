@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from pathlib import Path
+from typing import Sequence
 
 AGENT_MODULES = ("bound", "values", "serve", "notes", "models", "door", "install")
 AGENT_PACKAGE = "grader.bridge.inkernel"
@@ -24,21 +25,39 @@ HEADER = ("# The grader's agent, joined from grader/bridge/inkernel/ (grader/bri
           "# namespace of its own, and install() below installs it.\nfrom __future__ import annotations\n")
 
 
-def _joinable(source: str, name: str, defined: dict[str, str]) -> str:
+def join_agent(folder: Path, modules: Sequence[str], package: str) -> str:
+    """The modules of `package` (in `folder`), in order, as one text for one namespace: their
+    `from __future__` and sibling imports left out. A top-level name two of them define, or an
+    import of the grader left at the top of one (the kernel cannot import the grader), fails."""
+    defined: dict[str, str] = {}
+    parts = [_joinable(folder.joinpath(f"{name}.py").read_text(encoding="utf-8"), name, package, modules, defined)
+             for name in modules]
+    return HEADER + "\n\n".join(parts)
+
+
+def _joinable(source: str, name: str, package: str, modules: Sequence[str], defined: dict[str, str]) -> str:
     """The module's text without its `from __future__` and sibling imports (the lines they span)."""
-    tree = ast.parse(source)
+    siblings = {"__future__"} | {f"{package}.{m}" for m in modules}
     dropped: set[int] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module in ("__future__",) + tuple(
-                f"{AGENT_PACKAGE}.{m}" for m in AGENT_MODULES):
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.module in siblings:
             dropped.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
             continue
+        if _imports_grader(node):
+            raise RuntimeError(f"the agent's module {name}.py imports the grader at its top (line {node.lineno}): "
+                               "the kernel cannot import it")
         for bound in _top_level_names(node):
             if bound in defined:
                 raise RuntimeError(f"the agent's modules {defined[bound]}.py and {name}.py both define {bound!r}")
             defined[bound] = name
     lines = source.splitlines(keepends=True)
     return "".join(line for number, line in enumerate(lines, 1) if number not in dropped)
+
+
+def _imports_grader(node: ast.stmt) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return (node.module or "").split(".")[0] == "grader"
+    return isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "grader" for alias in node.names)
 
 
 def _top_level_names(node: ast.stmt) -> list[str]:
@@ -48,15 +67,6 @@ def _top_level_names(node: ast.stmt) -> list[str]:
     return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
-def _agent_source() -> str:
-    """The agent's modules, read from grader/bridge/inkernel/ and joined in order."""
-    here = Path(__file__).parent / "inkernel"
-    defined: dict[str, str] = {}
-    parts = [_joinable(here.joinpath(f"{name}.py").read_text(encoding="utf-8"), name, defined)
-             for name in AGENT_MODULES]
-    return HEADER + "\n\n".join(parts)
-
-
-AGENT_SOURCE = _agent_source()
+AGENT_SOURCE = join_agent(Path(__file__).parent / "inkernel", AGENT_MODULES, AGENT_PACKAGE)
 AGENT_DIGEST = hashlib.sha256(AGENT_SOURCE.encode("utf-8")).hexdigest()
 AGENT_FILE = "agent.py"      # in a zygote's spool: the agent it compiles once for every kernel it forks
