@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 GPU_PYTHON ?= 3.12
 GPU_WHEELS ?= .gpu/wheels-$(GPU_PYTHON)
 
-.PHONY: demo test venv bench scale typecheck gpu-wheels gpu-check load clean
+.PHONY: demo test venv bench scale typecheck lint gpu-wheels gpu-check load clean
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ test: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# ruff (pyproject.toml [tool.ruff]): the lint rules, then the format the code is kept in
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py

@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import grader_batch, loadavg, make_class, work_folder  # noqa: E402 - benchmarks/ is not a package
+from bench import grader_batch, loadavg, make_class, work_folder  # benchmarks/ is not a package
 
 
 def main() -> int:

@@ -10,9 +10,8 @@ from grader.config import Assignment
 from grader.course import resolve_assignment
 from grader.errors import UsageError
 from grader.grade import Options, grade
-from grader.notebook import read_submission
 from grader.results import Result, dumps_gradescope, to_junit
-from grader.submission.opened import attach_files, gather, is_zip, open_submission
+from grader.submission.opened import open_submission
 from grader.submission.pick import submission_slug
 
 if TYPE_CHECKING:
@@ -60,16 +59,16 @@ def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, option
     for extra in with_files:
         if not extra.exists():
             raise UsageError(f"--with names {extra}, which does not exist", hint="give files (or folders) that exist")
-    if is_zip(notebook) or notebook.is_dir():       # the notebook picked in it, as `grader batch` picks
-        near = notebook if notebook.is_dir() else notebook.parent
-        assignment = resolve_assignment(assignment_dir, submission_slug(notebook), near)
-        with open_submission(notebook, assignment, extra=with_files) as submission:
-            result = grade(notebook, assignment, options, submission=submission)
-    else:
-        submission = read_submission(notebook)      # once: its slug names the assignment, its bytes are graded
-        assignment = resolve_assignment(assignment_dir, submission.slug, notebook.parent)
-        submission = attach_files(submission, gather(notebook, assignment, extra=with_files))
-        result = grade(notebook, assignment, options, submission=submission)
+    near = notebook if notebook.is_dir() else notebook.parent
+
+    def assignment_for(slug: str | None) -> Assignment:
+        if slug is None and notebook.is_dir():
+            slug = submission_slug(notebook)        # the slug of the notebook `grader batch` would pick there
+        return resolve_assignment(assignment_dir, slug, near)
+
+    with open_submission(notebook, assignment_for, extra=with_files) as opened:
+        assignment = opened.assignment
+        result = grade(notebook, assignment, options, submission=opened.submission)
     write_outputs(result, assignment, outputs)
     return result, assignment
 

@@ -11,7 +11,7 @@ import grader
 from grader.config import Assignment
 from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
-from grader.notebook import Submission, read_submission
+from grader.submission.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
 from grader.results import NOT_GRADED_ABOVE, Result
 from grader.sandbox.isolation import Isolation, detect
@@ -133,7 +133,8 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
                   kernel_factory: KernelFactory | None = None,
                   timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
     """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
-    from grader.bridge.client import Bridge, Notebook
+    from grader.nb.kernel import Bridge
+    from grader.nb.proxy import Notebook
     from grader.execute import Runner
 
     kernel_factory = kernel_factory or kernel_factory_for(options)

@@ -1,8 +1,9 @@
 """Replies for the codec's tests: real ones, made by the kernel-side agent's own encoder, and
 forged ones, made the way a notebook that rewrites the agent could make them.
 
-The agent's encoder is its text (grader/bridge/_agent_codec.py) run here as the kernel runs it,
-so a legitimate reply in these tests is byte for byte what a kernel would send.
+The agent's encoder is its own module (grader/bridge/inkernel/values.py), imported here: the
+kernel runs the same code, so a legitimate reply in these tests is byte for byte what a kernel
+would send.
 """
 from __future__ import annotations
 
@@ -12,30 +13,19 @@ import io
 import json
 import pickle
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import torch
 
-AGENT_CODEC = Path(__file__).resolve().parent.parent / "grader" / "bridge" / "_agent_codec.py"
+from grader.bridge.inkernel.values import decode, encode, pack
 
-
-def agent_codec() -> tuple[Any, Any]:
-    """The agent's `encode(value, tensors)` and `pack(tensors)`, from its own text."""
-    namespace: dict[str, Any] = {}
-    exec(compile(AGENT_CODEC.read_text(encoding="utf-8"), str(AGENT_CODEC), "exec"), namespace)
-    _, encode, _ = namespace["__grader_codec__"](torch)
-    return encode, namespace["__grader_pack__"](torch)
-
-
-ENCODE, PACK = agent_codec()
+# the agent's own encoder and packer (grader/bridge/inkernel/values.py), as the kernel runs them
+ENCODE, PACK = encode, pack
 
 
 def agent_codec_decode() -> Any:
     """The agent's `decode(node, tensors, device)`: a request's arguments as the kernel makes them."""
-    namespace: dict[str, Any] = {}
-    exec(compile(AGENT_CODEC.read_text(encoding="utf-8"), str(AGENT_CODEC), "exec"), namespace)
-    return namespace["__grader_codec__"](torch)[2]
+    return decode
 
 
 def saved(tensors: list[Any]) -> bytes:
@@ -45,7 +35,7 @@ def saved(tensors: list[Any]) -> bytes:
 
 
 def agent_reply(value: Any, **fields: Any) -> str:
-    """The reply the agent sends for `value` (as _agent_serve.py's reply() writes it)."""
+    """The reply the agent sends for `value` (as Agent.reply in grader/bridge/inkernel/serve.py writes it)."""
     tensors: list[Any] = []
     payload = {"ok": True, "value": ENCODE(value, tensors), **fields}
     payload.update(PACK(tensors))

@@ -14,7 +14,7 @@ _HERE = Path(__file__).resolve().parent
 _NOT_TESTS = (_HERE / "fixtures", _HERE / "submissions")
 
 
-def pytest_ignore_collect(collection_path: Path, config) -> bool | None:  # noqa: ANN001 - pytest.Config
+def pytest_ignore_collect(collection_path: Path, config) -> bool | None:  # config: a pytest.Config
     """Fixture assignments hold their own check files (test_*.py) that run only inside a grading
     session, against a notebook; the project's own run must not collect them.
 
@@ -28,7 +28,7 @@ def pytest_ignore_collect(collection_path: Path, config) -> bool | None:  # noqa
 
 
 @pytest.fixture(scope="session")
-def postgres_server():  # noqa: ANN201 - a pg_server.PostgresServer
+def postgres_server():  # a pg_server.PostgresServer
     """A throwaway PostgreSQL server for the session (tests/pg_server.py): initdb and pg_ctl in a
     temporary folder, as an unprivileged user, on a unix socket only; stopped and removed at the
     end. Skips with the reason where PostgreSQL or psycopg is missing, unless

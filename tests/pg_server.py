@@ -142,7 +142,7 @@ class PostgresServer:
         """A SQLAlchemy URL of `database` through the socket (no password, no TCP)."""
         return f"{scheme}://{SUPERUSER}@/{database}?host={self.root}"
 
-    def connect(self, database: str = "postgres"):  # noqa: ANN201 - a psycopg.Connection
+    def connect(self, database: str = "postgres"):  # a psycopg.Connection
         import psycopg
 
         return psycopg.connect(host=str(self.root), user=SUPERUSER, dbname=database, autocommit=True)

@@ -7,16 +7,15 @@ One notebook in the walkthrough's style is graded in a real kernel; each check s
 behaviour, and the tests read the verdicts and the words a student would read."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader.bridge.cellcode import CellCode
-from grader.bridge.cellfind import CellQuery
+from grader.nb.cellcode import CellCode
+from grader.nb.cellfind import CellQuery
 from grader.course import load_assignment
 from grader.grade import Options, grade
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 TOML = """\
 slug = "answers"

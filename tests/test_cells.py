@@ -9,10 +9,10 @@ import nbformat
 import pytest
 
 from grader.course import load_assignment
-from grader.bridge.cellfind import CellQuery, starts_with
+from grader.nb.cellfind import CellQuery, starts_with
 from grader.failures import CheckFailed
 from grader.grade import Options, grade
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 TOML = """\
 slug = "cells"

@@ -19,7 +19,7 @@ import torch
 
 from codec_support import (Call, Rebuild, Storage, agent_reply, allocating_blob, forged_blob, reply, saved,
                            zero_stride_blob, zip_bomb_blob)
-from grader.bridge.client import AgentBridge
+from grader.nb.calls import AgentBridge
 from grader.bridge.codec import (DEFAULT, BadReply, ReplyRefused, ReplyTooLarge, read_frame, read_reply,
                                  tensor_meta)
 from grader.failures import CheckFailed
@@ -263,7 +263,7 @@ def test_a_door_frame_is_read_or_taken_for_noise() -> None:
     assert error is not None and error.ename == "" and error.evalue == "e" * 2000
 
 
-# -- raw tensors (raw.py) ---------------------------------------------------------------------
+# -- raw tensors (incoming_raw.py) ---------------------------------------------------------------------
 
 def raw_reply(specs: object, data: bytes, value: object = None) -> str:
     """A forged reply whose blob is raw bytes as `specs` describes them."""

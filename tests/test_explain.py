@@ -1,9 +1,9 @@
-"""A student's error in the exercise's terms (grader/bridge/explain.py), from the texts the grader holds."""
+"""A student's error in the exercise's terms (grader/nb/explain.py), from the texts the grader holds."""
 from __future__ import annotations
 
 import torch
 
-from grader.bridge.explain import (
+from grader.nb.explain import (
     FailedCell,
     matmul_hint,
     names_bound,

@@ -386,7 +386,8 @@ def test_a_dask_task_carries_the_students_folder(course: Path, tmp_path: Path) -
     task = with_data(Task("gina", "sha", f"class/gina/{SLUG}.ipynb", path=str(tmp_path / "gina")))
     assert task.path is None and task.packed and task.data
     assignment = load_assignment(course / "assignments" / SLUG)
-    with NotebookFile(task) as path, open_submission(path, assignment, beside=False) as submission:
+    with NotebookFile(task) as path, open_submission(path, assignment, beside=False) as opened:
+        submission = opened.submission
         assert submission.readable
         assert [(f.name, f.bytes) for f in submission.files.received] == [("helpers.py", len(HELPERS)),
                                                                           ("model.pt", len(model_bytes()))]

@@ -18,7 +18,7 @@ from grader.authoring.assign import assign, notebook_text
 from grader.config import Assignment
 from grader.course import load_assignment
 from grader.grade import Options, grade, live_notebook
-from grader.notebook import read_submission
+from grader.submission.notebook import read_submission
 from grader.results import Result
 from grader.sandbox.isolation import detect
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import zipfile
@@ -71,7 +70,7 @@ def test_zip_holds_what_gradescope_needs(autograder_zip: Path) -> None:
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert {"course/assignments/ci-demo/assignment.toml", "course/assignments/ci-demo/checks/check_double.py",
             "course/solutions/ci-demo/checks/check_hidden.py",
-            "grader-src/pyproject.toml", "grader-src/grader/__init__.py", "grader-src/grader/bridge/_agent.py"} <= names
+            "grader-src/pyproject.toml", "grader-src/grader/__init__.py", "grader-src/grader/bridge/inkernel/install.py"} <= names
     assert not any("__pycache__" in n for n in names)
     assert "torch==2.13.0" in constraints
     assert "--index-url https://download.pytorch.org/whl/cpu" in setup and "bubblewrap" in setup

@@ -135,7 +135,8 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
     """The same data path as grading, without a second process: calls, values, cells, timeouts."""
     import torch
 
-    from grader.bridge.client import Notebook, tensor_meta
+    from grader.checks import tensor_meta
+    from grader.nb.proxy import Notebook
     from grader.failures import CallTimeout, CheckFailed, StudentError
     from grader.inline.live import LiveBridge, SavedNotebook
 
@@ -180,14 +181,14 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
 
 
 def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
-    """A call's tensors go as raw bytes where that rebuilds them exactly (grader/bridge/sent.py),
+    """A call's tensors go as raw bytes where that rebuilds them exactly (grader/bridge/outgoing.py),
     else as a torch.save blob: either way the function gets tensors of the same dtype, shape and
     values, each with storage of its own (resizable), and one tensor passed twice is one tensor."""
     import torch
 
     from grader.bridge.agent import AGENT_SOURCE
-    from grader.bridge.client import Notebook
-    from grader.bridge.sent import RAW_DTYPES, pack_tensors
+    from grader.nb.proxy import Notebook
+    from grader.bridge.outgoing import RAW_DTYPES, pack_tensors
     from grader.inline.live import LiveBridge
 
     src = ("def seen(*args):\n"
@@ -224,7 +225,7 @@ def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
 
 
 def test_live_cells_without_a_saved_notebook() -> None:
-    from grader.bridge.client import Notebook
+    from grader.nb.proxy import Notebook
     from grader.failures import CheckFailed
     from grader.inline.live import LiveBridge
 

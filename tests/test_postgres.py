@@ -235,7 +235,7 @@ def _at_once(n: int, work) -> list[object]:
         barrier.wait()
         try:
             out[i] = work(i)
-        except Exception as exc:                       # noqa: BLE001 - reported by the assertion
+        except Exception as exc:                       # reported by the assertion
             out[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -303,7 +303,7 @@ def test_a_role_with_the_documented_grants_can_write_verdicts(postgres_server, p
     assert grants, "docs/batch.md shows the grants in a ```sql block starting with GRANT"
     with postgres_server.connect(database) as conn:
         conn.execute(f"CREATE ROLE {role} LOGIN")
-        conn.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         for statement in grants.group(1).replace("grader_ta", role).split(";"):
             if statement.strip():
                 conn.execute(statement)

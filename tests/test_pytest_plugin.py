@@ -49,7 +49,7 @@ def test_same_verdicts_as_grader_check(tmp_path: Path) -> None:
 
 
 def test_unreadable_notebook_fails_every_check(tmp_path: Path) -> None:
-    from grader.notebook import read_submission
+    from grader.submission.notebook import read_submission
 
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [')                                   # truncated JSON

@@ -14,7 +14,7 @@ import pytest
 
 import grader.checking
 from grader.checking import check_notebook
-from grader.notebook import read_submission
+from grader.submission.notebook import read_submission
 from grader.results import Result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def test_read_submission_opens_the_file_once_and_hashes_all_of_it(tmp_path: Path
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = tmp_path / "big.ipynb"
     notebook.write_bytes(b"{" + b" " * (3 << 20))
-    monkeypatch.setattr("grader.notebook.MAX_BYTES", 1 << 20)
+    monkeypatch.setattr("grader.submission.notebook.MAX_BYTES", 1 << 20)
     opened = count_opens(monkeypatch, notebook)
     submission = read_submission(notebook)
     assert len(opened) == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_assignment
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 from grader.similarity.compare import compare
 from grader.similarity.fingerprint import fingerprint, fingerprint_path
 from grader.similarity.store import Prints
@@ -75,7 +75,9 @@ def test_renamed_names_reordered_lines_and_other_comments_give_the_same_fingerpr
     assignment = load_assignment(ROOT / "assignments" / "forward-pass")
     one = "def f(a, b):\n    # add them up\n    total = torch.sum(a * b)\n    return activation(total + 1)\n" * 3
     two = one.replace("total", "s").replace("f(", "g(").replace("# add them up", "# the weighted sum").replace("a", "x")
-    cells = lambda code: [Cell(0, "## Exercise 1: one neuron", "markdown"), Cell(1, code)]
+    def cells(code: str) -> list[Cell]:
+        return [Cell(0, "## Exercise 1: one neuron", "markdown"), Cell(1, code)]
+
     a, b = fingerprint(cells(one), [], assignment), fingerprint(cells(two), [], assignment)
     assert [p.exercise for p in a] == ["neuron_sum"] and a[0].tokens == b[0].tokens
     assert a[0].hashes.tolist() == b[0].hashes.tolist()

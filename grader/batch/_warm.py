@@ -16,12 +16,7 @@ import importlib
 import json
 import os
 
-
-WORKER_MODULES = ("grader.batch.workers", "grader.batch.tasks", "grader.batch.run", "grader.grade", "grader.bridge.client",
-                  "grader.execute", "grader.checks", "grader.checks.plugin", "grader.feedback", "torch", "pytest",
-                  "jupyter_client", "jupyter_client.blocking", "jupyter_client.connect", "nbformat",
-                  "grader.sandbox.forkserver", "grader.bridge.codec", "grader.bridge.cells", "grader.batch.outputs",
-                  "safetensors.torch")
+from grader.preloads import WORKER_MODULES
 
 
 def warm() -> None:

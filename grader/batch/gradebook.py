@@ -167,7 +167,7 @@ class Gradebook:
                replace: bool) -> bool:
         import sqlalchemy as sa
 
-        s, v, c = self.submissions, self.verdicts, self.checks
+        v, c = self.verdicts, self.checks
         now = datetime.now(timezone.utc)
         sub_id = self._submission_id(conn, key, source, now)
         old = conn.execute(sa.select(v.c.id).where(v.c.submission_id == sub_id)).scalar()

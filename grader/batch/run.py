@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.batch.progress import Progress
 from grader.batch.restamp import restamp
 from grader.batch.stamps import TimeSources, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
@@ -122,21 +123,30 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
             workers = backend.describe()
             print(f"{counted(len(entries), 'submission')} of {assignment.slug}: {summary.skipped} already in the gradebook, "
                   f"grading {len(todo)} {workers}", file=log)
-            backend.run(tasks, recorder.on_outcome)
+            try:
+                backend.run(tasks, recorder.on_outcome)
+            finally:
+                recorder.progress.close()
         else:
             print(f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
-        from grader.batch.adjustments import current_adjustments
-        from grader.batch.outputs import write_class_outputs
-
-        verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
-        restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
-        adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments,
-                                                          similarity=similarity_section(book, assignment, entries, log))
+        summary.csv, summary.report = write_class(book, assignment, out, entries, digest, stamps, log)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def write_class(book: Any, assignment: Assignment, out: Path, entries: list[Entry], digest: str,
+                stamps: dict[str, Stamp], log: TextIO) -> tuple[Path, Path]:
+    """grades.csv, report.html and every student's files, from the gradebook as it is now."""
+    from grader.batch.adjustments import current_adjustments
+    from grader.batch.outputs import write_class_outputs
+
+    verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+    restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
+    adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
+    return write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments,
+                               similarity=similarity_section(book, assignment, entries, log))
 
 
 def similarity_section(book: Any, assignment: Assignment, entries: list[Entry], log: TextIO) -> str:
@@ -221,7 +231,7 @@ class Recorder:
     """Turns outcomes into verdicts: one gradebook transaction each, then the student's files."""
 
     def __init__(self, book: Any, assignment: Assignment, out: Path, regrade: bool, summary: BatchSummary,
-                 progress: "Progress", *, digest: str = "", replace_keys: set[tuple[str, str]] | None = None) -> None:
+                 progress: Progress, *, digest: str = "", replace_keys: set[tuple[str, str]] | None = None) -> None:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
         self.digest = digest                      # the checks graded with: recorded in every verdict
         self.replace_keys = replace_keys or set()  # (student, sha256) of stale verdicts to replace
@@ -319,34 +329,3 @@ def _student_reason(outcome: Outcome) -> str:
     first = outcome.reason.splitlines()[0] if outcome.reason else "the worker stopped"
     return (f"Grading stopped: {first}. This submission was not graded; "
             "tell your instructor, who can regrade it.")
-
-
-class Progress:
-    """A progress bar on a terminal; elsewhere one plain line per submission."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.stream, self.count = total, stream, 0
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.width = len(str(max(total, 1)))
-        self.started = time.monotonic()
-
-    def note(self, text: str) -> None:
-        """A line that is not a verdict (a submission tried again), above the bar on a terminal."""
-        self.stream.write(("\r\x1b[K" if self.tty else "") + f"note: {text}\n")
-        self.stream.flush()
-
-    def done(self, student: str, status: str, score: float | None, max_score: float | None, seconds: float,
-             note: str = "") -> None:
-        self.count += 1
-        pts = f"{score:g}/{max_score:g}" if score is not None and max_score is not None else "-"
-        line = f"[{self.count:>{self.width}}/{self.total}] {student}  {pts}  {status}  {seconds:.1f}s" + (f"  ({note})" if note else "")
-        if not self.tty:
-            print(line, file=self.stream, flush=True)
-            return
-        filled = int(30 * self.count / max(self.total, 1))
-        bar = "#" * filled + "." * (30 - filled)
-        elapsed = time.monotonic() - self.started
-        self.stream.write(f"\r\x1b[K[{bar}] {self.count}/{self.total}  {elapsed:.0f}s  {student}: {pts} {status}")
-        if self.count >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()

@@ -38,8 +38,8 @@ def grade_one(path: Path, assignment: Assignment, options: Options) -> Result:
     from grader.grade import grade
     from grader.submission.opened import open_submission
 
-    with open_submission(path, assignment, beside=False) as submission:
-        return grade(submission.path, assignment, options, submission=submission)
+    with open_submission(path, assignment, beside=False) as opened:
+        return grade(opened.submission.path, assignment, options, submission=opened.submission)
 
 
 # -- what travels to a worker -----------------------------------------------------------

@@ -19,10 +19,11 @@ from typing import Any, Callable, Iterable
 
 from grader.batch.tasks import Job, Outcome, Task, grade_task, kill_kernels, with_data
 from grader.errors import GraderError
+from grader.preloads import WORKER_PRELOAD
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
-PRELOAD = ["grader.batch._warm"]    # the worker server's imports (_warm.WORKER_MODULES), compiled validator,
-                                    # cached sandbox probes, prepared checks; then gc.freeze()
+PRELOAD = [WORKER_PRELOAD]    # the worker server's imports (preloads.WORKER_MODULES), compiled validator,
+                              # cached sandbox probes, prepared checks; then gc.freeze()
 PREPARE_VAR = "GRADER_PREPARE_CHECKS"    # the checks the worker server collects once: {"assignment", "hidden", "select"}
 TERM_GRACE = 5.0
 NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take

@@ -1,23 +1,11 @@
-"""The trust boundary: requests into the kernel and replies out of it, as data only.
+"""The wire between the grader and a kernel, and nothing else: the trust boundary.
 
-codec.py is the only place where kernel bytes become values; routes.py the ways a request
-reaches the kernel's agent (its socket door, a shell message, a cell); client.py the bridges
-and the `nb` proxy; agent.py the agent's source, sent into the kernel as text.
+What goes into the kernel: the agent's source (agent.py, joined from the modules of inkernel/
+and sent as text) and a request's tensors (outgoing.py). What comes back: replies read as data
+by the codec (codec.py; what a reply may hold, budget.py; its tensors from raw bytes,
+incoming_raw.py, or from one vetted torch.save blob, incoming_blob.py). The ways a request
+reaches the agent: routes.py (a shell message, a cell) and door.py (the agent's own socket).
 
-The public names of the checks API live here (`tensor_meta`, `Remote`, `Opaque`); the rest is
-the grader's own.
+What checks read through the wire (the `nb` proxy, cells, sections, models) is grader.nb, which
+imports this package and is never imported by it; the names authors use are in grader.checks.
 """
-from __future__ import annotations
-
-from typing import Any
-
-__all__ = ["Opaque", "Remote", "TensorMeta", "tensor_meta"]
-
-
-def __getattr__(name: str) -> Any:
-    # lazily, so `import grader.bridge` stays cheap (the codec imports torch where it is used)
-    if name in __all__:
-        from grader.bridge import codec
-
-        return getattr(codec, name)
-    raise AttributeError(name)

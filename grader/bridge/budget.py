@@ -1,5 +1,5 @@
 """What a reply from a kernel may be: its budget, the dtypes it may name, and the errors of one
-that breaks them. Part of the codec (codec.py reads replies, blob.py their tensors); every
+that breaks them. Part of the codec (codec.py reads replies, incoming_blob.py their tensors); every
 limit on a reply is a field of Budget, documented there, and nowhere else.
 
 A reply is attacker-chosen (student code can rewrite the agent that sends it), so each limit is
@@ -39,7 +39,7 @@ class ReplyRefused(BadReply):
 @dataclass(frozen=True)
 class Budget:
     """The most one reply may hold. The defaults leave room for any reply the real agent sends
-    (_agent_codec.py cuts strings at 100,000 characters and containers at 10,000 items, 20 deep)
+    (inkernel/values.py cuts strings at 100,000 characters and containers at 10,000 items, 20 deep)
     and for tensors as large as a grader can compare."""
 
     reply_chars: int = 256 * MiB        # the whole reply, its base64 tensor blob included
@@ -83,7 +83,7 @@ def cut(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def values_bound(text: str) -> int:
+def _values_bound(text: str) -> int:
     """An upper bound on the JSON values and keys `text` parses to: each but the first follows a
     `[`, `{`, `,` or `:`. A count of characters only: nothing is built."""
     return text.count(",") + text.count(":") + text.count("[") + text.count("{") + 1
@@ -94,9 +94,9 @@ def check_values(text: str, limit: int) -> None:
 
     The quick bound counts the characters inside strings too; only when it is over the limit are
     the strings taken out (each string is one value, whatever it holds) and the count made again."""
-    if values_bound(text) <= limit:
+    if _values_bound(text) <= limit:
         return
-    if values_bound(_STRING.sub('""', text)) > limit:
+    if _values_bound(_STRING.sub('""', text)) > limit:
         raise ReplyTooLarge(f"it holds more than {words(limit)} JSON values")
 
 

@@ -1,16 +1,17 @@
-"""The trust boundary in one module: the only place where bytes from a kernel become values.
+"""The trust boundary: with its parts (budget.py, incoming_raw.py, incoming_blob.py), the only
+place where bytes from a kernel become values.
 
 Everything a kernel sends is attacker-chosen (student code can rewrite the agent that sends
 it). It is read here and nowhere else, as data only: JSON nodes, and tensors copied out of raw
-bytes (raw.py) or, for what the agent cannot send so, loaded with torch.load(weights_only=True),
-which builds plain tensors and nothing else (blob.py). Nothing is ever unpickled or evaluated.
+bytes (incoming_raw.py) or, for what the agent cannot send so, loaded with torch.load(weights_only=True),
+which builds plain tensors and nothing else (incoming_blob.py). Nothing is ever unpickled or evaluated.
 What the kernel merely claims about a tensor (its device, its class, its storage) is kept with
 the tensor as a TensorMeta, a claim for structure checks only.
 
 Values going the other way (a check's arguments) are encoded here too, as the agent decodes
-them (their tensors: sent.py). What a reply may hold (its Budget: bytes, values, depth,
+them (their tensors: outgoing.py). What a reply may hold (its Budget: bytes, values, depth,
 strings, tensors and their elements; the dtypes it may name) is budget.py; how its tensor
-blob is vetted and read, raw.py and blob.py. A reply that breaks any of them is a BadReply, a
+blob is vetted and read, incoming_raw.py and incoming_blob.py. A reply that breaks any of them is a BadReply, a
 failed check in the student's words.
 """
 from __future__ import annotations
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # BadReply and its kinds, Budget and load_tensors are imported from here by the rest of the grader
-from grader.bridge.blob import load_tensors
+from grader.bridge.incoming_blob import load_tensors
 from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
                                   check_values, cut, words)
-from grader.bridge.raw import load_raw
-from grader.bridge.sent import pack_tensors
+from grader.bridge.incoming_raw import load_raw
+from grader.bridge.outgoing import pack_tensors
 
 MIME = "application/x-grader-reply+json"
 MAX_REPLY = DEFAULT.reply_chars
@@ -117,7 +118,7 @@ def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dic
 
 def call_request(name: str, args: dict[str, Any], kwargs: dict[str, Any], tensors: list[Any],
                  device: str) -> dict[str, Any]:
-    """The request of a call: encoded arguments, their tensors as raw bytes or one torch.save blob (sent.py)."""
+    """The request of a call: encoded arguments, their tensors as raw bytes or one torch.save blob (outgoing.py)."""
     return {"name": name, "args": args, "kwargs": kwargs, "device": device, **pack_tensors(tensors)}
 
 
@@ -145,7 +146,7 @@ class Reply:
 
 def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     """The agent's reply (a string from display data or the door): JSON, a base64 tensor blob:
-    raw bytes its "raw" describes (raw.py), or without one a torch.save archive (blob.py).
+    raw bytes its "raw" describes (incoming_raw.py), or without one a torch.save archive (incoming_blob.py).
 
     Every part is measured against `budget` before what it would cost is allocated.
     ReplyTooLarge (over budget), BadReply (malformed), ReplyRefused (the blob's loading refused)."""
@@ -153,7 +154,7 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
         raise ReplyTooLarge("the reply is not text" if not isinstance(raw, str) else
                             f"the reply is {words(len(raw))} characters long, more than the "
                             f"{words(budget.reply_chars)} a reply may be")
-    data = parse_json(raw, budget.json_values, "reply")
+    data = _parse_json(raw, budget.json_values, "reply")
     if not isinstance(data, dict):
         raise BadReply("reply is not an object")
     blob = data.get("blob", "")
@@ -177,7 +178,7 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     return Reply(data, tensors, bindings if type(bindings) is int else None, budget)
 
 
-def parse_json(text: str, values: int, what: str) -> Any:
+def _parse_json(text: str, values: int, what: str) -> Any:
     """`text` as JSON, at most `values` values (counted before parsing); BadReply when it is not."""
     check_values(text, values)
     try:
@@ -340,7 +341,7 @@ def read_frame(frame: bytes, budget: Budget = DEFAULT) -> DoorFrame | None:
     """A frame from the door as a DoorFrame; None when it is not a JSON object in UTF-8 (noise), or
     holds more than budget.frame_values values outside its replies' text (read as noise too)."""
     try:
-        answer = parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
+        answer = _parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
     except (BadReply, UnicodeDecodeError):
         return None
     if not isinstance(answer, dict):

@@ -1,4 +1,4 @@
-"""The grader's side of the agent's own door (see _agent_door.py, its kernel side).
+"""The grader's side of the agent's own door (its kernel side: inkernel/door.py).
 
 The agent listens on a unix socket in the kernel's private ipc folder and answers requests
 on the kernel's main thread, between messages, without ipykernel's messaging: a request

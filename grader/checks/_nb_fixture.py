@@ -11,7 +11,7 @@ SESSION_PLUGIN = "grader-notebook-session"
 
 @pytest.fixture(scope="session")
 def nb(request: pytest.FixtureRequest) -> Any:
-    """The student's notebook, live in its kernel (see grader.bridge.client.Notebook)."""
+    """The student's notebook, live in its kernel (see grader.nb.proxy.Notebook)."""
     session = request.config.pluginmanager.get_plugin(SESSION_PLUGIN)
     assert session is not None, "registered with this fixture by grader.checks.pytest_entry"
     return session.notebook()

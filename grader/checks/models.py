@@ -8,7 +8,7 @@ thresholds.
                         what="held-out digits")
 
 The model runs in the kernel in batches, in eval() mode and under torch.no_grad(), on the
-grading device (grader.bridge.models.evaluate); only its outputs come back. The labels never
+grading device (grader.nb.models.evaluate); only its outputs come back. The labels never
 enter the kernel, and the accuracy is computed here, in the grader process.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from grader.bridge.models import evaluate
+from grader.nb.models import evaluate
 from grader.checks.mistakes import Diagnosis
 from grader.failures import CheckFailed, PartialCredit
 

@@ -122,7 +122,6 @@ class NotebookSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from grader.course import assignment_dir_for_checks, load_assignment
         from grader.errors import GraderError
-        from grader.notebook import read_submission
 
         if not self.path.is_file():
             pytest.exit(f"grader: no such notebook: {self.path}", returncode=2)
@@ -136,10 +135,10 @@ class NotebookSession:
             pytest.exit(f"grader: error: {exc}", returncode=2)
         hidden = self.assignment.hidden_checks
         self._hidden_root = hidden.resolve() if hidden is not None else None
-        from grader.submission.opened import attach_files, gather
+        from grader.submission.opened import open_submission
 
         # as `grader check` grades it: the other files of the notebook's folder come along
-        self.submission = attach_files(read_submission(self.path), gather(self.path, self.assignment))
+        self.submission = self._stack.enter_context(open_submission(self.path, self.assignment)).submission
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self._stack.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from grader.bridge.client import Opaque, Remote, tensor_meta
+from grader.bridge.codec import Opaque, Remote, tensor_meta
 from grader.checks import diagnose
 from grader.checks.context import current
 from grader.checks.mistakes import Diagnosis, Mistake, recognise

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from grader.config import Limits
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 from grader.results import CellIssue
 from grader.sandbox.replies import ExecReply
 

@@ -4,7 +4,8 @@ One subclass holds every concern of running a submission (the papermill way of e
 nbclient): the grader's agent installed before any student code and after every restart;
 every non-empty code cell run, errors allowed; a per-cell timeout inside the submission's
 total, with an interrupt at the timeout and a hard stop when the interrupt is ignored; output
-bounded as it streams; a cell that kills the kernel (or ignores the interrupt) dropped, the
+bounded as it streams (every message read by grader/sandbox/replies.py, the one reader of the
+kernel's own messages); a cell that kills the kernel (or ignores the interrupt) dropped, the
 kernel restarted and the cells before it replayed; a cell tagged with one of the assignment's
 [execution] skip_tags (skip-execution) not run at all; an immediate shutdown. What each cell did
 is a CellRun; `cell_issues()` turns them into the verdict's cell problems.
@@ -28,12 +29,12 @@ from nbclient.exceptions import CellExecutionComplete, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
 
-from grader.bridge.agent import AGENT_DIGEST, AGENT_SOURCE
+from grader.bridge.agent import AGENT_DIGEST, AGENT_ENTRY, AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
 from grader.execute.records import CellRun, cell_issues, skipped_run
-from grader.notebook import Cell, Submission
+from grader.submission.notebook import Cell, Submission
 from grader.results import CellIssue
 from grader.sandbox.kernel import Kernel, TimeLimit
 from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
@@ -122,7 +123,7 @@ class Runner(NotebookClient):
         # the agent lives in a namespace of its own: names the student shadows in their globals
         # (json, len, isinstance ...) are not the agent's
         install = (f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
-                   f"__grader_ns__['__grader_install__']({self.token!r}, {limit}, {self.door_path()!r})\n"
+                   f"__grader_ns__[{AGENT_ENTRY!r}]({self.token!r}, {limit}, {self.door_path()!r})\n"
                    "del __grader_ns__\n")
         reply = None
         if getattr(self.kernel, "agent_preloaded", False):

@@ -80,7 +80,7 @@ def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None,
     row, top = 24, 8
     label_chars = (label_width - 12) // 7
     if not bars:
-        return _svg(WIDTH, 40, title, [f'<text x="8" y="24" fill="#5f6368">Nothing to show.</text>'], ident)
+        return _svg(WIDTH, 40, title, ['<text x="8" y="24" fill="#5f6368">Nothing to show.</text>'], ident)
     vmax = vmax if vmax is not None else max((b.value for b in bars), default=1.0) or 1.0
     area = WIDTH - label_width - 90
     body = []

@@ -140,7 +140,7 @@ def _plugin(nb: Any, exercise: str | None) -> Any:
 
 def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
                       exercise: str | None = None) -> CheckReport:
-    from grader.bridge.client import Notebook
+    from grader.nb.proxy import Notebook
     from grader.checks.context import CheckContext, set_current
     from grader.checks.plugin import run_checks
     from grader.grade import choose_device

@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from grader.bridge.agent import AGENT_SOURCE
-from grader.bridge.cellfind import CellQuery, contains_line, starts_with
-from grader.bridge.cells import CellView
-from grader.bridge.client import AgentBridge
+from grader.bridge.agent import AGENT_ENTRY, AGENT_SOURCE
+from grader.nb.cellfind import CellQuery, contains_line, starts_with
+from grader.nb.cells import CellView
+from grader.nb.proxy import CellBridge
 from grader.bridge.codec import MIME, stream_text
-from grader.bridge.explain import student_traceback
+from grader.nb.explain import student_traceback
 from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
              "save the notebook (Ctrl-S) after running the cell, then check again")
@@ -54,9 +54,9 @@ def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
         transform_cell = staticmethod(getattr(shell, "transform_cell", lambda source: source))
 
     namespace: dict[str, Any] = {"__name__": "grader_live_agent", "get_ipython": lambda: _Shell}
-    exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # noqa: S102 - our own file
+    exec(compile(AGENT_SOURCE, "<grader-agent>", "exec"), namespace)  # our own file
     token = f"__grader_live_{secrets.token_hex(8)}__"
-    namespace["__grader_install__"](token)
+    namespace[AGENT_ENTRY](token)
     agent = getattr(builtins, token)
     delattr(builtins, token)
     return agent, replies
@@ -93,7 +93,7 @@ class SavedNotebook:
 
     @classmethod
     def read(cls, path: Path) -> "SavedNotebook | None":
-        from grader.notebook import read_submission
+        from grader.submission.notebook import read_submission
 
         sub = read_submission(path)
         if not sub.readable:
@@ -141,7 +141,7 @@ class InProcessRoute:
         return Ended()
 
 
-class LiveBridge(AgentBridge):
+class LiveBridge(CellBridge):
     """Bridge.call/describe/output_of, served in-process by the agent instead of over the wire."""
 
     reply_words = "the reply"

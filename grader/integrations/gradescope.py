@@ -156,7 +156,7 @@ def _fallback_pyproject() -> str:
         f"dependencies = [\n{deps}\n]\n\n"
         '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
-        '[tool.setuptools.package-data]\ngrader = ["bridge/_agent*.py", "sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
+        '[tool.setuptools.package-data]\ngrader = ["sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
     )
 
 
@@ -295,9 +295,8 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     """Grade <root>/submission into <root>/results/results.json; return the exit code."""
     from grader.feedback import render_text
     from grader.grade import grade
-    from grader.notebook import read_submission
     from grader.options import Options, parse_device, parse_sandbox
-    from grader.submission.opened import attach_files, gather
+    from grader.submission.opened import open_submission
     from grader.integrations.gradescope_metadata import gradescope_stamp
     from grader.policy.submitted import shown, stamped
     from grader.results import to_gradescope
@@ -329,8 +328,8 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         options = Options(device=parse_device(config.get("device", "auto")),
                           sandbox=parse_sandbox(config.get("sandbox", "auto")), hidden=bool(config.get("hidden", True)))
         # the other files the student uploaded come with the notebook (bounded, named safely)
-        submission = attach_files(read_submission(notebook), gather(notebook, assignment, deep=True))
-        result = grade(notebook, assignment, options, submission=submission)
+        with open_submission(notebook, assignment, deep=True) as opened:
+            result = grade(notebook, assignment, options, submission=opened.submission)
     except GraderError as exc:
         _write(results, problem_results(
             f"The autograder could not run: {exc.message}. This is not a problem with your work; tell your instructor.",

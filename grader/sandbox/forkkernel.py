@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import queue
-import sys
 import time
 import weakref
-from pathlib import Path
 from typing import Any
 
 from grader.config import Limits

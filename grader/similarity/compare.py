@@ -96,7 +96,9 @@ def doc_of(index: int, parts: list[Part]) -> Doc:
     for p in parts:
         offsets.append(at)
         at += p.length + NOISE
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    def cat(xs: list[Any]) -> Any:
+        return np.concatenate(xs) if xs else np.zeros(0, np.int64)
+
     hashes, positions = cat([p.hashes for p in parts]), cat([p.positions + off for p, off in zip(parts, offsets)])
     return Doc(index, parts, hashes, positions, cat([np.full(len(p.hashes), i, np.int64) for i, p in enumerate(parts)]),
                sum(p.length for p in parts), sum(p.tokens for p in parts), coverage(positions))

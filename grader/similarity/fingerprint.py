@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.config import Assignment
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 from grader.similarity.winnow import METHOD, NOISE, kgram_hashes, normalise, pack, unpack, winnow
 
 MAX_PY_BYTES = 256 * 1024            # a student's .py file larger than this is not fingerprinted
@@ -70,7 +70,7 @@ class Release:
 
 @functools.lru_cache(maxsize=8)
 def release_of(notebook: Path, mtime: float) -> Release:
-    from grader.notebook import read_submission
+    from grader.submission.notebook import read_submission
 
     cells = [c.source for c in read_submission(notebook).code_cells]
     lines = {line.strip() for source in cells for line in source.splitlines() if line.strip()}
@@ -200,7 +200,7 @@ def fingerprint_path(path: Path, assignment: Assignment) -> list[Part]:
 
 def plain_cells(notebook: Path) -> list[Cell] | None:
     """The cells of an nbformat 4 notebook read as JSON, or None for anything else."""
-    from grader.notebook import MAX_BYTES
+    from grader.submission.notebook import MAX_BYTES
 
     try:
         if notebook.stat().st_size > MAX_BYTES:
@@ -243,7 +243,8 @@ def py_files(folder: Path, most: int, visits: int = 2000) -> list[tuple[str, str
 def _through_grader(path: Path, assignment: Assignment) -> list[Part]:
     from grader.submission.opened import open_submission
 
-    with open_submission(path, assignment, beside=False) as submission:
+    with open_submission(path, assignment, beside=False) as opened:
+        submission = opened.submission
         if not submission.readable:
             return []
         files = []

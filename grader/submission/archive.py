@@ -21,7 +21,7 @@ from grader.submission.names import is_junk, safe_name
 
 __all__ = ["NOTEBOOK_MAX_BYTES", "Unpacked", "unpack", "zip_slug"]
 
-NOTEBOOK_MAX_BYTES = 50 * 2**20      # as grader.notebook.MAX_BYTES
+NOTEBOOK_MAX_BYTES = 50 * 2**20      # as grader.submission.notebook.MAX_BYTES
 
 
 @dataclass(frozen=True)

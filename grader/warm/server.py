@@ -62,14 +62,14 @@ def warm_up() -> None:
     import importlib
 
     from grader.collector import paused
+    from grader.preloads import WARM_SERVER_MODULES
 
     with paused():             # all of the warm-up without the collector, then frozen (grader.collector)
         import grader.batch._warm  # noqa: F401 - imports, a pytest session
         from grader.feedback.render import compile_templates
 
         compile_templates()    # a check renders its feedback here (a batch's worker renders none: its CLI does)
-        for name in ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
-                     "grader.bridge.door", "grader.integrations.github"):    # what a check imports beyond the batch's
+        for name in WARM_SERVER_MODULES:    # what a check imports beyond the batch's
             importlib.import_module(name)
 
 

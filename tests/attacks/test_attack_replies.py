@@ -42,7 +42,7 @@ GROWTH = 512 * 1024          # KB: what grading one of them may add to the grade
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_check_fails_on_its_hostile_reply_in_the_students_words(attacks: Attacks, name: str) -> None:
-    import grader.bridge.client, grader.checks.plugin, grader.grade, nbclient, torch  # noqa: F401, E401 - their memory is not the attack's
+    import grader.nb.proxy, grader.checks.plugin, grader.grade, nbclient, torch  # noqa: F401, E401 - their memory is not the attack's
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     attack = attacks.grade(name)
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before

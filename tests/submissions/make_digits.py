@@ -157,7 +157,7 @@ def train(nb: Any) -> bytes:
                     if cell.cell_type == "code" and "model.pt" in cell.source and "load_state_dict" in cell.source:
                         break      # the cells after the training are the grader's business
                     if cell.cell_type == "code":
-                        exec(compile(cell.source, "<cell>", "exec"), namespace)  # noqa: S102 - our own samples
+                        exec(compile(cell.source, "<cell>", "exec"), namespace)  # our own samples
             return (Path(tmp) / "model.pt").read_bytes()
         finally:
             os.chdir(here)

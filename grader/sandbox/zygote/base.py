@@ -1,5 +1,5 @@
 # The fork server ("zygote"), kernel side: base.py, mounts.py, kernel.py and server.py of this
-# folder, joined in that order (grader.sandbox.forkserver.ZYGOTE_SOURCE). None of it is imported
+# folder, joined in that order (grader/sandbox/zygote_process.py: ZYGOTE_SOURCE). None of it is imported
 # by the grader: the text runs as `python -c` inside the same sandbox view a kernel gets
 # (read-only system, the Python, no network, none of the grader's files), started once per
 # grader. It imports torch, numpy, IPython and ipykernel once, creates no thread, no zmq context
@@ -65,7 +65,9 @@ def prctl(option, arg=0):
 
 
 def mount(source, target, fstype, flags, data=None):
-    enc = (lambda s: None if s is None else s.encode())
+    def enc(s):
+        return None if s is None else s.encode()
+
     check(libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
@@ -79,18 +81,18 @@ def status_code(status, like_bwrap):
 # -- preloading (before any request; nothing here may start a thread) -----------------------
 
 def preload():
-    import numpy  # noqa: F401
-    import torch  # noqa: F401
-    import IPython.core.interactiveshell  # noqa: F401
-    import ipykernel.kernelapp  # noqa: F401
-    import ipykernel.ipkernel  # noqa: F401
-    import ipykernel.zmqshell  # noqa: F401
-    import ipykernel.iostream  # noqa: F401
-    import ipykernel.control  # noqa: F401
-    import ipykernel.heartbeat  # noqa: F401
-    import ipykernel.shellchannel  # noqa: F401
-    import ipykernel.comm  # noqa: F401
-    import jupyter_client.session  # noqa: F401
+    import numpy
+    import torch
+    import IPython.core.interactiveshell
+    import ipykernel.kernelapp
+    import ipykernel.ipkernel
+    import ipykernel.zmqshell
+    import ipykernel.iostream
+    import ipykernel.control
+    import ipykernel.heartbeat
+    import ipykernel.shellchannel
+    import ipykernel.comm
+    import jupyter_client.session
     for extra in ("ipykernel.eventloops", "ipykernel.displayhook", "ipykernel.debugger",
                   "IPython.core.completer", "IPython.core.history", "IPython.core.magics",
                   "matplotlib_inline.backend_inline", "comm", "base64", "traceback", "json", "io",
@@ -105,7 +107,7 @@ def preload():
         except Exception:
             pass
     try:
-        import psutil  # type: ignore[import-untyped]  # noqa: F401 - jupyter_client imports it as each kernel reads its connection file
+        import psutil  # type: ignore[import-untyped]  # jupyter_client imports it as each kernel reads its connection file
     except Exception:
         pass
     if len(os.listdir("/proc/self/task")) != 1:

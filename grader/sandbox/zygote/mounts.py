@@ -88,7 +88,9 @@ def park_python(fresh, stage, binds=()):
     parked = []
     roots = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
                    | {bind["path"] for bind in binds})
-    under = (lambda path, folder: path == folder or path.startswith(folder.rstrip("/") + "/"))
+    def under(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip("/") + "/")
+
     for n, root in enumerate(roots):
         if any(under(root, earlier) for _, earlier in parked):
             continue                            # inside one parked already: it moves with it

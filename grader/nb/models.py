@@ -1,5 +1,5 @@
 """A notebook's nn.Module as data, and a model run over many inputs (the agent's "module" and
-"evaluate" ops, _agent_models.py).
+"evaluate" ops, grader/bridge/inkernel/models.py).
 
     info = nb.module("model")          # ModuleInfo: class, parameters (name, shape, dtype,
     info.count, info.shapes            #   requires_grad), their count, training flag, text
@@ -18,7 +18,7 @@ from grader.bridge.codec import call_request, encode_arguments
 from grader.failures import CallTimeout, CheckFailed
 
 if TYPE_CHECKING:
-    from grader.bridge.client import AgentBridge
+    from grader.nb.calls import AgentBridge
 
 MAX_PARAMETERS = 10_000          # rows of a module's parameter list kept
 

@@ -20,7 +20,7 @@ SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
 
 
-def python_of(source: str) -> str:
+def _python_of(source: str) -> str:
     """The cell's source as IPython runs it (`%matplotlib inline` becomes a call)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
@@ -32,7 +32,7 @@ def python_of(source: str) -> str:
         return source
 
 
-def shown_argument(call: ast.expr) -> ast.expr | None:
+def _shown_argument(call: ast.expr) -> ast.expr | None:
     """What a `print(...)` shows as its answer: its last argument that is not literal text; else the
     one value an f-string argument formats (`print(f"the output is {y}")` shows `y`)."""
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"):
@@ -56,7 +56,7 @@ def targets(node: ast.AST) -> Iterator[str]:
         yield from targets(node.value)
 
 
-def statement_names(stmt: ast.stmt) -> Iterator[str]:
+def _statement_names(stmt: ast.stmt) -> Iterator[str]:
     """Names one top-level statement binds in the notebook's namespace (not inside a def or class)."""
     if isinstance(stmt, SCOPES) and not isinstance(stmt, ast.Lambda):
         yield stmt.name
@@ -66,14 +66,14 @@ def statement_names(stmt: ast.stmt) -> Iterator[str]:
             if alias.name != "*":
                 yield (alias.asname or alias.name).split(".")[0]
         return
-    for node in walk_scope(stmt):
+    for node in _walk_scope(stmt):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             yield node.id
         elif isinstance(node, SCOPES) and node is not stmt and not isinstance(node, ast.Lambda):
             yield node.name
 
 
-def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
+def _walk_scope(node: ast.AST) -> Iterator[ast.AST]:
     """The nodes of `node` in source order, not descending into functions, classes or comprehensions."""
     yield node
     for child in ast.iter_child_nodes(node):
@@ -81,14 +81,14 @@ def walk_scope(node: ast.AST) -> Iterator[ast.AST]:
             if isinstance(child, SCOPES) and not isinstance(child, ast.Lambda):
                 yield child
             continue
-        yield from walk_scope(child)
+        yield from _walk_scope(child)
 
 
-def last_assignment(body: list[ast.stmt]) -> str | None:
+def _last_assignment(body: list[ast.stmt]) -> str | None:
     """The name the cell's last assignment statement binds (the last name of `a, b = ...`)."""
     found: str | None = None
     for stmt in body:
-        for node in walk_scope(stmt):
+        for node in _walk_scope(stmt):
             if isinstance(node, ASSIGNMENTS) and not (isinstance(node, ast.AnnAssign) and node.value is None):
                 names = [n for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
                          for n in targets(t)]
@@ -119,7 +119,7 @@ def loads(node: ast.AST, name: str) -> bool:
 
 
 def stores(node: ast.AST, name: str) -> bool:
-    return name in statement_names(node) if isinstance(node, ast.stmt) else False
+    return name in _statement_names(node) if isinstance(node, ast.stmt) else False
 
 
 def overwrites(body: list[ast.stmt], name: str) -> bool:
@@ -150,26 +150,26 @@ class CellCode:
 
     def overwritten(self, names: list[str]) -> list[str]:
         """Those of `names` the cell assigns before reading them."""
-        body = body_of(self.source)
+        body = _body_of(self.source)
         return [n for n in names if overwrites(list(body), n)] if body is not None else []
 
     @classmethod
     def of(cls, source: str) -> "CellCode":
-        return read_cell(source)
+        return _read_cell(source)
 
 
 @lru_cache(maxsize=512)
-def body_of(source: str) -> tuple[ast.stmt, ...] | None:
+def _body_of(source: str) -> tuple[ast.stmt, ...] | None:
     """The cell's statements as IPython would run them, parsed once; None: not Python 3."""
     try:
-        return tuple(ast.parse(python_of(source)).body)
+        return tuple(ast.parse(_python_of(source)).body)
     except (SyntaxError, ValueError):
         return None
 
 
 @lru_cache(maxsize=512)
-def read_cell(source: str) -> CellCode:
-    parsed = body_of(source)
+def _read_cell(source: str) -> CellCode:
+    parsed = _body_of(source)
     if parsed is None:
         return CellCode(source, "unparsable" if source.strip() else "empty", (), None, False)
     body = list(parsed)
@@ -177,13 +177,13 @@ def read_cell(source: str) -> CellCode:
         return CellCode(source, "empty", (), None, False)
     names: list[str] = []
     for stmt in body:
-        names += [n for n in statement_names(stmt) if n not in names]
+        names += [n for n in _statement_names(stmt) if n not in names]
     last = body[-1]
     ending: Ending = "statement"
     if isinstance(last, ast.Expr):
-        ending = "print" if shown_argument(last.value) is not None else "expression"
+        ending = "print" if _shown_argument(last.value) is not None else "expression"
         if isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name) and last.value.func.id == "print" \
                 and ending == "expression":
             ending = "statement"             # print("done"): shows no value
     only = all(isinstance(s, ast.Expr) and inspects(s.value) for s in body)
-    return CellCode(source, ending, tuple(names), last_assignment(body), only)
+    return CellCode(source, ending, tuple(names), _last_assignment(body), only)

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from grader.bridge.answers import NO_ANSWER, Rerun, rerun_cell
-from grader.bridge.cells import CellView
+from grader.nb.answers import NO_ANSWER, Rerun, rerun_cell
+from grader.nb.cells import CellView
 from grader.failures import NameNotInCell, NoAnswer
 
 

@@ -12,16 +12,16 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from grader.bridge.answers import NO_ANSWER, CellNames, Notes, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
-from grader.bridge.cellcode import CellCode
+from grader.nb.answers import NO_ANSWER, CellNames, Notes, Rerun, cell_notes, names_in_order, noted_value, rerun_cell
+from grader.nb.cellcode import CellCode
 from grader.bridge.codec import stream_text
-from grader.bridge.explain import has_product, student_error_hint
+from grader.nb.explain import has_product, student_error_hint
 from grader.failures import CheckFailed, NoAnswer
 
 if TYPE_CHECKING:
-    from grader.bridge.client import AgentBridge
+    from grader.nb.calls import AgentBridge
     from grader.execute import CellRun
-    from grader.notebook import Cell
+    from grader.submission.notebook import Cell
 
 _UNSET = object()
 

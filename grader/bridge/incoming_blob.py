@@ -1,5 +1,5 @@
 """A reply's tensor blob, read: part of the codec, the only code that loads tensors a kernel sent
-with torch.load (the agent sends them so only where raw bytes would not carry them: raw.py).
+with torch.load (the agent sends them so only where raw bytes would not carry them: incoming_raw.py).
 
 A blob is what torch.save writes for a list of tensors: a zip archive of stored (uncompressed)
 records, `data.pkl` the index and `data/<n>` one storage each. It is attacker-chosen, so it is
@@ -12,7 +12,7 @@ vetted in three steps, each before the step that would allocate:
    allowed dtypes, so nothing else weights_only would let through (bytearray(n), sparse, nested,
    quantized or meta tensors) is ever called;
 3. the tensors torch.load(weights_only=True) built (views of the records, nothing copied yet):
-   plain, dense, on the CPU, of an allowed dtype, and no more elements and bytes than the budget
+   _plain, dense, on the CPU, of an allowed dtype, and no more elements and bytes than the budget
    allows, counted as if each were made contiguous (a view with stride 0 claims any size).
 """
 from __future__ import annotations
@@ -47,12 +47,12 @@ def load_tensors(blob: bytes, budget: Budget = DEFAULT) -> list[Any]:
     if len(blob) > budget.blob_bytes:
         raise ReplyTooLarge(f"its tensors take {words(len(blob))} bytes, more than the "
                             f"{words(budget.blob_bytes)} a reply may hold")
-    check_pickle(read_index(blob, budget))
+    _check_pickle(_read_index(blob, budget))
     loaded = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    return check_tensors(loaded, budget)
+    return _check_tensors(loaded, budget)
 
 
-def read_index(blob: bytes, budget: Budget) -> bytes:
+def _read_index(blob: bytes, budget: Budget) -> bytes:
     """The archive's data.pkl, once its directory has been vetted (BadReply: not torch.save's)."""
     import zipfile
 
@@ -63,14 +63,14 @@ def read_index(blob: bytes, budget: Budget) -> bytes:
         entries = archive.infolist()
     except Exception as exc:              # zipfile raises BadZipFile, ValueError, EOFError, struct.error, ...
         raise BadReply(f"its tensor blob is not a readable archive ({type(exc).__name__})") from None
-    index = check_directory(entries, len(blob), budget)
+    index = _check_directory(entries, len(blob), budget)
     try:
         return archive.read(index)
     except Exception as exc:              # a bad CRC, a record cut short
         raise BadReply(f"its tensor blob is damaged ({type(exc).__name__})") from None
 
 
-def check_directory(entries: list[Any], size: int, budget: Budget) -> str:
+def _check_directory(entries: list[Any], size: int, budget: Budget) -> str:
     """The name of the index, if every record is one torch.save writes, stored, within the blob."""
     if len(entries) > budget.tensors + 8:
         raise ReplyTooLarge(f"its tensor blob holds {words(len(entries))} records, more than "
@@ -96,7 +96,7 @@ def check_directory(entries: list[Any], size: int, budget: Budget) -> str:
     return index
 
 
-def check_pickle(index: bytes) -> None:
+def _check_pickle(index: bytes) -> None:
     """ReplyRefused("UnpicklingError") unless the index names only the globals torch.save uses for
     plain tensors (BadReply: not a pickle). pickletools.genops reads opcodes and their arguments;
     it builds and calls nothing."""
@@ -112,7 +112,7 @@ def check_pickle(index: bytes) -> None:
         raise BadReply(f"its tensor index is not a valid pickle ({type(exc).__name__})") from None
 
 
-def check_tensors(loaded: Any, budget: Budget) -> list[Any]:
+def _check_tensors(loaded: Any, budget: Budget) -> list[Any]:
     """What torch.load built, if it is a list of plain dense CPU tensors within the budget: each
     detached (no hooks, no grad) with its conjugate and negative bits resolved."""
     import torch
@@ -135,10 +135,10 @@ def check_tensors(loaded: Any, budget: Budget) -> list[Any]:
         raise ReplyTooLarge(f"its tensors hold {words(elements)} elements ({words(size)} bytes), more than the "
                             f"{words(budget.tensor_elements)} elements and {words(budget.tensor_bytes)} bytes "
                             "a reply may hold")
-    return [plain(t) for t in loaded]
+    return [_plain(t) for t in loaded]
 
 
-def plain(t: Any) -> Any:
+def _plain(t: Any) -> Any:
     """`t` detached, with no lazy conjugate or negative bit (numpy() and comparisons refuse those)."""
     t = t.detach()
     if t.is_conj():

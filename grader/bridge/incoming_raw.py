@@ -1,7 +1,7 @@
-"""A reply's tensors as raw bytes, read: part of the codec, beside blob.py (a torch.save blob).
+"""A reply's tensors as raw bytes, read: part of the codec, beside incoming_blob.py (a torch.save blob).
 
 The agent sends the tensors of a reply as raw bytes wherever it can (plain dense CPU tensors of
-RAW_DTYPES, the layout grader/bridge/sent.py gives a call's tensors on the way in): the reply's
+RAW_DTYPES, the layout grader/bridge/outgoing.py gives a call's tensors on the way in): the reply's
 "blob" holds their bytes, one after another, and its "raw" describes them, one
 [dtype, shape, offset, nbytes] each. Nothing is unpickled: each tensor is a fresh tensor of the
 named dtype and shape, its bytes copied in from the blob. What the kernel says is attacker-
@@ -17,7 +17,7 @@ import math
 from typing import Any
 
 from grader.bridge.budget import DEFAULT, TENSOR_DTYPES, BadReply, Budget, ReplyTooLarge, cut, words
-from grader.bridge.sent import RAW_DTYPES
+from grader.bridge.outgoing import RAW_DTYPES
 
 __all__ = ["load_raw"]
 
@@ -28,7 +28,7 @@ def load_raw(blob: bytes, specs: Any, budget: Budget = DEFAULT) -> list[Any]:
     """The tensors `specs` describes in `blob` (BadReply: not so described, or over budget)."""
     import torch
 
-    layout = [describe(spec, len(blob), budget) for spec in checked_list(specs, budget)]
+    layout = [_describe(spec, len(blob), budget) for spec in _checked_list(specs, budget)]
     elements = sum(numel for _, _, _, numel, _ in layout)
     size = sum(nbytes for _, _, _, _, nbytes in layout)
     if elements > budget.tensor_elements or size > budget.tensor_bytes:
@@ -45,7 +45,7 @@ def load_raw(blob: bytes, specs: Any, budget: Budget = DEFAULT) -> list[Any]:
     return tensors
 
 
-def checked_list(specs: Any, budget: Budget) -> list[Any]:
+def _checked_list(specs: Any, budget: Budget) -> list[Any]:
     if not isinstance(specs, list):
         raise BadReply("its raw tensors are not described as a list")
     if len(specs) > budget.tensors:
@@ -54,7 +54,7 @@ def checked_list(specs: Any, budget: Budget) -> list[Any]:
     return specs
 
 
-def describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int], int, int, int]:
+def _describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int], int, int, int]:
     """One tensor's [dtype, shape, offset, nbytes], checked: (dtype, shape, offset, elements, nbytes)."""
     if not (isinstance(spec, list) and len(spec) == 4):
         raise BadReply("its raw tensors are not described as [dtype, shape, offset, bytes]")
@@ -62,10 +62,10 @@ def describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int],
     if not isinstance(name, str) or name not in RAW_DTYPES:
         what = cut(name) if isinstance(name, str) else type(name).__name__
         raise BadReply(f"it holds a tensor of dtype {what}, which a reply may not carry")
-    if not isinstance(shape, list) or len(shape) > budget.tensor_dims or not all(natural(d) for d in shape):
+    if not isinstance(shape, list) or len(shape) > budget.tensor_dims or not all(_natural(d) for d in shape):
         raise BadReply(f"it describes a tensor's shape as something other than at most {budget.tensor_dims} "
                        "sizes of zero or more")
-    if not natural(offset) or not natural(nbytes):
+    if not _natural(offset) or not _natural(nbytes):
         raise BadReply("it describes a tensor's place in its blob as something other than two counts")
     import torch
 
@@ -77,6 +77,6 @@ def describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int],
     return name, shape, offset, numel, nbytes
 
 
-def natural(value: Any) -> bool:
+def _natural(value: Any) -> bool:
     """A count: an int (not a bool) of zero or more."""
     return type(value) is int and value >= 0

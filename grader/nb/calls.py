@@ -1,31 +1,27 @@
-"""Calls and values across the kernel, as data only: the `nb` proxy and the bridges behind it.
+"""Calls and values across the kernel, as data only: AgentBridge, the requests behind the `nb` proxy.
 
 A check's request (call a function, read a name, read a cell's value) goes to the agent in the
-kernel through the bridge's routes (routes.py); the reply is read by the codec (codec.py), the
-one place where kernel bytes become values, with torch.load(weights_only=True) for tensors.
-Nothing the kernel sends can run code in the grader.
+kernel through the bridge's routes (grader/bridge/routes.py); the reply is read by the codec
+(grader/bridge/codec.py), the one place where kernel bytes become values: JSON, and tensors
+copied from raw bytes or, where the agent could not send them so, loaded with
+torch.load(weights_only=True). Nothing the kernel sends can run code in the grader.
+Where the kernel is and how cells are found is a subclass's (proxy.CellBridge): kernel.Bridge,
+grader.inline.live.LiveBridge.
 """
 from __future__ import annotations
 
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
-from grader.bridge.codec import (BadReply, Opaque, Remote, Reply, ReplyRefused, ReplyTooLarge, TensorMeta,
-                                 call_request, encode_arguments, read_reply, tensor_meta)
-from grader.bridge.routes import Collected, Ended, Route, kernel_routes
-from grader.bridge.explain import (FailedCell, failure_hint, missing_message, parameter_shapes, student_traceback,
-                                   unbound_cause, why_missing)
+from grader.bridge.codec import (BadReply, Remote, Reply, ReplyRefused, ReplyTooLarge, call_request, encode_arguments,
+                                 read_reply)
+from grader.bridge.routes import Collected, Ended, Route
+from grader.nb.explain import failure_hint, missing_message, parameter_shapes, unbound_cause
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
-if TYPE_CHECKING:
-    from grader.bridge.cellfind import CellQuery
-    from grader.bridge.cells import CellView
-    from grader.execute import Runner
-
-__all__ = ["AgentBridge", "Bridge", "CallRecord", "Notebook", "Opaque", "Remote", "RemoteFunction", "TensorMeta",
-           "tensor_meta"]
+__all__ = ["AgentBridge", "CallRecord"]
 
 
 @dataclass
@@ -96,14 +92,6 @@ class AgentBridge:
 
     def why_missing(self, name: str) -> str | None:
         return None
-
-    def locate_cells(self, query: "CellQuery") -> "list[CellView]":
-        """The cells the query names, in notebook order, each with what its run produced."""
-        raise NotImplementedError
-
-    def locate_sections(self, query: "CellQuery") -> "list[list[CellView]]":
-        """The sections the query names (cellfind.CellQuery.sections), each as its cells' views."""
-        return [[cell] for cell in self.locate_cells(query)]
 
     # -- requests ---------------------------------------------------------------------
     def known_function(self, name: str) -> bool:
@@ -253,148 +241,3 @@ class AgentBridge:
         line = str(frames[-1].get("code", ""))[:300] if frames else ""
         hint = failure_hint(ename, evalue, line, shapes)
         return StudentError(f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + hint, traceback=trace, output=output)
-
-
-class Bridge(AgentBridge):
-    """Requests to the agent in the grader's kernel of one submission, through its Runner."""
-
-    def __init__(self, runner: "Runner", device: str = "cpu") -> None:
-        super().__init__(kernel_routes(runner), device)
-        self.runner = runner
-
-    @property
-    def call_timeout(self) -> float:
-        return self.runner.assignment.timeouts.call
-
-    @property
-    def output_cap(self) -> int:
-        return self.runner.assignment.limits.output_kb * 1024
-
-    def kernel_died(self) -> str:
-        cause = self.runner.death_cause()
-        self.runner.recover()
-        return cause
-
-    def timed_out(self) -> None:
-        if not self.runner.responsive():
-            self.runner.recover()
-
-    def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
-        """The student's traceback in their own terms: their cells and lines only."""
-        cells = self.runner.submission.code_cells
-
-        def where(code: str) -> str | None:
-            return next((f"cell {cell.index + 1}" for cell in cells if code in cell.source), None)
-
-        return student_traceback(frames, ename, evalue, where)
-
-    def time_left(self) -> float:
-        return self.runner.time_left()
-
-    def sources(self) -> str:
-        return "\n".join(cell.source for cell in self.runner.submission.code_cells)
-
-    def why_missing(self, name: str) -> str | None:
-        failed = [FailedCell(r.cell.index, r.cell.source, r.reply.ename if r.reply and r.status == "error" else "",
-                             r.reply.evalue if r.reply and r.status == "error" else (r.note or r.status))
-                  for r in self.runner.runs if r.status != "ok"]
-        return why_missing(name, failed)
-
-    def locate_cells(self, query: "CellQuery") -> "list[CellView]":
-        """The cells found in the submission, each with what its run in this kernel produced."""
-        from grader.bridge.cellfind import label_of
-        from grader.bridge.cells import cell_of_runs
-
-        return [cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker))
-                for cell, marker in query.located(self.runner.submission.cells)]
-
-    def locate_sections(self, query: "CellQuery") -> "list[list[CellView]]":
-        from grader.bridge.cellfind import label_of
-        from grader.bridge.cells import cell_of_runs
-
-        return [[cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker)) for cell in cells]
-                for cells, marker in query.sections(self.runner.submission.cells)]
-
-
-class Notebook:
-    """The `nb` fixture: the student's notebook, live. `nb.fn(x)` calls fn in the kernel."""
-
-    def __init__(self, bridge: AgentBridge) -> None:
-        object.__setattr__(self, "_bridge", bridge)
-
-    @property
-    def device(self) -> str:
-        return self._bridge.device
-
-    @property
-    def last_call(self) -> CallRecord | None:
-        return self._bridge.last_call
-
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self._bridge.call(name, *args, **kwargs)
-
-    def value(self, name: str) -> Any:
-        return self._bridge.describe(name)
-
-    def module(self, name: str) -> Any:
-        """The notebook's nn.Module `name` as data (grader/bridge/models.py: ModuleInfo)."""
-        from grader.bridge.models import module_info
-
-        return module_info(self._bridge, name)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(f"{name}: use nb.value({name!r}) for names that start with '_'")
-        if self._bridge.known_function(name):
-            # it was a function and no name has been rebound since: what asking again would say.
-            # (A call re-reads the name in the kernel and says if it is no longer a function.)
-            return RemoteFunction(self._bridge, name)
-        value = self._bridge.describe(name)
-        if isinstance(value, Remote):
-            return RemoteFunction(self._bridge, name)
-        return value
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("the notebook proxy is read-only")
-
-    def cell(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-             after: str | None = None) -> Any:
-        """The cell that answers (grader/bridge/cellfind.py): `.answer`, `.names`, `.rerun(...)`, `.value`,
-        `.output`, `.source`, `.status`, `.error`. Two matches: the first in notebook order."""
-        from grader.bridge.cellfind import CellQuery
-
-        query = CellQuery(tag, starting_with, containing, after)
-        found = self._bridge.locate_cells(query)
-        if not found:
-            raise query.not_found()
-        return found[0]
-
-    def section(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-                after: str | None = None) -> Any:
-        """The answer cells under one heading, graded as one answer (grader/bridge/sections.py): the cell
-        `nb.cell(...)` finds and the answer cells after it up to the next markdown cell."""
-        from grader.bridge.cellfind import CellQuery
-        from grader.bridge.sections import Section
-
-        query = CellQuery(tag, starting_with, containing, after)
-        found = self._bridge.locate_sections(query)
-        if not found:
-            raise query.not_found()
-        return Section(found[0], self._bridge)
-
-    def cells(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-              after: str | None = None) -> list[Any]:
-        """Every cell the keyword names, in notebook order (empty when none)."""
-        from grader.bridge.cellfind import CellQuery
-
-        return self._bridge.locate_cells(CellQuery(tag, starting_with, containing, after))
-
-
-@dataclass
-class RemoteFunction:
-    bridge: AgentBridge
-    name: str
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.bridge.call(self.name, *args, **kwargs)
-

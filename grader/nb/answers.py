@@ -1,7 +1,7 @@
 """A top-level cell's answer: the names it bound, its last value, and the cell run again.
 
 The kernel-side agent notes, at the end of every cell of the notebook, the names the cell bound
-or changed, each with a private copy of its value (grader/bridge/_agent_notes.py); these
+or changed, each with a private copy of its value (grader/bridge/inkernel/notes.py); these
 functions ask for them through the bridge, like any other value. `rerun` sends the cell's
 source back with the check's own values in place of the notebook's, to run in a copy of the
 namespace as it was just before the cell, so an answer is tried on inputs the student never saw.
@@ -12,13 +12,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grader.bridge.cellcode import CellCode
+from grader.nb.cellcode import CellCode
 from grader.bridge.codec import encode_arguments
-from grader.bridge.sent import pack_tensors
+from grader.bridge.outgoing import pack_tensors
 from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
 
 if TYPE_CHECKING:
-    from grader.bridge.client import AgentBridge
+    from grader.nb.calls import AgentBridge
 
 TOO_SLOW = "{what} did not finish within {timeout:g} s (timeout). Look for an endless loop or a very slow computation."
 OVERWRITTEN = ("{label} assigns {names} itself before using {them}, so it could not be tried on other inputs. "
@@ -60,7 +60,7 @@ def noted_value(bridge: "AgentBridge", count: int, name: str | None, *, before: 
     return True, bridge.value_of(reply)
 
 
-def not_in_cell(label: str, name: str, order: list[str], *, before: bool = False) -> NameNotInCell:
+def _not_in_cell(label: str, name: str, order: list[str], *, before: bool = False) -> NameNotInCell:
     if before:
         return NameNotInCell(f"`{name}` is not defined before {label}. Run the exercise's cells in order, "
                              "keeping the names they give.", name=name)
@@ -84,14 +84,14 @@ class CellNames(Mapping[str, Any]):
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.order and not (self.live and self.before):     # live: any name, as it is now
-            raise not_in_cell(self.label, name, self.order, before=self.before)
+            raise _not_in_cell(self.label, name, self.order, before=self.before)
         if name not in self.fetched:
             if self.live or self.count is None:
                 self.fetched[name] = self.bridge.describe(name)
             else:
                 found, value = noted_value(self.bridge, self.count, name, before=self.before)
                 if not found:
-                    raise not_in_cell(self.label, name, self.order, before=self.before)
+                    raise _not_in_cell(self.label, name, self.order, before=self.before)
                 self.fetched[name] = value
         return self.fetched[name]
 
@@ -178,12 +178,12 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
     names = bridge.value_of(reply, "values")
     last = (True, bridge.value_of(reply, "last")) if "last" in reply.fields else (False, None)
     bound = RerunNames(label, names if isinstance(names, dict) else {})
-    replaced = [n for n in code.overwritten(list(values)) if not same_value(bound.get(n), values[n])]
+    replaced = [n for n in code.overwritten(list(values)) if not _same_value(bound.get(n), values[n])]
     return Rerun(label, "ok", output, names=bound, last=last, last_assigned=code.last_assigned,
                  overwritten=tuple(replaced))
 
 
-def same_value(after: Any, given: Any) -> bool:
+def _same_value(after: Any, given: Any) -> bool:
     """A given input the cell assigned anew still holds the given value (`n = features.shape[1]`)."""
     import torch
 
@@ -204,4 +204,4 @@ class RerunNames(dict[str, Any]):
         self.label = label
 
     def __missing__(self, name: str) -> Any:
-        raise not_in_cell(self.label + ", run again,", name, list(self))
+        raise _not_in_cell(self.label + ", run again,", name, list(self))

@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from grader.bridge.cellcode import CellCode
+from grader.nb.cellcode import CellCode
 from grader.failures import CheckFailed
-from grader.notebook import Cell
+from grader.submission.notebook import Cell
 
 
-def first_line(source: str) -> str:
+def _first_line(source: str) -> str:
     for line in source.splitlines():
         if line.strip():
             return line.strip()
@@ -29,7 +29,7 @@ def first_line(source: str) -> str:
 
 def starts_with(source: str, prefix: str) -> bool:
     """The first non-empty line starts with `prefix`, at a word boundary ("## Exercise 1" is not "## Exercise 10")."""
-    line, prefix = first_line(source), prefix.strip()
+    line, prefix = _first_line(source), prefix.strip()
     if not prefix or not line.startswith(prefix):
         return False
     rest = line[len(prefix):]
@@ -54,7 +54,7 @@ def label_of(cell: Cell, marker: Cell | None) -> str:
     """How a student is told which cell: its number, and the heading it stands under (Jupyter shows no
     cell numbers), e.g. `cell 12 (under "Exercise 2: the same neuron, with a matrix product")`."""
     label = f"cell {cell.index + 1}"
-    heading = first_line(marker.source).lstrip("#").strip() if marker is not None else ""
+    heading = _first_line(marker.source).lstrip("#").strip() if marker is not None else ""
     if heading:
         heading = heading if len(heading) <= 60 else heading[:59].rstrip() + "…"
         label += f' (under "{heading}")'

@@ -1,0 +1,268 @@
+"""What each cell of the notebook left behind, and a cell run again.
+
+At the start and the end of every cell of the notebook (IPython's pre_run_cell and
+post_run_cell events; the grader's own requests run with store_history=False and are not
+noted) the namespace is compared with what was noted: a name bound to another object, or a
+tensor changed in place (its version counter moved), is noted again with a private copy of its
+value. So `pre[n]` is the namespace as it was just before cell n, `post[n]` right after it,
+`bound[n]` the names cell n bound or changed; later in-place changes do not alter them. An AST
+transformer hands the value of each cell's last expression (or of the last argument a final
+print shows) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
+Nothing here judges anything: the grader asks for these values like any other.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import linecache
+import re
+import types
+from typing import Any, Callable
+
+import torch
+
+from grader.bridge.inkernel.bound import Tensor, builtins_, dict_, id_, isinstance_, len_, list_, str_
+from grader.bridge.inkernel.values import decode, encode, ndarray
+
+NN_MODULE = getattr(getattr(torch, "nn", None), "Module", ())
+IPYTHON_NAME = re.compile(r"^(_+|_i+|_i?\d+|_[a-z]h)$")
+BYREF = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
+deepcopy = copy.deepcopy
+NOTES_BUDGET = 512 * 2 ** 20      # bytes of copies one kernel may keep; beyond, values are kept by reference
+
+
+def _fingerprint(value: Any) -> Any:
+    """What moves when a tensor (or a module's parameters) is changed in place."""
+    if isinstance_(value, Tensor):
+        return value._version
+    if NN_MODULE and isinstance_(value, NN_MODULE):
+        try:
+            return tuple((id_(t), t._version) for t in list_(value.parameters()) + list_(value.buffers()))
+        except Exception:
+            return None
+    return None
+
+
+def _size_of(value: Any) -> int | None:
+    if isinstance_(value, Tensor):
+        return value.numel() * value.element_size()
+    if ndarray and isinstance_(value, ndarray):
+        return int(value.nbytes)
+    if NN_MODULE and isinstance_(value, NN_MODULE):
+        return sum(t.numel() * t.element_size() for t in list_(value.parameters()) + list_(value.buffers()))
+    if isinstance_(value, (list, tuple, dict, set)):
+        return 64 * len_(value) if len_(value) <= 100000 else None
+    return None
+
+
+def _shown(call: Any) -> tuple[Any, Any] | None:
+    """Where the value a final print(...) shows stands, as (holder, key): its last argument that is
+    not literal text; else the one value an f-string argument formats (`print(f"y = {y}")`)."""
+    if not (isinstance_(call, ast.Call) and isinstance_(call.func, ast.Name) and call.func.id == "print"):
+        return None
+    args = [i for i, a in enumerate(call.args) if not isinstance_(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
+    if args:
+        return call.args, args[-1]
+    values = [v for a in call.args if isinstance_(a, ast.JoinedStr) for v in a.values
+              if isinstance_(v, ast.FormattedValue)]
+    return (values[0], "value") if len_(values) == 1 else None
+
+
+class LastValue(ast.NodeTransformer):
+    """Wraps a cell's last expression (or what its final print shows) in a call to `keep`."""
+
+    def __init__(self, keep: str) -> None:
+        self.keep = keep
+
+    def visit_Module(self, node: Any) -> Any:
+        try:
+            if node.body and isinstance_(node.body[-1], ast.Expr):
+                stmt: Any = node.body[-1]
+                at = _shown(stmt.value)
+                if at is None:
+                    stmt.value = ast.copy_location(self.wrap(stmt.value), stmt.value)
+                elif isinstance_(at[0], list_):
+                    holder, i = at
+                    holder[i] = ast.copy_location(self.wrap(holder[i]), holder[i])
+                else:
+                    at[0].value = ast.copy_location(self.wrap(at[0].value), at[0].value)
+                ast.fix_missing_locations(node)
+        except Exception:
+            pass
+        return node
+
+    def wrap(self, expr: ast.expr) -> ast.Call:
+        return ast.Call(func=ast.Name(id=self.keep, ctx=ast.Load()), args=[expr], keywords=[])
+
+
+class Notes:
+    """The notes of one kernel: registered on IPython's events when it is made (before any cell)."""
+
+    def __init__(self, ip: Any, token: str) -> None:
+        self.ip = ip
+        self.user_ns = ip.user_ns
+        self.hidden = getattr(ip, "user_ns_hidden", {})
+        self.keep_name = f"{token}_last"
+        self.budget = NOTES_BUDGET
+        self.state: dict[str, tuple[Any, Any, Any]] = {}   # name -> (the object, its kept copy, fingerprint)
+        self.pre: dict[Any, dict[str, Any]] = {}
+        self.post: dict[Any, dict[str, Any]] = {}
+        self.bound: dict[Any, list[str]] = {}
+        self.last: dict[Any, Any] = {}
+        self.current: Any = None      # the execution count of the cell running now (None: not a notebook cell)
+        self.running: tuple[Any, Any] = (None, None)  # the cell running now: its ExecutionInfo, the namespace before it
+
+    def ops(self) -> dict[str, Callable[..., dict[str, Any]]]:
+        return {"noted": self.noted, "noted_value": self.noted_value, "rerun": self.rerun}
+
+    def register(self) -> None:
+        setattr(builtins_, self.keep_name, self.hand_over)
+        events = getattr(self.ip, "events", None)
+        if events is not None:
+            events.register("pre_run_cell", self.quietly(self.before))
+            events.register("post_run_cell", self.quietly(self.after))
+        transformers: Any = getattr(self.ip, "ast_transformers", None)
+        if isinstance_(transformers, list):
+            transformers.append(LastValue(self.keep_name))
+
+    def visible(self, name: str) -> bool:
+        return not (name in self.hidden or name.startswith("__") or IPYTHON_NAME.match(name)
+                    or name in ("In", "Out"))
+
+    def keep(self, value: Any, memo: dict[int, Any] | None = None, charge: bool = True) -> Any:
+        """A private copy of `value` (tensors, arrays, modules, plain containers), else the value itself;
+        the copies the notes keep (`charge`) count against the kernel's budget."""
+        if value is None or isinstance_(value, (bool, int, float, complex, str, bytes) + BYREF):
+            return value
+        try:
+            size = _size_of(value)
+        except Exception:            # a tensor subclass of the student's that will not say its size
+            return value
+        if size is None or (charge and size > self.budget):
+            return value
+        try:
+            if isinstance_(value, Tensor) and not value.is_leaf:
+                kept = value.detach().clone()
+            else:
+                kept = deepcopy(value, memo if memo is not None else {})
+        except Exception:
+            return value
+        if charge:
+            self.budget -= size
+        return kept
+
+    def sync(self) -> list[str]:
+        """Note every name whose object changed since last noted; return those names, in order."""
+        changed = []
+        for name, value in list_(self.user_ns.items()):
+            if not isinstance_(name, str_) or not self.visible(name):
+                continue
+            entry = self.state.get(name)
+            mark = _fingerprint(value)
+            if entry is None or entry[0] is not value or entry[2] != mark:
+                self.state[name] = (value, self.keep(value), mark)
+                changed.append(name)
+        for name in [n for n in self.state if n not in self.user_ns]:
+            del self.state[name]
+        return changed
+
+    def before(self, info: Any) -> None:
+        """A cell starts: note the namespace (its execution count is known only at its end:
+        IPython's ExecutionResult carries it, and the ExecutionInfo we were given)."""
+        self.current, self.running = None, (None, None)
+        if not getattr(info, "store_history", False):
+            return
+        self.sync()
+        self.current, self.running = ("cell", id_(info)), (info, dict_(self.state))
+
+    def after(self, result: Any) -> None:
+        (info, namespace_before), slot = self.running, self.current
+        self.current, self.running = None, (None, None)
+        count = getattr(result, "execution_count", None)
+        if info is None or count is None or getattr(result, "info", None) is not info:
+            return
+        self.pre[count] = namespace_before
+        if slot in self.last:
+            self.last[count] = self.last.pop(slot)
+        self.bound[count] = self.sync()
+        self.post[count] = dict_(self.state)
+
+    def hand_over(self, value: Any) -> Any:
+        try:
+            if self.current is not None:
+                self.last[self.current] = self.keep(value)
+        except BaseException:        # noting never changes what the student's cell does
+            pass
+        return value
+
+    def quietly(self, hook: Callable[[Any], None]) -> Callable[[Any], None]:
+        """A hook that never disturbs the cell: what it cannot note is simply not noted."""
+        def run(arg: Any) -> None:
+            try:
+                hook(arg)
+            except BaseException:
+                self.current = None
+        return run
+
+    # -- the ops --------------------------------------------------------------------------
+    def noted(self, req: dict[str, Any], tensors: list[Any], sent: list[Any], student: Any) -> dict[str, Any]:
+        count = req["count"]
+        if count not in self.post:
+            return {"ok": True, "unnoted": True}
+        return {"ok": True, "bound": list_(self.bound.get(count, [])), "present": list_(self.post[count]),
+                "before": list_(self.pre.get(count, {})), "has_last": count in self.last}
+
+    def noted_value(self, req: dict[str, Any], tensors: list[Any], sent: list[Any], student: Any) -> dict[str, Any]:
+        count, name = req["count"], req["name"]
+        if req.get("last"):
+            if count not in self.last:
+                return {"ok": True, "missing": True}
+            return {"ok": True, "value": encode(self.last[count], tensors)}
+        entry = (self.pre if req.get("before") else self.post).get(count, {}).get(name)
+        if entry is None:
+            return {"ok": True, "missing": True}
+        return {"ok": True, "value": encode(entry[1], tensors)}
+
+    def namespace(self, count: Any) -> dict[str, Any]:
+        """A copy of the namespace as it was just before cell `count` (now, where it was not noted)."""
+        base = self.pre.get(count)
+        if base is None:
+            self.sync()
+            base = self.state
+        memo: dict[int, Any] = {}
+        ns = {k: v for k, v in self.user_ns.items() if isinstance_(k, str_) and not self.visible(k)}
+        ns.update({name: self.keep(entry[1], memo, charge=False) for name, entry in base.items()})
+        ns["__builtins__"] = builtins_
+        ns.setdefault("__name__", "__main__")
+        return ns
+
+    def rerun(self, req: dict[str, Any], tensors: list[Any], sent: list[Any], student: Any) -> dict[str, Any]:
+        """The cell's source run again on the check's values, in a copy of the namespace before it."""
+        count = req.get("count")
+        ns = self.namespace(count)
+        ns.update(decode(req["values"], sent, req["device"]))
+        filename = f"<cell {count} run again>"
+        code = self.ip.transform_cell(req["source"]) if hasattr(self.ip, "transform_cell") else req["source"]
+        linecache.cache[filename] = (len_(code), None, code.splitlines(True), filename)
+        tree = LastValue(self.keep_name).visit(ast.parse(code, filename))
+        ids = {k: (id_(v), _fingerprint(v)) for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)}
+        slot = ("rerun", count)
+        self.last.pop(slot, None)
+
+        def run() -> None:
+            self.current = slot
+            try:
+                exec(compile(tree, filename, "exec"), ns)
+            finally:
+                self.current = None
+
+        failed = student(run)
+        if failed is not None:
+            return failed  # type: ignore[no-any-return]
+        names = [k for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)
+                 and (k not in ids or ids[k] != (id_(v), _fingerprint(v)))]
+        names += [k for k in req.get("want", []) if k in ns and k not in names]
+        payload = {"ok": True, "bound": names, "values": encode({k: ns[k] for k in names}, tensors)}
+        if slot in self.last:
+            payload["last"] = encode(self.last.pop(slot), tensors)
+        return payload
