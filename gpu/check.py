@@ -18,7 +18,6 @@ ran past the budget (--budget seconds for the whole command, 240 by default).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
