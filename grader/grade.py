@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-import grader
+from grader.version import __version__
 from grader.config import Assignment
 from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
@@ -68,7 +68,7 @@ def check_paths(assignment: Assignment, hidden: bool) -> tuple[list[Path], Path 
 
 def header(submission: str, assignment: Assignment, options: Options, **facts: Any) -> Result:
     """A Result with the facts of a submission and no checks yet (grader.verdict.conclude adds them)."""
-    return Result(submission=submission, assignment=assignment.slug, grader_version=grader.__version__,
+    return Result(submission=submission, assignment=assignment.slug, grader_version=__version__,
                   exercises=dict(assignment.exercises),
                   hidden_ran=check_paths(assignment, options.hidden)[1] is not None, **facts)
 

@@ -8,16 +8,38 @@ a file or starts a process.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, TypeVar
+from dataclasses import Field, dataclass, field, replace
+from typing import Any, ClassVar, Iterable, Mapping, Protocol, Sequence, TypeVar
 
-if TYPE_CHECKING:   # the dataclasses' module delegates to this one: imported for types only
-    from grader.results import CheckResult, Result
+
+class CheckResult(Protocol):
+    """What this module reads of a check (grader.results.CheckResult, which delegates its hiding and
+    totals here: described, not imported, so that the two modules do not import each other)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    exercise: str
+    points: float
+    score: float
+    hidden: bool
+    diagnosis: str
+
+    @property
+    def passed(self) -> bool: ...
+
+
+class Result(Protocol):
+    """What this module reads of a verdict (grader.results.Result)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    checks: list[Any]
+    errors: list[str]
+    score: float
 
 HIDDEN_MESSAGE_PASS = "Hidden check passed."
 HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
 HIDDEN_NOTHING_ELSE = "Hidden checks reveal nothing else: not their inputs, not their values."
-R = TypeVar("R", bound="Result")
+R = TypeVar("R", bound=Result)
+C = TypeVar("C", bound=CheckResult)
 NOTE = "Grader note: "       # a check that crashed (a fault of the check): said in the verdict's errors
 
 
@@ -25,7 +47,7 @@ NOTE = "Grader note: "       # a check that crashed (a fault of the check): said
 class CheckRun:
     """What running an assignment's checks gave: a CheckResult each, and the faults of the checks."""
 
-    checks: list["CheckResult"] = field(default_factory=list)
+    checks: Sequence[CheckResult] = field(default_factory=list)
     internal_errors: list[str] = field(default_factory=list)   # the checks could not be loaded or run
     crashes: list[str] = field(default_factory=list)           # a check raised something other than a verdict
 
@@ -60,7 +82,7 @@ def points_total(results: Iterable[tuple[float, float]]) -> tuple[float, float]:
 
 
 # -- ordering --------------------------------------------------------------------------------
-def ordered(checks: Iterable["CheckResult"], exercises: Sequence[str]) -> list["CheckResult"]:
+def ordered(checks: Iterable[C], exercises: Sequence[str]) -> list[C]:
     """The assignment's exercise order (unknown exercises last), public before hidden in each."""
     known = list(exercises)
     return sorted(checks, key=lambda c: (known.index(c.exercise) if c.exercise in known else len(known), c.hidden))
@@ -77,7 +99,7 @@ def hidden_failure(diagnosis: str) -> str:
     return f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
 
 
-def public_check(check: "CheckResult") -> "CheckResult":
+def public_check(check: C) -> C:
     """What may be shown outside the grader: a hidden check keeps its name, points and status only
     (and the name of a recognised mistake, where `conclude` kept it)."""
     if not check.hidden:

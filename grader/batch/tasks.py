@@ -267,10 +267,10 @@ def not_graded(task: Task, assignment: Assignment, options: Options) -> Result:
 
 def bare_verdict(task: Task, assignment: Assignment, reason: str) -> Result:
     """The last resort when even a not-graded verdict could not be made: no checks, the reason."""
-    import grader
+    from grader.version import __version__
 
     return Result(submission=task.source, assignment=assignment.slug, sha256=task.sha256,
-                  grader_version=grader.__version__, exercises=dict(assignment.exercises), errors=[reason],
+                  grader_version=__version__, exercises=dict(assignment.exercises), errors=[reason],
                   device="none")
 
 

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from grader import __version__
+from grader.version import __version__
 from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, serve, server, similarity
 from grader.errors import GraderError
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grader
+from grader.version import __version__
 from grader import course
 from grader.config import Assignment
 from grader.course import notebook_slug
@@ -155,7 +155,7 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
     exercises = dict(assignment.exercises)
     report = CheckReport(
         submission=notebook.name if notebook else "this kernel", assignment=assignment.slug,
-        device=device, isolation="none: your own kernel", grader_version=grader.__version__,
+        device=device, isolation="none: your own kernel", grader_version=__version__,
         hidden_ran=False, exercises=exercises if exercise is None else {exercise: exercises.get(exercise, exercise)},
     )
     report.errors.append(LIVE_NOTE)

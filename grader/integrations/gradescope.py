@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import grader
+from grader.version import __version__
 from grader.config import Assignment
 from grader.course import ASSIGNMENTS, CHECKS, SOLUTIONS, load_assignment
 from grader.errors import GraderError, UsageError
@@ -134,7 +134,7 @@ def _walk(folder: Path) -> list[Path]:
 
 def _grader_source() -> tuple[Path, str | None]:
     """The grader package folder, and the project's pyproject.toml text when it is beside it."""
-    package = Path(grader.__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent      # grader/, above integrations/
     pyproject = package.parent / "pyproject.toml"
     if pyproject.is_file() and "torch-notebook-grader" in pyproject.read_text(encoding="utf-8"):
         return package, pyproject.read_text(encoding="utf-8")
@@ -152,7 +152,7 @@ def _fallback_pyproject() -> str:
     deps = ",\n".join(f"    {json.dumps(r)}" for r in requires)
     return (
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
-        f'[project]\nname = "torch-notebook-grader"\nversion = "{grader.__version__}"\nrequires-python = ">=3.11"\n'
+        f'[project]\nname = "torch-notebook-grader"\nversion = "{__version__}"\nrequires-python = ">=3.11"\n'
         f"dependencies = [\n{deps}\n]\n\n"
         '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
@@ -185,7 +185,7 @@ def build_zip(assignment: Assignment, out: Path, *, hidden: bool = True, device:
     config = {
         "assignment": f"{ZIP_COURSE}/{ASSIGNMENTS}/{slug}", "slug": slug, "title": assignment.title,
         "notebook": assignment.notebook, "device": device, "sandbox": sandbox, "hidden": hidden,
-        "grader_version": grader.__version__, "torch": TORCH_VERSION, "torch_index": TORCH_INDEX,
+        "grader_version": __version__, "torch": TORCH_VERSION, "torch_index": TORCH_INDEX,
     }
     package, pyproject = _grader_source()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -267,7 +267,7 @@ def problem_results(message: str, *, reason: str, files: list[Path] | None = Non
         "output_format": "text",
         "tests": [],
         "extra_data": {"reason": reason, "files": [p.as_posix() for p in (files or [])],
-                       "grader_version": grader.__version__},
+                       "grader_version": __version__},
     }
 
 
