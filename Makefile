@@ -43,14 +43,14 @@ scale: $(STAMP)
 gpu-wheels:
 	$(PYTHON) gpu/wheels.py --python-version $(GPU_PYTHON) --dest $(GPU_WHEELS)
 
-# the GPU path (tests/test_gpu.py: the tests marked `gpu` and the CPU checks beside them) on a lent machine, offline, with its own python3 and torch:
+# the GPU path (tests/gpu/test_gpu.py: the tests marked `gpu` and the CPU checks beside them) on a lent machine, offline, with its own python3 and torch:
 # installs $(GPU_WHEELS) and the grader with pip --no-index --target, prints torch, CUDA and the
 # device, grades a sample, runs the tests; log in $$OUT/gpu-check.log (gpu/check.py, docs/gpu.md).
 # Needs no .venv. Without a CUDA device the tests skip and say why.
 gpu-check:
 	$(PYTHON) gpu/check.py --wheels $(GPU_WHEELS) $(if $(OUT),--out $(OUT))
 
-# a class of 300, one in ten hostile or faulty (benchmarks/load.py; tests/test_load.py runs 30)
+# a class of 300, one in ten hostile or faulty (benchmarks/load.py; tests/batch/test_load.py runs 30)
 load: $(STAMP)
 	$(PY) benchmarks/load.py
 

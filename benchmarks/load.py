@@ -20,7 +20,7 @@ uid). Then it checks, and prints:
 - what was left once the batch exited: a process of one of its kernels (by pid or by uid), a
   file or folder in its temporary folder.
 
-Exit status 1 when a verdict is missing or wrong or anything was left. tests/test_load.py runs
+Exit status 1 when a verdict is missing or wrong or anything was left. tests/batch/test_load.py runs
 a class of 30 through the same code.
 """
 from __future__ import annotations

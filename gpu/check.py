@@ -4,7 +4,7 @@ Uses the machine's own Python and torch (never installs torch). Installs the car
 (`make gpu-wheels`) and the grader from this checkout with `pip install --no-index --target` into
 a temporary folder, checks that every installed distribution's requirements are met there,
 prints torch, CUDA and the device, grades one sample notebook with the grader installed there,
-then runs the tests of the files that hold tests marked `gpu` (tests/test_gpu.py: the GPU tests and
+then runs the tests of the files that hold tests marked `gpu` (tests/gpu/test_gpu.py: the GPU tests and
 the CPU checks of what a GPU changes; where the kernel cannot be sandboxed, the ones that need
 no sandbox, saying so). Everything it prints goes to OUT/gpu-check.log as well (OUT: --out, else
 $OUT, else gpu-check-output/), with pytest's JUnit XML beside it.

@@ -7,7 +7,7 @@ SQLAlchemy, and it reaches no package registry. This resolves the grader's depen
 --only-binary=:all:`, and keeps in DEST only the wheels of packages the image lacks: no second
 version of a package the image has (that would stop the offline install, or shadow the image's
 own), never torch. The image's packages that the grader uses go to DEST-image instead: the
-rehearsal (tests/test_gpu_check.py) builds its stand-in for the image from them.
+rehearsal (tests/gpu/test_gpu_check.py) builds its stand-in for the image from them.
 
     python3 gpu/wheels.py [--python-version 3.12] [--dest .gpu/wheels-3.12] [--force]
 

@@ -6,7 +6,7 @@ kernel boots, grader/sandbox/forkserver.py). WORKER_MODULES: a batch worker serv
 imports beyond the batch's (grader/warm/server.py). WORKER_PRELOAD: the module the batch's
 forkserver imports once before it forks workers (grader/batch/workers.py). A name that is not
 installed is skipped where it is imported (safetensors is optional); a grader module that does
-not exist fails tests/test_preloads.py.
+not exist fails tests/package/test_preloads.py.
 """
 from __future__ import annotations
 

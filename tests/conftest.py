@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 # `grader check` in tests (in-process or a subprocess) grades cold unless a test asks for the warm
-# server (tests/test_warm_server.py, with a server folder of its own): nothing lingers after a run.
+# server (tests/warm/test_warm_server.py, with a server folder of its own): nothing lingers after a run.
 os.environ.setdefault("GRADER_NO_SERVER", "1")
 
 _HERE = Path(__file__).resolve().parent

@@ -9,7 +9,7 @@ leaves every verdict either complete or absent, never half-written and never twi
 
 The tables are defined in schema.py and brought there by Alembic (migrate.py): a gradebook
 written by an earlier release is upgraded in place on first use, every verdict kept.
-Several batches may write one gradebook at once (tests/test_postgres.py runs them on a real
+Several batches may write one gradebook at once (tests/batch/test_postgres.py runs them on a real
 PostgreSQL): the tables are migrated under an advisory lock (PostgreSQL) or retried (SQLite);
 writers of one submission take turns on its row lock, and a transaction that loses a race on a
 unique key is rolled back whole and tried again. Text is stored as every database takes it

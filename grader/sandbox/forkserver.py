@@ -9,7 +9,7 @@ ipc, uts and cgroup namespaces, the sandbox's private filesystems made anew (/tm
 /run, /dev/shm, /dev/pts, /proc, home) and, of the spool that holds every kernel's folder,
 only its own; and under it the kernel (pid 2) with the assignment's rlimits, its own uid and
 no capabilities. No kernel is ever reused: a restart is a new fork; a shutdown kills the init,
-which ends every process of the namespace. tests/test_fast_path.py holds the two paths to the
+which ends every process of the namespace. tests/sandbox/test_fast_path.py holds the two paths to the
 same verdicts and the same view from inside. The zygote's process is `zygote_process.py`, a
 forked kernel `forkkernel.py`; this module is the factory, and re-exports what callers use.
 

@@ -9,7 +9,7 @@ notebook the student notebook of assignments/<slug>/ with its answer cells writt
     independent_*               ten students who wrote their own, each in a style of their own
     stub_untouched_1, _2        the notebook as handed out (everyone's stub code, and nothing else)
 
-The answers are written to be right (the forward-pass class is graded by tests/test_similarity.py);
+The answers are written to be right (the forward-pass class is graded by tests/similarity/test_similarity.py);
 no model.pt comes with the digits notebooks: only their code is compared. Deterministic.
 """
 from __future__ import annotations
