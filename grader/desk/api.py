@@ -115,3 +115,12 @@ async def job(request: Any) -> Any:
     if found is None:
         return problem(404, "no such regrade")
     return ok(found.to_json())
+
+
+@endpoint
+async def similarity(request: Any) -> Any:
+    """The pairs at or above the threshold (whole and per exercise, each with its words), the
+    clusters of three or more, the answers too short to compare."""
+    from grader.desk.similarity import to_json
+
+    return ok(await call(to_json, state_of(request).desk, request.path_params["slug"]))

@@ -190,3 +190,13 @@ async def logout(request: Any) -> Any:
 
     request.session.clear()
     return RedirectResponse(f"{base_of(request)}/login", 303)
+
+
+@page
+async def similarity(request: Any) -> Any:
+    """The code the class's students share (grader.desk.similarity)."""
+    from grader.desk.similarity import page_data
+
+    slug = request.path_params["slug"]
+    data = await call(page_data, state_of(request).desk, slug)
+    return render(request, "similarity.html.j2", user=request.state.user, slug=slug, **data)
