@@ -1,6 +1,6 @@
 """The late penalty on the desk (issue 30): an instructor waives it on a student page with a reason
 (kept as an adjustment: who, when, the history), and the final grade everywhere (the desk,
-grades.csv, results.json, the feedback page) then takes no penalty and tells the student why; a TA
+grades.csv, results.json, the feedback page, grader export) then takes no penalty and tells the student why; a TA
 cannot waive. `grader serve --extensions` reads the file `grader batch --extensions` takes, so a
 student's due time and penalty on the desk are the batch's."""
 from __future__ import annotations
@@ -98,6 +98,11 @@ def test_an_instructor_waives_a_late_penalty_with_a_reason_and_every_output_drop
     assert REASON in results["extra_data"]["late"]["words"]
     feedback = (book.out / "feedback" / f"{NAME}.html").read_text()
     assert "waived (You were in hospital that week; no penalty.)" in feedback.replace("&#39;", "'")
+    # ... and in what grader export sends to the LMS (the same gradebook, the same final grade)
+    from grader.lms.grades import class_grades
+
+    exported = {g.student: g for g in class_grades(state.desk.assignment(SLUG), f"sqlite:///{book.out / 'gradebook.sqlite'}")}
+    assert exported[NAME].final == 17.0 and "waived" in exported[NAME].comment()
     # restored through the API: the penalty is back everywhere
     back = client.post(f"/api{STUDENT}/waiver", headers=bearer, json={"remove": True, "reason": "entered by mistake"})
     assert back.status_code == 201 and back.json()["final"] == 13.6 and back.json()["adjustments"] == []
