@@ -21,7 +21,7 @@ from grader.policy.final import Adjustment, AdjustmentKind
 if TYPE_CHECKING:
     from grader.batch.gradebook import Gradebook
 
-HistoryAction = Literal["adjust", "remove", "regrade", "comment"]
+HistoryAction = Literal["adjust", "remove", "regrade", "comment", "waive"]
 ATTEMPTS = 6
 
 
@@ -209,8 +209,11 @@ def _save(book: "Gradebook", conn: Any, change: Change) -> GradeVersion:
                             .values(version=current.version + 1, updated_by=db_text(change.author, 200), updated_at=now))
         if done.rowcount != 1:
             raise StaleEdit(current.updated_by, current.updated_at, current.version)
-    record_history(book, change.assignment, change.student, change.author,
-                   "remove" if change.points is None else "adjust", detail, conn=conn)
+    if change.kind == "late":
+        detail = (f"removed the waiver of the late penalty: {change.reason}" if change.points is None
+                  else f"waived the late penalty: {change.reason}")
+    action: HistoryAction = "remove" if change.points is None else "waive" if change.kind == "late" else "adjust"
+    record_history(book, change.assignment, change.student, change.author, action, detail, conn=conn)
     return GradeVersion(current.version + 1, change.author, now)
 
 

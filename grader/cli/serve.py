@@ -27,6 +27,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--root-path", default="", metavar="P", help="the path prefix a reverse proxy serves the desk under (/desk)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="regrade on this Dask scheduler (as grader batch --scheduler)")
     p.add_argument("--workers", type=int, metavar="N", help="regrade with N local workers (as grader batch --workers)")
+    p.add_argument("--extensions", type=Path, metavar="FILE",
+                   help="CSV student,due: each student's own due time (the file grader batch --extensions took)")
     p.add_argument("--secure-cookies", action="store_true", help="send the session cookie over HTTPS only (behind TLS)")
     p.add_argument("--hash-password", action="store_true",
                    help="read a password (twice) and print its hash for users.toml, then exit")
@@ -49,7 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = ServeConfig(gradebook=args.gradebook, course=args.course, host=args.host, port=args.port, users=args.users,
                          root_path=args.root_path.rstrip("/"), submissions=args.submissions, scheduler=args.scheduler,
-                         workers=args.workers, secure_cookies=args.secure_cookies)
+                         workers=args.workers, secure_cookies=args.secure_cookies,
+                         extensions=args.extensions)
     return serve(config)
 
 

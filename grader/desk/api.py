@@ -115,3 +115,31 @@ async def job(request: Any) -> Any:
     if found is None:
         return problem(404, "no such regrade")
     return ok(found.to_json())
+
+
+@endpoint
+async def similarity(request: Any) -> Any:
+    """The pairs at or above the threshold (whole and per exercise, each with its words), the
+    clusters of three or more, the answers too short to compare."""
+    from grader.desk.similarity import to_json
+
+    return ok(await call(to_json, state_of(request).desk, request.path_params["slug"]))
+
+
+@endpoint
+async def waive(request: Any) -> Any:
+    """{"reason": TEXT} waives the student's late penalty (instructors only); {"remove": true,
+    "reason": TEXT} restores it; optional "version" as for adjustments."""
+    slug, name = request.path_params["slug"], request.path_params["student"]
+    try:
+        body = json.loads(await request.body())
+        reason, remove = body.get("reason", ""), bool(body.get("remove", False))
+        version = None if body.get("version") is None else int(body["version"])
+    except (ValueError, TypeError, AttributeError):
+        return problem(400, 'send JSON {"reason": TEXT} (or {"remove": true, "reason": TEXT})')
+    if not isinstance(reason, str) or not reason.strip():
+        return problem(400, "a waiver needs a reason")
+    desk = state_of(request).desk
+    saved = await call(desk.waive, request.state.user, slug, name, reason, version, remove)
+    row = await call(desk.student, slug, name)
+    return ok({**row.to_json(), "version": saved.version}, 201)

@@ -32,6 +32,7 @@ class ServeConfig:
     scheduler: str | None = None
     workers: int | None = None
     secure_cookies: bool = False
+    extensions: Path | None = None          # CSV student,due, as grader batch --extensions
 
 
 def make_state(config: ServeConfig) -> State:
@@ -45,11 +46,14 @@ def make_state(config: ServeConfig) -> State:
         raise UsageError(f"no such folder or zip: {config.submissions}", hint="give the class folder the batch graded")
     desk = Desk(config.gradebook, config.course, config.submissions)
     desk.check_course()
+    if config.extensions is not None:
+        desk.read_extensions(config.extensions)
     plan = None
     if config.submissions is not None:
         out = desk.out or Path(tempfile.mkdtemp(prefix="grader-desk-"))
         plan = Plan(submissions=config.submissions.resolve(), assignment_dir=Path("."), out=out, url=desk.url,
-                    scheduler=config.scheduler, workers=config.workers)
+                    scheduler=config.scheduler, workers=config.workers,
+                    extensions=config.extensions.resolve() if config.extensions else None)
     return State(desk=desk, auth=auth, jobs=Jobs(), plan=plan, secure_cookies=config.secure_cookies)
 
 
@@ -69,16 +73,20 @@ def build_app(state: State, log: bool = True) -> Any:
         Route("/logout", pages.logout, methods=["POST"]),
         Route("/assignments/{slug}", pages.assignment),
         Route("/assignments/{slug}/regrade", pages.regrade, methods=["POST"]),
+        Route("/assignments/{slug}/similarity", pages.similarity),
         Route(student, pages.student),
         Route(student + "/feedback", pages.feedback),
         Route(student + "/adjust", pages.adjust, methods=["POST"]),
         Route(student + "/comment", pages.comment, methods=["POST"]),
+        Route(student + "/waive", pages.waive, methods=["POST"]),
         Route("/api/assignments", api.assignments),
         Route("/api/assignments/{slug}/students", api.students),
         Route("/api/assignments/{slug}/stamp", api.stamp),
         Route("/api/assignments/{slug}/regrade", api.regrade, methods=["POST"]),
+        Route("/api/assignments/{slug}/similarity", api.similarity),
         Route("/api" + student, api.student),
         Route("/api" + student + "/adjustments", api.adjust, methods=["POST"]),
+        Route("/api" + student + "/waiver", api.waive, methods=["POST"]),
         Route("/api/jobs/{job}", api.job),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]

@@ -11,7 +11,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from grader.batch.adjustments import HistoryEntry, adjustments_of, for_policy, utc, versions_of
 from grader.policy.final import Adjustment, FinalGrade
@@ -68,6 +68,7 @@ class StudentRow:
     history: list[HistoryEntry] = field(default_factory=list)
     result: Result | None = None    # the light verdict (light_result)
     reason: str = ""                # why it was not graded normally (the verdict's reason)
+    late: dict[str, Any] | None = None      # the late policy's verdict (Shown.late_data); None: no policy applies
     made: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)   # its JSON and HTML, made once
 
     def json_bytes(self, brief: bool) -> bytes:
@@ -103,7 +104,7 @@ class StudentRow:
             "checks": [{"name": c.name, "exercise": c.exercise, "status": c.status, "score": c.score,
                         "max_score": c.max_score, "adjusted": c.adjusted, "final": c.final, "hidden": c.hidden}
                        for c in self.checks],
-            "adjustments": [adjustment_json(a) for a in self.adjustments],
+            "adjustments": [adjustment_json(a) for a in self.adjustments], "late": self.late,
             "history": [{"at": h.at.isoformat(timespec="seconds"), "by": h.author, "action": h.action,
                          "detail": h.detail} for h in self.history],
         }
@@ -198,9 +199,10 @@ def history_by_student(book: "Gradebook", assignment: str, student: str | None =
 
 
 def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None,
-               deadline: "Deadline | None" = None) -> list[StudentRow]:
+               deadline: "Deadline | None" = None, due: Mapping[str, str] | None = None) -> list[StudentRow]:
     """Every student of `assignment` (or just `student`), in the order of their ids; each final
-    grade with the graders' adjustments and the late policy of `deadline`."""
+    grade with the graders' adjustments and the late policy of `deadline` (`due`: the students'
+    extensions, grader serve --extensions, in place of what their verdicts recorded)."""
     latest = current_verdicts(book, assignment, student)
     stored = adjustments_of(book, assignment, student)
     versions = versions_of(book, assignment)
@@ -219,25 +221,30 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
             continue
         adjustments = for_policy(stored.get(name, []), row.sha256)
         made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
-                               cache.known.get(row.vid, Facts()), version, mine, deadline)
+                               cache.known.get(row.vid, Facts()), version, mine, deadline, (due or {}).get(name, ""))
         cache.students[(assignment, name)] = (key, made_now)
         out.append(made_now)
     return out
 
 
 def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
-                facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None") -> StudentRow:
+                facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None",
+                due: str = "") -> StudentRow:
+    from dataclasses import replace
+
     from grader.policy.submitted import shown
 
     result = light_result(assignment, row, check_rows, facts)
-    grade = shown(result, deadline, adjustments).grade
+    result = replace(result, due=due) if due else result
+    final = shown(result, deadline, adjustments)
+    grade = final.grade
     by_check = {a.name: a for a in grade.applied if a.kind == "check"}
     views = [CheckRow(c.name, c.exercise, c.status, c.score, c.points, c.hidden, c.name in by_check,
                       by_check[c.name].points if c.name in by_check else c.score) for c in check_rows]
     return StudentRow(student=row.student, sha256=row.sha256, source=row.source, verdict_id=row.vid, status=row.status,
                       score=row.score, max_score=row.max_score, graded_at=utc(row.graded_at), checks=views, grade=grade,
                       adjustments=adjustments, facts=facts, version=version, history=history, result=result,
-                      reason=row.reason)
+                      reason=row.reason, late=final.late_data())
 
 
 def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts: Facts) -> Result:

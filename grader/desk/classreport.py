@@ -74,7 +74,7 @@ def feedback_html(desk: Desk, slug: str, student: str) -> str:
     from grader.policy.submitted import shown
 
     row = desk.student(slug, student)
-    result = full_result(desk, slug, student, row.sha256)
+    result = desk.with_extension(student, full_result(desk, slug, student, row.sha256))
     final = shown(result, desk.assignment(slug).deadline, row.adjustments)
     return render_html(result, title=desk.assignment(slug).title, late=final.late_data(), grade=final.grade)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from grader.batch.adjustments import current_adjustments
 from grader.config import Assignment
@@ -30,8 +30,12 @@ def entries_of(book: "Gradebook", assignment: Assignment, out: Path, submissions
     return [Entry(student=name, path=None, sha256=row.sha256, source=row.source) for name, row in sorted(latest.items())]
 
 
-def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, students: list[str]) -> None:
-    """results/<student>.json and feedback/<student>.html of `students`, with their final grade."""
+def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, students: list[str],
+                     due: Mapping[str, str] | None = None) -> None:
+    """results/<student>.json and feedback/<student>.html of `students`, with their final grade
+    (`due`: the students' extensions, grader serve --extensions)."""
+    from dataclasses import replace
+
     from grader.batch.outputs import write_student_outputs
     from grader.desk.classlist import current_verdicts
     for student in students:
@@ -42,7 +46,8 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         if stored is None:
             continue
         adjustments = current_adjustments(book, assignment.slug, {student: latest.sha256}).get(student, [])
-        write_student_outputs(out, assignment, student, stored.result, adjustments)
+        result = replace(stored.result, due=due[student]) if due and student in due else stored.result
+        write_student_outputs(out, assignment, student, result, adjustments)
 
 
 def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"],

@@ -134,6 +134,34 @@ async def adjust(request: Any) -> Any:
 
 
 @page
+async def waive(request: Any) -> Any:
+    """The student page's waiver form (instructors): waive the late penalty, or restore it."""
+    from starlette.responses import RedirectResponse
+
+    state = state_of(request)
+    slug, name = request.path_params["slug"], request.path_params["student"]
+    form = await request.form()
+    here = f"{base_of(request)}/assignments/{quote(slug, safe='')}/students/{quote(name, safe='')}"
+    remove = bool(form.get("remove"))
+    try:
+        version = int(str(form.get("version", "")))
+        await call(state.desk.waive, request.state.user, slug, name, str(form.get("reason", "")), version, remove)
+    except ValueError:
+        flash(request, "Not saved: the form has no version; reload the page.", "error")
+        return RedirectResponse(here, 303)
+    except StaleEdit as exc:
+        flash(request, f"Not saved: {exc.message}. This is the grade as it is now.", "error")
+        return RedirectResponse(here, 303)
+    except NotFound:
+        raise
+    except (NotAllowed, GraderError) as exc:
+        flash(request, f"Not saved: {exc.message}", "error")
+        return RedirectResponse(here, 303)
+    flash(request, "Late penalty restored." if remove else "Late penalty waived.")
+    return RedirectResponse(here, 303)
+
+
+@page
 async def comment(request: Any) -> Any:
     from starlette.responses import RedirectResponse
 
@@ -190,3 +218,13 @@ async def logout(request: Any) -> Any:
 
     request.session.clear()
     return RedirectResponse(f"{base_of(request)}/login", 303)
+
+
+@page
+async def similarity(request: Any) -> Any:
+    """The code the class's students share (grader.desk.similarity)."""
+    from grader.desk.similarity import page_data
+
+    slug = request.path_params["slug"]
+    data = await call(page_data, state_of(request).desk, slug)
+    return render(request, "similarity.html.j2", user=request.state.user, slug=slug, **data)

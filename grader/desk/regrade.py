@@ -51,6 +51,7 @@ class Plan:
     url: str
     scheduler: str | None = None
     workers: int | None = None
+    extensions: Path | None = None      # grader serve --extensions, handed on to the batch
 
 
 class Jobs:
@@ -85,6 +86,8 @@ def command(plan: Plan, students: list[str]) -> list[str]:
         argv += ["--scheduler", plan.scheduler]
     elif plan.workers:
         argv += ["--workers", str(plan.workers)]
+    if plan.extensions:
+        argv += ["--extensions", str(plan.extensions)]
     for student in students:
         argv += ["--student", student]
     return argv

@@ -18,6 +18,7 @@ from grader.desk.classlist import MistakeCache, StudentRow, read_class
 from grader.errors import GraderError, UsageError
 
 Role = Literal["instructor", "ta"]
+WAIVER = "late penalty"         # the name of a waiver's adjustment (kind "late")
 
 
 class NotFound(GraderError):
@@ -80,6 +81,7 @@ class Desk:
         self.rows: dict[str, tuple[str, list[StudentRow]]] = {}          # slug -> (stamp, the class)
         self.lists: dict[tuple[str, bool], tuple[list[StudentRow], bytes]] = {}
         self.pages: dict[tuple[str, str], tuple[list[StudentRow], dict[str, Any]]] = {}   # the assignment page's data
+        self.due: dict[str, str] = {}       # student -> their extended due time (--extensions), ISO 8601
 
     def close(self) -> None:
         self.book.close()
@@ -129,9 +131,28 @@ class Desk:
             return cached[1]
         if slug not in self.slugs():
             raise NotFound(f"no assignment {slug!r} in the gradebook")
-        rows = read_class(self.book, slug, self.cache, deadline=self.assignment(slug).deadline)
+        rows = read_class(self.book, slug, self.cache, deadline=self.assignment(slug).deadline, due=self.due)
         self.rows[slug] = (stamp, rows)
         return rows
+
+    def read_extensions(self, path: Path) -> None:
+        """grader serve --extensions: the CSV student,due that grader batch --extensions takes (a
+        student named by the grader's id or the LMS's); a student the gradebook lacks is exit 2."""
+        from grader.lms.students import StudentIds, read_student_times
+
+        pairs: set[tuple[str, str]] = set()
+        for slug in self.slugs():
+            pairs |= {(r.student, r.result.lms_id if r.result else "") for r in self.students(slug)}
+        due = read_student_times(path, "due", "--extensions", StudentIds.of(sorted(pairs)))
+        self.due = {student: when.isoformat() for student, when in due.items()}
+        self.rows.clear()
+        self.cache.students.clear()
+
+    def with_extension(self, student: str, result: Any) -> Any:
+        """`result` (grader.results.Result) with the student's due time from --extensions, if any."""
+        from dataclasses import replace
+
+        return replace(result, due=self.due[student]) if student in self.due else result
 
     def warm(self) -> None:
         """Read every assignment's class once (a server that starts: its first page is then fast)."""
@@ -156,7 +177,8 @@ class Desk:
         return body
 
     def student(self, slug: str, student: str) -> StudentRow:
-        rows = read_class(self.book, slug, self.cache, student=student, deadline=self.assignment(slug).deadline)
+        rows = read_class(self.book, slug, self.cache, student=student, deadline=self.assignment(slug).deadline,
+                          due=self.due)
         if not rows:
             raise NotFound(f"no student {student!r} in {slug}")
         return rows[0]
@@ -197,6 +219,28 @@ class Desk:
         self.refresh_outputs(slug, students=[student])
         return version
 
+    def waive(self, user: User, slug: str, student: str, reason: str, expected_version: int | None,
+              remove: bool = False) -> GradeVersion:
+        """Waive (or, `remove`, restore) the late penalty of `student`, with the reason the student
+        reads; kept as an adjustment of kind "late". Only an instructor may."""
+        from grader.batch.adjustments import NotAllowed
+        from grader.policy.submitted import penalty_of
+
+        if user.role != "instructor":
+            raise NotAllowed("only an instructor waives a late penalty", hint="ask an instructor, or add a comment")
+        reason = reason.strip()
+        if not reason:
+            raise UsageError("a waiver needs a reason", hint="say why, in words the student will read")
+        row = self.student(slug, student)
+        penalty = penalty_of(row.result, self.assignment(slug).deadline) if row.result is not None else None
+        if not remove and (penalty is None or penalty.percent <= 0):
+            raise UsageError(f"{student}'s submission has no late penalty to waive")
+        version = save(self.book, Change(assignment=slug, student=student, kind="late", name=WAIVER,
+                                         points=None if remove else 0.0, reason=reason, author=user.name,
+                                         sha256=row.sha256, expected_version=expected_version, may_replace_others=True))
+        self.refresh_outputs(slug, students=[student])
+        return version
+
     def comment(self, user: User, slug: str, student: str, text: str) -> None:
         from grader.batch.adjustments import record_history
 
@@ -215,7 +259,7 @@ class Desk:
         assignment = self.assignment(slug)
         with self.write_lock:
             if students:
-                rewrite_students(self.book, self.out, assignment, students)
+                rewrite_students(self.book, self.out, assignment, students, self.due)
             if self.rewriter is None:
                 self.rewriter = Rewriter(self.book, self.out, self.submissions, self.students)
         self.rewriter.ask(assignment)

@@ -54,21 +54,24 @@ def gradebook_url(value: str) -> str:
 
 
 def class_grades(assignment: Assignment, url: str) -> list[ClassGrade]:
-    """The latest verdict of each student of `assignment` in the gradebook at `url`, sorted by student."""
+    """The latest verdict of each student of `assignment` in the gradebook at `url`, sorted by student,
+    with the graders' adjustments and late-penalty waivers (grader serve)."""
+    from grader.batch.adjustments import current_adjustments
     from grader.batch.gradebook import Gradebook
     from grader.policy.submitted import shown
 
     book = Gradebook(url)
     try:
         stored = book.verdicts_of(assignment.slug)
+        latest: dict[str, tuple[str, Result]] = {}
+        for verdict in sorted(stored.values(), key=lambda v: v.graded_at):
+            latest[verdict.student] = (verdict.sha256, verdict.result)      # graded twice: the latest submission
+        adjusted = current_adjustments(book, assignment.slug, {s: sha for s, (sha, _) in latest.items()})
     finally:
         book.close()
-    latest: dict[str, Result] = {}
-    for verdict in sorted(stored.values(), key=lambda v: v.graded_at):
-        latest[verdict.student] = verdict.result      # a student graded twice: the latest submission
     out = []
-    for student, result in sorted(latest.items()):
-        grade = shown(result, assignment.deadline)
+    for student, (_sha, result) in sorted(latest.items()):
+        grade = shown(result, assignment.deadline, adjusted.get(student, ()))
         late = grade.penalty
         words = grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
         out.append(ClassGrade(student=student, lms=result.lms, lms_id=result.lms_id, display_name=result.display_name,

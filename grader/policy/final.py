@@ -3,7 +3,8 @@ late penalty. Every output shows `FinalGrade.final`; nothing else adds these up.
 
 Order: a check's adjustment replaces that check's score; an exercise's adjustment replaces the
 exercise's total (after its checks' adjustments); manual points are added; the late penalty takes
-its percent of that sum. An adjustment whose check or exercise the verdict no longer has is
+its percent of that sum, unless an instructor waived it (an adjustment of kind "late", which
+grader.policy.submitted.shown turns into LatePenalty.waived). An adjustment whose check or exercise the verdict no longer has is
 kept aside (`unmatched`), never applied to something else.
 """
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Verdict(Protocol):
     @property
     def max_score(self) -> float: ...
 
-AdjustmentKind = Literal["check", "exercise"]
+AdjustmentKind = Literal["check", "exercise", "late"]     # "late": an instructor waived the late penalty
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class Adjustment:
     """A grader's decision about one check's (or exercise's) points, with the reason they gave."""
 
     kind: AdjustmentKind
-    name: str                       # the check's name, or the exercise's
-    points: float                   # what it is worth now, in place of the automatic score
+    name: str                       # the check's name, or the exercise's ("late penalty" for a waiver)
+    points: float                   # what it is worth now, in place of the automatic score (a waiver: 0)
     reason: str
     by: str = ""                    # who made it
     at: str = ""                    # when (ISO 8601, UTC)
@@ -83,6 +84,7 @@ class FinalGrade:
     max_score: float                # automatic checks and manual questions
     applied: tuple[Adjustment, ...] = field(default=())
     unmatched: tuple[Adjustment, ...] = field(default=())
+    waiver: Adjustment | None = None        # the waiver of the late penalty, where there was one to waive
 
     @property
     def changed(self) -> bool:
@@ -108,12 +110,13 @@ def final_grade(result: Verdict, adjustments: Sequence[Adjustment] = (), manual:
     percent = 0.0 if penalty is None or penalty.waived else min(max(penalty.percent, 0.0), 100.0)
     penalty_points = _round(before * percent / 100)
     applied = tuple(a for a in adjustments if by_check.get(a.name) is a or by_exercise.get(a.name) is a)
+    waiver = next((a for a in adjustments if a.kind == "late"), None) if penalty is not None and penalty.waived else None
     return FinalGrade(automatic=result.score, adjusted=adjusted, manual=given,
                       manual_waiting=sum(1 for m in manual if m.points is None), before_penalty=before,
                       penalty_percent=percent, penalty_points=penalty_points,
                       final=_round(max(before - penalty_points, 0.0)),
                       max_score=_round(result.max_score + sum(m.max_points for m in manual)), applied=applied,
-                      unmatched=tuple(a for a in adjustments if a not in applied))
+                      unmatched=tuple(a for a in adjustments if a not in applied and a.kind != "late"), waiver=waiver)
 
 
 def _round(value: float) -> float:

@@ -23,7 +23,7 @@ from grader.policy.deadline import Deadline, duration_words, late_penalty, parse
 from grader.policy.final import Adjustment, FinalGrade, LatePenalty, final_grade
 from grader.results import Result
 
-__all__ = ["Shown", "Stamp", "UNKNOWN", "penalty_of", "read_timestamp", "shown", "stamped"]
+__all__ = ["Shown", "Stamp", "UNKNOWN", "penalty_of", "read_timestamp", "shown", "stamped", "waived"]
 
 UNKNOWN = "unknown"
 
@@ -89,6 +89,13 @@ def penalty_of(result: Result, deadline: Deadline | None) -> LatePenalty | None:
     return late_penalty(deadline, submitted, extension)
 
 
+def waived(penalty: LatePenalty, reason: str) -> LatePenalty:
+    """The penalty, waived by an instructor: no percent taken, the reason in its words."""
+    late = penalty.words.rsplit(": -", 1)[0]
+    return replace(penalty, waived=True,
+                   words=f"{late}: the {penalty.percent:g}% late penalty is waived ({reason.strip()})")
+
+
 @dataclass(frozen=True)
 class Shown:
     """A verdict's grade as every output shows it: final_grade's number, and the late penalty's words."""
@@ -109,7 +116,7 @@ class Shown:
                 "due": self.result.due, "late_by_seconds": round(self.penalty.late_by_seconds, 3),
                 "penalty_percent": self.grade.penalty_percent, "penalty_points": self.grade.penalty_points,
                 "raw_score": self.grade.before_penalty, "final": self.grade.final, "words": self.words,
-                "unknown": self.penalty.unknown}
+                "unknown": self.penalty.unknown, "waived": self.penalty.waived}
 
     def csv_columns(self) -> dict[str, Any]:
         """grades.csv's submitted_at, late_by, penalty, final."""
@@ -117,12 +124,16 @@ class Shown:
         flagged = self.penalty is not None and self.penalty.unknown
         return {"submitted_at": self.result.submitted_at or (UNKNOWN if flagged else ""),
                 "late_by": duration_words(late_by) if late_by > 0 else "",
-                "penalty": f"{self.grade.penalty_percent:g}%" if self.penalty is not None else "",
+                "penalty": ("waived" if self.penalty is not None and self.penalty.waived
+                            else f"{self.grade.penalty_percent:g}%" if self.penalty is not None else ""),
                 "final": self.grade.final}
 
 
 def shown(result: Result, deadline: Deadline | None, adjustments: Sequence[Adjustment] = ()) -> Shown:
     """What every output shows of `result` (its final grade through grader.policy.final.final_grade),
-    with the graders' `adjustments` (grader serve)."""
+    with the graders' `adjustments` (grader serve; one of kind "late" waives the late penalty)."""
     penalty = penalty_of(result, deadline)
+    waiver = next((a for a in adjustments if a.kind == "late"), None)
+    if penalty is not None and waiver is not None and penalty.percent > 0:
+        penalty = waived(penalty, waiver.reason)
     return Shown(grade=final_grade(result, adjustments, penalty=penalty), penalty=penalty, result=result)

@@ -49,3 +49,22 @@ def test_the_late_penalty_takes_its_percent_of_everything_else_unless_waived() -
     waived = LatePenalty(percent=10, waived=True)
     assert final_grade(_result(), penalty=waived).final == 2
     assert final_grade(_result(), penalty=LatePenalty(percent=150)).final == 0     # never below zero
+
+
+def test_an_instructors_waiver_is_an_adjustment_of_kind_late_that_shown_turns_into_no_penalty() -> None:
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from grader.policy.deadline import Deadline
+    from grader.policy.submitted import shown
+
+    deadline = Deadline(due=datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc), penalty_per_day=10)
+    late = replace(_result(), submitted_at="2026-12-05T10:00:00+00:00", submitted_from="--submitted-at")
+    waiver = Adjustment("late", "late penalty", 0, "ill that week", by="Ines")
+    assert shown(late, deadline).grade.final == 1.8
+    grade = shown(late, deadline, [waiver])
+    assert grade.grade.final == 2 and grade.grade.waiver == waiver and grade.grade.unmatched == ()
+    assert grade.words == "submitted 10 hours 1 minute late: the 10% late penalty is waived (ill that week)"
+    assert grade.csv_columns()["penalty"] == "waived" and grade.late_data()["waived"] is True
+    on_time = replace(late, submitted_at="2026-12-04T10:00:00+00:00")
+    assert shown(on_time, deadline, [waiver]).grade.waiver is None           # nothing to waive: kept aside, not shown
