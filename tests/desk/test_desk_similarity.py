@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 
 from desk_fixtures import HOSTILE_NAME, Graded, start_server  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLASS = ROOT / "tests" / "submissions" / "similarity" / "forward-pass"
 ASSIGNMENT = ROOT / "assignments" / "forward-pass"
 SLUG = "forward-pass"
