@@ -8,6 +8,7 @@
     [visibility]               public, hidden, and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
     [execution]                skip_tags: cells with one of these tags are not run at grading time
+    [manual.<name>]            a question a person grades, and its rubric (grader.policy.questions)
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
 from grader.errors import AssignmentError
+from grader.policy.questions import ManualQuestion, read_manual
 
 SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
@@ -30,7 +32,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution")
+          "files", "execution", "manual")
 HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
 
 
@@ -104,6 +106,7 @@ class Assignment:
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
+    manual: tuple[ManualQuestion, ...] = ()     # [manual.<name>]: questions a person grades, in order
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -136,6 +139,7 @@ class AssignmentFile:
     hidden_feedback: str = "mistake"
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
+    manual: tuple[ManualQuestion, ...] = ()
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -368,4 +372,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         hidden_feedback=_feedback(path, data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
+        manual=read_manual(path, data.get("manual")),
     )

@@ -16,7 +16,7 @@ CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
 CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
-__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "Result",
+__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer", "Result",
            "ResultStatus", "TensorSummary", "csv_row", "dumps_gradescope", "to_csv", "to_gradescope", "to_junit"]
 
 
@@ -73,6 +73,27 @@ class CellIssue:
 
 
 @dataclass
+class ManualAnswer:
+    """A question a person grades, in one submission: the student's answer as found, and its grade
+    once given (grader.policy.manual reads it; the gradebook's manual tables hold the grades)."""
+
+    question: str                   # its name in [manual.<name>]
+    title: str
+    points: float                   # what it is worth
+    found: bool = False             # False: "no answer", 0 points unless a grader changes it
+    cell: int | None = None         # 0-based index of the answer's cell
+    where: str = ""                 # the cell in words: 'cell 12 (under "Question A")'
+    kind: str = ""                  # "markdown" or "code"
+    text: str = ""                  # the cell's text, bounded; the student's: escaped wherever shown
+    outputs: list[dict[str, str]] = field(default_factory=list)   # {"mime", "data"}: a plot as image/png, text
+    score: float | None = None      # given by a person; None: not graded (yet)
+    rubric: list[dict[str, Any]] = field(default_factory=list)    # the rubric items applied: id, text, points
+    comment: str = ""
+    graded_by: str = ""
+    graded_at: str = ""             # ISO 8601, UTC
+
+
+@dataclass
 class Result:
     submission: str
     assignment: str
@@ -92,6 +113,7 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
     files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
     files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
+    manual: list[ManualAnswer] = field(default_factory=list)   # questions a person grades, in order
 
     @property
     def passed(self) -> bool:
@@ -136,7 +158,8 @@ class Result:
                     raw[key] = TensorSummary(**raw[key])
             checks.append(CheckResult(**raw))
         cells = [CellIssue(**c) for c in data.pop("cells", [])]
-        return cls(checks=checks, cells=cells, **data)
+        manual = [ManualAnswer(**m) for m in data.pop("manual", [])]
+        return cls(checks=checks, cells=cells, manual=manual, **data)
 
 
 def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
@@ -146,7 +169,14 @@ def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
 
 
 def _summary_output(result: Result) -> str:
-    lines = [f"Score: {result.score:g}/{result.max_score:g} on {result.device} ({result.isolation})."]
+    from grader.policy.manual import final_of, waiting
+
+    final = final_of(result)
+    lines = [f"Score: {final.final:g}/{final.max_score:g} on {result.device} ({result.isolation})."]
+    if result.manual:
+        left = waiting(result)
+        lines.append(f"Questions graded by a person: {final.manual:g} points given"
+                     + (f"; {len(left)} waiting for a grader ({', '.join(left)})." if left else "."))
     lines += result.errors
     for cell in result.cells:
         lines.append(cell.message if cell.kind == "skipped" else f"Cell {cell.index + 1}: {cell.message}")
@@ -184,8 +214,12 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "output_format": "text",
             "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
         })
+    from grader.policy.manual import final_of, gradescope_tests, waiting
+
+    tests += gradescope_tests(result, visibility.get("manual", visibility.get("public", "visible")))
+    final = final_of(result)
     return {
-        "score": result.score,
+        "score": final.final,
         "execution_time": round(result.execution_time, 3),
         "output": _summary_output(result),
         "output_format": "text",
@@ -196,10 +230,11 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "sha256": result.sha256,
             "isolation": result.isolation,
             "assignment": result.assignment,
-            "max_score": result.max_score,
+            "max_score": final.max_score,
             "readable": result.readable,
             "errors": result.errors,
             **_files_data(result),
+            **({"manual_points": final.manual, "manual_waiting": waiting(result)} if result.manual else {}),
         },
     }
 
@@ -247,18 +282,28 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
-# then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last
+# then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last;
+# an assignment with manual questions: then one column per question, and "waiting" (the questions not graded yet)
+MANUAL_WAITING = "waiting"
 
 
 def csv_row(student: str, result: Result) -> dict[str, Any]:
+    from grader.policy.manual import final_of, points_of, waiting
+
+    final = final_of(result)
     row: dict[str, Any] = {
-        "student": student, "total": result.score, "max_score": result.max_score,
+        "student": student, "total": final.final, "max_score": final.max_score,
         "status": result.status, "device": result.device, "isolation": result.isolation,
         "sha256": result.sha256,
     }
     for name, (score, _points) in result.exercise_scores().items():
         row[name] = score
     row["mistakes"] = "; ".join(f"{exercise}: {name}" for exercise, name in mistakes_of(result))
+    for answer in result.manual:      # a question's points; empty while it waits for a grader
+        points = points_of(answer)
+        row[answer.question] = "" if points is None else points
+    if result.manual:
+        row[MANUAL_WAITING] = "; ".join(waiting(result))
     return row
 
 

@@ -15,7 +15,8 @@ The master folder of an assignment, `solutions/<slug>/`, holds what only instruc
 
     assignments/<slug>/
       <notebook>.ipynb    the student notebook: stubs, no hidden tests, no outputs
-      assignment.toml     a byte copy of the master's
+      assignment.toml     a byte copy of the master's; with a [manual.<grade_id>] question added for
+                          each of nbgrader's manually graded cells it does not declare (manualcells.py)
       checks/             a copy of public/
       <[files] public>    byte copies of the public files, at the same relative paths
 
@@ -42,7 +43,9 @@ from typing import Any
 
 from grader import course
 from grader.assignment_files import resolve, resolve_public
+from grader.authoring.manualcells import manual_cells, tagged, toml_text
 from grader.config import FilesTable, read_assignment_file
+from grader.policy.questions import ManualQuestion
 from grader.errors import AuthoringError
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -200,6 +203,7 @@ class Master:
     notebook: str
     files: FilesTable = FilesTable()
     toml: Path = Path(course.TOML)
+    manual: tuple[ManualQuestion, ...] = ()
 
     @property
     def notebook_path(self) -> Path:
@@ -218,7 +222,7 @@ def load_master(solutions_dir: Path) -> Master:
         raise AuthoringError(f"{toml_path}: slug {file.slug!r} is not a valid slug",
                              hint="use lower-case letters, digits, '-' and '_'")
     return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook, files=file.files,
-                  toml=toml_path)
+                  toml=toml_path, manual=file.manual)
 
 
 def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
@@ -255,11 +259,15 @@ def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
     master = load_master(Path(solutions_dir))     # the toml is validated as the grader reads it
     nb = read_master(master.notebook_path)
-    student = student_notebook(nb, master.slug, master.version)
+    manual = manual_cells(nb)        # nbgrader's manually graded cells: [manual.<grade_id>] questions
+    student = student_notebook(tagged(nb, manual) if manual else nb, master.slug, master.version)
     out = Path(assignments_dir) / master.slug
     written: list[Path] = []
     write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
-    write_if_changed(out / course.TOML, (master.root / course.TOML).read_bytes(), written)
+    toml = (master.root / course.TOML).read_bytes()
+    if manual:
+        toml = toml_text(toml.decode("utf-8"), manual, master.manual).encode("utf-8")
+    write_if_changed(out / course.TOML, toml, written)
     _sync(master.root / PUBLIC_DIR, out / course.CHECKS, written)
     _copy_files(master, out, written)
     return written

@@ -2,7 +2,8 @@
 
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
-    grades.csv                 a row per student: total, each exercise, status
+    grades.csv                 a row per student: total, each exercise, status (and each manual
+                               question's points, and those still waiting)
     report.html                the class at a glance (grader.feedback.report)
 
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from grader.config import Assignment
 from grader.checking import Outputs, write_outputs
-from grader.results import Result, csv_row, to_csv
+from grader.results import MANUAL_WAITING, Result, csv_row, to_csv
 
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
@@ -68,6 +69,8 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
         class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
                                    feedback=f"feedback/{quote(safe_name(entry.student))}.html"))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
+    if assignment.manual:       # a column per question a person grades, then the ones still waiting
+        columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))
     report_path = out / "report.html"

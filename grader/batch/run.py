@@ -113,6 +113,10 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+        if assignment.manual:        # the grades given so far to questions a person grades
+            from grader.policy.grading import ManualGrading
+
+            verdicts = ManualGrading(book, assignment).applied(verdicts)
         summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts)
     book.close()
     summary.seconds = time.monotonic() - started

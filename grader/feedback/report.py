@@ -14,6 +14,8 @@ from html import escape
 from typing import Any
 
 from grader.config import Assignment
+from grader.policy.final import FinalGrade
+from grader.policy.manual import final_of
 from grader.results import Result, mistakes_of
 
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
@@ -34,8 +36,18 @@ class ClassRow:
     feedback: str = ""             # link to the student's feedback page, relative to the report
 
     @property
+    def final(self) -> FinalGrade | None:
+        """The final grade (grader.policy.manual.final_of): checks and the manual points given so far."""
+        return final_of(self.result) if self.result else None
+
+    @property
     def score(self) -> float:
-        return self.result.score if self.result else 0.0
+        return self.final.final if self.final else 0.0
+
+    @property
+    def waiting(self) -> int:
+        """Questions of this student still waiting for a grader."""
+        return self.final.manual_waiting if self.final else 0
 
     @property
     def seconds(self) -> float:
@@ -183,7 +195,7 @@ def _rate_bar(label: str, passed: int, total: int, tooltip: str = "") -> Bar:
 def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
     graded = [r for r in rows if r.result is not None]
     scores = [r.score for r in graded]
-    max_score = max((r.result.max_score for r in graded if r.result), default=0.0)
+    max_score = max((r.final.max_score for r in graded if r.final), default=0.0)
     statuses = Counter(r.status for r in rows)
     # per exercise and per check, over the submissions that were actually graded
     real = [r for r in graded if r.status not in NOT_GRADED_STATUSES and r.result]
@@ -226,6 +238,7 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
         "check_rates": [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in check_pass.items()],
         "failures": failures.most_common(10), "failure_checks": failure_checks,
         "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
+        "waiting": sum(r.waiting for r in graded), "manual": bool(assignment.manual),
     }
 
 

@@ -9,9 +9,10 @@ kept aside (`unmatched`), never applied to something else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
-from grader.results import Result
+if TYPE_CHECKING:   # grader.results totals its verdicts here: imported for types only
+    from grader.results import Result
 
 AdjustmentKind = Literal["check", "exercise"]
 

@@ -1,0 +1,138 @@
+"""Questions a person grades, pure: their status, their points, and their part of the final grade.
+
+A submission's `Result.manual` holds one `ManualAnswer` per [manual.<name>] question: the answer
+as found (grader.policy.answers) and, once a person graded it, its points, rubric items and
+comment (grader.policy.grading applies the stored grades). A question is
+
+    waiting      its answer was found and nobody graded it yet: it counts for nothing so far
+    graded       a person gave it points (rubric items, a comment)
+    no answer    its cell was not in the submission: 0 points unless a grader changes it
+
+A grade's points from its rubric items: an item adds its points (negative: takes them away);
+a rubric whose items are all deductions starts from the question's full points, any other from
+0; a grader's own extra points are added last; the sum is kept between 0 and the question's
+points. `final_of` is the one place the final grade of a verdict is taken (adjustments come
+with the desk).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
+
+from grader.policy.final import FinalGrade, ManualScore, final_grade
+
+if TYPE_CHECKING:   # grader.results uses this module to total its verdicts
+    from grader.policy.questions import ManualQuestion
+    from grader.results import ManualAnswer, Result
+
+ManualStatus = Literal["waiting", "graded", "no answer"]
+STUDENT_WORDS = "graded by a person after submission"
+WAITING_WORDS = "waiting for a grader"
+
+
+@dataclass(frozen=True)
+class AppliedItem:
+    """A rubric item a grade applied, as it stands now (its points may have changed since)."""
+
+    id: str
+    text: str
+    points: float
+
+
+@dataclass(frozen=True)
+class Grade:
+    """A person's grade of one answer: who gave it and when; `version` counts its saves."""
+
+    question: str
+    points: float
+    items: tuple[AppliedItem, ...] = ()
+    extra: float = 0.0
+    comment: str = ""
+    by: str = ""
+    at: str = ""
+    version: int = 0
+
+
+def with_grades(result: "Result", grades: Mapping[str, Grade]) -> "Result":
+    """`result` with the grades given to its manual questions (by question name)."""
+    manual = []
+    for answer in result.manual:
+        grade = grades.get(answer.question)
+        if grade is not None:
+            answer = replace(answer, score=grade.points, rubric=[asdict(i) for i in grade.items],
+                             comment=grade.comment, graded_by=grade.by, graded_at=grade.at)
+        manual.append(answer)
+    return replace(result, manual=manual)
+
+
+def status(answer: "ManualAnswer") -> ManualStatus:
+    if answer.score is not None:
+        return "graded"
+    return "waiting" if answer.found else "no answer"
+
+
+def points_of(answer: "ManualAnswer") -> float | None:
+    """Its points as they count now: a person's, 0 for no answer, None while waiting."""
+    if answer.score is not None:
+        return answer.score
+    return None if answer.found else 0.0
+
+
+def manual_scores(result: "Result") -> list[ManualScore]:
+    return [ManualScore(a.question, a.points, points_of(a)) for a in result.manual]
+
+
+def final_of(result: "Result") -> FinalGrade:
+    """The final grade of `result` with its manual points, as every output shows it."""
+    return final_grade(result, adjustments=(), manual=manual_scores(result))
+
+
+def waiting(result: "Result") -> list[str]:
+    """The questions of `result` still waiting for a grader."""
+    return [a.question for a in result.manual if status(a) == "waiting"]
+
+
+def rubric_points(question: "ManualQuestion", applied: Iterable[float], extra: float = 0.0,
+                  rubric: Iterable[float] | None = None) -> float:
+    """A grade's points from the points of its applied rubric items (see the module's words);
+    `rubric`: every item's points as they stand now (default: the question's own)."""
+    every = list(rubric) if rubric is not None else [i.points for i in question.rubric]
+    start = question.points if every and all(p < 0 for p in every) else 0.0
+    total = start + sum(applied) + extra
+    return round(min(max(total, 0.0), question.points), 6) + 0.0
+
+
+def student_line(answer: "ManualAnswer") -> str:
+    """What `grader check` and grader.check() say of a manual question before it is graded."""
+    found = f"answer found in {answer.where}" if answer.found else "no answer found: " + _no_answer_hint(answer)
+    return f"{answer.title}: {STUDENT_WORDS} ({answer.points:g} points); {found}"
+
+
+def _no_answer_hint(answer: "ManualAnswer") -> str:
+    return answer.where or "keep the question's cell as given and write your answer in it"
+
+
+def gradescope_tests(result: "Result", visibility: str) -> list[dict[str, Any]]:
+    """One results.json test per manual question, tagged `manual`."""
+    tests = []
+    for answer in result.manual:
+        state, points = status(answer), points_of(answer)
+        lines = {"waiting": f"Waiting for a grader: {STUDENT_WORDS}.",
+                 "graded": "Graded by a person.",
+                 "no answer": "No answer was found: 0 points unless a grader changes it."}[state]
+        words = [lines] + [f"{item['points']:+g}  {item['text']}" for item in answer.rubric]
+        if answer.comment:
+            words.append("Comment: " + answer.comment)
+        tests.append({
+            "name": f"{answer.question}: {answer.title}",
+            "score": 0.0 if points is None else points,
+            "max_score": answer.points,
+            **({} if points is None else {"status": "passed" if points >= answer.points else "failed"}),
+            "output": "\n".join(words),
+            "tags": ["manual"],
+            "visibility": visibility,
+            "output_format": "text",
+            "extra_data": {"manual": True, "question": answer.question, "manual_status": state,
+                           "rubric": [item["id"] for item in answer.rubric]},
+        })
+    return tests
