@@ -208,3 +208,14 @@ def test_grader_check_says_graded_by_a_person_never_a_failure(tmp_path: Path) ->
         state = manual[0]["extra_data"]["manual_status"]
         assert state == ("waiting" if notebook is good else "no answer")
         assert "status" not in manual[0] or state == "no answer"       # waiting: neither passed nor failed
+
+
+def test_the_demo_says_which_questions_wait(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.demo import print_verdicts
+
+    grades = tmp_path / "grades.csv"
+    grades.write_text("student,total,max_score,status,waiting\nada,28,30,passed,why_view; why_mm\nbob,26,30,passed,\n")
+    print_verdicts(grades)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].endswith("28/30  passed  (waiting for a grader: why_view, why_mm)")
+    assert lines[2].endswith("26/30  passed")

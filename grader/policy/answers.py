@@ -23,6 +23,7 @@ MAX_TEXT = 20_000               # characters of an answer's text kept
 MAX_IMAGE = 2 * 1024 * 1024     # bytes of base64 of one image kept
 MAX_OUTPUTS = 8
 IMAGES = ("image/png", "image/jpeg")
+STUBS = ("YOUR ANSWER HERE",)   # what `grader assign` leaves in a written answer's cell: not an answer
 
 
 def locate(question: ManualQuestion, cells: Sequence[Cell]) -> tuple[Cell, Cell | None] | None:
@@ -61,6 +62,9 @@ def find_answer(question: ManualQuestion, cells: Sequence[Cell],
         return ManualAnswer(question=question.name, title=question.title, points=question.points,
                             where=f"no cell found: {question.describe()} is not in the notebook")
     cell, marker = found
+    if cell.source.strip() in STUBS:
+        return ManualAnswer(question=question.name, title=question.title, points=question.points, cell=cell.index,
+                            where=f"{label_of(cell, marker)} still says {cell.source.strip()}")
     shown = kept_outputs((outputs or {}).get(cell.index, [])) if cell.kind == "code" else []
     return ManualAnswer(question=question.name, title=question.title, points=question.points, found=True,
                         cell=cell.index, where=label_of(cell, marker), kind=cell.kind,
