@@ -124,6 +124,25 @@ def test_two_graders_on_one_answer_the_second_save_is_refused_with_who_and_when(
     assert second.answers("why_linear")[0].answer.score == 0.0     # a mixed rubric starts at 0; never below 0
 
 
+def test_two_first_grades_at_the_same_moment_the_later_insert_is_refused(book: Gradebook, assignment: Assignment,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = ManualGrading(book, assignment), ManualGrading(book, assignment)
+    read = second.store.current
+    calls: list[int] = []
+
+    def before_the_first_saved(conn, submission, question):  # noqa: ANN001, ANN202 - GradeStore.current's own
+        calls.append(1)
+        if len(calls) == 1:                   # the second grader read "no grade" just before the first saved
+            first.grade("why_linear", "ada", items=["sum"], by="ta1", version=0)
+            return None
+        return read(conn, submission, question)
+
+    monkeypatch.setattr(second.store, "current", before_the_first_saved)
+    with pytest.raises(StaleGrade, match="graded by ta1 at"):
+        second.grade("why_linear", "ada", items=["vague"], by="ta2", version=0)
+    assert first.answers("why_linear")[0].answer.graded_by == "ta1"
+
+
 def test_a_no_answer_question_can_be_given_points_by_a_grader(book: Gradebook, assignment: Assignment) -> None:
     grading = ManualGrading(book, assignment)
     grading.grade("why_linear", "cy", extra=1.0, comment="Answer was in the wrong cell; found it.", by="ta1",

@@ -138,6 +138,8 @@ class ManualGrading:
     def grade(self, question: str, student: str, *, items: Sequence[str] = (), comment: str = "",
               extra: float = 0.0, by: str, version: int) -> Grade:
         """Save a grade of `student`'s answer made from its grade's `version` (0: none yet)."""
+        import sqlalchemy as sa
+
         asked = self.question(question)
         stored = self.latest().get(student)
         if stored is None:
@@ -151,15 +153,19 @@ class ManualGrading:
         chosen = [rubric[i] for i in dict.fromkeys(items)]
         points = rubric_points(asked, [i.points for i in chosen], extra, [i.points for i in rubric.values()])
         submission = self.store.submission_ids()[(student, stored.sha256)]
-        with self.book.engine.begin() as conn:
-            old = self.store.current(conn, submission, question)
-            if (old.version if old is not None else 0) != version:
-                raise _stale(student, question, old)
-            self.store.write(conn, old, {"submission_id": submission, "question": question, "points": points,
-                                         "extra": float(extra), "comment": comment, "graded_by": by},
-                             [i.key for i in chosen])
-            if comment.strip() and (old is None or old.comment != comment):
-                self.store.use_comment(conn, question, comment)
+        values = {"submission_id": submission, "question": question, "points": points, "extra": float(extra),
+                  "comment": comment, "graded_by": by}
+        try:
+            with self.book.engine.begin() as conn:
+                old = self.store.current(conn, submission, question)
+                if (old.version if old is not None else 0) != version:
+                    raise _stale(student, question, old)
+                self.store.write(conn, old, values, [i.key for i in chosen])
+                if comment.strip() and (old is None or old.comment != comment):
+                    self.store.use_comment(conn, question, comment)
+        except sa.exc.IntegrityError:           # a first grade saved by someone else at the same moment
+            with self.book.engine.connect() as conn:
+                raise _stale(student, question, self.store.current(conn, submission, question)) from None
         return self.store.grades([submission])[submission][question]
 
     def set_item_points(self, question: str, item: str, points: float) -> int:
