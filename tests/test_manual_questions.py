@@ -219,3 +219,19 @@ def test_the_demo_says_which_questions_wait(tmp_path: Path, capsys: pytest.Captu
     lines = capsys.readouterr().out.splitlines()
     assert lines[1].endswith("28/30  passed  (waiting for a grader: why_view, why_mm)")
     assert lines[2].endswith("26/30  passed")
+
+
+def test_an_unreadable_notebook_has_no_answer_to_each_question(tmp_path: Path) -> None:
+    from grader.grade import Options, grade
+    from grader.results import to_gradescope
+
+    folder = assigned(tmp_path)
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [{"cell_type": "markdown", "source": "Because')
+    result = grade(broken, load_assignment(folder), Options(device="cpu", fork_server=False))
+    assert not result.readable
+    assert [(a.question, a.found) for a in result.manual] == [("why_linear", False), ("print_task", False)]
+    assert result.manual[0].where.startswith("the notebook was not graded: ")
+    data = to_gradescope(result)
+    assert [t["extra_data"]["manual_status"] for t in data["tests"] if t["tags"] == ["manual"]] == ["no answer"] * 2
+    assert (data["score"], data["extra_data"]["max_score"]) == (0.0, 4.0)
