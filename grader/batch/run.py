@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.policy.manual import final_of
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -224,7 +225,8 @@ class Recorder:
             self.summary.graded += 1
             self.summary.statuses[status] += 1
             write_student_outputs(self.out, self.assignment, task.student, result)
-        self.progress.done(task.student, status, result.score, result.max_score, result.execution_time,
+        final = final_of(result)            # the checks, and the questions a person grades (none given yet)
+        self.progress.done(task.student, status, final.final, final.max_score, result.execution_time,
                            note="" if written else "already in the gradebook")
 
 
