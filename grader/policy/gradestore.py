@@ -95,7 +95,7 @@ class GradeStore:
         """The grades that apply the rubric item `key`, each with all of its items, locked for update."""
         import sqlalchemy as sa
 
-        g, gi = self.t.grades, self.t.grade_items
+        gi = self.t.grade_items
         ids = list(conn.execute(sa.select(gi.c.grade_id).where(gi.c.rubric_item_id == key)).scalars())
         return [self._grade_row(conn, grade_id) for grade_id in ids] if ids else []
 

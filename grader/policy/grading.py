@@ -106,17 +106,17 @@ class ManualGrading:
             answer = next((a for a in result.manual if a.question == question), None)
             if answer is None:          # graded before the question was added: nothing to grade
                 continue
-            state = status(answer)
-            if only == "all" or (only == "graded") == (state == "graded"):
-                rows.append(AnswerRow(student, stored.sha256, answer, state,
-                                      given[question].version if question in given else 0))
+            row = AnswerRow(student, stored.sha256, answer, status(answer),
+                            given[question].version if question in given else 0)
+            if _kept(row, only):
+                rows.append(row)
         return rows
 
     def neighbours(self, question: str, student: str, only: AnswerFilter = "all") -> tuple[str | None, str | None]:
         """The students before and after `student` in the order of `answers`, among those `only` keeps."""
         every = self.answers(question)
         names = [row.student for row in every]
-        keep = {row.student for row in self.answers(question, only)}
+        keep = {row.student for row in every if _kept(row, only)}
         at = names.index(student) if student in names else -1
         before = [n for n in names[:max(at, 0)] if n in keep]
         after = [n for n in names[at + 1:] if n in keep]
@@ -205,6 +205,10 @@ class ManualGrading:
             raise UsageError(f"question {question!r} has no rubric item {item!r}",
                              hint="its items: " + ", ".join(i.id for i in self.rubric(question)))
         return found
+
+
+def _kept(row: AnswerRow, only: AnswerFilter) -> bool:
+    return only == "all" or (only == "graded") == (row.status == "graded")
 
 
 def _stale(student: str, question: str, old: object) -> StaleGrade:
