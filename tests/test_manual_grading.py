@@ -172,7 +172,8 @@ def test_a_class_graded_by_rubric_then_released(tmp_path: Path) -> None:
     assert (out / "grades.csv").is_file(), batch.stderr
     assert csv_totals(out) == {"ada": ("1.0", "why_linear; print_task"), "bob": ("1.0", "why_linear; print_task"),
                                "cy": ("0.0", "print_task")}
-    assert "answers waiting for a grader" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "answers waiting for a grader" in report and "(waiting: why_linear, print_task)" in report
 
     book = Gradebook(f"sqlite:///{out / 'gradebook.sqlite'}")
     grading = ManualGrading(book, load_assignment(folder))

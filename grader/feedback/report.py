@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.config import Assignment
 from grader.policy.final import FinalGrade
-from grader.policy.manual import final_of
+from grader.policy.manual import final_of, waiting as waiting_questions
 from grader.results import Result, mistakes_of
 
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
@@ -45,9 +45,9 @@ class ClassRow:
         return self.final.final if self.final else 0.0
 
     @property
-    def waiting(self) -> int:
-        """Questions of this student still waiting for a grader."""
-        return self.final.manual_waiting if self.final else 0
+    def waiting(self) -> list[str]:
+        """The questions of this student still waiting for a grader."""
+        return waiting_questions(self.result) if self.result else []
 
     @property
     def seconds(self) -> float:
@@ -238,7 +238,7 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
         "check_rates": [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in check_pass.items()],
         "failures": failures.most_common(10), "failure_checks": failure_checks,
         "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
-        "waiting": sum(r.waiting for r in graded), "manual": bool(assignment.manual),
+        "waiting": sum(len(r.waiting) for r in graded), "manual": bool(assignment.manual),
     }
 
 
