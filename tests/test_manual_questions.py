@@ -235,3 +235,27 @@ def test_an_unreadable_notebook_has_no_answer_to_each_question(tmp_path: Path) -
     data = to_gradescope(result)
     assert [t["extra_data"]["manual_status"] for t in data["tests"] if t["tags"] == ["manual"]] == ["no answer"] * 2
     assert (data["score"], data["extra_data"]["max_score"]) == (0.0, 4.0)
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.slow   # one notebook graded in a real kernel
+def test_a_plot_is_kept_as_image_data_and_shown_once_graded(tmp_path: Path) -> None:
+    from grader.feedback.render import render_html
+    from grader.grade import Options, grade
+    from grader.policy.manual import Grade, with_grades
+
+    folder = assigned(tmp_path)
+    shows = ("import base64\nfrom IPython.display import HTML, Image, display\n"
+             f"display(Image(data=base64.b64decode('{PNG}')))\ndisplay(HTML('<script>alert(1)</script>'))\n"
+             "print(double(21))")
+    notebook = answered(folder, tmp_path / "plot.ipynb", written="Because.", printed=shows)
+    result = grade(notebook, load_assignment(folder), Options(device="cpu"))
+    task = result.manual[1]
+    assert task.found and task.kind == "code"
+    assert task.outputs == [{"mime": "image/png", "data": PNG},      # the HTML output: its plain text only
+                            {"mime": "text/plain", "data": "<IPython.core.display.HTML object>"},
+                            {"mime": "text/plain", "data": "42\n"}]
+    page = render_html(with_grades(result, {"print_task": Grade("print_task", 1.0, by="ta1")}))
+    assert f'src="data:image/png;base64,{PNG}"' in page and "<script>" not in page
