@@ -25,15 +25,18 @@ class Outputs:
 
 def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> None:
     from grader.feedback import render_html, render_markdown
+    from grader.policy.submitted import shown
+
+    late = shown(result, assignment.deadline).late_data()     # the final grade, where a late policy applies
 
     def write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
     if outputs.results:
-        write(outputs.results, dumps_gradescope(result, assignment.visibility))
+        write(outputs.results, dumps_gradescope(result, assignment.visibility, late))
     if outputs.feedback:
-        write(outputs.feedback, render_html(result, title=assignment.title))
+        write(outputs.feedback, render_html(result, title=assignment.title, late=late))
     if outputs.junit:
         write(outputs.junit, to_junit(result))
     if outputs.markdown:

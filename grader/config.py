@@ -5,9 +5,11 @@
     [exercises]                name -> title, in the order of the notebook
     [timeouts] [limits]        see Timeouts and Limits
     [tolerances]               rtol, atol, and [tolerances.cpu|cuda|mps] for one device
-    [visibility]               public, hidden, and [visibility.exercises] name -> visibility
+    [visibility]               public, hidden (Gradescope's words), hidden_checks ("pass_fail", the
+                               default, or "mistake"), and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
     [execution]                skip_tags: cells with one of these tags are not run at grading time
+    [deadline]                 due, grace_minutes, penalty_per_day | _per_hour, penalty_max, zero_after
     [manual.<name>]            a question a person grades, and its rubric (grader.policy.questions)
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
 from grader.errors import AssignmentError
+from grader.policy.deadline import Deadline
+from grader.policy.deadline_table import read_deadline
 from grader.policy.questions import ManualQuestion, read_manual
 
 SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
@@ -32,8 +36,11 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution", "manual")
-HIDDEN_FEEDBACK = ("mistake", "nothing")   # [feedback] hidden_checks: what a failed hidden check may say
+          "files", "execution", "deadline", "manual")
+# [visibility] hidden_checks: what a failed hidden check may say besides its name and pass/fail:
+# nothing more (the default), or the name of a recognised mistake (never inputs or values)
+HIDDEN_FEEDBACK = ("pass_fail", "mistake")
+OLD_HIDDEN_FEEDBACK = {"nothing": "pass_fail", "mistake": "mistake"}   # [feedback] hidden_checks, the older spelling
 
 
 @dataclass(frozen=True)
@@ -101,12 +108,13 @@ class Assignment:
     tolerances: dict[str, Tolerance] = field(default_factory=lambda: {"default": Tolerance()})
     limits: Limits = Limits()
     visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
-    hidden_feedback: str = "mistake"            # [feedback] hidden_checks: "mistake" (its name, never values) or "nothing"
+    hidden_feedback: str = "pass_fail"          # [visibility] hidden_checks: "pass_fail" or "mistake" (its name, never values)
     files: FilesTable = FilesTable()            # [files] as written
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
     manual: tuple[ManualQuestion, ...] = ()     # [manual.<name>]: questions a person grades, in order
+    deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -136,10 +144,11 @@ class AssignmentFile:
     limits: Limits
     visibility: dict[str, str]
     schema: int = 1
-    hidden_feedback: str = "mistake"
+    hidden_feedback: str = "pass_fail"
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
     manual: tuple[ManualQuestion, ...] = ()
+    deadline: Deadline | None = None
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -245,18 +254,32 @@ def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
     return out
 
 
-def _feedback(where: Path, raw: object) -> str:
-    """[feedback] hidden_checks = "mistake" (a failed hidden check names a recognised mistake,
-    never its inputs or values; the default) or "nothing" (pass/fail only)."""
-    data = _table(raw, where, "feedback")
+def _hidden_feedback(where: Path, visibility: object, feedback: object) -> str:
+    """[visibility] hidden_checks = "pass_fail" (the default: a hidden check shows its name and
+    passed/failed, nothing more) or "mistake" (a failed one also names a recognised mistake, never
+    its inputs or values). [feedback] hidden_checks = "nothing" | "mistake" is the older spelling."""
+    data = _table(feedback, where, "feedback")
     for key in data:
         if key != "hidden_checks":
             raise unknown_key(where, "feedback", key, ["hidden_checks"])
-    value = data.get("hidden_checks", "mistake")
-    if value not in HIDDEN_FEEDBACK:
-        raise AssignmentError(f"{where}: [feedback] hidden_checks = {value!r} is not one of the choices",
-                              hint='write hidden_checks = "mistake" (name a recognised mistake) or "nothing"')
-    return str(value)
+    new = _table(visibility, where, "visibility").get("hidden_checks")
+    if "hidden_checks" in data:
+        if new is not None:
+            raise AssignmentError(f"{where}: hidden_checks is set twice, in [visibility] and in [feedback]",
+                                  hint="keep [visibility] hidden_checks and delete the [feedback] table")
+        old = data["hidden_checks"]
+        if old not in OLD_HIDDEN_FEEDBACK:
+            raise AssignmentError(f"{where}: [feedback] hidden_checks = {old!r} is not one of the choices",
+                                  hint='write hidden_checks = "mistake" (name a recognised mistake) or "nothing"; '
+                                       'better, in [visibility]: hidden_checks = "pass_fail" or "mistake"')
+        return OLD_HIDDEN_FEEDBACK[str(old)]
+    if new is None:
+        return HIDDEN_FEEDBACK[0]
+    if new not in HIDDEN_FEEDBACK:
+        raise AssignmentError(f"{where}: [visibility] hidden_checks = {new!r} is not one of the choices",
+                              hint='write hidden_checks = "pass_fail" (name and passed/failed only, the default) '
+                                   'or "mistake" (also name a recognised mistake, never values)')
+    return str(new)
 
 
 def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[str, str]:
@@ -283,8 +306,8 @@ def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[
                 out[f"exercise.{name}"] = word(f"exercises.{name}", vis)
         elif key in ("public", "hidden"):
             out[key] = word(key, value)
-        else:
-            raise unknown_key(where, "visibility", key, ["public", "hidden", "exercises"])
+        elif key != "hidden_checks":      # what hidden checks say: _hidden_feedback
+            raise unknown_key(where, "visibility", key, ["public", "hidden", "hidden_checks", "exercises"])
     return out
 
 
@@ -369,8 +392,9 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         tolerances=_tolerances(path, data.get("tolerances")),
         limits=_record(path, "limits", data.get("limits"), Limits),
         visibility=_visibility(path, data.get("visibility"), exercises),
-        hidden_feedback=_feedback(path, data.get("feedback")),
+        hidden_feedback=_hidden_feedback(path, data.get("visibility"), data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
         manual=read_manual(path, data.get("manual")),
+        deadline=read_deadline(path, data.get("deadline")),
     )

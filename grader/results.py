@@ -16,8 +16,9 @@ CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
 CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
-__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer", "Result",
-           "ResultStatus", "TensorSummary", "csv_row", "dumps_gradescope", "to_csv", "to_gradescope", "to_junit"]
+__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer",
+           "Result", "ResultStatus", "TensorSummary", "csv_row", "detail_lines", "dumps_gradescope", "failure_text",
+           "number_text", "shape_text", "to_csv", "to_gradescope", "to_junit"]
 
 
 @dataclass
@@ -113,6 +114,14 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
     files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
     files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
+    checks_digest: str = ""         # the checks it was made with (grader.staleness.checks_digest), set by `grader batch`
+    # when it came in and who sent it (grader.policy.deadline, grader.lms): "" where unknown
+    submitted_at: str = ""          # ISO 8601 with its offset
+    submitted_from: str = ""        # where that time was read: gradescope, canvas, moodle, timestamp.txt, --submitted-at, mtime
+    due: str = ""                   # this student's own due time, when an extension moved it
+    lms: str = ""                   # the LMS the submission came from: canvas, moodle, gradescope
+    lms_id: str = ""                # the student's id there
+    display_name: str = ""          # the student's name there
     manual: list[ManualAnswer] = field(default_factory=list)   # questions a person grades, in order
 
     @property
@@ -162,6 +171,48 @@ class Result:
         return cls(checks=checks, cells=cells, manual=manual, **data)
 
 
+def number_text(value: Any) -> str:
+    """A value as every output prints it (4 significant digits)."""
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
+    return str(value)
+
+
+def shape_text(shape: list[int] | None) -> str:
+    return "—" if shape is None else "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _summary_line(summary: TensorSummary) -> str:
+    values = ", ".join(number_text(v) for v in summary.values or [])
+    return " ".join(part for part in (summary.type, shape_text(summary.shape), summary.dtype or "", values) if part)
+
+
+def detail_lines(view: CheckResult) -> list[str]:
+    """What the terminal and the HTML page show of a failed check besides its message: expected
+    and actual (type, shape, dtype, first values) and the worst differing values. `view` is a
+    public view: a hidden check has none of these."""
+    lines = []
+    if view.expected is not None and view.actual is not None:
+        lines += [f"expected: {_summary_line(view.expected)}", f"got:      {_summary_line(view.actual)}"]
+    if view.mismatches:
+        worst = "; ".join(f"at {tuple(m.get('index', ()))}: expected {number_text(m.get('expected'))}, "
+                          f"yours {number_text(m.get('actual'))}" for m in view.mismatches)
+        lines.append(f"differing values: {worst}")
+    return lines
+
+
+def failure_text(view: CheckResult) -> str:
+    """A failed check's whole text for a machine format (results.json, JUnit): the message, the
+    details the terminal shows, the student's traceback."""
+    parts = [view.message]
+    details = detail_lines(view)
+    if details:
+        parts.append("\n".join(details))
+    if view.traceback:
+        parts.append(view.traceback)
+    return "\n\n".join(p for p in parts if p)
+
+
 def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
     if check.hidden:
         return visibility.get("hidden", "after_published")
@@ -194,15 +245,15 @@ def _file_words(row: dict[str, Any]) -> str:
     return f"{row['name']} ({size_words(int(row['bytes']))}{sent})"
 
 
-def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> dict[str, Any]:
-    """results.json in Gradescope's schema, with our facts under extra_data."""
+def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
+                  late: dict[str, Any] | None = None) -> dict[str, Any]:
+    """results.json in Gradescope's schema, with our facts under extra_data. `late`: the late
+    policy's facts (grader.policy.submitted.Shown.late_data); its "final" is the score then."""
     visibility = visibility or {}
     tests = []
     for check in result.checks:
         view = check.public_view()
-        output = view.message
-        if not view.hidden and view.traceback:
-            output += "\n\n" + view.traceback
+        output = view.message if view.passed else failure_text(view)
         tests.append({
             "name": f"{check.exercise}: {check.name}",
             "score": view.score,
@@ -219,9 +270,10 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
     tests += gradescope_tests(result, visibility.get("manual", visibility.get("public", "visible")))
     final = final_of(result)
     return {
-        "score": final.final,
+        "score": late["final"] if late else final.final,
         "execution_time": round(result.execution_time, 3),
-        "output": _summary_output(result),
+        "output": _summary_output(result) + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}."
+                                             if late else ""),
         "output_format": "text",
         "tests": tests,
         "extra_data": {
@@ -235,6 +287,8 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None) -> d
             "errors": result.errors,
             **_files_data(result),
             **({"manual_points": final.manual, "manual_waiting": waiting(result)} if result.manual else {}),
+            **({"late": late} if late else {}),
+            **({"lms": {"lms": result.lms, "id": result.lms_id, "name": result.display_name}} if result.lms else {}),
         },
     }
 
@@ -246,8 +300,9 @@ def _files_data(result: Result) -> dict[str, Any]:
     return {"files": result.files, "files_refused": result.files_refused}
 
 
-def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None) -> str:
-    return json.dumps(to_gradescope(result, visibility), indent=2)
+def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
+                     late: dict[str, Any] | None = None) -> str:
+    return json.dumps(to_gradescope(result, visibility, late), indent=2)
 
 
 def to_junit(result: Result) -> str:
@@ -272,7 +327,7 @@ def to_junit(result: Result) -> str:
         })
         if not view.passed:
             failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
-            failure.text = view.message + (("\n\n" + view.traceback) if view.traceback else "")
+            failure.text = failure_text(view)
     ET.indent(suite)
     # the student's words may hold characters XML 1.0 forbids (NUL, ESC ...): a CI could not parse the file
     return _XML_INVALID.sub("", ET.tostring(suite, encoding="unicode", xml_declaration=True))
@@ -282,8 +337,11 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 
 CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
-# then "mistakes" (the recognised mistakes of the failed checks), then one column per exercise, last;
-# an assignment with manual questions: then one column per question, and "waiting" (the questions not graded yet)
+LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
+# then LATE_COLUMNS, then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a verdict
+# made with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
+# an assignment with manual questions: then one column per question, and "waiting" (the questions not graded yet);
+# "total" is the checks and the manual points given so far, "final" that after the late policy
 MANUAL_WAITING = "waiting"
 
 
@@ -318,8 +376,11 @@ def mistakes_of(result: Result) -> list[tuple[str, str]]:
 
 def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + ["mistakes"] + exercises, extrasaction="ignore")
+    from grader.lms.sheet import inert_row
+
+    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + LATE_COLUMNS + ["mistakes", "stale"] + exercises,
+                            extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(inert_row(row))
     return out.getvalue()

@@ -71,13 +71,18 @@ def hidden_message(passed: bool) -> str:
     return HIDDEN_MESSAGE_PASS if passed else HIDDEN_MESSAGE_FAIL
 
 
+def hidden_failure(diagnosis: str) -> str:
+    """A failed hidden check's words: the recognised mistake's name where the verdict kept one
+    ([visibility] hidden_checks = "mistake"), else pass/fail only."""
+    return f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
+
+
 def public_check(check: "CheckResult") -> "CheckResult":
-    """What may be shown outside the grader: a hidden check keeps its name, points and status only."""
+    """What may be shown outside the grader: a hidden check keeps its name, points and status only
+    (and the name of a recognised mistake, where `conclude` kept it)."""
     if not check.hidden:
         return check
-    message = hidden_message(check.passed)
-    if not check.passed and check.diagnosis:
-        message = f"Hidden check failed. It looks like {check.diagnosis}. {HIDDEN_NOTHING_ELSE}"
+    message = hidden_message(True) if check.passed else hidden_failure(check.diagnosis)
     return replace(check, message=message, expected=None, actual=None, mismatches=[],
                    traceback="", output="", nodeid="")
 
@@ -88,12 +93,14 @@ def public_view(result: R) -> R:
 
 # -- the verdict -----------------------------------------------------------------------------
 def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True,
-             hidden_feedback: str = "mistake") -> R:
+             hidden_feedback: str = "pass_fail") -> R:
     """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
     checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
-    without grading scores 0 whatever a check says)."""
+    without grading scores 0 whatever a check says). A hidden check keeps its recognised mistake
+    only with `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
+    the report and feedback all read it from here."""
     checks = ordered(run.checks, exercises)
-    if hidden_feedback != "mistake":    # the instructor's choice: hidden checks name no mistake either
+    if hidden_feedback != "mistake":    # the default: a hidden check shows its name and pass/fail only
         checks = [replace(c, diagnosis="") if c.hidden else c for c in checks]
     got, out_of = totals(checks)
     return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],

@@ -183,6 +183,59 @@ def test_assign_without_a_master_folder_is_an_authoring_error(tmp_path: Path) ->
         assign(tmp_path / "solutions" / "missing", tmp_path / "assignments")
 
 
+
+def test_assign_never_drops_a_setting_only_the_release_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from grader.cli.main import main
+    from grader.course import load_assignment
+
+    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"))
+    out = tmp_path / "assignments"
+    assign(folder, out)
+    released = out / "tiny" / "assignment.toml"
+    # an instructor sets [visibility] in the released toml (as gradescope.md once told them to)
+    edited = released.read_text() + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n'
+    released.write_text(edited)
+    (folder / "tiny.ipynb").write_text((folder / "tiny.ipynb").read_text())   # any later edit of the master
+    assert main(["assign", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "[visibility] hidden" in err and "[visibility.exercises] double" in err
+    assert str(folder / "assignment.toml") in err and "grader: error:" in err
+    assert released.read_text() == edited                                     # nothing lost
+    assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
+    # moved to the master's toml, the one to edit: assign copies it
+    (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n')
+    assert main(["assign", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "[visibility.exercises] double" in err and "[visibility] hidden" not in err
+    (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n')
+    assert main(["assign", str(folder), "--out", str(out)]) == 0
+    assert released.read_bytes() == (folder / "assignment.toml").read_bytes()
+    assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
+
+
+
+def test_check_warns_when_the_master_changed_since_the_last_assign(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+                    public={"test_double.py": "def test_double_x(nb):\n    assert nb.double(2) == 4\n"})
+    assign(folder, tmp_path / "assignments")
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "grader.cli", "check", str(folder / "tiny.ipynb"), "--assignment",
+                               str(tmp_path / "assignments" / "tiny"), "--no-server", "--no-sandbox"],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+
+    fresh = check()
+    assert fresh.returncode == 0 and "warning" not in fresh.stderr, fresh.stdout + fresh.stderr
+    (folder / "public" / "test_double.py").write_text("def test_double_x(nb):\n    assert nb.double(3) == 6\n")
+    stale = check()
+    assert stale.returncode == 0, stale.stdout + stale.stderr
+    assert "changed since the last `grader assign` (public/test_double.py)" in stale.stderr
+    assert f"run `grader assign {folder.resolve()}`" in stale.stderr
+
+
 # -- grader new ---------------------------------------------------------------------------
 
 def test_new_scaffolds_a_master_that_grades_full_marks(tmp_path: Path, capsys: pytest.CaptureFixture[str],

@@ -229,6 +229,46 @@ def test_new_content_is_graded_and_regrade_replaces(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] == 3 * 4
 
 
+
+def test_verdicts_made_with_other_checks_are_regraded_or_kept_and_marked(tmp_path: Path) -> None:
+    import shutil
+
+    from grader.batch.run import BatchConfig, run_batch
+
+    course = tmp_path / "course"
+    for part in ("assignments", "solutions"):
+        shutil.copytree(FIXTURE / part, course / part)
+    assignment = course / "assignments" / "tiny-tensors"
+    classdir, out = tmp_path / "class", tmp_path / "out"
+    make_class(classdir, only=["wrong_values", "binary"])
+
+    def batch(**kw) -> tuple[object, str]:
+        import io
+
+        log = io.StringIO()
+        return run_batch(BatchConfig(classdir, assignment, out, workers=2, **kw), log=log), log.getvalue()
+
+    first, _ = batch()
+    assert first.graded == 2 and read_csv(out / "grades.csv")["wrong_values"]["max_score"] == "6.0"
+    check = assignment / "checks" / "test_relu.py"
+    check.write_text(check.read_text().replace("@pytest.mark.points(2)", "@pytest.mark.points(4)", 1))
+    second, log = batch()                          # a check's points changed: both verdicts are stale
+    assert "2 verdicts in the gradebook were made with other checks" in log and "grading them again" in log
+    assert second.stale == 2 and second.graded == 2 and sorted(log_students(log)) == ["binary", "wrong_values"]
+    rows = read_csv(out / "grades.csv")
+    assert rows["wrong_values"]["max_score"] == "8.0" and rows["wrong_values"]["stale"] == ""
+    third, log = batch()                           # the same checks: nothing to do
+    assert third.stale == 0 and third.graded == 0 and "all already in the gradebook" in log
+    check.write_text(check.read_text().replace("@pytest.mark.points(4)", "@pytest.mark.points(3)", 1))
+    kept, log = batch(keep_stale=True)
+    assert kept.stale == 2 and kept.graded == 0 and "kept (--keep-stale)" in log
+    rows = read_csv(out / "grades.csv")
+    assert rows["wrong_values"]["stale"] == "yes" and rows["wrong_values"]["max_score"] == "8.0"
+    report = (out / "report.html").read_text()
+    assert "2 verdicts made with other checks than the current ones" in report
+    assert report.count("stale: graded with other checks than the current ones") == 2
+
+
 # -- a Dask cluster ---------------------------------------------------------------------
 CLUSTER_CLASS = ["ada", "relu_abs", "hostile_allclose", "script", "maria", "confused", "truncated", "lonely"]
 FAULTS = ("crash", "hang", "bug", "fine", "grader_fault")
@@ -367,6 +407,24 @@ def test_zip_of_a_class_is_graded_like_its_folder(tmp_path: Path) -> None:
     assert {s: r["status"] for s, r in rows.items()} == {"truncated": "unreadable", "binary": "unreadable", "confused": "unreadable"}
     page = (tmp_path / "out" / "feedback" / "truncated.html").read_text()
     assert "class.zip:truncated.ipynb" in page
+
+
+def test_zip_of_student_zips_is_unwrapped_and_each_student_graded(tmp_path: Path) -> None:
+    # an LMS export zipped once more: class.zip holds export/, which holds one zip per student
+    # (batch.md: a zip whose only top-level entry is a folder of submissions is unwrapped)
+    made = tmp_path / "made"
+    make_class(made, only=["ada", "wrong_values"])
+    student_zips = {
+        "ada": _zip(tmp_path / "ada.zip", {"tiny-tensors.ipynb": (made / "ada.ipynb").read_bytes()}),
+        "bob": _zip(tmp_path / "bob.zip", {"bob/tiny-tensors.ipynb": (made / "wrong_values.ipynb").read_bytes()}),
+    }
+    archive = _zip(tmp_path / "class.zip", {f"export/{name}.zip": path.read_bytes() for name, path in student_zips.items()})
+    proc = run_cli(*batch_args(archive, tmp_path / "out", "--workers", "2"))
+    assert proc.returncode == 0, proc.stderr
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert {s: (r["status"], r["total"]) for s, r in rows.items()} == {"ada": ("passed", "6.0"), "bob": ("failed", "4.0")}
+    assert "class.zip:export/bob.zip" in (tmp_path / "out" / "feedback" / "bob.html").read_text()
+
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

@@ -45,6 +45,11 @@ def check_with(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
     ("[feedback]\nhidden_checks = \"everything\"\n", ["[feedback] hidden_checks = 'everything' is not one of the choices",
                                                      '"mistake"', '"nothing"']),
     ("[feedback]\nhiden_checks = \"nothing\"\n", ["unknown key 'hiden_checks' in [feedback]", "did you mean 'hidden_checks'?"]),
+    ("[visibility]\nhidden_checks = \"everything\"\n", ["[visibility] hidden_checks = 'everything' is not one of the choices",
+                                                       '"pass_fail"', '"mistake"']),
+    ("[visibility]\nhidden_check = \"mistake\"\n", ["unknown key 'hidden_check' in [visibility]", "did you mean 'hidden_checks'?"]),
+    ("[visibility]\nhidden_checks = \"mistake\"\n[feedback]\nhidden_checks = \"nothing\"\n",
+     ["hidden_checks is set twice, in [visibility] and in [feedback]"]),
 ])
 def test_a_misspelled_or_mistyped_table_or_key_is_named(tmp_path: Path, extra: str, words: list[str]) -> None:
     proc = check_with(tmp_path, GOOD + extra)

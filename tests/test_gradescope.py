@@ -158,3 +158,58 @@ def test_visibility_words_are_validated(tmp_path: Path) -> None:
     (folder / "assignment.toml").write_text('[exercises]\na = "A"\n[visibility.exercises]\nb = "visible"\n')
     with pytest.raises(AssignmentError, match="unknown exercise 'b'"):
         load_assignment(folder)
+
+
+METADATA = {   # submission_metadata.json as Gradescope writes it (its documented shape), trimmed
+    "id": 123456, "created_at": "2026-12-06T01:30:00.365935-05:00", "submission_method": "upload",
+    "assignment": {"id": 25828, "title": "ci-demo", "due_date": "2026-12-04T23:59:00.000000-05:00",
+                   "late_due_date": None, "total_points": "8.0"},
+    "users": [{"email": "ada@example.edu", "id": 1234, "name": "Ada Lovelace",
+               "assignment": {"due_date": "2026-12-04T23:59:00.000000-05:00", "late_due_date": None}}],
+    "previous_submissions": [],
+}
+
+
+@pytest.fixture(scope="module")
+def late_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ci-demo autograder with a late policy: 10% per day started, past a 15-minute grace."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copytree(FIXTURE / "assignments", course / "assignments")
+    shutil.copytree(FIXTURE / "solutions", course / "solutions")
+    for toml in (course / "assignments" / "ci-demo" / "assignment.toml", course / "solutions" / "ci-demo" / "assignment.toml"):
+        if toml.exists():
+            toml.write_text(toml.read_text() + "\n[deadline]\ndue = 2026-12-04T23:59:00-05:00\n"
+                                               "grace_minutes = 15\npenalty_per_day = 10\n")
+    out = course / "autograder.zip"
+    proc = subprocess.run(grader_cmd("gradescope", str(course / "assignments" / "ci-demo"), "--out", str(out),
+                                     "--sandbox", "none"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.slow   # builds a second autograder and grades three submissions in real kernels (~20 s)
+def test_gradescope_metadata_sets_the_late_penalty(tmp_path: Path, late_zip: Path) -> None:
+    late = autograder_tree(tmp_path / "late", late_zip)
+    shutil.copy(SUBMISSIONS / "correct.ipynb", late / "submission" / "ci-demo.ipynb")
+    (late / "submission_metadata.json").write_text(json.dumps(METADATA))
+    proc, results = run_autograder(late)
+    assert proc.returncode == 0, proc.stderr
+    assert results["score"] == 6.4                     # 8 points, 1 day 1 hour 31 minutes late: 2 days started, -20%
+    assert results["extra_data"]["late"]["words"] == "submitted 1 day 1 hour late: -20%"
+    assert results["extra_data"]["late"]["submitted_from"] == "gradescope"
+    assert results["extra_data"]["lms"] == {"lms": "gradescope", "id": "1234", "name": "Ada Lovelace"}
+    assert "Late policy: submitted 1 day 1 hour late: -20%. Final score: 6.4." in results["output"]
+    # Gradescope's extension for this student moves the due date: on time
+    extended = json.loads(json.dumps(METADATA))
+    extended["users"][0]["assignment"]["due_date"] = "2026-12-07T23:59:00-05:00"
+    moved = autograder_tree(tmp_path / "moved", late_zip)
+    shutil.copy(SUBMISSIONS / "correct.ipynb", moved / "submission" / "ci-demo.ipynb")
+    (moved / "submission_metadata.json").write_text(json.dumps(extended))
+    _, results = run_autograder(moved)
+    assert results["score"] == 8 and results["extra_data"]["late"]["words"].startswith("submitted on time (extended")
+    # no metadata: the time is unknown, flagged, not penalised
+    unknown = autograder_tree(tmp_path / "unknown", late_zip)
+    shutil.copy(SUBMISSIONS / "correct.ipynb", unknown / "submission" / "ci-demo.ipynb")
+    _, results = run_autograder(unknown)
+    assert results["score"] == 8 and results["extra_data"]["late"]["unknown"] is True
+    assert "submission time unknown: no late penalty applied" in results["output"]

@@ -95,3 +95,30 @@ def test_neural_net_basics_correct_submission_passes() -> None:
     proc = run_pytest("--notebook", NN_CORRECT, "--notebook-sandbox", "none", NN / "checks", confcutdir=NN)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+NN_SOLUTIONS = REPO / "solutions" / "neural-net-basics"
+
+
+@pytest.mark.skipif(not (NN_SOLUTIONS / "checks").is_dir() or not NN_CORRECT.is_file(),
+                    reason="solutions/neural-net-basics or its correct submission is not there")
+def test_hidden_module_with_a_public_module_s_name(tmp_path: Path) -> None:
+    # docs/junit-and-pytest.md's route with public and hidden checks; neural-net-basics's hidden
+    # modules have the public ones' file names (as `grader new` scaffolds them): pytest's default
+    # import mode stopped with "import file mismatch" before the plugin chose importlib.
+    junit = tmp_path / "pytest.xml"
+    proc = run_pytest("--notebook", NN_CORRECT, "--notebook-sandbox", "none", f"--junitxml={junit}",
+                      NN / "checks", NN_SOLUTIONS / "checks", confcutdir=REPO)
+    out = proc.stdout + proc.stderr
+    assert "import file mismatch" not in out
+    assert proc.returncode == 0, out[-3000:]
+    names = outcomes(junit)
+    public = {p.stem for p in (NN / "checks").glob("test_*.py")}
+    hidden = {p.stem for p in (NN_SOLUTIONS / "checks").glob("test_*.py")}
+    assert public & hidden, "the fixture must keep a hidden module with a public module's name"
+    assert len(names) > 0 and all(names.values())
+    from grader.course import load_assignment
+    from grader.grade import Options, grade
+
+    verdict = grade(NN_CORRECT, load_assignment(NN), Options(sandbox="none"))
+    assert len(names) == len(verdict.checks)

@@ -362,6 +362,45 @@ def test_an_instructor_may_have_hidden_checks_name_nothing(assignment: Assignmen
     assert all(not c.diagnosis for c in result.checks if c.hidden)
 
 
+def test_by_default_hidden_checks_show_their_name_and_pass_fail_only(tmp_path: Path, graded: Grader) -> None:
+    # DESIGN.md: hidden checks reveal their name and pass/fail, and the recognised mistake only where
+    # the instructor allows ([visibility] hidden_checks = "mistake", which this sample course sets).
+    import csv
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from grader.results import csv_row
+    from grader.verdict import HIDDEN_MESSAGE_FAIL
+
+    sample, mistake = "outer_product_wrong_order.ipynb", "an outer product where an inner one was meant"
+    allowed = csv_row("s", graded(sample))["mistakes"]
+    assert f"single_neuron: {mistake}" in allowed                 # named by hidden checks only, where allowed
+    course = tmp_path / "course"
+    for part in ("assignments", "solutions"):
+        shutil.copytree(ROOT / part / SLUG, course / part / SLUG)
+        toml = course / part / SLUG / "assignment.toml"
+        toml.write_text(toml.read_text().replace('hidden_checks = "mistake"\n', ""))    # the default
+    assert load_assignment(course / "assignments" / SLUG).hidden_feedback == "pass_fail"
+    (tmp_path / "class").mkdir()
+    shutil.copy(SAMPLES / sample, tmp_path / "class" / "ada.ipynb")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(tmp_path / "class"), "--assignment",
+                           str(course / "assignments" / SLUG), "--out", str(out), "--workers", "1", "--no-sandbox"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    tests = json.loads((out / "results" / "ada.json").read_text())["tests"]
+    hidden = [t for t in tests if "hidden" in t["tags"] and t["status"] == "failed"]
+    assert hidden and all(t["output"] == HIDDEN_MESSAGE_FAIL for t in hidden)
+    with open(out / "grades.csv", newline="") as fh:
+        row = next(csv.DictReader(fh))
+    assert mistake not in row["mistakes"] and "matrix product swapped" in row["mistakes"]   # the public checks' own
+    page = (out / "feedback" / "ada.html").read_text()
+    assert mistake not in page and HIDDEN_MESSAGE_FAIL in page
+
+
+
 def test_grades_csv_and_the_class_report_list_the_mistakes(graded: Grader, assignment: Assignment) -> None:
     from grader.feedback.report import ClassRow, class_mistakes, render_report
     from grader.results import csv_row, to_csv

@@ -15,8 +15,10 @@ The master folder of an assignment, `solutions/<slug>/`, holds what only instruc
 
     assignments/<slug>/
       <notebook>.ipynb    the student notebook: stubs, no hidden tests, no outputs
-      assignment.toml     a byte copy of the master's; with a [manual.<grade_id>] question added for
-                          each of nbgrader's manually graded cells it does not declare (manualcells.py)
+      assignment.toml     a byte copy of the master's (the one to edit); refused, naming them, when
+                          the released one sets keys the master's does not (never a silent loss); with
+                          a [manual.<grade_id>] question added for each of nbgrader's manually graded
+                          cells the master does not declare (manualcells.py)
       checks/             a copy of public/
       <[files] public>    byte copies of the public files, at the same relative paths
 
@@ -262,15 +264,46 @@ def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     manual = manual_cells(nb)        # nbgrader's manually graded cells: [manual.<grade_id>] questions
     student = student_notebook(tagged(nb, manual) if manual else nb, master.slug, master.version)
     out = Path(assignments_dir) / master.slug
-    written: list[Path] = []
-    write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
     toml = (master.root / course.TOML).read_bytes()
     if manual:
         toml = toml_text(toml.decode("utf-8"), manual, master.manual).encode("utf-8")
+    _refuse_lost_settings(master, out / course.TOML, toml.decode("utf-8"))
+    written: list[Path] = []
+    write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
     write_if_changed(out / course.TOML, toml, written)
     _sync(master.root / PUBLIC_DIR, out / course.CHECKS, written)
     _copy_files(master, out, written)
     return written
+
+
+def _settings(data: dict[str, Any], table: str = "") -> set[tuple[str, str]]:
+    """Every (table, key) an assignment.toml sets, nested tables by their dotted name."""
+    out: set[tuple[str, str]] = set()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out |= _settings(value, f"{table}.{key}" if table else key)
+        else:
+            out.add((table, key))
+    return out
+
+
+def _refuse_lost_settings(master: Master, released: Path, writing: str) -> None:
+    """The master's assignment.toml is the one to edit; `assign` copies it over the released one
+    (`writing`: what it writes, the master's with the questions of nbgrader's manual cells).
+    A setting only the released file has would be lost without a word: refuse, naming each."""
+    import tomllib
+
+    try:
+        old = tomllib.loads(released.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return          # none yet, or not readable as TOML: nothing the grader could have read from it
+    lost = sorted(_settings(old) - _settings(tomllib.loads(writing)))
+    if lost:
+        names = ", ".join(f"[{table}] {key}" if table else key for table, key in lost)
+        raise AuthoringError(
+            f"{released} sets {names}, which {master.toml} does not: `grader assign` would overwrite them",
+            hint=f"the master's assignment.toml is the one to edit: copy these settings into {master.toml} "
+                 f"(or delete them from {released}), then run `grader assign` again")
 
 
 def _copy_files(master: Master, out: Path, written: list[Path]) -> None:

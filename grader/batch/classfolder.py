@@ -10,7 +10,9 @@ with none, or several and none so named, the student gets a verdict that says so
 files of the notebook's folder (a student folder's) or of its zip come with it, per student
 (grader.submission: bounded by [limits] submitted_mb and submitted_files). Hidden
 entries (.ipynb_checkpoints, .DS_Store, __MACOSX) are ignored. A .zip is extracted to a
-temporary folder first, refusing entries that would land outside it.
+temporary folder first, refusing entries that would land outside it; a class zip whose only
+top-level entry is a folder of submissions (notebooks, student folders, student zips) is read
+from that folder.
 """
 from __future__ import annotations
 
@@ -21,11 +23,12 @@ import stat
 import tempfile
 import zipfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 from grader.errors import UsageError
+from grader.lms.download import LmsStudent, regroup
 from grader.submission.collect import file_sha256
 from grader.submission.names import skipped
 from grader.submission.pick import pick_notebook
@@ -44,6 +47,7 @@ class Entry:
     source: str                  # how to name it to people (zip members as archive.zip:member)
     problem: str = ""            # why nothing can be graded (no notebook, several notebooks)
     submission: Path | None = None   # what a worker grades: the student's folder or zip (its files with it)
+    lms: LmsStudent | None = None    # the LMS's id and name of the student, for an LMS download (grader.lms)
 
 
 def _listing_sha(folder: Path) -> str:
@@ -93,14 +97,20 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
     return [entries[k] for k in sorted(entries)]
 
 
+def _is_zip_name(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(".zip")
+
+
 def _unwrap(root: Path, notebook_name: str) -> Path:
-    """A zip whose only top-level entry is a folder of submissions (several notebooks or student
-    folders, none of them the assignment's notebook itself): that folder."""
+    """A zip whose only top-level entry is a folder of submissions (several notebooks, student
+    folders or student zips, none of them the assignment's notebook itself; or one student's
+    zip): that folder."""
     visible = [p for p in root.iterdir() if not skipped(p.name)]
     if len(visible) != 1 or not visible[0].is_dir():
         return root
     inner = [p for p in visible[0].iterdir() if not skipped(p.name)]
-    if (len(inner) >= 2 and all(p.is_dir() or p.name.lower().endswith(".ipynb") for p in inner)
+    shaped = all(p.is_dir() or p.name.lower().endswith(".ipynb") or _is_zip_name(p) for p in inner)
+    if (shaped and (len(inner) >= 2 or (len(inner) == 1 and _is_zip_name(inner[0])))
             and not any(p.name == notebook_name for p in inner)):
         return visible[0]
     return root
@@ -140,17 +150,38 @@ def safe_extract(archive: Path, dest: Path) -> list[str]:
     return refused
 
 
+def _students(root: Path, notebook_name: str, label: str, lms: str, exclude: tuple[Path, ...], scratch: Path,
+              notes: list[str]) -> tuple[list[Entry], list[str]]:
+    """The entries of `root`, read as an LMS download where its names are one (grader.lms.download)."""
+    group = regroup(root, lms, notebook_name, scratch, label=label, exclude=exclude)
+    notes += group.notes
+    if not group.lms:
+        return discover(root, notebook_name, label=label or None, exclude=exclude), group.warnings
+    entries = discover(group.root, notebook_name, label=f"{group.lms}:")
+    out = []
+    for entry in entries:
+        who = group.students.get(entry.student)
+        out.append(replace(entry, lms=who, source=", ".join(who.sources)) if who is not None else entry)
+    return out, group.warnings
+
+
 @contextmanager
-def opened(submissions: Path, notebook_name: str, *,
-           exclude: tuple[Path, ...] = ()) -> Iterator[tuple[list[Entry], list[str]]]:
+def opened(submissions: Path, notebook_name: str, *, exclude: tuple[Path, ...] = (), lms: str = "auto",
+           notes: list[str] | None = None) -> Iterator[tuple[list[Entry], list[str]]]:
     """(entries, warnings) for a folder or a .zip; a zip's temporary folder lives as long as the context.
-    `exclude`: folders that are no submissions (the batch's --out, when it lies inside the class folder)."""
+    `exclude`: folders that are no submissions (the batch's --out, when it lies inside the class folder).
+    `lms`: auto, canvas, moodle or none (grader.lms.download); `notes` receives what is no warning."""
     submissions = Path(submissions)
+    notes = [] if notes is None else notes
     if not submissions.exists():
         raise UsageError(f"no such folder or zip: {submissions}",
                          hint="give the folder (or .zip) that holds the class's submissions")
     if submissions.is_dir():
-        yield discover(submissions, notebook_name, exclude=exclude), []
+        scratch = Path(tempfile.mkdtemp(prefix="grader-lms-"))
+        try:
+            yield _students(submissions, notebook_name, "", lms, exclude, scratch, notes)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return
     if not zipfile.is_zipfile(submissions):
         raise UsageError(f"{submissions} is neither a folder nor a .zip archive",
@@ -161,6 +192,9 @@ def opened(submissions: Path, notebook_name: str, *,
         warnings = [f"{submissions.name}: refused {name!r} (a link, or a path outside the archive)" for name in refused]
         root = _unwrap(tmp, notebook_name)
         prefix = submissions.name + ":" + (f"{root.name}/" if root != tmp else "")
-        yield discover(root, notebook_name, label=prefix), warnings
+        (tmp.parent / (tmp.name + "-lms")).mkdir()
+        entries, more = _students(root, notebook_name, prefix, lms, (), tmp.parent / (tmp.name + "-lms"), notes)
+        yield entries, warnings + more
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(tmp.parent / (tmp.name + "-lms"), ignore_errors=True)

@@ -8,6 +8,7 @@ once take turns: an advisory lock on PostgreSQL (its DDL is transactional), retr
 """
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ HEAD = "0004_manual"                # the newest revision in migrations/versions
 ATTEMPTS = 8
 MIGRATE_LOCK = 0x67726164           # the advisory lock under which batches migrate (PostgreSQL)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
+# Alembic's `context` is one module-level proxy per process: two threads migrating at once (a desk
+# opening a gradebook while a regrade does) would take each other's. One at a time per process.
+ALEMBIC_LOCK = threading.Lock()
 
 
 class SchemaError(GraderError):
@@ -90,6 +94,7 @@ def upgrade_connection(conn: Any) -> None:
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = conn
-    if at is None and sa.inspect(conn).has_table("submissions"):
-        command.stamp(config, BASELINE)
-    command.upgrade(config, "head")
+    with ALEMBIC_LOCK:
+        if at is None and sa.inspect(conn).has_table("submissions"):
+            command.stamp(config, BASELINE)
+        command.upgrade(config, "head")

@@ -2,8 +2,10 @@
 
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
-    grades.csv                 a row per student: total, each exercise, status (and each manual
-                               question's points, and those still waiting)
+    grades.csv                 a row per student: total (the checks and the manual points given so far),
+                               submitted_at, late_by, penalty, final, each exercise, status, and for an
+                               assignment with manual questions each question's points and those waiting;
+                               "stale" = "yes" where the verdict was made with other checks than `digest` (--keep-stale)
     report.html                the class at a glance (grader.feedback.report)
 
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
@@ -23,6 +25,7 @@ from grader.results import MANUAL_WAITING, Result, csv_row, to_csv
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import StoredVerdict
+    from grader.policy.submitted import Shown, Stamp
 
 NOT_GRADED = "not graded"
 
@@ -50,9 +53,14 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"]) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html."""
+                        verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None,
+                        stamps: dict[str, Stamp] | None = None) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook, then grades.csv and report.html; with
+    `digest` (the checks graded with now), a verdict made with other checks is marked stale.
+    `stamps`: what this run knows of when each came in (an extension given since it was graded counts)."""
     from grader.feedback.report import ClassRow, render_report
+    from grader.policy.submitted import shown, stamped
+    from grader.staleness import is_stale
 
     rows: list[dict[str, object]] = []
     class_rows: list[ClassRow] = []
@@ -62,12 +70,18 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
             rows.append({"student": entry.student, "status": NOT_GRADED, "sha256": entry.sha256})
             class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
             continue
-        write_student_outputs(out, assignment, entry.student, stored.result)
-        row = csv_row(entry.student, stored.result)
+        result = stamped(stored.result, (stamps or {}).get(entry.student))
+        write_student_outputs(out, assignment, entry.student, result)
+        row = csv_row(entry.student, result)
         row["status"] = stored.status
+        stale = digest is not None and is_stale(stored.result, digest)
+        row["stale"] = "yes" if stale else ""
+        grade = shown(result, assignment.deadline)
+        row.update(grade.csv_columns())
         rows.append(row)
-        class_rows.append(ClassRow(entry.student, stored.status, stored.result, entry.source,
-                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html"))
+        class_rows.append(ClassRow(entry.student, stored.status, result, entry.source,
+                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html", stale=stale,
+                                   late=_late_note(grade), final=grade.grade.final))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
     if assignment.manual:       # a column per question a person grades, then the ones still waiting
         columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
@@ -76,6 +90,12 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
     report_path = out / "report.html"
     _write_atomic(report_path, render_report(assignment, class_rows))
     return csv_path, report_path
+
+
+def _late_note(grade: "Shown") -> str:
+    """The report's note of the late policy: only where it took something, or the time is unknown."""
+    late = grade.penalty
+    return grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
 
 
 def _write_atomic(path: Path, text: str) -> None:

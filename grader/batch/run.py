@@ -19,12 +19,16 @@ from typing import Any, TextIO
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
 from grader.policy.manual import final_of
+from grader.batch.restamp import restamp
+from grader.batch.stamps import TimeSources, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
 from grader.config import Assignment
 from grader.course import load_assignment
 from grader.errors import GraderError, UsageError
 from grader.options import Options
+from grader.policy.submitted import Stamp, stamped
 from grader.results import Result
+from grader.staleness import checks_digest, is_stale
 
 TIME_MARGIN = 120.0        # seconds a worker gets beyond the assignment's own time budgets
 GIVE_UP_AFTER = 3          # submissions stopped by the same grader fault, with nothing graded yet: the batch stops
@@ -42,15 +46,19 @@ class BatchConfig:
     db: str | None = None                   # default: sqlite in `out`
     scheduler: str | None = None            # a Dask scheduler address: grade on that cluster
     regrade: bool = False
+    keep_stale: bool = False                # keep verdicts made with other checks (marked stale) instead of regrading
     options: Options = Options()
     time_limit: float | None = None         # default: the assignment's budgets plus a margin
     grade_fn: str = DEFAULT_GRADE_FN
+    lms: str = "auto"                       # auto, canvas, moodle, none (grader.lms.download)
+    times: TimeSources = TimeSources()      # --submitted-at, --extensions, --times-from-mtime
 
 
 @dataclass
 class BatchSummary:
     students: int = 0
     skipped: int = 0                        # already in the gradebook
+    stale: int = 0                          # of those, verdicts made with other checks (regraded, or kept with --keep-stale)
     graded: int = 0                         # verdicts written by this run
     statuses: Counter = field(default_factory=Counter)
     grader_errors: dict[str, str] = field(default_factory=dict)   # student -> why no verdict
@@ -85,6 +93,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     out.mkdir(parents=True, exist_ok=True)
     url = config.db or default_url(out)
     limit = config.time_limit or time_limit_for(assignment)
+    digest = checks_digest(assignment, config.options.hidden, config.options.select)
     # a class none of which can be in the gradebook yet (a new one, or --regrade): the zygote and
     # the worker server start booting now, while the gradebook opens and the class is read
     # (~0.25 s of a batch's start); otherwise only once there is something to grade
@@ -92,15 +101,21 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         backend = _backend(config, assignment, limit) if config.regrade or new_gradebook(config, out) else None
         book = Gradebook(url)
     summary = BatchSummary(out=out, gradebook=url)
-    with opened(config.submissions, assignment.notebook, exclude=(out,)) as (entries, warnings):
+    notes: list[str] = []
+    with opened(config.submissions, assignment.notebook, exclude=(out,), lms=config.lms, notes=notes) as (entries, warnings):
         summary.students = len(entries)
         summary.warnings += warnings
-        for w in warnings:
-            print(f"warning: {w}", file=log)
-        done = set() if config.regrade else book.graded(assignment.slug)
-        todo = [e for e in entries if (e.student, e.sha256) not in done]
-        summary.skipped = len(entries) - len(todo)
-        recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log))
+        for line in [f"note: {n}" for n in notes] + [f"warning: {w}" for w in warnings]:
+            print(line, file=log)
+        stamps = stamps_for(entries, config.times)    # a file naming someone not in the class stops here
+        if assignment.deadline is not None and unknown_note(stamps):
+            print(f"warning: {unknown_note(stamps)}", file=log)
+        todo, stale = _to_grade(config, book, assignment, entries, digest, summary)
+        recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log),
+                            digest=digest, replace_keys=stale)
+        recorder.stamps = stamps
+        if summary.stale:
+            print(_stale_words(summary.stale, config.keep_stale), file=log)
         if todo:
             tasks = [_task_for(e) for e in todo]
             backend = backend or _backend(config, assignment, limit)
@@ -114,14 +129,39 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         from grader.batch.outputs import write_class_outputs
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+        restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
         if assignment.manual:        # the grades given so far to questions a person grades
             from grader.policy.grading import ManualGrading
 
             verdicts = ManualGrading(book, assignment).applied(verdicts)
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts)
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _to_grade(config: BatchConfig, book: Any, assignment: Assignment, entries: list[Entry], digest: str,
+              summary: BatchSummary) -> tuple[list[Entry], set[tuple[str, str]]]:
+    """The entries to grade, and the (student, sha256) of stale verdicts they will replace: none
+    in the gradebook yet, every one with --regrade, and those made with other checks than
+    `digest` unless --keep-stale."""
+    if config.regrade:
+        return list(entries), set()
+    stored = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+    stale = {key for key, verdict in stored.items() if is_stale(verdict.result, digest)}
+    summary.stale = len(stale)
+    redo = set() if config.keep_stale else stale
+    todo = [e for e in entries if (e.student, e.sha256) not in stored or (e.student, e.sha256) in redo]
+    summary.skipped = len(entries) - len(todo)
+    return todo, redo
+
+
+def _stale_words(count: int, keep: bool) -> str:
+    verdicts = f"{count} verdict{'s' if count != 1 else ''} in the gradebook {'were' if count != 1 else 'was'} made " \
+               "with other checks (the checks or assignment.toml changed since)"
+    if keep:
+        return f"{verdicts}: kept (--keep-stale), marked stale in grades.csv and the report"
+    return f"{verdicts}: grading {'them' if count != 1 else 'it'} again (--keep-stale keeps them)"
 
 
 def new_gradebook(config: BatchConfig, out: Path) -> bool:
@@ -169,11 +209,14 @@ class Recorder:
     """Turns outcomes into verdicts: one gradebook transaction each, then the student's files."""
 
     def __init__(self, book: Any, assignment: Assignment, out: Path, regrade: bool, summary: BatchSummary,
-                 progress: "Progress") -> None:
+                 progress: "Progress", *, digest: str = "", replace_keys: set[tuple[str, str]] | None = None) -> None:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
+        self.digest = digest                      # the checks graded with: recorded in every verdict
+        self.replace_keys = replace_keys or set()  # (student, sha256) of stale verdicts to replace
         self.summary, self.progress = summary, progress
         self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
         self.faults: Counter[str] = Counter()   # grader faults that stood, by their first line
+        self.stamps: dict[str, Stamp] = {}      # student -> when it came in, who sent it (recorded in the verdict)
 
     def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
         """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
@@ -218,9 +261,11 @@ class Recorder:
     def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
         from grader.batch.outputs import write_student_outputs
 
+        result = stamped(result, self.stamps.get(task.student))
+        result.checks_digest = self.digest
         written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
                                    source=task.source, status=status, result=result, reason=reason,
-                                   replace=self.regrade)
+                                   replace=self.regrade or (task.student, task.sha256) in self.replace_keys)
         if written:
             self.summary.graded += 1
             self.summary.statuses[status] += 1

@@ -32,6 +32,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--notebook-sandbox", choices=SANDBOX_MODES, default="auto", help=SANDBOX_HELP)
 
 
+# A hidden check module may have a public one's file name (`grader new` scaffolds them so):
+# pytest's default import mode ("prepend") imports both as one module name and stops with
+# "import file mismatch"; importlib imports each file on its own, as `grader check` does.
+# A mode the user chose other than the default is kept.
+IMPORT_MODE = "importlib"
+
+
+def _choose_import_mode(namespace: Any) -> None:
+    if getattr(namespace, "notebook", None) is not None and getattr(namespace, "importmode", None) == "prepend":
+        namespace.importmode = IMPORT_MODE
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    _choose_import_mode(early_config.known_args_namespace)     # conftest.py files in the checks folders
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from grader.checks.plugin import MARKERS
 
@@ -39,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if config.getoption("notebook", None) is None:
         return
+    _choose_import_mode(config.option)                          # the check modules
     config.addinivalue_line("python_files", "check_*.py")   # as `grader check` collects them
     from grader.checks import _nb_fixture
 
@@ -165,7 +182,7 @@ class NotebookSession:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[Any]):  # type: ignore[no-untyped-def]
         from grader.checks.plugin import points_of
-        from grader.verdict import earned, hidden_message
+        from grader.verdict import earned
 
         outcome = yield
         report = outcome.get_result()
@@ -175,12 +192,21 @@ class NotebookSession:
         if report.passed or call.excinfo is None:
             return
         if self._hidden(item):
-            report.longrepr = f"{item.name} (hidden): {hidden_message(False)}"
+            report.longrepr = f"{item.name} (hidden): {self._hidden_words(call.excinfo.value)}"
             report.sections = []
             return
         text = failure_text(call.excinfo.value)
         if text:
             report.longrepr = text
+
+    def _hidden_words(self, exc: BaseException) -> str:
+        """A failed hidden check's words, as the verdict's ([visibility] hidden_checks)."""
+        from grader.failures import CheckFailed
+        from grader.verdict import hidden_failure
+
+        diagnosis = exc.details.get("diagnosis") if isinstance(exc, CheckFailed) else None
+        allowed = self.assignment is not None and self.assignment.hidden_feedback == "mistake"
+        return hidden_failure(str(getattr(diagnosis, "public", "") or "") if allowed else "")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.points:

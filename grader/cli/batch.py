@@ -27,8 +27,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                                               "e.g. postgresql+psycopg://user@host/course")
     p.add_argument("--scheduler", metavar="ADDRESS", help="grade on the Dask cluster of this scheduler (tcp://host:8786)")
     p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
+    p.add_argument("--keep-stale", action="store_true",
+                   help="keep verdicts made with other checks (they are regraded by default); grades.csv and the report mark them stale")
+    p.add_argument("--lms", choices=["auto", "canvas", "moodle", "none"], default="auto",
+                   help="the LMS whose download SUBMISSIONS is: Canvas's bulk download, Moodle's 'download all "
+                        "submissions', none (file and folder names are student ids), or auto (default: by the names)")
+    p.add_argument("--submitted-at", type=Path, metavar="FILE",
+                   help="CSV student,submitted_at (ISO 8601 with a time zone): when each came in, where neither the "
+                        "LMS nor nbgrader's timestamp.txt says")
+    p.add_argument("--extensions", type=Path, metavar="FILE",
+                   help="CSV student,due (ISO 8601 with a time zone): students whose deadline was moved")
+    p.add_argument("--times-from-mtime", action="store_true",
+                   help="take a submission's time from its notebook file's modification time where nothing better says")
     add_grading_options(p)
     p.set_defaults(func=cmd_batch)
+
+
+def _stale_note(stale: int, keep: bool) -> str:
+    """How many verdicts were made with other checks, and what became of them."""
+    if not stale:
+        return ""
+    return f"; {stale} made with other checks: " + ("kept, marked stale" if keep else "graded again")
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -40,13 +59,23 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if args.workers is not None and args.scheduler:
         raise UsageError("--workers and --scheduler do not go together",
                          hint="a cluster's size is set by its workers (dask worker --nworkers N)")
+    if args.times_from_mtime and args.submissions.is_file():
+        raise UsageError("--times-from-mtime reads the files' times, which a .zip does not keep as they were",
+                         hint="unzip the download (keeping its times) and pass the folder, or give --submitted-at FILE")
+    for flag, path in (("--submitted-at", args.submitted_at), ("--extensions", args.extensions)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path}: no such file", hint="give a CSV file (header: student,...)")
+    from grader.batch.stamps import TimeSources
+
     options = grading_options(args)
+    times = TimeSources(submitted_at=args.submitted_at, extensions=args.extensions, from_mtime=args.times_from_mtime)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
-                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade, options=options)
+                         workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade,
+                         keep_stale=args.keep_stale, options=options, lms=args.lms, times=times)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
     print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "
-          f"({summary.skipped} already in the gradebook); new verdicts: {counts}")
+          f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); new verdicts: {counts}")
     if summary.grader_errors:
         print(f"{len(summary.grader_errors)} submission(s) could not be graded (the grader failed, not the student); "
               "run the same command again to retry them:", file=sys.stderr)

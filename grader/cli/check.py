@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from grader.cli.options import add_grading_options, grading_options
@@ -39,7 +40,11 @@ def check_cold(args: argparse.Namespace) -> int:
             report_error_to_github(str(exc))
         raise
     if not args.quiet:
+        from grader.staleness import drift_warning
+
         print(inert_in_ci(render_text(result, title=assignment.title)))
+        if drift_warning(assignment):
+            print(drift_warning(assignment), file=sys.stderr)
         for label, path in (("results", args.results), ("feedback", args.feedback), ("junit", args.junit)):
             if path:
                 print(f"{label}: {path}")

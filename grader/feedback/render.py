@@ -7,7 +7,7 @@ from typing import Any
 
 from grader.policy.answers import IMAGES, is_base64
 from grader.policy.manual import STUDENT_WORDS, WAITING_WORDS, final_of, points_of, status
-from grader.results import ManualAnswer, Result
+from grader.results import ManualAnswer, Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
 
 
@@ -21,10 +21,11 @@ def environment() -> Any:
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
         trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
     )
-    env.filters["num"] = _num
+    env.filters["num"] = number_text
     env.filters["mdquote"] = _md_quote
     env.filters["mdcell"] = _md_cell
-    env.filters["shape"] = lambda s: "—" if s is None else "(" + ", ".join(map(str, s)) + ("," if len(s) == 1 else "") + ")"
+    env.filters["shape"] = shape_text
+    env.filters["details"] = detail_lines
     return env
 
 
@@ -58,13 +59,7 @@ def _md_cell(value: Any) -> str:
     return _md_escape(" ".join(str(value).split()))
 
 
-def _num(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 1e4 or value == 0 else f"{value:.3e}"
-    return str(value)
-
-
-def context(result: Result, title: str | None) -> dict[str, Any]:
+def context(result: Result, title: str | None, late: dict[str, Any] | None = None) -> dict[str, Any]:
     """What every template is given: the public view of `result`, grouped by exercise."""
     view = result.public_view()
     groups = view.by_exercise()
@@ -76,8 +71,8 @@ def context(result: Result, title: str | None) -> dict[str, Any]:
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    final = final_of(result)
-    return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final,
+    final = final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
+    return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final, "late": late,
             "manual": [manual_entry(a) for a in result.manual], "waiting_words": WAITING_WORDS,
             "student_words": STUDENT_WORDS,
             "percent": (100.0 * final.final / final.max_score) if final.max_score else 0.0}
@@ -98,9 +93,10 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None) -> str:
-    """One self-contained HTML page: no external assets."""
-    return environment().get_template("feedback.html.j2").render(**context(result, title))
+def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None) -> str:
+    """One self-contained HTML page: no external assets. `late`: the late policy's facts
+    (grader.policy.submitted.Shown.late_data), shown under the score."""
+    return environment().get_template("feedback.html.j2").render(**context(result, title, late))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:

@@ -21,6 +21,7 @@ from grader.results import Result, mistakes_of
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
                  "timeout": "#e37400", "not graded": "#bdc1c6"}
 NOT_GRADED_STATUSES = ("unreadable", "crashed", "timeout")
+STALE_NOTE = "stale: graded with other checks than the current ones"
 WIDTH = 900
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 
@@ -34,15 +35,20 @@ class ClassRow:
     result: Result | None          # None: no verdict (the grader could not grade it)
     source: str = ""
     feedback: str = ""             # link to the student's feedback page, relative to the report
+    stale: bool = False            # its verdict was made with other checks than the current ones
+    late: str = ""                 # the late policy's words, where it took something or the time is unknown
+    final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
 
     @property
-    def final(self) -> FinalGrade | None:
-        """The final grade (grader.policy.manual.final_of): checks and the manual points given so far."""
+    def grade(self) -> FinalGrade | None:
+        """The checks and the manual points given so far (grader.policy.manual.final_of), out of their maximum."""
         return final_of(self.result) if self.result else None
 
     @property
     def score(self) -> float:
-        return self.final.final if self.final else 0.0
+        if self.final is not None and self.result is not None:
+            return self.final
+        return self.grade.final if self.grade else 0.0
 
     @property
     def waiting(self) -> list[str]:
@@ -195,7 +201,7 @@ def _rate_bar(label: str, passed: int, total: int, tooltip: str = "") -> Bar:
 def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
     graded = [r for r in rows if r.result is not None]
     scores = [r.score for r in graded]
-    max_score = max((r.final.max_score for r in graded if r.final), default=0.0)
+    max_score = max((r.grade.max_score for r in graded if r.grade), default=0.0)
     statuses = Counter(r.status for r in rows)
     # per exercise and per check, over the submissions that were actually graded
     real = [r for r in graded if r.status not in NOT_GRADED_STATUSES and r.result]
@@ -302,8 +308,10 @@ def render_report(assignment: Assignment, rows: list[ClassRow]) -> str:
     table = []
     for r in rows:
         per_ex = r.result.exercise_scores() if r.result else {}
-        table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises],
-                      "note": r.reason or (", ".join(r.result.errors[:1]) if r.result and r.status == "failed" else "")})
+        note = r.reason or (", ".join(r.result.errors[:1]) if r.result and r.status == "failed" else "")
+        if r.stale:
+            note = "; ".join(n for n in (STALE_NOTE, note) if n)
+        table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises], "note": note})
     return _env().get_template("report.html.j2").render(
         title=assignment.title, slug=assignment.slug, stats=stats, plots=svgs, exercises=exercises,
-        table=table, colors=STATUS_COLORS)
+        table=table, colors=STATUS_COLORS, stale=sum(r.stale for r in rows))

@@ -293,6 +293,8 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     from grader.notebook import read_submission
     from grader.options import Options, parse_device, parse_sandbox
     from grader.submission.opened import attach_files, gather
+    from grader.integrations.gradescope_metadata import gradescope_stamp
+    from grader.policy.submitted import shown, stamped
     from grader.results import to_gradescope
 
     out = out or sys.stdout
@@ -334,8 +336,12 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     if notebook.name != assignment.notebook:
         result.errors.insert(0, f"Your notebook is named {notebook.name}, but the assignment asks for "
                                 f"{assignment.notebook}. It was graded anyway; name it {assignment.notebook} next time.")
-    _write(results, to_gradescope(result, assignment.visibility))
+    result = stamped(result, gradescope_stamp(root))      # when it came in, who sent it (submission_metadata.json)
+    late = shown(result, assignment.deadline).late_data()
+    _write(results, to_gradescope(result, assignment.visibility, late))
     print(render_text(result, title=assignment.title), file=out)
+    if late:
+        print(f"Late policy: {late['words']}. Final score: {late['final']:g}.", file=out)
     return result.exit_code
 
 

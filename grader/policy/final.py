@@ -47,6 +47,7 @@ class LatePenalty:
     late_by_seconds: float = 0.0
     words: str = ""                 # "submitted 1 day 3 hours late: -10%"
     waived: bool = False            # an instructor waived it (with a reason, as an adjustment)
+    unknown: bool = False           # the submission's time could not be read: not penalised, flagged
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
 
-from grader.policy.final import FinalGrade, ManualScore, final_grade
+from grader.policy.final import FinalGrade, LatePenalty, ManualScore, final_grade
 
 if TYPE_CHECKING:   # grader.results uses this module to total its verdicts
     from grader.policy.questions import ManualQuestion
@@ -82,9 +82,11 @@ def manual_scores(result: "Result") -> list[ManualScore]:
     return [ManualScore(a.question, a.points, points_of(a)) for a in result.manual]
 
 
-def final_of(result: "Result") -> FinalGrade:
-    """The final grade of `result` with its manual points, as every output shows it."""
-    return final_grade(result, adjustments=(), manual=manual_scores(result))
+def final_of(result: "Result", penalty_percent: float | None = None) -> FinalGrade:
+    """The final grade of `result` with its manual points, as every output shows it; `penalty_percent`:
+    the late policy's, where one applies (grader.policy.submitted.shown decides it)."""
+    penalty = LatePenalty(percent=penalty_percent) if penalty_percent is not None else None
+    return final_grade(result, adjustments=(), manual=manual_scores(result), penalty=penalty)
 
 
 def waiting(result: "Result") -> list[str]:
