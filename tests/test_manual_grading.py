@@ -208,3 +208,7 @@ def test_a_class_graded_by_rubric_then_released(tmp_path: Path) -> None:
         manual = {t["extra_data"]["question"]: t for t in released_json["tests"] if t["tags"] == ["manual"]}
         assert set(manual) == {"why_linear", "print_task"}
     assert json.loads((released / "ada" / "results.json").read_text())["extra_data"]["manual_waiting"] == []
+    exported = cli("export", "csv", str(folder), "--gradebook", str(out), "--out", str(tmp_path / "lms.csv"), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    with (tmp_path / "lms.csv").open(newline="") as f:
+        assert {row["student"]: row["final"] for row in csv.DictReader(f)} == {s: t for s, (t, _) in totals.items()}

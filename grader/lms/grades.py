@@ -61,6 +61,10 @@ def class_grades(assignment: Assignment, url: str) -> list[ClassGrade]:
     book = Gradebook(url)
     try:
         stored = book.verdicts_of(assignment.slug)
+        if assignment.manual:        # the grades given so far to questions a person grades
+            from grader.policy.grading import ManualGrading
+
+            stored = ManualGrading(book, assignment).applied(stored)
     finally:
         book.close()
     latest: dict[str, Result] = {}
