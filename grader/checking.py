@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from grader.config import Assignment
 from grader.course import resolve_assignment
@@ -14,6 +15,9 @@ from grader.results import Result, dumps_gradescope, to_junit
 from grader.submission.archive import zip_slug
 from grader.submission.opened import attach_files, gather, is_zip, open_submission
 
+if TYPE_CHECKING:
+    from grader.policy.final import Adjustment
+
 
 @dataclass(frozen=True)
 class Outputs:
@@ -23,20 +27,24 @@ class Outputs:
     markdown: Path | None = None
 
 
-def write_outputs(result: Result, assignment: Assignment, outputs: Outputs) -> None:
+def write_outputs(result: Result, assignment: Assignment, outputs: Outputs,
+                  adjustments: Sequence["Adjustment"] = ()) -> None:
+    """Write the requested files; `adjustments`: the graders' (grader serve), in the final grade."""
     from grader.feedback import render_html, render_markdown
     from grader.policy.submitted import shown
 
-    late = shown(result, assignment.deadline).late_data()     # the final grade, where a late policy applies
+    final = shown(result, assignment.deadline, adjustments)
+    late = final.late_data()     # the final grade, where a late policy applies
+    grade = final.grade if final.grade.applied else None     # ... and where graders adjusted it
 
     def write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
 
     if outputs.results:
-        write(outputs.results, dumps_gradescope(result, assignment.visibility, late))
+        write(outputs.results, dumps_gradescope(result, assignment.visibility, late, grade))
     if outputs.feedback:
-        write(outputs.feedback, render_html(result, title=assignment.title, late=late))
+        write(outputs.feedback, render_html(result, title=assignment.title, late=late, grade=grade))
     if outputs.junit:
         write(outputs.junit, to_junit(result))
     if outputs.markdown:

@@ -136,7 +136,15 @@ def main(argv: list[str] | None = None) -> int:
         where = out / sample_class.slug
         size = build_class(sample_class, where / "class")
         codes.append(grade_class(where / "class", sample_class.assignment, where, size, args))
+    print_desk_command(out / classes[0].slug)
     return max(codes)
+
+
+def print_desk_command(where: Path) -> None:
+    """The one command that opens the instructor's desk on the first class's gradebook."""
+    print("\n" + "-" * 72 + "\n")
+    print("Review, adjust and regrade the class in the browser (the instructor's desk, docs/desk.md):")
+    print(f"    grader serve {_rel(where)} --course {_rel(ROOT)} --submissions {_rel(where / 'class')}")
 
 
 def _rel(path: Path) -> str:

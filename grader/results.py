@@ -6,11 +6,14 @@ import io
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree as ET
 
 from grader import verdict
 from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
+
+if TYPE_CHECKING:
+    from grader.policy.final import FinalGrade
 
 CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
@@ -75,8 +78,7 @@ class CellIssue:
 
 @dataclass
 class ManualAnswer:
-    """A question a person grades, in one submission: the student's answer as found, and its grade
-    once given (grader.policy.manual reads it; the gradebook's manual tables hold the grades)."""
+    """A question a person grades in one submission: the answer as found, its grade once given (policy.manual)."""
 
     question: str                   # its name in [manual.<name>]
     title: str
@@ -90,8 +92,8 @@ class ManualAnswer:
     score: float | None = None      # given by a person; None: not graded (yet)
     rubric: list[dict[str, Any]] = field(default_factory=list)    # the rubric items applied: id, text, points
     comment: str = ""
-    graded_by: str = ""
-    graded_at: str = ""             # ISO 8601, UTC
+    graded_by: str = ""             # and graded_at: ISO 8601, UTC
+    graded_at: str = ""
 
 
 @dataclass
@@ -246,17 +248,23 @@ def _file_words(row: dict[str, Any]) -> str:
 
 
 def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
-                  late: dict[str, Any] | None = None) -> dict[str, Any]:
+                  late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None) -> dict[str, Any]:
     """results.json in Gradescope's schema, with our facts under extra_data. `late`: the late
-    policy's facts (grader.policy.submitted.Shown.late_data); its "final" is the score then."""
+    policy's facts (grader.policy.submitted.Shown.late_data); its "final" is the score then.
+    `grade`: the final grade where graders adjusted it (grader serve): `score` is its final, an
+    adjusted check shows its new points and the reason, extra_data lists the adjustments."""
     visibility = visibility or {}
+    grade = grade if grade is not None and grade.applied else None
+    adjusted = {a.name: a for a in grade.applied if a.kind == "check"} if grade else {}
     tests = []
     for check in result.checks:
         view = check.public_view()
         output = view.message if view.passed else failure_text(view)
+        if check.name in adjusted:
+            output = f"Adjusted by your grader to {adjusted[check.name].points:g} points: {adjusted[check.name].reason}\n\n{output}"
         tests.append({
             "name": f"{check.exercise}: {check.name}",
-            "score": view.score,
+            "score": adjusted[check.name].points if check.name in adjusted else view.score,
             "max_score": view.points,
             "status": view.status,
             "output": output,
@@ -270,7 +278,7 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
     tests += gradescope_tests(result, visibility.get("manual", visibility.get("public", "visible")))
     final = final_of(result)
     return {
-        "score": late["final"] if late else final.final,
+        "score": grade.final if grade else (late["final"] if late else final.final),
         "execution_time": round(result.execution_time, 3),
         "output": _summary_output(result) + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}."
                                              if late else ""),
@@ -289,8 +297,18 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
             **({"manual_points": final.manual, "manual_waiting": waiting(result)} if result.manual else {}),
             **({"late": late} if late else {}),
             **({"lms": {"lms": result.lms, "id": result.lms_id, "name": result.display_name}} if result.lms else {}),
+            **_grade_data(grade),
         },
     }
+
+
+def _grade_data(grade: "FinalGrade | None") -> dict[str, Any]:
+    """extra_data's "automatic_score" and "adjustments": only for a grade a grader changed."""
+    if grade is None:
+        return {}
+    return {"automatic_score": grade.automatic,
+            "adjustments": [{"kind": a.kind, "name": a.name, "points": a.points, "reason": a.reason, "by": a.by,
+                             "at": a.at, "earlier": a.earlier} for a in grade.applied]}
 
 
 def _files_data(result: Result) -> dict[str, Any]:
@@ -301,8 +319,8 @@ def _files_data(result: Result) -> dict[str, Any]:
 
 
 def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
-                     late: dict[str, Any] | None = None) -> str:
-    return json.dumps(to_gradescope(result, visibility, late), indent=2)
+                     late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None) -> str:
+    return json.dumps(to_gradescope(result, visibility, late, grade), indent=2)
 
 
 def to_junit(result: Result) -> str:
@@ -336,32 +354,27 @@ def to_junit(result: Result) -> str:
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-CSV_FIXED = ["student", "total", "max_score", "status", "device", "isolation", "sha256"]
+CSV_FIXED = ["student", "total", "adjusted", "max_score", "status", "device", "isolation", "sha256"]
 LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
-# then LATE_COLUMNS, then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a verdict
-# made with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
-# an assignment with manual questions: then one column per question, and "waiting" (the questions not graded yet);
-# "total" is the checks and the manual points given so far, "final" that after the late policy
-MANUAL_WAITING = "waiting"
+# total, max_score: the checks' and the manual questions' (points given so far); adjusted: the checks after
+# the desk's adjustments; LATE_COLUMNS ("final": all of it after the late policy), "mistakes", "stale" (`--keep-stale`),
+# one column per exercise, then per manual question (empty: waiting) and "waiting" (docs/batch.md)
 
 
-def csv_row(student: str, result: Result) -> dict[str, Any]:
-    from grader.policy.manual import final_of, points_of, waiting
+def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    from grader.policy.manual import csv_cells, final_of
 
     final = final_of(result)
     row: dict[str, Any] = {
         "student": student, "total": final.final, "max_score": final.max_score,
+        "adjusted": grade.adjusted if grade is not None else result.score,
         "status": result.status, "device": result.device, "isolation": result.isolation,
         "sha256": result.sha256,
     }
     for name, (score, _points) in result.exercise_scores().items():
         row[name] = score
     row["mistakes"] = "; ".join(f"{exercise}: {name}" for exercise, name in mistakes_of(result))
-    for answer in result.manual:      # a question's points; empty while it waits for a grader
-        points = points_of(answer)
-        row[answer.question] = "" if points is None else points
-    if result.manual:
-        row[MANUAL_WAITING] = "; ".join(waiting(result))
+    row.update(csv_cells(result))     # each manual question's points (empty while it waits), and "waiting"
     return row
 
 

@@ -150,6 +150,11 @@ def test_a_no_answer_question_can_be_given_points_by_a_grader(book: Gradebook, a
     assert totals(grading)["cy"] == 2.0
 
 
+def csv_finals(out: Path) -> dict[str, str]:
+    with (out / "grades.csv").open(newline="") as f:
+        return {row["student"]: row["final"] for row in csv.DictReader(f)}
+
+
 # -- a class, from `grader batch` to `grader release` ----------------------------------------------
 def cli(*args: str, cwd: Path) -> "subprocess.CompletedProcess[str]":
     return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=600,
@@ -182,6 +187,10 @@ def test_a_class_graded_by_rubric_then_released(tmp_path: Path) -> None:
     grading.grade("why_linear", "ada", items=["sum", "scale"], comment="Clear & complete.", by="ta1", version=0)
     grading.grade("why_linear", "bob", items=["vague"], comment="Show the algebra.", by="ta1", version=0)
     grading.grade("print_task", "ada", extra=1.0, by="ta1", version=0)
+    from grader.batch.adjustments import Change, save       # the desk's adjustment of a check, with its reason
+
+    cy = grading.answers("why_linear")[2].sha256
+    save(book, Change("tiny", "cy", "check", "test_double", 0.5, "x + 1 is close: half a point", "ta1", cy, None, True))
     book.close()
 
     refused = cli("release", str(folder), "--gradebook", str(out), "--out", str(released), cwd=tmp_path)
@@ -194,21 +203,24 @@ def test_a_class_graded_by_rubric_then_released(tmp_path: Path) -> None:
     assert "Shows 2(x + y) = 2x + 2y" in page and "Shows 2(ax) = a(2x)" in page and "Clear &amp; complete." in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert 'id="score">4 / 4<' in page
+    assert "x + 1 is close: half a point" in (released / "cy" / "tiny.html").read_text()
     bob_page = (released / "bob" / "tiny.html").read_text()
     assert "Says it without showing it" in bob_page and "Show the algebra." in bob_page
     assert "waiting for a grader" in bob_page
 
     cli("batch", str(classdir), "--assignment", str(folder), "--out", str(out), cwd=tmp_path)   # nothing to grade
     totals = csv_totals(out)
-    assert totals == {"ada": ("4.0", ""), "bob": ("1.0", "print_task"), "cy": ("0.0", "print_task")}
-    for student, (total, _) in totals.items():
+    assert totals == {"ada": ("4.0", ""), "bob": ("1.0", "print_task"), "cy": ("0.0", "print_task")}   # before adjustments
+    finals = csv_finals(out)
+    assert finals == {"ada": "4.0", "bob": "1.0", "cy": "0.5"}
+    for student, final in finals.items():
         released_json = json.loads((released / student / "results.json").read_text())
         batch_json = json.loads((out / "results" / f"{student}.json").read_text())
-        assert released_json["score"] == batch_json["score"] == float(total)
+        assert released_json["score"] == batch_json["score"] == float(final)
         manual = {t["extra_data"]["question"]: t for t in released_json["tests"] if t["tags"] == ["manual"]}
         assert set(manual) == {"why_linear", "print_task"}
     assert json.loads((released / "ada" / "results.json").read_text())["extra_data"]["manual_waiting"] == []
     exported = cli("export", "csv", str(folder), "--gradebook", str(out), "--out", str(tmp_path / "lms.csv"), cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     with (tmp_path / "lms.csv").open(newline="") as f:
-        assert {row["student"]: row["final"] for row in csv.DictReader(f)} == {s: t for s, (t, _) in totals.items()}
+        assert {row["student"]: row["final"] for row in csv.DictReader(f)} == finals

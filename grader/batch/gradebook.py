@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, get_args
 
 from grader.batch.migrate import upgrade
-from grader.batch.schema import tables
+from grader.batch.schema import desk_tables, tables
 from grader.errors import GraderError
 from grader.results import CheckResult, Result
 
@@ -76,6 +76,7 @@ class Gradebook:
                 self._sqlite_pragmas()
             self.tables = tables()
             self.submissions, self.verdicts, self.checks = self.tables.submissions, self.tables.verdicts, self.tables.checks
+            self.desk = desk_tables(self.tables.meta)       # adjustments, their versions, the history (grader.batch.adjustments)
             upgrade(self.engine)
         except ModuleNotFoundError as exc:
             raise GradebookError(f"the database driver for {safe_url(url)} is not installed ({exc.name})",

@@ -16,15 +16,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from urllib.parse import quote
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from grader.config import Assignment
 from grader.checking import Outputs, write_outputs
-from grader.results import MANUAL_WAITING, Result, csv_row, to_csv
+from grader.policy.manual import MANUAL_WAITING
+from grader.results import Result, csv_row, to_csv
 
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import StoredVerdict
+    from grader.policy.final import Adjustment
     from grader.policy.submitted import Shown, Stamp
 
 NOT_GRADED = "not graded"
@@ -41,8 +43,9 @@ def student_paths(out: Path, student: str) -> Outputs:
     return Outputs(results=out / "results" / f"{name}.json", feedback=out / "feedback" / f"{name}.html")
 
 
-def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result) -> None:
-    write_outputs(result, assignment, student_paths(out, student))
+def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result,
+                          adjustments: Sequence["Adjustment"] = ()) -> None:
+    write_outputs(result, assignment, student_paths(out, student), adjustments)
 
 
 def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]:
@@ -54,10 +57,14 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
 
 def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
                         verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None,
-                        stamps: dict[str, Stamp] | None = None) -> tuple[Path, Path]:
-    """Rewrite every student's files from the gradebook, then grades.csv and report.html; with
-    `digest` (the checks graded with now), a verdict made with other checks is marked stale.
-    `stamps`: what this run knows of when each came in (an extension given since it was graded counts)."""
+                        stamps: dict[str, Stamp] | None = None,
+                        adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
+                        student_files: bool = True) -> tuple[Path, Path]:
+    """Rewrite every student's files from the gradebook (unless `student_files` is off: the desk
+    rewrites only the student it changed), then grades.csv and report.html; with `digest` (the
+    checks graded with now), a verdict made with other checks is marked stale. `stamps`: what this
+    run knows of when each came in (an extension given since it was graded counts). `adjustments`:
+    the graders' (grader serve), by student, in each final grade."""
     from grader.feedback.report import ClassRow, render_report
     from grader.policy.submitted import shown, stamped
     from grader.staleness import is_stale
@@ -71,12 +78,14 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
             class_rows.append(ClassRow(entry.student, NOT_GRADED, None, entry.source))
             continue
         result = stamped(stored.result, (stamps or {}).get(entry.student))
-        write_student_outputs(out, assignment, entry.student, result)
-        row = csv_row(entry.student, result)
+        mine = (adjustments or {}).get(entry.student, ())
+        if student_files:
+            write_student_outputs(out, assignment, entry.student, result, mine)
+        grade = shown(result, assignment.deadline, mine)
+        row = csv_row(entry.student, result, grade.grade)
         row["status"] = stored.status
         stale = digest is not None and is_stale(stored.result, digest)
         row["stale"] = "yes" if stale else ""
-        grade = shown(result, assignment.deadline)
         row.update(grade.csv_columns())
         rows.append(row)
         class_rows.append(ClassRow(entry.student, stored.status, result, entry.source,

@@ -52,6 +52,7 @@ class BatchConfig:
     grade_fn: str = DEFAULT_GRADE_FN
     lms: str = "auto"                       # auto, canvas, moodle, none (grader.lms.download)
     times: TimeSources = TimeSources()      # --submitted-at, --extensions, --times-from-mtime
+    students: frozenset[str] | None = None  # grade only these students (the desk's regrade); the class outputs cover all
 
 
 @dataclass
@@ -126,15 +127,15 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         else:
             print(f"{len(entries)} submissions of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
+        from grader.batch.adjustments import current_adjustments
         from grader.batch.outputs import write_class_outputs
+        from grader.policy.grading import with_manual_grades
 
         verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
         restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
-        if assignment.manual:        # the grades given so far to questions a person grades
-            from grader.policy.grading import ManualGrading
-
-            verdicts = ManualGrading(book, assignment).applied(verdicts)
-        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps)
+        adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
+        verdicts = with_manual_grades(book, assignment, verdicts)    # given so far to questions a person grades
+        summary.csv, summary.report = write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
@@ -145,13 +146,15 @@ def _to_grade(config: BatchConfig, book: Any, assignment: Assignment, entries: l
     """The entries to grade, and the (student, sha256) of stale verdicts they will replace: none
     in the gradebook yet, every one with --regrade, and those made with other checks than
     `digest` unless --keep-stale."""
+    wanted = [e for e in entries if config.students is None or e.student in config.students]   # --student
     if config.regrade:
-        return list(entries), set()
-    stored = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+        summary.skipped = len(entries) - len(wanted)
+        return wanted, set()
+    stored = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in wanted])
     stale = {key for key, verdict in stored.items() if is_stale(verdict.result, digest)}
     summary.stale = len(stale)
     redo = set() if config.keep_stale else stale
-    todo = [e for e in entries if (e.student, e.sha256) not in stored or (e.student, e.sha256) in redo]
+    todo = [e for e in wanted if (e.student, e.sha256) not in stored or (e.student, e.sha256) in redo]
     summary.skipped = len(entries) - len(todo)
     return todo, redo
 

@@ -67,6 +67,57 @@ def tables() -> Tables:
 
 
 @dataclass(frozen=True)
+class DeskTables:
+    """What graders add to the verdicts (revision 0002_desk): adjustments, a version per student's
+    adjustments (for optimistic concurrency), and the history of every change and regrade."""
+
+    adjustments: Any
+    grade_versions: Any
+    history: Any
+
+
+def desk_tables(meta: Any) -> DeskTables:
+    import sqlalchemy as sa
+
+    adjustments = sa.Table(
+        "adjustments", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("student", sa.String(300), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("name", sa.String(300), nullable=False),
+        sa.Column("points", sa.Float, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("assignment", "student", "kind", "name", name="uq_adjustment"),
+    )
+    grade_versions = sa.Table(
+        "grade_versions", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("student", sa.String(300), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("updated_by", sa.String(200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("assignment", "student", name="uq_grade_version"),
+    )
+    history = sa.Table(
+        "history", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("student", sa.String(300), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("author", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Index("ix_history_student", "assignment", "student"),
+    )
+    return DeskTables(adjustments, grade_versions, history)
+
+
+@dataclass(frozen=True)
 class ManualTables:
     """Grades of questions a person grades (revision 0004_manual): the rubric items as they stand,
     the grades with the items they applied, and the comments kept for reuse."""

@@ -39,6 +39,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="CSV student,due (ISO 8601 with a time zone): students whose deadline was moved")
     p.add_argument("--times-from-mtime", action="store_true",
                    help="take a submission's time from its notebook file's modification time where nothing better says")
+    p.add_argument("--student", action="append", metavar="ID", dest="students",
+                   help="grade only this student (repeatable); the class's files still cover everyone")
     add_grading_options(p)
     p.set_defaults(func=cmd_batch)
 
@@ -71,7 +73,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     times = TimeSources(submitted_at=args.submitted_at, extensions=args.extensions, from_mtime=args.times_from_mtime)
     config = BatchConfig(submissions=args.submissions, assignment_dir=args.assignment, out=args.out,
                          workers=args.workers, db=args.db, scheduler=args.scheduler, regrade=args.regrade,
-                         keep_stale=args.keep_stale, options=options, lms=args.lms, times=times)
+                         keep_stale=args.keep_stale, options=options, lms=args.lms, times=times,
+                         students=frozenset(args.students) if args.students else None)
     summary = run_batch(config, log=sys.stderr)
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
     print(f"graded {summary.graded} of {summary.students} submissions in {summary.seconds:.1f} s "

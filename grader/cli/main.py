@@ -1,5 +1,5 @@
 """The `grader` command: the top-level parser and the error handling; each command's arguments
-are in its own module (grader.cli.check, .batch, .release, .export, .gradescope, .gradescope_run, .assign, .new)."""
+are in its own module (grader.cli.check, .batch, .serve, .release, .export, .gradescope, .gradescope_run, .assign, .new)."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +7,11 @@ import os
 import sys
 
 from grader import __version__
-from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, release
+from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, release, serve
 from grader.errors import GraderError
 
 EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
-COMMANDS = (check, assign, new, batch, release, export, gradescope, gradescope_run)   # in the order `grader --help` lists them
+COMMANDS = (check, assign, new, batch, serve, release, export, gradescope, gradescope_run)   # in the order `grader --help` lists them
 
 
 class Parser(argparse.ArgumentParser):

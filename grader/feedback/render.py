@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.policy.answers import IMAGES, is_base64
 from grader.policy.manual import STUDENT_WORDS, WAITING_WORDS, final_of, points_of, status
 from grader.results import ManualAnswer, Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
+
+if TYPE_CHECKING:
+    from grader.policy.final import FinalGrade
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,8 +62,10 @@ def _md_cell(value: Any) -> str:
     return _md_escape(" ".join(str(value).split()))
 
 
-def context(result: Result, title: str | None, late: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What every template is given: the public view of `result`, grouped by exercise."""
+def context(result: Result, title: str | None, late: dict[str, Any] | None = None,
+            grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    """What every template is given: the public view of `result`, grouped by exercise; `late`: the
+    late policy's facts; `grade`: the final grade when a grader adjusted it (grader.policy.final)."""
     view = result.public_view()
     groups = view.by_exercise()
     sums = exercise_totals(groups)
@@ -71,9 +76,10 @@ def context(result: Result, title: str | None, late: dict[str, Any] | None = Non
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    final = final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
+    grade = grade if grade is not None and grade.applied else None     # the desk's adjustments, where any
+    final = grade or final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
     return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final, "late": late,
-            "manual": [manual_entry(a) for a in result.manual], "waiting_words": WAITING_WORDS,
+            "grade": grade, "manual": [manual_entry(a) for a in result.manual], "waiting_words": WAITING_WORDS,
             "student_words": STUDENT_WORDS,
             "percent": (100.0 * final.final / final.max_score) if final.max_score else 0.0}
 
@@ -93,10 +99,12 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None) -> str:
+def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None,
+                grade: "FinalGrade | None" = None) -> str:
     """One self-contained HTML page: no external assets. `late`: the late policy's facts
-    (grader.policy.submitted.Shown.late_data), shown under the score."""
-    return environment().get_template("feedback.html.j2").render(**context(result, title, late))
+    (grader.policy.submitted.Shown.late_data), shown under the score; `grade`: the final grade with
+    the graders' adjustments, each shown with its reason."""
+    return environment().get_template("feedback.html.j2").render(**context(result, title, late, grade))
 
 
 def render_markdown(result: Result, *, title: str | None = None) -> str:

@@ -55,24 +55,23 @@ def gradebook_url(value: str) -> str:
 
 def class_grades(assignment: Assignment, url: str) -> list[ClassGrade]:
     """The latest verdict of each student of `assignment` in the gradebook at `url`, sorted by student."""
+    from grader.batch.adjustments import current_adjustments
     from grader.batch.gradebook import Gradebook
+    from grader.policy.grading import with_manual_grades
     from grader.policy.submitted import shown
 
     book = Gradebook(url)
     try:
         stored = book.verdicts_of(assignment.slug)
-        if assignment.manual:        # the grades given so far to questions a person grades
-            from grader.policy.grading import ManualGrading
-
-            stored = ManualGrading(book, assignment).applied(stored)
+        stored = with_manual_grades(book, assignment, stored)       # given so far to questions a person grades
+        latest = {v.student: v for v in sorted(stored.values(), key=lambda v: v.graded_at)}   # the latest of each
+        adjusted = current_adjustments(book, assignment.slug, {s: v.sha256 for s, v in latest.items()})
     finally:
         book.close()
-    latest: dict[str, Result] = {}
-    for verdict in sorted(stored.values(), key=lambda v: v.graded_at):
-        latest[verdict.student] = verdict.result      # a student graded twice: the latest submission
     out = []
-    for student, result in sorted(latest.items()):
-        grade = shown(result, assignment.deadline)
+    for student, verdict in sorted(latest.items()):
+        result = verdict.result
+        grade = shown(result, assignment.deadline, adjusted.get(student, ()))     # the desk's adjustments too
         late = grade.penalty
         words = grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
         out.append(ClassGrade(student=student, lms=result.lms, lms_id=result.lms_id, display_name=result.display_name,

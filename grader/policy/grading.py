@@ -207,6 +207,12 @@ class ManualGrading:
         return found
 
 
+def with_manual_grades(book: "Gradebook", assignment: Assignment,
+                       verdicts: dict[tuple[str, str], "StoredVerdict"]) -> dict[tuple[str, str], "StoredVerdict"]:
+    """`verdicts` with the grades given so far to their questions a person grades (none: unchanged)."""
+    return ManualGrading(book, assignment).applied(verdicts) if assignment.manual else verdicts
+
+
 def _kept(row: AnswerRow, only: AnswerFilter) -> bool:
     return only == "all" or (only == "graded") == (row.status == "graded")
 
@@ -221,4 +227,4 @@ def _stale(student: str, question: str, old: object) -> StaleGrade:
                       "while you were grading it: your grade was not saved", by=by, at=at, version=version)
 
 
-__all__ = ["AnswerFilter", "AnswerRow", "ManualGrading", "RubricInUse", "StaleGrade"]
+__all__ = ["AnswerFilter", "AnswerRow", "ManualGrading", "RubricInUse", "StaleGrade", "with_manual_grades"]

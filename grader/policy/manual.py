@@ -26,6 +26,7 @@ if TYPE_CHECKING:   # grader.results uses this module to total its verdicts
     from grader.results import ManualAnswer, Result
 
 ManualStatus = Literal["waiting", "graded", "no answer"]
+MANUAL_WAITING = "waiting"      # grades.csv's column of the questions still waiting
 STUDENT_WORDS = "graded by a person after submission"
 WAITING_WORDS = "waiting for a grader"
 
@@ -92,6 +93,14 @@ def final_of(result: "Result", penalty_percent: float | None = None) -> FinalGra
 def waiting(result: "Result") -> list[str]:
     """The questions of `result` still waiting for a grader."""
     return [a.question for a in result.manual if status(a) == "waiting"]
+
+
+def csv_cells(result: "Result") -> dict[str, Any]:
+    """grades.csv's cells of the manual questions: each one's points (empty while it waits), and MANUAL_WAITING."""
+    if not result.manual:
+        return {}
+    cells: dict[str, Any] = {a.question: "" if points_of(a) is None else points_of(a) for a in result.manual}
+    return {**cells, MANUAL_WAITING: "; ".join(waiting(result))}
 
 
 def rubric_points(question: "ManualQuestion", applied: Iterable[float], extra: float = 0.0,

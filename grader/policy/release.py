@@ -1,7 +1,8 @@
 """`grader release`: the final feedback of a class, written where an LMS upload or nbgrader's
 feedback folder expects it.
 
-    DIR/<student>/<notebook>.html     the final feedback page: checks, manual points, rubric items, comments
+    DIR/<student>/<notebook>.html     the final feedback page: checks, adjustments with their reasons,
+                                      manual points, rubric items, comments, the late policy
     DIR/<student>/results.json        the same verdict in Gradescope's schema
 
 The gradebook is a batch's --out folder (its gradebook.sqlite) or a database URL. Each student's
@@ -52,9 +53,12 @@ def open_gradebook(where: str) -> Gradebook:
 
 def release(assignment: Assignment, gradebook: str, out: Path, *, partial: bool = False) -> Released:
     """Write every student's final feedback page and results.json under `out`."""
+    from grader.batch.adjustments import current_adjustments
+
     book = open_gradebook(gradebook)
     try:
         results = ManualGrading(book, assignment).results()
+        adjusted = current_adjustments(book, assignment.slug, {s: stored.sha256 for s, (stored, _) in results.items()})
     finally:
         book.close()
     if not results:
@@ -71,6 +75,6 @@ def release(assignment: Assignment, gradebook: str, out: Path, *, partial: bool 
     for student, (_, result) in results.items():
         folder = out / safe_name(student)
         paths = Outputs(results=folder / RESULTS, feedback=folder / page)
-        write_outputs(result, assignment, paths)
+        write_outputs(result, assignment, paths, adjusted.get(student, ()))
         done.files += [folder / RESULTS, folder / page]
     return done

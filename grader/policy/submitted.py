@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from grader.policy.deadline import Deadline, duration_words, late_penalty, parse_time
-from grader.policy.final import FinalGrade, LatePenalty, final_grade
+from grader.policy.final import Adjustment, FinalGrade, LatePenalty, final_grade
 from grader.results import Result
 
 __all__ = ["Shown", "Stamp", "UNKNOWN", "penalty_of", "read_timestamp", "shown", "stamped"]
@@ -121,10 +121,11 @@ class Shown:
                 "final": self.grade.final}
 
 
-def shown(result: Result, deadline: Deadline | None) -> Shown:
-    """What every output shows of `result` (its final grade through grader.policy.final.final_grade)."""
+def shown(result: Result, deadline: Deadline | None, adjustments: Sequence[Adjustment] = ()) -> Shown:
+    """What every output shows of `result` (its final grade through grader.policy.final.final_grade),
+    with the graders' `adjustments` (grader serve) and the manual points given so far."""
     from grader.policy.manual import manual_scores
 
     penalty = penalty_of(result, deadline)
-    return Shown(grade=final_grade(result, manual=manual_scores(result), penalty=penalty), penalty=penalty,
+    return Shown(grade=final_grade(result, adjustments, manual_scores(result), penalty=penalty), penalty=penalty,
                  result=result)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_manual"
-down_revision = "0001_baseline"
+down_revision = "0002_desk"
 branch_labels = None
 depends_on = None
 

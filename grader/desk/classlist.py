@@ -1,0 +1,252 @@
+"""A class as the desk lists it: each student's current verdict (the latest submission that has
+one), its checks, the graders' adjustments and the final grade, from the `checks` and `verdicts`
+tables in a handful of queries (1,000 students x 25 checks: see benchmarks/desk.py).
+
+The recognised mistakes of a verdict live only in its result_json; they are read once per verdict
+and kept (`MistakeCache`): a verdict row never changes, a regrade writes a new one.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from grader.batch.adjustments import HistoryEntry, adjustments_of, for_policy, utc, versions_of
+from grader.policy.final import Adjustment, FinalGrade
+from grader.results import CheckResult, Result
+
+if TYPE_CHECKING:
+    from grader.batch.gradebook import Gradebook
+    from grader.policy.deadline import Deadline
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the list and the class report need of a verdict beyond its rows: its recognised
+    mistakes (by check), its first error and how long it took."""
+
+    mistakes: tuple[tuple[str, str], ...] = ()
+    diagnoses: tuple[tuple[str, str], ...] = ()      # (check name, mistake) of the failed checks
+    error: str = ""
+    seconds: float = 0.0
+    stamp: tuple[tuple[str, str], ...] = ()         # submitted_at, submitted_from, due, lms ... (the late policy's)
+    checks_digest: str = ""
+
+    def diagnosis(self, check: str) -> str:
+        return next((m for name, m in self.diagnoses if name == check), "")
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    name: str
+    exercise: str
+    status: str
+    score: float                    # the automatic score
+    max_score: float
+    hidden: bool
+    adjusted: bool = False
+    final: float = 0.0              # what it counts for now (the adjustment's points when adjusted)
+
+
+@dataclass
+class StudentRow:
+    student: str
+    sha256: str
+    source: str
+    verdict_id: int
+    status: str
+    score: float                    # automatic
+    max_score: float
+    graded_at: datetime
+    checks: list[CheckRow]
+    grade: FinalGrade
+    adjustments: list[Adjustment]
+    facts: Facts = Facts()
+    version: int = 0                # of the student's adjustments (optimistic concurrency)
+    history: list[HistoryEntry] = field(default_factory=list)
+    result: Result | None = None    # the light verdict (light_result)
+    reason: str = ""                # why it was not graded normally (the verdict's reason)
+    made: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)   # its JSON and HTML, made once
+
+    def json_bytes(self, brief: bool) -> bytes:
+        """to_json() serialised, made once per row (a row is made again when the student changes)."""
+        key = "brief" if brief else "full"
+        if key not in self.made:
+            data = self.to_json()
+            if brief:
+                del data["checks"], data["history"]
+            self.made[key] = json.dumps(data).encode()
+        return self.made[key]  # type: ignore[no-any-return]
+
+    @property
+    def final(self) -> float:
+        return self.grade.final
+
+    @property
+    def adjusted(self) -> bool:
+        return bool(self.grade.applied)
+
+    @property
+    def failed_exercises(self) -> list[str]:
+        return sorted({c.exercise for c in self.checks if c.status != "passed"})
+
+    def to_json(self) -> dict[str, Any]:
+        """The student as the API gives it (docs/desk.md)."""
+        return {
+            "student": self.student, "status": self.status, "score": self.score, "final": self.final,
+            "max_score": self.grade.max_score, "adjusted": self.adjusted, "sha256": self.sha256,
+            "graded_at": self.graded_at.isoformat(timespec="seconds"), "version": self.version,
+            "failed_exercises": self.failed_exercises,
+            "mistakes": [{"exercise": e, "mistake": m} for e, m in self.facts.mistakes],
+            "checks": [{"name": c.name, "exercise": c.exercise, "status": c.status, "score": c.score,
+                        "max_score": c.max_score, "adjusted": c.adjusted, "final": c.final, "hidden": c.hidden}
+                       for c in self.checks],
+            "adjustments": [adjustment_json(a) for a in self.adjustments],
+            "history": [{"at": h.at.isoformat(timespec="seconds"), "by": h.author, "action": h.action,
+                         "detail": h.detail} for h in self.history],
+        }
+
+
+def adjustment_json(a: Adjustment) -> dict[str, Any]:
+    return {"kind": a.kind, "name": a.name, "points": a.points, "reason": a.reason, "by": a.by, "at": a.at,
+            "earlier": a.earlier}
+
+
+class MistakeCache:
+    """verdict id -> (its Facts, its checks as CheckResults): read once per verdict (a verdict row
+    never changes: a regrade writes a new one), so a page after a batch's next verdict reads only
+    that verdict's rows."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, Facts] = {}
+        self.checks: dict[int, list[CheckResult]] = {}
+        self.students: dict[tuple[str, str], tuple[Any, "StudentRow"]] = {}     # the rows made, with what they were made of
+        self.lock = threading.Lock()
+
+    def fill(self, book: "Gradebook", ids: list[int]) -> None:
+        import sqlalchemy as sa
+
+        missing = [i for i in ids if i not in self.known]
+        v, c = book.verdicts, book.checks
+        found: dict[int, Facts] = {}
+        checks: dict[int, list[CheckResult]] = {i: [] for i in missing}
+        columns = (c.c.verdict_id, c.c.exercise, c.c.name, c.c.hidden, c.c.points, c.c.score, c.c.status, c.c.message)
+        with book.engine.connect() as conn:
+            for start in range(0, len(missing), 500):
+                chunk = missing[start:start + 500]
+                for vid, text in conn.execute(sa.select(v.c.id, v.c.result_json).where(v.c.id.in_(chunk))):
+                    found[vid] = facts_of(text)
+                query = sa.select(*columns).where(c.c.verdict_id.in_(chunk)).order_by(c.c.id)
+                for vid, exercise, name, hidden, points, score, status, message in conn.execute(query):
+                    diagnosis = found[vid].diagnosis(name) if vid in found else ""
+                    checks[vid].append(CheckResult(name=name, exercise=exercise, points=points, score=score,
+                                                   status=status, hidden=hidden, message=message, diagnosis=diagnosis))
+        with self.lock:
+            self.known.update(found)
+            self.checks.update(checks)
+
+
+def facts_of(result_json: str) -> Facts:
+    data = json.loads(result_json)
+    seen: dict[tuple[str, str], None] = {}
+    diagnoses = []
+    for check in data.get("checks", []):
+        if check.get("status") != "passed" and check.get("diagnosis"):
+            seen.setdefault((str(check["exercise"]), str(check["diagnosis"])), None)
+            diagnoses.append((str(check["name"]), str(check["diagnosis"])))
+    errors = data.get("errors") or [""]
+    stamp = tuple((k, str(data[k])) for k in STAMP_FIELDS if data.get(k))
+    return Facts(tuple(seen), tuple(diagnoses), str(errors[0]), float(data.get("execution_time", 0.0)), stamp,
+                 str(data.get("checks_digest", "")))
+
+
+STAMP_FIELDS = ("submitted_at", "submitted_from", "due", "lms", "lms_id", "display_name")
+
+
+def current_verdicts(book: "Gradebook", assignment: str, student: str | None = None) -> dict[str, Any]:
+    """student -> the row of their latest submission that has a verdict."""
+    import sqlalchemy as sa
+
+    s, v = book.submissions, book.verdicts
+    query = (sa.select(s.c.id.label("sid"), s.c.student, s.c.sha256, s.c.source, v.c.id.label("vid"), v.c.status,
+                       v.c.score, v.c.max_score, v.c.graded_at, v.c.device, v.c.isolation, v.c.reason)
+             .join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment))
+    if student is not None:
+        query = query.where(s.c.student == student)
+    latest: dict[str, Any] = {}
+    with book.engine.connect() as conn:
+        for row in conn.execute(query):
+            if row.student not in latest or row.sid > latest[row.student].sid:
+                latest[row.student] = row
+    return latest
+
+
+def history_by_student(book: "Gradebook", assignment: str, student: str | None = None) -> dict[str, list[HistoryEntry]]:
+    import sqlalchemy as sa
+
+    h = book.desk.history
+    query = sa.select(h).where(h.c.assignment == assignment).order_by(h.c.id.desc())
+    if student is not None:
+        query = query.where(h.c.student == student)
+    out: dict[str, list[HistoryEntry]] = {}
+    with book.engine.connect() as conn:
+        for r in conn.execute(query):
+            out.setdefault(r.student, []).append(HistoryEntry(utc(r.at), r.author, r.action, r.detail))
+    return out
+
+
+def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None,
+               deadline: "Deadline | None" = None) -> list[StudentRow]:
+    """Every student of `assignment` (or just `student`), in the order of their ids; each final
+    grade with the graders' adjustments and the late policy of `deadline`."""
+    latest = current_verdicts(book, assignment, student)
+    stored = adjustments_of(book, assignment, student)
+    versions = versions_of(book, assignment)
+    history = history_by_student(book, assignment, student)
+    cache.fill(book, [row.vid for row in latest.values()])
+    out = []
+    for name in sorted(latest):
+        row = latest[name]
+        version = versions[name].version if name in versions else 0
+        mine = history.get(name, [])
+        # a student whose verdict, adjustments and history did not change is the row made before
+        key = (row.vid, version, len(mine), mine[0].at if mine else None)
+        made = cache.students.get((assignment, name))
+        if made is not None and made[0] == key:
+            out.append(made[1])
+            continue
+        adjustments = for_policy(stored.get(name, []), row.sha256)
+        made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
+                               cache.known.get(row.vid, Facts()), version, mine, deadline)
+        cache.students[(assignment, name)] = (key, made_now)
+        out.append(made_now)
+    return out
+
+
+def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
+                facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None") -> StudentRow:
+    from grader.policy.submitted import shown
+
+    result = light_result(assignment, row, check_rows, facts)
+    grade = shown(result, deadline, adjustments).grade
+    by_check = {a.name: a for a in grade.applied if a.kind == "check"}
+    views = [CheckRow(c.name, c.exercise, c.status, c.score, c.points, c.hidden, c.name in by_check,
+                      by_check[c.name].points if c.name in by_check else c.score) for c in check_rows]
+    return StudentRow(student=row.student, sha256=row.sha256, source=row.source, verdict_id=row.vid, status=row.status,
+                      score=row.score, max_score=row.max_score, graded_at=utc(row.graded_at), checks=views, grade=grade,
+                      adjustments=adjustments, facts=facts, version=version, history=history, result=result,
+                      reason=row.reason)
+
+
+def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts: Facts) -> Result:
+    """The verdict as its rows hold it (no tensors, tracebacks or cells): enough for the final grade
+    and the class report, without reading result_json. The checks are shared: never changed."""
+    from grader.policy.submitted import Stamp, stamped
+
+    result = Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
+                    execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
+                    readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
+                    sha256=row.sha256, checks_digest=facts.checks_digest)
+    return stamped(result, Stamp(**dict(facts.stamp))) if facts.stamp else result

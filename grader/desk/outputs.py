@@ -1,0 +1,106 @@
+"""The batch's files rewritten after a grader's change: the student's results/ and feedback/ at
+once, then grades.csv and report.html (the whole class) in the background, coalesced: ten saves
+in a row cost one rewrite of the class's files, not ten."""
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from grader.batch.adjustments import current_adjustments
+from grader.config import Assignment
+
+if TYPE_CHECKING:
+    from grader.batch.classfolder import Entry
+    from grader.batch.gradebook import Gradebook
+    from grader.desk.classlist import StudentRow
+
+
+def entries_of(book: "Gradebook", assignment: Assignment, out: Path, submissions: Path | None) -> list["Entry"]:
+    """The class as the batch saw it: the class folder when the desk was given it (students without
+    a verdict included), else each student's latest graded submission in the gradebook."""
+    from grader.batch.classfolder import Entry, opened
+    from grader.desk.classlist import current_verdicts
+
+    if submissions is not None:
+        with opened(submissions, assignment.notebook, exclude=(out,)) as (entries, _warnings):
+            return list(entries)
+    latest = current_verdicts(book, assignment.slug)
+    return [Entry(student=name, path=None, sha256=row.sha256, source=row.source) for name, row in sorted(latest.items())]
+
+
+def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, students: list[str]) -> None:
+    """results/<student>.json and feedback/<student>.html of `students`, with their final grade."""
+    from grader.batch.outputs import write_student_outputs
+    from grader.desk.classlist import current_verdicts
+    for student in students:
+        latest = current_verdicts(book, assignment.slug, student).get(student)
+        if latest is None:
+            continue
+        stored = book.verdicts_of(assignment.slug, [(student, latest.sha256)]).get((student, latest.sha256))
+        if stored is None:
+            continue
+        adjustments = current_adjustments(book, assignment.slug, {student: latest.sha256}).get(student, [])
+        write_student_outputs(out, assignment, student, stored.result, adjustments)
+
+
+def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"]) -> None:
+    """grades.csv and report.html, as a batch ends by writing them, from the desk's rows (the
+    verdicts as the checks table holds them; the changed students' own files are rewritten whole
+    by rewrite_students)."""
+    from grader.batch.gradebook import StoredVerdict
+    from grader.batch.outputs import write_class_outputs
+
+    verdicts = {}
+    for row in rows:
+        assert row.result is not None
+        verdicts[(row.student, row.sha256)] = StoredVerdict(row.student, row.sha256, row.source, row.status, row.score,
+                                                            row.max_score, row.reason, row.graded_at, row.result)
+    from grader.staleness import checks_digest
+
+    adjustments = {row.student: row.adjustments for row in rows if row.adjustments}
+    write_class_outputs(out, assignment, entries, verdicts, checks_digest(assignment, True), adjustments=adjustments,
+                        student_files=False)
+
+
+class Rewriter:
+    """One background thread that rewrites a class's files whenever asked, at most once at a time."""
+
+    def __init__(self, book: "Gradebook", out: Path, submissions: Path | None,
+                 rows_of: Callable[[str], list["StudentRow"]]) -> None:
+        self.book, self.out, self.submissions, self.rows_of = book, out, submissions, rows_of
+        self.entries: dict[str, list["Entry"]] = {}     # the class folder, read once per assignment
+        self.pending: dict[str, Assignment] = {}
+        self.cond = threading.Condition()
+        self.busy = False
+        self.thread = threading.Thread(target=self.loop, name="desk-rewriter", daemon=True)
+        self.thread.start()
+
+    def ask(self, assignment: Assignment) -> None:
+        with self.cond:
+            self.pending[assignment.slug] = assignment
+            self.cond.notify_all()
+
+    def loop(self) -> None:
+        while True:
+            with self.cond:
+                while not self.pending:
+                    self.cond.wait()
+                slug, assignment = self.pending.popitem()
+                self.busy = True
+            try:
+                if slug not in self.entries:
+                    self.entries[slug] = entries_of(self.book, assignment, self.out, self.submissions)
+                rewrite_class(self.out, assignment, self.entries[slug], self.rows_of(slug))
+            except Exception as exc:      # a full disk must not stop the desk; the next save tries again
+                print(f"grader serve: could not rewrite {self.out}/grades.csv for {slug}: {exc}", file=sys.stderr)
+            finally:
+                with self.cond:
+                    self.busy = False
+                    self.cond.notify_all()
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Until nothing is pending (tests, and a server that stops)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: not self.pending and not self.busy, timeout=timeout)
