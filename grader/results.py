@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree as ET
 
 from grader import verdict
+from grader.policy.manual import ManualAnswer
 from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
 
 if TYPE_CHECKING:
@@ -74,26 +75,6 @@ class CellIssue:
     evalue: str = ""
     traceback: str = ""
     source_head: str = ""           # first lines of the cell
-
-
-@dataclass
-class ManualAnswer:
-    """A question a person grades in one submission: the answer as found, its grade once given (policy.manual)."""
-
-    question: str                   # its name in [manual.<name>]
-    title: str
-    points: float                   # what it is worth
-    found: bool = False             # False: "no answer", 0 points unless a grader changes it
-    cell: int | None = None         # 0-based index of the answer's cell
-    where: str = ""                 # the cell in words: 'cell 12 (under "Question A")'
-    kind: str = ""                  # "markdown" or "code"
-    text: str = ""                  # the cell's text, bounded; the student's: escaped wherever shown
-    outputs: list[dict[str, str]] = field(default_factory=list)   # {"mime", "data"}: a plot as image/png, text
-    score: float | None = None      # given by a person; None: not graded (yet)
-    rubric: list[dict[str, Any]] = field(default_factory=list)    # the rubric items applied: id, text, points
-    comment: str = ""
-    graded_by: str = ""             # and graded_at: ISO 8601, UTC
-    graded_at: str = ""
 
 
 @dataclass

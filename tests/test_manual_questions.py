@@ -244,7 +244,8 @@ PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAW
 def test_a_plot_is_kept_as_image_data_and_shown_once_graded(tmp_path: Path) -> None:
     from grader.feedback.render import render_html
     from grader.grade import Options, grade
-    from grader.policy.manual import Grade, with_grades
+    from grader.policy.grading import with_grades
+    from grader.policy.manual import Grade
 
     folder = assigned(tmp_path)
     shows = ("import base64\nfrom IPython.display import HTML, Image, display\n"

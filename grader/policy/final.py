@@ -9,10 +9,30 @@ kept aside (`unmatched`), never applied to something else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import Literal, Protocol, Sequence
 
-if TYPE_CHECKING:   # grader.results totals its verdicts here: imported for types only
-    from grader.results import Result
+
+class Check(Protocol):
+    """What the final grade reads of a check (grader.results.CheckResult)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def exercise(self) -> str: ...
+    @property
+    def score(self) -> float: ...
+
+
+class Verdict(Protocol):
+    """What the final grade reads of a verdict (grader.results.Result, whose formats show the final
+    grade: described here, not imported, so that the two modules do not import each other)."""
+
+    @property
+    def checks(self) -> Sequence[Check]: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def max_score(self) -> float: ...
 
 AdjustmentKind = Literal["check", "exercise"]
 
@@ -70,7 +90,7 @@ class FinalGrade:
         return bool(self.applied) or self.manual > 0 or self.penalty_points > 0
 
 
-def final_grade(result: Result, adjustments: Sequence[Adjustment] = (), manual: Sequence[ManualScore] = (),
+def final_grade(result: Verdict, adjustments: Sequence[Adjustment] = (), manual: Sequence[ManualScore] = (),
                 penalty: LatePenalty | None = None) -> FinalGrade:
     checks = {check.name: check for check in result.checks}
     exercises = {check.exercise for check in result.checks}

@@ -12,13 +12,14 @@ Each student's current submission is their latest verdict in the gradebook.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
 from grader.config import Assignment
 from grader.errors import GraderError, UsageError
 from grader.policy.gradestore import GradeStore, StoredItem
-from grader.policy.manual import Grade, ManualStatus, rubric_points, status, with_grades
+from grader.policy.manual import Grade, ManualStatus, rubric_points, status
 from grader.policy.questions import ManualQuestion, RubricItem
 from grader.results import ManualAnswer, Result
 
@@ -51,6 +52,18 @@ class AnswerRow:
     answer: ManualAnswer          # as found, with its grade applied
     status: ManualStatus
     version: int                  # of its grade; 0: not graded
+
+
+def with_grades(result: Result, grades: Mapping[str, Grade]) -> Result:
+    """`result` with the grades given to its manual questions (by question name)."""
+    manual = []
+    for answer in result.manual:
+        grade = grades.get(answer.question)
+        if grade is not None:
+            answer = dataclasses.replace(answer, score=grade.points, rubric=[dataclasses.asdict(i) for i in grade.items],
+                                         comment=grade.comment, graded_by=grade.by, graded_at=grade.at)
+        manual.append(answer)
+    return dataclasses.replace(result, manual=manual)
 
 
 class ManualGrading:
@@ -87,8 +100,6 @@ class ManualGrading:
 
     def applied(self, verdicts: dict[tuple[str, str], "StoredVerdict"]) -> dict[tuple[str, str], "StoredVerdict"]:
         """`verdicts` (keyed by student and sha256) with the grades their manual questions have."""
-        import dataclasses
-
         ids = self.store.submission_ids()
         grades = self.store.grades()
         return {key: dataclasses.replace(stored, result=with_grades(stored.result, grades.get(ids.get(key, -1), {})))
@@ -227,4 +238,4 @@ def _stale(student: str, question: str, old: object) -> StaleGrade:
                       "while you were grading it: your grade was not saved", by=by, at=at, version=version)
 
 
-__all__ = ["AnswerFilter", "AnswerRow", "ManualGrading", "RubricInUse", "StaleGrade", "with_manual_grades"]
+__all__ = ["AnswerFilter", "AnswerRow", "ManualGrading", "RubricInUse", "StaleGrade", "with_grades", "with_manual_grades"]

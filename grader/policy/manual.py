@@ -16,19 +16,46 @@ with the desk).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterable, Literal, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Protocol, Sequence
 
-from grader.policy.final import FinalGrade, LatePenalty, ManualScore, final_grade
+from grader.policy.final import FinalGrade, LatePenalty, ManualScore, Verdict, final_grade
 
-if TYPE_CHECKING:   # grader.results uses this module to total its verdicts
+if TYPE_CHECKING:
     from grader.policy.questions import ManualQuestion
-    from grader.results import ManualAnswer, Result
 
 ManualStatus = Literal["waiting", "graded", "no answer"]
 MANUAL_WAITING = "waiting"      # grades.csv's column of the questions still waiting
 STUDENT_WORDS = "graded by a person after submission"
 WAITING_WORDS = "waiting for a grader"
+
+
+@dataclass
+class ManualAnswer:
+    """A question a person grades in one submission: the answer as found, its grade once given (policy.manual)."""
+
+    question: str                   # its name in [manual.<name>]
+    title: str
+    points: float                   # what it is worth
+    found: bool = False             # False: "no answer", 0 points unless a grader changes it
+    cell: int | None = None         # 0-based index of the answer's cell
+    where: str = ""                 # the cell in words: 'cell 12 (under "Question A")'
+    kind: str = ""                  # "markdown" or "code"
+    text: str = ""                  # the cell's text, bounded; the student's: escaped wherever shown
+    outputs: list[dict[str, str]] = field(default_factory=list)   # {"mime", "data"}: a plot as image/png, text
+    score: float | None = None      # given by a person; None: not graded (yet)
+    rubric: list[dict[str, Any]] = field(default_factory=list)    # the rubric items applied: id, text, points
+    comment: str = ""
+    graded_by: str = ""             # and graded_at: ISO 8601, UTC
+    graded_at: str = ""
+
+
+class ManualVerdict(Verdict, Protocol):
+    """What this module reads of a verdict (grader.results.Result, which totals through this module:
+    described here, not imported, so that the two do not import each other)."""
+
+    @property
+    def manual(self) -> Sequence[ManualAnswer]: ...
 
 
 @dataclass(frozen=True)
@@ -54,48 +81,36 @@ class Grade:
     version: int = 0
 
 
-def with_grades(result: "Result", grades: Mapping[str, Grade]) -> "Result":
-    """`result` with the grades given to its manual questions (by question name)."""
-    manual = []
-    for answer in result.manual:
-        grade = grades.get(answer.question)
-        if grade is not None:
-            answer = replace(answer, score=grade.points, rubric=[asdict(i) for i in grade.items],
-                             comment=grade.comment, graded_by=grade.by, graded_at=grade.at)
-        manual.append(answer)
-    return replace(result, manual=manual)
-
-
-def status(answer: "ManualAnswer") -> ManualStatus:
+def status(answer: ManualAnswer) -> ManualStatus:
     if answer.score is not None:
         return "graded"
     return "waiting" if answer.found else "no answer"
 
 
-def points_of(answer: "ManualAnswer") -> float | None:
+def points_of(answer: ManualAnswer) -> float | None:
     """Its points as they count now: a person's, 0 for no answer, None while waiting."""
     if answer.score is not None:
         return answer.score
     return None if answer.found else 0.0
 
 
-def manual_scores(result: "Result") -> list[ManualScore]:
+def manual_scores(result: ManualVerdict) -> list[ManualScore]:
     return [ManualScore(a.question, a.points, points_of(a)) for a in result.manual]
 
 
-def final_of(result: "Result", penalty_percent: float | None = None) -> FinalGrade:
+def final_of(result: ManualVerdict, penalty_percent: float | None = None) -> FinalGrade:
     """The final grade of `result` with its manual points, as every output shows it; `penalty_percent`:
     the late policy's, where one applies (grader.policy.submitted.shown decides it)."""
     penalty = LatePenalty(percent=penalty_percent) if penalty_percent is not None else None
     return final_grade(result, adjustments=(), manual=manual_scores(result), penalty=penalty)
 
 
-def waiting(result: "Result") -> list[str]:
+def waiting(result: ManualVerdict) -> list[str]:
     """The questions of `result` still waiting for a grader."""
     return [a.question for a in result.manual if status(a) == "waiting"]
 
 
-def csv_cells(result: "Result") -> dict[str, Any]:
+def csv_cells(result: ManualVerdict) -> dict[str, Any]:
     """grades.csv's cells of the manual questions: each one's points (empty while it waits), and MANUAL_WAITING."""
     if not result.manual:
         return {}
@@ -113,17 +128,17 @@ def rubric_points(question: "ManualQuestion", applied: Iterable[float], extra: f
     return round(min(max(total, 0.0), question.points), 6) + 0.0
 
 
-def student_line(answer: "ManualAnswer") -> str:
+def student_line(answer: ManualAnswer) -> str:
     """What `grader check` and grader.check() say of a manual question before it is graded."""
     found = f"answer found in {answer.where}" if answer.found else "no answer found: " + _no_answer_hint(answer)
     return f"{answer.title}: {STUDENT_WORDS} ({answer.points:g} points); {found}"
 
 
-def _no_answer_hint(answer: "ManualAnswer") -> str:
+def _no_answer_hint(answer: ManualAnswer) -> str:
     return answer.where or "keep the question's cell as given and write your answer in it"
 
 
-def gradescope_tests(result: "Result", visibility: str) -> list[dict[str, Any]]:
+def gradescope_tests(result: ManualVerdict, visibility: str) -> list[dict[str, Any]]:
     """One results.json test per manual question, tagged `manual`."""
     tests = []
     for answer in result.manual:
