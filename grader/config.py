@@ -9,8 +9,8 @@
                                default, or "mistake"), and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
     [execution]                skip_tags: cells with one of these tags are not run at grading time
-    [deadline]                 due, grace_minutes, penalty_per_day | penalty_per_hour, penalty_max,
-                               zero_after (grader.policy.deadline_table)
+    [deadline]                 due, grace_minutes, penalty_per_day | _per_hour, penalty_max, zero_after
+    [manual.<name>]            a question a person grades, and its rubric (grader.policy.questions)
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
 names the file, the table and the key, lists the known ones and suggests the closest. Where the
@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
 from grader.errors import AssignmentError
+from grader.hidden_feedback import hidden_feedback
 from grader.policy.deadline import Deadline
 from grader.policy.deadline_table import read_deadline
 from grader.similarity.settings import Similarity, read_similarity
+from grader.policy.questions import ManualQuestion, read_manual
 
 SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
@@ -36,11 +38,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution", "deadline", "similarity")
-# [visibility] hidden_checks: what a failed hidden check may say besides its name and pass/fail:
-# nothing more (the default), or the name of a recognised mistake (never inputs or values)
-HIDDEN_FEEDBACK = ("pass_fail", "mistake")
-OLD_HIDDEN_FEEDBACK = {"nothing": "pass_fail", "mistake": "mistake"}   # [feedback] hidden_checks, the older spelling
+          "files", "execution", "deadline", "similarity", "manual")
 
 
 @dataclass(frozen=True)
@@ -113,6 +111,7 @@ class Assignment:
     public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
     hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
     execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
+    manual: tuple[ManualQuestion, ...] = ()     # [manual.<name>]: questions a person grades, in order
     deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
     similarity: Similarity = Similarity()       # [similarity]: the pairs the similarity section lists
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
@@ -147,6 +146,7 @@ class AssignmentFile:
     hidden_feedback: str = "pass_fail"
     files: FilesTable = FilesTable()
     execution: Execution = Execution()
+    manual: tuple[ManualQuestion, ...] = ()
     deadline: Deadline | None = None
     similarity: Similarity = Similarity()
 
@@ -255,31 +255,12 @@ def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
 
 
 def _hidden_feedback(where: Path, visibility: object, feedback: object) -> str:
-    """[visibility] hidden_checks = "pass_fail" (the default: a hidden check shows its name and
-    passed/failed, nothing more) or "mistake" (a failed one also names a recognised mistake, never
-    its inputs or values). [feedback] hidden_checks = "nothing" | "mistake" is the older spelling."""
+    """[visibility] hidden_checks, or [feedback]'s older spelling (grader.hidden_feedback)."""
     data = _table(feedback, where, "feedback")
     for key in data:
         if key != "hidden_checks":
             raise unknown_key(where, "feedback", key, ["hidden_checks"])
-    new = _table(visibility, where, "visibility").get("hidden_checks")
-    if "hidden_checks" in data:
-        if new is not None:
-            raise AssignmentError(f"{where}: hidden_checks is set twice, in [visibility] and in [feedback]",
-                                  hint="keep [visibility] hidden_checks and delete the [feedback] table")
-        old = data["hidden_checks"]
-        if old not in OLD_HIDDEN_FEEDBACK:
-            raise AssignmentError(f"{where}: [feedback] hidden_checks = {old!r} is not one of the choices",
-                                  hint='write hidden_checks = "mistake" (name a recognised mistake) or "nothing"; '
-                                       'better, in [visibility]: hidden_checks = "pass_fail" or "mistake"')
-        return OLD_HIDDEN_FEEDBACK[str(old)]
-    if new is None:
-        return HIDDEN_FEEDBACK[0]
-    if new not in HIDDEN_FEEDBACK:
-        raise AssignmentError(f"{where}: [visibility] hidden_checks = {new!r} is not one of the choices",
-                              hint='write hidden_checks = "pass_fail" (name and passed/failed only, the default) '
-                                   'or "mistake" (also name a recognised mistake, never values)')
-    return str(new)
+    return hidden_feedback(where, _table(visibility, where, "visibility").get("hidden_checks"), data)
 
 
 def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[str, str]:
@@ -395,6 +376,7 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         hidden_feedback=_hidden_feedback(path, data.get("visibility"), data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
+        manual=read_manual(path, data.get("manual")),
         deadline=read_deadline(path, data.get("deadline")),
         similarity=read_similarity(path, data.get("similarity")),
     )

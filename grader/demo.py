@@ -4,7 +4,7 @@ For each bundled assignment with sample submissions (neural-net-basics: function
 forward-pass: answers in top-level cells, run again on new data; digits: a trained classifier,
 each sample a folder with its notebook and checkpoint), builds demo-output/<slug>/class/
 (one notebook or folder per student, named for what it shows), grades it into demo-output/<slug>/ and prints
-each verdict. A second run grades nothing: every verdict is already in the gradebook (`--regrade`
+each verdict (forward-pass's two written questions show as waiting for a grader). A second run grades nothing: every verdict is already in the gradebook (`--regrade`
 grades all again).
 """
 from __future__ import annotations
@@ -96,17 +96,25 @@ def grade_class(class_dir: Path, assignment: Path, out: Path, size: int, args: a
     print(f"feedback pages: {out / 'feedback'}/<student>.html")
     print(f"grades:         {summary.csv}")
     print(f"gradebook:      {summary.gradebook}")
+    if any(row.get("waiting") for row in _rows(out / "grades.csv")):
+        print("questions a person grades are waiting: grade them by question (docs/manual-grading.md), then "
+              f"`grader release {_rel(assignment)} --gradebook {_rel(out)} --out {_rel(out / 'released')}`")
     return summary.exit_code
 
 
-def print_verdicts(grades_csv: Path) -> None:
+def _rows(grades_csv: Path) -> list[dict[str, str]]:
     with open(grades_csv, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+        return list(csv.DictReader(fh))
+
+
+def print_verdicts(grades_csv: Path) -> None:
+    rows = _rows(grades_csv)
     width = max((len(r["student"]) for r in rows), default=10)
     print(f"{'student':<{width}}  {'score':>9}  status")
     for row in rows:
         score = f"{float(row['total']):g}/{float(row['max_score']):g}" if row.get("total") else "-"
-        print(f"{row['student']:<{width}}  {score:>9}  {row['status']}")
+        waiting = f"  (waiting for a grader: {row['waiting'].replace('; ', ', ')})" if row.get("waiting") else ""
+        print(f"{row['student']:<{width}}  {score:>9}  {row['status']}{waiting}")
 
 
 def main(argv: list[str] | None = None) -> int:

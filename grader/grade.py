@@ -13,7 +13,8 @@ from grader.errors import DeviceUnavailable, GraderError, UsageError
 from grader.failures import CheckFailed
 from grader.submission.notebook import Submission, read_submission
 from grader.options import DEVICES, SANDBOX_MODES, Device, Options, SandboxMode
-from grader.results import NOT_GRADED_ABOVE, Result
+from grader.policy.answers import find_answers, no_answers
+from grader.results import NOT_GRADED_ABOVE, ManualAnswer, Result
 from grader.sandbox.isolation import Isolation, detect
 from grader.verdict import CheckRun, conclude
 
@@ -169,7 +170,8 @@ def _grade_live(facts: Result, submission: Submission, assignment: Assignment, o
                 isolation: Isolation, kernel_factory: KernelFactory) -> Result:
     with live_notebook(submission, assignment, options, isolation, kernel_factory, facts.timings) as live:
         t2 = time.monotonic()
-        result = judge(replace(facts, device=live.device), assignment, live.notebook, options)
+        answers = find_answers(assignment.manual, submission.cells, live.runner.cell_outputs())
+        result = judge(replace(facts, device=live.device), assignment, live.notebook, options, answers=answers)
         result.timings["checks"] = time.monotonic() - t2
         result.cells = live.runner.cell_issues()
         if live.runner.restarts:
@@ -204,8 +206,13 @@ def unmatched_exercise(select: str, assignment: Assignment) -> UsageError:
     return UsageError(f"no check matched --exercise '{select}'", hint=guess + known)
 
 
-def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True) -> Result:
-    """The verdict of `facts`'s submission: its checks run against `nb`, ordered and scored."""
+def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True,
+          answers: list[ManualAnswer] | None = None) -> Result:
+    """The verdict of `facts`'s submission: its checks run against `nb`, ordered and scored; the
+    answers to its manual questions (None: not graded, so none found, each "no answer")."""
     run = run_assignment_checks(assignment, nb, facts.device, options)
-    return conclude(facts, run, list(assignment.exercises), score=score,
-                    hidden_feedback=assignment.hidden_feedback)
+    result = conclude(facts, run, list(assignment.exercises), score=score,
+                      hidden_feedback=assignment.hidden_feedback)
+    if answers is None:
+        answers = no_answers(assignment.manual, "the notebook was not graded: " + ("; ".join(facts.errors) or "no cells ran"))
+    return replace(result, manual=answers)

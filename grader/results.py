@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from xml.etree import ElementTree as ET
 
 from grader import verdict
+from grader.policy.manual import ManualAnswer
 from grader.verdict import HIDDEN_MESSAGE_FAIL, HIDDEN_MESSAGE_PASS
 
 if TYPE_CHECKING:
@@ -19,9 +20,9 @@ CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
 CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
-__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "Result",
-           "ResultStatus", "TensorSummary", "csv_row", "detail_lines", "dumps_gradescope", "failure_text", "number_text",
-           "shape_text", "to_csv", "to_gradescope", "to_junit"]
+__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer",
+           "Result", "ResultStatus", "TensorSummary", "csv_row", "detail_lines", "dumps_gradescope", "failure_text",
+           "number_text", "shape_text", "to_csv", "to_gradescope", "to_junit"]
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Result:
     lms: str = ""                   # the LMS the submission came from: canvas, moodle, gradescope
     lms_id: str = ""                # the student's id there
     display_name: str = ""          # the student's name there
+    manual: list[ManualAnswer] = field(default_factory=list)   # questions a person grades, in order
 
     @property
     def passed(self) -> bool:
@@ -149,7 +151,8 @@ class Result:
                     raw[key] = TensorSummary(**raw[key])
             checks.append(CheckResult(**raw))
         cells = [CellIssue(**c) for c in data.pop("cells", [])]
-        return cls(checks=checks, cells=cells, **data)
+        manual = [ManualAnswer(**m) for m in data.pop("manual", [])]
+        return cls(checks=checks, cells=cells, manual=manual, **data)
 
 
 def number_text(value: Any) -> str:
@@ -201,7 +204,14 @@ def _visibility(check: CheckResult, visibility: dict[str, str]) -> str:
 
 
 def _summary_output(result: Result) -> str:
-    lines = [f"Score: {result.score:g}/{result.max_score:g} on {result.device} ({result.isolation})."]
+    from grader.policy.manual import final_of, waiting
+
+    final = final_of(result)
+    lines = [f"Score: {final.final:g}/{final.max_score:g} on {result.device} ({result.isolation})."]
+    if result.manual:
+        left = waiting(result)
+        lines.append(f"Questions graded by a person: {final.manual:g} points given"
+                     + (f"; {len(left)} waiting for a grader ({', '.join(left)})." if left else "."))
     lines += result.errors
     for cell in result.cells:
         lines.append(cell.message if cell.kind == "skipped" else f"Cell {cell.index + 1}: {cell.message}")
@@ -245,8 +255,12 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
             "output_format": "text",
             "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
         })
+    from grader.policy.manual import final_of, gradescope_tests, waiting
+
+    tests += gradescope_tests(result, visibility.get("manual", visibility.get("public", "visible")))
+    final = final_of(result)
     return {
-        "score": grade.final if grade else (late["final"] if late else result.score),
+        "score": grade.final if grade else (late["final"] if late else final.final),
         "execution_time": round(result.execution_time, 3),
         "output": _summary_output(result) + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}."
                                              if late else ""),
@@ -258,10 +272,11 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
             "sha256": result.sha256,
             "isolation": result.isolation,
             "assignment": result.assignment,
-            "max_score": result.max_score,
+            "max_score": final.max_score,
             "readable": result.readable,
             "errors": result.errors,
             **_files_data(result),
+            **({"manual_points": final.manual, "manual_waiting": waiting(result)} if result.manual else {}),
             **({"late": late} if late else {}),
             **({"lms": {"lms": result.lms, "id": result.lms_id, "name": result.display_name}} if result.lms else {}),
             **_grade_data(grade),
@@ -335,14 +350,17 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 
 CSV_FIXED = ["student", "total", "adjusted", "max_score", "status", "device", "isolation", "sha256"]
 LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
-# total: the automatic checks' score; adjusted: after the graders' adjustments (grader serve), before any late
-# penalty; then LATE_COLUMNS, then "mistakes" (the recognised mistakes of the failed checks), "stale" ("yes": a
-# verdict made with other checks, kept by `grader batch --keep-stale`), then one column per exercise, last
+# total, max_score: the checks' and the manual questions' (points given so far); adjusted: the checks after
+# the desk's adjustments; LATE_COLUMNS ("final": all of it after the late policy), "mistakes", "stale" (`--keep-stale`),
+# one column per exercise, then per manual question (empty: waiting) and "waiting" (docs/batch.md)
 
 
 def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> dict[str, Any]:
+    from grader.policy.manual import csv_cells, final_of
+
+    final = final_of(result)
     row: dict[str, Any] = {
-        "student": student, "total": result.score, "max_score": result.max_score,
+        "student": student, "total": final.final, "max_score": final.max_score,
         "adjusted": grade.adjusted if grade is not None else result.score,
         "status": result.status, "device": result.device, "isolation": result.isolation,
         "sha256": result.sha256,
@@ -350,6 +368,7 @@ def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> 
     for name, (score, _points) in result.exercise_scores().items():
         row[name] = score
     row["mistakes"] = "; ".join(f"{exercise}: {name}" for exercise, name in mistakes_of(result))
+    row.update(csv_cells(result))     # each manual question's points (empty while it waits), and "waiting"
     return row
 
 

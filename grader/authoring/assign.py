@@ -16,7 +16,9 @@ The master folder of an assignment, `solutions/<slug>/`, holds what only instruc
     assignments/<slug>/
       <notebook>.ipynb    the student notebook: stubs, no hidden tests, no outputs
       assignment.toml     a byte copy of the master's (the one to edit); refused, naming them, when
-                          the released one sets keys the master's does not (never a silent loss)
+                          the released one sets keys the master's does not (never a silent loss); with
+                          a [manual.<grade_id>] question added for each of nbgrader's manually graded
+                          cells the master does not declare (manualcells.py)
       checks/             a copy of public/
       <[files] public>    byte copies of the public files, at the same relative paths
 
@@ -43,7 +45,9 @@ from typing import Any
 
 from grader import course
 from grader.assignment_files import resolve, resolve_public
+from grader.authoring.manualcells import manual_cells, tagged, toml_text
 from grader.config import FilesTable, read_assignment_file
+from grader.policy.questions import ManualQuestion
 from grader.errors import AuthoringError
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
@@ -201,6 +205,7 @@ class Master:
     notebook: str
     files: FilesTable = FilesTable()
     toml: Path = Path(course.TOML)
+    manual: tuple[ManualQuestion, ...] = ()
 
     @property
     def notebook_path(self) -> Path:
@@ -219,7 +224,7 @@ def load_master(solutions_dir: Path) -> Master:
         raise AuthoringError(f"{toml_path}: slug {file.slug!r} is not a valid slug",
                              hint="use lower-case letters, digits, '-' and '_'")
     return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook, files=file.files,
-                  toml=toml_path)
+                  toml=toml_path, manual=file.manual)
 
 
 def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
@@ -256,12 +261,16 @@ def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
     master = load_master(Path(solutions_dir))     # the toml is validated as the grader reads it
     nb = read_master(master.notebook_path)
-    student = student_notebook(nb, master.slug, master.version)
+    manual = manual_cells(nb)        # nbgrader's manually graded cells: [manual.<grade_id>] questions
+    student = student_notebook(tagged(nb, manual) if manual else nb, master.slug, master.version)
     out = Path(assignments_dir) / master.slug
-    _refuse_lost_settings(master, out / course.TOML)
+    toml = (master.root / course.TOML).read_bytes()
+    if manual:
+        toml = toml_text(toml.decode("utf-8"), manual, master.manual).encode("utf-8")
+    _refuse_lost_settings(master, out / course.TOML, toml.decode("utf-8"))
     written: list[Path] = []
     write_if_changed(out / master.notebook, notebook_text(student).encode("utf-8"), written)
-    write_if_changed(out / course.TOML, (master.root / course.TOML).read_bytes(), written)
+    write_if_changed(out / course.TOML, toml, written)
     _sync(master.root / PUBLIC_DIR, out / course.CHECKS, written)
     _copy_files(master, out, written)
     return written
@@ -278,8 +287,9 @@ def _settings(data: dict[str, Any], table: str = "") -> set[tuple[str, str]]:
     return out
 
 
-def _refuse_lost_settings(master: Master, released: Path) -> None:
-    """The master's assignment.toml is the one to edit; `assign` copies it over the released one.
+def _refuse_lost_settings(master: Master, released: Path, writing: str) -> None:
+    """The master's assignment.toml is the one to edit; `assign` copies it over the released one
+    (`writing`: what it writes, the master's with the questions of nbgrader's manual cells).
     A setting only the released file has would be lost without a word: refuse, naming each."""
     import tomllib
 
@@ -287,7 +297,7 @@ def _refuse_lost_settings(master: Master, released: Path) -> None:
         old = tomllib.loads(released.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return          # none yet, or not readable as TOML: nothing the grader could have read from it
-    lost = sorted(_settings(old) - _settings(tomllib.loads(master.toml.read_text(encoding="utf-8"))))
+    lost = sorted(_settings(old) - _settings(tomllib.loads(writing)))
     if lost:
         names = ", ".join(f"[{table}] {key}" if table else key for table, key in lost)
         raise AuthoringError(

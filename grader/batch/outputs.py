@@ -2,7 +2,9 @@
 
     results/<student>.json     exactly what `grader check --results` writes
     feedback/<student>.html    exactly what `grader check --feedback` writes
-    grades.csv                 a row per student: total, submitted_at, late_by, penalty, final, each exercise, status;
+    grades.csv                 a row per student: total (the checks and the manual points given so far),
+                               submitted_at, late_by, penalty, final, each exercise, status, and for an
+                               assignment with manual questions each question's points and those waiting;
                                "stale" = "yes" where the verdict was made with other checks than `digest` (--keep-stale)
     report.html                the class at a glance (grader.feedback.report)
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 from grader.config import Assignment
 from grader.checking import Outputs, write_outputs
+from grader.policy.manual import MANUAL_WAITING
 from grader.results import Result, csv_row, to_csv
 
 if TYPE_CHECKING:
@@ -90,6 +93,8 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
                                    feedback=f"feedback/{quote(safe_name(entry.student))}.html", stale=stale,
                                    late=_late_note(grade), final=grade.grade.final))
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
+    if assignment.manual:       # a column per question a person grades, then the ones still waiting
+        columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))
     report_path = out / "report.html"

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 from grader.batch.classfolder import Entry, opened
 from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
 from grader.batch.progress import Progress
+from grader.policy.manual import final_of
 from grader.batch.restamp import restamp
 from grader.batch.stamps import TimeSources, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
@@ -141,10 +142,12 @@ def write_class(book: Any, assignment: Assignment, out: Path, entries: list[Entr
     """grades.csv, report.html and every student's files, from the gradebook as it is now."""
     from grader.batch.adjustments import current_adjustments
     from grader.batch.outputs import write_class_outputs
+    from grader.policy.grading import with_manual_grades
 
     verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
     restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
     adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
+    verdicts = with_manual_grades(book, assignment, verdicts)    # given so far to questions a person grades
     return write_class_outputs(out, assignment, entries, verdicts, digest, stamps, adjustments,
                                similarity=similarity_section(book, assignment, entries, log))
 
@@ -298,7 +301,8 @@ class Recorder:
             self.summary.graded += 1
             self.summary.statuses[status] += 1
             write_student_outputs(self.out, self.assignment, task.student, result)
-        self.progress.done(task.student, status, result.score, result.max_score, result.execution_time,
+        final = final_of(result)            # the checks, and the questions a person grades (none given yet)
+        self.progress.done(task.student, status, final.final, final.max_score, result.execution_time,
                            note="" if written else "already in the gradebook")
 
 

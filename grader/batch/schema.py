@@ -129,3 +129,63 @@ def desk_tables(meta: Any) -> DeskTables:
         sa.Index("ix_history_student", "assignment", "student"),
     )
     return DeskTables(adjustments, grade_versions, history)
+
+
+@dataclass(frozen=True)
+class ManualTables:
+    """Grades of questions a person grades (revision 0004_manual): the rubric items as they stand,
+    the grades with the items they applied, and the comments kept for reuse."""
+
+    rubric_items: Any
+    grades: Any
+    grade_items: Any
+    comments: Any
+
+
+MANUAL_TABLES = ("rubric_items", "manual_grades", "manual_grade_items", "manual_comments")
+
+
+def manual_tables(meta: Any) -> ManualTables:
+    """The manual tables bound to `meta` (which holds `submissions`); defined once per MetaData."""
+    import sqlalchemy as sa
+
+    if all(name in meta.tables for name in MANUAL_TABLES):
+        return ManualTables(*(meta.tables[name] for name in MANUAL_TABLES))
+    rubric_items = sa.Table(
+        "rubric_items", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("question", sa.String(200), nullable=False),
+        sa.Column("item", sa.String(200), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("points", sa.Float, nullable=False),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.UniqueConstraint("assignment", "question", "item", name="uq_rubric_item"),
+    )
+    grades = sa.Table(
+        "manual_grades", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
+        sa.Column("question", sa.String(200), nullable=False),
+        sa.Column("points", sa.Float, nullable=False),
+        sa.Column("extra", sa.Float, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False),
+        sa.Column("graded_by", sa.String(200), nullable=False),
+        sa.Column("graded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.UniqueConstraint("submission_id", "question", name="uq_manual_grade"),
+    )
+    grade_items = sa.Table(
+        "manual_grade_items", meta,
+        sa.Column("grade_id", sa.Integer, sa.ForeignKey("manual_grades.id"), primary_key=True),
+        sa.Column("rubric_item_id", sa.Integer, sa.ForeignKey("rubric_items.id"), primary_key=True, index=True),
+    )
+    comments = sa.Table(
+        "manual_comments", meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("assignment", sa.String(200), nullable=False),
+        sa.Column("question", sa.String(200), nullable=False),
+        sa.Column("text", sa.Text, nullable=False),
+        sa.Column("uses", sa.Integer, nullable=False),
+    )
+    return ManualTables(rubric_items, grades, grade_items, comments)

@@ -1,6 +1,6 @@
 """The `grader` command: the top-level parser and the error handling; each command's arguments
-are in its own module (grader.cli.check, .batch, .serve, .export, .similarity, .gradescope, .gradescope_run,
-.assign, .new, .server)."""
+are in its own module (grader.cli.check, .batch, .serve, .release, .export, .similarity, .gradescope,
+.gradescope_run, .assign, .new, .server)."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +8,12 @@ import os
 import sys
 
 from grader.version import __version__
-from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, serve, server, similarity
+from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, release, serve, server, similarity
 from grader.errors import GraderError
 
 EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
-COMMANDS = (check, assign, new, batch, serve, similarity, export, gradescope, gradescope_run, server)   # in the order `grader --help` lists them
+COMMANDS = (check, assign, new, batch, serve, release, similarity, export, gradescope, gradescope_run,
+            server)   # in the order `grader --help` lists them
 
 
 class Parser(argparse.ArgumentParser):

@@ -5,7 +5,9 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
-from grader.results import Result, detail_lines, number_text, shape_text
+from grader.policy.answers import IMAGES, is_base64
+from grader.policy.manual import STUDENT_WORDS, WAITING_WORDS, final_of, points_of, status
+from grader.results import ManualAnswer, Result, detail_lines, number_text, shape_text
 from grader.verdict import exercise_totals
 
 if TYPE_CHECKING:
@@ -74,10 +76,19 @@ def context(result: Result, title: str | None, late: dict[str, Any] | None = Non
         score, points = sums[name]
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
                           "score": score, "points": points, "passed": all(c.passed for c in checks)})
-    grade = grade if grade is not None and grade.applied else None
-    score, top = (grade.final, grade.max_score) if grade else (view.score, view.max_score)
-    return {"r": view, "title": title or result.assignment, "exercises": exercises, "late": late, "grade": grade,
-            "percent": (100.0 * score / top) if top else 0.0}
+    grade = grade if grade is not None and grade.applied else None     # the desk's adjustments, where any
+    final = grade or final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
+    return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final, "late": late,
+            "grade": grade, "manual": [manual_entry(a) for a in result.manual], "waiting_words": WAITING_WORDS,
+            "student_words": STUDENT_WORDS,
+            "percent": (100.0 * final.final / final.max_score) if final.max_score else 0.0}
+
+
+def manual_entry(answer: ManualAnswer) -> dict[str, Any]:
+    """A manual question as the templates show it; images only as checked base64 PNG/JPEG data."""
+    images = [o for o in answer.outputs if o.get("mime") in IMAGES and is_base64(o.get("data"))]
+    texts = [o["data"] for o in answer.outputs if o.get("mime") == "text/plain"]
+    return {"a": answer, "status": status(answer), "points": points_of(answer), "images": images, "texts": texts}
 
 
 def compile_templates() -> None:

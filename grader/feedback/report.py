@@ -14,6 +14,8 @@ from html import escape
 from typing import Any
 
 from grader.config import Assignment
+from grader.policy.final import FinalGrade
+from grader.policy.manual import final_of, waiting as waiting_questions
 from grader.results import Result, mistakes_of
 
 STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
@@ -38,10 +40,20 @@ class ClassRow:
     final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
 
     @property
+    def grade(self) -> FinalGrade | None:
+        """The checks and the manual points given so far (grader.policy.manual.final_of), out of their maximum."""
+        return final_of(self.result) if self.result else None
+
+    @property
     def score(self) -> float:
         if self.final is not None and self.result is not None:
             return self.final
-        return self.result.score if self.result else 0.0
+        return self.grade.final if self.grade else 0.0
+
+    @property
+    def waiting(self) -> list[str]:
+        """The questions of this student still waiting for a grader."""
+        return waiting_questions(self.result) if self.result else []
 
     @property
     def seconds(self) -> float:
@@ -189,7 +201,7 @@ def _rate_bar(label: str, passed: int, total: int, tooltip: str = "") -> Bar:
 def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
     graded = [r for r in rows if r.result is not None]
     scores = [r.score for r in graded]
-    max_score = max((r.result.max_score for r in graded if r.result), default=0.0)
+    max_score = max((r.grade.max_score for r in graded if r.grade), default=0.0)
     statuses = Counter(r.status for r in rows)
     # per exercise and per check, over the submissions that were actually graded
     real = [r for r in graded if r.status not in NOT_GRADED_STATUSES and r.result]
@@ -232,6 +244,7 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
         "check_rates": [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in check_pass.items()],
         "failures": failures.most_common(10), "failure_checks": failure_checks,
         "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
+        "waiting": sum(len(r.waiting) for r in graded), "manual": bool(assignment.manual),
     }
 
 

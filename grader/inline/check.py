@@ -145,6 +145,7 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
     from grader.checks.plugin import run_checks
     from grader.grade import choose_device
     from grader.inline.live import LiveBridge, SavedNotebook
+    from grader.policy.answers import find_answers, no_answers
 
     started = time.monotonic()
     saved = SavedNotebook.read(notebook) if notebook else None
@@ -166,6 +167,9 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
     run = run_checks([assignment.public_checks], plugin)   # never solutions/<slug>/checks
     _check_run_usable(run, assignment, exercise, plugin.exercises)
     verdict = conclude(report, run, list(exercises))
+    if exercise is None:     # questions a person grades: said so, with whether an answer was found
+        verdict.manual = (find_answers(assignment.manual, saved.cells, saved.outputs) if saved is not None else
+                          no_answers(assignment.manual, "save the notebook to see whether your answer is found"))
     verdict.execution_time = time.monotonic() - started
     return verdict
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from grader.config import Assignment
 from grader.errors import UsageError
 from grader.lms.sheet import inert
-from grader.results import Result
 
 __all__ = ["ClassGrade", "class_grades", "gradebook_url", "normal_name", "plain_csv"]
 
@@ -58,20 +57,21 @@ def class_grades(assignment: Assignment, url: str) -> list[ClassGrade]:
     with the graders' adjustments and late-penalty waivers (grader serve)."""
     from grader.batch.adjustments import current_adjustments
     from grader.batch.gradebook import Gradebook
+    from grader.policy.grading import with_manual_grades
     from grader.policy.submitted import shown
 
     book = Gradebook(url)
     try:
         stored = book.verdicts_of(assignment.slug)
-        latest: dict[str, tuple[str, Result]] = {}
-        for verdict in sorted(stored.values(), key=lambda v: v.graded_at):
-            latest[verdict.student] = (verdict.sha256, verdict.result)      # graded twice: the latest submission
-        adjusted = current_adjustments(book, assignment.slug, {s: sha for s, (sha, _) in latest.items()})
+        stored = with_manual_grades(book, assignment, stored)       # given so far to questions a person grades
+        latest = {v.student: v for v in sorted(stored.values(), key=lambda v: v.graded_at)}   # the latest of each
+        adjusted = current_adjustments(book, assignment.slug, {s: v.sha256 for s, v in latest.items()})
     finally:
         book.close()
     out = []
-    for student, (_sha, result) in sorted(latest.items()):
-        grade = shown(result, assignment.deadline, adjusted.get(student, ()))
+    for student, verdict in sorted(latest.items()):
+        result = verdict.result
+        grade = shown(result, assignment.deadline, adjusted.get(student, ()))     # the desk's adjustments too
         late = grade.penalty
         words = grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
         out.append(ClassGrade(student=student, lms=result.lms, lms_id=result.lms_id, display_name=result.display_name,

@@ -131,9 +131,13 @@ class Shown:
 
 def shown(result: Result, deadline: Deadline | None, adjustments: Sequence[Adjustment] = ()) -> Shown:
     """What every output shows of `result` (its final grade through grader.policy.final.final_grade),
-    with the graders' `adjustments` (grader serve; one of kind "late" waives the late penalty)."""
+    with the graders' `adjustments` (grader serve; one of kind "late" waives the late penalty) and the
+    manual points given so far."""
+    from grader.policy.manual import manual_scores
+
     penalty = penalty_of(result, deadline)
     waiver = next((a for a in adjustments if a.kind == "late"), None)
     if penalty is not None and waiver is not None and penalty.percent > 0:
         penalty = waived(penalty, waiver.reason)
-    return Shown(grade=final_grade(result, adjustments, penalty=penalty), penalty=penalty, result=result)
+    return Shown(grade=final_grade(result, adjustments, manual_scores(result), penalty=penalty), penalty=penalty,
+                 result=result)

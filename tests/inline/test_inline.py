@@ -245,3 +245,22 @@ def test_live_cells_without_a_saved_notebook() -> None:
         nb.cell(tag="anything")
     with pytest.raises(CheckFailed, match="A markdown heading can only be found in the saved notebook"):
         nb.cell(starting_with="## Exercise 2")
+
+
+@pytest.mark.slow   # a real Jupyter kernel runs grader.check()
+def test_check_shows_a_question_a_person_grades_and_whether_it_was_answered(tmp_path: Path) -> None:
+    course = tmp_path / "course"
+    shutil.copytree(FIXTURE / "assignments", course / "assignments")
+    toml = course / "assignments" / "inline-mini" / "assignment.toml"
+    toml.write_text(toml.read_text() + '\n[manual.why_sigmoid]\ntitle = "Why a sigmoid?"\npoints = 2\n'
+                    'after = "Question: why a sigmoid?"\n\n[manual.gone]\npoints = 1\ntag = "nowhere"\n')
+    cells = CELLS[:4] + [("markdown", "## Question: why a sigmoid?"), ("markdown", "It squashes to (0, 1)."),
+                         ("code", "import grader\nr = grader.check()"),
+                         ("code", "print([(a.question, a.found, a.where) for a in r.manual], r.exit_code)")]
+    nb = run_in_jupyter(student_notebook(course, cells))
+    page = "".join(html_of(nb.cells[6]))
+    assert "Why a sigmoid?" in page and "graded by a person after submission" in page
+    assert "your answer was found in cell 6" in page and "no answer was found" in page
+    printed = "".join(o.get("text", "") for o in nb.cells[7].outputs)
+    assert "('why_sigmoid', True, 'cell 6 (under \"Question: why a sigmoid?\")')" in printed
+    assert "('gone', False" in printed

@@ -4,7 +4,8 @@ Each sample is the student notebook (assignments/forward-pass/) with its three a
 in the way one kind of student fills them, named for what it shows: answers that end with an
 assignment, a print, a bare expression or a function call; `y` reused; the heading comment
 deleted; scratch cells inserted; a Python 2 kernelspec; a notebook saved after running cells out of
-order; an edited data cell; and the common mistakes. The output is deterministic: rerunning this
+order; an edited data cell; and the common mistakes. The two questions a person grades get good
+answers, and poor ones where the student's mistakes suggest them (the stub keeps YOUR ANSWER HERE). The output is deterministic: rerunning this
 script after an unchanged master changes no file.
 """
 from __future__ import annotations
@@ -63,13 +64,35 @@ def master_answers() -> dict[int, str]:
     return out
 
 
-def filled(changes: dict[int, str] | None = None, *, comment: bool = True) -> Any:
+# The two questions a person grades (tagged by `grader assign`): answers good and poor
+GOOD = {
+    "why_view": "`view` gives the same numbers with a new shape and does not change `weights`. `resize_` changes\n"
+                "`weights` itself, in place, so every later cell would see a (5, 1) tensor instead of (1, 5).",
+    "why_mm": "`features * W1` only multiplies matching elements (broadcasting the shapes) and never adds\n"
+              "anything up. `torch.mm` adds up the products: one weighted sum for each neuron of the layer.",
+}
+POOR = {
+    "why_view": "Both work, `view` is just shorter to type.",
+    "why_mm": "Because the shapes have to match.",
+}
+
+
+def written_cells(nb: Any) -> dict[str, Any]:
+    """Question name -> its answer cell (tagged with the name)."""
+    return {tag: cell for cell in nb.cells for tag in cell.metadata.get("tags", []) if tag in GOOD}
+
+
+def filled(changes: dict[int, str] | None = None, *, comment: bool = True, written: dict[str, str] | None = None) -> Any:
     """The student notebook with every answer cell filled: the master's answers, except `changes`;
-    `comment` False: the heading comment line deleted, as real students do."""
+    `comment` False: the heading comment line deleted, as real students do; the written answers
+    good, except `written`."""
     answers = {**master_answers(), **(changes or {})}
     nb = copy.deepcopy(read(STUDENT))
     for n, cell in answer_cells(nb).items():
         cell.source = (HEADING_COMMENT.format(n=n) if comment else "") + answers[n]
+    words = {**GOOD, **(written or {})}
+    for name, cell in written_cells(nb).items():
+        cell.source = words[name]
     return nb
 
 
@@ -190,13 +213,15 @@ def samples() -> dict[str, Any]:
             1: "y = torch.tensor([[0.1595]])", 2: "y_mm = torch.tensor([[0.1595]])", 3: "output = torch.tensor([[0.3171]])"}),
         "forgot_bias.ipynb": filled({
             1: "y = activation(torch.sum(features * weights))",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)))"}),
+            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)))"}, written={"why_view": POOR["why_view"]}),
         "forgot_activation.ipynb": filled({
             1: "y = torch.sum(features * weights) + bias",
             3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2"}),
-        "sum_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights) + bias)"}),
-        "elementwise_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights.view(5, 1)) + bias)"}),
-        "mm_without_reshape.ipynb": filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}),
+        "sum_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights) + bias)"},
+                                          written={"why_mm": POOR["why_mm"]}),
+        "elementwise_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights.view(5, 1)) + bias)"},
+                                                  written={"why_mm": POOR["why_mm"]}),
+        "mm_without_reshape.ipynb": filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}, written=POOR),
         "weights_reshaped_in_an_earlier_cell.ipynb": inserted(
             filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}),
             "features.shape, weights.shape", "weights = weights.view(5, 1)"),
