@@ -17,7 +17,9 @@ from pathlib import Path
 
 DIR_VAR = "GRADER_SERVER_DIR"
 NOT_HASHED = {DIR_VAR, "GRADER_NO_SERVER", "GRADER_FORKSERVER"}     # where the server is; the server's own zygote
-ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_")
+# PYTHONPATH too: its install folders reach the kernels (grader.sandbox.spec.import_folders), so a
+# server started without a folder on it cannot grade a check that needs one
+ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_", "PYTHONPATH")
 _GRADER_ROOT = Path(__file__).resolve().parent.parent
 _SKIP_DIRS = {"__pycache__"}
 

@@ -413,3 +413,15 @@ def test_server_list_and_stop(server_dir: Path, tmp_path: Path) -> None:
     assert grader_check(str(CORRECT)).returncode == 0
     assert "stopped the warm server" in grader_cli("server", "stop", "--all").stdout
     assert grader_cli("server", "list").stdout.startswith("no warm server is running")
+
+
+def test_a_server_started_without_a_pythonpath_folder_is_not_the_one_for_a_check_with_it(monkeypatch) -> None:
+    """The install folders on PYTHONPATH reach the kernels (grader.sandbox.spec.import_folders): a
+    check run with another PYTHONPATH must not be handed to a server (and zygote) started without
+    it, whose kernels would not see the folder (seen: a marker package 'not found' in the suite)."""
+    from grader.warm.identity import environment_hash
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    without = environment_hash()
+    monkeypatch.setenv("PYTHONPATH", "/tmp/grader-site-xyz")
+    assert environment_hash() != without
