@@ -53,6 +53,7 @@ class CheckResult:
     nodeid: str = ""
     diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
     diagnosed_by: str = ""          # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
+    carried_forward: str = ""       # right given correct ones of these exercises, ", "-joined (checks/carry.py)
 
     @property
     def passed(self) -> bool:
@@ -243,7 +244,8 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
             "tags": [check.exercise] + (["hidden"] if check.hidden else []),
             "visibility": _visibility(check, visibility),
             "output_format": "text",
-            "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
+            "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden,
+                           **({"carried_forward": check.carried_forward} if check.carried_forward else {})},
         })
     return {
         "score": grade.final if grade else (late["final"] if late else result.score),
@@ -359,11 +361,16 @@ GENERIC_DIAGNOSES = ("shape", "values")      # CheckResult.diagnosed_by of the g
 def mistakes_of(result: Result) -> list[tuple[str, str]]:
     """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order.
     Where the instructor's catalogue named a mistake in an exercise, the grader's generic diagnoses
-    of that exercise (other checks seeing the same answer) are not counted again."""
-    failed = [c for c in result.checks if not c.passed and c.diagnosis]
+    of that exercise (other checks seeing the same answer) are not counted again. An exercise right
+    given a correct earlier one (`carried_forward`) counts that one's mistake under it only."""
+    failed = [c for c in result.checks if not c.passed and c.diagnosis and not c.carried_forward]
     catalogued = {c.exercise for c in failed if c.diagnosed_by not in GENERIC_DIAGNOSES}
+    carried = {c.exercise: c.carried_forward.split(", ") for c in result.checks if c.carried_forward}
     seen: dict[tuple[str, str], None] = {}
     for check in failed:
+        if any((earlier, check.diagnosis) in {(c.exercise, c.diagnosis) for c in failed}
+               for earlier in carried.get(check.exercise, ())):
+            continue            # the same mistake as the exercise it carries forward from
         if check.diagnosed_by not in GENERIC_DIAGNOSES or check.exercise not in catalogued:
             seen.setdefault((check.exercise, check.diagnosis), None)
     return list(seen)

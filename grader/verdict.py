@@ -77,12 +77,23 @@ def hidden_failure(diagnosis: str) -> str:
     return f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
 
 
+def carried_words(exercise: str, wrong: Sequence[str], mistake: str = "") -> str:
+    """What the student reads on a check whose only problem is an earlier exercise's."""
+    names = " and ".join(f"`{name}`" for name in wrong)
+    owner = f"{names}'s" if len(wrong) == 1 else f"those of {names}"
+    looks = f" (it looks like {mistake})" if mistake else ""
+    verb = "is" if len(wrong) == 1 else "are"
+    return f"`{exercise}` is right once {names} {verb}: its only problem is {owner}{looks}."
+
+
 def public_check(check: "CheckResult") -> "CheckResult":
     """What may be shown outside the grader: a hidden check keeps its name, points and status only
     (and the name of a recognised mistake, where `conclude` kept it)."""
     if not check.hidden:
         return check
     message = hidden_message(True) if check.passed else hidden_failure(check.diagnosis)
+    if check.carried_forward and not check.passed:      # says nothing of the hidden inputs or values
+        message = f"{carried_words(check.exercise, check.carried_forward.split(', '))} {message}"
     return replace(check, message=message, expected=None, actual=None, mismatches=[],
                    traceback="", output="", nodeid="")
 
