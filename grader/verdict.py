@@ -108,11 +108,12 @@ def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool 
     """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
     checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
     without grading scores 0 whatever a check says). A hidden check keeps its recognised mistake
-    only with `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
+    (and whether it is right given a correct earlier exercise, its `carried_forward`) only with
+    `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
     the report and feedback all read it from here."""
     checks = ordered(run.checks, exercises)
     if hidden_feedback != "mistake":    # the default: a hidden check shows its name and pass/fail only
-        checks = [replace(c, diagnosis="") if c.hidden else c for c in checks]
+        checks = [replace(c, diagnosis="", carried_forward="") if c.hidden else c for c in checks]
     got, out_of = totals(checks)
     return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],
                    score=got if score else header.score, max_score=out_of)

@@ -64,6 +64,17 @@ def test_the_sign_error_is_told_where_its_one_mistake_is_and_earns_credit_only_u
     tests = {t["extra_data"]["check"]: t for t in to_gradescope(words)["tests"]}
     assert tests["test_two_layer_forward_on_a_batch"]["extra_data"]["carried_forward"] == "activation"
     assert "carried_forward" not in tests["test_activation_known_values"]["extra_data"]
+    # the feedback shows each later exercise as right given a correct `activation`
+    from grader.feedback.render import render_html, render_markdown, render_text
+
+    lines = render_text(words).splitlines()
+    for exercise in CALLING:
+        heading = next(line for line in lines if f"({exercise}): " in line)
+        assert heading.endswith("  (right given a correct `activation`)"), heading
+    assert not next(line for line in lines if "(activation): " in line).endswith(")")
+    assert "> **single_neuron:** right given a correct `activation`." in render_markdown(words)
+    html = render_html(words)
+    assert html.count('<p class="carried">Right given a correct <code>activation</code>.</p>') == 2
     # the class report counts the mistake once, under `activation`
     assert {exercise for exercise, _ in mistakes_of(words)} == {"activation"}, mistakes_of(words)
     full = grade(SIGN_ERROR, with_mode(assignment, "full"))
