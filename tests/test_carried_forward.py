@@ -45,7 +45,7 @@ def with_mode(assignment: Assignment, mode: str) -> Assignment:
     return dataclasses.replace(assignment, carried_forward=mode)  # type: ignore[arg-type]
 
 
-@pytest.mark.slow       # grades the sign-error sample in a real kernel, twice (default and "full")
+@pytest.mark.slow       # grades the sign-error sample in a real kernel, three times (none, full, half)
 def test_the_sign_error_is_told_where_its_one_mistake_is_and_earns_credit_only_under_full(
         assignment: Assignment) -> None:
     words = grade(SIGN_ERROR, assignment)
@@ -82,7 +82,18 @@ def test_the_sign_error_is_told_where_its_one_mistake_is_and_earns_credit_only_u
         checks = checks_of(full, exercise)
         for name in names:
             assert checks[name].score == checks[name].points > 0, (name, checks[name].message)
-    assert full.score == words.score + sum(checks_of(full, e)[n].points for e, ns in CALLING.items() for n in ns)
+    carried_points = sum(checks_of(full, e)[n].points for e, ns in CALLING.items() for n in ns)
+    assert full.score == words.score + carried_points
+    half = grade(SIGN_ERROR, with_mode(assignment, "half"))
+    assert half.score == words.score + carried_points / 2
+
+
+@pytest.mark.slow       # grades a sample in a real kernel
+def test_a_function_that_raises_only_because_of_an_earlier_exercise_is_carried_forward(assignment: Assignment) -> None:
+    result = grade(SAMPLES / "returns_numpy.ipynb", assignment)      # activation returns numpy: mm() raises
+    check = checks_of(result, "two_layer_forward")["test_two_layer_forward_on_a_batch"]
+    assert check.carried_forward == "activation"
+    assert "raised TypeError" in check.message and check.message.startswith("`two_layer_forward` is right once")
 
 
 @pytest.mark.slow       # grades a sample in a real kernel under "full"

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 from grader.bridge.asks import Asks
 from grader.checks.context import current
 from grader.checks.references import references
-from grader.failures import CheckFailed
+from grader.failures import CallTimeout, CheckFailed, KernelDied
 from grader.results import CheckResult
 from grader.verdict import carried_words
 
@@ -34,7 +34,10 @@ def wrong_reached(exercise: str, reached: Sequence[str], earlier: Sequence[Check
 
 
 def retry(item: Any, failure: CheckFailed, bridge: Any, exercise: str, earlier: Sequence[CheckResult]) -> None:
-    """Run `item` once more with stand-ins, and mark `failure` carried forward where it then passes."""
+    """Run `item` once more with stand-ins, and mark `failure` carried forward where it then passes.
+    A check that timed out or killed the kernel is not run again (it would cost as much again)."""
+    if isinstance(failure, (CallTimeout, KernelDied)):
+        return
     files = {Path(str(i.fspath)).resolve() for i in item.session.items}
     known = references(files)
     wrong = wrong_reached(exercise, list(bridge.reached), earlier, known)

@@ -159,15 +159,13 @@ class Agent:
         replaced = swapped(self.user_ns, standins if isinstance_(standins, list_) else [], device)
         self.put_back(changed)          # the student's function runs in the student's world
         try:
-            result, reached = reaching(self.user_ns, lambda: fn(*args, **kwargs))
-        except BaseException as exc:  # the student's fault, reported as data
-            changed.clear()
-            changed.update(self.restore())
-            return _error_payload(exc)
+            result, failed, reached = reaching(self.user_ns, lambda: fn(*args, **kwargs))
         finally:
             put_back_swapped(self.user_ns, replaced)
-        changed.clear()
-        changed.update(self.restore())
+            changed.clear()
+            changed.update(self.restore())
+        if failed is not None:          # the student's fault, reported as data
+            return {**_error_payload(failed), "reached": reached}
         value = encode(result, tensors)
         after = encode(list(args), tensors)
         return {"ok": True, "value": value, "args_after": after, "reached": reached}

@@ -35,8 +35,9 @@ def own_functions(user_ns: dict[str, Any]) -> dict[Any, str]:
     return codes
 
 
-def reaching(user_ns: dict[str, Any], run: Callable[[], Any]) -> tuple[Any, list[str]]:
-    """run()'s result and the names of the notebook's functions it entered (first seen first)."""
+def reaching(user_ns: dict[str, Any], run: Callable[[], Any]) -> tuple[Any, BaseException | None, list[str]]:
+    """run()'s result or what it raised, and the names of the notebook's functions it entered
+    (first seen first): a call that raised may have done so because of one of them."""
     codes = own_functions(user_ns)
     seen: list[str] = []
 
@@ -49,7 +50,9 @@ def reaching(user_ns: dict[str, Any], run: Callable[[], Any]) -> tuple[Any, list
     before = gettrace()
     settrace(trace)
     try:
-        return run(), seen
+        return run(), None, seen
+    except BaseException as exc:     # the student's fault: the caller reports it as data
+        return None, exc, seen
     finally:
         settrace(before)
 
