@@ -10,7 +10,8 @@ from grader.config import Assignment
 from grader.course import resolve_assignment
 from grader.errors import UsageError
 from grader.grade import Options, grade
-from grader.results import Result, dumps_gradescope, to_junit
+from grader.junit import to_junit
+from grader.results import Result, dumps_gradescope
 from grader.submission.opened import open_submission
 from grader.submission.pick import submission_slug
 

@@ -9,6 +9,7 @@
                                default, or "mistake"), and [visibility.exercises] name -> visibility
     [files]                    public, hidden (paths or globs of the master folder), max_mb; see FilesTable
     [execution]                skip_tags: cells with one of these tags are not run at grading time
+    [grading]                  carried_forward; [exercises.<name>] uses (grader.policy.carry_table)
     [deadline]                 due, grace_minutes, penalty_per_day | _per_hour, penalty_max, zero_after
     [manual.<name>]            a question a person grades, and its rubric (grader.policy.questions)
 
@@ -28,6 +29,7 @@ from typing import Any, Literal, Mapping, get_args
 from grader.errors import AssignmentError
 from grader.hidden_feedback import hidden_feedback
 from grader.policy.deadline import Deadline
+from grader.policy.carry_table import CarryMode, read_carry_mode, read_exercises
 from grader.policy.deadline_table import read_deadline
 from grader.similarity.settings import Similarity, read_similarity
 from grader.policy.questions import ManualQuestion, read_manual
@@ -38,7 +40,7 @@ VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
 TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution", "deadline", "similarity", "manual")
+          "files", "execution", "deadline", "similarity", "manual", "grading")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class Assignment:
     manual: tuple[ManualQuestion, ...] = ()     # [manual.<name>]: questions a person grades, in order
     deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
     similarity: Similarity = Similarity()       # [similarity]: the pairs the similarity section lists
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)   # [exercises.<name>] uses (policy/carry_table.py)
+    carried_forward: CarryMode = "none"         # [grading] carried_forward: the points of error carried forward
     solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
     public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
     hidden_checks: Path | None = None           # solutions/<slug>/checks when present
@@ -149,6 +153,8 @@ class AssignmentFile:
     manual: tuple[ManualQuestion, ...] = ()
     deadline: Deadline | None = None
     similarity: Similarity = Similarity()
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    carried_forward: CarryMode = "none"
 
 
 # -- the words of an error ------------------------------------------------------------------
@@ -220,17 +226,6 @@ def _schema(where: Path, value: object) -> int:
         raise AssignmentError(f"{where}: schema = {value!r} is not a version of assignment.toml this grader reads",
                               hint=f"this grader reads schema {reads}; upgrade the grader, or write schema = {SCHEMAS[-1]}")
     return value
-
-
-def _exercises(where: Path, raw: object) -> dict[str, str]:
-    data = _table(raw, where, "exercises")
-    out: dict[str, str] = {}
-    for name, title in data.items():
-        if not isinstance(title, str):
-            raise AssignmentError(f"{where}: [exercises] {name} = {title!r} is not a title",
-                                  hint=f'map each exercise name to its title: {name} = "A title"')
-        out[str(name)] = title
-    return out
 
 
 def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
@@ -362,7 +357,7 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
     schema = _schema(path, data.get("schema"))   # first: a newer file's keys are not misspellings
     _check_top_level(path, data)
     slug = _text(path, "slug", data.get("slug"), default_slug)
-    exercises = _exercises(path, data.get("exercises"))
+    exercises, uses = read_exercises(path, data.get("exercises"))
     return AssignmentFile(
         path=path, slug=slug, schema=schema,
         title=_text(path, "title", data.get("title"), slug),
@@ -379,4 +374,5 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         manual=read_manual(path, data.get("manual")),
         deadline=read_deadline(path, data.get("deadline")),
         similarity=read_similarity(path, data.get("similarity")),
+        uses=uses, carried_forward=read_carry_mode(path, data.get("grading")),
     )

@@ -102,6 +102,7 @@ def load_assignment(root: Path) -> Assignment:
         visibility=file.visibility, schema=file.schema, hidden_feedback=file.hidden_feedback,
         files=file.files, public_files=public_files, hidden_files=hidden_files,
         execution=file.execution, deadline=file.deadline, similarity=file.similarity, manual=file.manual,
+        uses=file.uses, carried_forward=file.carried_forward,
         solutions=solutions if solutions.is_dir() else None,
         public_checks=root / CHECKS,
         hidden_checks=hidden if hidden.is_dir() else None,

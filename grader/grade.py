@@ -185,7 +185,8 @@ def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options:
     from grader.checks.plugin import GradingPlugin, run_checks
 
     paths, hidden_dir = check_paths(assignment, options.hidden)
-    set_current(CheckContext(device=device, tolerance=assignment.tolerance(device)))
+    set_current(CheckContext(device=device, tolerance=assignment.tolerance(device), uses=assignment.uses,
+                             carried_forward=assignment.carried_forward))
     run = run_checks(paths, GradingPlugin(nb, hidden_dir), select=options.select)
     if run.internal_errors:
         raise GraderError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),

@@ -4,10 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from xml.etree import ElementTree as ET
 
 from grader import verdict
 from grader.policy.manual import ManualAnswer
@@ -22,7 +20,7 @@ CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
 __all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer",
            "Result", "ResultStatus", "TensorSummary", "csv_row", "detail_lines", "dumps_gradescope", "failure_text",
-           "number_text", "shape_text", "to_csv", "to_gradescope", "to_junit"]
+           "number_text", "shape_text", "to_csv", "to_gradescope"]
 
 
 @dataclass
@@ -54,6 +52,7 @@ class CheckResult:
     nodeid: str = ""
     diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
     diagnosed_by: str = ""          # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
+    carried_forward: str = ""       # right given correct ones of these exercises, ", "-joined (checks/carry.py)
 
     @property
     def passed(self) -> bool:
@@ -253,7 +252,8 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
             "tags": [check.exercise] + (["hidden"] if check.hidden else []),
             "visibility": _visibility(check, visibility),
             "output_format": "text",
-            "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden},
+            "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden,
+                           **({"carried_forward": check.carried_forward} if check.carried_forward else {})},
         })
     from grader.policy.manual import final_of, gradescope_tests, waiting
 
@@ -316,38 +316,6 @@ def standalone_message(message: str, result: Result) -> str:
     return message
 
 
-def to_junit(result: Result) -> str:
-    """JUnit XML: one testcase per check, the exercise as classname."""
-    failures = sum(not c.passed for c in result.checks)
-    suite = ET.Element("testsuite", {
-        "name": result.assignment, "tests": str(len(result.checks) or 1),
-        "failures": str(failures + (0 if result.checks else 1)), "errors": "0",
-        "time": f"{result.execution_time:.3f}",
-    })
-    props = ET.SubElement(suite, "properties")
-    for key in ("device", "isolation", "sha256", "grader_version"):
-        ET.SubElement(props, "property", {"name": key, "value": str(getattr(result, key))})
-    if not result.checks:
-        case = ET.SubElement(suite, "testcase", {"classname": "submission", "name": "readable", "time": "0"})
-        failure = ET.SubElement(case, "failure", {"message": "; ".join(result.errors) or "no checks ran"})
-        failure.text = "\n".join(result.errors)
-    for check in result.checks:
-        view = check.public_view()
-        case = ET.SubElement(suite, "testcase", {
-            "classname": check.exercise, "name": check.name, "time": f"{check.duration:.3f}",
-        })
-        if not view.passed:
-            view = replace(view, message=standalone_message(view.message, result))
-            failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
-            failure.text = failure_text(view)
-    ET.indent(suite)
-    # the student's words may hold characters XML 1.0 forbids (NUL, ESC ...): a CI could not parse the file
-    return _XML_INVALID.sub("", ET.tostring(suite, encoding="unicode", xml_declaration=True))
-
-
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
 CSV_FIXED = ["student", "total", "adjusted", "max_score", "status", "device", "isolation", "sha256"]
 LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
 # total, max_score: the checks' and the manual questions' (points given so far); adjusted: the checks after
@@ -378,11 +346,16 @@ GENERIC_DIAGNOSES = ("shape", "values")      # CheckResult.diagnosed_by of the g
 def mistakes_of(result: Result) -> list[tuple[str, str]]:
     """The recognised mistakes of a verdict's failed checks, (exercise, mistake), each once, in order.
     Where the instructor's catalogue named a mistake in an exercise, the grader's generic diagnoses
-    of that exercise (other checks seeing the same answer) are not counted again."""
-    failed = [c for c in result.checks if not c.passed and c.diagnosis]
+    of that exercise (other checks seeing the same answer) are not counted again. An exercise right
+    given a correct earlier one (`carried_forward`) counts that one's mistake under it only."""
+    failed = [c for c in result.checks if not c.passed and c.diagnosis and not c.carried_forward]
     catalogued = {c.exercise for c in failed if c.diagnosed_by not in GENERIC_DIAGNOSES}
+    carried = {c.exercise: c.carried_forward.split(", ") for c in result.checks if c.carried_forward}
     seen: dict[tuple[str, str], None] = {}
     for check in failed:
+        if any((earlier, check.diagnosis) in {(c.exercise, c.diagnosis) for c in failed}
+               for earlier in carried.get(check.exercise, ())):
+            continue            # the same mistake as the exercise it carries forward from
         if check.diagnosed_by not in GENERIC_DIAGNOSES or check.exercise not in catalogued:
             seen.setdefault((check.exercise, check.diagnosis), None)
     return list(seen)

@@ -22,6 +22,7 @@ class CheckResult(Protocol):
     score: float
     hidden: bool
     diagnosis: str
+    carried_forward: Any
 
     @property
     def passed(self) -> bool: ...
@@ -99,12 +100,23 @@ def hidden_failure(diagnosis: str) -> str:
     return f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
 
 
+def carried_words(exercise: str, wrong: Sequence[str], mistake: str = "") -> str:
+    """What the student reads on a check whose only problem is an earlier exercise's."""
+    names = " and ".join(f"`{name}`" for name in wrong)
+    owner = f"{names}'s" if len(wrong) == 1 else f"those of {names}"
+    looks = f" (it looks like {mistake})" if mistake else ""
+    verb = "is" if len(wrong) == 1 else "are"
+    return f"`{exercise}` is right once {names} {verb}: its only problem is {owner}{looks}."
+
+
 def public_check(check: C) -> C:
     """What may be shown outside the grader: a hidden check keeps its name, points and status only
     (and the name of a recognised mistake, where `conclude` kept it)."""
     if not check.hidden:
         return check
     message = hidden_message(True) if check.passed else hidden_failure(check.diagnosis)
+    if check.carried_forward and not check.passed:      # says nothing of the hidden inputs or values
+        message = f"{carried_words(check.exercise, check.carried_forward.split(', '))} {message}"
     return replace(check, message=message, expected=None, actual=None, mismatches=[],
                    traceback="", output="", nodeid="")
 
@@ -119,11 +131,12 @@ def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool 
     """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
     checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
     without grading scores 0 whatever a check says). A hidden check keeps its recognised mistake
-    only with `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
+    (and whether it is right given a correct earlier exercise, its `carried_forward`) only with
+    `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
     the report and feedback all read it from here."""
     checks = ordered(run.checks, exercises)
     if hidden_feedback != "mistake":    # the default: a hidden check shows its name and pass/fail only
-        checks = [replace(c, diagnosis="") if c.hidden else c for c in checks]
+        checks = [replace(c, diagnosis="", carried_forward="") if c.hidden else c for c in checks]
     got, out_of = totals(checks)
     return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],
                    score=got if score else header.score, max_score=out_of)

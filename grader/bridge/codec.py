@@ -358,6 +358,18 @@ def read_frame(frame: bytes, budget: Budget = DEFAULT) -> DoorFrame | None:
     return door
 
 
+def read_ask(frame: bytes, budget: Budget = DEFAULT) -> tuple[str, str] | None:
+    """A stand-in's question in a door frame (error carried forward): the exercise it stands for
+    and its arguments, a reply to read with read_reply; None when the frame is not one."""
+    try:
+        data = _parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
+    except (BadReply, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("ask"), str) or not isinstance(data.get("reply"), str):
+        return None
+    return data["ask"][:200], data["reply"]
+
+
 def _text_or_empty(value: Any, limit: int) -> str:
     try:
         return _text(value, limit)

@@ -18,7 +18,7 @@ Whatever the route, what comes back is the same: the raw replies the request pub
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Callable, Literal, Protocol
 
 from grader.bridge.codec import MIME
 
@@ -46,6 +46,7 @@ class Collected:
 
     cap: int
     replies: list[Any] = field(default_factory=list)
+    ask: Callable[[bytes], bytes | None] | None = None     # answers a stand-in's questions (grader/bridge/asks.py), or None
     printed: list[str] = field(default_factory=list)
 
     def message(self, msg: dict[str, Any]) -> None:
@@ -111,7 +112,7 @@ class DoorRoute:
         door = self.door_to(kernel)
         if door is None:
             return None
-        answer = door.request(kernel, op, request, timeout)
+        answer = door.request(kernel, op, request, timeout, ask=got.ask)
         if answer.status == "closed":
             # gone (a notebook closed it?): this request goes by another route; the next one
             # knocks once more (a new connection), then gives up on this kernel's door

@@ -24,6 +24,7 @@ from grader.checks.context import current
 from grader.checks.inputs import generator, randn, seeded_draws
 from grader.checks.mistakes import Diagnosis, Mistake
 from grader.checks.models import accuracy_of, assert_accuracy
+from grader.checks.references import reference
 from grader.checks.tensors import (
     assert_close,
     assert_depends_on_inputs,
@@ -45,6 +46,6 @@ __all__ = [
     "CellView", "CheckFailed", "Diagnosis", "Mistake", "ModuleInfo", "Notebook", "Opaque", "Parameter",
     "PartialCredit", "Remote", "Rerun", "Section", "TensorMeta", "accuracy_of", "assert_accuracy", "assert_close",
     "assert_depends_on_inputs", "assert_shares_storage", "assert_tensor", "assert_unchanged", "assert_values",
-    "current", "data_cell", "data_if_it_fits", "evaluate", "generator", "randn", "seeded_draws", "summarize",
+    "current", "data_cell", "data_if_it_fits", "evaluate", "generator", "randn", "reference", "seeded_draws", "summarize",
     "tensor_meta", "typed_in",
 ]

@@ -171,7 +171,8 @@ class NotebookSession:
                 pytest.exit(f"grader: error: {exc}", returncode=2)
             self.device = live.device
             self._nb = live.notebook
-        set_current(CheckContext(device=self.device, tolerance=self.assignment.tolerance(self.device)))
+        set_current(CheckContext(device=self.device, tolerance=self.assignment.tolerance(self.device),
+                                 uses=self.assignment.uses, carried_forward=self.assignment.carried_forward))
         return self._nb
 
     # -- verdicts ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from grader.bridge.codec import Opaque, Remote, tensor_meta
 from grader.checks import diagnose
 from grader.checks.context import current
 from grader.checks.mistakes import Diagnosis, Mistake, recognise
+from grader.checks.references import register_for_running
 from grader.failures import CheckFailed
 from grader.results import TensorSummary
 
@@ -86,6 +87,8 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
 
     ctx = current()
     rtol_, atol_ = _tolerance(rtol, atol)
+    if reference is not None:
+        register_for_running(reference)
 
     def fail(message: str, diagnosis: Diagnosis | None = None) -> CheckFailed:
         if diagnosis is not None:

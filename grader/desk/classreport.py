@@ -63,7 +63,8 @@ def student_data(desk: Desk, slug: str, student: str) -> dict[str, Any]:
     for check_row in row.checks:
         groups.setdefault(check_row.exercise, []).append(check_row)
     notebook = load(desk.submissions, student, desk.assignment(slug).notebook, row.sha256)
-    return {"row": row, "groups": list(groups.items()), "messages": messages, "notebook": notebook,
+    carried = {check.name: check.carried_forward for check in result.checks if check.carried_forward}
+    return {"row": row, "groups": list(groups.items()), "messages": messages, "carried": carried, "notebook": notebook,
             "submissions": submissions_of(desk, slug, student), "errors": result.errors,
             "cell_issues": [c for c in result.cells if c.kind != "skipped"]}
 

@@ -74,8 +74,10 @@ def context(result: Result, title: str | None, late: dict[str, Any] | None = Non
         if not checks:
             continue
         score, points = sums[name]
+        carried = sorted({n for c in checks if c.carried_forward for n in c.carried_forward.split(", ")})
         exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
-                          "score": score, "points": points, "passed": all(c.passed for c in checks)})
+                          "score": score, "points": points, "passed": all(c.passed for c in checks),
+                          "carried": carried})     # right given correct ones of these (checks/carry.py)
     grade = grade if grade is not None and grade.applied else None     # the desk's adjustments, where any
     final = grade or final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
     return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final, "late": late,

@@ -4,5 +4,5 @@
     github.py       GitHub Actions / Classroom: step summary, step outputs, annotations
     cli.py          the `grader gradescope` and `grader gradescope-run` commands
 
-JUnit XML is `results.to_junit`; the plain-pytest plugin is `grader.checks.pytest_entry`.
+JUnit XML is `grader.junit.to_junit`; the plain-pytest plugin is `grader.checks.pytest_entry`.
 """

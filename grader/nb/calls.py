@@ -17,6 +17,7 @@ from typing import Any, NoReturn, Sequence
 
 from grader.bridge.codec import (BadReply, Remote, Reply, ReplyRefused, ReplyTooLarge, call_request, encode_arguments,
                                  read_reply)
+from grader.bridge.asks import Asks
 from grader.bridge.routes import Collected, Ended, Route
 from grader.nb.explain import failure_hint, missing_message, parameter_shapes, unbound_cause
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
@@ -43,6 +44,7 @@ class AgentBridge:
 
     reply_words = "the kernel's reply"     # how failure messages name a reply
     tracks_bindings = True                 # remember which names were functions (see known_function)
+    carries_forward = False                # may re-run a failed check with stand-ins (needs the agent's door)
 
     def __init__(self, routes: Sequence[Route], device: str = "cpu") -> None:
         self.routes = list(routes)
@@ -51,6 +53,8 @@ class AgentBridge:
         self._bindings: int | None = None           # the namespace's bindings as of the latest reply
         self._functions: dict[str, int] = {}        # name -> the bindings when it was last seen a function
         self.hung: dict[str, float] = {}            # function -> the timeout it ran past: not called again
+        self.reached: list[str] = []                # the notebook's functions the calls entered, as the kernel says
+        self.asks: Asks | None = None               # while a check re-runs with stand-ins (checks/carry.py)
 
     # -- what a subclass says ---------------------------------------------------------
     @property
@@ -115,7 +119,7 @@ class AgentBridge:
         """Send one request; return the reply, the printed output and the duration."""
         timeout = self.call_timeout if timeout is None else timeout
         what = what or op
-        got = Collected(self.output_cap)
+        got = Collected(self.output_cap, ask=self.asks.answer if self.asks is not None else None)
         started = time.monotonic()
         ended = self.send(op, json.dumps(req), timeout, got)
         duration = time.monotonic() - started
@@ -203,6 +207,8 @@ class AgentBridge:
         except TypeError as exc:
             raise RuntimeError(f"a check passed an argument the bridge cannot carry: {exc}") from None
         req = call_request(name, enc_args, enc_kwargs, tensors, self.device)
+        if self.asks is not None:
+            req["standins"] = self.asks.names
         reply, output, duration = self.request("call", req, timeout=timeout, what=f"`{name}`")
         self.last_call = CallRecord(name=name, output=output, duration=duration)
         if reply.get("missing"):
@@ -211,12 +217,20 @@ class AgentBridge:
             raise CheckFailed(f"`{name}` in your notebook is a {reply['notcallable']}, not a function.", name=name)
         if reply.get("agent_error"):
             raise CheckFailed(f"calling `{name}` failed in the kernel: {str(reply['agent_error'])[:300]}")
+        self.note_reached(reply.get("reached"))
         if not reply.get("ok"):
             self.raise_student_error(name, reply, output, args, timeout)
         value = self.value_of(reply)
         after = self.value_of(reply, "args_after")
         self.last_call.args_after = list(after) if isinstance(after, list) else []
         return value
+
+    def note_reached(self, names: Any) -> None:
+        """Which of the notebook's functions a call entered, as the kernel claims (names only)."""
+        if isinstance(names, list):
+            for name in names[:64]:
+                if isinstance(name, str) and name.isidentifier() and len(name) <= 100 and name not in self.reached:
+                    self.reached.append(name)
 
     def raise_student_error(self, name: str, reply: Reply, output: str, args: Sequence[Any],
                             timeout: float) -> NoReturn:

@@ -24,6 +24,8 @@ __all__ = ["Bridge"]
 class Bridge(CellBridge):
     """Requests to the agent in the grader's kernel of one submission, through its Runner."""
 
+    carries_forward = True
+
     def __init__(self, runner: "Runner", device: str = "cpu") -> None:
         super().__init__(kernel_routes(runner), device)
         self.runner = runner

@@ -18,7 +18,7 @@ from grader.nb.cells import CellView
 from grader.nb.models import module_info
 from grader.nb.sections import Section
 
-__all__ = ["CellBridge", "Notebook", "RemoteFunction"]
+__all__ = ["CellBridge", "Notebook", "RemoteFunction", "bridge_of"]
 
 
 class CellBridge(AgentBridge):
@@ -106,3 +106,7 @@ class RemoteFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.bridge.call(self.name, *args, **kwargs)
 
+
+def bridge_of(notebook: Any) -> AgentBridge | None:
+    """The bridge behind an `nb` fixture (None: not a Notebook)."""
+    return object.__getattribute__(notebook, "_bridge") if isinstance(notebook, Notebook) else None

@@ -418,22 +418,91 @@ NOTEBOOKS: dict[str, list[str]] = {
 }
 
 
-def build(name: str, sources: list[str]) -> nbformat.NotebookNode:
+# -- error carried forward: submissions to neural-net-basics (notebooks/neural-net-basics/) -------
+
+NNB_WRONG_ACTIVATION = "def activation(x):\n    return 1 / (1 + torch.exp(x))      # the sign flipped"
+NNB_REST = """\
+def reshape_weights(weights):
+    return weights.view(-1, 1)
+
+
+def single_neuron(features, weights, bias):
+    return activation(torch.mm(features, reshape_weights(weights)) + bias)"""
+# two_layer_forward is right; while `activation` is not the notebook's own (the grader's stand-in) it
+# reads everything the stand-in holds: its source, code, globals, closure, what those hold in turn,
+# every function and module of the process. Anything from the grader's checks makes it raise with
+# what it found (the check then fails and says so); nothing found: it answers, and may earn credit.
+PROBE_THE_STANDIN = r'''
+import gc, inspect, json, sys, types
+OWN_ACTIVATION = activation
+MARKERS = ("Reference, computed in float64", "test_activation", "/checks/", "solutions", "@reference")
+
+
+def _texts_of(fn):
+    """Every text a function gives away: source, code constants and names, docstring, file."""
+    out = [repr(fn), str(getattr(fn, "__doc__", "")), str(getattr(fn, "__module__", ""))]
+    try:
+        out.append(inspect.getsource(fn))
+    except (OSError, TypeError):
+        pass
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        out += [code.co_filename, code.co_name, *map(repr, code.co_consts), *code.co_names]
+    return out
+
+
+def probe(standin):
+    texts = _texts_of(standin)
+    cells = [c.cell_contents for c in (standin.__closure__ or ())]
+    texts += [repr(c)[:2000] for c in cells]
+    for value in cells + list(standin.__globals__.values()):
+        if callable(value):
+            texts += _texts_of(value)
+            for cell in getattr(value, "__closure__", None) or ():
+                inner = cell.cell_contents
+                texts += _texts_of(inner) if callable(inner) else [repr(inner)[:2000]]
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType):
+            texts.append(obj.__code__.co_filename)
+    texts += [str(getattr(m, "__file__", "")) for m in list(sys.modules.values())]
+    found = sorted({m for m in MARKERS for t in texts if m in t})
+    if found:
+        raise RuntimeError("FOUND " + json.dumps(found))
+    return len(texts)
+
+
+def two_layer_forward(features, W1, B1, W2, B2):
+    if activation is not OWN_ACTIVATION:       # the grader's stand-in
+        PROBED.append(probe(activation))
+    hidden = activation(torch.mm(features, W1) + B1)
+    return activation(torch.mm(hidden, W2) + B2)
+
+
+PROBED = []
+'''
+
+NNB_NOTEBOOKS: dict[str, list[str]] = {
+    "probe_the_standin": [IMPORTS, NNB_WRONG_ACTIVATION, NNB_REST, PROBE_THE_STANDIN],
+}
+
+
+def build(name: str, sources: list[str], slug: str = "mini") -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["grader"] = {"slug": "mini", "attack": name}
+    nb.metadata["grader"] = {"slug": slug, "attack": name}
     nb.cells = [nbformat.v4.new_markdown_cell(f"# Attack: {name.replace('_', ' ')}")]
     nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
     return nb
 
 
 def main() -> int:
-    OUT.mkdir(exist_ok=True)
-    for name, sources in NOTEBOOKS.items():
-        nb = build(name, sources)
-        for i, cell in enumerate(nb.cells):
-            cell["id"] = f"{name[:40]}-{i}"       # stable ids: regenerating changes nothing
-        nbformat.write(nb, str(OUT / f"{name}.ipynb"))
+    for folder, slug, table in ((OUT, "mini", NOTEBOOKS), (OUT / "neural-net-basics", "neural-net-basics", NNB_NOTEBOOKS)):
+        folder.mkdir(exist_ok=True)
+        for name, sources in table.items():
+            nb = build(name, sources, slug)
+            for i, cell in enumerate(nb.cells):
+                cell["id"] = f"{name[:40]}-{i}"       # stable ids: regenerating changes nothing
+            nbformat.write(nb, str(folder / f"{name}.ipynb"))
     return 0
 
 

@@ -77,7 +77,7 @@ def test_printed_passing_verdict_changes_nothing_and_cannot_redraw_the_terminal(
     assert "<h1>" not in markdown and "\n::" not in markdown
     from xml.etree import ElementTree
 
-    from grader.results import to_junit
+    from grader.junit import to_junit
 
     suite = ElementTree.fromstring(to_junit(result))      # a CI can still read it: NUL and ESC are gone
     assert suite.get("failures") == "4"

@@ -48,6 +48,13 @@ def check_with(tmp_path: Path, toml: str) -> subprocess.CompletedProcess[str]:
     ("[visibility]\nhidden_checks = \"everything\"\n", ["[visibility] hidden_checks = 'everything' is not one of the choices",
                                                        '"pass_fail"', '"mistake"']),
     ("[visibility]\nhidden_check = \"mistake\"\n", ["unknown key 'hidden_check' in [visibility]", "did you mean 'hidden_checks'?"]),
+    ("[exercises.triple]\ntitle = \"Triple\"\nuses = [\"doubel\"]\n",
+     ["[exercises.triple] uses names 'doubel', which is not another exercise", "did you mean 'double'?"]),
+    ("[exercises.triple]\ntitle = \"Triple\"\nuse = [\"double\"]\n",
+     ["unknown key 'use' in [exercises.triple]", "did you mean 'uses'?"]),
+    ("[exercises.triple]\nuses = \"double\"\n", ["[exercises.triple] uses = 'double' is not a list of exercise names"]),
+    ("[grading]\ncarried_forward = \"all\"\n", ["[grading] carried_forward = 'all' is not one of none, half, full"]),
+    ("[grading]\ncarry_forward = \"full\"\n", ["unknown key 'carry_forward' in [grading]", "did you mean 'carried_forward'?"]),
     ("[visibility]\nhidden_checks = \"mistake\"\n[feedback]\nhidden_checks = \"nothing\"\n",
      ["hidden_checks is set twice, in [visibility] and in [feedback]"]),
 ])

@@ -74,6 +74,8 @@ def test_an_adjustment_through_the_page_changes_the_grade_everywhere(book: Grade
     batch_rows = read_csv(book.out / "grades.csv")
     client, state = logged_in(book)
     page = client.get(STUDENT).text
+    # error carried forward: where the desk lists checks, each one right given a correct activation says so
+    assert page.count('<span class="tag carried">right given a correct activation</span>') == 6
     before = client.get(f"/api{STUDENT}").json()
     failed = next(c for c in before["checks"] if c["status"] == "failed")
     reply = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(page), "version": version(page), "check": failed["name"],

@@ -86,6 +86,8 @@ EXPECTED = {
                                  "single_neuron": "partial", "two_layer_forward": "partial"},
     "forgot_bias.ipynb": {"activation": "full", "reshape_weights": "full",
                           "single_neuron": "partial", "two_layer_forward": "partial"},
+    "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": {"activation": "partial", "reshape_weights": "full",
+                                                          "single_neuron": "partial", "two_layer_forward": "partial"},
     "reshape_with_resize_.ipynb": {"activation": "full", "reshape_weights": "partial",
                                    "single_neuron": "partial", "two_layer_forward": "full"},
     "reshape_returns_copy.ipynb": {"activation": "full", "reshape_weights": "partial",

@@ -159,6 +159,10 @@ def samples() -> dict[str, Any]:
         "correct.ipynb": correct,
         "stubs_untouched.ipynb": read(STUDENT),
         "sigmoid_sign_error.ipynb": filled({"activation": "return 1 / (1 + torch.exp(x))"}),
+        # error carried forward: single_neuron has a mistake of its own besides the bad activation
+        "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": filled({
+            "activation": "return 1 / (1 + torch.exp(x))",
+            "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))"}),
         "forgot_bias.ipynb": filled({
             "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))",
             "two_layer_forward": "hidden = activation(torch.mm(features, W1))\nreturn activation(torch.mm(hidden, W2))",

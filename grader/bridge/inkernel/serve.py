@@ -14,12 +14,12 @@ from typing import Any, Callable
 
 import torch
 
-from grader.bridge.inkernel.bound import (MIME, BytesIO, b64decode, builtins_, bytearray_, dumps, extract_tb, hash_,
-                                          id_, isinstance_, len_, list_, loads, str_, tuple_, type_)
-from grader.bridge.inkernel.values import RAW_TORCH_DTYPES, decode, encode, pack, qualname, uint8
+from grader.bridge.inkernel.bound import (MIME, builtins_, dumps, extract_tb, hash_, id_, isinstance_, len_, list_, loads,
+                                          str_, tuple_, type_)
+from grader.bridge.inkernel.standin import put_back_swapped, reaching, swapped
+from grader.bridge.inkernel.values import decode, encode, pack, qualname, received
 
 Handler = Callable[[dict[str, Any], list[Any], list[Any], Callable[[Callable[[], None]], Any]], dict[str, Any]]
-load, frombuffer, empty = torch.load, torch.frombuffer, torch.empty
 MISSING = object()
 
 
@@ -39,24 +39,6 @@ def _error_payload(exc: BaseException) -> dict[str, Any]:
     except Exception:
         evalue = "<unprintable>"
     return {"ok": False, "error": {"ename": type_(exc).__name__, "evalue": evalue, "frames": _frames(exc)}}
-
-
-def _received(req: dict[str, Any]) -> list[Any]:
-    """The tensors a request carries: raw bytes, each copied out into a tensor of its own, or
-    one torch.save blob (grader/bridge/outgoing.py)."""
-    raw = req.get("raw")
-    if raw is None:
-        blob = b64decode(req.get("blob") or "")
-        return load(BytesIO(blob), weights_only=True) if blob else []
-    data = bytearray_(b64decode(raw["data"]))
-    out = []
-    for name, shape, offset, nbytes in raw["tensors"]:
-        dtype = RAW_TORCH_DTYPES[name]
-        if nbytes:
-            out.append(frombuffer(data, dtype=uint8, count=nbytes, offset=offset).view(dtype).reshape(shape).clone())
-        else:
-            out.append(empty(shape, dtype=dtype))
-    return out
 
 
 def _devices() -> dict[str, Any]:
@@ -145,7 +127,7 @@ class Agent:
                 return self.reply(self.call(req, changed, tensors), tensors)
             handler = self.ops.get(op)
             if handler is not None:
-                sent = _received(req)
+                sent = received(req)
                 return self.reply(handler(req, tensors, sent, lambda run: self.as_student(run, changed)), tensors)
             return self.reply({"ok": False, "agent_error": f"unknown op {op}"})
         except BaseException as exc:
@@ -163,7 +145,7 @@ class Agent:
 
     def call(self, req: dict[str, Any], changed: dict[str, Any], tensors: list[Any]) -> dict[str, Any]:
         """The student's function called on the check's arguments, in the student's world."""
-        sent = _received(req)
+        sent = received(req)
         device = req["device"]
         args = decode(req["args"], sent, device)
         kwargs = decode(req["kwargs"], sent, device)
@@ -173,18 +155,20 @@ class Agent:
         fn = self.user_ns[name]
         if not callable(fn):
             return {"ok": False, "notcallable": qualname(fn)}
+        standins = req.get("standins") or []
+        replaced = swapped(self.user_ns, standins if isinstance_(standins, list_) else [], device)
         self.put_back(changed)          # the student's function runs in the student's world
         try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:  # the student's fault, reported as data
+            result, failed, reached = reaching(self.user_ns, lambda: fn(*args, **kwargs))
+        finally:
+            put_back_swapped(self.user_ns, replaced)
             changed.clear()
             changed.update(self.restore())
-            return _error_payload(exc)
-        changed.clear()
-        changed.update(self.restore())
+        if failed is not None:          # the student's fault, reported as data
+            return {**_error_payload(failed), "reached": reached}
         value = encode(result, tensors)
         after = encode(list(args), tensors)
-        return {"ok": True, "value": value, "args_after": after}
+        return {"ok": True, "value": value, "args_after": after, "reached": reached}
 
 
 def cap_output(stream: Any, limit: int) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from grader.bridge.inkernel.bound import (BytesIO, Tensor, b64encode, bool_, float_, int_, isinstance_, len_, list_,
+from grader.bridge.inkernel.bound import (BytesIO, Tensor, b64decode, b64encode, bytearray_, bool_, float_, int_, isinstance_, len_, list_,
                                           repr_, str_, type_)
 
 MAX_ITEMS, MAX_DEPTH = 10000, 20
@@ -23,6 +23,7 @@ RAW_NAMES = {dtype: name for name, dtype in RAW_TORCH_DTYPES.items()}
 # outgoing.py's ALIGN; the grader's Budget.tensor_dims and blob_bytes
 ALIGN, MAX_DIMS, MAX_BYTES = 16, 64, 192 * 1024 * 1024
 save, strided, uint8 = torch.save, torch.strided, torch.uint8
+load, frombuffer, empty = torch.load, torch.frombuffer, torch.empty
 no_torch_function = getattr(torch._C, "DisableTorchFunctionSubclass", None)
 
 
@@ -169,3 +170,21 @@ def pack(tensors: list[Any]) -> dict[str, Any]:
     buf = BytesIO()
     save(list_(tensors), buf)
     return {"blob": b64encode(buf.getvalue()).decode("ascii")}
+
+
+def received(req: dict[str, Any]) -> list[Any]:
+    """The tensors a request carries: raw bytes, each copied out into a tensor of its own, or
+    one torch.save blob (grader/bridge/outgoing.py)."""
+    raw = req.get("raw")
+    if raw is None:
+        blob = b64decode(req.get("blob") or "")
+        return load(BytesIO(blob), weights_only=True) if blob else []
+    data = bytearray_(b64decode(raw["data"]))
+    out = []
+    for name, shape, offset, nbytes in raw["tensors"]:
+        dtype = RAW_TORCH_DTYPES[name]
+        if nbytes:
+            out.append(frombuffer(data, dtype=uint8, count=nbytes, offset=offset).view(dtype).reshape(shape).clone())
+        else:
+            out.append(empty(shape, dtype=dtype))
+    return out
