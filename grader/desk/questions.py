@@ -76,10 +76,19 @@ def question_view(desk: Desk, slug: str, question: str, student: str | None, onl
         if row is None:
             raise NotFound(f"no student {student!r} with an answer to {question!r} in {slug}")
     before, after = grading.neighbours(question, row.student, only) if row else (None, None)
-    return {"question": asked, "row": row, "rubric": grading.rubric(question), "comments": grading.comments(question),
+    return {"extra": extra_of(grading, question, row) if row else 0.0, "question": asked, "row": row, "rubric": grading.rubric(question), "comments": grading.comments(question),
             "answers": len(every), "waiting": sum(r.status == "waiting" for r in every), "kept": len(kept),
             "before": before, "after": after, "only": only,
             "applied": {i["id"] for i in row.answer.rubric} if row else set()}
+
+
+def extra_of(grading: "ManualGrading", question: str, row: "AnswerRow") -> float:
+    """The extra points of the answer's grade (0: none), for the form to keep them."""
+    if not row.version:
+        return 0.0
+    submission = grading.store.submission_ids()[(row.student, row.sha256)]
+    grade = grading.store.grades([submission]).get(submission, {}).get(question)
+    return grade.extra if grade is not None else 0.0
 
 
 def answer_json(row: "AnswerRow") -> dict[str, Any]:
