@@ -139,6 +139,11 @@ FP_SAMPLES = ROOT / "tests" / "submissions" / "forward-pass"
 FP_CLASS = {"ada": "master_full_marks", "bob": "forgot_bias", "cy": "mm_without_reshape"}   # good, poor, poor answers
 HOSTILE_ANSWER = "<script>window.__pwned=9</script><img src=x onerror=\"window.__pwned=10\"> view keeps the memory"
 
+TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PLOT_ANSWER = ("import base64\nfrom IPython.display import HTML, Image, display\n"
+               f"display(Image(data=base64.b64decode('{TINY_PNG}')))\n"
+               "display(HTML('<script>window.__pwned=11</script>'))")
+
 
 def make_question_class(classdir: Path) -> None:
     """Three students of forward-pass as the samples answer, and dee, whose answer to why_view is script."""
@@ -148,6 +153,8 @@ def make_question_class(classdir: Path) -> None:
     nb = json.loads((FP_SAMPLES / "master_full_marks.ipynb").read_text())
     cell = next(c for c in nb["cells"] if "why_view" in c.get("metadata", {}).get("tags", []))
     cell["source"] = HOSTILE_ANSWER
+    plot = next(c for c in nb["cells"] if "why_mm" in c.get("metadata", {}).get("tags", []))
+    plot.update(cell_type="code", execution_count=None, outputs=[], source=PLOT_ANSWER)   # an image, and script as HTML
     (classdir / "dee.ipynb").write_text(json.dumps(nb))
 
 

@@ -15,7 +15,7 @@ pytest.importorskip("starlette", reason="the desk's extra is not installed (pip 
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 
-from desk_fixtures import FP_SLUG, ROOT, Graded, copy_graded, session_question_class  # noqa: E402
+from desk_fixtures import FP_SLUG, ROOT, TINY_PNG, Graded, copy_graded, session_question_class  # noqa: E402
 
 QUESTION = f"/assignments/{FP_SLUG}/questions/why_view"
 
@@ -137,6 +137,9 @@ def test_the_page_grades_shows_a_stale_save_in_words_and_a_hostile_answer_as_tex
     page = client.get(QUESTION + "/students/dee").text
     assert "<script>window.__pwned" not in page and "&lt;script&gt;window.__pwned=9&lt;/script&gt;" in page
     assert "<img src=x" not in page and "<script" not in page.split("</head>")[1]
+
+    plot = client.get(f"/assignments/{FP_SLUG}/questions/why_mm/students/dee").text     # a code cell's image
+    assert f'src="data:image/png;base64,{TINY_PNG}"' in plot and "<script>window.__pwned=11" not in plot
 
     page = client.get(QUESTION + "?only=not-graded").text       # the first answer not graded yet: ada's
     assert "<b>4</b> of 4 not graded yet" in page and "ada" in page

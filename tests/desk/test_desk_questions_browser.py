@@ -1,7 +1,7 @@
 """Grading by question in a real browser (Playwright driving Debian's chromium): log in with the
 printed address, open a question's answers not graded yet, grade two students with the rubric's
 buttons and keys and a comment (kept and reused), see "not graded yet" shrink and the grade in
-grades.csv; a student's answer that is script is shown as text and nothing runs. The screenshot
+grades.csv; a student's answer that is script is shown as text and nothing runs; a plot shows. The screenshot
 goes to docs/images/desk-question.png (docs/desk.md shows it)."""
 from __future__ import annotations
 
@@ -93,6 +93,9 @@ def test_grade_a_question_with_rubric_buttons_keys_and_a_kept_comment(tmp_path_f
             assert "<script>window.__pwned=9</script>" in page.inner_text("#answer-text")
             assert page.locator("#answer script, #answer img[onerror]").count() == 0
             time.sleep(0.5)
+            assert page.evaluate("typeof window.__pwned") == "undefined" and dialogs == []
+            page.goto(f"{server.base}/assignments/{FP_SLUG}/questions/why_mm/students/dee")     # a plot, loaded under the CSP
+            assert page.evaluate("document.querySelector('img.answer-image').naturalWidth") == 1
             assert page.evaluate("typeof window.__pwned") == "undefined" and dialogs == []
             page.goto(f"{server.base}/assignments/{FP_SLUG}")
             assert page.inner_text("#questions tr[data-question='why_view'] td.waiting") == "2"
