@@ -44,15 +44,16 @@ def grading_of(desk: Desk, slug: str) -> "ManualGrading":
 
 
 def question_list(desk: Desk, slug: str) -> list[QuestionSummary]:
-    """The assignment's questions a person grades, each with how many answers wait."""
-    if not desk.assignment(slug).manual:
+    """The assignment's questions a person grades, each with how many answers wait (from the
+    desk's class list, read again only when the class's stamp moves)."""
+    from grader.policy.manual import status
+
+    questions = desk.assignment(slug).manual
+    if not questions:
         return []
-    grading = grading_of(desk, slug)
-    out = []
-    for q in grading.assignment.manual:
-        rows = grading.answers(q.name)
-        out.append(QuestionSummary(q.name, q.title, q.points, len(rows), sum(r.status == "waiting" for r in rows)))
-    return out
+    answers = [a for row in desk.students(slug) if row.result is not None for a in row.result.manual]
+    return [QuestionSummary(q.name, q.title, q.points, sum(a.question == q.name for a in answers),
+                            sum(a.question == q.name and status(a) == "waiting" for a in answers)) for q in questions]
 
 
 def filter_of(value: str) -> "AnswerFilter":
