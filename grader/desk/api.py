@@ -143,3 +143,62 @@ async def waive(request: Any) -> Any:
     saved = await call(desk.waive, request.state.user, slug, name, reason, version, remove)
     row = await call(desk.student, slug, name)
     return ok({**row.to_json(), "version": saved.version}, 201)
+
+
+@endpoint
+async def questions(request: Any) -> Any:
+    """The assignment's questions a person grades, each with how many answers wait."""
+    from grader.desk.questions import question_list
+
+    found = await call(question_list, state_of(request).desk, request.path_params["slug"])
+    return ok({"assignment": request.path_params["slug"], "questions": [q.to_json() for q in found]})
+
+
+@endpoint
+async def answers(request: Any) -> Any:
+    """One question: its rubric, its kept comments, its answers (?only=not-graded or graded)."""
+    from grader.desk.questions import answers_json, filter_of
+
+    only = filter_of(request.query_params.get("only", ""))
+    return ok(await call(answers_json, state_of(request).desk, request.path_params["slug"],
+                         request.path_params["question"], only))
+
+
+@endpoint
+async def grade(request: Any) -> Any:
+    """{"items": [ID, ...], "extra": P, "comment": TEXT, "version": N}: N is the version of the
+    grade your change was made from (0: none yet); a stale one is refused with 409, who and when."""
+    from grader.desk.questions import answer_json, grade as save, grading_of
+    from grader.policy.grading import StaleGrade
+
+    slug, name, student = (request.path_params[k] for k in ("slug", "question", "student"))
+    try:
+        body = json.loads(await request.body())
+        items, comment = body.get("items", []), body.get("comment", "")
+        extra, version = float(body.get("extra") or 0), int(body["version"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return problem(400, 'send JSON {"items": [ID, ...], "extra": P, "comment": TEXT, "version": N}')
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items) or not isinstance(comment, str):
+        return problem(400, '"items" is a list of rubric item ids and "comment" a text')
+    desk = state_of(request).desk
+    try:
+        await call(save, desk, request.state.user, slug, name, student, items, extra, comment, version)
+    except StaleGrade as exc:
+        return problem(409, exc.message, by=exc.by, at=exc.at, version=exc.version)
+    rows = await call(lambda: grading_of(desk, slug).answers(name))
+    return ok(answer_json(next(r for r in rows if r.student == student)), 201)
+
+
+@endpoint
+async def rubric_points(request: Any) -> Any:
+    """{"item": ID, "points": P} (instructors): every grade that applied the item follows; how many."""
+    from grader.desk.questions import set_item_points
+
+    try:
+        body = json.loads(await request.body())
+        item, points = str(body["item"]), float(body["points"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return problem(400, 'send JSON {"item": ID, "points": P}')
+    changed = await call(set_item_points, state_of(request).desk, request.state.user, request.path_params["slug"],
+                         request.path_params["question"], item, points)
+    return ok({"item": item, "points": points, "grades_changed": changed})

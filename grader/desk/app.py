@@ -1,6 +1,7 @@
 """`grader serve`: the desk as an ASGI app (Starlette) under uvicorn.
 
-Routes: the pages (/, /assignments/{slug}, /assignments/{slug}/students/{student}), their forms,
+Routes: the pages (/, /assignments/{slug}, /assignments/{slug}/students/{student},
+/assignments/{slug}/questions/{question}[/students/{student}]), their forms,
 and the JSON API under /api (grader.desk.api). Static files (one script, one stylesheet) come
 from the package: the desk works offline.
 """
@@ -64,9 +65,10 @@ def build_app(state: State, log: bool = True) -> Any:
     from starlette.routing import Mount, Route
     from starlette.staticfiles import StaticFiles
 
-    from grader.desk import api, pages
+    from grader.desk import api, pages, question_pages
 
     student = "/assignments/{slug}/students/{student}"
+    question = "/assignments/{slug}/questions/{question}"
     routes = [
         Route("/", pages.course),
         Route("/login", pages.login, methods=["GET", "POST"]),
@@ -79,7 +81,15 @@ def build_app(state: State, log: bool = True) -> Any:
         Route(student + "/adjust", pages.adjust, methods=["POST"]),
         Route(student + "/comment", pages.comment, methods=["POST"]),
         Route(student + "/waive", pages.waive, methods=["POST"]),
+        Route(question, question_pages.question),
+        Route(question + "/rubric", question_pages.item_points, methods=["POST"]),
+        Route(question + "/students/{student}", question_pages.question),
+        Route(question + "/students/{student}/grade", question_pages.save, methods=["POST"]),
         Route("/api/assignments", api.assignments),
+        Route("/api/assignments/{slug}/questions", api.questions),
+        Route("/api" + question, api.answers),
+        Route("/api" + question + "/rubric", api.rubric_points, methods=["POST"]),
+        Route("/api" + question + "/students/{student}/grade", api.grade, methods=["POST"]),
         Route("/api/assignments/{slug}/students", api.students),
         Route("/api/assignments/{slug}/stamp", api.stamp),
         Route("/api/assignments/{slug}/regrade", api.regrade, methods=["POST"]),

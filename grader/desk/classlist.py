@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from grader.batch.adjustments import HistoryEntry, adjustments_of, for_policy, utc, versions_of
 from grader.policy.final import Adjustment, FinalGrade
+from grader.policy.manual import ManualAnswer
 from grader.results import CheckResult, Result
 
 if TYPE_CHECKING:
     from grader.batch.gradebook import Gradebook
+    from grader.policy.manual import Grade
     from grader.policy.deadline import Deadline
 
 
@@ -33,6 +35,7 @@ class Facts:
     seconds: float = 0.0
     stamp: tuple[tuple[str, str], ...] = ()         # submitted_at, submitted_from, due, lms ... (the late policy's)
     checks_digest: str = ""
+    manual: tuple[ManualAnswer, ...] = ()           # questions a person grades, as found (without text or images)
 
     def diagnosis(self, check: str) -> str:
         return next((m for name, m in self.diagnoses if name == check), "")
@@ -159,8 +162,9 @@ def facts_of(result_json: str) -> Facts:
             diagnoses.append((str(check["name"]), str(check["diagnosis"])))
     errors = data.get("errors") or [""]
     stamp = tuple((k, str(data[k])) for k in STAMP_FIELDS if data.get(k))
+    manual = tuple(ManualAnswer(**{**m, "text": "", "outputs": []}) for m in data.get("manual", []))
     return Facts(tuple(seen), tuple(diagnoses), str(errors[0]), float(data.get("execution_time", 0.0)), stamp,
-                 str(data.get("checks_digest", "")))
+                 str(data.get("checks_digest", "")), manual)
 
 
 STAMP_FIELDS = ("submitted_at", "submitted_from", "due", "lms", "lms_id", "display_name")
@@ -182,6 +186,13 @@ def current_verdicts(book: "Gradebook", assignment: str, student: str | None = N
             if row.student not in latest or row.sid > latest[row.student].sid:
                 latest[row.student] = row
     return latest
+
+
+def manual_grades(book: "Gradebook", assignment: str) -> dict[int, dict[str, "Grade"]]:
+    """The grades given to the questions a person grades: submission row -> question -> Grade."""
+    from grader.policy.gradestore import GradeStore
+
+    return GradeStore(book, assignment).grades()
 
 
 def history_by_student(book: "Gradebook", assignment: str, student: str | None = None) -> dict[str, list[HistoryEntry]]:
@@ -207,6 +218,7 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
     stored = adjustments_of(book, assignment, student)
     versions = versions_of(book, assignment)
     history = history_by_student(book, assignment, student)
+    grades = manual_grades(book, assignment)
     cache.fill(book, [row.vid for row in latest.values()])
     out = []
     for name in sorted(latest):
@@ -214,14 +226,17 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
         version = versions[name].version if name in versions else 0
         mine = history.get(name, [])
         # a student whose verdict, adjustments and history did not change is the row made before
-        key = (row.vid, version, len(mine), mine[0].at if mine else None)
+        given = grades.get(row.sid, {})
+        key = (row.vid, version, len(mine), mine[0].at if mine else None,
+               tuple(sorted((q, g.version) for q, g in given.items())))
         made = cache.students.get((assignment, name))
         if made is not None and made[0] == key:
             out.append(made[1])
             continue
         adjustments = for_policy(stored.get(name, []), row.sha256)
         made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
-                               cache.known.get(row.vid, Facts()), version, mine, deadline, (due or {}).get(name, ""))
+                               cache.known.get(row.vid, Facts()), version, mine, deadline, (due or {}).get(name, ""),
+                               given)
         cache.students[(assignment, name)] = (key, made_now)
         out.append(made_now)
     return out
@@ -229,12 +244,13 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
 
 def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
                 facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None",
-                due: str = "") -> StudentRow:
+                due: str = "", grades: Mapping[str, "Grade"] | None = None) -> StudentRow:
     from dataclasses import replace
 
+    from grader.policy.grading import with_grades
     from grader.policy.submitted import shown
 
-    result = light_result(assignment, row, check_rows, facts)
+    result = with_grades(light_result(assignment, row, check_rows, facts), grades or {})
     result = replace(result, due=due) if due else result
     final = shown(result, deadline, adjustments)
     grade = final.grade
@@ -255,5 +271,5 @@ def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts
     result = Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
                     execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
                     readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
-                    sha256=row.sha256, checks_digest=facts.checks_digest)
+                    sha256=row.sha256, checks_digest=facts.checks_digest, manual=list(facts.manual))
     return stamped(result, Stamp(**dict(facts.stamp))) if facts.stamp else result

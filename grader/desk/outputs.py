@@ -38,11 +38,14 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
 
     from grader.batch.outputs import write_student_outputs
     from grader.desk.classlist import current_verdicts
+    from grader.policy.grading import with_manual_grades
+
     for student in students:
         latest = current_verdicts(book, assignment.slug, student).get(student)
         if latest is None:
             continue
-        stored = book.verdicts_of(assignment.slug, [(student, latest.sha256)]).get((student, latest.sha256))
+        found = book.verdicts_of(assignment.slug, [(student, latest.sha256)])
+        stored = with_manual_grades(book, assignment, found).get((student, latest.sha256))   # and its manual points
         if stored is None:
             continue
         adjustments = current_adjustments(book, assignment.slug, {student: latest.sha256}).get(student, [])

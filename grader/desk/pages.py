@@ -76,11 +76,14 @@ async def course(request: Any) -> Any:
 @page
 async def assignment(request: Any) -> Any:
     from grader.desk.classreport import page_data
+    from grader.desk.questions import question_list
 
     state = state_of(request)
     slug = request.path_params["slug"]
     data = await call(page_data, state.desk, slug, base_of(request))
-    return render(request, "assignment.html.j2", user=request.state.user, slug=slug, job=state.jobs.latest(slug), **data)
+    questions = await call(question_list, state.desk, slug)
+    return render(request, "assignment.html.j2", user=request.state.user, slug=slug, job=state.jobs.latest(slug),
+                  questions=questions, **data)
 
 
 @page

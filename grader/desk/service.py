@@ -184,18 +184,24 @@ class Desk:
         return rows[0]
 
     def stamp(self, slug: str) -> str:
-        """Changes whenever a verdict or an adjustment of `slug` does (the assignment page polls it)."""
+        """Changes whenever a verdict, an adjustment or a manual grade of `slug` does (the assignment page polls it)."""
         import sqlalchemy as sa
 
+        from grader.batch.schema import manual_tables
+
         s, v, g, h = self.book.submissions, self.book.verdicts, self.book.desk.grade_versions, self.book.desk.history
+        m = manual_tables(self.book.tables.meta).grades
         with self.book.engine.connect() as conn:
             verdicts = conn.execute(sa.select(sa.func.count(), sa.func.max(v.c.id)).select_from(v)
                                     .join(s, s.c.id == v.c.submission_id).where(s.c.assignment == slug)).first()
             versions = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(g.c.version), 0))
                                     .where(g.c.assignment == slug)).scalar()
             history = conn.execute(sa.select(sa.func.max(h.c.id)).where(h.c.assignment == slug)).scalar()
-        assert verdicts is not None
-        return f"{verdicts[0]}-{verdicts[1]}-{versions}-{history}"
+            manual = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(m.c.version), 0))
+                                  .select_from(m).join(s, s.c.id == m.c.submission_id)
+                                  .where(s.c.assignment == slug)).first()
+        assert verdicts is not None and manual is not None
+        return f"{verdicts[0]}-{verdicts[1]}-{versions}-{history}-{manual[0]}-{manual[1]}"
 
     # -- changing ---------------------------------------------------------------------
     def adjust(self, user: User, slug: str, student: str, name: str, points: float | None, reason: str,

@@ -48,7 +48,18 @@ def environment() -> Any:
     env.filters["num"] = feedback_env().filters["num"]
     env.filters["urlpart"] = lambda value: quote(str(value), safe="")
     env.filters["when"] = when
+    env.filters["ticks"] = ticks
     return env
+
+
+def ticks(value: str) -> Any:
+    """Text whose `backticked` parts are shown as code (everything escaped)."""
+    from markupsafe import Markup, escape
+
+    parts = str(value).split("`")
+    if len(parts) % 2 == 0:             # an odd backtick: the text as it is
+        return escape(value)
+    return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
 def when(value: datetime | None) -> str:

@@ -28,8 +28,8 @@ class Graded:
     out: Path
 
 
-def grade(classdir: Path, out: Path) -> Graded:
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(ASSIGNMENT),
+def grade(classdir: Path, out: Path, assignment: Path = ASSIGNMENT) -> Graded:
+    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(assignment),
                            "--out", str(out), "--workers", "2"], capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return Graded(classdir, out)
@@ -130,3 +130,35 @@ def session_hostile_class(factory) -> Graded:  # noqa: ANN001
     base = factory.mktemp("deskhostile")
     make_hostile_class(base / "class")
     return grade(base / "class", base / "out")
+
+
+# -- a class with questions a person grades: forward-pass's two written questions ------------
+FP_SLUG = "forward-pass"
+FP_ASSIGNMENT = ROOT / "assignments" / "forward-pass"
+FP_SAMPLES = ROOT / "tests" / "submissions" / "forward-pass"
+FP_CLASS = {"ada": "master_full_marks", "bob": "forgot_bias", "cy": "mm_without_reshape"}   # good, poor, poor answers
+HOSTILE_ANSWER = "<script>window.__pwned=9</script><img src=x onerror=\"window.__pwned=10\"> view keeps the memory"
+
+TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+PLOT_ANSWER = ("import base64\nfrom IPython.display import HTML, Image, display\n"
+               f"display(Image(data=base64.b64decode('{TINY_PNG}')))\n"
+               "display(HTML('<script>window.__pwned=11</script>'))")
+
+
+def make_question_class(classdir: Path) -> None:
+    """Three students of forward-pass as the samples answer, and dee, whose answer to why_view is script."""
+    classdir.mkdir(parents=True)
+    for student, sample in FP_CLASS.items():
+        shutil.copy(FP_SAMPLES / f"{sample}.ipynb", classdir / f"{student}.ipynb")
+    nb = json.loads((FP_SAMPLES / "master_full_marks.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "why_view" in c.get("metadata", {}).get("tags", []))
+    cell["source"] = HOSTILE_ANSWER
+    plot = next(c for c in nb["cells"] if "why_mm" in c.get("metadata", {}).get("tags", []))
+    plot.update(cell_type="code", execution_count=None, outputs=[], source=PLOT_ANSWER)   # an image, and script as HTML
+    (classdir / "dee.ipynb").write_text(json.dumps(nb))
+
+
+def session_question_class(factory) -> Graded:  # noqa: ANN001 - pytest.TempPathFactory
+    base = factory.mktemp("deskquestions")
+    make_question_class(base / "class")
+    return grade(base / "class", base / "out", FP_ASSIGNMENT)
