@@ -16,6 +16,7 @@ from grader.nb.answers import NO_ANSWER, CellNames, Notes, Rerun, cell_notes, na
 from grader.nb.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.nb.explain import has_product, student_error_hint
+from grader.nb.readings import note as note_reading
 from grader.failures import CheckFailed, NoAnswer
 
 if TYPE_CHECKING:
@@ -136,9 +137,11 @@ class CellView:
 
     @property
     def answer(self) -> Any:
-        """The value of the cell's last expression (or of what a final `print` shows); else the value of
-        the last name the cell assigned, as right after the cell; else the check fails, saying how to
-        show the answer."""
+        """The value a person reads as the cell's answer (its last expression, the one value a final
+        `print` or displayed tuple shows, trailing lines that only show a shape passed over:
+        grader/bridge/inkernel/shown.py); else the value of the last name the cell assigned, as right
+        after the cell; else the check fails, saying how to show the answer. A value picked out of a
+        line is noted for the check's message (readings.py)."""
         count = self.require_run()
         code = self.code
         if code.ending in ("expression", "print"):
@@ -146,8 +149,10 @@ class CellView:
             if not found and code.ending == "expression":
                 found, value = True, self.value     # not noted (grader.check()): Out[n]
             if found and value is not None:
+                note_reading(f"{self.label}: {code.reading}" if code.reading else "")
                 return value
         if code.last_assigned is not None and code.last_assigned in self.names:
+            note_reading(f"{self.label}: {code.reading}" if code.reading else "")
             return self.names[code.last_assigned]
         if code.ending == "unparsable":
             raise CheckFailed(f"{self.label} is not valid Python 3, so it shows no answer. {self.error}".strip())

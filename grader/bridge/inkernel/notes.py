@@ -6,8 +6,7 @@ noted) the namespace is compared with what was noted: a name bound to another ob
 tensor changed in place (its version counter moved), is noted again with a private copy of its
 value. So `pre[n]` is the namespace as it was just before cell n, `post[n]` right after it,
 `bound[n]` the names cell n bound or changed; later in-place changes do not alter them. An AST
-transformer hands the value of each cell's last expression (or of the last argument a final
-print shows) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
+transformer hands the value a person reads as each cell's answer (shown.py) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
 Nothing here judges anything: the grader asks for these values like any other.
 """
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import Any, Callable
 import torch
 
 from grader.bridge.inkernel.bound import Tensor, builtins_, dict_, id_, isinstance_, len_, list_, str_
+from grader.bridge.inkernel.shown import answer_statement, shown
 from grader.bridge.inkernel.values import decode, encode, ndarray
 
 NN_MODULE = getattr(getattr(torch, "nn", None), "Module", ())
@@ -55,38 +55,28 @@ def _size_of(value: Any) -> int | None:
     return None
 
 
-def _shown(call: Any) -> tuple[Any, Any] | None:
-    """Where the value a final print(...) shows stands, as (holder, key): its last argument that is
-    not literal text; else the one value an f-string argument formats (`print(f"y = {y}")`)."""
-    if not (isinstance_(call, ast.Call) and isinstance_(call.func, ast.Name) and call.func.id == "print"):
-        return None
-    args = [i for i, a in enumerate(call.args) if not isinstance_(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
-    if args:
-        return call.args, args[-1]
-    values = [v for a in call.args if isinstance_(a, ast.JoinedStr) for v in a.values
-              if isinstance_(v, ast.FormattedValue)]
-    return (values[0], "value") if len_(values) == 1 else None
-
-
 class LastValue(ast.NodeTransformer):
-    """Wraps a cell's last expression (or what its final print shows) in a call to `keep`."""
+    """Wraps the value a person reads as the cell's answer in a call to `keep` (shown.py decides which:
+    the last expression, the value a print shows, a displayed tuple's one value)."""
 
     def __init__(self, keep: str) -> None:
         self.keep = keep
 
     def visit_Module(self, node: Any) -> Any:
         try:
-            if node.body and isinstance_(node.body[-1], ast.Expr):
-                stmt: Any = node.body[-1]
-                at = _shown(stmt.value)
-                if at is None:
-                    stmt.value = ast.copy_location(self.wrap(stmt.value), stmt.value)
-                elif isinstance_(at[0], list_):
-                    holder, i = at
-                    holder[i] = ast.copy_location(self.wrap(holder[i]), holder[i])
-                else:
-                    at[0].value = ast.copy_location(self.wrap(at[0].value), at[0].value)
-                ast.fix_missing_locations(node)
+            index = answer_statement(node.body)
+            if index >= 0 and isinstance_(node.body[index], ast.Expr):
+                stmt: Any = node.body[index]
+                at = shown(stmt.value)
+                if at is not None:
+                    holder, key, _ = at
+                    if holder is None:
+                        holder, key = stmt, "value"
+                    if isinstance_(holder, list_):
+                        holder[key] = ast.copy_location(self.wrap(holder[key]), holder[key])
+                    else:
+                        setattr(holder, key, ast.copy_location(self.wrap(getattr(holder, key)), getattr(holder, key)))
+                    ast.fix_missing_locations(node)
         except Exception:
             pass
         return node
