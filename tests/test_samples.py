@@ -94,6 +94,8 @@ EXPECTED = {
                                "single_neuron": "partial", "two_layer_forward": "full"},
     "bias_inside_the_sum.ipynb": {"activation": "full", "reshape_weights": "full",
                                   "single_neuron": "zero", "two_layer_forward": "full"},
+    "bias_inside_the_sum_reshaped.ipynb": {"activation": "full", "reshape_weights": "full",
+                                           "single_neuron": "partial", "two_layer_forward": "full"},
     "no_activation_in_neuron.ipynb": {"activation": "full", "reshape_weights": "full",
                                       "single_neuron": "partial", "two_layer_forward": "full"},
     "hidden_units_summed_to_one.ipynb": {"activation": "full", "reshape_weights": "full",
@@ -298,6 +300,19 @@ def test_the_bias_added_inside_the_sum_is_named(graded: Grader) -> None:
     message = problems["test_single_neuron_walkthrough_value"]
     assert "has shape (), expected (1, 1)" in message
     assert "the bias is added inside the sum (once per feature)" in message and "after the sum" in message
+
+
+def test_a_mistake_reshaped_on_the_way_out_is_named_with_its_shape(graded: Grader) -> None:
+    # the catalogue's mistake computes a 0-d tensor; the student's .view(1, 1) has its numbers
+    message = failed(graded("bias_inside_the_sum_reshaped.ipynb"))["test_single_neuron_walkthrough_value"]
+    assert "1 of 1 values differ" in message
+    assert ("It looks like the bias is added inside the sum (once per feature); the result was also reshaped to "
+            "(1, 1): add the bias once, after the sum") in message, message
+    from grader.results import mistakes_of
+
+    # the report counts the mistake by its name, without the shape
+    assert ("single_neuron", "the bias is added inside the sum (once per feature)") in mistakes_of(
+        graded("bias_inside_the_sum_reshaped.ipynb"))
 
 
 def test_a_left_out_activation_is_named(graded: Grader) -> None:

@@ -167,6 +167,8 @@ def samples() -> dict[str, Any]:
         "reshape_returns_copy.ipynb": filled({"reshape_weights": "return weights.view(-1, 1).clone()"}),
         "hardcoded_0_1595.ipynb": filled({"single_neuron": "return torch.tensor([[0.1595]])"}),
         "bias_inside_the_sum.ipynb": filled({"single_neuron": "return activation(torch.sum(features * weights + bias))"}),
+        "bias_inside_the_sum_reshaped.ipynb": filled({
+            "single_neuron": "return activation(torch.sum(features * weights + bias)).view(1, 1)"}),
         "no_activation_in_neuron.ipynb": filled({"single_neuron": "return torch.sum(features * weights) + bias"}),
         "mm_operands_swapped.ipynb": filled({
             "two_layer_forward": "hidden = activation(torch.mm(W1, features) + B1)\n"
