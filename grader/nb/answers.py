@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from grader.nb.cellcode import CellCode
 from grader.nb.readings import note as note_reading
+from grader.nb.values import Shown, answer_like, shown_of
 from grader.bridge.codec import encode_arguments
 from grader.bridge.outgoing import pack_tensors
 from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
@@ -126,6 +127,13 @@ class Rerun:
     failure: CheckFailed | None = None
     overwritten: tuple[str, ...] = ()      # given names the cell replaced with values of its own
     reading: str = ""                      # how the answer is picked, in words (CellCode.reading)
+    values: list[Shown] = field(default_factory=list)   # every value displayed, printed or assigned
+
+    def answer_like(self, example: Any) -> Any:
+        """As `cell.answer_like`, of this run."""
+        if self.failure is not None:
+            raise self.failure
+        return answer_like(self.values, example, self.label + ", run again,")
 
     @property
     def answer(self) -> Any:
@@ -184,7 +192,7 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
     bound = RerunNames(label, names if isinstance(names, dict) else {})
     replaced = [n for n in code.overwritten(list(values)) if not _same_value(bound.get(n), values[n])]
     return Rerun(label, "ok", output, names=bound, last=last, last_assigned=code.last_assigned,
-                 overwritten=tuple(replaced), reading=code.reading)
+                 overwritten=tuple(replaced), reading=code.reading, values=shown_of(bridge, reply, "shown", "seen"))
 
 
 def _same_value(after: Any, given: Any) -> bool:

@@ -17,6 +17,7 @@ from grader.nb.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.nb.explain import has_product, student_error_hint
 from grader.nb.readings import note as note_reading
+from grader.nb.values import Shown, answer_like, cell_values
 from grader.failures import CheckFailed, NoAnswer
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class CellView:
     _names: CellNames | None = None
     _before: CellNames | None = None
     _notes: Notes | None = None
+    _values: list[Shown] | None = None
 
     @property
     def label(self) -> str:
@@ -157,6 +159,18 @@ class CellView:
         if code.ending == "unparsable":
             raise CheckFailed(f"{self.label} is not valid Python 3, so it shows no answer. {self.error}".strip())
         raise NoAnswer(NO_ANSWER.format(label=self.label))
+
+    @property
+    def values(self) -> list[Shown]:
+        """Every value the cell displayed, printed or assigned, in order, each with how and its line."""
+        if self._values is None:
+            self._values = cell_values(self._bridge, self.require_run())
+        return self._values
+
+    def answer_like(self, example: Any) -> Any:
+        """The last of `values` with the example's shape (a tensor, or a torch.Size); else the check
+        fails, listing what the cell produced."""
+        return answer_like(self.values, example, self.label)
 
     def rerun(self, **values: Any) -> Rerun:
         """Run the cell's source again in a copy of the notebook's namespace as it was just before the
