@@ -8,6 +8,8 @@ behaviour, and the tests read the verdicts and the words a student would read.""
 from __future__ import annotations
 
 
+import re
+
 import nbformat
 import pytest
 
@@ -332,6 +334,9 @@ def test_rerun_timeout_is_a_timeout(graded) -> None:
     check = graded["test_rerun_timeout"]
     assert not check.passed
     assert "did not finish within 4 s (timeout)" in check.message, check.message
+    # where it was when time ran out, in the cell's own numbering (the loop's test or its body)
+    assert re.search(r"it was stuck in cell 15, line [23]: `(while n < limit:|n \+= 0 if slow else 1)`\.",
+                     check.message), check.message
 
 
 def test_reading_a_cell() -> None:

@@ -177,7 +177,8 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
         reply, output, _ = bridge.request("rerun", req, timeout=timeout, what=what)
     except CallTimeout as exc:
         printed = str(exc.details.get("output", ""))
-        late = CallTimeout(TOO_SLOW.format(what=what, timeout=timeout), output=printed)
+        stuck = str(exc.details.get("stuck", "."))
+        late = CallTimeout(TOO_SLOW.format(what=what, timeout=timeout).rstrip(".") + stuck, output=printed)
         return Rerun(label, "timeout", printed, late.message, failure=late)
     if reply.get("agent_error"):
         raise CheckFailed(f"running {label} again failed in the kernel: {str(reply['agent_error'])[:300]}")

@@ -28,7 +28,7 @@ def _assigned(stmt: Any) -> list[str]:
     names: list[str] = []
     for target in targets:
         for node in ast.walk(target):
-            name = getattr(node, "id", None) if isinstance_(node, ast.Name) and isinstance_(node.ctx, ast.Store) else None
+            name = getattr(node, "id", None) if isinstance_(getattr(node, "ctx", None), ast.Store) else None
             if name is not None and name not in names:
                 names.append(name)
     return names
