@@ -34,7 +34,7 @@ from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
 from grader.execute.records import CellRun, cell_issues, skipped_run
-from grader.execute.stuck import StuckCells
+from grader.nb.stuck import StuckCells
 from grader.submission.notebook import Cell, Submission
 from grader.results import CellIssue
 from grader.sandbox.kernel import Kernel, TimeLimit

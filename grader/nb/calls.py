@@ -18,7 +18,7 @@ from typing import Any, NoReturn, Sequence
 from grader.bridge.codec import (BadReply, Remote, Reply, ReplyRefused, ReplyTooLarge, call_request, encode_arguments,
                                  read_reply)
 from grader.bridge.routes import Collected, Ended, Route
-from grader.execute.stuck import Stuck, calls_into, from_frames
+from grader.nb.stuck import Stuck, calls_into, from_frames
 from grader.nb.explain import failure_hint, missing_message, parameter_shapes, unbound_cause
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 

@@ -17,7 +17,7 @@ from grader.nb.proxy import CellBridge
 
 if TYPE_CHECKING:
     from grader.execute import Runner
-    from grader.execute.stuck import Stuck
+    from grader.nb.stuck import Stuck
 
 __all__ = ["Bridge"]
 
