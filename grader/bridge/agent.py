@@ -18,7 +18,7 @@ import hashlib
 from pathlib import Path
 from typing import Sequence
 
-AGENT_MODULES = ("bound", "values", "standin", "serve", "notes", "models", "door", "install")
+AGENT_MODULES = ("bound", "shown", "seen", "values", "standin", "serve", "notes", "models", "door", "install")
 AGENT_PACKAGE = "grader.bridge.inkernel"
 AGENT_ENTRY = "install"
 HEADER = ("# The grader's agent, joined from grader/bridge/inkernel/ (grader/bridge/agent.py): it runs in a\n"

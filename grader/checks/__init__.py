@@ -38,13 +38,14 @@ from grader.bridge.codec import Opaque, Remote, TensorMeta, tensor_meta
 from grader.failures import CheckFailed, PartialCredit
 from grader.nb.answers import Rerun
 from grader.nb.cells import CellView
+from grader.nb.values import Shown
 from grader.nb.models import ModuleInfo, Parameter, evaluate
 from grader.nb.proxy import Notebook
 from grader.nb.sections import Section
 
 __all__ = [
     "CellView", "CheckFailed", "Diagnosis", "Mistake", "ModuleInfo", "Notebook", "Opaque", "Parameter",
-    "PartialCredit", "Remote", "Rerun", "Section", "TensorMeta", "accuracy_of", "assert_accuracy", "assert_close",
+    "PartialCredit", "Remote", "Rerun", "Section", "Shown", "TensorMeta", "accuracy_of", "assert_accuracy", "assert_close",
     "assert_depends_on_inputs", "assert_shares_storage", "assert_tensor", "assert_unchanged", "assert_values",
     "current", "data_cell", "data_if_it_fits", "evaluate", "generator", "randn", "reference", "seeded_draws", "summarize",
     "tensor_meta", "typed_in",

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from grader.checks.mistakes import Diagnosis, matches
+from grader.checks.mistakes import Diagnosis, matches, same_but_size_one, shape_text
+
+__all__ = ["Diagnosis", "of_reshaped_values", "of_shape", "of_values", "shape_text"]
 
 
-def shape_text(shape: Any) -> str:
-    """A shape as a student writes it: (1, 1), (5,), ()."""
-    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+def of_reshaped_values(actual: Any, expected: Any, rtol: float, atol: float, *,
+                       reference: Callable[..., Any] | None = None,
+                       inputs: Sequence[Any] | None = None) -> Diagnosis | None:
+    """A wrong shape that differs only by dimensions of size 1, whose values (set in the expected
+    shape) have a mistake of their own: that mistake, named with the shape."""
+    if not same_but_size_one(actual.shape, expected.shape) or actual.numel() != expected.numel():
+        return None
+    found = of_values(actual.reshape(expected.shape), expected, rtol, atol, reference=reference, inputs=inputs)
+    if found is None:
+        return None
+    return Diagnosis(f"{found.name}, and the result has shape {shape_text(actual.shape)} where "
+                     f"{shape_text(expected.shape)} is asked for", found.hint, found.recognised_by,
+                     found.label or found.name)
 
 
 def of_shape(actual: Any, expected: Any) -> Diagnosis | None:

@@ -9,8 +9,11 @@ here, in the grader process, on the same inputs the check sent to the student's 
                               hint="add `+ bias` after the sum"),
                   ])
 
-When the student's value has the mistake's shape and its values within the tolerance, the
-check's message names the mistake and says what to change. A mistake's function that raises
+When the student's value has the mistake's values within the tolerance, the check's message
+names the mistake and says what to change; where the shapes differ only by dimensions of size 1
+(the student reshaped on the way out: `.view(1, 1)`, `.squeeze()`, `keepdim=True`), the values
+still match and the message also names the shape ("...; the result was also reshaped to (1, 1)").
+A mistake of the same shape is preferred to a reshaped one. A mistake's function that raises
 (it does not apply to these inputs) is passed over, never blamed on the student.
 """
 from __future__ import annotations
@@ -54,29 +57,55 @@ def _clone(value: Any) -> Any:
     return value.detach().clone() if isinstance(value, torch.Tensor) else value
 
 
-def matches(actual: Any, candidate: Any, rtol: float, atol: float) -> bool:
-    """Same shape, and every value within the tolerance (NaN never matches)."""
+def shape_text(shape: Any) -> str:
+    """A shape as a student writes it: (1, 1), (5,), ()."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def same_but_size_one(a: Any, b: Any) -> bool:
+    """Two shapes that differ only by dimensions of size 1: (1, 1) and (), (3,) and (3, 1)."""
+    return tuple(a) != tuple(b) and [s for s in a if s != 1] == [s for s in b if s != 1]
+
+
+def matches(actual: Any, candidate: Any, rtol: float, atol: float, *, reshaped: bool = False) -> bool:
+    """Same shape (`reshaped`: or one that differs only by dimensions of size 1), and every value
+    within the tolerance (NaN never matches)."""
     import torch
 
     if not isinstance(candidate, torch.Tensor) or not isinstance(actual, torch.Tensor):
         return False
-    if tuple(actual.shape) != tuple(candidate.shape) or actual.numel() == 0:
+    if actual.numel() == 0 or actual.numel() != candidate.numel():
         return False
-    a = actual.detach().to(torch.float64)
+    if tuple(actual.shape) != tuple(candidate.shape) and not (reshaped and same_but_size_one(actual.shape,
+                                                                                             candidate.shape)):
+        return False
+    a = actual.detach().to(torch.float64).reshape(candidate.shape)
     c = candidate.detach().to(torch.float64)
     return bool(torch.isclose(a, c, rtol=rtol, atol=atol).all())
 
 
+def reshaped_to(diagnosis: Diagnosis, shape: Any) -> Diagnosis:
+    """The same mistake, its name also saying the shape the student's result was given."""
+    return Diagnosis(f"{diagnosis.name}; the result was also reshaped to {shape_text(shape)}", diagnosis.hint,
+                     diagnosis.recognised_by, diagnosis.label or diagnosis.name)
+
+
 def recognise(actual: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any] | None,
               rtol: float, atol: float) -> Diagnosis | None:
-    """The first listed mistake whose value, on fresh copies of `inputs`, the student's value matches."""
+    """The first listed mistake whose value, on fresh copies of `inputs`, the student's value matches;
+    else the first it matches once dimensions of size 1 are set aside, named with that shape."""
     if not mistakes or inputs is None:
         return None
+    candidates = []
     for mistake in mistakes:
         try:
-            candidate = mistake.compute(*[_clone(x) for x in inputs])
+            candidates.append((mistake, mistake.compute(*[_clone(x) for x in inputs])))
         except Exception:   # an author's variant that does not fit these inputs
             continue
+    for mistake, candidate in candidates:
         if matches(actual, candidate, rtol, atol):
             return Diagnosis(mistake.name, mistake.hint)
+    for mistake, candidate in candidates:
+        if matches(actual, candidate, rtol, atol, reshaped=True):
+            return reshaped_to(Diagnosis(mistake.name, mistake.hint), actual.shape)
     return None

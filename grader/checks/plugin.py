@@ -11,6 +11,7 @@ import pytest
 from grader.checks.files import AssignmentFilesPlugin
 from grader.checks.session import imported_from, no_bytecode_written, prepare, prepared_for, pytest_args, run_pytest
 from grader.failures import CheckFailed
+from grader.nb import readings
 from grader.nb.proxy import bridge_of
 from grader.results import CheckResult
 from grader.verdict import CheckRun, earned
@@ -82,6 +83,7 @@ class GradingPlugin:
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
+        readings.clear()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item):  # type: ignore[no-untyped-def]
@@ -143,6 +145,9 @@ class GradingPlugin:
             name = type(exc).__name__ if exc is not None else "error"
             result.message = f"The check could not run ({name}: {exc}). This is a fault in the check, not in your work; tell your instructor."
             self.check_crashes.append(f"check {item.name} crashed: {name}: {exc}")
+        read = readings.sentence()
+        if read and result.status == "failed":
+            result.message = f"{result.message} {read}"
         nb_call = getattr(self.notebook, "last_call", None)
         if not result.output and nb_call is not None and nb_call.output:
             result.output = nb_call.output

@@ -101,7 +101,9 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
     if meta is not None and meta.cls not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
         raise fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.")
     if tuple(actual.shape) != tuple(expected.shape):
-        diagnosis = recognise(actual, mistakes, inputs, rtol_, atol_) or diagnose.of_shape(actual, expected)
+        diagnosis = (recognise(actual, mistakes, inputs, rtol_, atol_)
+                     or diagnose.of_reshaped_values(actual, expected, rtol_, atol_, reference=reference, inputs=inputs)
+                     or diagnose.of_shape(actual, expected))
         hint = ""
         if diagnosis is None and actual.numel() == expected.numel():
             hint = " It has the right number of elements: check how you reshape or which dimension you sum over."

@@ -34,6 +34,7 @@ from grader.config import Assignment
 from grader.errors import KernelError
 from grader.execute.handle import KernelHandle, drain
 from grader.execute.records import CellRun, cell_issues, skipped_run
+from grader.nb.stuck import StuckCells
 from grader.submission.notebook import Cell, Submission
 from grader.results import CellIssue
 from grader.sandbox.kernel import Kernel, TimeLimit
@@ -68,6 +69,7 @@ class Runner(NotebookClient):
         self.assignment = assignment
         self.submission = submission
         self.runs: list[CellRun] = []
+        self.stuck = StuckCells(assignment.timeouts.call)     # where cells that ran out of time were stuck
         self.token = f"__grader_{secrets.token_hex(8)}__"
         self.restarts = 0
         self.deadline = 0.0
@@ -307,17 +309,20 @@ class Runner(NotebookClient):
             self.runs.append(run)
 
     async def _async_cell_run(self, cell: Cell) -> CellRun:
-        budget = min(self.assignment.timeouts.cell, self.time_left())
-        if budget <= 0:
+        full = min(self.assignment.timeouts.cell, self.time_left())
+        if full <= 0:
             return CellRun(cell, "timeout", note="not run: the submission used up its total time")
+        budget, known = self.stuck.budget(cell.source, [r.cell.source for r in self.runs], full)
         reply = await self.async_run_cell(cell, budget)
         if reply.status == "ok":
             return CellRun(cell, "ok", reply, reply.execution_count)
         if reply.status == "error":
             return CellRun(cell, "error", reply, reply.execution_count)
         if reply.status == "timeout" and self.kernel.alive and await self.async_responsive():
+            counts = {r.execution_count: r.cell.index + 1 for r in self.runs if r.execution_count is not None}
+            counts.update({reply.execution_count: cell.index + 1} if reply.execution_count is not None else {})
             return CellRun(cell, "timeout", reply, reply.execution_count,
-                           note=f"stopped after {budget:g} s (timeout); the kernel was interrupted and grading went on")
+                           note=self.stuck.note(reply.traceback, counts, budget, full, known))
         why = (f"it ran past its {budget:g} s timeout and the kernel did not respond to an interrupt"
                if reply.status == "timeout" else "it made the kernel die (" + self.death_cause() + ")")
         await self.async_recover()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.nb.cellcode import CellCode
+from grader.nb.readings import note as note_reading
+from grader.nb.values import Shown, answer_like, shown_of
 from grader.bridge.codec import encode_arguments
 from grader.bridge.outgoing import pack_tensors
 from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
@@ -124,6 +126,14 @@ class Rerun:
     last_assigned: str | None = None
     failure: CheckFailed | None = None
     overwritten: tuple[str, ...] = ()      # given names the cell replaced with values of its own
+    reading: str = ""                      # how the answer is picked, in words (CellCode.reading)
+    values: list[Shown] = field(default_factory=list)   # every value displayed, printed or assigned
+
+    def answer_like(self, example: Any) -> Any:
+        """As `cell.answer_like`, of this run."""
+        if self.failure is not None:
+            raise self.failure
+        return answer_like(self.values, example, self.label + ", run again,")
 
     @property
     def answer(self) -> Any:
@@ -137,8 +147,10 @@ class Rerun:
                                                  them="them" if len(self.overwritten) > 1 else "it"))
         found, value = self.last
         if found and value is not None:
+            note_reading(f"{self.label}: {self.reading}" if self.reading else "")
             return value
         if self.last_assigned is not None and self.last_assigned in self.names:
+            note_reading(f"{self.label}: {self.reading}" if self.reading else "")
             return self.names[self.last_assigned]
         raise NoAnswer(NO_ANSWER.format(label=self.label))
 
@@ -165,7 +177,8 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
         reply, output, _ = bridge.request("rerun", req, timeout=timeout, what=what)
     except CallTimeout as exc:
         printed = str(exc.details.get("output", ""))
-        late = CallTimeout(TOO_SLOW.format(what=what, timeout=timeout), output=printed)
+        stuck = str(exc.details.get("stuck", "."))
+        late = CallTimeout(TOO_SLOW.format(what=what, timeout=timeout).rstrip(".") + stuck, output=printed)
         return Rerun(label, "timeout", printed, late.message, failure=late)
     if reply.get("agent_error"):
         raise CheckFailed(f"running {label} again failed in the kernel: {str(reply['agent_error'])[:300]}")
@@ -180,7 +193,7 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
     bound = RerunNames(label, names if isinstance(names, dict) else {})
     replaced = [n for n in code.overwritten(list(values)) if not _same_value(bound.get(n), values[n])]
     return Rerun(label, "ok", output, names=bound, last=last, last_assigned=code.last_assigned,
-                 overwritten=tuple(replaced))
+                 overwritten=tuple(replaced), reading=code.reading, values=shown_of(bridge, reply, "shown", "seen"))
 
 
 def _same_value(after: Any, given: Any) -> bool:

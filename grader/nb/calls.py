@@ -19,6 +19,7 @@ from grader.bridge.codec import (BadReply, Remote, Reply, ReplyRefused, ReplyToo
                                  read_reply)
 from grader.bridge.asks import Asks
 from grader.bridge.routes import Collected, Ended, Route
+from grader.nb.stuck import Stuck, calls_into, from_frames
 from grader.nb.explain import failure_hint, missing_message, parameter_shapes, unbound_cause
 from grader.failures import CallTimeout, CheckFailed, KernelDied, MissingName, StudentError
 
@@ -55,6 +56,7 @@ class AgentBridge:
         self.hung: dict[str, float] = {}            # function -> the timeout it ran past: not called again
         self.reached: list[str] = []                # the notebook's functions the calls entered, as the kernel says
         self.asks: Asks | None = None               # while a check re-runs with stand-ins (checks/carry.py)
+        self.stuck: dict[str, Stuck] = {}           # student function -> where it was stuck when time ran out
 
     # -- what a subclass says ---------------------------------------------------------
     @property
@@ -97,6 +99,14 @@ class AgentBridge:
     def why_missing(self, name: str) -> str | None:
         return None
 
+    def stuck_places(self) -> dict[str, Stuck]:
+        """Each student function found stuck, with where: by a call here (a subclass adds the cells')."""
+        return self.stuck
+
+    def cell_of_code(self, code: str) -> int | None:
+        """The number of the notebook cell a line of student code is in (None: not known here)."""
+        return None
+
     # -- requests ---------------------------------------------------------------------
     def known_function(self, name: str) -> bool:
         """Was `name` a function when last asked, with no name of the notebook rebound since?"""
@@ -125,7 +135,7 @@ class AgentBridge:
         duration = time.monotonic() - started
         output = got.output()
         self._bindings = None               # until this reply says which objects the names hold
-        self.settle(ended, what, timeout, output)
+        self.settle(ended, what, timeout, output, got)
         if not got.replies:
             raise CheckFailed(self.no_answer(what, ended), output=output)
         reply = self.read(got.replies[-1], what)
@@ -133,7 +143,7 @@ class AgentBridge:
             self._bindings = reply.bindings
         return reply, output, duration
 
-    def settle(self, ended: Ended, what: str, timeout: float, output: str) -> None:
+    def settle(self, ended: Ended, what: str, timeout: float, output: str, got: Collected | None = None) -> None:
         """A request that killed the kernel or outlived its timeout fails the check."""
         if ended.status in ("dead", "timeout") or ended.interrupted:
             self.forget_bindings()          # the kernel may be restarted: a new namespace
@@ -144,9 +154,28 @@ class AgentBridge:
         if ended.status == "timeout" or ended.interrupted:
             if ended.status == "timeout":
                 self.timed_out()
+            where = self.where_stuck(got)
+            stuck = f": it was {where.words()}." if where is not None else "."
             raise CallTimeout(
                 f"{what} did not return within {timeout:g} s (timeout). "
-                "Look for an endless loop or a very slow computation.", output=output)
+                f"Look for an endless loop or a very slow computation{stuck}", output=output, stuck=stuck)
+
+    def where_stuck(self, got: Collected | None) -> Stuck | None:
+        """Where the student's code was when it was interrupted: the interrupt's traceback, if the
+        agent's reply carried one (read through the codec, as data); the function is remembered."""
+        if got is None or not got.replies:
+            return None
+        try:
+            reply = read_reply(got.replies[-1])
+        except BadReply:
+            return None
+        err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        if err.get("ename") != "KeyboardInterrupt":
+            return None
+        where = from_frames(err.get("frames"), self.cell_of_code)
+        if where is not None and where.function != "<module>":
+            self.stuck.setdefault(where.function, where)
+        return where
 
     def read(self, raw: Any, what: str) -> Reply:
         """The latest reply, read by the codec; a reply that is not data fails the check."""
@@ -187,6 +216,7 @@ class AgentBridge:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call the student's function in the kernel; a function that once ran past its timeout
         is not waited on again, and no call outlasts the submission's total time."""
+        self.refuse_stuck(name)
         if name in self.hung:
             raise CallTimeout(f"`{name}` did not return within {self.hung[name]:g} s (timeout) when an earlier check called "
                               "it, so it was not called again (each call would wait as long). Look for an endless "
@@ -200,6 +230,22 @@ class AgentBridge:
         except CallTimeout:
             self.hung[name] = timeout
             raise
+
+    def refuse_stuck(self, name: str) -> None:
+        """A function found stuck (in a cell or a call), or one whose code calls such a function, is
+        not waited on again: the check fails at once, saying where it was stuck."""
+        stuck = self.stuck_places()
+        if not stuck:
+            return
+        target = name if name in stuck else calls_into([self.sources()], list(stuck)).get(name)
+        if target is None:
+            return
+        where = stuck[target]
+        if target == name:
+            raise CallTimeout(f"`{name}` never returned when it ran before ({where.words()}), so it was not called "
+                              "again (each call would wait as long). Look for an endless loop there.")
+        raise CallTimeout(f"`{name}` calls `{target}`, which never returned ({where.words()}), so `{name}` was not "
+                          f"called (it would wait as long). Fix `{target}` first.")
 
     def call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float) -> Any:
         try:
@@ -246,7 +292,12 @@ class AgentBridge:
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         ename, evalue = str(err.get("ename", "Exception"))[:100], str(err.get("evalue", ""))[:2000]
         if ename == "KeyboardInterrupt":
-            return CallTimeout(too_slow, output=output)
+            where = from_frames(err.get("frames"), self.cell_of_code)
+            if where is None:
+                return CallTimeout(too_slow, output=output)
+            if where.function != "<module>":
+                self.stuck.setdefault(where.function, where)
+            return CallTimeout(f"{too_slow.rstrip('.')}: it was {where.words()}.", output=output)
         cause = unbound_cause(ename, evalue, self.why_missing)      # a name its failed cell never bound
         if cause:
             return StudentError(f"{what} raised {ename}: {cause}", output=output)

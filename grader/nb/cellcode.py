@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Literal
 
+from grader.bridge.inkernel.shown import answer_statement, is_print, shown
+
 Ending = Literal["expression", "print", "statement", "empty", "unparsable"]
 INSPECTING_CALLS = frozenset({"print", "len", "type", "display", "repr", "str", "id", "isinstance"})
 INSPECTING_METHODS = frozenset({"size", "dim", "numel", "type", "item", "tolist", "nelement", "is_contiguous",
@@ -30,19 +32,6 @@ def _python_of(source: str) -> str:
         return str(TransformerManager().transform_cell(source))
     except Exception:
         return source
-
-
-def _shown_argument(call: ast.expr) -> ast.expr | None:
-    """What a `print(...)` shows as its answer: its last argument that is not literal text; else the
-    one value an f-string argument formats (`print(f"the output is {y}")` shows `y`)."""
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print"):
-        return None
-    args = [a for a in call.args if not isinstance(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
-    if args:
-        return args[-1]
-    values = [v.value for a in call.args if isinstance(a, ast.JoinedStr) for v in a.values
-              if isinstance(v, ast.FormattedValue)]
-    return values[0] if len(values) == 1 else None
 
 
 def targets(node: ast.AST) -> Iterator[str]:
@@ -143,6 +132,7 @@ class CellCode:
     assigned: tuple[str, ...]        # names the cell binds, in the order they are first bound
     last_assigned: str | None        # the name of the cell's last assignment statement
     only_inspects: bool              # every statement only prints or looks at values (a scratch cell)
+    reading: str = ""                # how the answer was picked, in words, when it was not the plain last line
 
     @property
     def empty(self) -> bool:
@@ -178,12 +168,31 @@ def _read_cell(source: str) -> CellCode:
     names: list[str] = []
     for stmt in body:
         names += [n for n in _statement_names(stmt) if n not in names]
-    last = body[-1]
-    ending: Ending = "statement"
-    if isinstance(last, ast.Expr):
-        ending = "print" if _shown_argument(last.value) is not None else "expression"
-        if isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name) and last.value.func.id == "print" \
-                and ending == "expression":
-            ending = "statement"             # print("done"): shows no value
+    ending, reading = _ending(source, body)
     only = all(isinstance(s, ast.Expr) and inspects(s.value) for s in body)
-    return CellCode(source, ending, tuple(names), _last_assignment(body), only)
+    return CellCode(source, ending, tuple(names), _last_assignment(body), only, reading)
+
+
+def _ending(source: str, body: list[ast.stmt]) -> tuple[Ending, str]:
+    """How the cell shows its answer (grader/bridge/inkernel/shown.py, the rule the agent notes by),
+    and, where a value was picked out of a line or trailing lines passed over, that in words."""
+    index = answer_statement(body)
+    stmt, after = body[index], len(body) - 1 - index
+    ending: Ending = "statement"
+    how = ""
+    if isinstance(stmt, ast.Expr):
+        at = shown(stmt.value)
+        if at is not None:
+            ending, how = ("print" if is_print(stmt.value) else "expression"), at[2]
+    if not how and not after:
+        return ending, ""
+    text = ast.get_source_segment(_python_of(source), stmt) or ast.unparse(stmt)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    words = f"read from `{text}`" + (f": {how}" if how else "")
+    if after and ending == "statement":
+        last = _last_assignment(body)
+        words = f"read from `{last}`, the last name it assigns" if last else "read from what it assigns"
+    if after:
+        lines = "the line after it only shows" if after == 1 else f"the {after} lines after it only show"
+        words += f" ({lines} a shape, a dtype, a length or text)"
+    return ending, words

@@ -16,6 +16,8 @@ from grader.nb.answers import NO_ANSWER, CellNames, Notes, Rerun, cell_notes, na
 from grader.nb.cellcode import CellCode
 from grader.bridge.codec import stream_text
 from grader.nb.explain import has_product, student_error_hint
+from grader.nb.readings import note as note_reading
+from grader.nb.values import Shown, answer_like, cell_values
 from grader.failures import CheckFailed, NoAnswer
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class CellView:
     _names: CellNames | None = None
     _before: CellNames | None = None
     _notes: Notes | None = None
+    _values: list[Shown] | None = None
 
     @property
     def label(self) -> str:
@@ -136,9 +139,11 @@ class CellView:
 
     @property
     def answer(self) -> Any:
-        """The value of the cell's last expression (or of what a final `print` shows); else the value of
-        the last name the cell assigned, as right after the cell; else the check fails, saying how to
-        show the answer."""
+        """The value a person reads as the cell's answer (its last expression, the one value a final
+        `print` or displayed tuple shows, trailing lines that only show a shape passed over:
+        grader/bridge/inkernel/shown.py); else the value of the last name the cell assigned, as right
+        after the cell; else the check fails, saying how to show the answer. A value picked out of a
+        line is noted for the check's message (readings.py)."""
         count = self.require_run()
         code = self.code
         if code.ending in ("expression", "print"):
@@ -146,12 +151,26 @@ class CellView:
             if not found and code.ending == "expression":
                 found, value = True, self.value     # not noted (grader.check()): Out[n]
             if found and value is not None:
+                note_reading(f"{self.label}: {code.reading}" if code.reading else "")
                 return value
         if code.last_assigned is not None and code.last_assigned in self.names:
+            note_reading(f"{self.label}: {code.reading}" if code.reading else "")
             return self.names[code.last_assigned]
         if code.ending == "unparsable":
             raise CheckFailed(f"{self.label} is not valid Python 3, so it shows no answer. {self.error}".strip())
         raise NoAnswer(NO_ANSWER.format(label=self.label))
+
+    @property
+    def values(self) -> list[Shown]:
+        """Every value the cell displayed, printed or assigned, in order, each with how and its line."""
+        if self._values is None:
+            self._values = cell_values(self._bridge, self.require_run())
+        return self._values
+
+    def answer_like(self, example: Any) -> Any:
+        """The last of `values` with the example's shape (a tensor, or a torch.Size); else the check
+        fails, listing what the cell produced."""
+        return answer_like(self.values, example, self.label)
 
     def rerun(self, **values: Any) -> Rerun:
         """Run the cell's source again in a copy of the notebook's namespace as it was just before the

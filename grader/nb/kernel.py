@@ -17,6 +17,7 @@ from grader.nb.proxy import CellBridge
 
 if TYPE_CHECKING:
     from grader.execute import Runner
+    from grader.nb.stuck import Stuck
 
 __all__ = ["Bridge"]
 
@@ -29,6 +30,14 @@ class Bridge(CellBridge):
     def __init__(self, runner: "Runner", device: str = "cpu") -> None:
         super().__init__(kernel_routes(runner), device)
         self.runner = runner
+
+    def stuck_places(self) -> dict[str, "Stuck"]:
+        return {**{s.function: s for s in self.runner.stuck.found if s.function != "<module>"}, **self.stuck}
+
+    def cell_of_code(self, code: str) -> int | None:
+        code = code.strip()
+        return next((c.index + 1 for c in self.runner.submission.code_cells
+                     if code and any(line.strip() == code for line in c.source.splitlines())), None)
 
     @property
     def call_timeout(self) -> float:

@@ -98,6 +98,13 @@ EXPECTED = {
     "weights_reshaped_in_an_earlier_cell.ipynb": full(neuron_mm="partial"),  # works only with the notebook's own weights
     "hidden_layer_without_activation.ipynb": full(two_layer="partial"),
     "two_layer_in_two_cells.ipynb": full(),         # the hidden layer in one cell, the output in the next
+    # answers as students leave them: read as a person reads them (issue 31)
+    "displays_a_tuple_with_the_shape.ipynb": full(two_layer="partial"),   # `output, output.shape`: the tensor
+    "prints_with_str_format.ipynb": full(),         # print("result: {}".format(y)): y
+    "prints_several_arguments.ipynb": full(),       # print("y =", y, "of shape", y.shape): y
+    "prints_with_percent_format.ipynb": full(),     # print("%s" % y): y
+    "scratch_line_after_y.ipynb": full(),           # y = ... then print(features.shape): y
+    "prints_shape_after_value.ipynb": full(),       # print(y) then print(y.shape): y
 }
 
 
@@ -190,6 +197,15 @@ def test_forgotten_bias_and_activation_are_named(graded: Grader) -> None:
     assert "It looks like the output layer has no activation" in activation["test_exercise_3_on_the_notebooks_data"]
     hidden = failed(graded("hidden_layer_without_activation.ipynb"))
     assert "It looks like the hidden layer has no activation" in hidden["test_exercise_3_on_new_data"]
+
+
+def test_a_displayed_tuple_is_read_as_its_one_value_and_said_so(graded: Grader) -> None:
+    result = graded("displays_a_tuple_with_the_shape.ipynb")
+    message = failed(result)["test_exercise_3_on_the_notebooks_data"]
+    assert "It looks like the output layer has no activation" in message
+    assert "How the answer was read: cell " in message
+    assert "read from `output, output.shape`: the first item." in message
+    assert passed(result, "test_exercise_1_on_the_notebooks_data") and passed(result, "test_exercise_2_on_new_data")
 
 
 def test_exercise_2_requires_a_matrix_product(graded: Grader) -> None:

@@ -96,6 +96,8 @@ EXPECTED = {
                                "single_neuron": "partial", "two_layer_forward": "full"},
     "bias_inside_the_sum.ipynb": {"activation": "full", "reshape_weights": "full",
                                   "single_neuron": "zero", "two_layer_forward": "full"},
+    "bias_inside_the_sum_reshaped.ipynb": {"activation": "full", "reshape_weights": "full",
+                                           "single_neuron": "partial", "two_layer_forward": "full"},
     "no_activation_in_neuron.ipynb": {"activation": "full", "reshape_weights": "full",
                                       "single_neuron": "partial", "two_layer_forward": "full"},
     "hidden_units_summed_to_one.ipynb": {"activation": "full", "reshape_weights": "full",
@@ -104,6 +106,8 @@ EXPECTED = {
                                   "single_neuron": "full", "two_layer_forward": "zero"},
     "python2_print_statement.ipynb": {"activation": "full", "reshape_weights": "full",
                                       "single_neuron": "partial", "two_layer_forward": "full"},
+    "endless_activation_called_from_two_cells.ipynb": {"activation": "zero", "reshape_weights": "full",
+                                                       "single_neuron": "zero", "two_layer_forward": "zero"},
     "endless_loop_in_two_layer_forward.ipynb": {"activation": "full", "reshape_weights": "full",
                                                 "single_neuron": "full", "two_layer_forward": "zero"},
     "outer_product_wrong_order.ipynb": {"activation": "full", "reshape_weights": "full",
@@ -302,6 +306,19 @@ def test_the_bias_added_inside_the_sum_is_named(graded: Grader) -> None:
     assert "the bias is added inside the sum (once per feature)" in message and "after the sum" in message
 
 
+def test_a_mistake_reshaped_on_the_way_out_is_named_with_its_shape(graded: Grader) -> None:
+    # the catalogue's mistake computes a 0-d tensor; the student's .view(1, 1) has its numbers
+    message = failed(graded("bias_inside_the_sum_reshaped.ipynb"))["test_single_neuron_walkthrough_value"]
+    assert "1 of 1 values differ" in message
+    assert ("It looks like the bias is added inside the sum (once per feature); the result was also reshaped to "
+            "(1, 1): add the bias once, after the sum") in message, message
+    from grader.results import mistakes_of
+
+    # the report counts the mistake by its name, without the shape
+    assert ("single_neuron", "the bias is added inside the sum (once per feature)") in mistakes_of(
+        graded("bias_inside_the_sum_reshaped.ipynb"))
+
+
 def test_a_left_out_activation_is_named(graded: Grader) -> None:
     message = failed(graded("no_activation_in_neuron.ipynb"))["test_single_neuron_walkthrough_value"]
     assert "-1.662" not in message and "It looks like the activation is left out" in message
@@ -358,12 +375,32 @@ def test_a_python_2_print_statement_is_named_with_the_python_3_form(graded: Grad
 
 
 def test_a_function_that_ran_past_its_timeout_is_not_waited_on_again(graded: Grader) -> None:
+    # the notebook's own cell 22 found two_layer_forward stuck: no check waits for it again
     result = graded("endless_loop_in_two_layer_forward.ipynb")
     problems = failed(result)
-    timed_out = [m for m in problems.values() if "did not return within 10 s (timeout). Look for" in m]
-    at_once = [m for m in problems.values() if "(timeout) when an earlier check called it, so it was not called again" in m]
-    assert len(timed_out) == 1 and len(at_once) >= 3, problems      # one full wait, the rest at once
-    assert result.timings["checks"] < 2 * 10, result.timings        # not a full call timeout per check
+    cell = next(c.message for c in result.cells if c.index == 21)
+    assert "stopped after 30 s (timeout), stuck in `two_layer_forward`, cell 21, line 4: `while hidden.sum() != 0:" in cell
+    at_once = [m for m in problems.values() if m.startswith("`two_layer_forward` never returned when it ran before "
+                                                            "(stuck in `two_layer_forward`, cell 21, line 4")]
+    assert len(at_once) >= 3, problems
+    assert result.timings["checks"] < 10, result.timings        # not one call timeout spent
+
+
+@pytest.mark.slow   # waits out one cell timeout (30 s) and one call timeout (10 s), once each
+def test_an_endless_activation_is_waited_for_once_and_named_where_it_is_stuck(graded: Grader) -> None:
+    result = graded("endless_activation_called_from_two_cells.ipynb")
+    cells = {c.index + 1: c.message for c in result.cells}
+    stuck = "stuck in `activation`, cell 5, line 7: `while True:`"
+    assert f"stopped after 30 s (timeout), {stuck}" in cells[16], cells
+    assert f"stopped after 10 s (timeout), {stuck} (where an earlier cell was stuck, so it was stopped after the " \
+           "call timeout, not the 30 s of a cell)" in cells[22], cells
+    problems = failed(result)
+    assert problems["test_single_neuron_returns_a_1x1_tensor"].startswith(
+        f"`single_neuron` calls `activation`, which never returned ({stuck}), so `single_neuron` was not called")
+    assert problems["test_two_layer_forward_on_a_batch"].startswith("`two_layer_forward` calls `activation`, which never")
+    assert problems["test_activation_known_values"].startswith(f"`activation` never returned when it ran before ({stuck})")
+    # one cell timeout and one call timeout, and a few seconds; checks wait for nothing
+    assert result.timings["cells"] < 30 + 10 + 8 and result.timings["checks"] < 5, result.timings
 
 
 # -- hidden checks name the mistake, never values; the class report says what to re-teach (issue 11)

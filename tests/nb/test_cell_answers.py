@@ -8,6 +8,8 @@ behaviour, and the tests read the verdicts and the words a student would read.""
 from __future__ import annotations
 
 
+import re
+
 import nbformat
 import pytest
 
@@ -198,6 +200,23 @@ def test_rerun_timeout(nb):
     again = nb.cell(containing="while n < limit").rerun(slow=True)
     assert again.status == "timeout", again.status
     again.answer
+
+
+@pytest.mark.exercise("cells")
+def test_values_lists_every_value_in_order(nb):
+    cell = nb.cell(after="Exercise 6")
+    hows = [(v.how, v.line) for v in cell.values]
+    assert hows == [("assigned y6", 1), ("assigned scratch", 2), ("printed", 3), ("displayed", 4)], hows
+    assert_tensor(cell.answer_like(torch.empty(1, 1)), cell.names["y6"], what="the last (1, 1) value")
+    f, w, b = seeded(2)
+    again = cell.rerun(features=f, weights=w, bias=b)
+    assert [v.how for v in again.values] == ["assigned y6", "assigned scratch", "printed", "displayed"]
+    assert_tensor(again.answer_like(torch.Size([1, 1])), neuron(f, w, b), what="the rerun's (1, 1) value")
+
+
+@pytest.mark.exercise("cells")
+def test_answer_like_lists_what_the_cell_produced(nb):
+    nb.cell(after="Exercise 6").answer_like(torch.empty(3, 3))
 '''
 
 CELLS = [
@@ -235,6 +254,9 @@ CELLS = [
              "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
              "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)"),
     ("code", "print(f\"the hidden layer is {activation(torch.mm(x2, V1))}\")"),
+    ("markdown", "## Exercise 6: values as they come"),
+    ("code", "y6 = activation(torch.sum(features * weights) + bias)\nscratch = torch.sum(features)\n"
+             "print('y6 is', y6, y6.shape)\ny6.shape, scratch"),
 ]
 
 
@@ -253,7 +275,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     return {c.name: c for c in result.checks}
 
 
-PASSING = ["test_an_answer_in_two_cells", "test_values_that_cannot_be_copied_do_not_disturb_the_cell", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
+PASSING = ["test_values_lists_every_value_in_order", "test_an_answer_in_two_cells", "test_values_that_cannot_be_copied_do_not_disturb_the_cell", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
            "test_answer_of_each_ending", "test_rerun_on_unseen_inputs", "test_rerun_leaves_the_notebook_as_it_was",
            "test_right_formula_over_edited_data"]
 
@@ -261,6 +283,15 @@ PASSING = ["test_an_answer_in_two_cells", "test_values_that_cannot_be_copied_do_
 @pytest.mark.parametrize("name", PASSING)
 def test_behaviour(graded, name: str) -> None:
     assert graded[name].passed, graded[name].message
+
+
+def test_answer_like_without_a_match_lists_what_the_cell_produced(graded) -> None:
+    check = graded["test_answer_like_lists_what_the_cell_produced"]
+    assert not check.passed
+    assert check.message.startswith('cell 32 (under "Exercise 6: values as they come") produced no tensor of shape '
+                                    "(3, 3). It produced: line 1 assigned y6: a tensor of shape (1, 1); line 2 assigned "
+                                    "scratch: a tensor of shape (); line 3 printed: a tensor of shape (1, 1); line 4 "
+                                    "displayed: a tuple of 2 items."), check.message
 
 
 def test_no_answer_tells_the_student_how_to_show_it(graded) -> None:
@@ -303,6 +334,9 @@ def test_rerun_timeout_is_a_timeout(graded) -> None:
     check = graded["test_rerun_timeout"]
     assert not check.passed
     assert "did not finish within 4 s (timeout)" in check.message, check.message
+    # where it was when time ran out, in the cell's own numbering (the loop's test or its body)
+    assert re.search(r"it was stuck in cell 15, line [23]: `(while n < limit:|n \+= 0 if slow else 1)`\.",
+                     check.message), check.message
 
 
 def test_reading_a_cell() -> None:

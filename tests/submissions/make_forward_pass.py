@@ -229,6 +229,35 @@ def samples() -> dict[str, Any]:
             filled({3: "hidden = activation(torch.mm(features, W1) + B1)"}),
             "hidden = activation(torch.mm(features, W1) + B1)", "hidden.shape",
             "output = activation(torch.mm(hidden, W2) + B2)\noutput"),
+        # answers as students really leave them: the value is read as a person reads it
+        "displays_a_tuple_with_the_shape.ipynb": filled({
+            1: "y = activation(torch.sum(features * weights) + bias)\ny, y.shape",
+            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm.shape, y_mm",
+            3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2\noutput, output.shape"}),
+        "prints_with_str_format.ipynb": filled({
+            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"result: {}\".format(y))",
+            2: "print(\"with a matrix product: {}\".format(activation(torch.mm(features, weights.view(5, 1)) + bias)))",
+            3: "h = activation(torch.mm(features, W1) + B1)\nprint(\"output {} of shape {}\".format("
+               "activation(torch.mm(h, W2) + B2), (1, 1)))"}),
+        "prints_several_arguments.ipynb": filled({
+            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"y =\", y, \"of shape\", y.shape)",
+            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint(y_mm, y_mm.dtype)",
+            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+               "print(\"output:\", output, \"size:\", output.size())"}),
+        "prints_with_percent_format.ipynb": filled({
+            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"%s\" % y)",
+            2: "print(\"y = %s, shape %s\" % (activation(torch.mm(features, weights.view(5, 1)) + bias), (1, 1)))",
+            3: "h = activation(torch.mm(features, W1) + B1)\nprint(\"output: %s\" % activation(torch.mm(h, W2) + B2))"}),
+        "scratch_line_after_y.ipynb": filled({
+            1: "y = activation(torch.sum(features * weights) + bias)\nprint(features.shape)",
+            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nlen(y_mm)",
+            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+               "print(h.shape, W2.shape)\nprint(\"done\")"}),
+        "prints_shape_after_value.ipynb": filled({
+            1: "print(activation(torch.sum(features * weights) + bias))\nprint(features.shape)",
+            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm\nprint(y_mm.shape)",
+            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+               "print(output)\nprint(output.shape)"}),
         "hidden_layer_without_activation.ipynb": filled({
             3: "h = torch.mm(features, W1) + B1\noutput = activation(torch.mm(h, W2) + B2)"}),
     }

@@ -78,6 +78,20 @@ def with_cell(nb: Any, after: str, source: str) -> Any:
     return nb
 
 
+def replaced(nb: Any, starting: str, source: str) -> Any:
+    """The code cell that starts with `starting`, its source replaced."""
+    nb.cells[cell_index(nb, starting)].source = source
+    return nb
+
+
+def endless_activation() -> Any:
+    """`activation` never returns; the walkthrough's own cell uses torch.sigmoid, so two cells call
+    it: `y = single_neuron(...)` (through single_neuron) and the two-layer cell (directly)."""
+    nb = filled({"activation": "out = x.clone()\nwhile True:\n    out = out * 1\nreturn out"})
+    return replaced(nb, "y_elementwise = activation(", "y_elementwise = torch.sigmoid(torch.sum(features * weights) + bias)\n"
+                    "print(y_elementwise)")
+
+
 SCRIPT = '''\
 # A Python script saved as .ipynb: every function, and the notebook's y and output.
 import torch
@@ -171,6 +185,8 @@ def samples() -> dict[str, Any]:
         "reshape_returns_copy.ipynb": filled({"reshape_weights": "return weights.view(-1, 1).clone()"}),
         "hardcoded_0_1595.ipynb": filled({"single_neuron": "return torch.tensor([[0.1595]])"}),
         "bias_inside_the_sum.ipynb": filled({"single_neuron": "return activation(torch.sum(features * weights + bias))"}),
+        "bias_inside_the_sum_reshaped.ipynb": filled({
+            "single_neuron": "return activation(torch.sum(features * weights + bias)).view(1, 1)"}),
         "no_activation_in_neuron.ipynb": filled({"single_neuron": "return torch.sum(features * weights) + bias"}),
         "mm_operands_swapped.ipynb": filled({
             "two_layer_forward": "hidden = activation(torch.mm(W1, features) + B1)\n"
@@ -181,6 +197,7 @@ def samples() -> dict[str, Any]:
                                  "while hidden.sum() != 0:      # waits for a value that never comes\n"
                                  "    hidden = hidden * 1\n"
                                  "return activation(torch.mm(hidden, W2) + B2)"}),
+        "endless_activation_called_from_two_cells.ipynb": endless_activation(),
         "hidden_units_summed_to_one.ipynb": filled({
             "two_layer_forward": "hidden = activation(torch.sum(torch.mm(features, W1)) + B1)\n"
                                  "return activation(torch.mm(hidden, W2) + B2)"}),

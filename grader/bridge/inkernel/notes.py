@@ -6,8 +6,7 @@ noted) the namespace is compared with what was noted: a name bound to another ob
 tensor changed in place (its version counter moved), is noted again with a private copy of its
 value. So `pre[n]` is the namespace as it was just before cell n, `post[n]` right after it,
 `bound[n]` the names cell n bound or changed; later in-place changes do not alter them. An AST
-transformer hands the value of each cell's last expression (or of the last argument a final
-print shows) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
+transformer hands the value a person reads as each cell's answer (shown.py) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
 Nothing here judges anything: the grader asks for these values like any other.
 """
 from __future__ import annotations
@@ -22,6 +21,8 @@ from typing import Any, Callable
 import torch
 
 from grader.bridge.inkernel.bound import Tensor, builtins_, dict_, id_, isinstance_, len_, list_, str_
+from grader.bridge.inkernel.seen import SEEN_LIMIT, SeenValues
+from grader.bridge.inkernel.shown import answer_statement, shown
 from grader.bridge.inkernel.values import decode, encode, ndarray
 
 NN_MODULE = getattr(getattr(torch, "nn", None), "Module", ())
@@ -55,38 +56,28 @@ def _size_of(value: Any) -> int | None:
     return None
 
 
-def _shown(call: Any) -> tuple[Any, Any] | None:
-    """Where the value a final print(...) shows stands, as (holder, key): its last argument that is
-    not literal text; else the one value an f-string argument formats (`print(f"y = {y}")`)."""
-    if not (isinstance_(call, ast.Call) and isinstance_(call.func, ast.Name) and call.func.id == "print"):
-        return None
-    args = [i for i, a in enumerate(call.args) if not isinstance_(a, (ast.Constant, ast.JoinedStr, ast.Starred))]
-    if args:
-        return call.args, args[-1]
-    values = [v for a in call.args if isinstance_(a, ast.JoinedStr) for v in a.values
-              if isinstance_(v, ast.FormattedValue)]
-    return (values[0], "value") if len_(values) == 1 else None
-
-
 class LastValue(ast.NodeTransformer):
-    """Wraps a cell's last expression (or what its final print shows) in a call to `keep`."""
+    """Wraps the value a person reads as the cell's answer in a call to `keep` (shown.py decides which:
+    the last expression, the value a print shows, a displayed tuple's one value)."""
 
     def __init__(self, keep: str) -> None:
         self.keep = keep
 
     def visit_Module(self, node: Any) -> Any:
         try:
-            if node.body and isinstance_(node.body[-1], ast.Expr):
-                stmt: Any = node.body[-1]
-                at = _shown(stmt.value)
-                if at is None:
-                    stmt.value = ast.copy_location(self.wrap(stmt.value), stmt.value)
-                elif isinstance_(at[0], list_):
-                    holder, i = at
-                    holder[i] = ast.copy_location(self.wrap(holder[i]), holder[i])
-                else:
-                    at[0].value = ast.copy_location(self.wrap(at[0].value), at[0].value)
-                ast.fix_missing_locations(node)
+            index = answer_statement(node.body)
+            if index >= 0 and isinstance_(node.body[index], ast.Expr):
+                stmt: Any = node.body[index]
+                at = shown(stmt.value)
+                if at is not None:
+                    holder, key, _ = at
+                    if holder is None:
+                        holder, key = stmt, "value"
+                    if isinstance_(holder, list_):
+                        holder[key] = ast.copy_location(self.wrap(holder[key]), holder[key])
+                    else:
+                        setattr(holder, key, ast.copy_location(self.wrap(getattr(holder, key)), getattr(holder, key)))
+                    ast.fix_missing_locations(node)
         except Exception:
             pass
         return node
@@ -103,6 +94,8 @@ class Notes:
         self.user_ns = ip.user_ns
         self.hidden = getattr(ip, "user_ns_hidden", {})
         self.keep_name = f"{token}_last"
+        self.seen_name = f"{token}_seen"
+        self.seen: dict[Any, list[tuple[str, int, Any]]] = {}    # every value shown or assigned (seen.py)
         self.budget = NOTES_BUDGET
         self.state: dict[str, tuple[Any, Any, Any]] = {}   # name -> (the object, its kept copy, fingerprint)
         self.pre: dict[Any, dict[str, Any]] = {}
@@ -113,10 +106,12 @@ class Notes:
         self.running: tuple[Any, Any] = (None, None)  # the cell running now: its ExecutionInfo, the namespace before it
 
     def ops(self) -> dict[str, Callable[..., dict[str, Any]]]:
-        return {"noted": self.noted, "noted_value": self.noted_value, "rerun": self.rerun}
+        return {"noted": self.noted, "noted_value": self.noted_value, "noted_values": self.noted_values,
+                "rerun": self.rerun}
 
     def register(self) -> None:
         setattr(builtins_, self.keep_name, self.hand_over)
+        setattr(builtins_, self.seen_name, self.hand_seen)
         events = getattr(self.ip, "events", None)
         if events is not None:
             events.register("pre_run_cell", self.quietly(self.before))
@@ -124,6 +119,7 @@ class Notes:
         transformers: Any = getattr(self.ip, "ast_transformers", None)
         if isinstance_(transformers, list):
             transformers.append(LastValue(self.keep_name))
+            transformers.append(SeenValues(self.seen_name))
 
     def visible(self, name: str) -> bool:
         return not (name in self.hidden or name.startswith("__") or IPYTHON_NAME.match(name)
@@ -184,6 +180,7 @@ class Notes:
         self.pre[count] = namespace_before
         if slot in self.last:
             self.last[count] = self.last.pop(slot)
+        self.seen[count] = self.seen.pop(slot, [])
         self.bound[count] = self.sync()
         self.post[count] = dict_(self.state)
 
@@ -191,6 +188,16 @@ class Notes:
         try:
             if self.current is not None:
                 self.last[self.current] = self.keep(value)
+        except BaseException:        # noting never changes what the student's cell does
+            pass
+        return value
+
+    def hand_seen(self, how: Any, line: Any, value: Any) -> Any:
+        try:
+            if self.current is not None:
+                seen = self.seen.setdefault(self.current, [])
+                if len_(seen) < SEEN_LIMIT:
+                    seen.append((how, line, self.keep(value)))
         except BaseException:        # noting never changes what the student's cell does
             pass
         return value
@@ -223,6 +230,16 @@ class Notes:
             return {"ok": True, "missing": True}
         return {"ok": True, "value": encode(entry[1], tensors)}
 
+    def noted_values(self, req: dict[str, Any], tensors: list[Any], sent: list[Any], student: Any) -> dict[str, Any]:
+        seen = self.seen.get(req["count"])
+        if seen is None:
+            return {"ok": True, "missing": True}
+        return self.seen_payload(seen, tensors)
+
+    def seen_payload(self, seen: list[tuple[str, int, Any]], tensors: list[Any]) -> dict[str, Any]:
+        return {"ok": True, "shown": [[how, line] for how, line, _ in seen],
+                "value": encode([value for _, _, value in seen], tensors)}
+
     def namespace(self, count: Any) -> dict[str, Any]:
         """A copy of the namespace as it was just before cell `count` (now, where it was not noted)."""
         base = self.pre.get(count)
@@ -244,10 +261,11 @@ class Notes:
         filename = f"<cell {count} run again>"
         code = self.ip.transform_cell(req["source"]) if hasattr(self.ip, "transform_cell") else req["source"]
         linecache.cache[filename] = (len_(code), None, code.splitlines(True), filename)
-        tree = LastValue(self.keep_name).visit(ast.parse(code, filename))
+        tree = SeenValues(self.seen_name).visit(LastValue(self.keep_name).visit(ast.parse(code, filename)))
         ids = {k: (id_(v), _fingerprint(v)) for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)}
         slot = ("rerun", count)
         self.last.pop(slot, None)
+        self.seen.pop(slot, None)
 
         def run() -> None:
             self.current = slot
@@ -265,4 +283,6 @@ class Notes:
         payload = {"ok": True, "bound": names, "values": encode({k: ns[k] for k in names}, tensors)}
         if slot in self.last:
             payload["last"] = encode(self.last.pop(slot), tensors)
+        seen = self.seen_payload(self.seen.pop(slot, []), tensors)
+        payload["shown"], payload["seen"] = seen["shown"], seen["value"]
         return payload
