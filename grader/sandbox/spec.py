@@ -24,6 +24,7 @@ from grader.config import Limits
 from grader.sandbox import rlimits
 from grader.sandbox.files import STAGE_DIR, KernelFile, stage
 from grader.sandbox.isolation import Isolation, bwrap_options, reachable_by_others, setpriv_knows
+from grader.sandbox.pythonpath import install_folders
 from grader.sandbox.reaper import TAG_VAR, pids_of_uid
 
 __all__ = ["Bind", "Mask", "SandboxSpec", "Tmpfs", "import_folders", "kernel_spec", "kernel_uid", "masked_paths",
@@ -123,18 +124,11 @@ def python_roots() -> list[str]:
 
 
 def import_folders() -> list[str]:
-    """The installation folders this process's PYTHONPATH adds (`pip install --target`, as `make
-    gpu-check` installs the grader's dependencies beside a machine's own torch): a kernel imports
-    ipykernel, zmq ... from them as the grader does. Only absolute folders that hold an installed
-    distribution (*.dist-info) count; never one that holds the folder the grader runs from."""
+    """The installation folders this process's PYTHONPATH adds (grader.sandbox.pythonpath): a
+    kernel imports ipykernel, zmq ... from them as the grader does; never one that holds the folder
+    the grader runs from."""
     cwd = os.path.realpath(os.getcwd())
-    out: list[str] = []
-    for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-        path = os.path.realpath(entry) if entry and os.path.isabs(entry) else ""
-        if (path and path not in out and os.path.isdir(path) and not inside(cwd, path)
-                and glob.glob(os.path.join(glob.escape(path), "*.dist-info"))):
-            out.append(path)
-    return out
+    return [path for path in install_folders(os.environ.get("PYTHONPATH", "")) if not inside(cwd, path)]
 
 
 def inside(path: str, root: str) -> bool:

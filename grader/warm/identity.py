@@ -15,11 +15,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.sandbox.pythonpath import install_folders
+
 DIR_VAR = "GRADER_SERVER_DIR"
 NOT_HASHED = {DIR_VAR, "GRADER_NO_SERVER", "GRADER_FORKSERVER"}     # where the server is; the server's own zygote
-# PYTHONPATH too: its install folders reach the kernels (grader.sandbox.spec.import_folders), so a
-# server started without a folder on it cannot grade a check that needs one
-ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_", "PYTHONPATH")
+ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_")
 _GRADER_ROOT = Path(__file__).resolve().parent.parent
 _SKIP_DIRS = {"__pycache__"}
 
@@ -84,6 +84,11 @@ def environment_hash() -> str:
     for name in sorted(os.environ):
         if name.startswith(ENV_PREFIXES) and name not in NOT_HASHED:
             digest.update(f"{name}={os.environ[name]}\0".encode())
+    # the install folders on PYTHONPATH reach the kernels (grader.sandbox.spec.import_folders): a
+    # server started without one cannot grade a check that needs it. The folders, not PYTHONPATH
+    # itself, which the client extends with the grader's own folder to start the server
+    for folder in install_folders(os.environ.get("PYTHONPATH", "")):
+        digest.update(f"install={folder}\0".encode())
     return digest.hexdigest()
 
 

@@ -142,7 +142,7 @@ def test_the_rehearsal_installs_offline_grades_and_skips_the_cuda_tests(tmp_path
         assert re.search(r"^sample: .*\(isolation: limits only, no sandbox", log, re.M)
     skipped = [line for line in lines if line.startswith("SKIPPED [1] tests/gpu/test_gpu.py")]
     assert len(skipped) >= 9 and all("needs a CUDA device" in line or "needs bubblewrap" in line for line in skipped)
-    assert re.search(r"^tests/test_gpu\.py::test_the_zygote_never_touches_cuda_before_it_forks PASSED", log, re.M)
+    assert re.search(r"^tests/gpu/test_gpu\.py::test_the_zygote_never_touches_cuda_before_it_forks PASSED", log, re.M)
     assert not re.search(r"\b(FAILED|ERROR)\b", log)
     assert lines[-1].startswith("gpu-check: done") and "pytest exit 0; CUDA device: none" in lines[-1]
     assert (out / "gpu-check.junit.xml").exists() and not Path(target).exists()

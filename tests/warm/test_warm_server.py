@@ -415,13 +415,19 @@ def test_server_list_and_stop(server_dir: Path, tmp_path: Path) -> None:
     assert grader_cli("server", "list").stdout.startswith("no warm server is running")
 
 
-def test_a_server_started_without_a_pythonpath_folder_is_not_the_one_for_a_check_with_it(monkeypatch) -> None:
+def test_a_server_started_without_a_pythonpath_folder_is_not_the_one_for_a_check_with_it(monkeypatch, tmp_path) -> None:
     """The install folders on PYTHONPATH reach the kernels (grader.sandbox.spec.import_folders): a
-    check run with another PYTHONPATH must not be handed to a server (and zygote) started without
-    it, whose kernels would not see the folder (seen: a marker package 'not found' in the suite)."""
+    check run with one must not be handed to a server (and zygote) started without it, whose
+    kernels would not see the folder (seen: a marker package 'not found' in the suite). A folder
+    with no installed distribution (the grader's own checkout, which the client puts on the
+    server's PYTHONPATH to start it) changes nothing: client and server agree on the key."""
     from grader.warm.identity import environment_hash
 
+    site = tmp_path / "site"
+    (site / "marker-1.0.dist-info").mkdir(parents=True)
     monkeypatch.delenv("PYTHONPATH", raising=False)
     without = environment_hash()
-    monkeypatch.setenv("PYTHONPATH", "/tmp/grader-site-xyz")
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    assert environment_hash() == without
+    monkeypatch.setenv("PYTHONPATH", str(site))
     assert environment_hash() != without
