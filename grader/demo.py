@@ -144,7 +144,9 @@ def print_desk_command(where: Path) -> None:
     """The one command that opens the instructor's desk on the first class's gradebook."""
     print("\n" + "-" * 72 + "\n")
     print("Review, adjust and regrade the class in the browser (the instructor's desk, docs/desk.md):")
-    print(f"    grader serve {_rel(where)} --course {_rel(ROOT)} --submissions {_rel(where / 'class')}")
+    grader = Path(sys.executable).parent / "grader"     # the venv's, which works without activating it
+    command = _rel(grader) if grader.exists() else "grader"
+    print(f"    {command} serve {_rel(where)} --course {_rel(ROOT)} --submissions {_rel(where / 'class')}")
 
 
 def _rel(path: Path) -> str:

@@ -340,3 +340,19 @@ def test_a_notebook_of_an_older_version_is_graded_with_a_note(tmp_path: Path) ->
     assert note in proc.stdout and note in json.loads((tmp_path / "r.json").read_text())["output"]
     proc = run("check", notebook(tmp_path / "same.ipynb", RIGHT), "--assignment", MINI)
     assert "made from version" not in proc.stdout
+
+
+def test_the_demo_ends_with_a_desk_command_that_runs_as_printed(tmp_path: Path, capsys) -> None:
+    """`make demo`'s last line opens the desk on its gradebook: the program it names exists as
+    printed (the venv's grader, so no activation is needed) and its `serve` answers --help."""
+    import shlex
+
+    from grader.demo import print_desk_command
+
+    print_desk_command(Path("demo-output") / "neural-net-basics")
+    command = shlex.split(capsys.readouterr().out.strip().splitlines()[-1])
+    assert command[1:3] == ["serve", "demo-output/neural-net-basics"] and "--course" in command
+    program = Path(command[0])
+    assert program.is_file(), f"{program} does not exist"
+    shown = subprocess.run([str(program), "serve", "--help"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "GRADEBOOK" in shown.stdout
