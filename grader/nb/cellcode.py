@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterator, Literal
 
-from grader.bridge.inkernel.shown import answer_statement, is_print, shown
 
 Ending = Literal["expression", "print", "statement", "empty", "unparsable"]
 INSPECTING_CALLS = frozenset({"print", "len", "type", "display", "repr", "str", "id", "isinstance"})
@@ -176,6 +175,10 @@ def _read_cell(source: str) -> CellCode:
 def _ending(source: str, body: list[ast.stmt]) -> tuple[Ending, str]:
     """How the cell shows its answer (grader/bridge/inkernel/shown.py, the rule the agent notes by),
     and, where a value was picked out of a line or trailing lines passed over, that in words."""
+    # imported here: the agent's module binds torch (inkernel/bound.py), which a batch's own
+    # process, reading notebooks for their manual answers, must not pay for (~220 MB)
+    from grader.bridge.inkernel.shown import answer_statement, is_print, shown
+
     index = answer_statement(body)
     stmt, after = body[index], len(body) - 1 - index
     ending: Ending = "statement"

@@ -28,7 +28,10 @@ CHECK = ROOT / "gpu" / "check.py"
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GRADER_NO_FORK_SERVER")}
+    # GRADER_FORKSERVER too: a zygote this test process shares (an earlier test's) was started
+    # without the PYTHONPATH folder the test gives its own grader, whose kernels must see it
+    drop = ("PYTHONPATH", "GRADER_NO_FORK_SERVER", "GRADER_FORKSERVER")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(extra)
     return env
 
