@@ -73,7 +73,8 @@ def test_grade_a_question_with_rubric_buttons_keys_and_a_kept_comment(tmp_path_f
             page.click("button.reuse:has-text('Both halves, well put.')")
             assert "used 1 time" in page.inner_text("#reusable")
             page.fill("#comment", "Half of it: what does resize_ do to weights?")
-            page.keyboard.press("Control+Enter")                                      # save and next
+            with page.expect_navigation():                  # a key press does not wait for the page it loads
+                page.keyboard.press("Control+Enter")                                  # save and next
             assert page.inner_text("#answer h2").startswith("cy")
             assert page.inner_text("#waiting") == "2 of 4 not graded yet"
             assert page.locator("#previous").count() == 0         # among those not graded yet, cy is the first
