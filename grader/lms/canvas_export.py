@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.lms.grades import ClassGrade, normal_name
-from grader.lms.sheet import inert
+from grader.lms.sheet import csv_rows, inert
 
 __all__ = ["CanvasExport", "canvas_import", "read_roster"]
 
@@ -37,17 +37,8 @@ class CanvasExport:
 
 def read_roster(path: Path) -> list[list[str]]:
     """The roster's rows, header first; a file that is not a Canvas export is a UsageError naming the line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--roster {path}: cannot be read ({exc})",
-                         hint="give the CSV that Canvas's Grades > Export > Export Entire Gradebook wrote") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise UsageError(f"{path}, line {reader.line_num}: not CSV ({exc})",
-                         hint="give the file as Canvas exported it, unedited") from None
+    rows = csv_rows(path, "give the CSV that Canvas's Grades > Export > Export Entire Gradebook wrote",
+                    "give the file as Canvas exported it, unedited")
     if not rows or "Student" not in rows[0] or "ID" not in rows[0]:
         raise UsageError(f"{path}, line 1: not a Canvas gradebook export (no Student and ID columns)",
                          hint="export it from Canvas: Grades > Export > Export Entire Gradebook")

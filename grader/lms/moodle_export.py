@@ -14,7 +14,7 @@ from pathlib import Path
 
 from grader.errors import UsageError
 from grader.lms.grades import ClassGrade, normal_name
-from grader.lms.sheet import inert
+from grader.lms.sheet import csv_rows, inert
 
 __all__ = ["MoodleExport", "moodle_worksheet"]
 
@@ -29,16 +29,7 @@ class MoodleExport:
 
 
 def _rows(path: Path) -> list[list[str]]:
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--roster {path}: cannot be read ({exc})",
-                         hint="give the grading worksheet Moodle's 'Download grading worksheet' wrote") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = list(reader)
-    except csv.Error as exc:
-        raise UsageError(f"{path}, line {reader.line_num}: not CSV ({exc})") from None
+    rows = csv_rows(path, "give the grading worksheet Moodle's 'Download grading worksheet' wrote")
     missing = [c for c in NEEDED if not rows or c not in rows[0]]
     if missing:
         raise UsageError(f"{path}, line 1: not a Moodle grading worksheet (no {', '.join(missing)} column)",

@@ -3,10 +3,15 @@ carriage return) gets a leading apostrophe, as OWASP advises. Numbers stay numbe
 grader writes (grades.csv, the LMS exports) goes through `inert`."""
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMULA_STARTS", "inert", "inert_row"]
+from grader.errors import UsageError
+
+__all__ = ["FORMULA_STARTS", "csv_rows", "inert", "inert_row"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -23,3 +28,17 @@ def inert(value: Any) -> Any:
 
 def inert_row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: inert(value) for key, value in row.items()}
+
+
+def csv_rows(path: Path, read_hint: str, parse_hint: str = "") -> list[list[str]]:
+    """The rows of an LMS's CSV file (a roster, a worksheet); one that cannot be read or parsed is a
+    UsageError naming the file (and the line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--roster {path}: cannot be read ({exc})", hint=read_hint) from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        raise UsageError(f"{path}, line {reader.line_num}: not CSV ({exc})", hint=parse_hint) from None
