@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.submission.notebook import raw_cells
+
 MAX_BYTES = 20 * 1024 * 1024        # a notebook larger than this is not shown
 MAX_TEXT = 20_000                   # characters of one cell or output shown
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
@@ -75,12 +77,8 @@ def load(submissions: Path | None, student: str, notebook_name: str, sha256: str
 
 
 def cells(data: Any) -> list[CellView]:
-    raw = data.get("cells") if isinstance(data, dict) else None
-    if not isinstance(raw, list):            # nbformat 3: cells in worksheets
-        sheets = data.get("worksheets") if isinstance(data, dict) else None
-        raw = [c for w in sheets if isinstance(w, dict) for c in w.get("cells", [])] if isinstance(sheets, list) else []
     out = []
-    for i, cell in enumerate(raw):
+    for i, cell in enumerate(raw_cells(data)):
         if not isinstance(cell, dict):
             continue
         kind = str(cell.get("cell_type", "raw"))

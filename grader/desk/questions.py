@@ -17,6 +17,7 @@ from grader.errors import UsageError
 if TYPE_CHECKING:
     from grader.policy.grading import AnswerFilter, AnswerRow, ManualGrading
     from grader.policy.manual import Grade
+    from grader.policy.questions import ManualQuestion
 
 IMAGES = ("image/png", "image/jpeg")      # the only outputs shown as images (checked base64 when kept)
 FILTERS = {"all": "all", "not-graded": "not graded", "graded": "graded"}     # ?only= in an address
@@ -61,13 +62,18 @@ def filter_of(value: str) -> "AnswerFilter":
     return FILTERS.get(value, "all")  # type: ignore[return-value]
 
 
+def asked_question(grading: "ManualGrading", question: str) -> "ManualQuestion":
+    """The question named `question` of the assignment; one it does not have is a 404 naming it."""
+    try:
+        return grading.question(question)
+    except UsageError as exc:
+        raise NotFound(exc.message) from None
+
+
 def question_view(desk: Desk, slug: str, question: str, student: str | None, only: "AnswerFilter") -> dict[str, Any]:
     """One answer of `question` (`student`'s, or the first that `only` keeps) with what grading it needs."""
     grading = grading_of(desk, slug)
-    try:
-        asked = grading.question(question)
-    except UsageError as exc:
-        raise NotFound(exc.message) from None
+    asked = asked_question(grading, question)
     every = grading.answers(question)
     kept = [r for r in every if only == "all" or (only == "graded") == (r.status == "graded")]
     if student is None:
@@ -103,10 +109,7 @@ def answer_json(row: "AnswerRow") -> dict[str, Any]:
 def answers_json(desk: Desk, slug: str, question: str, only: "AnswerFilter") -> dict[str, Any]:
     """GET /api/.../questions/{question}: the question, its rubric and comments, its answers."""
     grading = grading_of(desk, slug)
-    try:
-        asked = grading.question(question)
-    except UsageError as exc:
-        raise NotFound(exc.message) from None
+    asked = asked_question(grading, question)
     every = grading.answers(question)
     return {"assignment": slug, "question": asked.name, "title": asked.title, "points": asked.points,
             "waiting": sum(r.status == "waiting" for r in every),

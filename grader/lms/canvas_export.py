@@ -10,15 +10,13 @@ Students matched to no row are listed, never guessed; rows no student matched ke
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UsageError
 from grader.lms.grades import ClassGrade, normal_name
-from grader.lms.sheet import csv_rows, inert
+from grader.lms.sheet import csv_rows, csv_text
 
 __all__ = ["CanvasExport", "canvas_import", "read_roster"]
 
@@ -121,11 +119,7 @@ def canvas_import(grades: list[ClassGrade], roster: Path, column: str | None, na
     if possible and _number(possible) not in (None, top):
         export.warnings.append(f"the column's Points Possible is {possible}, the assignment's {top:g}: "
                                f"the grades go out as points out of {top:g}")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([inert(cell) for cell in row])
-    export.text = out.getvalue()
+    export.text = csv_text(rows)
     return export
 
 

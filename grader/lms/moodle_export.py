@@ -6,15 +6,13 @@ listed, never guessed. Upload it with "Upload grading worksheet" (and "allow upd
 modified more recently in Moodle" when Moodle asks)."""
 from __future__ import annotations
 
-import csv
 import html
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import UsageError
 from grader.lms.grades import ClassGrade, normal_name
-from grader.lms.sheet import csv_rows, inert
+from grader.lms.sheet import csv_rows, csv_text
 
 __all__ = ["MoodleExport", "moodle_worksheet"]
 
@@ -63,9 +61,5 @@ def moodle_worksheet(grades: list[ClassGrade], worksheet: Path) -> MoodleExport:
         rows[at][grade_at] = f"{g.final:g}"
         rows[at][comment_at] = html.escape(g.comment())
         export.matched[g.student] = at + 1
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for row in rows:
-        writer.writerow([inert(cell) for cell in row])
-    export.text = out.getvalue()
+    export.text = csv_text(rows)
     return export

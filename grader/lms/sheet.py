@@ -11,7 +11,7 @@ from typing import Any
 
 from grader.errors import UsageError
 
-__all__ = ["FORMULA_STARTS", "csv_rows", "inert", "inert_row"]
+__all__ = ["FORMULA_STARTS", "csv_rows", "csv_text", "inert", "inert_row"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -42,3 +42,12 @@ def csv_rows(path: Path, read_hint: str, parse_hint: str = "") -> list[list[str]
         return list(reader)
     except csv.Error as exc:
         raise UsageError(f"{path}, line {reader.line_num}: not CSV ({exc})", hint=parse_hint) from None
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """`rows` as the text of a CSV file, every cell made inert: what an LMS export hands back."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in rows:
+        writer.writerow([inert(cell) for cell in row])
+    return out.getvalue()

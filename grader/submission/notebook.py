@@ -60,17 +60,25 @@ def _kind(cell_type: str) -> CellKind:
     return "code" if cell_type == "code" else "markdown" if cell_type == "markdown" else "raw"
 
 
-def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
-    """Salvage cells from a v4 dict or a v3 dict (worksheets) without trusting its schema."""
-    raw_cells: list[Any] = []
+def raw_cells(data: Any) -> list[Any]:
+    """The cells of a notebook's JSON as they are (v4: `cells`; v3: every worksheet's), untrusted:
+    anything that is not a list of them gives none."""
+    if not isinstance(data, dict):
+        return []
     if isinstance(data.get("cells"), list):
-        raw_cells = data["cells"]
-    elif isinstance(data.get("worksheets"), list):
+        return list(data["cells"])
+    found: list[Any] = []
+    if isinstance(data.get("worksheets"), list):
         for sheet in data["worksheets"]:
             if isinstance(sheet, dict) and isinstance(sheet.get("cells"), list):
-                raw_cells.extend(sheet["cells"])
+                found.extend(sheet["cells"])
+    return found
+
+
+def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
+    """Salvage cells from a v4 dict or a v3 dict (worksheets) without trusting its schema."""
     cells = []
-    for index, raw in enumerate(raw_cells):
+    for index, raw in enumerate(raw_cells(data)):
         if not isinstance(raw, dict):
             continue
         kind = str(raw.get("cell_type", "code"))
