@@ -10,8 +10,9 @@ from grader.config import Assignment
 from grader.course import resolve_assignment
 from grader.errors import UsageError
 from grader.grade import Options, grade
+from grader.integrations.gradescope_results import dumps_gradescope
 from grader.junit import to_junit
-from grader.results import Result, dumps_gradescope
+from grader.results import Result
 from grader.submission.opened import open_submission
 from grader.submission.pick import submission_slug
 

@@ -14,18 +14,18 @@
     [manual.<name>]            a question a person grades, and its rubric (grader.policy.questions)
 
 An unknown or misspelled table or key, or a value of the wrong type, is an AssignmentError that
-names the file, the table and the key, lists the known ones and suggests the closest. Where the
-assignment's folders are (assignments/<slug>, solutions/<slug>) is grader.course's business:
-this module reads one file.
+names the file, the table and the key, lists the known ones and suggests the closest (the words,
+and the checked numbers and tables: grader.config_values). Where the assignment's folders are
+(assignments/<slug>, solutions/<slug>) is grader.course's business: this module reads one file.
 """
 from __future__ import annotations
 
-import difflib
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, Mapping, get_args
 
+from grader.config_values import known_words, read_number, read_record, read_table, unknown_key
 from grader.errors import AssignmentError
 from grader.hidden_feedback import hidden_feedback
 from grader.policy.deadline import Deadline
@@ -157,55 +157,9 @@ class AssignmentFile:
     carried_forward: CarryMode = "none"
 
 
-# -- the words of an error ------------------------------------------------------------------
-def _known(word: str, known: tuple[str, ...] | list[str], brackets: bool = False) -> str:
-    show = [f"[{k}]" if brackets else k for k in known]
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
-    guess = f"did you mean {'[' + close[0] + ']' if brackets else repr(close[0])}? " if close else ""
-    return f"{guess}known {'tables' if brackets else 'keys'}: {', '.join(show)}"
-
-
-def unknown_key(where: Path, table: str, key: str, known: tuple[str, ...] | list[str]) -> AssignmentError:
-    place = f"in [{table}]" if table else "at the top level"
-    return AssignmentError(f"{where}: unknown key '{key}' {place}", hint=_known(key, known))
-
-
+# -- the file's own values -------------------------------------------------------------------
 def _unknown_table(where: Path, name: str) -> AssignmentError:
-    return AssignmentError(f"{where}: unknown table [{name}]", hint=_known(name, TABLES, brackets=True))
-
-
-def _table(raw: object, where: Path, name: str) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [{name}] must be a table, not {type(raw).__name__} {raw!r}",
-                              hint=f"write it as a table: [{name}] on a line of its own, then key = value lines")
-    return raw
-
-
-# -- typed values ---------------------------------------------------------------------------
-def _number(where: Path, table: str, key: str, value: object, kind: type) -> float | int:
-    """A TOML number as `kind` (float: int or float; int: int only); bool is not a number."""
-    ok = (isinstance(value, (int, float)) if kind is float else isinstance(value, int)) and not isinstance(value, bool)
-    if not ok:
-        noun = "a number" if kind is float else "a whole number"
-        raise AssignmentError(f"{where}: [{table}] {key} = {value!r} is not {noun}",
-                              hint=f"write {key} = " + ("30.0" if kind is float else "64") + ", without quotes")
-    assert isinstance(value, (int, float))
-    return kind(value)
-
-
-def _record(where: Path, table: str, raw: object, cls: type) -> Any:
-    """A table of numbers as the dataclass `cls`: unknown keys and wrong types are errors."""
-    data = _table(raw, where, table)
-    names = [f.name for f in fields(cls)]
-    values: dict[str, float | int] = {}
-    for key, value in data.items():
-        if key not in names:
-            raise unknown_key(where, table, key, names)
-        kind = float if isinstance(getattr(cls(), key), float) else int
-        values[key] = _number(where, table, key, value, kind)
-    return cls(**values)
+    return AssignmentError(f"{where}: unknown table [{name}]", hint=known_words(name, TABLES, brackets=True))
 
 
 def _text(where: Path, key: str, value: object, default: str) -> str:
@@ -230,38 +184,38 @@ def _schema(where: Path, value: object) -> int:
 
 def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
     """[tolerances] rtol/atol (the default) and one table per device kind."""
-    data = _table(raw, where, "tolerances")
+    data = read_table(raw, where, "tolerances")
     known = ["rtol", "atol", *TOLERANCE_DEVICES]
     out: dict[str, Tolerance] = {"default": Tolerance()}
     flat: dict[str, object] = {}
     for key, value in data.items():
         if key in TOLERANCE_DEVICES:
-            out[key] = _record(where, f"tolerances.{key}", value, Tolerance)
+            out[key] = read_record(where, f"tolerances.{key}", value, Tolerance)
         elif key in ("rtol", "atol"):
             flat[key] = value
         elif isinstance(value, dict):
             raise AssignmentError(f"{where}: unknown table [tolerances.{key}]",
-                                  hint=_known(key, TOLERANCE_DEVICES).replace("known keys", "known devices"))
+                                  hint=known_words(key, TOLERANCE_DEVICES).replace("known keys", "known devices"))
         else:
             raise unknown_key(where, "tolerances", key, known)
     if flat:
-        out["default"] = _record(where, "tolerances", flat, Tolerance)
+        out["default"] = read_record(where, "tolerances", flat, Tolerance)
     return out
 
 
 def _hidden_feedback(where: Path, visibility: object, feedback: object) -> str:
     """[visibility] hidden_checks, or [feedback]'s older spelling (grader.hidden_feedback)."""
-    data = _table(feedback, where, "feedback")
+    data = read_table(feedback, where, "feedback")
     for key in data:
         if key != "hidden_checks":
             raise unknown_key(where, "feedback", key, ["hidden_checks"])
-    return hidden_feedback(where, _table(visibility, where, "visibility").get("hidden_checks"), data)
+    return hidden_feedback(where, read_table(visibility, where, "visibility").get("hidden_checks"), data)
 
 
 def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[str, str]:
     """[visibility]: public/hidden -> a Gradescope visibility; [visibility.exercises]: name -> one,
     for that exercise's public checks. Flattened to {"public", "hidden", "exercise.<name>"}."""
-    data = _table(raw, where, "visibility")
+    data = read_table(raw, where, "visibility")
     allowed = ", ".join(VISIBILITIES)
 
     def word(key: str, value: object) -> str:
@@ -304,12 +258,12 @@ def _patterns(where: Path, key: str, value: object) -> tuple[str, ...]:
 def _files_table(where: Path, raw: object) -> FilesTable:
     """[files] public, hidden, max_mb: unknown keys and wrong types are errors (globs are resolved
     against the folders by grader.assignment_files)."""
-    data = _table(raw, where, "files")
+    data = read_table(raw, where, "files")
     known = [f.name for f in fields(FilesTable)]
     for key in data:
         if key not in known:
             raise unknown_key(where, "files", key, known)
-    max_mb = _number(where, "files", "max_mb", data["max_mb"], float) if "max_mb" in data else FilesTable.max_mb
+    max_mb = read_number(where, "files", "max_mb", data["max_mb"], float) if "max_mb" in data else FilesTable.max_mb
     if max_mb <= 0:
         raise AssignmentError(f"{where}: [files] max_mb = {max_mb:g} must be more than 0", hint="write max_mb = 64")
     return FilesTable(public=_patterns(where, "public", data.get("public", [])),
@@ -318,7 +272,7 @@ def _files_table(where: Path, raw: object) -> FilesTable:
 
 def _execution(where: Path, raw: object) -> Execution:
     """[execution] skip_tags = ["skip-execution", ...]: cells tagged so are not run at grading time."""
-    data = _table(raw, where, "execution")
+    data = read_table(raw, where, "execution")
     for key in data:
         if key != "skip_tags":
             raise unknown_key(where, "execution", key, ["skip_tags"])
@@ -364,9 +318,9 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         version=_text(path, "version", data.get("version"), "1"),
         notebook=_text(path, "notebook", data.get("notebook"), f"{slug}.ipynb"),
         exercises=exercises,
-        timeouts=_record(path, "timeouts", data.get("timeouts"), Timeouts),
+        timeouts=read_record(path, "timeouts", data.get("timeouts"), Timeouts),
         tolerances=_tolerances(path, data.get("tolerances")),
-        limits=_record(path, "limits", data.get("limits"), Limits),
+        limits=read_record(path, "limits", data.get("limits"), Limits),
         visibility=_visibility(path, data.get("visibility"), exercises),
         hidden_feedback=_hidden_feedback(path, data.get("visibility"), data.get("feedback")),
         files=_files_table(path, data.get("files")),

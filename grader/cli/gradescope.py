@@ -1,5 +1,5 @@
 """`grader gradescope ASSIGNMENT`: build the Gradescope autograder zip (argument parsing only; the
-work is in grader.integrations.gradescope)."""
+work is in grader.integrations.gradescope_zip)."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from grader.course import CHECKS, find_student_assignment
-    from grader.integrations.gradescope import TORCH_INDEX, TORCH_VERSION, build_zip
+    from grader.integrations.gradescope_zip import TORCH_INDEX, TORCH_VERSION, build_zip
 
     assignment, master = find_student_assignment(args.assignment)
     if master is not None:

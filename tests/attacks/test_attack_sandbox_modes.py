@@ -56,7 +56,7 @@ def test_every_verdict_and_page_says_which_isolation_it_had(tmp_path: Path, mode
     from grader.course import load_assignment
     from grader.feedback import render_html, render_markdown, render_text
     from grader.grade import Options, grade
-    from grader.results import dumps_gradescope
+    from grader.integrations.gradescope_results import dumps_gradescope
 
     result = grade(notebook(tmp_path / "right.ipynb", RIGHT), load_assignment(MINI), Options(sandbox=mode))
     assert (result.score, result.max_score) == (4, 4)

@@ -18,7 +18,8 @@ import pytest
 from grader.config import Assignment
 from grader.course import load_assignment
 from grader.grade import grade
-from grader.results import Result, mistakes_of, to_gradescope
+from grader.integrations.gradescope_results import to_gradescope
+from grader.results import Result, mistakes_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "neural-net-basics"

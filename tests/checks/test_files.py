@@ -394,7 +394,7 @@ def test_a_dask_task_carries_the_students_folder(course: Path, tmp_path: Path) -
 
 
 def test_the_gradescope_zip_carries_the_public_and_hidden_files(course: Path, tmp_path: Path) -> None:
-    from grader.integrations.gradescope import build_zip
+    from grader.integrations.gradescope_zip import build_zip
 
     out = tmp_path / "autograder.zip"
     build_zip(load_assignment(course / "assignments" / SLUG), out, sandbox="none")

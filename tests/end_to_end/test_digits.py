@@ -20,7 +20,8 @@ from grader.authoring.assign import assign, notebook_text
 from grader.checking import check_notebook
 from grader.feedback import render_text
 from grader.grade import Options
-from grader.results import Result, to_gradescope
+from grader.integrations.gradescope_results import to_gradescope
+from grader.results import Result
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "digits"

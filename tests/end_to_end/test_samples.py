@@ -256,7 +256,7 @@ def test_truncated_notebook_is_unreadable_with_the_reason(graded: Grader) -> Non
 def test_an_unreadable_notebooks_reason_is_printed_once(graded: Grader, assignment: Assignment) -> None:
     """Not on every check of the terminal summary, the feedback page and results.json: once, at the top."""
     from grader.feedback import render_html, render_text
-    from grader.results import dumps_gradescope
+    from grader.integrations.gradescope_results import dumps_gradescope
 
     result = graded("truncated.ipynb")
     reason = result.errors[0].split(":")[0]

@@ -14,7 +14,8 @@ from grader.course import load_assignment
 from grader.errors import AssignmentError
 from grader.feedback import render_html, render_markdown, render_text
 from grader.grade import Options, grade
-from grader.results import Result, to_gradescope
+from grader.integrations.gradescope_results import to_gradescope
+from grader.results import Result
 
 TOML = """\
 slug = "skipping"

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from golden_support import normalise
-from grader.results import to_gradescope
+from grader.integrations.gradescope_results import to_gradescope
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDENS = ROOT / "tests" / "goldens"

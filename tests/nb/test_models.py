@@ -13,7 +13,8 @@ import torch
 from grader.course import load_assignment
 from grader.feedback import render_text
 from grader.grade import Options, grade
-from grader.results import CheckResult, Result, to_gradescope
+from grader.integrations.gradescope_results import to_gradescope
+from grader.results import CheckResult, Result
 
 TOML = """\
 slug = "models"

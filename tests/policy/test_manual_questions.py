@@ -223,7 +223,7 @@ def test_the_demo_says_which_questions_wait(tmp_path: Path, capsys: pytest.Captu
 
 def test_an_unreadable_notebook_has_no_answer_to_each_question(tmp_path: Path) -> None:
     from grader.grade import Options, grade
-    from grader.results import to_gradescope
+    from grader.integrations.gradescope_results import to_gradescope
 
     folder = assigned(tmp_path)
     broken = tmp_path / "broken.ipynb"
