@@ -64,7 +64,8 @@ def _stale_note(stale: int, keep: bool) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from grader.batch.run import BatchConfig, counted, grader_error_advice, run_batch
+    from grader.batch.recorder import grader_error_advice
+    from grader.batch.run import BatchConfig, counted, run_batch
     from grader.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
