@@ -169,52 +169,77 @@ def save(book: "Gradebook", change: Change) -> GradeVersion:
 
 
 def _save(book: "Gradebook", conn: Any, change: Change) -> GradeVersion:
-    import sqlalchemy as sa
-
-    from grader.batch.gradebook import db_text
-
-    a, g = book.desk.adjustments, book.desk.grade_versions
-    who = (g.c.assignment == change.assignment, g.c.student == change.student)
-    row = conn.execute(sa.select(g).where(*who).with_for_update()).first()
-    current = GradeVersion(row.version, row.updated_by, utc(row.updated_at)) if row else GradeVersion()
-    if change.expected_version is not None and change.expected_version != current.version:
-        raise StaleEdit(current.updated_by, current.updated_at, current.version)
-    key = (a.c.assignment == change.assignment, a.c.student == change.student, a.c.kind == change.kind,
-           a.c.name == change.name)
-    existing = conn.execute(sa.select(a.c.id, a.c.author, a.c.points).where(*key)).first()
-    if existing is not None and existing.author != change.author and not change.may_replace_others:
-        raise NotAllowed(f"{existing.author} made this adjustment; only an instructor may change it",
-                         hint="add a comment, or ask an instructor")
+    row, current = _locked_version(book, conn, change)
     now = datetime.now(timezone.utc)
-    if change.points is None:
-        if existing is None:
-            raise NotAllowed(f"{change.name} has no adjustment to remove")
-        conn.execute(a.delete().where(a.c.id == existing.id))
-        detail = f"removed the adjustment of {change.kind} {change.name} ({existing.points:g} points): {change.reason}"
-    else:
-        values = {"points": float(change.points), "reason": db_text(change.reason), "author": db_text(change.author, 200),
-                  "sha256": change.sha256, "created_at": now}
-        if existing is None:
-            conn.execute(a.insert().values(assignment=change.assignment, student=change.student, kind=change.kind,
-                                           name=db_text(change.name, 300), **values))
-        else:
-            conn.execute(a.update().where(a.c.id == existing.id).values(**values))
-        before = f" (was {existing.points:g})" if existing is not None else ""
-        detail = f"set {change.kind} {change.name} to {change.points:g} points{before}: {change.reason}"
-    if row is None:
-        conn.execute(g.insert().values(assignment=change.assignment, student=change.student, version=1,
-                                       updated_by=db_text(change.author, 200), updated_at=now))
-    else:
-        done = conn.execute(g.update().where(g.c.id == row.id, g.c.version == current.version)
-                            .values(version=current.version + 1, updated_by=db_text(change.author, 200), updated_at=now))
-        if done.rowcount != 1:
-            raise StaleEdit(current.updated_by, current.updated_at, current.version)
+    detail = _write_adjustment(book, conn, change, now)
+    _raise_version(book, conn, change, row, current, now)
     if change.kind == "late":
         detail = (f"removed the waiver of the late penalty: {change.reason}" if change.points is None
                   else f"waived the late penalty: {change.reason}")
     action: HistoryAction = "remove" if change.points is None else "waive" if change.kind == "late" else "adjust"
     record_history(book, change.assignment, change.student, change.author, action, detail, conn=conn)
     return GradeVersion(current.version + 1, change.author, now)
+
+
+def _locked_version(book: "Gradebook", conn: Any, change: Change) -> tuple[Any, GradeVersion]:
+    """The student's version row (None: never changed), locked for update, and its version;
+    StaleEdit when it is not the one the grader's page was made from."""
+    import sqlalchemy as sa
+
+    g = book.desk.grade_versions
+    row = conn.execute(sa.select(g).where(g.c.assignment == change.assignment, g.c.student == change.student)
+                       .with_for_update()).first()
+    current = GradeVersion(row.version, row.updated_by, utc(row.updated_at)) if row else GradeVersion()
+    if change.expected_version is not None and change.expected_version != current.version:
+        raise StaleEdit(current.updated_by, current.updated_at, current.version)
+    return row, current
+
+
+def _write_adjustment(book: "Gradebook", conn: Any, change: Change, now: datetime) -> str:
+    """Insert, replace or remove the adjustment; what was done, in the history's words. NotAllowed
+    where it would replace another grader's adjustment, or remove one that is not there."""
+    import sqlalchemy as sa
+
+    from grader.batch.gradebook import db_text
+
+    a = book.desk.adjustments
+    key = (a.c.assignment == change.assignment, a.c.student == change.student, a.c.kind == change.kind,
+           a.c.name == change.name)
+    existing = conn.execute(sa.select(a.c.id, a.c.author, a.c.points).where(*key)).first()
+    if existing is not None and existing.author != change.author and not change.may_replace_others:
+        raise NotAllowed(f"{existing.author} made this adjustment; only an instructor may change it",
+                         hint="add a comment, or ask an instructor")
+    if change.points is None:
+        if existing is None:
+            raise NotAllowed(f"{change.name} has no adjustment to remove")
+        conn.execute(a.delete().where(a.c.id == existing.id))
+        return f"removed the adjustment of {change.kind} {change.name} ({existing.points:g} points): {change.reason}"
+    values = {"points": float(change.points), "reason": db_text(change.reason), "author": db_text(change.author, 200),
+              "sha256": change.sha256, "created_at": now}
+    if existing is None:
+        conn.execute(a.insert().values(assignment=change.assignment, student=change.student, kind=change.kind,
+                                       name=db_text(change.name, 300), **values))
+    else:
+        conn.execute(a.update().where(a.c.id == existing.id).values(**values))
+    before = f" (was {existing.points:g})" if existing is not None else ""
+    return f"set {change.kind} {change.name} to {change.points:g} points{before}: {change.reason}"
+
+
+def _raise_version(book: "Gradebook", conn: Any, change: Change, row: Any, current: GradeVersion,
+                   now: datetime) -> None:
+    """The student's version one more, by the change's author; StaleEdit where another save moved it
+    after it was read (a database without row locks)."""
+    from grader.batch.gradebook import db_text
+
+    g = book.desk.grade_versions
+    if row is None:
+        conn.execute(g.insert().values(assignment=change.assignment, student=change.student, version=1,
+                                       updated_by=db_text(change.author, 200), updated_at=now))
+        return
+    done = conn.execute(g.update().where(g.c.id == row.id, g.c.version == current.version)
+                        .values(version=current.version + 1, updated_by=db_text(change.author, 200), updated_at=now))
+    if done.rowcount != 1:
+        raise StaleEdit(current.updated_by, current.updated_at, current.version)
 
 
 def for_policy(stored: Sequence[StoredAdjustment], current_sha: str) -> list[Adjustment]:

@@ -2,8 +2,8 @@
 rest in parallel (a local process pool or a Dask cluster), and write every verdict as it comes.
 
 Each submission is graded in a worker by grader.batch.tasks (the code path of `grader check`);
-this process alone writes the gradebook, one transaction per verdict, then the per-student
-files, grades.csv and report.html.
+this process alone writes the gradebook, one transaction per verdict (grader.batch.recorder), then
+the per-student files, grades.csv and report.html.
 """
 from __future__ import annotations
 
@@ -11,29 +11,25 @@ import json
 import os
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from grader.batch.classfolder import Entry, opened
-from grader.batch.gradebook import SQLITE_FILE, VerdictStatus
+from grader.batch.gradebook import SQLITE_FILE
 from grader.batch.progress import Progress
-from grader.policy.manual import final_of
+from grader.batch.recorder import BatchSummary, Recorder
 from grader.batch.restamp import restamp
 from grader.batch.stamps import TimeSources, stamps_for, unknown_note
-from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Outcome, Task, assignment_bundle, bare_verdict
+from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Task, assignment_bundle
 from grader.config import Assignment
 from grader.course import load_assignment
-from grader.errors import GraderError, UsageError
+from grader.errors import UsageError
 from grader.options import Options
-from grader.policy.submitted import Stamp, stamped
-from grader.results import Result
+from grader.policy.submitted import Stamp
 from grader.staleness import checks_digest, is_stale
 
 TIME_MARGIN = 120.0        # seconds a worker gets beyond the assignment's own time budgets
-GIVE_UP_AFTER = 3          # submissions stopped by the same grader fault, with nothing graded yet: the batch stops
-START_TRIES = 3            # tries of a submission whose kernel did not start before that is its grader error
 HARD_KILL_AFTER = 30.0     # at most this many seconds past the limit before the pool stops a worker that ignores it
 
 
@@ -54,26 +50,6 @@ class BatchConfig:
     lms: str = "auto"                       # auto, canvas, moodle, none (grader.lms.download)
     times: TimeSources = TimeSources()      # --submitted-at, --extensions, --times-from-mtime
     students: frozenset[str] | None = None  # grade only these students (the desk's regrade); the class outputs cover all
-
-
-@dataclass
-class BatchSummary:
-    students: int = 0
-    skipped: int = 0                        # already in the gradebook
-    stale: int = 0                          # of those, verdicts made with other checks (regraded, or kept with --keep-stale)
-    graded: int = 0                         # verdicts written by this run
-    statuses: Counter = field(default_factory=Counter)
-    grader_errors: dict[str, str] = field(default_factory=dict)   # student -> why no verdict
-    warnings: list[str] = field(default_factory=list)
-    out: Path = Path(".")
-    gradebook: str = ""
-    report: Path | None = None
-    csv: Path | None = None
-    seconds: float = 0.0
-
-    @property
-    def exit_code(self) -> int:
-        return 2 if self.grader_errors else 0
 
 
 def time_limit_for(assignment: Assignment) -> float:
@@ -119,15 +95,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         if summary.stale:
             print(_stale_words(summary.stale, config.keep_stale), file=log)
         if todo:
-            tasks = [_task_for(e) for e in todo]
-            backend = backend or _backend(config, assignment, limit)
-            workers = backend.describe()
-            print(f"{counted(len(entries), 'submission')} of {assignment.slug}: {summary.skipped} already in the gradebook, "
-                  f"grading {len(todo)} {workers}", file=log)
-            try:
-                backend.run(tasks, recorder.on_outcome)
-            finally:
-                recorder.progress.close()
+            _grade(backend or _backend(config, assignment, limit), todo, recorder, log)
         else:
             print(f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
@@ -135,6 +103,17 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _grade(backend: Any, todo: list[Entry], recorder: Recorder, log: TextIO) -> None:
+    """Say what is graded where, then grade `todo` on `backend`, each outcome into `recorder`."""
+    summary = recorder.summary
+    print(f"{counted(summary.students, 'submission')} of {recorder.assignment.slug}: {summary.skipped} already in the "
+          f"gradebook, grading {len(todo)} {backend.describe()}", file=log)
+    try:
+        backend.run([_task_for(e) for e in todo], recorder.on_outcome)
+    finally:
+        recorder.progress.close()
 
 
 def write_class(book: Any, assignment: Assignment, out: Path, entries: list[Entry], digest: str,
@@ -230,106 +209,6 @@ def _backend(config: BatchConfig, assignment: Assignment, limit: float) -> Any:
     return pool
 
 
-class Recorder:
-    """Turns outcomes into verdicts: one gradebook transaction each, then the student's files."""
-
-    def __init__(self, book: Any, assignment: Assignment, out: Path, regrade: bool, summary: BatchSummary,
-                 progress: Progress, *, digest: str = "", replace_keys: set[tuple[str, str]] | None = None) -> None:
-        self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
-        self.digest = digest                      # the checks graded with: recorded in every verdict
-        self.replace_keys = replace_keys or set()  # (student, sha256) of stale verdicts to replace
-        self.summary, self.progress = summary, progress
-        self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
-        self.faults: Counter[str] = Counter()   # grader faults that stood, by their first line
-        self.stamps: dict[str, Stamp] = {}      # student -> when it came in, who sent it (recorded in the verdict)
-
-    def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
-        """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
-        if outcome.kind == "result":
-            assert outcome.result is not None
-            result = Result.from_dict(outcome.result)
-            self.max_score = max(self.max_score, result.max_score)
-            if task.not_graded and task.status in ("crashed", "timeout"):
-                result.execution_time = task.ran_for
-        elif task.not_graded:
-            # even the not-graded verdict could not be made: record the bare reason
-            result = bare_verdict(task, self.assignment, task.not_graded)
-            result.max_score = self.max_score
-        elif outcome.kind in ("crashed", "timeout"):
-            # the verdict is made by a worker: every check, failed with the reason
-            reason = _student_reason(outcome)
-            return [replace(task, path=None, data=None, not_graded=reason, status=outcome.kind,
-                            ran_for=outcome.seconds)]
-        else:
-            return self._grader_error(task, outcome)
-        self._write(task, task.status or result.status, result, task.not_graded)
-        return []
-
-    def _grader_error(self, task: Task, outcome: Outcome) -> list[Task]:
-        """A fault of the grader: a transient one (a kernel that did not start) is tried again; one
-        that stands is the submission's grader error, and the batch stops once the same fault has
-        stopped GIVE_UP_AFTER submissions with nothing graded (it cannot run here: a missing device,
-        a broken assignment, kernels that never start)."""
-        why = outcome.reason.splitlines()[0] if outcome.reason else "no reason given"
-        if outcome.transient and task.attempt + 1 < START_TRIES:
-            self.progress.note(f"{task.student}: {why}; trying it again ({task.attempt + 2} of {START_TRIES} tries)")
-            return [replace(task, attempt=task.attempt + 1)]
-        tries = f" (on each of its {task.attempt + 1} tries)" if task.attempt else ""
-        hint = fault_hint(outcome.reason)
-        self.summary.grader_errors[task.student] = why + tries + (f"\n  {hint}" if hint else "")
-        self.progress.done(task.student, "not graded", None, None, outcome.seconds, note=why + tries)
-        self.faults[why] += 1
-        if self.faults[why] >= GIVE_UP_AFTER and not self.summary.graded:
-            raise GraderError(f"the grader failed the same way on {GIVE_UP_AFTER} submissions{tries} and graded none: "
-                              f"{why}", hint=f"{hint or 'fix the cause'}; then run the same command again "
-                                             "(verdicts already written are kept)")
-        return []
-
-    def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
-        from grader.batch.outputs import write_student_outputs
-
-        result = stamped(result, self.stamps.get(task.student))
-        result.checks_digest = self.digest
-        written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
-                                   source=task.source, status=status, result=result, reason=reason,
-                                   replace=self.regrade or (task.student, task.sha256) in self.replace_keys)
-        if written:
-            if task.path is not None and task.status == "" and not task.not_graded:
-                from grader.similarity.classwide import record
-
-                record(self.book, self.assignment, task.student, task.sha256, Path(task.path), self.progress.stream)
-            self.summary.graded += 1
-            self.summary.statuses[status] += 1
-            write_student_outputs(self.out, self.assignment, task.student, result)
-        final = final_of(result)            # the checks, and the questions a person grades (none given yet)
-        self.progress.done(task.student, status, final.final, final.max_score, result.execution_time,
-                           note="" if written else "already in the gradebook")
-
-
 def counted(n: int, noun: str) -> str:
     """"1 submission", "2 submissions"."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def fault_hint(reason: str) -> str:
-    """What a grader fault's own message says to do (a GraderError's hint: the lines after its
-    first), or ''."""
-    return " ".join(line.strip() for line in reason.splitlines()[1:] if line.strip())
-
-
-def grader_error_advice(errors: dict[str, str]) -> list[str]:
-    """What to do about the submissions the grader failed on: each fault's own hint, then a
-    retry; a plain retry where a fault has no hint (a kernel that did not start may start next time)."""
-    hints = list(dict.fromkeys(fault_hint(reason) for reason in errors.values()))
-    advice = [f"{hint}; then run the same command again to grade just those" for hint in hints if hint]
-    if "" in hints:
-        advice.append("run the same command again to retry them")
-    return advice
-
-
-def _student_reason(outcome: Outcome) -> str:
-    if outcome.kind == "timeout":
-        return outcome.reason
-    first = outcome.reason.splitlines()[0] if outcome.reason else "the worker stopped"
-    return (f"Grading stopped: {first}. This submission was not graded; "
-            "tell your instructor, who can regrade it.")

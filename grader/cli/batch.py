@@ -22,6 +22,17 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="folder (or .zip) of notebooks <student>.ipynb or folders <student>/")
     p.add_argument("--assignment", type=Path, metavar="DIR", required=True, help="the assignment folder (holds assignment.toml)")
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="where the gradebook, CSV, JSON, feedback and report go")
+    _add_running_options(p)
+    _add_time_options(p)
+    p.add_argument("--student", action="append", metavar="ID", dest="students",
+                   help="grade only this student (repeatable); the class's files still cover everyone")
+    add_grading_options(p)
+    p.set_defaults(func=cmd_batch)
+
+
+def _add_running_options(p: argparse.ArgumentParser) -> None:
+    """Where the batch grades and keeps its gradebook, and what it grades again: --workers, --db,
+    --scheduler, --regrade, --keep-stale."""
     p.add_argument("--workers", type=int, metavar="N", help="submissions graded at once on this machine (default: the number of cores, plus one)")
     p.add_argument("--db", metavar="URL", help="the gradebook's SQLAlchemy URL (default: sqlite:///OUT/gradebook.sqlite), "
                                               "e.g. postgresql+psycopg://user@host/course")
@@ -29,6 +40,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     p.add_argument("--regrade", action="store_true", help="grade every submission again, replacing verdicts in the gradebook")
     p.add_argument("--keep-stale", action="store_true",
                    help="keep verdicts made with other checks (they are regraded by default); grades.csv and the report mark them stale")
+
+
+def _add_time_options(p: argparse.ArgumentParser) -> None:
+    """Where the submissions came from and when: --lms, --submitted-at, --extensions, --times-from-mtime."""
     p.add_argument("--lms", choices=["auto", "canvas", "moodle", "none"], default="auto",
                    help="the LMS whose download SUBMISSIONS is: Canvas's bulk download, Moodle's 'download all "
                         "submissions', none (file and folder names are student ids), or auto (default: by the names)")
@@ -39,10 +54,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                    help="CSV student,due (ISO 8601 with a time zone): students whose deadline was moved")
     p.add_argument("--times-from-mtime", action="store_true",
                    help="take a submission's time from its notebook file's modification time where nothing better says")
-    p.add_argument("--student", action="append", metavar="ID", dest="students",
-                   help="grade only this student (repeatable); the class's files still cover everyone")
-    add_grading_options(p)
-    p.set_defaults(func=cmd_batch)
 
 
 def _stale_note(stale: int, keep: bool) -> str:
@@ -53,7 +64,8 @@ def _stale_note(stale: int, keep: bool) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from grader.batch.run import BatchConfig, counted, grader_error_advice, run_batch
+    from grader.batch.recorder import grader_error_advice
+    from grader.batch.run import BatchConfig, counted, run_batch
     from grader.errors import UsageError
 
     if args.workers is not None and args.workers < 1:

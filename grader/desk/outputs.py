@@ -14,7 +14,7 @@ from grader.config import Assignment
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
     from grader.batch.gradebook import Gradebook
-    from grader.desk.classlist import StudentRow
+    from grader.desk.studentrow import StudentRow
 
 
 def entries_of(book: "Gradebook", assignment: Assignment, out: Path, submissions: Path | None) -> list["Entry"]:

@@ -6,8 +6,8 @@ from typing import Any
 from urllib.parse import quote
 
 from grader.batch.adjustments import NotAllowed
-from grader.desk.pages import call, page, state_of
-from grader.desk.questions import filter_of, grade, question_view, set_item_points, shown_outputs, stale_words
+from grader.desk.pages import back_to, call, form_save, page, state_of
+from grader.desk.questions import filter_of, grade, question_view, set_item_points, shown_outputs
 from grader.desk.web import base_of, flash, render
 from grader.errors import GraderError
 
@@ -39,10 +39,6 @@ async def question(request: Any) -> Any:
 @page
 async def save(request: Any) -> Any:
     """The question page's form: the items applied, extra points, a comment, the version it was made from."""
-    from starlette.responses import RedirectResponse
-
-    from grader.policy.grading import StaleGrade
-
     slug, name, student = (request.path_params[k] for k in ("slug", "question", "student"))
     form = await request.form()
     only = filter_of(str(form.get("only", "")))
@@ -51,21 +47,17 @@ async def save(request: Any) -> Any:
         extra = float(str(form.get("extra") or 0))
         version = int(str(form.get("version", "")))
     except ValueError:
-        flash(request, "Not saved: extra points must be a number.", "error")
-        return RedirectResponse(here, 303)
+        return back_to(request, here, "Not saved: extra points must be a number.")
     items = [str(i) for i in form.getlist("item")]
-    try:
-        await call(grade, state_of(request).desk, request.state.user, slug, name, student, items, extra,
-                   str(form.get("comment", "")), version)
-    except StaleGrade as exc:
-        flash(request, f"Not saved: {stale_words(exc.by, exc.at)}. This is the grade as it is now.", "error")
-        return RedirectResponse(here, 303)
-    except GraderError as exc:
-        flash(request, f"Not saved: {exc.message}", "error")
-        return RedirectResponse(here, 303)
-    _, after = await call(_neighbours, request, slug, name, student, only)
-    flash(request, f"Saved {student}'s grade.")
-    return RedirectResponse(question_url(request, slug, name, after, only) if after and form.get("next") else here, 303)
+    save = call(grade, state_of(request).desk, request.state.user, slug, name, student, items, extra,
+                str(form.get("comment", "")), version)
+
+    async def then() -> str:
+        """The next answer after saving with "save and next", else this one."""
+        _, after = await call(_neighbours, request, slug, name, student, only)
+        return question_url(request, slug, name, after, only) if after and form.get("next") else here
+
+    return await form_save(request, here, save, f"Saved {student}'s grade.", then=then, missing_is_404=False)
 
 
 def _neighbours(request: Any, slug: str, name: str, student: str, only: Any) -> tuple[str | None, str | None]:

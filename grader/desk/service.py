@@ -14,7 +14,8 @@ from typing import Any, Literal
 from grader.batch.adjustments import Change, GradeVersion, save
 from grader.batch.gradebook import SQLITE_FILE, Gradebook, GradebookError, safe_url
 from grader.config import Assignment
-from grader.desk.classlist import MistakeCache, StudentRow, read_class
+from grader.desk.classlist import MistakeCache, read_class
+from grader.desk.studentrow import StudentRow
 from grader.errors import GraderError, UsageError
 
 Role = Literal["instructor", "ta"]
