@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from grader.bridge.codec import BadReply, read_frame, take_frame
+from grader.bridge.codec import BadReply
+from grader.bridge.door_frames import read_frame, take_frame
 from grader.sandbox.kernel import TimeLimit
 
 
