@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from grader.bridge.budget import Budget, MiB, words
-from grader.bridge.codec import BadReply, ReplyRefused, ReplyTooLarge, encode_arguments, read_ask, read_reply
-from grader.bridge.outgoing import pack_tensors
+from grader.bridge.codec import BadReply, ReplyRefused, ReplyTooLarge, read_reply
+from grader.bridge.door_frames import read_ask
+from grader.bridge.outgoing import encode_arguments, pack_tensors
 
 __all__ = ["ASK_BUDGET", "MAX_ASKS", "Asks"]
 

@@ -1,5 +1,5 @@
-"""The trust boundary: with its parts (budget.py, incoming_raw.py, incoming_blob.py), the only
-place where bytes from a kernel become values.
+"""The trust boundary: with its parts (budget.py, incoming_raw.py, incoming_blob.py, door_frames.py),
+the only place where bytes from a kernel become values.
 
 Everything a kernel sends is attacker-chosen (student code can rewrite the agent that sends
 it). It is read here and nowhere else, as data only: JSON nodes, and tensors copied out of raw
@@ -8,17 +8,17 @@ which builds plain tensors and nothing else (incoming_blob.py). Nothing is ever 
 What the kernel merely claims about a tensor (its device, its class, its storage) is kept with
 the tensor as a TensorMeta, a claim for structure checks only.
 
-Values going the other way (a check's arguments) are encoded here too, as the agent decodes
-them (their tensors: outgoing.py). What a reply may hold (its Budget: bytes, values, depth,
-strings, tensors and their elements; the dtypes it may name) is budget.py; how its tensor
-blob is vetted and read, incoming_raw.py and incoming_blob.py. A reply that breaks any of them is a BadReply, a
-failed check in the student's words.
+Values going the other way (a check's arguments) are encoded as the agent decodes them by
+outgoing.py: the grader's own data, not the trust boundary. What a reply may hold (its Budget:
+bytes, values, depth, strings, tensors and their elements; the dtypes it may name) is budget.py;
+how its tensor blob is vetted and read, incoming_raw.py and incoming_blob.py; the agent's door
+frames, door_frames.py. A reply that breaks any of them is a BadReply, a failed check in the
+student's words.
 """
 from __future__ import annotations
 
 import base64
 import json
-import struct
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +27,10 @@ from grader.bridge.incoming_blob import load_tensors
 from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
                                   check_values, cut, words)
 from grader.bridge.incoming_raw import load_raw
-from grader.bridge.outgoing import pack_tensors
 
 MIME = "application/x-grader-reply+json"
 MAX_REPLY = DEFAULT.reply_chars
 MAX_DEPTH = DEFAULT.value_depth
-MAX_FRAME = 256 * 1024 * 1024         # one answer through the agent's door
 META_ATTR = "_grader_tensor_meta"     # where a decoded tensor carries what the kernel said about it
 
 
@@ -88,40 +86,6 @@ class Remote:
     name: str
 
 
-# -- the grader's values, into the kernel ---------------------------------------------------
-
-def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
-    """A check's value as the agent's JSON node; its tensors go to `tensors` (TypeError: not carried)."""
-    import torch
-
-    if depth > MAX_DEPTH:
-        raise TypeError("value nested too deeply to send to the kernel")
-    if isinstance(value, torch.Tensor):
-        tensors.append(value.detach().cpu().contiguous())
-        return {"t": "tensor", "i": len(tensors) - 1, "requires_grad": bool(value.requires_grad)}
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return {"t": "float", "v": repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return {"t": "json", "v": value}
-    if isinstance(value, (list, tuple)):
-        return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, tensors, depth + 1) for v in value]}
-    if isinstance(value, dict):
-        return {"t": "dict", "items": [[encode(k, tensors, depth + 1), encode(v, tensors, depth + 1)] for k, v in value.items()]}
-    raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
-
-
-def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list[Any]]:
-    """A call's arguments as JSON nodes, and their tensors (TypeError: an argument is not carried)."""
-    tensors: list[Any] = []
-    return encode(list(args), tensors), encode(dict(kwargs), tensors), tensors
-
-
-def call_request(name: str, args: dict[str, Any], kwargs: dict[str, Any], tensors: list[Any],
-                 device: str) -> dict[str, Any]:
-    """The request of a call: encoded arguments, their tensors as raw bytes or one torch.save blob (outgoing.py)."""
-    return {"name": name, "args": args, "kwargs": kwargs, "device": device, **pack_tensors(tensors)}
-
-
 # -- the kernel's bytes, into values ----------------------------------------------------------
 
 @dataclass
@@ -154,7 +118,7 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
         raise ReplyTooLarge("the reply is not text" if not isinstance(raw, str) else
                             f"the reply is {words(len(raw))} characters long, more than the "
                             f"{words(budget.reply_chars)} a reply may be")
-    data = _parse_json(raw, budget.json_values, "reply")
+    data = parse_json(raw, budget.json_values, "reply")
     if not isinstance(data, dict):
         raise BadReply("reply is not an object")
     blob = data.get("blob", "")
@@ -178,7 +142,7 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     return Reply(data, tensors, bindings if type(bindings) is int else None, budget)
 
 
-def _parse_json(text: str, values: int, what: str) -> Any:
+def parse_json(text: str, values: int, what: str) -> Any:
     """`text` as JSON, at most `values` values (counted before parsing); BadReply when it is not."""
     check_values(text, values)
     try:
@@ -224,9 +188,9 @@ def _decode_leaf(kind: Any, node: dict[str, Any], tensors: list[Any]) -> Any:
             raise BadReply("malformed float")
         return float(text)
     if kind == "callable":
-        return Remote(type=_text(node.get("type"), 200), name=_text(node.get("name"), 200))
+        return Remote(type=sent_text(node.get("type"), 200), name=sent_text(node.get("name"), 200))
     if kind == "opaque":
-        return Opaque(type=_text(node.get("type"), 200), repr=_text(node.get("repr"), 300))
+        return Opaque(type=sent_text(node.get("type"), 200), repr=sent_text(node.get("repr"), 300))
     raise BadReply(f"unknown value kind {cut(str(kind), 40)!r}")
 
 
@@ -260,7 +224,7 @@ def _decode_tensor(node: dict[str, Any], tensors: list[Any]) -> Any:
                                    and all(type(s) is int for s in stride)):
         raise BadReply("malformed tensor stride")
     _carry(t, TensorMeta(
-        device=_text(node.get("device", "cpu"), 40), cls=_text(node.get("cls", "torch.Tensor"), 200),
+        device=sent_text(node.get("device", "cpu"), 40), cls=sent_text(node.get("cls", "torch.Tensor"), 200),
         storage=_int(node.get("storage")), offset=_int(node.get("offset")),
         stride=tuple(stride) if stride is not None else None,
         requires_grad=bool(node.get("requires_grad")),
@@ -294,7 +258,7 @@ def _int(value: Any) -> int | None:
     return value if type(value) is int else None
 
 
-def _text(value: Any, limit: int) -> str:
+def sent_text(value: Any, limit: int) -> str:
     """A name or repr the kernel sent, as text of at most `limit` characters."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return str(value)[:limit]
@@ -307,75 +271,7 @@ def _list(value: Any) -> list[Any]:
     return value
 
 
-# -- what else a kernel sends: door frames, printed output --------------------------------------
-
-@dataclass
-class DoorFrame:
-    """One answer through the agent's door: how the call ended, the replies it published (raw,
-    read later with read_reply) and what it printed."""
-
-    ident: Any
-    error: bool = False
-    ename: str = ""
-    evalue: str = ""
-    replies: list[str] = field(default_factory=list)
-    output: str = ""
-
-
-def take_frame(buf: bytearray) -> bytes | None:
-    """The first whole frame in `buf` (4-byte big-endian length, then the frame), taken out of it;
-    None until one has arrived whole (BadReply: it says it is larger than MAX_FRAME)."""
-    if len(buf) < 4:
-        return None
-    size = struct.unpack(">I", bytes(buf[:4]))[0]
-    if size > MAX_FRAME:
-        raise BadReply("a frame from the kernel is too large")
-    if len(buf) < 4 + size:
-        return None
-    frame = bytes(buf[4:4 + size])
-    del buf[:4 + size]
-    return frame
-
-
-def read_frame(frame: bytes, budget: Budget = DEFAULT) -> DoorFrame | None:
-    """A frame from the door as a DoorFrame; None when it is not a JSON object in UTF-8 (noise), or
-    holds more than budget.frame_values values outside its replies' text (read as noise too)."""
-    try:
-        answer = _parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
-    except (BadReply, UnicodeDecodeError):
-        return None
-    if not isinstance(answer, dict):
-        return None
-    replies = answer.get("replies")
-    output = answer.get("output")
-    door = DoorFrame(ident=answer.get("id"),
-                     replies=[r for r in replies if isinstance(r, str)] if isinstance(replies, list) else [],
-                     output=output if isinstance(output, str) else "")
-    if answer.get("status") == "error":
-        door.error = True
-        door.ename = _text_or_empty(answer.get("ename", ""), 200)
-        door.evalue = _text_or_empty(answer.get("evalue", ""), 2000)
-    return door
-
-
-def read_ask(frame: bytes, budget: Budget = DEFAULT) -> tuple[str, str] | None:
-    """A stand-in's question in a door frame (error carried forward): the exercise it stands for
-    and its arguments, a reply to read with read_reply; None when the frame is not one."""
-    try:
-        data = _parse_json(frame.decode("utf-8"), budget.frame_values, "frame")
-    except (BadReply, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("ask"), str) or not isinstance(data.get("reply"), str):
-        return None
-    return data["ask"][:200], data["reply"]
-
-
-def _text_or_empty(value: Any, limit: int) -> str:
-    try:
-        return _text(value, limit)
-    except BadReply:
-        return ""
-
+# -- what else a kernel sends: printed output ---------------------------------------------------
 
 def stream_text(outputs: list[dict[str, Any]]) -> str:
     """What a cell's stream outputs printed, joined (a saved notebook may keep text as a list)."""

@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal
 
-from grader.bridge.codec import BadReply, read_frame, take_frame
+from grader.bridge.codec import BadReply
+from grader.bridge.door_frames import DoorFrame, read_frame, take_frame
 from grader.sandbox.kernel import TimeLimit
 
 
@@ -102,32 +103,43 @@ class AgentDoor:
                 answer = read_frame(frame)
                 if answer is None or answer.ident != ident:
                     continue                  # an answer to an earlier request given up on, or noise
-                reply.replies = answer.replies
-                reply.output = answer.output
-                if answer.error:
-                    reply.status = "error"
-                    reply.ename, reply.evalue = answer.ename, answer.evalue
-                if reply.interrupted:
-                    reply.status = "timeout"
-                return reply
+                return _answered(reply, answer)
             if not kernel.alive:
                 reply.status = "dead"
                 return reply
-            try:
-                ready, _, _ = select.select([self.sock], [], [], 0.05)
-            except (OSError, ValueError):
-                ready = [self.sock]
-            if not ready:
-                continue
-            try:
-                data = self.sock.recv(1 << 20)
-            except (BlockingIOError, InterruptedError):
-                continue
-            except OSError:
-                data = b""
-            if not data:
-                time.sleep(0.05)              # a kernel that died closes the door first: tell the two apart
-                reply.status = "dead" if not kernel.alive else "closed"
+            shut = self._receive(kernel)
+            if shut is not None:
+                reply.status = shut
                 return reply
-            self._buf.extend(data)
 
+    def _receive(self, kernel: Any) -> Literal["dead", "closed"] | None:
+        """What the agent sent within 50 ms, added to the buffer; "dead" or "closed" once the door is shut."""
+        try:
+            ready, _, _ = select.select([self.sock], [], [], 0.05)
+        except (OSError, ValueError):
+            ready = [self.sock]
+        if not ready:
+            return None
+        try:
+            data = self.sock.recv(1 << 20)
+        except (BlockingIOError, InterruptedError):
+            return None
+        except OSError:
+            data = b""
+        if not data:
+            time.sleep(0.05)              # a kernel that died closes the door first: tell the two apart
+            return "dead" if not kernel.alive else "closed"
+        self._buf.extend(data)
+        return None
+
+
+def _answered(reply: DoorReply, answer: DoorFrame) -> DoorReply:
+    """`reply` as the request's answer says it ended (a timeout, if the kernel was interrupted meanwhile)."""
+    reply.replies = answer.replies
+    reply.output = answer.output
+    if answer.error:
+        reply.status = "error"
+        reply.ename, reply.evalue = answer.ename, answer.evalue
+    if reply.interrupted:
+        reply.status = "timeout"
+    return reply

@@ -6,6 +6,7 @@ All comparisons run here, in the grader, on plain tensors that came back as data
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from grader.bridge.codec import Opaque, Remote, tensor_meta
@@ -73,6 +74,60 @@ def _type_hint(actual: Any) -> str:
 _shape = diagnose.shape_text
 
 
+@dataclass(frozen=True)
+class _Compared:
+    """One assert_tensor call: the values it compares, and what its failures may show and recognise."""
+
+    actual: Any
+    expected: Any
+    what: str
+    expected_values: bool                 # False: the expectation is a shape and dtype only (see _fail)
+    mistakes: Sequence[Mistake]
+    inputs: Sequence[Any] | None
+    reference: Callable[..., Any] | None
+    rtol: float
+    atol: float
+
+    def fail(self, message: str, diagnosis: Diagnosis | None = None) -> CheckFailed:
+        if diagnosis is not None:
+            message = f"{message} {diagnosis.sentence()}"
+        return _fail(message, self.actual, self.expected, expected_values=self.expected_values, diagnosis=diagnosis)
+
+    def recognised(self) -> Diagnosis | None:
+        """The first of the author's mistakes the result matches (computed on the check's inputs)."""
+        return recognise(self.actual, self.mistakes, self.inputs, self.rtol, self.atol)
+
+
+def _shape_failure(compared: _Compared) -> CheckFailed:
+    """A result of the wrong shape, with what it looks like: a listed mistake, reshaped values, a lost dimension."""
+    actual, expected = compared.actual, compared.expected
+    diagnosis = (compared.recognised()
+                 or diagnose.of_reshaped_values(actual, expected, compared.rtol, compared.atol,
+                                                reference=compared.reference, inputs=compared.inputs)
+                 or diagnose.of_shape(actual, expected))
+    hint = ""
+    if diagnosis is None and actual.numel() == expected.numel():
+        hint = " It has the right number of elements: check how you reshape or which dimension you sum over."
+    return compared.fail(f"{compared.what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}",
+                         diagnosis)
+
+
+def _assert_values_diagnosed(compared: _Compared) -> None:
+    """assert_values, its failure naming what the values look like where that is recognised."""
+    try:
+        assert_values(compared.actual, compared.expected, what=compared.what, rtol=compared.rtol, atol=compared.atol)
+    except CheckFailed as failed:
+        diagnosis = (compared.recognised()
+                     or diagnose.of_values(compared.actual, compared.expected, compared.rtol, compared.atol,
+                                           reference=compared.reference, inputs=compared.inputs))
+        if diagnosis is None:
+            raise
+        failed.message = f"{failed.message} {diagnosis.sentence()}"
+        failed.args = (failed.message,)
+        failed.details["diagnosis"] = diagnosis
+        raise
+
+
 def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check_dtype: bool = True,
                   check_device: bool = True, check_values: bool = True,
                   rtol: float | None = None, atol: float | None = None,
@@ -89,46 +144,25 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
     rtol_, atol_ = _tolerance(rtol, atol)
     if reference is not None:
         register_for_running(reference)
-
-    def fail(message: str, diagnosis: Diagnosis | None = None) -> CheckFailed:
-        if diagnosis is not None:
-            message = f"{message} {diagnosis.sentence()}"
-        return _fail(message, actual, expected, expected_values=check_values, diagnosis=diagnosis)
-
+    compared = _Compared(actual, expected, what, check_values, mistakes, inputs, reference, rtol_, atol_)
     if not isinstance(actual, torch.Tensor):
-        raise fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{_type_hint(actual)}")
+        raise compared.fail(f"{what} should be a torch.Tensor, but it is a {_typename(actual)}.{_type_hint(actual)}")
     meta = tensor_meta(actual)
     if meta is not None and meta.cls not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
-        raise fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.")
+        raise compared.fail(f"{what} is a {meta.cls}, a subclass of torch.Tensor; return a plain torch.Tensor.")
     if tuple(actual.shape) != tuple(expected.shape):
-        diagnosis = (recognise(actual, mistakes, inputs, rtol_, atol_)
-                     or diagnose.of_reshaped_values(actual, expected, rtol_, atol_, reference=reference, inputs=inputs)
-                     or diagnose.of_shape(actual, expected))
-        hint = ""
-        if diagnosis is None and actual.numel() == expected.numel():
-            hint = " It has the right number of elements: check how you reshape or which dimension you sum over."
-        raise fail(f"{what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}", diagnosis)
+        raise _shape_failure(compared)
     if check_dtype and actual.dtype != expected.dtype:
-        raise fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
-                    f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting to "
-                    "Python numbers, numpy, or another precision.")
+        raise compared.fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
+                            f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting "
+                            "to Python numbers, numpy, or another precision.")
     if check_device and meta is not None:
         want = ctx.device
         if meta.device.split(":")[0] != want.split(":")[0]:
-            raise fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on the "
-                        "input's device (e.g. torch.ones_like(x) or device=x.device).")
+            raise compared.fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on "
+                                "the input's device (e.g. torch.ones_like(x) or device=x.device).")
     if check_values:
-        try:
-            assert_values(actual, expected, what=what, rtol=rtol, atol=atol)
-        except CheckFailed as failed:
-            diagnosis = (recognise(actual, mistakes, inputs, rtol_, atol_)
-                         or diagnose.of_values(actual, expected, rtol_, atol_, reference=reference, inputs=inputs))
-            if diagnosis is None:
-                raise
-            failed.message = f"{failed.message} {diagnosis.sentence()}"
-            failed.args = (failed.message,)
-            failed.details["diagnosis"] = diagnosis
-            raise
+        _assert_values_diagnosed(compared)
 
 
 def _tolerance(rtol: float | None, atol: float | None) -> tuple[float, float]:

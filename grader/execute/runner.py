@@ -1,47 +1,40 @@
 """The Runner: an nbclient NotebookClient that runs every cell of a submission in its kernel.
 
 One subclass holds every concern of running a submission (the papermill way of extending
-nbclient): the grader's agent installed before any student code and after every restart;
+nbclient), on KernelRequests (requests.py: one request with its budget, its timeout and its
+bounded output): the grader's agent installed before any student code and after every restart;
 every non-empty code cell run, errors allowed; a per-cell timeout inside the submission's
-total, with an interrupt at the timeout and a hard stop when the interrupt is ignored; output
-bounded as it streams (every message read by grader/sandbox/replies.py, the one reader of the
-kernel's own messages); a cell that kills the kernel (or ignores the interrupt) dropped, the
-kernel restarted and the cells before it replayed; a cell tagged with one of the assignment's
-[execution] skip_tags (skip-execution) not run at all; an immediate shutdown. What each cell did
-is a CellRun; `cell_issues()` turns them into the verdict's cell problems.
+total; a cell that kills the kernel (or ignores the interrupt) dropped, the kernel restarted
+and the cells before it replayed; a cell tagged with one of the assignment's [execution]
+skip_tags (skip-execution) not run at all; an immediate shutdown. What each cell did is a
+CellRun; `cell_issues()` turns them into the verdict's cell problems.
 
 The kernel is the one grader/sandbox/ launched; nbclient reaches it through a KernelHandle
 (its KernelManager) and an asyncio client connected to the kernel's connection info.
 """
 from __future__ import annotations
 
-import asyncio
 import secrets
 import signal
 import time
 from pathlib import Path
-from queue import Empty
 from typing import Any
 
-from jupyter_client.asynchronous import AsyncKernelClient
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionComplete, DeadKernelError
-from nbclient.util import ensure_async, run_sync
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 
 from grader.bridge.agent import AGENT_DIGEST, AGENT_ENTRY, AGENT_SOURCE
 from grader.config import Assignment
 from grader.errors import KernelError
-from grader.execute.handle import KernelHandle, drain
+from grader.execute.handle import drain
 from grader.execute.records import CellRun, cell_issues, skipped_run
+from grader.execute.requests import KernelRequests
 from grader.nb.stuck import StuckCells
 from grader.submission.notebook import Cell, Submission
 from grader.results import CellIssue
-from grader.sandbox.kernel import Kernel, TimeLimit
-from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
+from grader.sandbox.kernel import Kernel
+from grader.sandbox.replies import ExecReply
 
-POLL = 0.05              # seconds between looks at the kernel process while a request runs
-CELL_GRACE = 3.0         # after the interrupt at a cell's timeout: how long before the hard stop
 PROBE_TIMEOUT, PROBE_GRACE = 1.5, 0.5
 
 
@@ -58,14 +51,12 @@ def notebook_of(submission: Submission) -> NotebookNode:
     return NotebookNode(cells=cells, metadata=NotebookNode(), nbformat=4, nbformat_minor=5)
 
 
-class Runner(NotebookClient):
+class Runner(KernelRequests):
     """Owns the kernel of one submission and the record of its cells."""
 
     def __init__(self, *, kernel: Kernel, assignment: Assignment, submission: Submission) -> None:
-        handle = KernelHandle(kernel)
-        super().__init__(notebook_of(submission), km=handle, allow_errors=True,
-                         interrupt_on_timeout=True, shutdown_kernel="immediate", record_timing=False)
-        self.kernel = kernel
+        super().__init__(notebook_of(submission), kernel, cap=assignment.limits.output_kb * 1024,
+                         connect_timeout=assignment.timeouts.kernel_start)
         self.assignment = assignment
         self.submission = submission
         self.runs: list[CellRun] = []
@@ -74,44 +65,8 @@ class Runner(NotebookClient):
         self.restarts = 0
         self.deadline = 0.0
         self.position = {c.index: i for i, c in enumerate(submission.cells)}   # cell index -> place in self.nb
-        self.handle = handle            # self.km too, until nbclient's cleanup lets go of it
-        self.cap = assignment.limits.output_kb * 1024
-        self.record = ExecReply()       # the request in flight: what it printed, how it ended
-        self.kept = 0                   # characters of its outputs kept so far
-        self.budget, self.grace = 0.0, CELL_GRACE
 
     # -- the kernel -------------------------------------------------------------------
-    async def async_connect(self) -> None:
-        """Connect nbclient's client to the kernel: our own handshake, not `wait_for_ready`.
-
-        jupyter_client's wait_for_ready spends 0.2 s and more flushing iopub. Here one
-        kernel_info reply proves shell works, and any iopub message after it proves the
-        subscription is live (a late subscriber misses the first messages, so the request is
-        repeated until one gets through): a millisecond or two on a kernel that is up.
-        """
-        await self.async_disconnect()
-        kc: AsyncKernelClient = self.handle.async_client()
-        self.kc = kc
-        deadline = time.monotonic() + self.assignment.timeouts.kernel_start
-        replied = heard = False
-        while not (replied and heard) and self.handle.is_alive() and time.monotonic() < deadline:
-            msg_id = kc.kernel_info()
-            sent = time.monotonic()
-            while not (replied and heard) and time.monotonic() - sent < (0.05 if replied else 1.0):
-                if not replied:
-                    replied = await self._async_shell_reply(msg_id, 0.01) is not None
-                try:
-                    await kc.iopub_channel.get_msg(timeout=0.002 if not replied else 0.01)
-                    heard = True
-                except Empty:
-                    pass
-        # not connected (a dead or silent kernel): installing the agent fails and says so
-
-    async def async_disconnect(self) -> None:
-        if self.kc is not None:
-            await ensure_async(self.kc.stop_channels())  # type: ignore[func-returns-value]
-            self.kc = None
-
     async def async_restart(self) -> None:
         """A fresh kernel, connected, with the agent installed."""
         await self.async_disconnect()
@@ -173,130 +128,9 @@ class Runner(NotebookClient):
     def time_left(self) -> float:
         return max(0.0, self.deadline - time.monotonic()) if self.deadline else float("inf")
 
-    # -- one request: send, collect, bound, time out ----------------------------------
-    def _begin(self, budget: float, grace: float) -> None:
-        self.record, self.kept = ExecReply(), 0
-        self.budget, self.grace = budget, grace
-        if self.kc is not None:
-            drain(self.kc.iopub_channel.socket)   # what the bridge's requests left there
-
-    def _end(self) -> ExecReply:
-        reply = self.record
-        if reply.interrupted and reply.status != "dead":
-            reply.status = "timeout"
-        return reply
-
     async def async_run_cell(self, cell: Cell, budget: float) -> ExecReply:
         """Run one of the submission's cells through nbclient's `async_execute_cell`."""
-        if self.kc is None or not self.kernel.alive:
-            return ExecReply(status="dead")
-        self._begin(budget, CELL_GRACE)
-        position = self.position[cell.index]
-        node = self.nb.cells[position]
-        try:
-            await self.async_execute_cell(node, position, store_history=True)
-        except DeadKernelError:
-            self.record.status = "dead"
-        node.outputs = self.record.outputs
-        return self._end()
-
-    async def async_run_code(self, code: str, budget: float, grace: float = CELL_GRACE, *,
-                             store_history: bool = True) -> ExecReply:
-        """Run the grader's own code (the agent, a probe): no cell of the notebook, no hooks.
-
-        Not `async_execute_cell`: it skips empty code, and the probe is empty code on purpose
-        (IPython answers it without running any input transformer the notebook installed)."""
-        if self.kc is None or not self.kernel.alive:
-            return ExecReply(status="dead")
-        self._begin(budget, grace)
-        msg_id = await ensure_async(self.kc.execute(code, store_history=store_history, stop_on_error=False))
-        scratch = NotebookNode(cell_type="code", source=code, metadata=NotebookNode(), outputs=[])
-        outputs = asyncio.ensure_future(self._async_poll_output_msg(msg_id, scratch, -1))
-        try:
-            await self._async_await_reply(msg_id, outputs)
-        except DeadKernelError:
-            self.record.status = "dead"
-        return self._end()
-
-    async def _async_poll_for_reply(self, msg_id: str, cell: NotebookNode, timeout: float | None,
-                                    task_poll_output_msg: asyncio.Future[Any],
-                                    task_poll_kernel_alive: asyncio.Future[Any]) -> dict[str, Any]:
-        # nbclient's version waits for the reply with the (integer) cell timeout, and after an
-        # interrupt waits a whole timeout again, with no end for a kernel that ignores it. The
-        # grader's request has its own budget (`self.budget`, a float: what is left of the total)
-        # and ends at the interrupt's grace; the iopub side is bounded by the same clock.
-        task_poll_kernel_alive.cancel()
-        return await self._async_await_reply(msg_id, task_poll_output_msg)
-
-    async def _async_poll_kernel_alive(self) -> None:
-        # the process is watched every POLL seconds by _async_await_reply (nbclient: every 1 s)
-        return None
-
-    async def _async_check_alive(self) -> None:
-        if not self.handle.is_alive():
-            raise DeadKernelError("Kernel died")
-
-    async def _async_await_reply(self, msg_id: str, outputs: asyncio.Future[Any]) -> dict[str, Any]:
-        """Until the request's reply and its idle status (the end of its outputs) have come.
-
-        Interrupt once at the deadline; hard stop `grace` seconds later (the record says
-        "timeout" and the reply is made up, as nbclient's `error_on_timeout` makes one up);
-        DeadKernelError as soon as the process is gone."""
-        limit = TimeLimit(time.monotonic() + self.budget, self.grace)
-        reply: dict[str, Any] | None = None
-        try:
-            while True:
-                if limit.expired(time.monotonic(), self.handle.interrupt_kernel):
-                    self.record.interrupted, self.record.status = True, "timeout"
-                    return {"parent_header": {"msg_id": msg_id}, "content": {"status": "timeout"}}
-                self.record.interrupted = limit.interrupted
-                await self._async_check_alive()
-                if reply is None:
-                    reply = await self._async_shell_reply(msg_id, POLL)
-                elif outputs.done():
-                    outputs.result()
-                    return reply
-                else:
-                    await asyncio.wait([outputs], timeout=POLL)
-        finally:
-            outputs.cancel()
-
-    async def _async_shell_reply(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
-        """The reply to `msg_id` if it comes within `timeout` (replies to earlier requests are dropped)."""
-        assert self.kc is not None
-        try:
-            msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=timeout))
-        except Empty:
-            return None
-        if msg.get("parent_header", {}).get("msg_id") != msg_id:
-            return None
-        content = content_of(msg)
-        if msg.get("msg_type") == "kernel_info_reply":
-            if "language_info" in content:
-                self.nb.metadata["language_info"] = content["language_info"]
-        else:
-            take_reply(self.record, content, self.cap)
-        return msg
-
-    def process_message(self, msg: dict[str, Any], cell: NotebookNode, cell_index: int) -> NotebookNode | None:
-        # The record is what the grader reads, not a rendered page: clear_output, display
-        # updates and widget messages are not applied, so everything a cell printed counts
-        # against its budget and stays readable to the checks.
-        kind = msg.get("msg_type")
-        content = content_of(msg)
-        if kind == "status":
-            if content.get("execution_state") == "idle":
-                raise CellExecutionComplete()
-        elif kind in RECORDED:
-            return self.output(cell.outputs, msg, None, cell_index)
-        return None
-
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
-               cell_index: int) -> NotebookNode | None:
-        # bounded as it streams: nothing past the cap is kept (see outputs.py)
-        content = content_of(msg)
-        self.kept = record_output(self.record, str(msg.get("msg_type")), content, self.cap, self.kept)
-        return None
+        return await self.async_run_node(self.position[cell.index], budget)
 
     # -- the cells ------------------------------------------------------------------------
     async def async_run_all(self) -> None:

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 from grader.nb.cellcode import CellCode
 from grader.nb.readings import note as note_reading
 from grader.nb.values import Shown, answer_like, shown_of
-from grader.bridge.codec import encode_arguments
-from grader.bridge.outgoing import pack_tensors
+from grader.bridge.outgoing import encode_arguments, pack_tensors
 from grader.failures import CallTimeout, CheckFailed, NameNotInCell, NoAnswer
 
 if TYPE_CHECKING:

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Sequence
 
-from grader.bridge.codec import (BadReply, Remote, Reply, ReplyRefused, ReplyTooLarge, call_request, encode_arguments,
-                                 read_reply)
+from grader.bridge.codec import BadReply, Remote, Reply, ReplyRefused, ReplyTooLarge, read_reply
+from grader.bridge.outgoing import call_request, encode_arguments
 from grader.bridge.asks import Asks
 from grader.bridge.routes import Collected, Ended, Route
 from grader.nb.stuck import Stuck, calls_into, from_frames

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from grader.bridge.codec import call_request, encode_arguments
+from grader.bridge.outgoing import call_request, encode_arguments
 from grader.failures import CallTimeout, CheckFailed
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ import torch
 from codec_support import (Call, Rebuild, Storage, agent_reply, allocating_blob, forged_blob, reply, saved,
                            zero_stride_blob, zip_bomb_blob)
 from grader.nb.calls import AgentBridge
-from grader.bridge.codec import (DEFAULT, BadReply, ReplyRefused, ReplyTooLarge, read_frame, read_reply,
-                                 tensor_meta)
+from grader.bridge.codec import DEFAULT, BadReply, ReplyRefused, ReplyTooLarge, read_reply, tensor_meta
+from grader.bridge.door_frames import read_frame
 from grader.failures import CheckFailed
 
 

@@ -236,7 +236,7 @@ def test_inputs_are_seeded_on_the_cpu_and_moved_by_the_kernel() -> None:
     import torch
 
     from codec_support import agent_codec_decode
-    from grader.bridge.codec import call_request, encode_arguments
+    from grader.bridge.outgoing import call_request, encode_arguments
     from grader.checks.inputs import randn
 
     x = randn(3, 4, seed=7)
