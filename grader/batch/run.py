@@ -20,7 +20,7 @@ from grader.batch.gradebook import SQLITE_FILE
 from grader.batch.progress import Progress
 from grader.batch.recorder import BatchSummary, Recorder
 from grader.batch.restamp import restamp
-from grader.batch.stamps import TimeSources, stamps_for, unknown_note
+from grader.batch.stamps import TimeSources, kept_stamps, stamps_for, unknown_note
 from grader.batch.tasks import DEFAULT_GRADE_FN, Job, Task, assignment_bundle
 from grader.config import Assignment
 from grader.course import load_assignment
@@ -89,6 +89,9 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         if assignment.deadline is not None and unknown_note(stamps):
             print(f"warning: {unknown_note(stamps)}", file=log)
         todo, stale = _to_grade(config, book, assignment, entries, digest, summary)
+        if todo:    # a regrade keeps the times and extensions its verdicts were given by earlier runs
+            stamps = kept_stamps(stamps, book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in todo]),
+                                 config.times)
         recorder = Recorder(book, assignment, out, config.regrade, summary, Progress(len(todo), log),
                             digest=digest, replace_keys=stale)
         recorder.stamps = stamps
@@ -99,7 +102,7 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
         else:
             print(f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
                   + (" (use --regrade to grade them again)" if entries else ""), file=log)
-        summary.csv, summary.report = write_class(book, assignment, out, entries, digest, stamps, log)
+        summary.csv, summary.report = write_class(book, assignment, out, entries, digest, stamps, config.times, log)
     book.close()
     summary.seconds = time.monotonic() - started
     return summary
@@ -117,13 +120,14 @@ def _grade(backend: Any, todo: list[Entry], recorder: Recorder, log: TextIO) -> 
 
 
 def write_class(book: Any, assignment: Assignment, out: Path, entries: list[Entry], digest: str,
-                stamps: dict[str, Stamp], log: TextIO) -> tuple[Path, Path]:
+                stamps: dict[str, Stamp], sources: TimeSources, log: TextIO) -> tuple[Path, Path]:
     """grades.csv, report.html and every student's files, from the gradebook as it is now."""
     from grader.batch.adjustments import current_adjustments
     from grader.batch.outputs import write_class_outputs
     from grader.policy.grading import with_manual_grades
 
     verdicts = book.verdicts_of(assignment.slug, [(e.student, e.sha256) for e in entries])
+    stamps = kept_stamps(stamps, verdicts, sources)      # what earlier runs were given and this one was not
     restamp(book, assignment.slug, verdicts, stamps)     # a time or an extension learnt since it was graded
     adjustments = current_adjustments(book, assignment.slug, {e.student: e.sha256 for e in entries})
     verdicts = with_manual_grades(book, assignment, verdicts)    # given so far to questions a person grades

@@ -4,15 +4,22 @@ else Canvas's late marker or "unknown"), the student's extension, and who the LM
 See grader.policy.submitted for what a verdict records."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.batch.classfolder import Entry
 from grader.lms.students import StudentIds, read_student_times
-from grader.policy.submitted import UNKNOWN, Stamp, read_timestamp
+from grader.policy.submitted import UNKNOWN, Stamp, read_timestamp, stamp_of
 
-__all__ = ["TimeSources", "stamps_for", "unknown_note"]
+if TYPE_CHECKING:
+    from grader.batch.gradebook import StoredVerdict
+
+__all__ = ["TimeSources", "keep_recorded", "kept_stamps", "stamps_for", "unknown_note"]
+
+# where a time comes from that only a flag of the batch reads: a run without that flag keeps it
+FROM_A_FLAG = {"--submitted-at": "submitted_at", "mtime": "from_mtime"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,29 @@ def stamps_for(entries: list[Entry], sources: TimeSources) -> dict[str, Stamp]:
                                    due=due.isoformat() if due else "", lms=who.lms if who else "",
                                    lms_id=who.lms_id if who else "", display_name=who.display_name if who else "")
     return out
+
+
+def keep_recorded(stamp: Stamp, recorded: Stamp | None, sources: TimeSources) -> Stamp:
+    """`stamp` (this run's), with what the verdict already recorded from a source this run was not
+    given: a time read from --submitted-at or from the file's mtime, a due time from --extensions.
+    A re-run or a regrade from the desk without those flags so keeps the late penalty; a run that
+    gives the flag says anew (a student it no longer lists loses the time or the extension)."""
+    if recorded is None:
+        return stamp
+    flag = FROM_A_FLAG.get(recorded.submitted_from)
+    if not stamp.submitted_at and recorded.submitted_at and flag is not None and not getattr(sources, flag):
+        stamp = replace(stamp, submitted_at=recorded.submitted_at, submitted_from=recorded.submitted_from)
+    if not stamp.due and recorded.due and sources.extensions is None:
+        stamp = replace(stamp, due=recorded.due)
+    return stamp
+
+
+def kept_stamps(stamps: dict[str, Stamp], verdicts: dict[tuple[str, str], "StoredVerdict"],
+                sources: TimeSources) -> dict[str, Stamp]:
+    """`stamps` with what `verdicts` (the gradebook's, of these submissions) recorded that this run
+    was not given (keep_recorded)."""
+    recorded = {student: stamp_of(stored.result) for (student, _sha), stored in verdicts.items()}
+    return {student: keep_recorded(stamp, recorded.get(student), sources) for student, stamp in stamps.items()}
 
 
 def unknown_note(stamps: dict[str, Stamp]) -> str:

@@ -23,7 +23,7 @@ from grader.policy.deadline import Deadline, duration_words, late_penalty, parse
 from grader.policy.final import Adjustment, FinalGrade, LatePenalty, final_grade
 from grader.results import Result
 
-__all__ = ["Shown", "Stamp", "UNKNOWN", "penalty_of", "read_timestamp", "shown", "stamped", "waived"]
+__all__ = ["Shown", "Stamp", "UNKNOWN", "penalty_of", "read_timestamp", "shown", "stamp_of", "stamped", "waived"]
 
 UNKNOWN = "unknown"
 
@@ -46,6 +46,12 @@ def stamped(result: Result, stamp: Stamp | None) -> Result:
         return result
     return replace(result, submitted_at=stamp.submitted_at, submitted_from=stamp.submitted_from, due=stamp.due,
                    lms=stamp.lms, lms_id=stamp.lms_id, display_name=stamp.display_name)
+
+
+def stamp_of(result: Result) -> Stamp:
+    """What `result` records of when it came in and who sent it."""
+    return Stamp(submitted_at=result.submitted_at, submitted_from=result.submitted_from, due=result.due,
+                 lms=result.lms, lms_id=result.lms_id, display_name=result.display_name)
 
 
 def read_timestamp(folder: Path) -> datetime | None:

@@ -243,6 +243,35 @@ def test_times_given_later_reach_the_gradebook_without_regrading(tmp_path: Path,
     assert (final["turingalan"]["lms"], final["turingalan"]["lms_id"]) == ("canvas", "12346")
 
 
+@pytest.mark.slow   # regrades one notebook in a real kernel
+def test_a_regrade_without_the_flags_keeps_the_times_and_extensions_it_was_given(
+        tmp_path: Path, course: Path, canvas_graded: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    """The desk's regrade (and an instructor's re-run) names no --submitted-at or --extensions: the
+    times and due dates the verdicts recorded stay, and so do the penalties; a run given the file
+    anew says anew."""
+    out = tmp_path / "out"
+    shutil.copytree(canvas_graded[0], out)
+    assignment = str(course / "assignments" / "tiny-tensors")
+    again = grader("batch", str(LMS / "canvas_download"), "--assignment", assignment, "--out", str(out),
+                   "--regrade", "--student", "turingalan", "--student", "liskovbarbara", "--workers", "2")
+    assert again.returncode == 0, again.stderr
+    assert "grading 2" in again.stderr
+    grades = by_student(out / "grades.csv")
+    alan, barbara = grades["turingalan"], grades["liskovbarbara"]
+    assert (alan["submitted_at"], alan["late_by"], alan["penalty"], alan["final"]) == (
+        "2026-12-06T03:00:00-05:00", "1 day 3 hours", "20%", "4.8")
+    assert (barbara["submitted_at"], barbara["penalty"], barbara["final"]) == ("2026-12-06T10:00:00-05:00", "0%", "4.0")
+    assert json.loads((out / "results" / "turingalan.json").read_text())["score"] == 4.8
+    (tmp_path / "times.csv").write_text("student,submitted_at\nturingalan,2026-12-04T20:00:00-05:00\n")
+    anew = grader("batch", str(LMS / "canvas_download"), "--assignment", assignment, "--out", str(out),
+                  "--submitted-at", str(tmp_path / "times.csv"))
+    assert anew.returncode == 0, anew.stderr
+    grades = by_student(out / "grades.csv")
+    assert (grades["turingalan"]["penalty"], grades["turingalan"]["final"]) == ("0%", "6.0")
+    assert grades["liskovbarbara"]["submitted_at"] == "unknown"          # no longer listed: Canvas's LATE mark alone
+    assert grades["liskovbarbara"]["final"] == "4.0"                      # her extension was not given again: kept
+
+
 @pytest.mark.slow   # grades three notebooks in real kernels (~12 s)
 def test_nbgrader_timestamp_then_the_list_then_mtime(tmp_path: Path, course: Path) -> None:
     right = (LMS / "canvas_download" / "lovelaceada_12345_900001_tiny-tensors.ipynb").read_text()
