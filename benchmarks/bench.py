@@ -29,6 +29,7 @@ Prints the ratios and the time per stage: kernel start, cells and checks come fr
 batch's own verdicts (Result.timings, one per submission); rendering (feedback HTML, results
 JSON) and the gradebook write are timed again here on those verdicts, one at a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,14 +54,26 @@ CELL_TIMEOUT = 30
 
 # Twenty submissions of a class, by sample: 8 full marks, 8 partial, 4 broken.
 MIX = [
-    ("correct", 6), ("written_from_scratch", 2),
-    ("forgot_bias", 1), ("hardcoded_0_1595", 1), ("outer_product_wrong_order", 1), ("reshape_returns_copy", 1),
-    ("reshape_with_resize_", 1), ("returns_numpy", 1), ("sigmoid_sign_error", 1), ("syntax_error_in_one_cell", 1),
-    ("stubs_untouched", 1), ("kills_the_kernel", 1), ("truncated", 1), ("python_script_named_ipynb", 1),
+    ("correct", 6),
+    ("written_from_scratch", 2),
+    ("forgot_bias", 1),
+    ("hardcoded_0_1595", 1),
+    ("outer_product_wrong_order", 1),
+    ("reshape_returns_copy", 1),
+    ("reshape_with_resize_", 1),
+    ("returns_numpy", 1),
+    ("sigmoid_sign_error", 1),
+    ("syntax_error_in_one_cell", 1),
+    ("stubs_untouched", 1),
+    ("kills_the_kernel", 1),
+    ("truncated", 1),
+    ("python_script_named_ipynb", 1),
 ]
-NBCLIENT_LINES = ("import sys, nbformat, nbclient\n"
-                  "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-                  f"nbclient.NotebookClient(nb, timeout={CELL_TIMEOUT}, kernel_name='python3').execute()\n")
+NBCLIENT_LINES = (
+    "import sys, nbformat, nbclient\n"
+    "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+    f"nbclient.NotebookClient(nb, timeout={CELL_TIMEOUT}, kernel_name='python3').execute()\n"
+)
 
 
 def make_class(n: int, folder: Path, with_timeouts: bool) -> list[Path]:
@@ -68,7 +81,7 @@ def make_class(n: int, folder: Path, with_timeouts: bool) -> list[Path]:
     if with_timeouts:
         names[1] = "cell_never_ends"
     have = [name for name in names if (SAMPLES / f"{name}.ipynb").is_file()]
-    if not have:                                 # no samples yet: the assignment's own notebook, stubs and all
+    if not have:  # no samples yet: the assignment's own notebook, stubs and all
         source = ASSIGNMENT / "neural-net-basics.ipynb"
         have, samples = ["stubs"], {"stubs": source}
     else:
@@ -89,7 +102,7 @@ def plain_nbclient(paths: list[Path]) -> tuple[float, list[float], int]:
     import nbformat
 
     times, errors = [], 0
-    saved = os.dup(2)                  # the kernels' own warnings (TCP without encryption) would flood the output
+    saved = os.dup(2)  # the kernels' own warnings (TCP without encryption) would flood the output
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 2)
     try:
@@ -115,8 +128,9 @@ def grader_bin() -> str:
     return found or "grader"
 
 
-def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str], *,
-                 fresh: bool = True) -> tuple[float, str]:
+def grader_batch(
+    folder: Path, out: Path, workers: int | None, extra: list[str], *, fresh: bool = True
+) -> tuple[float, str]:
     """`grader batch` of `folder` into `out` (emptied first, unless not `fresh`: a second run finds its
     gradebook); its seconds and its summary line."""
     if fresh and out.exists():
@@ -129,8 +143,11 @@ def grader_batch(folder: Path, out: Path, workers: int | None, extra: list[str],
     seconds = time.perf_counter() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"grader batch failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    last = [line for line in (proc.stdout + proc.stderr).splitlines()
-            if line.startswith("graded ") or "nothing to grade" in line]
+    last = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line.startswith("graded ") or "nothing to grade" in line
+    ]
     return seconds, (last[-1] if last else "")
 
 
@@ -160,8 +177,16 @@ def render_and_db(results: list[dict]) -> tuple[float, float]:
         book = Gradebook(f"sqlite:///{tmp}/bench.sqlite")
         t = time.perf_counter()
         for i, r in enumerate(objs):
-            book.record(assignment=assignment.slug, student=f"s{i}", sha256=r.sha256 or f"{i}", source=r.submission,
-                        status=r.status, result=r, reason="", replace=True)
+            book.record(
+                assignment=assignment.slug,
+                student=f"s{i}",
+                sha256=r.sha256 or f"{i}",
+                source=r.submission,
+                status=r.status,
+                result=r,
+                reason="",
+                replace=True,
+            )
         db = (time.perf_counter() - t) / len(objs)
         book.close()
     return render, db
@@ -177,12 +202,16 @@ def single(path: Path, runs: int) -> tuple[list[float], list[float]]:
                 subprocess.run([sys.executable, "-c", NBCLIENT_LINES, str(path)], capture_output=True)
                 plain.append(time.perf_counter() - t)
             else:
-                proc = subprocess.run([grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q",
-                                       "--no-server"],
-                                      capture_output=True, text=True)
+                proc = subprocess.run(
+                    [grader_bin(), "check", str(path), "--assignment", str(ASSIGNMENT), "-q", "--no-server"],
+                    capture_output=True,
+                    text=True,
+                )
                 check.append(time.perf_counter() - t)
                 if proc.returncode != 0:
-                    raise SystemExit(f"grader check of a correct submission exited {proc.returncode}: {proc.stderr[-2000:]}")
+                    raise SystemExit(
+                        f"grader check of a correct submission exited {proc.returncode}: {proc.stderr[-2000:]}"
+                    )
     return plain, check
 
 
@@ -206,7 +235,7 @@ def warm_single(path: Path, runs: int) -> tuple[float, list[float], list[float]]
     try:
         first = check()
         for i in range(runs):
-            for side in (("plain", "warm") if i % 2 == 0 else ("warm", "plain")):
+            for side in ("plain", "warm") if i % 2 == 0 else ("warm", "plain"):
                 if side == "warm":
                     warm.append(check())
                 else:
@@ -245,11 +274,15 @@ def loadavg() -> str:
 def warm_report(path: Path, runs: int) -> None:
     first, plain, warm = warm_single(path, runs)
     mp, mw = statistics.median(plain), statistics.median(warm)
-    print(f"warm: grader check again within ten minutes ({path.name}), through the warm server, {runs} runs each, alternating:")
+    print(
+        f"warm: grader check again within ten minutes ({path.name}), through the warm server, {runs} runs each, alternating:"
+    )
     print(f"  first check (starts the server; not counted): {first:.2f} s")
     print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
     print(f"  grader check:   {', '.join(f'{t:.2f}' for t in warm)} s  (median {mw:.2f})")
-    print(f"warm ratio (grader check through the warm server / plain nbclient, medians): {mw / mp:.3f}  (target <= 0.15)")
+    print(
+        f"warm ratio (grader check through the warm server / plain nbclient, medians): {mw / mp:.3f}  (target <= 0.15)"
+    )
 
 
 def kernel_report(path: Path, runs: int) -> None:
@@ -270,36 +303,50 @@ def kernel_report(path: Path, runs: int) -> None:
     assignment = load_assignment(ASSIGNMENT)
     kernels = FastKernels(prewarm=0)
     try:
-        grade(path, assignment, Options(), kernel_factory=kernels)         # the zygote booted, imports done
+        grade(path, assignment, Options(), kernel_factory=kernels)  # the zygote booted, imports done
         fresh: list[float] = []
         spare: list[float] = []
         for i in range(runs):
-            for side in (("fresh", "spare") if i % 2 == 0 else ("spare", "fresh")):
+            for side in ("fresh", "spare") if i % 2 == 0 else ("spare", "fresh"):
                 if side == "spare":
                     kernels.prefork(assignment, isolation)
-                    time.sleep(0.3)                                          # as between two checks
+                    time.sleep(0.3)  # as between two checks
                 result = grade(path, assignment, Options(), kernel_factory=kernels)
                 (spare if side == "spare" else fresh).append(result.timings["kernel_start"] * 1000)
     finally:
         kernels.close()
     print(f"forked kernel, asked for until ready for the first cell ({path.name}, {runs} each, alternating):")
-    print(f"  a fresh fork:           {', '.join(f'{t:.0f}' for t in fresh)} ms  (median {statistics.median(fresh):.0f})")
-    print(f"  the spare forked ahead: {', '.join(f'{t:.0f}' for t in spare)} ms  (median {statistics.median(spare):.0f};"
-          " target <= 50)")
+    print(
+        f"  a fresh fork:           {', '.join(f'{t:.0f}' for t in fresh)} ms  (median {statistics.median(fresh):.0f})"
+    )
+    print(
+        f"  the spare forked ahead: {', '.join(f'{t:.0f}' for t in spare)} ms  (median {statistics.median(spare):.0f};"
+        " target <= 50)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="submissions (default 20)")
     parser.add_argument("--workers", type=int, help="grader batch --workers (default: its own, the number of cores)")
-    parser.add_argument("--order", choices=["abba", "ab"], default="abba",
-                        help="abba: plain, grader, grader, plain (default); ab: each once")
+    parser.add_argument(
+        "--order",
+        choices=["abba", "ab"],
+        default="abba",
+        help="abba: plain, grader, grader, plain (default); ab: each once",
+    )
     parser.add_argument("--single", type=int, default=3, metavar="R", help="single-check runs per side (0: skip)")
-    parser.add_argument("--warm", type=int, default=3, metavar="R",
-                        help="warm-server check runs against plain runs (0: skip)")
+    parser.add_argument(
+        "--warm", type=int, default=3, metavar="R", help="warm-server check runs against plain runs (0: skip)"
+    )
     parser.add_argument("--only-warm", action="store_true", help="only the warm-server line (no batch, no cold single)")
-    parser.add_argument("--kernels", type=int, default=10, metavar="R",
-                        help="forked kernels timed until ready, fresh and spare (0: skip)")
+    parser.add_argument(
+        "--kernels",
+        type=int,
+        default=10,
+        metavar="R",
+        help="forked kernels timed until ready, fresh and spare (0: skip)",
+    )
     parser.add_argument("--only-kernels", action="store_true", help="only the forked-kernel line")
     parser.add_argument("--with-timeouts", action="store_true", help="put the endless-loop sample in the class")
     parser.add_argument("--no-fork-server", action="store_true", help="grade with plain kernels (for comparison)")
@@ -311,7 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     from grader.sandbox.isolation import detect
 
     isolation = detect("auto")
-    print(f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}, torch {torch.__version__}")
+    print(
+        f"machine: {os.cpu_count()} cores, load {loadavg()}; python {sys.version.split()[0]}, torch {torch.__version__}"
+    )
     print(f"grader's isolation: {isolation.label}")
     with work_folder(args.keep, "grader-bench-") as work:
         if args.only_warm:
@@ -331,18 +380,26 @@ def main(argv: list[str] | None = None) -> int:
                 total, each, errors = plain_nbclient(paths)
                 plain_total += total
                 plain_each += each
-                print(f"  plain nbclient, {len(paths)} notebooks one after another: {total:7.1f} s "
-                      f"({total / len(paths):.2f} s each; {errors} stopped at an error)  [load {loadavg()}]", flush=True)
+                print(
+                    f"  plain nbclient, {len(paths)} notebooks one after another: {total:7.1f} s "
+                    f"({total / len(paths):.2f} s each; {errors} stopped at an error)  [load {loadavg()}]",
+                    flush=True,
+                )
             else:
                 runs += 1
                 total, line = grader_batch(work / "class", work / f"out{runs}", args.workers, extra)
                 grader_total += total
-                print(f"  grader batch, {len(paths)} submissions:                  {total:7.1f} s "
-                      f"({total / len(paths):.2f} s each)  [load {loadavg()}]  {line}", flush=True)
+                print(
+                    f"  grader batch, {len(paths)} submissions:                  {total:7.1f} s "
+                    f"({total / len(paths):.2f} s each)  [load {loadavg()}]  {line}",
+                    flush=True,
+                )
         ratio = grader_total / plain_total
         target = 1 / 8 if args.n <= 20 else 1 / 25
-        print(f"batch ratio (grader batch / plain nbclient, {len(sides) // 2} run(s) each): {ratio:.3f}  "
-              f"(= 1/{1 / ratio:.1f}; target <= 1/{1 / target:.0f})")
+        print(
+            f"batch ratio (grader batch / plain nbclient, {len(sides) // 2} run(s) each): {ratio:.3f}  "
+            f"(= 1/{1 / ratio:.1f}; target <= 1/{1 / target:.0f})"
+        )
 
         results = verdicts(work / "out1")
         stages: dict[str, list[float]] = {}
@@ -354,14 +411,18 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("kernel_start", "cells", "checks"):
             values = stages.get(key, [])
             if values:
-                print(f"  {key:<13} {statistics.mean(values):6.3f} s   (median {statistics.median(values):.3f}, "
-                      f"max {max(values):.3f}, {len(values)} submissions)")
+                print(
+                    f"  {key:<13} {statistics.mean(values):6.3f} s   (median {statistics.median(values):.3f}, "
+                    f"max {max(values):.3f}, {len(values)} submissions)"
+                )
         print(f"  {'rendering':<13} {render:6.3f} s   (feedback HTML + results JSON, timed again here)")
         print(f"  {'database':<13} {db:6.3f} s   (one gradebook transaction, timed again here)")
         execs = [r.get("execution_time", 0.0) for r in results]
         print(f"  {'whole grade()':<13} {statistics.mean(execs):6.3f} s   (Result.execution_time)")
-        print(f"plain nbclient per notebook: mean {statistics.mean(plain_each):.2f} s, median "
-              f"{statistics.median(plain_each):.2f} s")
+        print(
+            f"plain nbclient per notebook: mean {statistics.mean(plain_each):.2f} s, median "
+            f"{statistics.median(plain_each):.2f} s"
+        )
 
         if args.single:
             correct = SAMPLES / "correct.ipynb"
@@ -372,7 +433,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"single submission ({correct.name}), {args.single} fresh processes each, alternating:")
             print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
             print(f"  grader check:   {', '.join(f'{t:.2f}' for t in check)} s  (median {mc:.2f})")
-            print(f"single ratio (grader check --no-server, cold / plain nbclient, medians): {mc / mp:.3f}  (target <= 0.5)")
+            print(
+                f"single ratio (grader check --no-server, cold / plain nbclient, medians): {mc / mp:.3f}  (target <= 0.5)"
+            )
         if args.kernels:
             kernel_report(SAMPLES / "correct.ipynb", args.kernels)
         if args.warm:

@@ -11,6 +11,7 @@ made again: what a grader waits for after each save, or while a batch writes).
 
 Targets (issue 28): each median at most 0.3 s, the server under 300 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,13 +38,28 @@ def make_result(i: int, checks: int):  # noqa: ANN201 - grader.results.Result
     made = []
     for k in range(checks):
         failed = (i * 7 + k * 3) % 11 == 0
-        made.append(CheckResult(name=f"test_check_{k:02d}", exercise=EXERCISES[k % len(EXERCISES)], points=2.0,
-                                score=0.0 if failed else 2.0, status="failed" if failed else "passed",
-                                message=f"check {k} of student {i}: values differ" if failed else "Passed.",
-                                diagnosis="the sign inside exp is flipped" if failed and k % 2 else ""))
+        made.append(
+            CheckResult(
+                name=f"test_check_{k:02d}",
+                exercise=EXERCISES[k % len(EXERCISES)],
+                points=2.0,
+                score=0.0 if failed else 2.0,
+                status="failed" if failed else "passed",
+                message=f"check {k} of student {i}: values differ" if failed else "Passed.",
+                diagnosis="the sign inside exp is flipped" if failed and k % 2 else "",
+            )
+        )
     score = sum(c.score for c in made)
-    return Result(submission=f"s{i:04d}.ipynb", assignment=SLUG, checks=made, score=score, max_score=2.0 * checks,
-                  sha256=f"{i:064x}", exercises={e: e for e in EXERCISES}, execution_time=1.0 + (i % 7) / 10)
+    return Result(
+        submission=f"s{i:04d}.ipynb",
+        assignment=SLUG,
+        checks=made,
+        score=score,
+        max_score=2.0 * checks,
+        sha256=f"{i:064x}",
+        exercises={e: e for e in EXERCISES},
+        execution_time=1.0 + (i % 7) / 10,
+    )
 
 
 def write_class(out: Path, students: int, checks: int) -> float:
@@ -56,11 +72,30 @@ def write_class(out: Path, students: int, checks: int) -> float:
     for i in range(students):
         result = make_result(i, checks)
         status = "passed" if result.score == result.max_score else "failed"
-        book.record(assignment=SLUG, student=f"student{i:04d}", sha256=result.sha256, source=f"student{i:04d}.ipynb",
-                    status=status, result=result)  # type: ignore[arg-type]
+        book.record(
+            assignment=SLUG,
+            student=f"student{i:04d}",
+            sha256=result.sha256,
+            source=f"student{i:04d}.ipynb",
+            status=status,
+            result=result,
+        )  # type: ignore[arg-type]
     for i in range(0, students, max(1, students // 50)):
-        save(book, Change(SLUG, f"student{i:04d}", "check", "test_check_00", 1.0, "partial credit", "bench",
-                          f"{i:064x}", None, True))
+        save(
+            book,
+            Change(
+                SLUG,
+                f"student{i:04d}",
+                "check",
+                "test_check_00",
+                1.0,
+                "partial credit",
+                "bench",
+                f"{i:064x}",
+                None,
+                True,
+            ),
+        )
     book.close()
     return time.monotonic() - started
 
@@ -75,7 +110,7 @@ def rss_mb(pid: int) -> tuple[float, float]:
 
 
 def timed(opener: urllib.request.OpenerDirector, url: str, n: int) -> float:
-    with opener.open(url, timeout=60) as reply:          # warm-up (and the facts cache)
+    with opener.open(url, timeout=60) as reply:  # warm-up (and the facts cache)
         reply.read()
     times = []
     for _ in range(n):
@@ -93,9 +128,12 @@ def after_change(opener: urllib.request.OpenerDirector, url: str, base: str, tok
     times = []
     for i in range(n):
         body = json.dumps({"check": "test_check_01", "points": i % 3, "reason": f"round {i}"}).encode()
-        request = urllib.request.Request(f"{base}/api/assignments/{SLUG}/students/student{(i * 37) % 1000:04d}/adjustments",
-                                         data=body, method="POST", headers={"Authorization": f"Bearer {token}",
-                                                                             "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base}/api/assignments/{SLUG}/students/student{(i * 37) % 1000:04d}/adjustments",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         urllib.request.urlopen(request, timeout=60).read()
         started = time.perf_counter()
         with opener.open(url, timeout=60) as reply:
@@ -105,9 +143,14 @@ def after_change(opener: urllib.request.OpenerDirector, url: str, base: str, tok
 
 
 def serve(out: Path, port: int) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", "serve", str(out), "--course", str(ROOT),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "serve", str(out), "--course", str(ROOT), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.stdout is not None
     for line in proc.stdout:
         if "?token=" in line:
@@ -125,26 +168,34 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="grader-desk-bench-") as tmp:
         out = Path(tmp) / "out"
         seconds = write_class(out, args.students, args.checks)
-        print(f"wrote {args.students} students x {args.checks} checks through Gradebook.record in {seconds:.1f} s "
-              f"(load average {os.getloadavg()[0]:.2f})")
+        print(
+            f"wrote {args.students} students x {args.checks} checks through Gradebook.record in {seconds:.1f} s "
+            f"(load average {os.getloadavg()[0]:.2f})"
+        )
         proc, url = serve(out, args.port)
         try:
             time.sleep(1.0)
             opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
             opener.open(url, timeout=60).read()
             base = url.split("/?token=")[0]
-            pages = {"assignment page": f"{base}/assignments/{SLUG}",
-                     "student page": f"{base}/assignments/{SLUG}/students/student0500",
-                     "API student list": f"{base}/api/assignments/{SLUG}/students"}
+            pages = {
+                "assignment page": f"{base}/assignments/{SLUG}",
+                "student page": f"{base}/assignments/{SLUG}/students/student0500",
+                "API student list": f"{base}/api/assignments/{SLUG}/students",
+            }
             for name, page in pages.items():
                 median = timed(opener, page, args.n)
                 changed = after_change(opener, page, base, url.split("?token=")[1], max(3, args.n // 3))
-                print(f"{name:<18} median {median:.3f} s over {args.n} requests  "
-                      f"({'within' if median <= 0.3 else 'OVER'} the 0.3 s target); right after an adjustment "
-                      f"{changed:.3f} s")
+                print(
+                    f"{name:<18} median {median:.3f} s over {args.n} requests  "
+                    f"({'within' if median <= 0.3 else 'OVER'} the 0.3 s target); right after an adjustment "
+                    f"{changed:.3f} s"
+                )
             now, peak = rss_mb(proc.pid)
-            print(f"server RSS {now:.0f} MB, peak {peak:.0f} MB ({'under' if peak < 300 else 'OVER'} the 300 MB target); "
-                  f"load average {os.getloadavg()[0]:.2f}")
+            print(
+                f"server RSS {now:.0f} MB, peak {peak:.0f} MB ({'under' if peak < 300 else 'OVER'} the 300 MB target); "
+                f"load average {os.getloadavg()[0]:.2f}"
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=30)

@@ -23,6 +23,7 @@ uid). Then it checks, and prints:
 Exit status 1 when a verdict is missing or wrong or anything was left. tests/batch/test_load.py runs
 a class of 30 through the same code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,11 +44,21 @@ ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "fixtures" / "assignments" / "mini"
 ATTACKS = ROOT / "tests" / "attacks" / "notebooks"
 GOLDENS = ROOT / "tests" / "goldens" / "attack"
-HOSTILE = ("endless_cell", "memory_hog", "fork_bomb", "kernel_kill_self", "output_flood", "forge_agent_reply",
-           "forge_hostile_replies", "forge_hostile_blobs",
-           "kernel_os_exit", "endless_function_ignores_interrupt", "daemon_processes")
+HOSTILE = (
+    "endless_cell",
+    "memory_hog",
+    "fork_bomb",
+    "kernel_kill_self",
+    "output_flood",
+    "forge_agent_reply",
+    "forge_hostile_replies",
+    "forge_hostile_blobs",
+    "kernel_os_exit",
+    "endless_function_ignores_interrupt",
+    "daemon_processes",
+)
 BENIGN = ("right", "wrong_activation")
-UID_RANGE = (200000, 900000)        # grader.sandbox.spec.UID_RANGE: every kernel's uid is in it
+UID_RANGE = (200000, 900000)  # grader.sandbox.spec.UID_RANGE: every kernel's uid is in it
 
 
 # -- the class ------------------------------------------------------------------------------
@@ -64,8 +75,10 @@ def build_class(dest: Path, n: int, hostile_every: int) -> dict[str, str]:
     import nbformat
 
     cells = _attack_cells()
-    sources = {"right": [cells.IMPORTS, cells.RIGHT_ACTIVATION, cells.RIGHT_RESHAPE],
-               "wrong_activation": [cells.IMPORTS, cells.WRONG_ACTIVATION, cells.RIGHT_RESHAPE]}
+    sources = {
+        "right": [cells.IMPORTS, cells.RIGHT_ACTIVATION, cells.RIGHT_RESHAPE],
+        "wrong_activation": [cells.IMPORTS, cells.WRONG_ACTIVATION, cells.RIGHT_RESHAPE],
+    }
     kinds: dict[str, str] = {}
     hostile = 0
     for i in range(n):
@@ -74,7 +87,7 @@ def build_class(dest: Path, n: int, hostile_every: int) -> dict[str, str]:
             hostile += 1
             nb = nbformat.read(ATTACKS / f"{kind}.ipynb", as_version=4)
         else:
-            kind = BENIGN[i % 7 == 3]                      # one benign in seven has a wrong activation
+            kind = BENIGN[i % 7 == 3]  # one benign in seven has a wrong activation
             nb = cells.build(kind, [f"# student {i}\n" + sources[kind][0], *sources[kind][1:]])
         student = f"s{i:03d}_{kind}"
         (dest / student).mkdir(parents=True, exist_ok=True)
@@ -162,9 +175,11 @@ def _is_kernel_side(pid: int, uid: int) -> bool:
 class Watch:
     """What was seen of the batch while it ran."""
 
-    kernels: dict[int, str] = field(default_factory=dict)     # pid -> start time, of every kernel-side process
-    uids: set[int] = field(default_factory=set)               # the kernels' own uids
-    rss_kb: list[tuple[float, int, int, int]] = field(default_factory=list)   # (t, verdicts, batch RSS, batch + graders PSS)
+    kernels: dict[int, str] = field(default_factory=dict)  # pid -> start time, of every kernel-side process
+    uids: set[int] = field(default_factory=set)  # the kernels' own uids
+    rss_kb: list[tuple[float, int, int, int]] = field(
+        default_factory=list
+    )  # (t, verdicts, batch RSS, batch + graders PSS)
 
     def sample(self, batch: int, started: float, verdicts: int) -> None:
         table = _proc_table()
@@ -186,10 +201,16 @@ class Watch:
         deadline = time.monotonic() + grace
         while True:
             table = _proc_table()
-            left = [f"pid {pid} ({_command(pid)})" for pid, start in self.kernels.items()
-                    if pid in table and table[pid][3] == start]
-            left += [f"pid {pid} of a kernel's uid {uid} ({_command(pid)})" for pid, (_, uid, _, _) in table.items()
-                     if uid in self.uids]
+            left = [
+                f"pid {pid} ({_command(pid)})"
+                for pid, start in self.kernels.items()
+                if pid in table and table[pid][3] == start
+            ]
+            left += [
+                f"pid {pid} of a kernel's uid {uid} ({_command(pid)})"
+                for pid, (_, uid, _, _) in table.items()
+                if uid in self.uids
+            ]
             if not left or time.monotonic() > deadline:
                 return left
             time.sleep(0.1)
@@ -211,11 +232,11 @@ class Report:
     workers: str
     exit_code: int
     seconds: float
-    wrong: list[str]                      # "student: what differs"
-    benign_s: dict[str, float]            # median, p95, max of the benign submissions' grading time
-    hostile_s: dict[str, list[float]]     # kind -> each copy's grading time
-    rss_mb: dict[str, float]              # the batch process: start, tenth, peak, end; graders_peak
-    left: list[str]                       # processes and temporary files left behind
+    wrong: list[str]  # "student: what differs"
+    benign_s: dict[str, float]  # median, p95, max of the benign submissions' grading time
+    hostile_s: dict[str, list[float]]  # kind -> each copy's grading time
+    rss_mb: dict[str, float]  # the batch process: start, tenth, peak, end; graders_peak
+    left: list[str]  # processes and temporary files left behind
     log_tail: str = ""
 
     @property
@@ -249,8 +270,9 @@ def run_class(n: int, hostile_every: int, workers: int | None, keep: Path | None
     return report
 
 
-def _judge(kinds: dict[str, str], out: Path, code: int, seconds: float, watch: Watch, left: list[str],
-           log: str) -> Report:
+def _judge(
+    kinds: dict[str, str], out: Path, code: int, seconds: float, watch: Watch, left: list[str], log: str
+) -> Report:
     wrong, benign, hostile = [], [], {}
     for student, kind in kinds.items():
         results = out / "results" / f"{student}.json"
@@ -266,12 +288,27 @@ def _judge(kinds: dict[str, str], out: Path, code: int, seconds: float, watch: W
         else:
             hostile.setdefault(kind, []).append(round(took, 1))
     benign.sort()
-    spread = {"median": statistics.median(benign), "p95": benign[int(0.95 * (len(benign) - 1))],
-              "max": benign[-1]} if benign else {}
-    workers = next((line.split(" with ", 1)[1] for line in log.splitlines() if " with " in line and "grading" in line), "?")
-    return Report(n=len(kinds), hostile=sum(len(v) for v in hostile.values()), workers=workers, exit_code=code,
-                  seconds=seconds, wrong=wrong, benign_s=spread, hostile_s=hostile, rss_mb=_memory(watch),
-                  left=left, log_tail=log[-3000:])
+    spread = (
+        {"median": statistics.median(benign), "p95": benign[int(0.95 * (len(benign) - 1))], "max": benign[-1]}
+        if benign
+        else {}
+    )
+    workers = next(
+        (line.split(" with ", 1)[1] for line in log.splitlines() if " with " in line and "grading" in line), "?"
+    )
+    return Report(
+        n=len(kinds),
+        hostile=sum(len(v) for v in hostile.values()),
+        workers=workers,
+        exit_code=code,
+        seconds=seconds,
+        wrong=wrong,
+        benign_s=spread,
+        hostile_s=hostile,
+        rss_mb=_memory(watch),
+        left=left,
+        log_tail=log[-3000:],
+    )
 
 
 def _memory(watch: Watch) -> dict[str, float]:
@@ -280,25 +317,43 @@ def _memory(watch: Watch) -> dict[str, float]:
         return {}
     total = max(r[1] for r in rows) or 1
     tenth = next((r[2] for r in rows if r[1] >= total / 10), rows[-1][2])
-    return {"start": rows[0][2] / 1024, "after_a_tenth": tenth / 1024, "peak": max(r[2] for r in rows) / 1024,
-            "end": rows[-1][2] / 1024, "graders_peak": max(r[3] for r in rows) / 1024}
+    return {
+        "start": rows[0][2] / 1024,
+        "after_a_tenth": tenth / 1024,
+        "peak": max(r[2] for r in rows) / 1024,
+        "end": rows[-1][2] / 1024,
+        "graders_peak": max(r[3] for r in rows) / 1024,
+    }
 
 
 def describe(report: Report) -> str:
     b = report.benign_s
-    lines = [f"{report.n} submissions ({report.hostile} hostile or faulty) graded {report.workers} "
-             f"in {report.seconds:.1f} s: exit {report.exit_code}, {report.seconds / max(report.n, 1):.2f} s each",
-             f"verdicts: {report.n - len(report.wrong)} of {report.n} as expected" + "".join(f"\n  WRONG {w}" for w in report.wrong),
-             f"benign submissions, grading time: median {b.get('median', 0):.2f} s, p95 {b.get('p95', 0):.2f} s, "
-             f"max {b.get('max', 0):.2f} s",
-             "hostile, grading time of each copy (mini: cell 4 s, call 3 s):"]
-    lines += [f"  {kind:<36} {', '.join(f'{t:g}' for t in times)} s" for kind, times in sorted(report.hostile_s.items())]
+    lines = [
+        f"{report.n} submissions ({report.hostile} hostile or faulty) graded {report.workers} "
+        f"in {report.seconds:.1f} s: exit {report.exit_code}, {report.seconds / max(report.n, 1):.2f} s each",
+        f"verdicts: {report.n - len(report.wrong)} of {report.n} as expected"
+        + "".join(f"\n  WRONG {w}" for w in report.wrong),
+        f"benign submissions, grading time: median {b.get('median', 0):.2f} s, p95 {b.get('p95', 0):.2f} s, "
+        f"max {b.get('max', 0):.2f} s",
+        "hostile, grading time of each copy (mini: cell 4 s, call 3 s):",
+    ]
+    lines += [
+        f"  {kind:<36} {', '.join(f'{t:g}' for t in times)} s" for kind, times in sorted(report.hostile_s.items())
+    ]
     m = report.rss_mb
-    lines.append(f"batch process RSS: start {m.get('start', 0):.0f} MB, after a tenth {m.get('after_a_tenth', 0):.0f} MB, "
-                 f"peak {m.get('peak', 0):.0f} MB, end {m.get('end', 0):.0f} MB; with its graders (PSS, no kernels) at most "
-                 f"{m.get('graders_peak', 0):.0f} MB")
-    lines.append("left behind: " + ("nothing (no kernel process, no kernel uid, no temporary file)" if not report.left
-                                    else "; ".join(report.left[:20])))
+    lines.append(
+        f"batch process RSS: start {m.get('start', 0):.0f} MB, after a tenth {m.get('after_a_tenth', 0):.0f} MB, "
+        f"peak {m.get('peak', 0):.0f} MB, end {m.get('end', 0):.0f} MB; with its graders (PSS, no kernels) at most "
+        f"{m.get('graders_peak', 0):.0f} MB"
+    )
+    lines.append(
+        "left behind: "
+        + (
+            "nothing (no kernel process, no kernel uid, no temporary file)"
+            if not report.left
+            else "; ".join(report.left[:20])
+        )
+    )
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ Runs alternate (sandboxed, limits only, sandboxed, ...) so that a machine busy w
 else slows both alike. Prints each pair, the median of the per-pair ratios and the ratio of
 the medians. The target is <= 1.2x.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=5, help="pairs of runs (default 5)")
     parser.add_argument("--assignment", type=Path, default=ROOT / "tests" / "fixtures" / "assignments" / "mini")
     parser.add_argument("--notebook", type=Path, help="the submission (default: a clean one for the mini assignment)")
-    parser.add_argument("--no-fork-server", action="store_true",
-                        help="a plain kernel per submission instead of the default (forked kernels)")
+    parser.add_argument(
+        "--no-fork-server",
+        action="store_true",
+        help="a plain kernel per submission instead of the default (forked kernels)",
+    )
     args = parser.parse_args(argv)
 
     from grader.course import load_assignment
@@ -51,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import dataclasses
 
-    extra = {"fork_server": False} if args.no_fork_server and "fork_server" in {
-        f.name for f in dataclasses.fields(Options)} else {}
+    extra = (
+        {"fork_server": False}
+        if args.no_fork_server and "fork_server" in {f.name for f in dataclasses.fields(Options)}
+        else {}
+    )
     sandboxed = detect("auto")
     if not sandboxed.sandboxed:
         print(f"no sandbox here: {sandboxed.label}", file=sys.stderr)
@@ -66,23 +73,30 @@ def main(argv: list[str] | None = None) -> int:
             result = grade(notebook, assignment, Options(sandbox=mode, **extra))
             seconds = time.perf_counter() - started
             if not result.passed:
-                raise SystemExit(f"the clean submission did not pass under sandbox={mode}: {result.score}/{result.max_score}")
+                raise SystemExit(
+                    f"the clean submission did not pass under sandbox={mode}: {result.score}/{result.max_score}"
+                )
             return seconds
 
-        once("auto"), once("none")      # warm both paths (imports, page cache, fork servers)
+        once("auto"), once("none")  # warm both paths (imports, page cache, fork servers)
         pairs = []
         for i in range(args.n):
             first, second = ("auto", "none") if i % 2 == 0 else ("none", "auto")
             times = {first: once(first)}
             times[second] = once(second)
             pairs.append((times["auto"], times["none"]))
-            print(f"run {i + 1}: sandbox {times['auto']:.2f} s, limits only {times['none']:.2f} s, "
-                  f"ratio {times['auto'] / times['none']:.2f}", flush=True)
+            print(
+                f"run {i + 1}: sandbox {times['auto']:.2f} s, limits only {times['none']:.2f} s, "
+                f"ratio {times['auto'] / times['none']:.2f}",
+                flush=True,
+            )
     ratios = [a / b for a, b in pairs]
     med_auto = statistics.median(a for a, _ in pairs)
     med_none = statistics.median(b for _, b in pairs)
     print(f"median sandbox {med_auto:.2f} s, median limits only {med_none:.2f} s")
-    print(f"median ratio {statistics.median(ratios):.3f}x (ratio of medians {med_auto / med_none:.3f}x; target <= 1.2x)")
+    print(
+        f"median ratio {statistics.median(ratios):.3f}x (ratio of medians {med_auto / med_none:.3f}x; target <= 1.2x)"
+    )
     return 0
 
 

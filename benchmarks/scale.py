@@ -16,6 +16,7 @@
 Both batches run in this one invocation, one after the other; the load average is printed at
 each step (this machine's two cores are shared).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,13 +47,17 @@ def main() -> int:
             make_class(n, folder, with_timeouts=False)
             seconds, line = grader_batch(folder, out, args.workers, [])
             per[n] = seconds / n
-            print(f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {loadavg()}]  {line}")
+            print(
+                f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {loadavg()}]  {line}"
+            )
         ratio = per[args.large] / per[args.small]
         print(f"time per submission, {args.large} / {args.small}: {ratio:.3f}  (target <= 1.1)")
         folder, out = work / f"class-{args.large}", work / f"out-{args.large}"
         seconds, line = grader_batch(folder, out, args.workers, [], fresh=False)
-        print(f"  grader batch again over the graded {args.large} (nothing to do): {seconds:.2f} s  (target < 5)  "
-              f"[load {loadavg()}]  {line}")
+        print(
+            f"  grader batch again over the graded {args.large} (nothing to do): {seconds:.2f} s  (target < 5)  "
+            f"[load {loadavg()}]  {line}"
+        )
     return 0
 
 

@@ -15,6 +15,7 @@
 3. **All pairs**: every submission fingerprinted (as a batch's record does, without the
    gradebook), then compared (grader.similarity.compare) and the report's section rendered.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,24 @@ def scratch(rng: random.Random, lines: int) -> list[str]:
         v, w = rng.sample(names, 2)
         kind = rng.randrange(6)
         if kind == 0:
-            body.append(f"{v} = data['images'][{rng.randrange(500)}:{rng.randrange(500, 1000)}].float().mean({rng.choice(['', 'dim=0', 'dim=1'])})")
+            body.append(
+                f"{v} = data['images'][{rng.randrange(500)}:{rng.randrange(500, 1000)}].float().mean({rng.choice(['', 'dim=0', 'dim=1'])})"
+            )
         elif kind == 1:
-            body.append(f"print({rng.choice(['shape', 'value', 'check', 'here'])!r}, {v}, {w} * {rng.randrange(2, 99)})")
+            body.append(
+                f"print({rng.choice(['shape', 'value', 'check', 'here'])!r}, {v}, {w} * {rng.randrange(2, 99)})"
+            )
         elif kind == 2:
             body += [f"for i in range({rng.randrange(2, 30)}):", f"    {v} = {v} + i * {rng.random():.3f}"]
         elif kind == 3:
-            body.append(f"{w} = torch.{rng.choice(['zeros', 'ones', 'randn', 'rand'])}({rng.randrange(1, 9)}, {rng.randrange(1, 65)})")
+            body.append(
+                f"{w} = torch.{rng.choice(['zeros', 'ones', 'randn', 'rand'])}({rng.randrange(1, 9)}, {rng.randrange(1, 65)})"
+            )
         elif kind == 4:
-            body += [f"if {v} is not None and {rng.randrange(100)} > {rng.randrange(100)}:", f"    {w} = {v} ** {rng.randrange(2, 4)}"]
+            body += [
+                f"if {v} is not None and {rng.randrange(100)} > {rng.randrange(100)}:",
+                f"    {w} = {v} ** {rng.randrange(2, 4)}",
+            ]
         else:
             body.append(f"{v} = {w}.{rng.choice(['sum', 'max', 'min', 'std'])}() / {rng.randrange(1, 255)}")
         if len(body) >= rng.randrange(8, 25):
@@ -69,7 +79,7 @@ def make_class(folder: Path, n: int, seed: int = 7) -> list[Path]:
     for i in range(n):
         student = folder / f"s{i:04d}"
         student.mkdir(parents=True)
-        if i % 50 == 49:                       # a copy of an earlier student's folder
+        if i % 50 == 49:  # a copy of an earlier student's folder
             source = made[rng.randrange(len(made))]
             shutil.copy(source / f"{SLUG}.ipynb", student / f"{SLUG}.ipynb")
         else:
@@ -164,8 +174,18 @@ def batch_once(classdir: Path, out: Path, fingerprints: bool) -> tuple[float, fl
     its own."""
     import subprocess
 
-    args = [sys.executable, "-c", WRAPPER, "with" if fingerprints else "without", "batch", str(classdir),
-            "--assignment", str(ROOT / "assignments" / SLUG), "--out", str(out)]
+    args = [
+        sys.executable,
+        "-c",
+        WRAPPER,
+        "with" if fingerprints else "without",
+        "batch",
+        str(classdir),
+        "--assignment",
+        str(ROOT / "assignments" / SLUG),
+        "--out",
+        str(out),
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
@@ -186,7 +206,7 @@ def all_pairs(paths: list[Path]) -> None:
     from grader.similarity.view import render_section
 
     assignment = load_assignment(ROOT / "assignments" / SLUG)
-    fingerprint_path(paths[0], assignment)                     # imports and the released notebook, once
+    fingerprint_path(paths[0], assignment)  # imports and the released notebook, once
     t = time.perf_counter()
     prints = [Prints(p.name, "-", tuple(fingerprint_path(p, assignment))) for p in paths]
     made = time.perf_counter() - t
@@ -197,10 +217,14 @@ def all_pairs(paths: list[Path]) -> None:
     t = time.perf_counter()
     section = render_section(found)
     rendered = time.perf_counter() - t
-    print(f"fingerprints: {len(paths)} submissions in {made:.2f} s ({1000 * made / len(paths):.1f} ms each, "
-          f"{tokens:.0f} tokens of own code on average)")
-    print(f"all pairs:    {len(paths) * (len(paths) - 1) // 2} pairs compared in {compared:.2f} s; "
-          f"{len(found.whole())} pairs at or above {found.config.threshold:.0%}, {len(found.clusters)} groups of 3+")
+    print(
+        f"fingerprints: {len(paths)} submissions in {made:.2f} s ({1000 * made / len(paths):.1f} ms each, "
+        f"{tokens:.0f} tokens of own code on average)"
+    )
+    print(
+        f"all pairs:    {len(paths) * (len(paths) - 1) // 2} pairs compared in {compared:.2f} s; "
+        f"{len(found.whole())} pairs at or above {found.config.threshold:.0%}, {len(found.clusters)} groups of 3+"
+    )
     print(f"report:       the section rendered in {rendered:.2f} s ({len(section) // 1024} KiB)")
 
 
@@ -216,20 +240,28 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch:
             classdir = work / "batch-class"
             classdir.mkdir()
-            for p in paths[:args.batch]:
+            for p in paths[: args.batch]:
                 shutil.copytree(p, classdir / p.name)
             runs: dict[bool, list[tuple[float, float, float, float]]] = {False: [], True: []}
             for k, with_prints in enumerate((False, True, True, False)):
                 runs[with_prints].append(batch_once(classdir, work / f"out{k}", with_prints))
-                print(f"  batch of {args.batch} {'with' if with_prints else 'without'} fingerprints: "
-                      f"{runs[with_prints][-1][0]:.1f} s, {runs[with_prints][-1][2]:.1f} CPU-s (load {os.getloadavg()[0]:.2f})")
+                print(
+                    f"  batch of {args.batch} {'with' if with_prints else 'without'} fingerprints: "
+                    f"{runs[with_prints][-1][0]:.1f} s, {runs[with_prints][-1][2]:.1f} CPU-s (load {os.getloadavg()[0]:.2f})"
+                )
             plain, full = sum(r[0] for r in runs[False]), sum(r[0] for r in runs[True])
-            inside, cpu_all, cpu_in = sum(r[1] for r in runs[True]), sum(r[2] for r in runs[True]), sum(r[3] for r in runs[True])
-            print(f"batch:        with fingerprints {full / plain:.3f}x the time without (abba, {args.batch} each); "
-                  f"fingerprinting: {cpu_in / cpu_all:.1%} of the with-runs' CPU ({1000 * cpu_in / (2 * args.batch):.1f} ms "
-                  f"a submission of {1000 * cpu_all / (2 * args.batch):.0f}), {inside / full:.1%} of their wall time "
-                  f"({1000 * inside / (2 * args.batch):.1f} ms a submission)")
-        all_pairs(paths[:args.n])
+            inside, cpu_all, cpu_in = (
+                sum(r[1] for r in runs[True]),
+                sum(r[2] for r in runs[True]),
+                sum(r[3] for r in runs[True]),
+            )
+            print(
+                f"batch:        with fingerprints {full / plain:.3f}x the time without (abba, {args.batch} each); "
+                f"fingerprinting: {cpu_in / cpu_all:.1%} of the with-runs' CPU ({1000 * cpu_in / (2 * args.batch):.1f} ms "
+                f"a submission of {1000 * cpu_all / (2 * args.batch):.0f}), {inside / full:.1%} of their wall time "
+                f"({1000 * inside / (2 * args.batch):.1f} ms a submission)"
+            )
+        all_pairs(paths[: args.n])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -15,6 +15,7 @@ ran past the budget (--budget seconds for the whole command, 240 by default).
 
     python3 gpu/check.py [--wheels .gpu/wheels-3.12] [--out DIR] [--budget 240]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,15 +78,28 @@ def offline_env(target: Path | None) -> dict[str, str]:
 
 def install(wheels: Path, target: Path) -> tuple[bool, str]:
     """pip install --no-index: the carried wheels and the grader (this checkout), into `target`."""
-    cmd = [sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--no-build-isolation",
-           "--disable-pip-version-check", "--no-cache-dir", "--target", str(target),
-           *sorted(str(w) for w in wheels.glob("*.whl")), str(ROOT)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-index",
+        "--no-deps",
+        "--no-build-isolation",
+        "--disable-pip-version-check",
+        "--no-cache-dir",
+        "--target",
+        str(target),
+        *sorted(str(w) for w in wheels.glob("*.whl")),
+        str(ROOT),
+    ]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(None), cwd=target.parent,
-                              timeout=180)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=offline_env(None), cwd=target.parent, timeout=180
+        )
     except subprocess.TimeoutExpired:
         return False, "pip ran past 180 s"
-    for path in [target, *target.rglob("*")]:          # a kernel runs as a uid of its own: it must read them
+    for path in [target, *target.rglob("*")]:  # a kernel runs as a uid of its own: it must read them
         if not path.is_symlink():
             path.chmod(path.stat().st_mode | 0o444 | (0o111 if path.is_dir() else 0))
     return proc.returncode == 0, (proc.stderr or proc.stdout).strip()
@@ -103,25 +117,39 @@ def prepare(wheels: Path) -> tuple[Path | None, list[str], list[str]]:
         tail = output.splitlines()[-3:]
         return target, [f"the offline install failed (pip install --no-index --target): {' | '.join(tail)}"], []
     count = len(list(wheels.glob("*.whl")))
-    lines = [f"installed {count} wheels from {wheels} and the grader from {ROOT} into {target} "
-             f"with pip install --no-index --target, in {time.monotonic() - began:.1f} s"]
+    lines = [
+        f"installed {count} wheels from {wheels} and the grader from {ROOT} into {target} "
+        f"with pip install --no-index --target, in {time.monotonic() - began:.1f} s"
+    ]
     unmet = check_requirements(target)
     absent = [m for m in unmet if m.found == "not installed"]
     if absent:
-        return target, [f"{m.requirement} (for {m.needed_by}): not installed here nor carried" for m in absent[:6]], lines
+        return (
+            target,
+            [f"{m.requirement} (for {m.needed_by}): not installed here nor carried" for m in absent[:6]],
+            lines,
+        )
     count = len(list(target.glob("*.dist-info")))
-    if unmet:     # a version of the machine's own that is older or newer than asked: worth a try, said plainly
+    if unmet:  # a version of the machine's own that is older or newer than asked: worth a try, said plainly
         lines += [f"warning: {m.requirement} (for {m.needed_by}) but {m.found}: going on" for m in unmet]
     else:
-        lines.append(f"every requirement of the {count} distributions installed there is met by them or by this "
-                     "Python's own packages")
+        lines.append(
+            f"every requirement of the {count} distributions installed there is met by them or by this "
+            "Python's own packages"
+        )
     return target, [], lines
 
 
 def device_report(log: Log, target: Path) -> dict[str, object]:
     try:
-        proc = subprocess.run([sys.executable, "-c", REPORT], capture_output=True, text=True,
-                              env=offline_env(target), cwd=target.parent, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", REPORT],
+            capture_output=True,
+            text=True,
+            env=offline_env(target),
+            cwd=target.parent,
+            timeout=120,
+        )
     except subprocess.TimeoutExpired:
         log("gpu-check: importing torch and the grader, and asking torch for the device, took over 120 s: stopped")
         return {}
@@ -130,8 +158,10 @@ def device_report(log: Log, target: Path) -> dict[str, object]:
         return {}
     info: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
     log(f"python {info['python']} ({info['executable']}); torch {info['torch']}, built for CUDA {info['torch_cuda']}")
-    log(f"CUDA device: {info['device'] or 'none'}" + (f" (compute capability {info['capability']}, "
-                                                      f"{info['devices']} device(s))" if info["device"] else ""))
+    log(
+        f"CUDA device: {info['device'] or 'none'}"
+        + (f" (compute capability {info['capability']}, {info['devices']} device(s))" if info["device"] else "")
+    )
     log(f"grader {info['grader']} imported from {info['grader_from']}")
     log(f"isolation: {info['isolation']} (bubblewrap: {info['bwrap'] or 'not installed'})")
     if shutil.which("nvidia-smi"):
@@ -143,31 +173,50 @@ def device_report(log: Log, target: Path) -> dict[str, object]:
 def grade_sample(log: Log, target: Path, out: Path) -> None:
     """One notebook, graded by the grader installed in `target` (run from outside the checkout)."""
     results = out / "sample-results.json"
-    cmd = [sys.executable, "-m", "grader.cli", "check", str(SAMPLE), "--assignment", str(ASSIGNMENT),
-           "--device", "auto", "--results", str(results), "--no-server", "-q"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        "check",
+        str(SAMPLE),
+        "--assignment",
+        str(ASSIGNMENT),
+        "--device",
+        "auto",
+        "--results",
+        str(results),
+        "--no-server",
+        "-q",
+    ]
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="grader-gpu-course-") as course:    # not the checkout, not the target
+    with tempfile.TemporaryDirectory(prefix="grader-gpu-course-") as course:  # not the checkout, not the target
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=course,
-                                  timeout=150)
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=offline_env(target), cwd=course, timeout=150)
         except subprocess.TimeoutExpired:
             log(f"sample: {SAMPLE.name} was not graded within 150 s: stopped")
             return
     took = time.monotonic() - began
     if not results.exists():
-        log(f"sample: {SAMPLE.name} was not graded (exit {proc.returncode}): "
-            f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}")
+        log(
+            f"sample: {SAMPLE.name} was not graded (exit {proc.returncode}): "
+            f"{(proc.stderr.strip().splitlines() or ['no output'])[-1]}"
+        )
         return
     data = json.loads(results.read_text())
     extra = data.get("extra_data", {})
-    log(f"sample: {SAMPLE.name} graded by the installed grader on {extra.get('device')}: score {data['score']} "
+    log(
+        f"sample: {SAMPLE.name} graded by the installed grader on {extra.get('device')}: score {data['score']} "
         f"of {sum(t.get('max_score', 0) for t in data['tests'])}, exit {proc.returncode}, in {took:.1f} s "
-        f"(isolation: {extra.get('isolation')})")
+        f"(isolation: {extra.get('isolation')})"
+    )
 
 
 def gpu_test_files() -> list[str]:
-    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
-                  if "pytest.mark.gpu" in p.read_text(encoding="utf-8"))
+    return sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tests").rglob("test_*.py")
+        if "pytest.mark.gpu" in p.read_text(encoding="utf-8")
+    )
 
 
 def run_tests(log: Log, target: Path, out: Path, sandboxed: bool, seconds: float) -> int:
@@ -175,20 +224,41 @@ def run_tests(log: Log, target: Path, out: Path, sandboxed: bool, seconds: float
     machine what a GPU changes (which mean more against a torch that can initialise CUDA)."""
     select = [] if sandboxed else ["-m", "not sandbox"]
     if not sandboxed:
-        log("no sandbox here (bubblewrap missing or unusable): running the tests that need none "
-            "(-m 'not sandbox'); the kernel's view of the device nodes is not checked on this machine")
+        log(
+            "no sandbox here (bubblewrap missing or unusable): running the tests that need none "
+            "(-m 'not sandbox'); the kernel's view of the device nodes is not checked on this machine"
+        )
     files = gpu_test_files()
-    cmd = [sys.executable, "-m", "pytest", *select, "-v", "-rA", "--durations=0", "-p", "no:randomly",
-           f"--junitxml={out / 'gpu-check.junit.xml'}", *files]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *select,
+        "-v",
+        "-rA",
+        "--durations=0",
+        "-p",
+        "no:randomly",
+        f"--junitxml={out / 'gpu-check.junit.xml'}",
+        *files,
+    ]
     log(f"$ {' '.join(cmd[1:])}   (at most {seconds:.0f} s)")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
-                            env=offline_env(target), start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=offline_env(target),
+        start_new_session=True,
+    )
+
     def copy_output() -> None:
         for line in proc.stdout or ():
             log(line.rstrip("\n"))
 
     pump = threading.Thread(target=copy_output, daemon=True)
-    pump.start()           # a test that hangs without a word still ends at the deadline
+    pump.start()  # a test that hangs without a word still ends at the deadline
     try:
         code = proc.wait(timeout=max(1.0, seconds))
     except subprocess.TimeoutExpired:
@@ -204,7 +274,9 @@ def run_tests(log: Log, target: Path, out: Path, sandboxed: bool, seconds: float
 def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     parser = argparse.ArgumentParser(description="the GPU tests, offline, with this Python's own torch")
-    parser.add_argument("--wheels", type=Path, default=ROOT / ".gpu" / f"wheels-{sys.version_info[0]}.{sys.version_info[1]}")
+    parser.add_argument(
+        "--wheels", type=Path, default=ROOT / ".gpu" / f"wheels-{sys.version_info[0]}.{sys.version_info[1]}"
+    )
     parser.add_argument("--out", type=Path, default=Path(os.environ.get("OUT") or ROOT / "gpu-check-output"))
     parser.add_argument("--budget", type=float, default=240.0, help="seconds for the whole command")
     args = parser.parse_args(argv)
@@ -216,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
             log(f"gpu-check: cannot run: {'; '.join(missing)}")
             return 2
         assert target is not None
-        log(f"gpu-check: ready: {sys.executable} with its own torch, the grader and its dependencies installed "
-            f"offline; log in {out / LOG_NAME}")
+        log(
+            f"gpu-check: ready: {sys.executable} with its own torch, the grader and its dependencies installed "
+            f"offline; log in {out / LOG_NAME}"
+        )
         for line in lines:
             log(line)
         info = device_report(log, target)
@@ -226,10 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         grade_sample(log, target, out)
         spent = time.monotonic() - began
         if args.budget - spent < 60:
-            log(f"gpu-check: the install, the device report and the sample took {spent:.0f} s of the {args.budget:.0f} s "
-                f"budget: the tests get {max(args.budget - spent, 10):.0f} s")
+            log(
+                f"gpu-check: the install, the device report and the sample took {spent:.0f} s of the {args.budget:.0f} s "
+                f"budget: the tests get {max(args.budget - spent, 10):.0f} s"
+            )
         code = run_tests(log, target, out, bool(info["sandboxed"]), max(args.budget - spent, 10))
-        log(f"gpu-check: done in {time.monotonic() - began:.0f} s: pytest exit {code}; CUDA device: {info['device'] or 'none'}")
+        log(
+            f"gpu-check: done in {time.monotonic() - began:.0f} s: pytest exit {code}; CUDA device: {info['device'] or 'none'}"
+        )
         return code
     finally:
         if target is not None:

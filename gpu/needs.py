@@ -3,6 +3,7 @@
 Both are read on the lent machine, which reaches no registry: what is missing there is said in
 one line, with what to do, instead of a failure half-way through the tests.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -13,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MIN_PYTHON = (3, 11)
-MIN_SETUPTOOLS = 68          # pyproject.toml's build backend; built here without isolation (offline)
+MIN_SETUPTOOLS = 68  # pyproject.toml's build backend; built here without isolation (offline)
 
 
 @dataclass(frozen=True)
 class Unmet:
-    requirement: str         # as the distribution states it
+    requirement: str  # as the distribution states it
     needed_by: str
-    found: str               # "not installed", or the version found
+    found: str  # "not installed", or the version found
 
 
 def _major(version: str) -> int:
@@ -44,21 +45,33 @@ def needs_before_install(wheels: Path, root: Path) -> list[str]:
         missing.append(f"Python {here} is too old (the grader needs 3.11 or later)")
     if importlib.util.find_spec("torch") is None:
         missing.append(f"{sys.executable} has no torch: run this with the machine's own python3, the one that holds it")
-    for module, why in (("pip", "to install the carried wheels"), ("setuptools", "to build the grader offline"),
-                        ("packaging", "to check the installed requirements")):
+    for module, why in (
+        ("pip", "to install the carried wheels"),
+        ("setuptools", "to build the grader offline"),
+        ("packaging", "to check the installed requirements"),
+    ):
         if importlib.util.find_spec(module) is None:
             missing.append(f"{sys.executable} has no {module} ({why})")
-    if importlib.util.find_spec("setuptools") is not None and _major(importlib.metadata.version("setuptools")) < MIN_SETUPTOOLS:
-        missing.append(f"setuptools {importlib.metadata.version('setuptools')} is older than {MIN_SETUPTOOLS} "
-                       "(pyproject.toml's build backend)")
+    if (
+        importlib.util.find_spec("setuptools") is not None
+        and _major(importlib.metadata.version("setuptools")) < MIN_SETUPTOOLS
+    ):
+        missing.append(
+            f"setuptools {importlib.metadata.version('setuptools')} is older than {MIN_SETUPTOOLS} "
+            "(pyproject.toml's build backend)"
+        )
     if not (root / "pyproject.toml").is_file():
         missing.append(f"no pyproject.toml in {root}: run this from the grader's checkout")
     if not any(wheels.glob("*.whl")):
-        missing.append(f"no wheels in {wheels}: run `make gpu-wheels` where a registry is reachable, and carry "
-                       f"{wheels.name} (docs/gpu.md)")
+        missing.append(
+            f"no wheels in {wheels}: run `make gpu-wheels` where a registry is reachable, and carry "
+            f"{wheels.name} (docs/gpu.md)"
+        )
     elif _wheels_python(wheels) not in (here, None):
-        missing.append(f"the wheels in {wheels} are for Python {_wheels_python(wheels)}, this is {here}: "
-                       f"`make gpu-wheels GPU_PYTHON={here}`")
+        missing.append(
+            f"the wheels in {wheels} are for Python {_wheels_python(wheels)}, this is {here}: "
+            f"`make gpu-wheels GPU_PYTHON={here}`"
+        )
     return missing
 
 

@@ -15,6 +15,7 @@ A second run with the same inputs (pyproject's dependencies, constraints.txt, th
 the Python version) reuses DEST. Exit 0: DEST is ready and its size printed; 3: the registry
 could not be reached (nothing changed); 2: anything else that went wrong, said in one line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGE_LIST = ROOT / "gpu" / "image-packages.txt"
-PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_26_x86_64", "manylinux_2_17_x86_64",
-             "manylinux2014_x86_64", "manylinux_2_12_x86_64", "manylinux2010_x86_64", "manylinux_2_5_x86_64",
-             "manylinux1_x86_64")
-NEVER = ("torch", "triton")      # and nvidia-*: the image's CUDA build is the point of the machine
-LIMIT_MB = 64.0                  # what travels to the machine: the working tree, shared/ and the carried paths
+PLATFORMS = (
+    "manylinux_2_28_x86_64",
+    "manylinux_2_27_x86_64",
+    "manylinux_2_26_x86_64",
+    "manylinux_2_17_x86_64",
+    "manylinux2014_x86_64",
+    "manylinux_2_12_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux_2_5_x86_64",
+    "manylinux1_x86_64",
+)
+NEVER = ("torch", "triton")  # and nvidia-*: the image's CUDA build is the point of the machine
+LIMIT_MB = 64.0  # what travels to the machine: the working tree, shared/ and the carried paths
 UNREACHABLE = 3
 STAMP = ".inputs.json"
 
@@ -66,17 +75,47 @@ def inputs(version: str) -> dict[str, object]:
 
 
 def download(version: str, staging: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--only-binary=:all:",
-           "--python-version", version, "--implementation", "cp", "--abi", f"cp{version.replace('.', '')}",
-           "--abi", "abi3", "--abi", "none", *(f"--platform={p}" for p in PLATFORMS), "--platform=any",
-           "-c", str(ROOT / "constraints.txt"), "-d", str(staging), *requirements()]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+        "--python-version",
+        version,
+        "--implementation",
+        "cp",
+        "--abi",
+        f"cp{version.replace('.', '')}",
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        *(f"--platform={p}" for p in PLATFORMS),
+        "--platform=any",
+        "-c",
+        str(ROOT / "constraints.txt"),
+        "-d",
+        str(staging),
+        *requirements(),
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
 
 
 def unreachable(proc: subprocess.CompletedProcess[str]) -> bool:
     text = proc.stderr + proc.stdout
-    return any(s in text for s in ("NewConnectionError", "Failed to establish a new connection", "Temporary failure in name",
-                                   "Network is unreachable", "Max retries exceeded", "ConnectTimeout"))
+    return any(
+        s in text
+        for s in (
+            "NewConnectionError",
+            "Failed to establish a new connection",
+            "Temporary failure in name",
+            "Network is unreachable",
+            "Max retries exceeded",
+            "ConnectTimeout",
+        )
+    )
 
 
 def split(staging: Path, dest: Path, image_dest: Path, image: set[str]) -> list[Path]:
@@ -85,8 +124,10 @@ def split(staging: Path, dest: Path, image_dest: Path, image: set[str]) -> list[
     for wheel in sorted(staging.glob("*.whl")):
         project = wheel_project(wheel)
         if project in NEVER or project.startswith("nvidia-"):
-            raise SystemExit(f"gpu-wheels: the grader's dependencies pulled in {wheel.name}: the machine's own "
-                             "build must be used; find which requirement asks for it (pip download -v)")
+            raise SystemExit(
+                f"gpu-wheels: the grader's dependencies pulled in {wheel.name}: the machine's own "
+                "build must be used; find which requirement asks for it (pip download -v)"
+            )
         target = image_dest if project in image else dest
         shutil.move(str(wheel), target / wheel.name)
         if target == dest:
@@ -107,8 +148,10 @@ def report(dest: Path) -> int:
     tree = tree_mb()
     for wheel in wheels:
         print(f"  {wheel.stat().st_size / 2**20:6.2f} MiB  {wheel.name}")
-    print(f"gpu-wheels: {len(wheels)} wheels, {total:.1f} MiB in {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}"
-          f" (+ the working tree, {tree:.1f} MiB: {total + tree:.1f} of the {LIMIT_MB:.0f} MiB that may travel)")
+    print(
+        f"gpu-wheels: {len(wheels)} wheels, {total:.1f} MiB in {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}"
+        f" (+ the working tree, {tree:.1f} MiB: {total + tree:.1f} of the {LIMIT_MB:.0f} MiB that may travel)"
+    )
     if total + tree >= LIMIT_MB:
         print(f"gpu-wheels: too large: {total + tree:.1f} MiB would not travel (limit {LIMIT_MB:.0f} MiB)")
         return 2
@@ -120,7 +163,7 @@ def make(version: str, dest: Path, force: bool) -> int:
     want = inputs(version)
     have = json.loads(stamp.read_text()) if stamp.exists() else {}
     present = sorted(w.name for w in dest.glob("*.whl"))
-    if not force and have.pop("wheels", None) == present and have == want:      # nothing removed or added since
+    if not force and have.pop("wheels", None) == present and have == want:  # nothing removed or added since
         print(f"gpu-wheels: reusing {dest} (same dependencies, constraints, image list and Python {version})")
         return report(dest)
     staging = dest.with_name(dest.name + ".download")
@@ -136,7 +179,7 @@ def make(version: str, dest: Path, force: bool) -> int:
             return UNREACHABLE
         print(f"gpu-wheels: pip download failed for Python {version}: {tail}")
         return 2
-    for folder in (dest, image_dest):          # one version of each: nothing left from an earlier run
+    for folder in (dest, image_dest):  # one version of each: nothing left from an earlier run
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     kept = split(staging, dest, image_dest, image_packages())
@@ -147,8 +190,9 @@ def make(version: str, dest: Path, force: bool) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--python-version", default="3.12", help="the lent machine's Python (3.12); the rehearsal "
-                                                                  "uses this machine's")
+    parser.add_argument(
+        "--python-version", default="3.12", help="the lent machine's Python (3.12); the rehearsal uses this machine's"
+    )
     parser.add_argument("--dest", type=Path, help="default: .gpu/wheels-<python version>")
     parser.add_argument("--force", action="store_true", help="download again even if DEST is up to date")
     args = parser.parse_args(argv)

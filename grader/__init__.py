@@ -2,6 +2,7 @@
 
 `import grader` stays cheap: torch, jupyter and pytest are imported where used.
 """
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,13 @@ from grader.version import __version__
 __all__ = ["__version__", "check"]
 
 
-def check(exercise: str | None = None, *, assignment: str | os.PathLike[str] | None = None,
-          notebook: str | os.PathLike[str] | None = None, display: bool = True) -> Any:
+def check(
+    exercise: str | None = None,
+    *,
+    assignment: str | os.PathLike[str] | None = None,
+    notebook: str | os.PathLike[str] | None = None,
+    display: bool = True,
+) -> Any:
     """Run the public checks against the live kernel (for students in Jupyter)."""
     from grader.inline.check import check as run
 

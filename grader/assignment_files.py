@@ -12,6 +12,7 @@ they live: public ones in the folder being read (the master folder, or the stude
 `grader assign` made), hidden ones in the master folder only. Hidden entries (a name starting
 with '.', __pycache__) and links pointing outside the folder are never taken.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,9 +56,10 @@ def resolve(folder: Path, patterns: tuple[str, ...], *, key: str, toml: Path) ->
     for pattern in patterns:
         matched = _matches(folder, pattern)
         if not matched:
-            raise AssignmentError(f"{toml}: [files] {key} names {pattern!r}, which matches no file in {folder}",
-                                  hint=PATTERN_HINT + ("; in a students' copy, run `grader assign` again"
-                                                       if key == "public" else ""))
+            raise AssignmentError(
+                f"{toml}: [files] {key} names {pattern!r}, which matches no file in {folder}",
+                hint=PATTERN_HINT + ("; in a students' copy, run `grader assign` again" if key == "public" else ""),
+            )
         for path in matched:
             found.setdefault(path.relative_to(folder).as_posix(), None)
     return tuple(sorted(found))
@@ -74,5 +76,6 @@ def resolve_public(folder: Path, table: FilesTable, toml: Path) -> tuple[str, ..
     if size > table.max_mb * 2**20:
         raise AssignmentError(
             f"{toml}: the public files of [files] come to {size / 2**20:.1f} MB, over max_mb = {table.max_mb:g}",
-            hint="ship smaller files (a subset of the data, float16 weights), or raise max_mb in [files]")
+            hint="ship smaller files (a subset of the data, float16 weights), or raise max_mb in [files]",
+        )
     return names

@@ -1,4 +1,5 @@
 """`grader check`: grade one notebook and write what was asked for."""
+
 from __future__ import annotations
 
 import json
@@ -28,15 +29,16 @@ class Outputs:
     markdown: Path | None = None
 
 
-def write_outputs(result: Result, assignment: Assignment, outputs: Outputs,
-                  adjustments: Sequence["Adjustment"] = ()) -> None:
+def write_outputs(
+    result: Result, assignment: Assignment, outputs: Outputs, adjustments: Sequence["Adjustment"] = ()
+) -> None:
     """Write the requested files; `adjustments`: the graders' (grader serve), in the final grade."""
     from grader.feedback import render_html, render_markdown
     from grader.policy.submitted import shown
 
     final = shown(result, assignment.deadline, adjustments)
-    late = final.late_data()     # the final grade, where a late policy applies
-    grade = final.grade if final.grade.applied else None     # ... and where graders adjusted it
+    late = final.late_data()  # the final grade, where a late policy applies
+    grade = final.grade if final.grade.applied else None  # ... and where graders adjusted it
 
     def write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,8 +54,14 @@ def write_outputs(result: Result, assignment: Assignment, outputs: Outputs,
         write(outputs.markdown, render_markdown(result, title=assignment.title))
 
 
-def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, options: Options = Options(),
-                   outputs: Outputs = Outputs(), with_files: tuple[Path, ...] = ()) -> tuple[Result, Assignment]:
+def check_notebook(
+    notebook: Path,
+    assignment_dir: Path | None = None,
+    *,
+    options: Options = Options(),
+    outputs: Outputs = Outputs(),
+    with_files: tuple[Path, ...] = (),
+) -> tuple[Result, Assignment]:
     """Grade `notebook` (or a zip or a folder holding it and its files) with the other files of its
     folder and `with_files`, and write the requested files. Raises GraderError only for grader faults."""
     if not notebook.exists():
@@ -65,7 +73,7 @@ def check_notebook(notebook: Path, assignment_dir: Path | None = None, *, option
 
     def assignment_for(slug: str | None) -> Assignment:
         if slug is None and notebook.is_dir():
-            slug = submission_slug(notebook)        # the slug of the notebook `grader batch` would pick there
+            slug = submission_slug(notebook)  # the slug of the notebook `grader batch` would pick there
         return resolve_assignment(assignment_dir, slug, near)
 
     with open_submission(notebook, assignment_for, extra=with_files) as opened:

@@ -11,6 +11,7 @@ ends, if it ran before the first.
 Nothing here is for a student's kernel: the zygote, which never imports the grader, pauses its
 own collector the same way for its imports, and every kernel it forks collects as any Python.
 """
+
 from __future__ import annotations
 
 import gc

@@ -18,6 +18,7 @@ names the file, the table and the key, lists the known ones and suggests the clo
 and the checked numbers and tables: grader.config_values). Where the assignment's folders are
 (assignments/<slug>, solutions/<slug>) is grader.course's business: this module reads one file.
 """
+
 from __future__ import annotations
 
 import tomllib
@@ -34,21 +35,33 @@ from grader.policy.deadline_table import read_deadline
 from grader.similarity.settings import Similarity, read_similarity
 from grader.policy.questions import ManualQuestion, read_manual
 
-SCHEMAS = (1,)                 # the versions of assignment.toml this grader reads
+SCHEMAS = (1,)  # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 TOLERANCE_DEVICES = ("cpu", "cuda", "mps")
 TOP_KEYS = ("schema", "title", "slug", "version", "notebook")
-TABLES = ("exercises", "timeouts", "tolerances", "limits", "visibility", "feedback",
-          "files", "execution", "deadline", "similarity", "manual", "grading")
+TABLES = (
+    "exercises",
+    "timeouts",
+    "tolerances",
+    "limits",
+    "visibility",
+    "feedback",
+    "files",
+    "execution",
+    "deadline",
+    "similarity",
+    "manual",
+    "grading",
+)
 
 
 @dataclass(frozen=True)
 class Timeouts:
-    cell: float = 30.0          # seconds per notebook cell
-    call: float = 10.0          # seconds per call into a student function
+    cell: float = 30.0  # seconds per notebook cell
+    call: float = 10.0  # seconds per call into a student function
     kernel_start: float = 60.0  # seconds for the kernel to answer at all
-    total: float = 600.0        # seconds for one submission, all included
+    total: float = 600.0  # seconds for one submission, all included
 
 
 @dataclass(frozen=True)
@@ -59,13 +72,13 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Limits:
-    memory_mb: int = 4096        # address space of the kernel
-    processes: int = 64          # processes/threads the kernel may start
-    file_size_mb: int = 64       # largest file the kernel may write
-    cpu_seconds: int = 600       # CPU time of the kernel
-    output_kb: int = 64          # printed output kept per cell / per check
-    submitted_mb: int = 32       # all the files submitted with a notebook, together
-    submitted_files: int = 50    # how many files may come with a notebook
+    memory_mb: int = 4096  # address space of the kernel
+    processes: int = 64  # processes/threads the kernel may start
+    file_size_mb: int = 64  # largest file the kernel may write
+    cpu_seconds: int = 600  # CPU time of the kernel
+    output_kb: int = 64  # printed output kept per cell / per check
+    submitted_mb: int = 32  # all the files submitted with a notebook, together
+    submitted_files: int = 50  # how many files may come with a notebook
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ class FilesTable:
 class Execution:
     """[execution]: how the notebook's cells are run at grading time."""
 
-    skip_tags: tuple[str, ...] = ("skip-execution",)   # a cell with one of these tags is not run
+    skip_tags: tuple[str, ...] = ("skip-execution",)  # a cell with one of these tags is not run
 
     def skip_tag(self, tags: tuple[str, ...]) -> str | None:
         """The first of a cell's `tags` that says not to run it, or None."""
@@ -100,27 +113,29 @@ class Assignment:
 
     slug: str
     title: str
-    root: Path                                  # assignments/<slug>
+    root: Path  # assignments/<slug>
     version: str = "1"
-    notebook: str = ""                          # file name of the student notebook
-    exercises: dict[str, str] = field(default_factory=dict)   # name -> title, in order
+    notebook: str = ""  # file name of the student notebook
+    exercises: dict[str, str] = field(default_factory=dict)  # name -> title, in order
     timeouts: Timeouts = Timeouts()
     tolerances: dict[str, Tolerance] = field(default_factory=lambda: {"default": Tolerance()})
     limits: Limits = Limits()
-    visibility: dict[str, str] = field(default_factory=dict)  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
-    hidden_feedback: str = "pass_fail"          # [visibility] hidden_checks: "pass_fail" or "mistake" (its name, never values)
-    files: FilesTable = FilesTable()            # [files] as written
-    public_files: tuple[str, ...] = ()          # [files] public, resolved: posix paths relative to root
-    hidden_files: tuple[str, ...] = ()          # [files] hidden, resolved against solutions/<slug> (when present)
-    execution: Execution = Execution()          # [execution]: the tags of cells not run at grading time
-    manual: tuple[ManualQuestion, ...] = ()     # [manual.<name>]: questions a person grades, in order
-    deadline: Deadline | None = None            # [deadline]: the late policy (None: no deadline)
-    similarity: Similarity = Similarity()       # [similarity]: the pairs the similarity section lists
-    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)   # [exercises.<name>] uses (policy/carry_table.py)
-    carried_forward: CarryMode = "none"         # [grading] carried_forward: the points of error carried forward
-    solutions: Path | None = None               # solutions/<slug> when present (instructor checkout)
-    public_checks: Path = Path("checks")        # the checks students have (assignments/<slug>/checks)
-    hidden_checks: Path | None = None           # solutions/<slug>/checks when present
+    visibility: dict[str, str] = field(
+        default_factory=dict
+    )  # "public"/"hidden"/"exercise.<name>" -> gradescope visibility
+    hidden_feedback: str = "pass_fail"  # [visibility] hidden_checks: "pass_fail" or "mistake" (its name, never values)
+    files: FilesTable = FilesTable()  # [files] as written
+    public_files: tuple[str, ...] = ()  # [files] public, resolved: posix paths relative to root
+    hidden_files: tuple[str, ...] = ()  # [files] hidden, resolved against solutions/<slug> (when present)
+    execution: Execution = Execution()  # [execution]: the tags of cells not run at grading time
+    manual: tuple[ManualQuestion, ...] = ()  # [manual.<name>]: questions a person grades, in order
+    deadline: Deadline | None = None  # [deadline]: the late policy (None: no deadline)
+    similarity: Similarity = Similarity()  # [similarity]: the pairs the similarity section lists
+    uses: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [exercises.<name>] uses (policy/carry_table.py)
+    carried_forward: CarryMode = "none"  # [grading] carried_forward: the points of error carried forward
+    solutions: Path | None = None  # solutions/<slug> when present (instructor checkout)
+    public_checks: Path = Path("checks")  # the checks students have (assignments/<slug>/checks)
+    hidden_checks: Path | None = None  # solutions/<slug>/checks when present
     schema: int = 1
 
     def check_folders(self, hidden: bool = True) -> list[Path]:
@@ -166,7 +181,7 @@ def _text(where: Path, key: str, value: object, default: str) -> str:
     if value is None or value == "":
         return default
     if key == "version" and isinstance(value, int) and not isinstance(value, bool):
-        return str(value)      # version = 1 was always read as "1"
+        return str(value)  # version = 1 was always read as "1"
     if not isinstance(value, str):
         raise AssignmentError(f"{where}: {key} = {value!r} is not a string", hint=f'write {key} = "..." in quotes')
     return value
@@ -177,8 +192,10 @@ def _schema(where: Path, value: object) -> int:
         return 1
     if isinstance(value, bool) or not isinstance(value, int) or value not in SCHEMAS:
         reads = ", ".join(map(str, SCHEMAS))
-        raise AssignmentError(f"{where}: schema = {value!r} is not a version of assignment.toml this grader reads",
-                              hint=f"this grader reads schema {reads}; upgrade the grader, or write schema = {SCHEMAS[-1]}")
+        raise AssignmentError(
+            f"{where}: schema = {value!r} is not a version of assignment.toml this grader reads",
+            hint=f"this grader reads schema {reads}; upgrade the grader, or write schema = {SCHEMAS[-1]}",
+        )
     return value
 
 
@@ -194,8 +211,10 @@ def _tolerances(where: Path, raw: object) -> dict[str, Tolerance]:
         elif key in ("rtol", "atol"):
             flat[key] = value
         elif isinstance(value, dict):
-            raise AssignmentError(f"{where}: unknown table [tolerances.{key}]",
-                                  hint=known_words(key, TOLERANCE_DEVICES).replace("known keys", "known devices"))
+            raise AssignmentError(
+                f"{where}: unknown table [tolerances.{key}]",
+                hint=known_words(key, TOLERANCE_DEVICES).replace("known keys", "known devices"),
+            )
         else:
             raise unknown_key(where, "tolerances", key, known)
     if flat:
@@ -220,8 +239,9 @@ def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[
 
     def word(key: str, value: object) -> str:
         if value not in VISIBILITIES:
-            raise AssignmentError(f"{where}: [visibility] {key} = {value!r} is not a visibility",
-                                  hint=f"use one of: {allowed}")
+            raise AssignmentError(
+                f"{where}: [visibility] {key} = {value!r} is not a visibility", hint=f"use one of: {allowed}"
+            )
         return str(value)
 
     out: dict[str, str] = {}
@@ -231,12 +251,14 @@ def _visibility(where: Path, raw: object, exercises: Mapping[str, str]) -> dict[
                 raise AssignmentError(f"{where}: [visibility.exercises] must map exercise names to visibilities")
             for name, vis in value.items():
                 if exercises and name not in exercises:
-                    raise AssignmentError(f"{where}: [visibility.exercises] names an unknown exercise '{name}'",
-                                          hint="known exercises: " + ", ".join(map(str, exercises)))
+                    raise AssignmentError(
+                        f"{where}: [visibility.exercises] names an unknown exercise '{name}'",
+                        hint="known exercises: " + ", ".join(map(str, exercises)),
+                    )
                 out[f"exercise.{name}"] = word(f"exercises.{name}", vis)
         elif key in ("public", "hidden"):
             out[key] = word(key, value)
-        elif key != "hidden_checks":      # what hidden checks say: _hidden_feedback
+        elif key != "hidden_checks":  # what hidden checks say: _hidden_feedback
             raise unknown_key(where, "visibility", key, ["public", "hidden", "hidden_checks", "exercises"])
     return out
 
@@ -245,13 +267,17 @@ def _patterns(where: Path, key: str, value: object) -> tuple[str, ...]:
     example = f'{key} = ["data/train.pt", "helpers.py"]'
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not all(isinstance(v, str) and v.strip() for v in items):
-        raise AssignmentError(f"{where}: [files] {key} = {value!r} is not a list of paths",
-                              hint=f"write {example} (paths or globs relative to the master folder)")
+        raise AssignmentError(
+            f"{where}: [files] {key} = {value!r} is not a list of paths",
+            hint=f"write {example} (paths or globs relative to the master folder)",
+        )
     for item in items:
         parts = item.replace("\\", "/").split("/")
         if item.startswith(("/", "~")) or ".." in parts or (parts and ":" in parts[0]):
-            raise AssignmentError(f"{where}: [files] {key} names {item!r}, which is not inside the assignment's folder",
-                                  hint="name files relative to the master folder, without '..' or a leading '/'")
+            raise AssignmentError(
+                f"{where}: [files] {key} names {item!r}, which is not inside the assignment's folder",
+                hint="name files relative to the master folder, without '..' or a leading '/'",
+            )
     return tuple(str(v) for v in items)
 
 
@@ -266,8 +292,11 @@ def _files_table(where: Path, raw: object) -> FilesTable:
     max_mb = read_number(where, "files", "max_mb", data["max_mb"], float) if "max_mb" in data else FilesTable.max_mb
     if max_mb <= 0:
         raise AssignmentError(f"{where}: [files] max_mb = {max_mb:g} must be more than 0", hint="write max_mb = 64")
-    return FilesTable(public=_patterns(where, "public", data.get("public", [])),
-                      hidden=_patterns(where, "hidden", data.get("hidden", [])), max_mb=float(max_mb))
+    return FilesTable(
+        public=_patterns(where, "public", data.get("public", [])),
+        hidden=_patterns(where, "hidden", data.get("hidden", [])),
+        max_mb=float(max_mb),
+    )
 
 
 def _execution(where: Path, raw: object) -> Execution:
@@ -280,16 +309,20 @@ def _execution(where: Path, raw: object) -> Execution:
         return Execution()
     tags = data["skip_tags"]
     if not isinstance(tags, list) or not all(isinstance(t, str) and t.strip() for t in tags):
-        raise AssignmentError(f"{where}: [execution] skip_tags = {tags!r} is not a list of tags",
-                              hint='write skip_tags = ["skip-execution"]: cell tags, as strings; [] runs every cell')
+        raise AssignmentError(
+            f"{where}: [execution] skip_tags = {tags!r} is not a list of tags",
+            hint='write skip_tags = ["skip-execution"]: cell tags, as strings; [] runs every cell',
+        )
     return Execution(skip_tags=tuple(t.strip() for t in tags))
 
 
 # -- the file -------------------------------------------------------------------------------
 def _toml(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise AssignmentError(f"no assignment at {path.parent}: assignment.toml is missing",
-                              hint="pass --assignment with the folder that holds assignment.toml")
+        raise AssignmentError(
+            f"no assignment at {path.parent}: assignment.toml is missing",
+            hint="pass --assignment with the folder that holds assignment.toml",
+        )
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -308,12 +341,14 @@ def _check_top_level(path: Path, data: dict[str, Any]) -> None:
 def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
     """Read and validate one assignment.toml; `default_slug` is used when it names none."""
     data = _toml(path)
-    schema = _schema(path, data.get("schema"))   # first: a newer file's keys are not misspellings
+    schema = _schema(path, data.get("schema"))  # first: a newer file's keys are not misspellings
     _check_top_level(path, data)
     slug = _text(path, "slug", data.get("slug"), default_slug)
     exercises, uses = read_exercises(path, data.get("exercises"))
     return AssignmentFile(
-        path=path, slug=slug, schema=schema,
+        path=path,
+        slug=slug,
+        schema=schema,
         title=_text(path, "title", data.get("title"), slug),
         version=_text(path, "version", data.get("version"), "1"),
         notebook=_text(path, "notebook", data.get("notebook"), f"{slug}.ipynb"),
@@ -328,5 +363,6 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         manual=read_manual(path, data.get("manual")),
         deadline=read_deadline(path, data.get("deadline")),
         similarity=read_similarity(path, data.get("similarity")),
-        uses=uses, carried_forward=read_carry_mode(path, data.get("grading")),
+        uses=uses,
+        carried_forward=read_carry_mode(path, data.get("grading")),
     )

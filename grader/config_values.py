@@ -5,6 +5,7 @@ A table that is not a table, a number of the wrong type, or a key a table does n
 AssignmentError that names the file, the table and the key, lists the known keys and suggests the
 closest.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -33,8 +34,10 @@ def read_table(raw: object, where: Path, name: str) -> dict[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [{name}] must be a table, not {type(raw).__name__} {raw!r}",
-                              hint=f"write it as a table: [{name}] on a line of its own, then key = value lines")
+        raise AssignmentError(
+            f"{where}: [{name}] must be a table, not {type(raw).__name__} {raw!r}",
+            hint=f"write it as a table: [{name}] on a line of its own, then key = value lines",
+        )
     return raw
 
 
@@ -43,8 +46,10 @@ def read_number(where: Path, table: str, key: str, value: object, kind: type) ->
     ok = (isinstance(value, (int, float)) if kind is float else isinstance(value, int)) and not isinstance(value, bool)
     if not ok:
         noun = "a number" if kind is float else "a whole number"
-        raise AssignmentError(f"{where}: [{table}] {key} = {value!r} is not {noun}",
-                              hint=f"write {key} = " + ("30.0" if kind is float else "64") + ", without quotes")
+        raise AssignmentError(
+            f"{where}: [{table}] {key} = {value!r} is not {noun}",
+            hint=f"write {key} = " + ("30.0" if kind is float else "64") + ", without quotes",
+        )
     assert isinstance(value, (int, float))
     return kind(value)
 

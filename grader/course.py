@@ -10,6 +10,7 @@ Every front end finds its assignment here: by folder (`load_assignment`), by slu
 folder (`find_assignment`), by a notebook's metadata, or upward from a checks folder (the pytest
 plugin).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,12 @@ from grader.assignment_files import resolve, resolve_public
 from grader.config import Assignment, AssignmentFile, read_assignment_file
 from grader.errors import AssignmentError
 
-ASSIGNMENTS = "assignments"      # <course>/assignments/<slug>
-SOLUTIONS = "solutions"          # <course>/solutions/<slug>
+ASSIGNMENTS = "assignments"  # <course>/assignments/<slug>
+SOLUTIONS = "solutions"  # <course>/solutions/<slug>
 TOML = "assignment.toml"
-CHECKS = "checks"                # public checks in assignments/<slug>, hidden ones in solutions/<slug>
-PUBLIC = "public"                # in solutions/<slug>: the public checks, copied to assignments/<slug>/checks
-METADATA_KEY = "grader"          # notebook metadata: {"grader": {"slug": ..., "version": ...}}
+CHECKS = "checks"  # public checks in assignments/<slug>, hidden ones in solutions/<slug>
+PUBLIC = "public"  # in solutions/<slug>: the public checks, copied to assignments/<slug>/checks
+METADATA_KEY = "grader"  # notebook metadata: {"grader": {"slug": ..., "version": ...}}
 MAX_NOTEBOOK_BYTES = 50 * 2**20  # a notebook larger than this names no assignment
 
 
@@ -97,12 +98,27 @@ def load_assignment(root: Path) -> Assignment:
     hidden = solutions / CHECKS
     public_files, hidden_files = assignment_files(root, solutions if solutions.is_dir() else None, file)
     return Assignment(
-        slug=file.slug, title=file.title, root=root, version=file.version, notebook=file.notebook,
-        exercises=file.exercises, timeouts=file.timeouts, tolerances=file.tolerances, limits=file.limits,
-        visibility=file.visibility, schema=file.schema, hidden_feedback=file.hidden_feedback,
-        files=file.files, public_files=public_files, hidden_files=hidden_files,
-        execution=file.execution, deadline=file.deadline, similarity=file.similarity, manual=file.manual,
-        uses=file.uses, carried_forward=file.carried_forward,
+        slug=file.slug,
+        title=file.title,
+        root=root,
+        version=file.version,
+        notebook=file.notebook,
+        exercises=file.exercises,
+        timeouts=file.timeouts,
+        tolerances=file.tolerances,
+        limits=file.limits,
+        visibility=file.visibility,
+        schema=file.schema,
+        hidden_feedback=file.hidden_feedback,
+        files=file.files,
+        public_files=public_files,
+        hidden_files=hidden_files,
+        execution=file.execution,
+        deadline=file.deadline,
+        similarity=file.similarity,
+        manual=file.manual,
+        uses=file.uses,
+        carried_forward=file.carried_forward,
         solutions=solutions if solutions.is_dir() else None,
         public_checks=root / CHECKS,
         hidden_checks=hidden if hidden.is_dir() else None,
@@ -116,8 +132,10 @@ def assignment_files(root: Path, master: Path | None, file: AssignmentFile) -> t
     hidden = resolve(master, file.files.hidden, key="hidden", toml=file.path) if master is not None else ()
     both = sorted(set(public) & set(hidden))
     if both:
-        raise AssignmentError(f"{file.path}: [files] names {both[0]!r} both public and hidden",
-                              hint="a file is either given to the students (public) or kept for the checks (hidden)")
+        raise AssignmentError(
+            f"{file.path}: [files] names {both[0]!r} both public and hidden",
+            hint="a file is either given to the students (public) or kept for the checks (hidden)",
+        )
     return public, hidden
 
 
@@ -148,7 +166,7 @@ def find_assignment(slug: str | None, search_root: Path | None = None) -> Assign
         raise AssignmentError(
             f"no assignment '{slug}' under {base.parent}",
             hint=f"{_known(root)}; run from the course folder that holds {ASSIGNMENTS}/ or from the "
-                 "assignment's own folder (the one with assignment.toml), or pass --assignment DIR",
+            "assignment's own folder (the one with assignment.toml), or pass --assignment DIR",
         )
     return load_assignment(base)
 
@@ -215,7 +233,6 @@ def assignment_dir_for_checks(paths: list[Path]) -> Path | None:
     return None
 
 
-
 def find_student_assignment(value: str) -> tuple[Assignment, Path | None]:
     """The student folder assignments/<slug> named by a folder or a slug, never a master folder
     (whose notebook holds the solutions): (the assignment, the master folder given instead, if any)."""
@@ -223,8 +240,10 @@ def find_student_assignment(value: str) -> tuple[Assignment, Path | None]:
     twin = student_twin(path)
     if twin is not None and is_assignment_dir(path):
         if not is_assignment_dir(twin):
-            raise AssignmentError(f"{value} is a master folder (its notebook holds the solutions)",
-                                  hint=f"run `grader assign {value}` first, then give {ASSIGNMENTS}/{path.name}")
+            raise AssignmentError(
+                f"{value} is a master folder (its notebook holds the solutions)",
+                hint=f"run `grader assign {value}` first, then give {ASSIGNMENTS}/{path.name}",
+            )
         return load_assignment(twin), path
     if is_assignment_dir(path):
         return load_assignment(path), None

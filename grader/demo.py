@@ -7,6 +7,7 @@ each sample a folder with its notebook and checkpoint), builds demo-output/<slug
 each verdict (forward-pass's two written questions show as waiting for a grader). A second run grades nothing: every verdict is already in the gradebook (`--regrade`
 grades all again).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,9 @@ def sample_classes(root: Path = ROOT) -> list[SampleClass]:
     found = []
     for slug in SLUGS:
         folder = root / "tests" / "submissions" / slug
-        samples = tuple(sorted([*folder.glob("*.ipynb"), *(p for p in folder.glob("*") if p.is_dir() and any(p.glob("*.ipynb")))]))
+        samples = tuple(
+            sorted([*folder.glob("*.ipynb"), *(p for p in folder.glob("*") if p.is_dir() and any(p.glob("*.ipynb")))])
+        )
         assignment = assignments_dir(root) / slug
         if samples and is_assignment_dir(assignment):
             found.append(SampleClass(slug, assignment, samples))
@@ -81,8 +84,11 @@ def grade_class(class_dir: Path, assignment: Path, out: Path, size: int, args: a
     from grader.errors import GraderError
 
     print(f"The sample class of {assignment.name}: {size} submissions in {_rel(class_dir)}")
-    print(f"$ grader batch {_rel(class_dir)} --assignment {_rel(assignment)} --out {_rel(out)}"
-          + (" --regrade" if args.regrade else ""), flush=True)
+    print(
+        f"$ grader batch {_rel(class_dir)} --assignment {_rel(assignment)} --out {_rel(out)}"
+        + (" --regrade" if args.regrade else ""),
+        flush=True,
+    )
     try:
         summary = run_batch(BatchConfig(class_dir, assignment, out, workers=args.workers, regrade=args.regrade))
     except GraderError as exc:
@@ -97,8 +103,10 @@ def grade_class(class_dir: Path, assignment: Path, out: Path, size: int, args: a
     print(f"grades:         {summary.csv}")
     print(f"gradebook:      {summary.gradebook}")
     if any(row.get("waiting") for row in _rows(out / "grades.csv")):
-        print("questions a person grades are waiting: grade them by question (docs/manual-grading.md), then "
-              f"`grader release {_rel(assignment)} --gradebook {_rel(out)} --out {_rel(out / 'released')}`")
+        print(
+            "questions a person grades are waiting: grade them by question (docs/manual-grading.md), then "
+            f"`grader release {_rel(assignment)} --gradebook {_rel(out)} --out {_rel(out / 'released')}`"
+        )
     return summary.exit_code
 
 
@@ -119,9 +127,13 @@ def print_verdicts(grades_csv: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "demo-output", help="where the demo writes (default: demo-output/)")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "demo-output", help="where the demo writes (default: demo-output/)"
+    )
     parser.add_argument("--regrade", action="store_true", help="grade every sample again")
-    parser.add_argument("--workers", type=int, default=None, help="local workers (default: the number of cores, plus one)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="local workers (default: the number of cores, plus one)"
+    )
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
@@ -144,7 +156,7 @@ def print_desk_command(where: Path) -> None:
     """The one command that opens the instructor's desk on the first class's gradebook."""
     print("\n" + "-" * 72 + "\n")
     print("Review, adjust and regrade the class in the browser (the instructor's desk, docs/desk.md):")
-    grader = Path(sys.executable).parent / "grader"     # the venv's, which works without activating it
+    grader = Path(sys.executable).parent / "grader"  # the venv's, which works without activating it
     command = _rel(grader) if grader.exists() else "grader"
     print(f"    {command} serve {_rel(where)} --course {_rel(ROOT)} --submissions {_rel(where / 'class')}")
 

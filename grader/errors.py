@@ -3,6 +3,7 @@
 A fault in *student* code is never an exception here: it is data in the verdict.
 Each subclass carries the exit code the CLI returns and the facts of the failure.
 """
+
 from __future__ import annotations
 
 
@@ -10,7 +11,7 @@ class GraderError(Exception):
     """Root of every error the grader raises; `exit_code` is what the CLI returns."""
 
     exit_code: int = 2
-    transient: bool = False   # may not happen again (a kernel that did not start): a batch grades the submission again
+    transient: bool = False  # may not happen again (a kernel that did not start): a batch grades the submission again
 
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(message)

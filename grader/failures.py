@@ -3,6 +3,7 @@
 Each is an AssertionError so that pytest records a failed check, and carries the words a
 student reads plus the structured details feedback shows side by side.
 """
+
 from __future__ import annotations
 
 from typing import Any

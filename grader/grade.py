@@ -1,4 +1,5 @@
 """Grade one submission: read -> execute -> check -> verdict. The one code path for every command."""
+
 from __future__ import annotations
 
 import time
@@ -18,9 +19,26 @@ from grader.results import NOT_GRADED_ABOVE, ManualAnswer, Result
 from grader.sandbox.isolation import Isolation, detect
 from grader.verdict import CheckRun, conclude
 
-__all__ = ["DEVICES", "SANDBOX_MODES", "Device", "LiveNotebook", "Options", "SandboxMode", "UnreadableNotebook",
-           "check_paths", "choose_device", "default_kernel", "grade", "header", "judge", "kernel_factory_for", "kernel_files",
-           "live_notebook", "run_assignment_checks"]
+__all__ = [
+    "DEVICES",
+    "SANDBOX_MODES",
+    "Device",
+    "LiveNotebook",
+    "Options",
+    "SandboxMode",
+    "UnreadableNotebook",
+    "check_paths",
+    "choose_device",
+    "default_kernel",
+    "grade",
+    "header",
+    "judge",
+    "kernel_factory_for",
+    "kernel_files",
+    "live_notebook",
+    "run_assignment_checks",
+]
+
 
 class UnreadableNotebook:
     """The `nb` of a submission that could not be read: every check fails with the reason, or, where
@@ -46,8 +64,10 @@ def version_note(submission: Submission, assignment: Assignment) -> list[str]:
     made = submission.version
     if made is None or made == assignment.version or submission.slug not in (None, assignment.slug):
         return []
-    return [f"Your notebook was made from version {made} of the assignment; it was graded with version "
-            f"{assignment.version}, whose checks may differ. Compare it with the current notebook."]
+    return [
+        f"Your notebook was made from version {made} of the assignment; it was graded with version "
+        f"{assignment.version}, whose checks may differ. Compare it with the current notebook."
+    ]
 
 
 def choose_device(requested: str, available: dict[str, Any]) -> str:
@@ -69,12 +89,17 @@ def check_paths(assignment: Assignment, hidden: bool) -> tuple[list[Path], Path 
 
 def header(submission: str, assignment: Assignment, options: Options, **facts: Any) -> Result:
     """A Result with the facts of a submission and no checks yet (grader.verdict.conclude adds them)."""
-    return Result(submission=submission, assignment=assignment.slug, grader_version=__version__,
-                  exercises=dict(assignment.exercises),
-                  hidden_ran=check_paths(assignment, options.hidden)[1] is not None, **facts)
+    return Result(
+        submission=submission,
+        assignment=assignment.slug,
+        grader_version=__version__,
+        exercises=dict(assignment.exercises),
+        hidden_ran=check_paths(assignment, options.hidden)[1] is not None,
+        **facts,
+    )
 
 
-KernelFactory = Callable[..., Any]     # (assignment, isolation[, files]) -> a kernel
+KernelFactory = Callable[..., Any]  # (assignment, isolation[, files]) -> a kernel
 
 
 def default_kernel(assignment: Assignment, isolation: Isolation, files: tuple[Any, ...] = ()) -> Any:
@@ -82,8 +107,12 @@ def default_kernel(assignment: Assignment, isolation: Isolation, files: tuple[An
     from grader.sandbox.files import assignment_kernel_files
     from grader.sandbox.kernel import Kernel
 
-    return Kernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start,
-                  files=assignment_kernel_files(assignment) + tuple(files))
+    return Kernel(
+        assignment.limits,
+        sandbox=isolation,
+        start_timeout=assignment.timeouts.kernel_start,
+        files=assignment_kernel_files(assignment) + tuple(files),
+    )
 
 
 def kernel_factory_for(options: Options) -> KernelFactory:
@@ -95,9 +124,15 @@ def kernel_factory_for(options: Options) -> KernelFactory:
     return default_kernel
 
 
-def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
-          isolation: Isolation | None = None, kernel_factory: KernelFactory | None = None,
-          submission: Submission | None = None) -> Result:
+def grade(
+    path: Path,
+    assignment: Assignment,
+    options: Options = Options(),
+    *,
+    isolation: Isolation | None = None,
+    kernel_factory: KernelFactory | None = None,
+    submission: Submission | None = None,
+) -> Result:
     """Grade the notebook at `path` (already read: `submission`). Student faults end in the
     verdict; grader faults raise."""
     started = time.monotonic()
@@ -105,14 +140,21 @@ def grade(path: Path, assignment: Assignment, options: Options = Options(), *,
     isolation = isolation or detect(options.sandbox)
     warm = getattr(kernel_factory, "warm", None)
     if warm is not None:
-        warm(assignment, isolation)     # the fork server boots while the notebook is read
+        warm(assignment, isolation)  # the fork server boots while the notebook is read
     submission = submission or read_submission(Path(path))
-    facts = header(str(path), assignment, options, sha256=submission.sha256, isolation=isolation.label,
-                   readable=submission.readable,
-                   errors=submission.problems + submission.warnings + version_note(submission, assignment),
-                   files=submission.files.rows(), files_refused=submission.files.refused_rows())
+    facts = header(
+        str(path),
+        assignment,
+        options,
+        sha256=submission.sha256,
+        isolation=isolation.label,
+        readable=submission.readable,
+        errors=submission.problems + submission.warnings + version_note(submission, assignment),
+        files=submission.files.rows(),
+        files_refused=submission.files.refused_rows(),
+    )
     if not submission.readable:
-        nb = UnreadableNotebook(" ".join(submission.problems), told_above=True)     # facts.errors holds the reason
+        nb = UnreadableNotebook(" ".join(submission.problems), told_above=True)  # facts.errors holds the reason
         result = replace(judge(facts, assignment, nb, options), device="none")
     else:
         result = _grade_live(facts, submission, assignment, options, isolation, kernel_factory)
@@ -130,9 +172,14 @@ class LiveNotebook:
 
 
 @contextmanager
-def live_notebook(submission: Submission, assignment: Assignment, options: Options, isolation: Isolation,
-                  kernel_factory: KernelFactory | None = None,
-                  timings: dict[str, float] | None = None) -> Iterator[LiveNotebook]:
+def live_notebook(
+    submission: Submission,
+    assignment: Assignment,
+    options: Options,
+    isolation: Isolation,
+    kernel_factory: KernelFactory | None = None,
+    timings: dict[str, float] | None = None,
+) -> Iterator[LiveNotebook]:
     """Start a kernel, run every cell of `submission`, yield its proxy; shut the kernel down after."""
     from grader.nb.kernel import Bridge
     from grader.nb.proxy import Notebook
@@ -146,7 +193,7 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
     kernel = kernel_factory(assignment, isolation, files) if files else kernel_factory(assignment, isolation)
     runner = Runner(kernel=kernel, assignment=assignment, submission=submission)
     try:
-        runner.start()      # connect, install the agent
+        runner.start()  # connect, install the agent
         bridge = Bridge(runner)
         device = choose_device(options.device, bridge.devices())
         bridge.device = device
@@ -156,7 +203,7 @@ def live_notebook(submission: Submission, assignment: Assignment, options: Optio
         timings["cells"] = time.monotonic() - t1
         yield LiveNotebook(Notebook(bridge), runner, device)
     finally:
-        runner.shutdown()   # immediate: the kernel is killed, never asked to leave
+        runner.shutdown()  # immediate: the kernel is killed, never asked to leave
 
 
 def kernel_files(submission: Submission) -> tuple[Any, ...]:
@@ -166,8 +213,14 @@ def kernel_files(submission: Submission) -> tuple[Any, ...]:
     return tuple(KernelFile(f.name, f.source) for f in submission.files.received)
 
 
-def _grade_live(facts: Result, submission: Submission, assignment: Assignment, options: Options,
-                isolation: Isolation, kernel_factory: KernelFactory) -> Result:
+def _grade_live(
+    facts: Result,
+    submission: Submission,
+    assignment: Assignment,
+    options: Options,
+    isolation: Isolation,
+    kernel_factory: KernelFactory,
+) -> Result:
     with live_notebook(submission, assignment, options, isolation, kernel_factory, facts.timings) as live:
         t2 = time.monotonic()
         answers = find_answers(assignment.manual, submission.cells, live.runner.cell_outputs())
@@ -185,12 +238,20 @@ def run_assignment_checks(assignment: Assignment, nb: Any, device: str, options:
     from grader.checks.plugin import GradingPlugin, run_checks
 
     paths, hidden_dir = check_paths(assignment, options.hidden)
-    set_current(CheckContext(device=device, tolerance=assignment.tolerance(device), uses=assignment.uses,
-                             carried_forward=assignment.carried_forward))
+    set_current(
+        CheckContext(
+            device=device,
+            tolerance=assignment.tolerance(device),
+            uses=assignment.uses,
+            carried_forward=assignment.carried_forward,
+        )
+    )
     run = run_checks(paths, GradingPlugin(nb, hidden_dir), select=options.select)
     if run.internal_errors:
-        raise GraderError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
-                          hint="this is a fault in the assignment, not in the submission")
+        raise GraderError(
+            "the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
+            hint="this is a fault in the assignment, not in the submission",
+        )
     if options.select and not run.checks:
         raise unmatched_exercise(options.select, assignment)
     return run
@@ -207,13 +268,21 @@ def unmatched_exercise(select: str, assignment: Assignment) -> UsageError:
     return UsageError(f"no check matched --exercise '{select}'", hint=guess + known)
 
 
-def judge(facts: Result, assignment: Assignment, nb: Any, options: Options, *, score: bool = True,
-          answers: list[ManualAnswer] | None = None) -> Result:
+def judge(
+    facts: Result,
+    assignment: Assignment,
+    nb: Any,
+    options: Options,
+    *,
+    score: bool = True,
+    answers: list[ManualAnswer] | None = None,
+) -> Result:
     """The verdict of `facts`'s submission: its checks run against `nb`, ordered and scored; the
     answers to its manual questions (None: not graded, so none found, each "no answer")."""
     run = run_assignment_checks(assignment, nb, facts.device, options)
-    result = conclude(facts, run, list(assignment.exercises), score=score,
-                      hidden_feedback=assignment.hidden_feedback)
+    result = conclude(facts, run, list(assignment.exercises), score=score, hidden_feedback=assignment.hidden_feedback)
     if answers is None:
-        answers = no_answers(assignment.manual, "the notebook was not graded: " + ("; ".join(facts.errors) or "no cells ran"))
+        answers = no_answers(
+            assignment.manual, "the notebook was not graded: " + ("; ".join(facts.errors) or "no cells ran")
+        )
     return replace(result, manual=answers)

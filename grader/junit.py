@@ -1,5 +1,6 @@
 """JUnit XML of a verdict: one testcase per check, the exercise as classname, a failed check's
 text as the terminal shows it (within the visibility rules)."""
+
 from __future__ import annotations
 
 import re
@@ -14,11 +15,16 @@ __all__ = ["to_junit"]
 def to_junit(result: Result) -> str:
     """JUnit XML: one testcase per check, the exercise as classname."""
     failures = sum(not c.passed for c in result.checks)
-    suite = ET.Element("testsuite", {
-        "name": result.assignment, "tests": str(len(result.checks) or 1),
-        "failures": str(failures + (0 if result.checks else 1)), "errors": "0",
-        "time": f"{result.execution_time:.3f}",
-    })
+    suite = ET.Element(
+        "testsuite",
+        {
+            "name": result.assignment,
+            "tests": str(len(result.checks) or 1),
+            "failures": str(failures + (0 if result.checks else 1)),
+            "errors": "0",
+            "time": f"{result.execution_time:.3f}",
+        },
+    )
     props = ET.SubElement(suite, "properties")
     for key in ("device", "isolation", "sha256", "grader_version"):
         ET.SubElement(props, "property", {"name": key, "value": str(getattr(result, key))})
@@ -28,12 +34,20 @@ def to_junit(result: Result) -> str:
         failure.text = "\n".join(result.errors)
     for check in result.checks:
         view = check.public_view()
-        case = ET.SubElement(suite, "testcase", {
-            "classname": check.exercise, "name": check.name, "time": f"{check.duration:.3f}",
-        })
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {
+                "classname": check.exercise,
+                "name": check.name,
+                "time": f"{check.duration:.3f}",
+            },
+        )
         if not view.passed:
             view = replace(view, message=standalone_message(view.message, result))
-            failure = ET.SubElement(case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"})
+            failure = ET.SubElement(
+                case, "failure", {"message": view.message.splitlines()[0] if view.message else "failed"}
+            )
             failure.text = failure_text(view)
     ET.indent(suite)
     # the student's words may hold characters XML 1.0 forbids (NUL, ESC ...): a CI could not parse the file

@@ -2,6 +2,7 @@
 
 A leaf module (no import of the engine), so that argument parsers can name the choices cheaply.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,10 +20,10 @@ SANDBOX_MODES: tuple[str, ...] = get_args(SandboxMode)
 class Options:
     device: Device = "auto"
     sandbox: SandboxMode = "auto"
-    hidden: bool = True              # run solutions/<slug>/checks when present
-    select: str | None = None        # pytest -k expression (one exercise, say)
-    fork_server: bool = True         # kernels forked from a zygote with torch imported (grader/sandbox/forkserver.py);
-                                     # False: a plain kernel per submission (--no-fork-server)
+    hidden: bool = True  # run solutions/<slug>/checks when present
+    select: str | None = None  # pytest -k expression (one exercise, say)
+    fork_server: bool = True  # kernels forked from a zygote with torch imported (grader/sandbox/forkserver.py);
+    # False: a plain kernel per submission (--no-fork-server)
 
 
 def parse_device(value: object) -> Device:

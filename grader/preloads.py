@@ -8,15 +8,41 @@ forkserver imports once before it forks workers (grader/batch/workers.py). A nam
 installed is skipped where it is imported (safetensors is optional); a grader module that does
 not exist fails tests/package/test_preloads.py.
 """
+
 from __future__ import annotations
 
-CHECK_MODULES = ("torch", "pytest", "grader.checks.plugin", "grader.nb.proxy", "grader.nb.kernel", "grader.checks",
-                 "grader.feedback")
-WORKER_MODULES = ("grader.batch.workers", "grader.batch.tasks", "grader.batch.run", "grader.grade", "grader.execute",
-                  "jupyter_client", "jupyter_client.blocking", "jupyter_client.connect", "nbformat",
-                  "grader.sandbox.forkserver", "grader.bridge.codec", "grader.nb.cells", "grader.batch.outputs",
-                  "safetensors.torch") + CHECK_MODULES
-WARM_SERVER_MODULES = ("grader.cli.main", "grader.cli.check", "grader.warm.client", "grader.checking",
-                       "grader.bridge.door", "grader.integrations.github")
+CHECK_MODULES = (
+    "torch",
+    "pytest",
+    "grader.checks.plugin",
+    "grader.nb.proxy",
+    "grader.nb.kernel",
+    "grader.checks",
+    "grader.feedback",
+)
+WORKER_MODULES = (
+    "grader.batch.workers",
+    "grader.batch.tasks",
+    "grader.batch.run",
+    "grader.grade",
+    "grader.execute",
+    "jupyter_client",
+    "jupyter_client.blocking",
+    "jupyter_client.connect",
+    "nbformat",
+    "grader.sandbox.forkserver",
+    "grader.bridge.codec",
+    "grader.nb.cells",
+    "grader.batch.outputs",
+    "safetensors.torch",
+) + CHECK_MODULES
+WARM_SERVER_MODULES = (
+    "grader.cli.main",
+    "grader.cli.check",
+    "grader.warm.client",
+    "grader.checking",
+    "grader.bridge.door",
+    "grader.integrations.github",
+)
 WORKER_PRELOAD = "grader.batch._warm"
-OPTIONAL = frozenset({"safetensors.torch"})     # imported when installed (not a dependency)
+OPTIONAL = frozenset({"safetensors.torch"})  # imported when installed (not a dependency)

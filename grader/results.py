@@ -1,5 +1,6 @@
 """The verdict: plain dataclasses, the words every machine format gives a failed check, and the CSV
 rows (results.json is grader.integrations.gradescope_results; JUnit XML, grader.junit)."""
+
 from __future__ import annotations
 
 import csv
@@ -18,9 +19,23 @@ CheckStatus = Literal["passed", "failed"]
 ResultStatus = Literal["passed", "failed", "unreadable"]
 CellIssueKind = Literal["error", "timeout", "dropped", "output", "skipped"]
 
-__all__ = ["CellIssue", "CheckResult", "CheckStatus", "HIDDEN_MESSAGE_FAIL", "HIDDEN_MESSAGE_PASS", "ManualAnswer",
-           "Result", "ResultStatus", "TensorSummary", "csv_row", "detail_lines", "failure_text", "number_text",
-           "shape_text", "to_csv"]
+__all__ = [
+    "CellIssue",
+    "CheckResult",
+    "CheckStatus",
+    "HIDDEN_MESSAGE_FAIL",
+    "HIDDEN_MESSAGE_PASS",
+    "ManualAnswer",
+    "Result",
+    "ResultStatus",
+    "TensorSummary",
+    "csv_row",
+    "detail_lines",
+    "failure_text",
+    "number_text",
+    "shape_text",
+    "to_csv",
+]
 
 
 @dataclass
@@ -31,28 +46,28 @@ class TensorSummary:
     shape: list[int] | None = None
     dtype: str | None = None
     device: str | None = None
-    values: list[float | str] | None = None   # a few leading values, flattened
+    values: list[float | str] | None = None  # a few leading values, flattened
 
 
 @dataclass
 class CheckResult:
-    name: str                       # the check's function name
-    exercise: str                   # one of the assignment's exercises
+    name: str  # the check's function name
+    exercise: str  # one of the assignment's exercises
     points: float
     score: float
     status: CheckStatus
     hidden: bool = False
-    message: str = ""               # what a student reads
+    message: str = ""  # what a student reads
     expected: TensorSummary | None = None
     actual: TensorSummary | None = None
-    mismatches: list[dict[str, Any]] = field(default_factory=list)   # worst differing values
-    traceback: str = ""             # the student's own traceback, trimmed to their code
-    output: str = ""                # what the student's function printed, bounded
+    mismatches: list[dict[str, Any]] = field(default_factory=list)  # worst differing values
+    traceback: str = ""  # the student's own traceback, trimmed to their code
+    output: str = ""  # what the student's function printed, bounded
     duration: float = 0.0
     nodeid: str = ""
-    diagnosis: str = ""             # the recognised mistake, in words without values (checks/mistakes.py)
-    diagnosed_by: str = ""          # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
-    carried_forward: str = ""       # right given correct ones of these exercises, ", "-joined (checks/carry.py)
+    diagnosis: str = ""  # the recognised mistake, in words without values (checks/mistakes.py)
+    diagnosed_by: str = ""  # "catalogue" (the instructor's), "shape" or "values" (the grader's own)
+    carried_forward: str = ""  # right given correct ones of these exercises, ", "-joined (checks/carry.py)
 
     @property
     def passed(self) -> bool:
@@ -68,13 +83,13 @@ class CellIssue:
     """A notebook cell that raised, timed out, or was dropped because it killed the kernel; or one
     not run at grading time because of its tag (kind "skipped", its message says so)."""
 
-    index: int                      # 0-based index among all cells
+    index: int  # 0-based index among all cells
     kind: CellIssueKind
-    message: str                    # plain words
+    message: str  # plain words
     ename: str = ""
     evalue: str = ""
     traceback: str = ""
-    source_head: str = ""           # first lines of the cell
+    source_head: str = ""  # first lines of the cell
 
 
 @dataclass
@@ -86,26 +101,30 @@ class Result:
     max_score: float = 0.0
     device: str = "cpu"
     isolation: str = "none"
-    errors: list[str] = field(default_factory=list)     # submission-level problems, in words
+    errors: list[str] = field(default_factory=list)  # submission-level problems, in words
     cells: list[CellIssue] = field(default_factory=list)
     sha256: str = ""
     grader_version: str = ""
     execution_time: float = 0.0
     readable: bool = True
     hidden_ran: bool = False
-    exercises: dict[str, str] = field(default_factory=dict)   # name -> title, in order
-    timings: dict[str, float] = field(default_factory=dict)   # stage -> seconds
-    files: list[dict[str, Any]] = field(default_factory=list)          # received with the notebook: name, bytes
-    files_refused: list[dict[str, Any]] = field(default_factory=list)  # sent with it, not given to the kernel: name, reason
-    checks_digest: str = ""         # the checks it was made with (grader.staleness.checks_digest), set by `grader batch`
+    exercises: dict[str, str] = field(default_factory=dict)  # name -> title, in order
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    files: list[dict[str, Any]] = field(default_factory=list)  # received with the notebook: name, bytes
+    files_refused: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # sent with it, not given to the kernel: name, reason
+    checks_digest: str = ""  # the checks it was made with (grader.staleness.checks_digest), set by `grader batch`
     # when it came in and who sent it (grader.policy.deadline, grader.lms): "" where unknown
-    submitted_at: str = ""          # ISO 8601 with its offset
-    submitted_from: str = ""        # where that time was read: gradescope, canvas, moodle, timestamp.txt, --submitted-at, mtime
-    due: str = ""                   # this student's own due time, when an extension moved it
-    lms: str = ""                   # the LMS the submission came from: canvas, moodle, gradescope
-    lms_id: str = ""                # the student's id there
-    display_name: str = ""          # the student's name there
-    manual: list[ManualAnswer] = field(default_factory=list)   # questions a person grades, in order
+    submitted_at: str = ""  # ISO 8601 with its offset
+    submitted_from: str = (
+        ""  # where that time was read: gradescope, canvas, moodle, timestamp.txt, --submitted-at, mtime
+    )
+    due: str = ""  # this student's own due time, when an extension moved it
+    lms: str = ""  # the LMS the submission came from: canvas, moodle, gradescope
+    lms_id: str = ""  # the student's id there
+    display_name: str = ""  # the student's name there
+    manual: list[ManualAnswer] = field(default_factory=list)  # questions a person grades, in order
 
     @property
     def passed(self) -> bool:
@@ -178,8 +197,11 @@ def detail_lines(view: CheckResult) -> list[str]:
     if view.expected is not None and view.actual is not None:
         lines += [f"expected: {_summary_line(view.expected)}", f"got:      {_summary_line(view.actual)}"]
     if view.mismatches:
-        worst = "; ".join(f"at {tuple(m.get('index', ()))}: expected {number_text(m.get('expected'))}, "
-                          f"yours {number_text(m.get('actual'))}" for m in view.mismatches)
+        worst = "; ".join(
+            f"at {tuple(m.get('index', ()))}: expected {number_text(m.get('expected'))}, "
+            f"yours {number_text(m.get('actual'))}"
+            for m in view.mismatches
+        )
         lines.append(f"differing values: {worst}")
     return lines
 
@@ -196,7 +218,7 @@ def failure_text(view: CheckResult) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-NOT_GRADED_ABOVE = "Not graded: the note at the top says why."   # each check of an unreadable notebook
+NOT_GRADED_ABOVE = "Not graded: the note at the top says why."  # each check of an unreadable notebook
 
 
 def standalone_message(message: str, result: Result) -> str:
@@ -208,7 +230,7 @@ def standalone_message(message: str, result: Result) -> str:
 
 
 CSV_FIXED = ["student", "total", "adjusted", "max_score", "status", "device", "isolation", "sha256"]
-LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]   # grader.policy.submitted.Shown.csv_columns
+LATE_COLUMNS = ["submitted_at", "late_by", "penalty", "final"]  # grader.policy.submitted.Shown.csv_columns
 # total, max_score: the checks' and the manual questions' (points given so far); adjusted: the checks after
 # the desk's adjustments; LATE_COLUMNS ("final": all of it after the late policy), "mistakes", "stale" (`--keep-stale`),
 # one column per exercise, then per manual question (empty: waiting) and "waiting" (docs/batch.md)
@@ -219,19 +241,23 @@ def csv_row(student: str, result: Result, grade: "FinalGrade | None" = None) -> 
 
     final = final_of(result)
     row: dict[str, Any] = {
-        "student": student, "total": final.final, "max_score": final.max_score,
+        "student": student,
+        "total": final.final,
+        "max_score": final.max_score,
         "adjusted": grade.adjusted if grade is not None else result.score,
-        "status": result.status, "device": result.device, "isolation": result.isolation,
+        "status": result.status,
+        "device": result.device,
+        "isolation": result.isolation,
         "sha256": result.sha256,
     }
     for name, (score, _points) in result.exercise_scores().items():
         row[name] = score
     row["mistakes"] = "; ".join(f"{exercise}: {name}" for exercise, name in mistakes_of(result))
-    row.update(csv_cells(result))     # each manual question's points (empty while it waits), and "waiting"
+    row.update(csv_cells(result))  # each manual question's points (empty while it waits), and "waiting"
     return row
 
 
-GENERIC_DIAGNOSES = ("shape", "values")      # CheckResult.diagnosed_by of the grader's own diagnoses
+GENERIC_DIAGNOSES = ("shape", "values")  # CheckResult.diagnosed_by of the grader's own diagnoses
 
 
 def mistakes_of(result: Result) -> list[tuple[str, str]]:
@@ -244,9 +270,11 @@ def mistakes_of(result: Result) -> list[tuple[str, str]]:
     carried = {c.exercise: c.carried_forward.split(", ") for c in result.checks if c.carried_forward}
     seen: dict[tuple[str, str], None] = {}
     for check in failed:
-        if any((earlier, check.diagnosis) in {(c.exercise, c.diagnosis) for c in failed}
-               for earlier in carried.get(check.exercise, ())):
-            continue            # the same mistake as the exercise it carries forward from
+        if any(
+            (earlier, check.diagnosis) in {(c.exercise, c.diagnosis) for c in failed}
+            for earlier in carried.get(check.exercise, ())
+        ):
+            continue  # the same mistake as the exercise it carries forward from
         if check.diagnosed_by not in GENERIC_DIAGNOSES or check.exercise not in catalogued:
             seen.setdefault((check.exercise, check.diagnosis), None)
     return list(seen)
@@ -256,8 +284,9 @@ def to_csv(rows: list[dict[str, Any]], exercises: list[str]) -> str:
     out = io.StringIO()
     from grader.lms.sheet import inert_row
 
-    writer = csv.DictWriter(out, fieldnames=CSV_FIXED + LATE_COLUMNS + ["mistakes", "stale"] + exercises,
-                            extrasaction="ignore")
+    writer = csv.DictWriter(
+        out, fieldnames=CSV_FIXED + LATE_COLUMNS + ["mistakes", "stale"] + exercises, extrasaction="ignore"
+    )
     writer.writeheader()
     for row in rows:
         writer.writerow(inert_row(row))

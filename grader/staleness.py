@@ -6,6 +6,7 @@ of the assignment.toml and of every file of the check folders it was graded with
 name and bytes (not where they lie: a Dask worker's bundle has the same digest). `grader batch`
 compares it with the checks it grades with now; a verdict with another digest, or none, is stale.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,11 @@ def _files(folder: Path) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if path.is_file() and path.suffix != ".pyc" and not any(p in SKIP_PARTS or p.startswith(".") for p in rel.parts):
+        if (
+            path.is_file()
+            and path.suffix != ".pyc"
+            and not any(p in SKIP_PARTS or p.startswith(".") for p in rel.parts)
+        ):
             out[rel.as_posix()] = path.read_bytes()
     return out
 
@@ -70,6 +75,8 @@ def drift_warning(assignment: Assignment) -> str:
     if not names:
         return ""
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return (f"warning: {assignment.solutions} changed since the last `grader assign` ({shown}): "
-            f"these verdicts use the released checks in {assignment.root}; "
-            f"run `grader assign {assignment.solutions}` to release the master's")
+    return (
+        f"warning: {assignment.solutions} changed since the last `grader assign` ({shown}): "
+        f"these verdicts use the released checks in {assignment.root}; "
+        f"run `grader assign {assignment.solutions}` to release the master's"
+    )

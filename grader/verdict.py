@@ -6,6 +6,7 @@ the assignment's exercises (hidden after public within one), adds the grader's n
 the score; `public_view` is all that may leave the grader of a hidden check. Nothing here reads
 a file or starts a process.
 """
+
 from __future__ import annotations
 
 from dataclasses import Field, dataclass, field, replace
@@ -36,12 +37,13 @@ class Result(Protocol):
     errors: list[str]
     score: float
 
+
 HIDDEN_MESSAGE_PASS = "Hidden check passed."
 HIDDEN_MESSAGE_FAIL = "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
 HIDDEN_NOTHING_ELSE = "Hidden checks reveal nothing else: not their inputs, not their values."
 R = TypeVar("R", bound=Result)
 C = TypeVar("C", bound=CheckResult)
-NOTE = "Grader note: "       # a check that crashed (a fault of the check): said in the verdict's errors
+NOTE = "Grader note: "  # a check that crashed (a fault of the check): said in the verdict's errors
 
 
 @dataclass
@@ -49,8 +51,8 @@ class CheckRun:
     """What running an assignment's checks gave: a CheckResult each, and the faults of the checks."""
 
     checks: Sequence[CheckResult] = field(default_factory=list)
-    internal_errors: list[str] = field(default_factory=list)   # the checks could not be loaded or run
-    crashes: list[str] = field(default_factory=list)           # a check raised something other than a verdict
+    internal_errors: list[str] = field(default_factory=list)  # the checks could not be loaded or run
+    crashes: list[str] = field(default_factory=list)  # a check raised something other than a verdict
 
 
 # -- scoring ---------------------------------------------------------------------------------
@@ -78,8 +80,7 @@ def earned(points: float, passed: bool, credit: object = None) -> float:
 def points_total(results: Iterable[tuple[float, float]]) -> tuple[float, float]:
     """(score, max_score) from (points, earned) pairs: the pytest plugin's checks."""
     pairs = list(results)
-    return (round(sum(got for _, got in pairs), 6),
-            round(sum(points for points, _ in pairs), 6))
+    return (round(sum(got for _, got in pairs), 6), round(sum(points for points, _ in pairs), 6))
 
 
 # -- ordering --------------------------------------------------------------------------------
@@ -97,7 +98,9 @@ def hidden_message(passed: bool) -> str:
 def hidden_failure(diagnosis: str) -> str:
     """A failed hidden check's words: the recognised mistake's name where the verdict kept one
     ([visibility] hidden_checks = "mistake"), else pass/fail only."""
-    return f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
+    return (
+        f"Hidden check failed. It looks like {diagnosis}. {HIDDEN_NOTHING_ELSE}" if diagnosis else HIDDEN_MESSAGE_FAIL
+    )
 
 
 def carried_words(exercise: str, wrong: Sequence[str], mistake: str = "") -> str:
@@ -115,10 +118,11 @@ def public_check(check: C) -> C:
     if not check.hidden:
         return check
     message = hidden_message(True) if check.passed else hidden_failure(check.diagnosis)
-    if check.carried_forward and not check.passed:      # says nothing of the hidden inputs or values
+    if check.carried_forward and not check.passed:  # says nothing of the hidden inputs or values
         message = f"{carried_words(check.exercise, check.carried_forward.split(', '))} {message}"
-    return replace(check, message=message, expected=None, actual=None, mismatches=[],
-                   traceback="", output="", nodeid="")
+    return replace(
+        check, message=message, expected=None, actual=None, mismatches=[], traceback="", output="", nodeid=""
+    )
 
 
 def public_view(result: R) -> R:
@@ -126,8 +130,9 @@ def public_view(result: R) -> R:
 
 
 # -- the verdict -----------------------------------------------------------------------------
-def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True,
-             hidden_feedback: str = "pass_fail") -> R:
+def conclude(
+    header: R, run: CheckRun, exercises: Sequence[str], *, score: bool = True, hidden_feedback: str = "pass_fail"
+) -> R:
     """The Result: `header` (the submission's facts) with the run's checks in order, the notes of
     checks that crashed, and the score. `score=False` keeps the header's score (a verdict made
     without grading scores 0 whatever a check says). A hidden check keeps its recognised mistake
@@ -135,8 +140,13 @@ def conclude(header: R, run: CheckRun, exercises: Sequence[str], *, score: bool 
     `hidden_feedback="mistake"` ([visibility] hidden_checks): results.json, grades.csv,
     the report and feedback all read it from here."""
     checks = ordered(run.checks, exercises)
-    if hidden_feedback != "mistake":    # the default: a hidden check shows its name and pass/fail only
+    if hidden_feedback != "mistake":  # the default: a hidden check shows its name and pass/fail only
         checks = [replace(c, diagnosis="", carried_forward="") if c.hidden else c for c in checks]
     got, out_of = totals(checks)
-    return replace(header, checks=checks, errors=header.errors + [NOTE + c for c in run.crashes],
-                   score=got if score else header.score, max_score=out_of)
+    return replace(
+        header,
+        checks=checks,
+        errors=header.errors + [NOTE + c for c in run.crashes],
+        score=got if score else header.score,
+        max_score=out_of,
+    )

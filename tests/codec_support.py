@@ -5,6 +5,7 @@ The agent's encoder is its own module (grader/bridge/inkernel/values.py), import
 kernel runs the same code, so a legitimate reply in these tests is byte for byte what a kernel
 would send.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,6 +51,7 @@ def reply(value: Any, blob: bytes = b"", **fields: Any) -> str:
 
 # -- forged tensor blobs ------------------------------------------------------------------------
 
+
 class Storage:
     """A storage record of a forged blob, named in the index by a persistent id."""
 
@@ -84,8 +86,14 @@ class _Pickler(pickle.Pickler):
         return None
 
 
-def forged_blob(index: Any, records: dict[str, bytes | int], *, deflate: bool = False, prefix: str = "archive",
-                extra: dict[str, bytes] | None = None) -> bytes:
+def forged_blob(
+    index: Any,
+    records: dict[str, bytes | int],
+    *,
+    deflate: bool = False,
+    prefix: str = "archive",
+    extra: dict[str, bytes] | None = None,
+) -> bytes:
     """A torch.save-shaped archive with any index (pickled as torch.save does) and any records; a
     record given as an int is that many zero bytes, written in pieces. `deflate` compresses the
     records (torch.save never does; torch.load would inflate them: a zip bomb)."""

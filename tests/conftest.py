@@ -1,4 +1,5 @@
 """Project-wide test settings."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """What differs from one grading to the next, and JSON with it taken out: shared by the goldens
 (tests/goldens/test_goldens.py) and the warm server's comparison with the cold path."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """One grading per notebook, assignment and options in a test session: tests that assert different
 things of the same verdict (test_goldens.py: the recorded results.json; test_samples.py: the words
 per exercise) share it instead of running the same notebook in a kernel twice."""
+
 from __future__ import annotations
 
 from pathlib import Path

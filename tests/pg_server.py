@@ -9,6 +9,7 @@ root still reaches the socket. As a normal user it simply runs as that user.
 `find_binaries()` looks on PATH, then where Debian/Ubuntu (/usr/lib/postgresql/<ver>/bin) and
 RHEL (/usr/pgsql-<ver>/bin) put them. `unavailable()` says why the tests cannot run here, or "".
 """
+
 from __future__ import annotations
 
 import glob
@@ -22,7 +23,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-SUPERUSER = "grader"          # the database role initdb creates; no password (trust on the socket only)
+SUPERUSER = "grader"  # the database role initdb creates; no password (trust on the socket only)
 UNPRIVILEGED = ("postgres", "nobody")
 
 
@@ -62,8 +63,10 @@ def unavailable() -> str:
     except ImportError:
         return "the PostgreSQL driver is not installed (pip install 'psycopg[binary]')"
     if find_binaries() is None:
-        return ("PostgreSQL's initdb and pg_ctl are not on PATH nor in /usr/lib/postgresql/*/bin "
-                "(apt-get install postgresql)")
+        return (
+            "PostgreSQL's initdb and pg_ctl are not on PATH nor in /usr/lib/postgresql/*/bin "
+            "(apt-get install postgresql)"
+        )
     try:
         server_user()
     except LookupError as exc:
@@ -74,8 +77,8 @@ def unavailable() -> str:
 @dataclass
 class PostgresServer:
     bindir: Path
-    root: Path                 # the temporary folder: data/, the socket, the log
-    user: str | None           # the OS user the server runs as (None: ourselves)
+    root: Path  # the temporary folder: data/, the socket, the log
+    user: str | None  # the OS user the server runs as (None: ourselves)
 
     @property
     def data(self) -> Path:
@@ -100,8 +103,18 @@ class PostgresServer:
         os.chmod(root, 0o700)
         server = cls(bindir, root, user)
         try:
-            server._run("initdb", "-D", str(server.data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-                        "--locale=C", "--no-sync")
+            server._run(
+                "initdb",
+                "-D",
+                str(server.data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            )
             server.launch()
         except BaseException:
             server.stop()
@@ -112,8 +125,10 @@ class PostgresServer:
         """Start the server on its data folder (again, after `halt`)."""
         # fsync=off: a commit is in the OS's hands, not the disk's; it survives the server's crash
         # (`halt`), which is what the tests do, though not the machine's (they never do that)
-        options = (f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -c fsync=off "
-                   "-c max_connections=60 -c shared_buffers=32MB")
+        options = (
+            f"-c listen_addresses='' -c unix_socket_directories='{self.root}' -c fsync=off "
+            "-c max_connections=60 -c shared_buffers=32MB"
+        )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
 
     def halt(self) -> None:
@@ -131,8 +146,15 @@ class PostgresServer:
 
     def _run(self, tool: str, *args: str) -> None:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C", "TZ": "UTC"}
-        proc = subprocess.run([str(self.bindir / tool), *args], cwd=self.root, env=env, user=self.user,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [str(self.bindir / tool), *args],
+            cwd=self.root,
+            env=env,
+            user=self.user,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if proc.returncode != 0:
             log = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
             raise RuntimeError(f"{tool} failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}\n{log}")

@@ -34,6 +34,7 @@ In a master notebook's cells:
 Output is deterministic: running `assign` twice writes the same bytes (and touches no file
 whose bytes would not change).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,13 +55,17 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
-MARKERS = {BEGIN_SOLUTION: ("begin", "solution"), END_SOLUTION: ("end", "solution"),
-           BEGIN_HIDDEN: ("begin", "hidden"), END_HIDDEN: ("end", "hidden")}
+MARKERS = {
+    BEGIN_SOLUTION: ("begin", "solution"),
+    END_SOLUTION: ("end", "solution"),
+    BEGIN_HIDDEN: ("begin", "hidden"),
+    END_HIDDEN: ("end", "hidden"),
+}
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
 MARKDOWN_STUB = ("YOUR ANSWER HERE",)
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
-PUBLIC_DIR = course.PUBLIC     # in solutions/<slug>/: public checks
-HIDDEN_DIR = course.CHECKS     # in solutions/<slug>/: hidden checks
+PUBLIC_DIR = course.PUBLIC  # in solutions/<slug>/: public checks
+HIDDEN_DIR = course.CHECKS  # in solutions/<slug>/: hidden checks
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 SKIP_NAMES = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints")
 
@@ -70,11 +75,12 @@ class MarkerError(AuthoringError):
 
     def __init__(self, message: str, *, cell: int, line: int, hint: str = "") -> None:
         super().__init__(message, hint=hint)
-        self.cell = cell      # 1-based cell number
-        self.line = line      # 1-based line in the cell
+        self.cell = cell  # 1-based cell number
+        self.line = line  # 1-based line in the cell
 
 
 # -- one cell ---------------------------------------------------------------------------
+
 
 def _marker(line: str) -> tuple[str, str] | None:
     """('begin'|'end', 'solution'|'hidden') when the line is a marker line."""
@@ -113,7 +119,10 @@ def strip_cell(source: str, kind: str, number: int = 1) -> tuple[str, bool]:
                 raise MarkerError(
                     f"{_where(number, source)}, line {lineno}: '{label}' inside the "
                     f"{'solution' if open_kind == 'solution' else 'hidden tests'} block opened on line {open_line}",
-                    cell=number, line=lineno, hint="markers cannot be nested: close the first block before opening another")
+                    cell=number,
+                    line=lineno,
+                    hint="markers cannot be nested: close the first block before opening another",
+                )
             open_kind, open_line = what, lineno
             if what == "solution":
                 indent = line[: len(line) - len(line.lstrip())]
@@ -123,16 +132,23 @@ def strip_cell(source: str, kind: str, number: int = 1) -> tuple[str, bool]:
                 had_hidden = True
             continue
         if open_kind != what:
-            opened = (f"; the open block is {open_kind} (line {open_line})" if open_kind else "")
+            opened = f"; the open block is {open_kind} (line {open_line})" if open_kind else ""
             raise MarkerError(
                 f"{_where(number, source)}, line {lineno}: '{label}' without a matching BEGIN{opened}",
-                cell=number, line=lineno, hint="every END marker closes the BEGIN marker of the same kind just before it")
+                cell=number,
+                line=lineno,
+                hint="every END marker closes the BEGIN marker of the same kind just before it",
+            )
         open_kind = None
     if open_kind is not None:
         label = "### BEGIN SOLUTION" if open_kind == "solution" else "### BEGIN HIDDEN TESTS"
         closing = "### END SOLUTION" if open_kind == "solution" else "### END HIDDEN TESTS"
-        raise MarkerError(f"{_where(number, source)}, line {open_line}: '{label}' is never closed",
-                          cell=number, line=open_line, hint=f"add a '{closing}' line after the block")
+        raise MarkerError(
+            f"{_where(number, source)}, line {open_line}: '{label}' is never closed",
+            cell=number,
+            line=open_line,
+            hint=f"add a '{closing}' line after the block",
+        )
     text = "".join(out)
     if not source.endswith("\n") and text.endswith("\n"):
         text = text[:-1]
@@ -140,6 +156,7 @@ def strip_cell(source: str, kind: str, number: int = 1) -> tuple[str, bool]:
 
 
 # -- one notebook -----------------------------------------------------------------------
+
 
 def cell_id(slug: str, index: int, source: str) -> str:
     return hashlib.sha1(f"{slug}\0{index}\0{source}".encode()).hexdigest()[:12]
@@ -189,17 +206,19 @@ def read_master(path: Path) -> Any:
     try:
         return nbformat.read(str(path), as_version=4)
     except FileNotFoundError:
-        raise AuthoringError(f"no master notebook at {path}",
-                             hint="the notebook named in assignment.toml must be in the master folder") from None
+        raise AuthoringError(
+            f"no master notebook at {path}", hint="the notebook named in assignment.toml must be in the master folder"
+        ) from None
     except Exception as exc:  # nbformat raises many kinds for a bad file
         raise AuthoringError(f"the master notebook {path} cannot be read: {exc}") from None
 
 
 # -- the assignment folder --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Master:
-    root: Path          # solutions/<slug>
+    root: Path  # solutions/<slug>
     slug: str
     version: str
     notebook: str
@@ -217,14 +236,23 @@ def load_master(solutions_dir: Path) -> Master:
     root = Path(solutions_dir)
     toml_path = root / course.TOML
     if not toml_path.is_file():
-        raise AuthoringError(f"no assignment.toml in {root}",
-                             hint="pass the master folder solutions/<slug>, which holds assignment.toml")
+        raise AuthoringError(
+            f"no assignment.toml in {root}", hint="pass the master folder solutions/<slug>, which holds assignment.toml"
+        )
     file = read_assignment_file(toml_path, default_slug=root.resolve().name)
     if not SLUG.match(file.slug):
-        raise AuthoringError(f"{toml_path}: slug {file.slug!r} is not a valid slug",
-                             hint="use lower-case letters, digits, '-' and '_'")
-    return Master(root=root, slug=file.slug, version=file.version, notebook=file.notebook, files=file.files,
-                  toml=toml_path, manual=file.manual)
+        raise AuthoringError(
+            f"{toml_path}: slug {file.slug!r} is not a valid slug", hint="use lower-case letters, digits, '-' and '_'"
+        )
+    return Master(
+        root=root,
+        slug=file.slug,
+        version=file.version,
+        notebook=file.notebook,
+        files=file.files,
+        toml=toml_path,
+        manual=file.manual,
+    )
 
 
 def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
@@ -238,10 +266,13 @@ def write_if_changed(path: Path, data: bytes, written: list[Path]) -> None:
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not any(part in SKIP_NAMES or part.startswith(".")
-                                             for part in p.relative_to(folder).parts)
-                  and p.suffix != ".pyc")
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and not any(part in SKIP_NAMES or part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.suffix != ".pyc"
+    )
 
 
 def _sync(src: Path, dst: Path, written: list[Path]) -> None:
@@ -259,9 +290,9 @@ def _sync(src: Path, dst: Path, written: list[Path]) -> None:
 
 def assign(solutions_dir: Path, assignments_dir: Path) -> list[Path]:
     """Write assignments/<slug>/ from the master folder solutions/<slug>/; return the files written."""
-    master = load_master(Path(solutions_dir))     # the toml is validated as the grader reads it
+    master = load_master(Path(solutions_dir))  # the toml is validated as the grader reads it
     nb = read_master(master.notebook_path)
-    manual = manual_cells(nb)        # nbgrader's manually graded cells: [manual.<grade_id>] questions
+    manual = manual_cells(nb)  # nbgrader's manually graded cells: [manual.<grade_id>] questions
     student = student_notebook(tagged(nb, manual) if manual else nb, master.slug, master.version)
     out = Path(assignments_dir) / master.slug
     toml = (master.root / course.TOML).read_bytes()
@@ -296,14 +327,15 @@ def _refuse_lost_settings(master: Master, released: Path, writing: str) -> None:
     try:
         old = tomllib.loads(released.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return          # none yet, or not readable as TOML: nothing the grader could have read from it
+        return  # none yet, or not readable as TOML: nothing the grader could have read from it
     lost = sorted(_settings(old) - _settings(tomllib.loads(writing)))
     if lost:
         names = ", ".join(f"[{table}] {key}" if table else key for table, key in lost)
         raise AuthoringError(
             f"{released} sets {names}, which {master.toml} does not: `grader assign` would overwrite them",
             hint=f"the master's assignment.toml is the one to edit: copy these settings into {master.toml} "
-                 f"(or delete them from {released}), then run `grader assign` again")
+            f"(or delete them from {released}), then run `grader assign` again",
+        )
 
 
 def _copy_files(master: Master, out: Path, written: list[Path]) -> None:
@@ -312,18 +344,32 @@ def _copy_files(master: Master, out: Path, written: list[Path]) -> None:
     hidden = resolve(master.root, master.files.hidden, key="hidden", toml=master.toml)
     both = sorted(set(public) & set(hidden))
     if both:
-        raise AuthoringError(f"{master.toml}: [files] names {both[0]!r} both public and hidden",
-                             hint="a file is either given to the students (public) or kept for the checks (hidden)")
+        raise AuthoringError(
+            f"{master.toml}: [files] names {both[0]!r} both public and hidden",
+            hint="a file is either given to the students (public) or kept for the checks (hidden)",
+        )
     reserved = {master.notebook, course.TOML}
     for rel in public:
         if rel in reserved or rel.split("/")[0] == course.CHECKS:
-            raise AuthoringError(f"{master.toml}: [files] public names {rel!r}, which `grader assign` writes itself",
-                                 hint="keep data and helper files out of checks/ and apart from the notebook and assignment.toml")
+            raise AuthoringError(
+                f"{master.toml}: [files] public names {rel!r}, which `grader assign` writes itself",
+                hint="keep data and helper files out of checks/ and apart from the notebook and assignment.toml",
+            )
         write_if_changed(out / rel, (master.root / rel).read_bytes(), written)
     for rel in hidden:
         if (out / rel).is_file():
             (out / rel).unlink()
 
 
-__all__ = ["AuthoringError", "MarkerError", "assign", "cell_id", "load_master", "notebook_text",
-           "read_master", "strip_cell", "student_notebook", "write_if_changed"]
+__all__ = [
+    "AuthoringError",
+    "MarkerError",
+    "assign",
+    "cell_id",
+    "load_master",
+    "notebook_text",
+    "read_master",
+    "strip_cell",
+    "student_notebook",
+    "write_if_changed",
+]

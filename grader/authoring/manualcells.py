@@ -8,6 +8,7 @@ replaced by `YOUR ANSWER HERE`, as for any solution) and gains the tag, so the g
 answer however the student moves it. A question the master's assignment.toml declares already
 (the same name, or the same tag) is left as written there.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,8 @@ NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 @dataclass(frozen=True)
 class ManualCell:
-    index: int           # of the cell in the master notebook
-    name: str            # the question's name and the cell's tag
+    index: int  # of the cell in the master notebook
+    name: str  # the question's name and the cell's tag
     title: str
     points: float
 
@@ -60,7 +61,9 @@ def manual_cells(master: Any) -> list[ManualCell]:
         meta = _nbgrader(cell)
         name = NAME.sub("_", str(meta.get("grade_id") or f"manual-{index + 1}"))
         points = meta.get("points")
-        worth = float(points) if isinstance(points, (int, float)) and not isinstance(points, bool) and points > 0 else 1.0
+        worth = (
+            float(points) if isinstance(points, (int, float)) and not isinstance(points, bool) and points > 0 else 1.0
+        )
         found.append(ManualCell(index, name, _heading(master.cells, index) or name, worth))
     return found
 
@@ -86,6 +89,11 @@ def toml_text(original: str, cells: Sequence[ManualCell], declared: Sequence[Man
         return original
     lines = [original.rstrip("\n"), "", HEADER]
     for cell in new:
-        lines += ["", f"[manual.{cell.name}]", f"title = {json.dumps(cell.title, ensure_ascii=False)}",
-                  f"points = {cell.points:g}", f"tag = {json.dumps(cell.name)}"]
+        lines += [
+            "",
+            f"[manual.{cell.name}]",
+            f"title = {json.dumps(cell.title, ensure_ascii=False)}",
+            f"points = {cell.points:g}",
+            f"tag = {json.dumps(cell.name)}",
+        ]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
 """`grader new <slug>`: a master with one exercise in solutions/<slug>/, then assigned."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,7 @@ from grader.authoring.assign import (
 )
 from grader.errors import AuthoringError
 
-TOML = '''\
+TOML = """\
 title = "{title}"
 slug = "{slug}"
 version = "1"
@@ -49,7 +50,7 @@ processes = 64
 file_size_mb = 64
 cpu_seconds = 600
 output_kb = 64
-'''
+"""
 
 PUBLIC_CHECK = '''\
 """Public checks of `double`: students see these and their messages."""
@@ -96,11 +97,17 @@ CELLS = [
     ("markdown", "# {title}\n\nComplete the function below, then run every cell."),
     ("code", "import torch"),
     ("markdown", "## Exercise: `double`\n\nReturn a tensor of the same shape and dtype as `x` holding $2x$."),
-    ("code", 'def double(x):\n    """2 * x, elementwise; same shape, dtype and device as x."""\n'
-             "    ### BEGIN SOLUTION\n    return x * 2\n    ### END SOLUTION"),
+    (
+        "code",
+        'def double(x):\n    """2 * x, elementwise; same shape, dtype and device as x."""\n'
+        "    ### BEGIN SOLUTION\n    return x * 2\n    ### END SOLUTION",
+    ),
     ("code", "double(torch.tensor([1.0, 2.0, 3.0]))"),
-    ("code", "### BEGIN HIDDEN TESTS\nassert torch.equal(double(torch.ones(2)), torch.full((2,), 2.0))\n"
-             "### END HIDDEN TESTS"),
+    (
+        "code",
+        "### BEGIN HIDDEN TESTS\nassert torch.equal(double(torch.ones(2)), torch.full((2,), 2.0))\n"
+        "### END HIDDEN TESTS",
+    ),
 ]
 
 
@@ -134,7 +141,9 @@ def files(slug: str) -> dict[str, str]:
 def new(slug: str, root: Path) -> list[Path]:
     """Scaffold solutions/<slug>/ under `root` (a master with one exercise) and assign it."""
     if not SLUG.match(slug):
-        raise AuthoringError(f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'")
+        raise AuthoringError(
+            f"{slug!r} is not a valid assignment slug", hint="use lower-case letters, digits, '-' and '_'"
+        )
     root = Path(root)
     master = course.master_dir(root, slug)
     if master.exists():

@@ -10,6 +10,7 @@ nor copy their pages). It grades nothing, renders nothing (a batch's feedback is
 CLI) and starts no kernel. Failures here are ignored: every step is only a head start on work a
 grader would do anyway.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -25,8 +26,15 @@ def warm() -> None:
     from grader.collector import paused
 
     with paused():
-        for step in (_modules, _nbformat_validator, _pytest_plugins, _sandbox_probes, _tensor_load,
-                     _pytest_session, _batch_checks):
+        for step in (
+            _modules,
+            _nbformat_validator,
+            _pytest_plugins,
+            _sandbox_probes,
+            _tensor_load,
+            _pytest_session,
+            _batch_checks,
+        ):
             try:
                 step()
             except Exception:
@@ -100,7 +108,8 @@ def _pytest_session() -> None:
         checks = Path(tmp) / "checks"
         checks.mkdir()
         (checks / "test_warm.py").write_text(
-            "import pytest\n\n\n@pytest.mark.points(1)\ndef test_warm(nb):\n    assert nb is None, 'warm'\n")
+            "import pytest\n\n\n@pytest.mark.points(1)\ndef test_warm(nb):\n    assert nb is None, 'warm'\n"
+        )
         run_checks([checks], GradingPlugin(None, None))
 
 

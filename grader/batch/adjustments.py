@@ -8,6 +8,7 @@ adjustment written, the version raised and the history appended. Two graders sav
 commits, the other finds the version moved (or, racing on the first insert, a unique key) and is
 refused with who changed it and when.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,7 +33,9 @@ class StaleEdit(GraderError):
 
     def __init__(self, by: str, at: datetime | None, version: int) -> None:
         when = at.astimezone().strftime("%H:%M") if at else "just now"
-        super().__init__(f"{by} changed this at {when}", hint="the page shows the current state; make your change again")
+        super().__init__(
+            f"{by} changed this at {when}", hint="the page shows the current state; make your change again"
+        )
         self.by, self.at, self.version = by, at, version
 
 
@@ -50,12 +53,19 @@ class StoredAdjustment:
     points: float
     reason: str
     author: str
-    sha256: str                     # the submission it was made on
+    sha256: str  # the submission it was made on
     created_at: datetime
 
     def for_policy(self, current_sha: str) -> Adjustment:
-        return Adjustment(kind=self.kind, name=self.name, points=self.points, reason=self.reason, by=self.author,
-                          at=self.created_at.isoformat(timespec="seconds"), earlier=self.sha256 != current_sha)
+        return Adjustment(
+            kind=self.kind,
+            name=self.name,
+            points=self.points,
+            reason=self.reason,
+            by=self.author,
+            at=self.created_at.isoformat(timespec="seconds"),
+            earlier=self.sha256 != current_sha,
+        )
 
 
 @dataclass(frozen=True)
@@ -81,12 +91,12 @@ class Change:
     student: str
     kind: AdjustmentKind
     name: str
-    points: float | None            # None: remove the adjustment
+    points: float | None  # None: remove the adjustment
     reason: str
     author: str
-    sha256: str                     # the submission the grader looked at
-    expected_version: int | None    # the version the grader's page showed (None: do not check)
-    may_replace_others: bool        # an instructor may change another grader's adjustment
+    sha256: str  # the submission the grader looked at
+    expected_version: int | None  # the version the grader's page showed (None: do not check)
+    may_replace_others: bool  # an instructor may change another grader's adjustment
 
 
 def utc(value: datetime) -> datetime:
@@ -105,8 +115,11 @@ def adjustments_of(book: "Gradebook", assignment: str, student: str | None = Non
     out: dict[str, list[StoredAdjustment]] = {}
     with book.engine.connect() as conn:
         for row in conn.execute(query):
-            out.setdefault(row.student, []).append(StoredAdjustment(
-                row.student, row.kind, row.name, row.points, row.reason, row.author, row.sha256, utc(row.created_at)))
+            out.setdefault(row.student, []).append(
+                StoredAdjustment(
+                    row.student, row.kind, row.name, row.points, row.reason, row.author, row.sha256, utc(row.created_at)
+                )
+            )
     return out
 
 
@@ -115,8 +128,10 @@ def versions_of(book: "Gradebook", assignment: str) -> dict[str, GradeVersion]:
 
     g = book.desk.grade_versions
     with book.engine.connect() as conn:
-        return {row.student: GradeVersion(row.version, row.updated_by, utc(row.updated_at))
-                for row in conn.execute(sa.select(g).where(g.c.assignment == assignment))}
+        return {
+            row.student: GradeVersion(row.version, row.updated_by, utc(row.updated_at))
+            for row in conn.execute(sa.select(g).where(g.c.assignment == assignment))
+        }
 
 
 def version_of(book: "Gradebook", assignment: str, student: str) -> GradeVersion:
@@ -138,12 +153,19 @@ def history_of(book: "Gradebook", assignment: str, student: str) -> list[History
         return [HistoryEntry(utc(r.at), r.author, r.action, r.detail) for r in conn.execute(query)]
 
 
-def record_history(book: "Gradebook", assignment: str, student: str, author: str, action: HistoryAction,
-                   detail: str, conn: Any = None) -> None:
+def record_history(
+    book: "Gradebook", assignment: str, student: str, author: str, action: HistoryAction, detail: str, conn: Any = None
+) -> None:
     from grader.batch.gradebook import db_text
 
-    values = {"assignment": assignment, "student": student, "at": datetime.now(timezone.utc),
-              "author": db_text(author, 200), "action": action, "detail": db_text(detail)}
+    values = {
+        "assignment": assignment,
+        "student": student,
+        "at": datetime.now(timezone.utc),
+        "author": db_text(author, 200),
+        "action": action,
+        "detail": db_text(detail),
+    }
     if conn is not None:
         conn.execute(book.desk.history.insert().values(**values))
         return
@@ -164,7 +186,7 @@ def save(book: "Gradebook", change: Change) -> GradeVersion:
             locked = isinstance(exc, sa.exc.IntegrityError) or "locked" in str(exc) or "could not serialize" in str(exc)
             if not locked or attempt == ATTEMPTS - 1:
                 raise
-            time.sleep(0.02 * (attempt + 1))   # a race on the first insert: the next try sees the winner's version
+            time.sleep(0.02 * (attempt + 1))  # a race on the first insert: the next try sees the winner's version
     raise AssertionError("unreachable")
 
 
@@ -174,8 +196,11 @@ def _save(book: "Gradebook", conn: Any, change: Change) -> GradeVersion:
     detail = _write_adjustment(book, conn, change, now)
     _raise_version(book, conn, change, row, current, now)
     if change.kind == "late":
-        detail = (f"removed the waiver of the late penalty: {change.reason}" if change.points is None
-                  else f"waived the late penalty: {change.reason}")
+        detail = (
+            f"removed the waiver of the late penalty: {change.reason}"
+            if change.points is None
+            else f"waived the late penalty: {change.reason}"
+        )
     action: HistoryAction = "remove" if change.points is None else "waive" if change.kind == "late" else "adjust"
     record_history(book, change.assignment, change.student, change.author, action, detail, conn=conn)
     return GradeVersion(current.version + 1, change.author, now)
@@ -187,8 +212,9 @@ def _locked_version(book: "Gradebook", conn: Any, change: Change) -> tuple[Any, 
     import sqlalchemy as sa
 
     g = book.desk.grade_versions
-    row = conn.execute(sa.select(g).where(g.c.assignment == change.assignment, g.c.student == change.student)
-                       .with_for_update()).first()
+    row = conn.execute(
+        sa.select(g).where(g.c.assignment == change.assignment, g.c.student == change.student).with_for_update()
+    ).first()
     current = GradeVersion(row.version, row.updated_by, utc(row.updated_at)) if row else GradeVersion()
     if change.expected_version is not None and change.expected_version != current.version:
         raise StaleEdit(current.updated_by, current.updated_at, current.version)
@@ -203,41 +229,70 @@ def _write_adjustment(book: "Gradebook", conn: Any, change: Change, now: datetim
     from grader.batch.gradebook import db_text
 
     a = book.desk.adjustments
-    key = (a.c.assignment == change.assignment, a.c.student == change.student, a.c.kind == change.kind,
-           a.c.name == change.name)
+    key = (
+        a.c.assignment == change.assignment,
+        a.c.student == change.student,
+        a.c.kind == change.kind,
+        a.c.name == change.name,
+    )
     existing = conn.execute(sa.select(a.c.id, a.c.author, a.c.points).where(*key)).first()
     if existing is not None and existing.author != change.author and not change.may_replace_others:
-        raise NotAllowed(f"{existing.author} made this adjustment; only an instructor may change it",
-                         hint="add a comment, or ask an instructor")
+        raise NotAllowed(
+            f"{existing.author} made this adjustment; only an instructor may change it",
+            hint="add a comment, or ask an instructor",
+        )
     if change.points is None:
         if existing is None:
             raise NotAllowed(f"{change.name} has no adjustment to remove")
         conn.execute(a.delete().where(a.c.id == existing.id))
         return f"removed the adjustment of {change.kind} {change.name} ({existing.points:g} points): {change.reason}"
-    values = {"points": float(change.points), "reason": db_text(change.reason), "author": db_text(change.author, 200),
-              "sha256": change.sha256, "created_at": now}
+    values = {
+        "points": float(change.points),
+        "reason": db_text(change.reason),
+        "author": db_text(change.author, 200),
+        "sha256": change.sha256,
+        "created_at": now,
+    }
     if existing is None:
-        conn.execute(a.insert().values(assignment=change.assignment, student=change.student, kind=change.kind,
-                                       name=db_text(change.name, 300), **values))
+        conn.execute(
+            a.insert().values(
+                assignment=change.assignment,
+                student=change.student,
+                kind=change.kind,
+                name=db_text(change.name, 300),
+                **values,
+            )
+        )
     else:
         conn.execute(a.update().where(a.c.id == existing.id).values(**values))
     before = f" (was {existing.points:g})" if existing is not None else ""
     return f"set {change.kind} {change.name} to {change.points:g} points{before}: {change.reason}"
 
 
-def _raise_version(book: "Gradebook", conn: Any, change: Change, row: Any, current: GradeVersion,
-                   now: datetime) -> None:
+def _raise_version(
+    book: "Gradebook", conn: Any, change: Change, row: Any, current: GradeVersion, now: datetime
+) -> None:
     """The student's version one more, by the change's author; StaleEdit where another save moved it
     after it was read (a database without row locks)."""
     from grader.batch.gradebook import db_text
 
     g = book.desk.grade_versions
     if row is None:
-        conn.execute(g.insert().values(assignment=change.assignment, student=change.student, version=1,
-                                       updated_by=db_text(change.author, 200), updated_at=now))
+        conn.execute(
+            g.insert().values(
+                assignment=change.assignment,
+                student=change.student,
+                version=1,
+                updated_by=db_text(change.author, 200),
+                updated_at=now,
+            )
+        )
         return
-    done = conn.execute(g.update().where(g.c.id == row.id, g.c.version == current.version)
-                        .values(version=current.version + 1, updated_by=db_text(change.author, 200), updated_at=now))
+    done = conn.execute(
+        g.update()
+        .where(g.c.id == row.id, g.c.version == current.version)
+        .values(version=current.version + 1, updated_by=db_text(change.author, 200), updated_at=now)
+    )
     if done.rowcount != 1:
         raise StaleEdit(current.updated_by, current.updated_at, current.version)
 

@@ -14,6 +14,7 @@ temporary folder first, refusing entries that would land outside it; a class zip
 top-level entry is a folder of submissions (notebooks, student folders, student zips) is read
 from that folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,7 +34,7 @@ from grader.submission.collect import file_sha256
 from grader.submission.names import skipped
 from grader.submission.pick import pick_notebook
 
-ZIP_MAX_BYTES = 4 * 1024**3          # everything a class zip may unpack to
+ZIP_MAX_BYTES = 4 * 1024**3  # everything a class zip may unpack to
 ZIP_MAX_ENTRIES = 100_000
 
 
@@ -42,12 +43,12 @@ class Entry:
     """One student's submission as found in the class folder."""
 
     student: str
-    path: Path | None            # the notebook to grade; None when none could be chosen
-    sha256: str                  # of the notebook's bytes; of the folder's listing when none was chosen
-    source: str                  # how to name it to people (zip members as archive.zip:member)
-    problem: str = ""            # why nothing can be graded (no notebook, several notebooks)
-    submission: Path | None = None   # what a worker grades: the student's folder or zip (its files with it)
-    lms: LmsStudent | None = None    # the LMS's id and name of the student, for an LMS download (grader.lms)
+    path: Path | None  # the notebook to grade; None when none could be chosen
+    sha256: str  # of the notebook's bytes; of the folder's listing when none was chosen
+    source: str  # how to name it to people (zip members as archive.zip:member)
+    problem: str = ""  # why nothing can be graded (no notebook, several notebooks)
+    submission: Path | None = None  # what a worker grades: the student's folder or zip (its files with it)
+    lms: LmsStudent | None = None  # the LMS's id and name of the student, for an LMS download (grader.lms)
 
 
 def _listing_sha(folder: Path) -> str:
@@ -62,12 +63,15 @@ def _listing_sha(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def discover(folder: Path, notebook_name: str, *, label: str | None = None,
-             exclude: tuple[Path, ...] = ()) -> list[Entry]:
+def discover(
+    folder: Path, notebook_name: str, *, label: str | None = None, exclude: tuple[Path, ...] = ()
+) -> list[Entry]:
     """The submissions in `folder`, sorted by student id. `label` replaces the folder in `source` ("class.zip:")."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise UsageError(f"no such folder: {folder}", hint="give the folder (or .zip) that holds the class's submissions")
+        raise UsageError(
+            f"no such folder: {folder}", hint="give the folder (or .zip) that holds the class's submissions"
+        )
     entries: dict[str, Entry] = {}
     skip = {p.resolve() for p in exclude}
     for item in sorted(folder.iterdir()):
@@ -85,14 +89,18 @@ def discover(folder: Path, notebook_name: str, *, label: str | None = None,
             path, problem = pick_notebook(student, item, notebook_name)
             if path is not None:
                 rel = path.relative_to(folder)
-                entry = Entry(student, path, file_sha256(path), f"{label}{rel}" if label else str(path), submission=item)
+                entry = Entry(
+                    student, path, file_sha256(path), f"{label}{rel}" if label else str(path), submission=item
+                )
             else:
                 entry = Entry(student, None, _listing_sha(item), source, problem)
         else:
             continue
         if student in entries:
-            raise UsageError(f"the student id '{student}' appears twice in {label or folder} (a notebook and a folder)",
-                             hint="keep one submission per student: remove or rename one of them")
+            raise UsageError(
+                f"the student id '{student}' appears twice in {label or folder} (a notebook and a folder)",
+                hint="keep one submission per student: remove or rename one of them",
+            )
         entries[student] = entry
     return [entries[k] for k in sorted(entries)]
 
@@ -110,8 +118,11 @@ def _unwrap(root: Path, notebook_name: str) -> Path:
         return root
     inner = [p for p in visible[0].iterdir() if not skipped(p.name)]
     shaped = all(p.is_dir() or p.name.lower().endswith(".ipynb") or _is_zip_name(p) for p in inner)
-    if (shaped and (len(inner) >= 2 or (len(inner) == 1 and _is_zip_name(inner[0])))
-            and not any(p.name == notebook_name for p in inner)):
+    if (
+        shaped
+        and (len(inner) >= 2 or (len(inner) == 1 and _is_zip_name(inner[0])))
+        and not any(p.name == notebook_name for p in inner)
+    ):
         return visible[0]
     return root
 
@@ -127,14 +138,15 @@ def safe_extract(archive: Path, dest: Path) -> list[str]:
     with zf:
         infos = zf.infolist()
         if len(infos) > ZIP_MAX_ENTRIES or sum(i.file_size for i in infos) > ZIP_MAX_BYTES:
-            raise UsageError(f"{archive} would unpack to more than {ZIP_MAX_ENTRIES} files or {ZIP_MAX_BYTES // 1024**3} GB",
-                             hint="unpack it yourself and pass the folder")
+            raise UsageError(
+                f"{archive} would unpack to more than {ZIP_MAX_ENTRIES} files or {ZIP_MAX_BYTES // 1024**3} GB",
+                hint="unpack it yourself and pass the folder",
+            )
         for info in infos:
             name = info.filename.replace("\\", "/")
             parts = PurePosixPath(name).parts
             mode = info.external_attr >> 16
-            if (name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts or not parts
-                    or stat.S_ISLNK(mode)):
+            if name.startswith("/") or (parts and ":" in parts[0]) or ".." in parts or not parts or stat.S_ISLNK(mode):
                 refused.append(info.filename)
                 continue
             target = (dest / Path(*parts)).resolve()
@@ -150,8 +162,9 @@ def safe_extract(archive: Path, dest: Path) -> list[str]:
     return refused
 
 
-def _students(root: Path, notebook_name: str, label: str, lms: str, exclude: tuple[Path, ...], scratch: Path,
-              notes: list[str]) -> tuple[list[Entry], list[str]]:
+def _students(
+    root: Path, notebook_name: str, label: str, lms: str, exclude: tuple[Path, ...], scratch: Path, notes: list[str]
+) -> tuple[list[Entry], list[str]]:
     """The entries of `root`, read as an LMS download where its names are one (grader.lms.download)."""
     group = regroup(root, lms, notebook_name, scratch, label=label, exclude=exclude)
     notes += group.notes
@@ -166,16 +179,23 @@ def _students(root: Path, notebook_name: str, label: str, lms: str, exclude: tup
 
 
 @contextmanager
-def opened(submissions: Path, notebook_name: str, *, exclude: tuple[Path, ...] = (), lms: str = "auto",
-           notes: list[str] | None = None) -> Iterator[tuple[list[Entry], list[str]]]:
+def opened(
+    submissions: Path,
+    notebook_name: str,
+    *,
+    exclude: tuple[Path, ...] = (),
+    lms: str = "auto",
+    notes: list[str] | None = None,
+) -> Iterator[tuple[list[Entry], list[str]]]:
     """(entries, warnings) for a folder or a .zip; a zip's temporary folder lives as long as the context.
     `exclude`: folders that are no submissions (the batch's --out, when it lies inside the class folder).
     `lms`: auto, canvas, moodle or none (grader.lms.download); `notes` receives what is no warning."""
     submissions = Path(submissions)
     notes = [] if notes is None else notes
     if not submissions.exists():
-        raise UsageError(f"no such folder or zip: {submissions}",
-                         hint="give the folder (or .zip) that holds the class's submissions")
+        raise UsageError(
+            f"no such folder or zip: {submissions}", hint="give the folder (or .zip) that holds the class's submissions"
+        )
     if submissions.is_dir():
         scratch = Path(tempfile.mkdtemp(prefix="grader-lms-"))
         try:
@@ -184,8 +204,10 @@ def opened(submissions: Path, notebook_name: str, *, exclude: tuple[Path, ...] =
             shutil.rmtree(scratch, ignore_errors=True)
         return
     if not zipfile.is_zipfile(submissions):
-        raise UsageError(f"{submissions} is neither a folder nor a .zip archive",
-                         hint="give the folder (or .zip) that holds the class's submissions")
+        raise UsageError(
+            f"{submissions} is neither a folder nor a .zip archive",
+            hint="give the folder (or .zip) that holds the class's submissions",
+        )
     tmp = Path(tempfile.mkdtemp(prefix="grader-class-"))
     try:
         refused = safe_extract(submissions, tmp)

@@ -15,6 +15,7 @@ writers of one submission take turns on its row lock, and a transaction that los
 unique key is rolled back whole and tried again. Text is stored as every database takes it
 (`db_text`); SQLite and PostgreSQL hold the same rows for the same class.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,14 +32,14 @@ from grader.results import CheckResult, Result
 
 VerdictStatus = Literal["passed", "failed", "unreadable", "crashed", "timeout"]
 STATUSES: tuple[str, ...] = get_args(VerdictStatus)
-ATTEMPTS = 8                 # tries of a transaction that lost a race to another writer
+ATTEMPTS = 8  # tries of a transaction that lost a race to another writer
 
 
 class GradebookError(GraderError):
     """The gradebook database cannot be opened or written."""
 
 
-SQLITE_FILE = "gradebook.sqlite"       # the default gradebook, in the batch's output folder
+SQLITE_FILE = "gradebook.sqlite"  # the default gradebook, in the batch's output folder
 
 
 def default_url(out: Path) -> str:
@@ -75,12 +76,20 @@ class Gradebook:
             if self.engine.dialect.name == "sqlite":
                 self._sqlite_pragmas()
             self.tables = tables()
-            self.submissions, self.verdicts, self.checks = self.tables.submissions, self.tables.verdicts, self.tables.checks
-            self.desk = desk_tables(self.tables.meta)       # adjustments, their versions, the history (grader.batch.adjustments)
+            self.submissions, self.verdicts, self.checks = (
+                self.tables.submissions,
+                self.tables.verdicts,
+                self.tables.checks,
+            )
+            self.desk = desk_tables(
+                self.tables.meta
+            )  # adjustments, their versions, the history (grader.batch.adjustments)
             upgrade(self.engine)
         except ModuleNotFoundError as exc:
-            raise GradebookError(f"the database driver for {safe_url(url)} is not installed ({exc.name})",
-                                 hint="install it into the grader's environment, e.g. pip install 'psycopg[binary]' for postgresql://") from None
+            raise GradebookError(
+                f"the database driver for {safe_url(url)} is not installed ({exc.name})",
+                hint="install it into the grader's environment, e.g. pip install 'psycopg[binary]' for postgresql://",
+            ) from None
         except sa.exc.SQLAlchemyError as exc:
             raise GradebookError(f"cannot open the gradebook {safe_url(url)}: {str(exc).splitlines()[0]}") from None
 
@@ -90,8 +99,8 @@ class Gradebook:
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA busy_timeout = 30000")   # readers (a report, a test) never fail the writer
-            cur.execute("PRAGMA synchronous = FULL")     # a committed verdict survives a power cut
+            cur.execute("PRAGMA busy_timeout = 30000")  # readers (a report, a test) never fail the writer
+            cur.execute("PRAGMA synchronous = FULL")  # a committed verdict survives a power cut
             cur.close()
 
     def close(self) -> None:
@@ -103,18 +112,34 @@ class Gradebook:
         import sqlalchemy as sa
 
         s, v = self.submissions, self.verdicts
-        query = sa.select(s.c.student, s.c.sha256).join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment)
+        query = (
+            sa.select(s.c.student, s.c.sha256).join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment)
+        )
         with self.engine.connect() as conn:
             return {(row.student, row.sha256) for row in conn.execute(query)}
 
-    def verdicts_of(self, assignment: str, keys: Iterable[tuple[str, str]] | None = None) -> dict[tuple[str, str], StoredVerdict]:
+    def verdicts_of(
+        self, assignment: str, keys: Iterable[tuple[str, str]] | None = None
+    ) -> dict[tuple[str, str], StoredVerdict]:
         """Verdicts of `assignment`, keyed by (student, sha256); only `keys` when given."""
         import sqlalchemy as sa
 
         s, v = self.submissions, self.verdicts
-        query = (sa.select(s.c.student, s.c.sha256, s.c.source, v.c.status, v.c.score, v.c.max_score, v.c.reason,
-                           v.c.graded_at, v.c.result_json)
-                 .join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment))
+        query = (
+            sa.select(
+                s.c.student,
+                s.c.sha256,
+                s.c.source,
+                v.c.status,
+                v.c.score,
+                v.c.max_score,
+                v.c.reason,
+                v.c.graded_at,
+                v.c.result_json,
+            )
+            .join(v, v.c.submission_id == s.c.id)
+            .where(s.c.assignment == assignment)
+        )
         wanted = set(keys) if keys is not None else None
         out: dict[tuple[str, str], StoredVerdict] = {}
         with self.engine.connect() as conn:
@@ -124,8 +149,17 @@ class Gradebook:
                     continue
                 # SQLite hands back the UTC time it was given without its zone; PostgreSQL with it
                 graded_at = row.graded_at if row.graded_at.tzinfo else row.graded_at.replace(tzinfo=timezone.utc)
-                out[key] = StoredVerdict(row.student, row.sha256, row.source, row.status, row.score, row.max_score,
-                                         row.reason, graded_at, Result.from_dict(json.loads(row.result_json)))
+                out[key] = StoredVerdict(
+                    row.student,
+                    row.sha256,
+                    row.source,
+                    row.status,
+                    row.score,
+                    row.max_score,
+                    row.reason,
+                    graded_at,
+                    Result.from_dict(json.loads(row.result_json)),
+                )
         return out
 
     def count(self, table: str = "verdicts") -> int:
@@ -135,8 +169,18 @@ class Gradebook:
             return int(conn.execute(sa.select(sa.func.count()).select_from(getattr(self, table))).scalar_one())
 
     # -- writing ----------------------------------------------------------------------
-    def record(self, *, assignment: str, student: str, sha256: str, source: str, status: VerdictStatus, result: Result,
-               reason: str = "", replace: bool = False) -> bool:
+    def record(
+        self,
+        *,
+        assignment: str,
+        student: str,
+        sha256: str,
+        source: str,
+        status: VerdictStatus,
+        result: Result,
+        reason: str = "",
+        replace: bool = False,
+    ) -> bool:
         """Write one verdict in one transaction. False when one already exists and `replace` is off.
 
         Another batch may write the same submission at the same moment: whoever inserts second
@@ -153,18 +197,23 @@ class Gradebook:
                     return self._write(conn, key, source, status, result, reason, replace)
             except sa.exc.IntegrityError as exc:
                 if attempt == ATTEMPTS - 1:
-                    raise GradebookError(f"cannot write the verdict of {student} to the gradebook {safe_url(self.url)}: "
-                                         f"other writers kept taking it ({str(exc).splitlines()[0]})",
-                                         hint="run the same command again; verdicts already written are kept") from None
+                    raise GradebookError(
+                        f"cannot write the verdict of {student} to the gradebook {safe_url(self.url)}: "
+                        f"other writers kept taking it ({str(exc).splitlines()[0]})",
+                        hint="run the same command again; verdicts already written are kept",
+                    ) from None
                 time.sleep(0.02 * (attempt + 1))
             except sa.exc.SQLAlchemyError as exc:
-                raise GradebookError(f"cannot write to the gradebook {safe_url(self.url)}: {str(exc).splitlines()[0]}",
-                                     hint="the verdicts written before are kept; when the database is back, "
-                                          "run the same command again to grade the rest") from None
+                raise GradebookError(
+                    f"cannot write to the gradebook {safe_url(self.url)}: {str(exc).splitlines()[0]}",
+                    hint="the verdicts written before are kept; when the database is back, "
+                    "run the same command again to grade the rest",
+                ) from None
         raise AssertionError("unreachable")
 
-    def _write(self, conn: Any, key: tuple[str, str, str], source: str, status: str, result: Result, reason: str,
-               replace: bool) -> bool:
+    def _write(
+        self, conn: Any, key: tuple[str, str, str], source: str, status: str, result: Result, reason: str, replace: bool
+    ) -> bool:
         import sqlalchemy as sa
 
         v, c = self.verdicts, self.checks
@@ -194,24 +243,41 @@ class Gradebook:
         where = (s.c.assignment == assignment, s.c.student == student, s.c.sha256 == sha256)
         sub_id = conn.execute(sa.select(s.c.id).where(*where).with_for_update()).scalar()
         if sub_id is None:
-            inserted = conn.execute(s.insert().values(assignment=assignment, student=student, sha256=sha256,
-                                                      source=db_text(source), first_seen=now)).inserted_primary_key
+            inserted = conn.execute(
+                s.insert().values(
+                    assignment=assignment, student=student, sha256=sha256, source=db_text(source), first_seen=now
+                )
+            ).inserted_primary_key
             assert inserted is not None
             sub_id = inserted[0]
         return int(sub_id)
 
 
 def _verdict_values(status: str, result: Result, reason: str, now: datetime) -> dict[str, Any]:
-    return {"status": status, "score": float(result.score), "max_score": float(result.max_score),
-            "reason": db_text(reason), "device": db_text(result.device, 40), "isolation": db_text(result.isolation),
-            "grader_version": db_text(result.grader_version, 40), "execution_time": float(result.execution_time),
-            "graded_at": now, "result_json": json.dumps(result.to_dict())}
+    return {
+        "status": status,
+        "score": float(result.score),
+        "max_score": float(result.max_score),
+        "reason": db_text(reason),
+        "device": db_text(result.device, 40),
+        "isolation": db_text(result.isolation),
+        "grader_version": db_text(result.grader_version, 40),
+        "execution_time": float(result.execution_time),
+        "graded_at": now,
+        "result_json": json.dumps(result.to_dict()),
+    }
 
 
 def _check_values(check: CheckResult) -> dict[str, Any]:
-    return {"exercise": db_text(check.exercise, 200), "name": db_text(check.name, 300), "hidden": bool(check.hidden),
-            "points": float(check.points), "score": float(check.score), "status": db_text(check.status, 20),
-            "message": db_text(check.message, 4000)}
+    return {
+        "exercise": db_text(check.exercise, 200),
+        "name": db_text(check.name, 300),
+        "hidden": bool(check.hidden),
+        "points": float(check.points),
+        "score": float(check.score),
+        "status": db_text(check.status, 20),
+        "message": db_text(check.message, 4000),
+    }
 
 
 def db_text(text: str, limit: int | None = None) -> str:

@@ -6,6 +6,7 @@ from there; one already at the head costs one query. Batches that open the same 
 once take turns: an advisory lock on PostgreSQL (its DDL is transactional), retries elsewhere
 (the loser of a race finds the work done when it tries again).
 """
+
 from __future__ import annotations
 
 import threading
@@ -15,10 +16,10 @@ from typing import Any
 
 from grader.errors import GraderError
 
-BASELINE = "0001_baseline"          # the tables every release before Alembic wrote
-HEAD = "0004_manual"                # the newest revision in migrations/versions (a test holds the two equal)
+BASELINE = "0001_baseline"  # the tables every release before Alembic wrote
+HEAD = "0004_manual"  # the newest revision in migrations/versions (a test holds the two equal)
 ATTEMPTS = 8
-MIGRATE_LOCK = 0x67726164           # the advisory lock under which batches migrate (PostgreSQL)
+MIGRATE_LOCK = 0x67726164  # the advisory lock under which batches migrate (PostgreSQL)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 # Alembic's `context` is one module-level proxy per process: two threads migrating at once (a desk
 # opening a gradebook while a regrade does) would take each other's. One at a time per process.
@@ -35,7 +36,7 @@ def upgrade(engine: Any) -> None:
 
     if at_head(engine):
         return
-    from alembic.util import CommandError      # a writer that stamped the baseline while another migrated
+    from alembic.util import CommandError  # a writer that stamped the baseline while another migrated
 
     for attempt in range(ATTEMPTS):
         try:
@@ -90,9 +91,11 @@ def upgrade_connection(conn: Any) -> None:
     if at == newest:
         return
     if at is not None and at not in {rev.revision for rev in ScriptDirectory(str(SCRIPTS)).walk_revisions()}:
-        raise SchemaError(f"the gradebook's tables are at revision {at!r}, which this grader does not know "
-                          f"(its newest is {newest!r})",
-                          hint="a newer grader wrote it: upgrade the grader (pip install -U) before opening it")
+        raise SchemaError(
+            f"the gradebook's tables are at revision {at!r}, which this grader does not know "
+            f"(its newest is {newest!r})",
+            hint="a newer grader wrote it: upgrade the grader (pip install -U) before opening it",
+        )
     config = Config()
     config.set_main_option("script_location", str(SCRIPTS))
     config.attributes["connection"] = conn

@@ -11,6 +11,7 @@
 Per-student files are written when a verdict is recorded and rewritten from the gradebook at
 the end of every batch, so a batch killed between the two still ends with all of them.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def student_paths(out: Path, student: str) -> Outputs:
     return Outputs(results=out / "results" / f"{name}.json", feedback=out / "feedback" / f"{name}.html")
 
 
-def write_student_outputs(out: Path, assignment: Assignment, student: str, result: Result,
-                          adjustments: Sequence["Adjustment"] = ()) -> None:
+def write_student_outputs(
+    out: Path, assignment: Assignment, student: str, result: Result, adjustments: Sequence["Adjustment"] = ()
+) -> None:
     write_outputs(result, assignment, student_paths(out, student), adjustments)
 
 
@@ -55,11 +57,17 @@ def exercise_columns(assignment: Assignment, results: list[Result]) -> list[str]
     return names
 
 
-def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"],
-                        verdicts: dict[tuple[str, str], "StoredVerdict"], digest: str | None = None,
-                        stamps: dict[str, Stamp] | None = None,
-                        adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
-                        student_files: bool = True, similarity: str = "") -> tuple[Path, Path]:
+def write_class_outputs(
+    out: Path,
+    assignment: Assignment,
+    entries: list["Entry"],
+    verdicts: dict[tuple[str, str], "StoredVerdict"],
+    digest: str | None = None,
+    stamps: dict[str, Stamp] | None = None,
+    adjustments: Mapping[str, Sequence["Adjustment"]] | None = None,
+    student_files: bool = True,
+    similarity: str = "",
+) -> tuple[Path, Path]:
     """Rewrite every student's files from the gradebook (unless `student_files` is off: the desk
     rewrites only the student it changed), then grades.csv and report.html; with `digest` (the
     checks graded with now), a verdict made with other checks is marked stale. `stamps`: what this
@@ -89,11 +97,20 @@ def write_class_outputs(out: Path, assignment: Assignment, entries: list["Entry"
         row["stale"] = "yes" if stale else ""
         row.update(grade.csv_columns())
         rows.append(row)
-        class_rows.append(ClassRow(entry.student, stored.status, result, entry.source,
-                                   feedback=f"feedback/{quote(safe_name(entry.student))}.html", stale=stale,
-                                   late=_late_note(grade), final=grade.grade.final))
+        class_rows.append(
+            ClassRow(
+                entry.student,
+                stored.status,
+                result,
+                entry.source,
+                feedback=f"feedback/{quote(safe_name(entry.student))}.html",
+                stale=stale,
+                late=_late_note(grade),
+                final=grade.grade.final,
+            )
+        )
     columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
-    if assignment.manual:       # a column per question a person grades, then the ones still waiting
+    if assignment.manual:  # a column per question a person grades, then the ones still waiting
         columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
     csv_path = out / "grades.csv"
     _write_atomic(csv_path, to_csv(rows, columns))

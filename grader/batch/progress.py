@@ -5,6 +5,7 @@ left, and the student graded last with their score; a note (a submission tried a
 above it. Anywhere else (a log file, CI, a pipe): one plain line per submission,
 `[ 3/10] alice  4/5  passed  1.2s`, and `note: ...` lines, nothing else.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,7 +22,7 @@ class Progress:
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self.width = len(str(max(total, 1)))
         self.started = time.monotonic()
-        self._live: Any = None          # rich's Progress, started on a terminal once there is work
+        self._live: Any = None  # rich's Progress, started on a terminal once there is work
         self._task: Any = None
 
     def note(self, text: str) -> None:
@@ -32,8 +33,9 @@ class Progress:
         self.stream.write(f"note: {text}\n")
         self.stream.flush()
 
-    def done(self, student: str, status: str, score: float | None, max_score: float | None, seconds: float,
-             note: str = "") -> None:
+    def done(
+        self, student: str, status: str, score: float | None, max_score: float | None, seconds: float, note: str = ""
+    ) -> None:
         self.count += 1
         pts = f"{score:g}/{max_score:g}" if score is not None and max_score is not None else "-"
         if not self.tty:
@@ -54,13 +56,26 @@ class Progress:
     def _display(self) -> Any:
         if self._live is None:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Live, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress as Live,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             console = Console(file=self.stream, force_terminal=True)
-            self._live = Live(BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-                              TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                              TextColumn("{task.description}", markup=False), console=console)
+            self._live = Live(
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]}"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}", markup=False),
+                console=console,
+            )
             self._task = self._live.add_task("", total=self.total, completed=self.count, rate="")
             self._live.start()
         self._refresh_rate()

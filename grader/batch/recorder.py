@@ -4,6 +4,7 @@ tried again while it may pass, kept as the submission's grader error where it st
 batch stopped when the same fault stops submission after submission. grader.batch.run runs the
 batch around it.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,18 +21,18 @@ from grader.policy.manual import final_of
 from grader.policy.submitted import Stamp, stamped
 from grader.results import Result
 
-GIVE_UP_AFTER = 3          # submissions stopped by the same grader fault, with nothing graded yet: the batch stops
-START_TRIES = 3            # tries of a submission whose kernel did not start before that is its grader error
+GIVE_UP_AFTER = 3  # submissions stopped by the same grader fault, with nothing graded yet: the batch stops
+START_TRIES = 3  # tries of a submission whose kernel did not start before that is its grader error
 
 
 @dataclass
 class BatchSummary:
     students: int = 0
-    skipped: int = 0                        # already in the gradebook
-    stale: int = 0                          # of those, verdicts made with other checks (regraded, or kept with --keep-stale)
-    graded: int = 0                         # verdicts written by this run
+    skipped: int = 0  # already in the gradebook
+    stale: int = 0  # of those, verdicts made with other checks (regraded, or kept with --keep-stale)
+    graded: int = 0  # verdicts written by this run
     statuses: Counter = field(default_factory=Counter)
-    grader_errors: dict[str, str] = field(default_factory=dict)   # student -> why no verdict
+    grader_errors: dict[str, str] = field(default_factory=dict)  # student -> why no verdict
     warnings: list[str] = field(default_factory=list)
     out: Path = Path(".")
     gradebook: str = ""
@@ -47,15 +48,25 @@ class BatchSummary:
 class Recorder:
     """Turns outcomes into verdicts: one gradebook transaction each, then the student's files."""
 
-    def __init__(self, book: Any, assignment: Assignment, out: Path, regrade: bool, summary: BatchSummary,
-                 progress: Progress, *, digest: str = "", replace_keys: set[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        book: Any,
+        assignment: Assignment,
+        out: Path,
+        regrade: bool,
+        summary: BatchSummary,
+        progress: Progress,
+        *,
+        digest: str = "",
+        replace_keys: set[tuple[str, str]] | None = None,
+    ) -> None:
         self.book, self.assignment, self.out, self.regrade = book, assignment, out, regrade
-        self.digest = digest                      # the checks graded with: recorded in every verdict
+        self.digest = digest  # the checks graded with: recorded in every verdict
         self.replace_keys = replace_keys or set()  # (student, sha256) of stale verdicts to replace
         self.summary, self.progress = summary, progress
-        self.max_score = 0.0      # the assignment's, as the verdicts so far say (for a bare verdict)
-        self.faults: Counter[str] = Counter()   # grader faults that stood, by their first line
-        self.stamps: dict[str, Stamp] = {}      # student -> when it came in, who sent it (recorded in the verdict)
+        self.max_score = 0.0  # the assignment's, as the verdicts so far say (for a bare verdict)
+        self.faults: Counter[str] = Counter()  # grader faults that stood, by their first line
+        self.stamps: dict[str, Stamp] = {}  # student -> when it came in, who sent it (recorded in the verdict)
 
     def on_outcome(self, task: Task, outcome: Outcome) -> list[Task]:
         """Record `outcome`; return follow-up tasks (the not-graded verdict of a crash or a timeout)."""
@@ -72,8 +83,9 @@ class Recorder:
         elif outcome.kind in ("crashed", "timeout"):
             # the verdict is made by a worker: every check, failed with the reason
             reason = _student_reason(outcome)
-            return [replace(task, path=None, data=None, not_graded=reason, status=outcome.kind,
-                            ran_for=outcome.seconds)]
+            return [
+                replace(task, path=None, data=None, not_graded=reason, status=outcome.kind, ran_for=outcome.seconds)
+            ]
         else:
             return self._grader_error(task, outcome)
         self._write(task, task.status or result.status, result, task.not_graded)
@@ -94,9 +106,10 @@ class Recorder:
         self.progress.done(task.student, "not graded", None, None, outcome.seconds, note=why + tries)
         self.faults[why] += 1
         if self.faults[why] >= GIVE_UP_AFTER and not self.summary.graded:
-            raise GraderError(f"the grader failed the same way on {GIVE_UP_AFTER} submissions{tries} and graded none: "
-                              f"{why}", hint=f"{hint or 'fix the cause'}; then run the same command again "
-                                             "(verdicts already written are kept)")
+            raise GraderError(
+                f"the grader failed the same way on {GIVE_UP_AFTER} submissions{tries} and graded none: {why}",
+                hint=f"{hint or 'fix the cause'}; then run the same command again (verdicts already written are kept)",
+            )
         return []
 
     def _write(self, task: Task, status: VerdictStatus, result: Result, reason: str) -> None:
@@ -104,9 +117,16 @@ class Recorder:
 
         result = stamped(result, self.stamps.get(task.student))
         result.checks_digest = self.digest
-        written = self.book.record(assignment=self.assignment.slug, student=task.student, sha256=task.sha256,
-                                   source=task.source, status=status, result=result, reason=reason,
-                                   replace=self.regrade or (task.student, task.sha256) in self.replace_keys)
+        written = self.book.record(
+            assignment=self.assignment.slug,
+            student=task.student,
+            sha256=task.sha256,
+            source=task.source,
+            status=status,
+            result=result,
+            reason=reason,
+            replace=self.regrade or (task.student, task.sha256) in self.replace_keys,
+        )
         if written:
             if task.path is not None and task.status == "" and not task.not_graded:
                 from grader.similarity.classwide import record
@@ -115,9 +135,15 @@ class Recorder:
             self.summary.graded += 1
             self.summary.statuses[status] += 1
             write_student_outputs(self.out, self.assignment, task.student, result)
-        final = final_of(result)            # the checks, and the questions a person grades (none given yet)
-        self.progress.done(task.student, status, final.final, final.max_score, result.execution_time,
-                           note="" if written else "already in the gradebook")
+        final = final_of(result)  # the checks, and the questions a person grades (none given yet)
+        self.progress.done(
+            task.student,
+            status,
+            final.final,
+            final.max_score,
+            result.execution_time,
+            note="" if written else "already in the gradebook",
+        )
 
 
 def fault_hint(reason: str) -> str:
@@ -140,5 +166,4 @@ def _student_reason(outcome: Outcome) -> str:
     if outcome.kind == "timeout":
         return outcome.reason
     first = outcome.reason.splitlines()[0] if outcome.reason else "the worker stopped"
-    return (f"Grading stopped: {first}. This submission was not graded; "
-            "tell your instructor, who can regrade it.")
+    return f"Grading stopped: {first}. This submission was not graded; tell your instructor, who can regrade it."

@@ -3,6 +3,7 @@ in (a --submitted-at file given since), or of the student's extension, the verdi
 gradebook records it, without grading again, so that `grader export` and the desk read it.
 Only the stamp's fields of result_json change (grader.policy.submitted.Stamp); the checks and the
 score stay as graded."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["restamp"]
 
 
-def restamp(book: Any, assignment: str, verdicts: dict[tuple[str, str], "StoredVerdict"],
-            stamps: dict[str, Stamp]) -> int:
+def restamp(
+    book: Any, assignment: str, verdicts: dict[tuple[str, str], "StoredVerdict"], stamps: dict[str, Stamp]
+) -> int:
     """Rewrite the stamp of each verdict whose stamp differs from this run's; return how many changed."""
     import sqlalchemy as sa
 
@@ -29,8 +31,11 @@ def restamp(book: Any, assignment: str, verdicts: dict[tuple[str, str], "StoredV
             if fresh == stored.result:
                 continue
             sub = sa.select(s.c.id).where(s.c.assignment == assignment, s.c.student == student, s.c.sha256 == sha256)
-            conn.execute(v.update().where(v.c.submission_id == sub.scalar_subquery())
-                         .values(result_json=json.dumps(fresh.to_dict())))
+            conn.execute(
+                v.update()
+                .where(v.c.submission_id == sub.scalar_subquery())
+                .values(result_json=json.dumps(fresh.to_dict()))
+            )
             stored.result = fresh
             changed += 1
     return changed

@@ -5,6 +5,7 @@ The database itself is brought to this shape by the Alembic migrations in
 each migration spells out its own tables, so that a gradebook written by any earlier release can
 be upgraded in place. A change to the tables here goes with a new migration there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ def tables() -> Tables:
 
     meta = sa.MetaData()
     submissions = sa.Table(
-        "submissions", meta,
+        "submissions",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("student", sa.String(300), nullable=False),
@@ -37,7 +39,8 @@ def tables() -> Tables:
         sa.UniqueConstraint("assignment", "student", "sha256", name="uq_submission"),
     )
     verdicts = sa.Table(
-        "verdicts", meta,
+        "verdicts",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
@@ -53,7 +56,8 @@ def tables() -> Tables:
         sa.UniqueConstraint("submission_id", name="uq_verdict_submission"),
     )
     checks = sa.Table(
-        "checks", meta,
+        "checks",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("verdict_id", sa.Integer, sa.ForeignKey("verdicts.id"), nullable=False, index=True),
         sa.Column("exercise", sa.String(200), nullable=False),
@@ -65,11 +69,12 @@ def tables() -> Tables:
         sa.Column("message", sa.Text, nullable=False, default=""),
     )
     fingerprints = sa.Table(
-        "fingerprints", meta,
+        "fingerprints",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
-        sa.Column("exercise", sa.String(200), nullable=False),     # "" for the code outside the exercises
-        sa.Column("method", sa.String(40), nullable=False),        # grader.similarity.winnow.METHOD
+        sa.Column("exercise", sa.String(200), nullable=False),  # "" for the code outside the exercises
+        sa.Column("method", sa.String(40), nullable=False),  # grader.similarity.winnow.METHOD
         sa.Column("tokens", sa.Integer, nullable=False),
         sa.Column("length", sa.Integer, nullable=False),
         sa.Column("code", sa.Text, nullable=False),
@@ -94,7 +99,8 @@ def desk_tables(meta: Any) -> DeskTables:
     import sqlalchemy as sa
 
     adjustments = sa.Table(
-        "adjustments", meta,
+        "adjustments",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("student", sa.String(300), nullable=False),
@@ -108,7 +114,8 @@ def desk_tables(meta: Any) -> DeskTables:
         sa.UniqueConstraint("assignment", "student", "kind", "name", name="uq_adjustment"),
     )
     grade_versions = sa.Table(
-        "grade_versions", meta,
+        "grade_versions",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("student", sa.String(300), nullable=False),
@@ -118,7 +125,8 @@ def desk_tables(meta: Any) -> DeskTables:
         sa.UniqueConstraint("assignment", "student", name="uq_grade_version"),
     )
     history = sa.Table(
-        "history", meta,
+        "history",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("student", sa.String(300), nullable=False),
@@ -152,7 +160,8 @@ def manual_tables(meta: Any) -> ManualTables:
     if all(name in meta.tables for name in MANUAL_TABLES):
         return ManualTables(*(meta.tables[name] for name in MANUAL_TABLES))
     rubric_items = sa.Table(
-        "rubric_items", meta,
+        "rubric_items",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("question", sa.String(200), nullable=False),
@@ -163,7 +172,8 @@ def manual_tables(meta: Any) -> ManualTables:
         sa.UniqueConstraint("assignment", "question", "item", name="uq_rubric_item"),
     )
     grades = sa.Table(
-        "manual_grades", meta,
+        "manual_grades",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("submission_id", sa.Integer, sa.ForeignKey("submissions.id"), nullable=False),
         sa.Column("question", sa.String(200), nullable=False),
@@ -176,12 +186,14 @@ def manual_tables(meta: Any) -> ManualTables:
         sa.UniqueConstraint("submission_id", "question", name="uq_manual_grade"),
     )
     grade_items = sa.Table(
-        "manual_grade_items", meta,
+        "manual_grade_items",
+        meta,
         sa.Column("grade_id", sa.Integer, sa.ForeignKey("manual_grades.id"), primary_key=True),
         sa.Column("rubric_item_id", sa.Integer, sa.ForeignKey("rubric_items.id"), primary_key=True, index=True),
     )
     comments = sa.Table(
-        "manual_comments", meta,
+        "manual_comments",
+        meta,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("assignment", sa.String(200), nullable=False),
         sa.Column("question", sa.String(200), nullable=False),

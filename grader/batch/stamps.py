@@ -2,6 +2,7 @@
 trust: nbgrader's timestamp.txt, then `--submitted-at`, then, only when asked, the file's mtime;
 else Canvas's late marker or "unknown"), the student's extension, and who the LMS says sent it.
 See grader.policy.submitted for what a verdict records."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -61,16 +62,23 @@ def _when(entry: Entry, listed: dict[str, datetime], from_mtime: bool) -> tuple[
 def stamps_for(entries: list[Entry], sources: TimeSources) -> dict[str, Stamp]:
     """A Stamp per student of `entries`; a CSV naming someone not in the class is a UsageError (exit 2)."""
     ids = StudentIds.of([(e.student, e.lms.lms_id if e.lms else "") for e in entries])
-    listed = read_student_times(sources.submitted_at, "submitted_at", "--submitted-at", ids) if sources.submitted_at else {}
+    listed = (
+        read_student_times(sources.submitted_at, "submitted_at", "--submitted-at", ids) if sources.submitted_at else {}
+    )
     extended = read_student_times(sources.extensions, "due", "--extensions", ids) if sources.extensions else {}
     out: dict[str, Stamp] = {}
     for entry in entries:
         when, source = _when(entry, listed, sources.from_mtime)
         due = extended.get(entry.student)
         who = entry.lms
-        out[entry.student] = Stamp(submitted_at=when.isoformat() if when else "", submitted_from=source,
-                                   due=due.isoformat() if due else "", lms=who.lms if who else "",
-                                   lms_id=who.lms_id if who else "", display_name=who.display_name if who else "")
+        out[entry.student] = Stamp(
+            submitted_at=when.isoformat() if when else "",
+            submitted_from=source,
+            due=due.isoformat() if due else "",
+            lms=who.lms if who else "",
+            lms_id=who.lms_id if who else "",
+            display_name=who.display_name if who else "",
+        )
     return out
 
 
@@ -89,8 +97,9 @@ def keep_recorded(stamp: Stamp, recorded: Stamp | None, sources: TimeSources) ->
     return stamp
 
 
-def kept_stamps(stamps: dict[str, Stamp], verdicts: dict[tuple[str, str], "StoredVerdict"],
-                sources: TimeSources) -> dict[str, Stamp]:
+def kept_stamps(
+    stamps: dict[str, Stamp], verdicts: dict[tuple[str, str], "StoredVerdict"], sources: TimeSources
+) -> dict[str, Stamp]:
     """`stamps` with what `verdicts` (the gradebook's, of these submissions) recorded that this run
     was not given (keep_recorded)."""
     recorded = {student: stamp_of(stored.result) for (student, _sha), stored in verdicts.items()}
@@ -99,9 +108,13 @@ def kept_stamps(stamps: dict[str, Stamp], verdicts: dict[tuple[str, str], "Store
 
 def unknown_note(stamps: dict[str, Stamp]) -> str:
     """A line for the batch's log when some submissions' times are unknown (so not penalised), or ""."""
-    unknown = sorted(s for s, stamp in stamps.items() if not stamp.submitted_at and stamp.submitted_from in (UNKNOWN, "canvas LATE"))
+    unknown = sorted(
+        s for s, stamp in stamps.items() if not stamp.submitted_at and stamp.submitted_from in (UNKNOWN, "canvas LATE")
+    )
     if not unknown:
         return ""
     shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-    return (f"{len(unknown)} submission(s) came in at an unknown time and get no late penalty: {shown}; "
-            "give their times with --submitted-at FILE (student,submitted_at)")
+    return (
+        f"{len(unknown)} submission(s) came in at an unknown time and get no late penalty: {shown}; "
+        "give their times with --submitted-at FILE (student,submitted_at)"
+    )

@@ -5,6 +5,7 @@ Every submission is graded by `grade_one`, which is `grader.grade.grade`, the co
 `grader check`: a verdict never depends on the command that produced it. A task returns plain
 data; the batch's own process (grader.batch.run) writes the gradebook.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -48,12 +49,12 @@ class Job:
     """What every task of one batch shares."""
 
     options: Options
-    time_limit: float                       # wall-clock seconds for one submission
-    assignment_dir: str | None = None       # the assignment on a shared filesystem (local pool)
-    bundle: bytes | None = None             # or the assignment itself, as a tar (cluster workers)
+    time_limit: float  # wall-clock seconds for one submission
+    assignment_dir: str | None = None  # the assignment on a shared filesystem (local pool)
+    bundle: bytes | None = None  # or the assignment itself, as a tar (cluster workers)
     bundle_key: str = ""
-    grade_fn: str = DEFAULT_GRADE_FN        # "module:function" or "/path/file.py:function"
-    env: tuple[tuple[str, str], ...] = ()   # environment a local worker sets before grading (the shared zygote)
+    grade_fn: str = DEFAULT_GRADE_FN  # "module:function" or "/path/file.py:function"
+    env: tuple[tuple[str, str], ...] = ()  # environment a local worker sets before grading (the shared zygote)
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,13 @@ class Task:
     student: str
     sha256: str
     source: str
-    path: str | None = None                 # the notebook (or the student's folder or zip), on a shared filesystem
-    data: bytes | None = None               # or its bytes (cluster workers)
-    packed: bool = False                    # data is the student's folder, zipped (grader.submission.pack)
-    not_graded: str = ""                    # the reason nothing is graded: every check fails with it
-    status: NotGradedStatus = ""            # the verdict's status for a not-graded task
-    ran_for: float = 0.0                    # for a crash or a timeout: seconds the failed grading ran
-    attempt: int = 0                        # tries before this one (a kernel that did not start is tried again)
+    path: str | None = None  # the notebook (or the student's folder or zip), on a shared filesystem
+    data: bytes | None = None  # or its bytes (cluster workers)
+    packed: bool = False  # data is the student's folder, zipped (grader.submission.pack)
+    not_graded: str = ""  # the reason nothing is graded: every check fails with it
+    status: NotGradedStatus = ""  # the verdict's status for a not-graded task
+    ran_for: float = 0.0  # for a crash or a timeout: seconds the failed grading ran
+    attempt: int = 0  # tries before this one (a kernel that did not start is tried again)
 
 
 @dataclass
@@ -80,7 +81,7 @@ class Outcome:
     result: dict[str, Any] | None = None
     reason: str = ""
     seconds: float = 0.0
-    transient: bool = False                 # a grader error that may not happen again: the task is tried again
+    transient: bool = False  # a grader error that may not happen again: the task is tried again
 
 
 def assignment_bundle(assignment: Assignment, hidden: bool) -> tuple[bytes, str]:
@@ -112,7 +113,7 @@ def _job_assignment(job: Job) -> Assignment:
             tar.extractall(tmp, filter="data")
         try:
             tmp.rename(base)
-        except OSError:            # another task of this worker got there first
+        except OSError:  # another task of this worker got there first
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
@@ -161,10 +162,10 @@ def kernel_children() -> list[int]:
 def kill_kernels() -> None:
     from grader.sandbox.forkserver import kill_all
 
-    kill_all()                                 # kernels forked by the fork server are not our children
+    kill_all()  # kernels forked by the fork server are not our children
     for pid in kernel_children():
         try:
-            os.killpg(pid, signal.SIGKILL)     # kernels lead their own session: their group is theirs
+            os.killpg(pid, signal.SIGKILL)  # kernels lead their own session: their group is theirs
         except (ProcessLookupError, PermissionError):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -198,7 +199,7 @@ class Watchdog:
         self._thread.join(timeout=5)
 
 
-_GRADING = threading.Lock()   # a worker with several threads still grades one submission at a time
+_GRADING = threading.Lock()  # a worker with several threads still grades one submission at a time
 
 
 def grade_task(task: Task, job: Job) -> Outcome:
@@ -223,13 +224,18 @@ def grade_task(task: Task, job: Job) -> Outcome:
             return Outcome("grader_error", reason=str(exc), seconds=time.monotonic() - started, transient=exc.transient)
         except Exception as exc:  # a grader bug met this submission: it is recorded, the batch goes on
             tail = "".join(traceback.format_exception(exc)[-3:]).strip()
-            return Outcome("crashed", reason=f"the grader crashed on this submission: {type(exc).__name__}: {exc}\n{tail}",
-                           seconds=time.monotonic() - started)
+            return Outcome(
+                "crashed",
+                reason=f"the grader crashed on this submission: {type(exc).__name__}: {exc}\n{tail}",
+                seconds=time.monotonic() - started,
+            )
 
 
 def _timeout_reason(limit: float) -> str:
-    return (f"Grading this submission took longer than the batch's limit of {limit:g} s; it was stopped "
-            "and not graded. Make sure no cell or function runs for long (an endless loop?).")
+    return (
+        f"Grading this submission took longer than the batch's limit of {limit:g} s; it was stopped "
+        "and not graded. Make sure no cell or function runs for long (an endless loop?)."
+    )
 
 
 class NotebookFile:
@@ -260,8 +266,16 @@ def not_graded(task: Task, assignment: Assignment, options: Options) -> Result:
     from grader.grade import UnreadableNotebook, header, judge
     from grader.sandbox.isolation import detect
 
-    facts = header(task.source, assignment, options, sha256=task.sha256, isolation=detect(options.sandbox).label,
-                   readable=task.status != "unreadable", errors=[task.not_graded], device="none")
+    facts = header(
+        task.source,
+        assignment,
+        options,
+        sha256=task.sha256,
+        isolation=detect(options.sandbox).label,
+        readable=task.status != "unreadable",
+        errors=[task.not_graded],
+        device="none",
+    )
     return judge(facts, assignment, UnreadableNotebook(task.not_graded, told_above=True), options, score=False)
 
 
@@ -269,16 +283,22 @@ def bare_verdict(task: Task, assignment: Assignment, reason: str) -> Result:
     """The last resort when even a not-graded verdict could not be made: no checks, the reason."""
     from grader.version import __version__
 
-    return Result(submission=task.source, assignment=assignment.slug, sha256=task.sha256,
-                  grader_version=__version__, exercises=dict(assignment.exercises), errors=[reason],
-                  device="none")
+    return Result(
+        submission=task.source,
+        assignment=assignment.slug,
+        sha256=task.sha256,
+        grader_version=__version__,
+        exercises=dict(assignment.exercises),
+        errors=[reason],
+        device="none",
+    )
 
 
 def with_data(task: Task) -> Task:
     """The task with its notebook's bytes instead of its path, for a worker on another machine."""
     if task.path is None:
         return task
-    if Path(task.path).is_dir():           # a student's folder: its files travel with the notebook
+    if Path(task.path).is_dir():  # a student's folder: its files travel with the notebook
         from grader.submission.pack import pack_folder
 
         return replace(task, path=None, data=pack_folder(Path(task.path)), packed=True)

@@ -6,6 +6,7 @@ per submission, forked from a server that has already imported torch and the gra
 nothing one submission leaves behind reaches the next and starting one costs milliseconds.
 A worker that dies is reported as "crashed", one that outlives the hard limit as "timeout".
 """
+
 from __future__ import annotations
 
 import collections
@@ -22,11 +23,11 @@ from grader.errors import GraderError
 from grader.preloads import WORKER_PRELOAD
 
 OnOutcome = Callable[[Task, Outcome], list[Task]]
-PRELOAD = [WORKER_PRELOAD]    # the worker server's imports (preloads.WORKER_MODULES), compiled validator,
-                              # cached sandbox probes, prepared checks; then gc.freeze()
-PREPARE_VAR = "GRADER_PREPARE_CHECKS"    # the checks the worker server collects once: {"assignment", "hidden", "select"}
+PRELOAD = [WORKER_PRELOAD]  # the worker server's imports (preloads.WORKER_MODULES), compiled validator,
+# cached sandbox probes, prepared checks; then gc.freeze()
+PREPARE_VAR = "GRADER_PREPARE_CHECKS"  # the checks the worker server collects once: {"assignment", "hidden", "select"}
 TERM_GRACE = 5.0
-NOT_GRADED_LIMIT = 120.0   # seconds a task that only makes a not-graded verdict (no student code) may take
+NOT_GRADED_LIMIT = 120.0  # seconds a task that only makes a not-graded verdict (no student code) may take
 
 
 def time_limit_of(task: Task, limit: float) -> float:
@@ -49,7 +50,7 @@ def _die_with_parent() -> None:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except Exception:
         pass
 
@@ -62,8 +63,8 @@ def _on_term(signum: int, frame: Any) -> None:
 def _worker_main(conn: Any, task: Task, job: Job) -> None:
     _die_with_parent()
     signal.signal(signal.SIGTERM, _on_term)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the batch's to handle
-    os.environ.update(dict(job.env))                    # set here: the process server may predate it
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the batch's to handle
+    os.environ.update(dict(job.env))  # set here: the process server may predate it
     outcome = grade_task(task, job)
     conn.send(outcome)
     conn.close()
@@ -149,15 +150,21 @@ class ProcessPool:
                         return result
             except (EOFError, OSError):
                 pass
-            except Exception as exc:    # a reply that cannot be unpickled: the worker broke
-                return Outcome("crashed", reason=f"the worker's reply was unreadable ({type(exc).__name__}: {exc})",
-                               seconds=now - run.started)
+            except Exception as exc:  # a reply that cannot be unpickled: the worker broke
+                return Outcome(
+                    "crashed",
+                    reason=f"the worker's reply was unreadable ({type(exc).__name__}: {exc})",
+                    seconds=now - run.started,
+                )
             if run.proc.sentinel in ready or not run.proc.is_alive():
                 run.proc.join(timeout=5)
                 if run.terminated:
                     return self._timeout(run, now)
-                return Outcome("crashed", reason=f"the worker grading it died: {describe_exit(run.proc.exitcode)}",
-                               seconds=now - run.started)
+                return Outcome(
+                    "crashed",
+                    reason=f"the worker grading it died: {describe_exit(run.proc.exitcode)}",
+                    seconds=now - run.started,
+                )
         if now - run.started > time_limit_of(run.task, self.hard_limit):
             if not run.terminated:
                 run.terminated = now
@@ -169,9 +176,14 @@ class ProcessPool:
         return None
 
     def _timeout(self, run: _Running, now: float) -> Outcome:
-        return Outcome("timeout", seconds=now - run.started,
-                       reason=(f"Grading this submission took longer than {self.hard_limit:g} s; the worker was stopped "
-                               "and it was not graded. Make sure no cell or function runs for long (an endless loop?)."))
+        return Outcome(
+            "timeout",
+            seconds=now - run.started,
+            reason=(
+                f"Grading this submission took longer than {self.hard_limit:g} s; the worker was stopped "
+                "and it was not graded. Make sure no cell or function runs for long (an endless loop?)."
+            ),
+        )
 
     @staticmethod
     def _signal(run: _Running, sig: int) -> None:
@@ -205,8 +217,8 @@ class ProcessPool:
 class _Remote:
     future: Any
     task: Task
-    check_at: float                       # when to look whether it is stuck
-    running_since: float | None = None    # when it was first seen running on a worker
+    check_at: float  # when to look whether it is stuck
+    running_since: float | None = None  # when it was first seen running on a worker
 
 
 class DaskCluster:
@@ -216,18 +228,25 @@ class DaskCluster:
         try:
             from distributed import Client
         except ModuleNotFoundError:
-            raise GraderError("--scheduler needs dask.distributed, which is not installed",
-                              hint="pip install 'torch-notebook-grader[cluster]' (or dask[distributed])") from None
+            raise GraderError(
+                "--scheduler needs dask.distributed, which is not installed",
+                hint="pip install 'torch-notebook-grader[cluster]' (or dask[distributed])",
+            ) from None
         self.job = job
         try:
             self.client = Client(address, timeout=connect_timeout, set_as_default=False)
         except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
-            raise GraderError(f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}",
-                              hint="start it with `dask scheduler` and give its address (tcp://host:8786)") from None
+            raise GraderError(
+                f"cannot reach the Dask scheduler at {address}: {type(exc).__name__}: {exc}",
+                hint="start it with `dask scheduler` and give its address (tcp://host:8786)",
+            ) from None
 
     def _threads(self) -> tuple[int, int]:
-        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}) if _takes_n_workers(self.client) \
+        workers = (
+            self.client.scheduler_info(n_workers=-1).get("workers", {})
+            if _takes_n_workers(self.client)
             else self.client.scheduler_info().get("workers", {})
+        )
         return len(workers), sum(int(w.get("nthreads", 1)) for w in workers.values())
 
     def describe(self) -> str:
@@ -240,13 +259,13 @@ class DaskCluster:
             # one task per worker thread: none waits on a worker behind another, so a task that kills or
             # hangs its worker takes no innocent one with it (and notebooks travel only when needed)
             limit = max(threads, 1)
-            job = self.job       # not scattered: a replica lost with a crashed worker would cancel every task
+            job = self.job  # not scattered: a replica lost with a crashed worker would cancel every task
             pending = collections.deque(tasks)
             # A task's own watchdog ends it at time_limit after it starts. One seen running on a worker for
             # longer than that plus a margin has a worker stuck outside the kernel: abandon it. A task still
             # waiting for a worker (one being replaced, say) is not late: its clock starts when it runs.
             margin = min(30.0, self.job.time_limit)
-            inflight: dict[Any, _Remote] = {}   # by the future's key
+            inflight: dict[Any, _Remote] = {}  # by the future's key
             while pending or inflight:
                 while pending and len(inflight) < limit:
                     task = pending.popleft()
@@ -274,7 +293,7 @@ class DaskCluster:
             where = self.client.run_on_scheduler(_processing_on, remote.future.key)
         except Exception:
             where = None
-        if where is None:                 # queued, or waiting for a worker: look again later
+        if where is None:  # queued, or waiting for a worker: look again later
             remote.running_since, remote.check_at = None, now + 5.0
             return False
         if remote.running_since is None:
@@ -285,7 +304,7 @@ class DaskCluster:
     def _outcome(self, future: Any) -> Outcome:
         try:
             outcome = future.result()
-        except Exception as exc:    # KilledWorker: the task killed every worker it ran on
+        except Exception as exc:  # KilledWorker: the task killed every worker it ran on
             outcome = Outcome("crashed", reason=f"the Dask worker grading it failed: {type(exc).__name__}: {exc}")
         future.release()
         return outcome
@@ -295,13 +314,18 @@ class DaskCluster:
         try:
             where = self.client.run_on_scheduler(_processing_on, future.key)
             future.cancel()
-            if where:   # the nanny restarts it; the batch goes on meanwhile
+            if where:  # the nanny restarts it; the batch goes on meanwhile
                 self.client.run_on_scheduler(_restart_worker, where, wait=False)
         except Exception:
             pass
-        return Outcome("timeout", seconds=waited,
-                       reason=(f"Grading this submission took longer than {waited:.0f} s on the cluster; its worker was "
-                               "restarted and it was not graded. Make sure no cell or function runs for long."))
+        return Outcome(
+            "timeout",
+            seconds=waited,
+            reason=(
+                f"Grading this submission took longer than {waited:.0f} s on the cluster; its worker was "
+                "restarted and it was not graded. Make sure no cell or function runs for long."
+            ),
+        )
 
 
 def _processing_on(key: str, dask_scheduler: Any = None) -> str | None:
@@ -311,8 +335,9 @@ def _processing_on(key: str, dask_scheduler: Any = None) -> str | None:
 
 
 async def _restart_worker(address: str, dask_scheduler: Any = None) -> None:
-    await dask_scheduler.restart_workers([address], wait_for_workers=False, on_error="return",
-                                         stimulus_id=f"grader-restart-{uuid.uuid4().hex[:8]}")
+    await dask_scheduler.restart_workers(
+        [address], wait_for_workers=False, on_error="return", stimulus_id=f"grader-restart-{uuid.uuid4().hex[:8]}"
+    )
 
 
 def _takes_n_workers(client: Any) -> bool:

@@ -11,6 +11,7 @@ and leaves the code object in each kernel it forks, under `sys.modules["__grader
 with the source's sha256: the grader's install then sends a line instead of the source, and a
 kernel whose preloaded agent is missing or of another digest gets the source after all.
 """
+
 from __future__ import annotations
 
 import ast
@@ -21,8 +22,10 @@ from typing import Sequence
 AGENT_MODULES = ("bound", "shown", "seen", "values", "standin", "serve", "notes", "models", "door", "install")
 AGENT_PACKAGE = "grader.bridge.inkernel"
 AGENT_ENTRY = "install"
-HEADER = ("# The grader's agent, joined from grader/bridge/inkernel/ (grader/bridge/agent.py): it runs in a\n"
-          "# namespace of its own, and install() below installs it.\nfrom __future__ import annotations\n")
+HEADER = (
+    "# The grader's agent, joined from grader/bridge/inkernel/ (grader/bridge/agent.py): it runs in a\n"
+    "# namespace of its own, and install() below installs it.\nfrom __future__ import annotations\n"
+)
 
 
 def join_agent(folder: Path, modules: Sequence[str], package: str) -> str:
@@ -30,8 +33,10 @@ def join_agent(folder: Path, modules: Sequence[str], package: str) -> str:
     `from __future__` and sibling imports left out. A top-level name two of them define, or an
     import of the grader left at the top of one (the kernel cannot import the grader), fails."""
     defined: dict[str, str] = {}
-    parts = [_joinable(folder.joinpath(f"{name}.py").read_text(encoding="utf-8"), name, package, modules, defined)
-             for name in modules]
+    parts = [
+        _joinable(folder.joinpath(f"{name}.py").read_text(encoding="utf-8"), name, package, modules, defined)
+        for name in modules
+    ]
     return HEADER + "\n\n".join(parts)
 
 
@@ -44,8 +49,10 @@ def _joinable(source: str, name: str, package: str, modules: Sequence[str], defi
             dropped.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
             continue
         if _imports_grader(node):
-            raise RuntimeError(f"the agent's module {name}.py imports the grader at its top (line {node.lineno}): "
-                               "the kernel cannot import it")
+            raise RuntimeError(
+                f"the agent's module {name}.py imports the grader at its top (line {node.lineno}): "
+                "the kernel cannot import it"
+            )
         for bound in _top_level_names(node):
             if bound in defined:
                 raise RuntimeError(f"the agent's modules {defined[bound]}.py and {name}.py both define {bound!r}")
@@ -69,4 +76,4 @@ def _top_level_names(node: ast.stmt) -> list[str]:
 
 AGENT_SOURCE = join_agent(Path(__file__).parent / "inkernel", AGENT_MODULES, AGENT_PACKAGE)
 AGENT_DIGEST = hashlib.sha256(AGENT_SOURCE.encode("utf-8")).hexdigest()
-AGENT_FILE = "agent.py"      # in a zygote's spool: the agent it compiles once for every kernel it forks
+AGENT_FILE = "agent.py"  # in a zygote's spool: the agent it compiles once for every kernel it forks

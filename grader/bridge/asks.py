@@ -7,6 +7,7 @@ answered, at most MAX_ASKS times; the reference runs here, in the grader's proce
 its value goes back (encoded as a call's arguments are, outgoing.py), never its code. Anything
 that goes wrong is a `problem` in words for the check, and the stand-in raises in the kernel.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,16 @@ from grader.bridge.outgoing import encode_arguments, pack_tensors
 __all__ = ["ASK_BUDGET", "MAX_ASKS", "Asks"]
 
 # One question or one answer: far below a reply's budget, as a stand-in's values are one exercise's
-ASK_BUDGET = Budget(reply_chars=16 * MiB, json_chars=2 * MiB, json_values=100_000, blob_bytes=12 * MiB,
-                    tensors=256, tensor_elements=3 * MiB, tensor_bytes=24 * MiB)
-MAX_ASKS = 1000                 # questions in one re-run of one check
+ASK_BUDGET = Budget(
+    reply_chars=16 * MiB,
+    json_chars=2 * MiB,
+    json_values=100_000,
+    blob_bytes=12 * MiB,
+    tensors=256,
+    tensor_elements=3 * MiB,
+    tensor_bytes=24 * MiB,
+)
+MAX_ASKS = 1000  # questions in one re-run of one check
 
 
 @dataclass
@@ -63,7 +71,9 @@ class Asks:
             reply = read_reply(raw, self.budget)
             args, kwargs = reply.value()
         except ReplyTooLarge as exc:
-            raise _Refused(f"the arguments your code passed to `{name}` are too large to send to the grader: {exc}") from None
+            raise _Refused(
+                f"the arguments your code passed to `{name}` are too large to send to the grader: {exc}"
+            ) from None
         except (ReplyRefused, BadReply, TypeError, ValueError) as exc:
             raise _Refused(f"the arguments your code passed to `{name}` could not be read as data ({exc})") from None
         if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
@@ -71,8 +81,10 @@ class Asks:
         try:
             return self.references[name](*args, **kwargs)
         except Exception as exc:
-            raise _Refused(f"a correct `{name}` could not be computed on the arguments your code passed to it "
-                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
+            raise _Refused(
+                f"a correct `{name}` could not be computed on the arguments your code passed to it "
+                f"({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
 
     def encoded(self, name: str, value: Any) -> dict[str, Any]:
         import torch
@@ -85,8 +97,10 @@ class Asks:
             raise _Refused(f"a correct `{name}`'s value cannot be sent to the kernel ({exc})") from None
         size = sum(t.numel() * t.element_size() for t in tensors)
         if size > self.budget.blob_bytes:
-            raise _Refused(f"a correct `{name}`'s value is {words(size)} bytes, more than the "
-                           f"{words(self.budget.blob_bytes)} a stand-in may receive")
+            raise _Refused(
+                f"a correct `{name}`'s value is {words(size)} bytes, more than the "
+                f"{words(self.budget.blob_bytes)} a stand-in may receive"
+            )
         return {"ok": True, "value": nodes["items"][0], **pack_tensors(tensors)}
 
 

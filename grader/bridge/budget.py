@@ -7,6 +7,7 @@ checked before the grader allocates what it would cost: the number of JSON value
 from the text before json.loads builds them, a blob's records from the archive's directory
 before torch.load reads them, a tensor's elements before anything makes them contiguous.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,33 +43,62 @@ class Budget:
     (inkernel/values.py cuts strings at 100,000 characters and containers at 10,000 items, 20 deep)
     and for tensors as large as a grader can compare."""
 
-    reply_chars: int = 256 * MiB        # the whole reply, its base64 tensor blob included
-    json_chars: int = 32 * MiB          # the reply less its tensor blob
-    json_values: int = 1_000_000        # JSON values and keys (about 150,000 of the agent's value nodes)
-    json_depth: int = 80                # JSON nesting: a value node is up to 3 levels, at most 24 nodes deep
-    value_depth: int = 24               # value nodes inside one another (the agent stops at 20)
-    string_chars: int = 1 * MiB         # one string of the reply
-    tensors: int = 16_384               # tensors in one reply (the agent sends at most 10,000 and the arguments)
-    blob_bytes: int = 192 * MiB         # the tensor blob, decoded (3/4 of reply_chars)
-    pickle_bytes: int = 4 * MiB         # the blob's index, data.pkl (about 75 bytes a tensor)
-    tensor_elements: int = 128 * MiB    # elements of all its tensors together
-    tensor_bytes: int = 512 * MiB       # bytes of all its tensors, each as if made contiguous
-    tensor_dims: int = 64               # dimensions of one tensor sent as raw bytes (the agent sends more in a blob)
-    frame_values: int = 10_000          # JSON values of one door frame, its replies' text aside (the agent's: 8)
+    reply_chars: int = 256 * MiB  # the whole reply, its base64 tensor blob included
+    json_chars: int = 32 * MiB  # the reply less its tensor blob
+    json_values: int = 1_000_000  # JSON values and keys (about 150,000 of the agent's value nodes)
+    json_depth: int = 80  # JSON nesting: a value node is up to 3 levels, at most 24 nodes deep
+    value_depth: int = 24  # value nodes inside one another (the agent stops at 20)
+    string_chars: int = 1 * MiB  # one string of the reply
+    tensors: int = 16_384  # tensors in one reply (the agent sends at most 10,000 and the arguments)
+    blob_bytes: int = 192 * MiB  # the tensor blob, decoded (3/4 of reply_chars)
+    pickle_bytes: int = 4 * MiB  # the blob's index, data.pkl (about 75 bytes a tensor)
+    tensor_elements: int = 128 * MiB  # elements of all its tensors together
+    tensor_bytes: int = 512 * MiB  # bytes of all its tensors, each as if made contiguous
+    tensor_dims: int = 64  # dimensions of one tensor sent as raw bytes (the agent sends more in a blob)
+    frame_values: int = 10_000  # JSON values of one door frame, its replies' text aside (the agent's: 8)
 
 
 DEFAULT = Budget()
 
 # The dtypes a reply may name: numbers and booleans, the kinds checks compare. Anything else
 # (void, object, structured, strings, datetimes, quantized, float8, bit-packed) is a BadReply.
-TENSOR_DTYPES = frozenset({
-    "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
-    "float16", "bfloat16", "float32", "float64", "complex64", "complex128",
-})
-NUMPY_DTYPES = frozenset({
-    "bool", "uint8", "int8", "int16", "int32", "int64", "uint16", "uint32", "uint64",
-    "float16", "float32", "float64", "complex64", "complex128",
-})
+TENSOR_DTYPES = frozenset(
+    {
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+NUMPY_DTYPES = frozenset(
+    {
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
 
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 
@@ -102,8 +132,10 @@ def check_values(text: str, limit: int) -> None:
 
 def _string(text: str, budget: Budget) -> int:
     if len(text) > budget.string_chars:
-        raise ReplyTooLarge(f"it holds a string of {words(len(text))} characters, "
-                            f"more than the {words(budget.string_chars)} a reply may hold")
+        raise ReplyTooLarge(
+            f"it holds a string of {words(len(text))} characters, "
+            f"more than the {words(budget.string_chars)} a reply may hold"
+        )
     return len(text)
 
 

@@ -15,6 +15,7 @@ how its tensor blob is vetted and read, incoming_raw.py and incoming_blob.py; th
 frames, door_frames.py. A reply that breaks any of them is a BadReply, a failed check in the
 student's words.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,14 +25,24 @@ from typing import Any
 
 # BadReply and its kinds, Budget and load_tensors are imported from here by the rest of the grader
 from grader.bridge.incoming_blob import load_tensors
-from grader.bridge.budget import (DEFAULT, NUMPY_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, check_tree,
-                                  check_values, cut, words)
+from grader.bridge.budget import (
+    DEFAULT,
+    NUMPY_DTYPES,
+    BadReply,
+    Budget,
+    ReplyRefused,
+    ReplyTooLarge,
+    check_tree,
+    check_values,
+    cut,
+    words,
+)
 from grader.bridge.incoming_raw import load_raw
 
 MIME = "application/x-grader-reply+json"
 MAX_REPLY = DEFAULT.reply_chars
 MAX_DEPTH = DEFAULT.value_depth
-META_ATTR = "_grader_tensor_meta"     # where a decoded tensor carries what the kernel said about it
+META_ATTR = "_grader_tensor_meta"  # where a decoded tensor carries what the kernel said about it
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ def tensor_meta(value: Any) -> TensorMeta | None:
     """What the kernel said about `value`, a tensor decoded from its reply (None for anything else)."""
     try:
         carried = vars(value).get(META_ATTR)
-    except Exception:          # no attributes of its own (an int, a slotted object): not a decoded tensor
+    except Exception:  # no attributes of its own (an int, a slotted object): not a decoded tensor
         return None
     if not isinstance(carried, CarriedMeta) or carried.owner != id(value):
         return None
@@ -88,13 +99,14 @@ class Remote:
 
 # -- the kernel's bytes, into values ----------------------------------------------------------
 
+
 @dataclass
 class Reply:
     """One reply of the agent, read: its fields (JSON, untrusted), its tensors, its bindings."""
 
     fields: dict[str, Any]
     tensors: list[Any] = field(default_factory=list)
-    bindings: int | None = None         # the namespace's bindings as the reply says (see the agent)
+    bindings: int | None = None  # the namespace's bindings as the reply says (see the agent)
     budget: Budget = DEFAULT
 
     def get(self, key: str, default: Any = None) -> Any:
@@ -115,9 +127,12 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
     Every part is measured against `budget` before what it would cost is allocated.
     ReplyTooLarge (over budget), BadReply (malformed), ReplyRefused (the blob's loading refused)."""
     if not isinstance(raw, str) or len(raw) > budget.reply_chars:
-        raise ReplyTooLarge("the reply is not text" if not isinstance(raw, str) else
-                            f"the reply is {words(len(raw))} characters long, more than the "
-                            f"{words(budget.reply_chars)} a reply may be")
+        raise ReplyTooLarge(
+            "the reply is not text"
+            if not isinstance(raw, str)
+            else f"the reply is {words(len(raw))} characters long, more than the "
+            f"{words(budget.reply_chars)} a reply may be"
+        )
     data = parse_json(raw, budget.json_values, "reply")
     if not isinstance(data, dict):
         raise BadReply("reply is not an object")
@@ -126,17 +141,19 @@ def read_reply(raw: Any, budget: Budget = DEFAULT) -> Reply:
         raise BadReply("its tensor blob is not text")
     check_tree(data, budget)
     if len(raw) - len(blob) > budget.json_chars:
-        raise ReplyTooLarge(f"it holds {words(len(raw) - len(blob))} characters of JSON, more than the "
-                            f"{words(budget.json_chars)} a reply may hold")
+        raise ReplyTooLarge(
+            f"it holds {words(len(raw) - len(blob))} characters of JSON, more than the "
+            f"{words(budget.json_chars)} a reply may hold"
+        )
     specs = data.get("raw")
     try:
         decoded = base64.b64decode(blob, validate=True)
         tensors = load_tensors(decoded, budget) if specs is None else load_raw(decoded, specs, budget)
     except BadReply:
         raise
-    except ValueError as exc:            # not base64 (binascii.Error)
+    except ValueError as exc:  # not base64 (binascii.Error)
         raise BadReply(str(exc)[:200]) from None
-    except Exception as exc:             # torch.load refusing something is a failed check, never a crash
+    except Exception as exc:  # torch.load refusing something is a failed check, never a crash
         raise ReplyRefused(type(exc).__name__) from None
     bindings = data.get("ns")
     return Reply(data, tensors, bindings if type(bindings) is int else None, budget)
@@ -149,7 +166,7 @@ def parse_json(text: str, values: int, what: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise BadReply(f"the {what} is nested too deeply to read") from None
-    except ValueError as exc:            # JSONDecodeError, an integer of too many digits
+    except ValueError as exc:  # JSONDecodeError, an integer of too many digits
         raise BadReply(str(exc)[:200]) from None
 
 
@@ -200,8 +217,9 @@ def _decode_npscalar(node: dict[str, Any], value: Any) -> Any:
 
     name = node.get("dtype")
     if not isinstance(name, str) or name not in NUMPY_DTYPES:
-        raise BadReply(f"a NumPy scalar of dtype {cut(str(name), 40)!r}; only bool, integer, float and "
-                       "complex dtypes are carried")
+        raise BadReply(
+            f"a NumPy scalar of dtype {cut(str(name), 40)!r}; only bool, integer, float and complex dtypes are carried"
+        )
     if type(value) not in (bool, int, float):
         raise BadReply(f"a NumPy {name} scalar whose value is not a number")
     try:
@@ -220,15 +238,21 @@ def _decode_ndarray(node: dict[str, Any], tensors: list[Any]) -> Any:
 def _decode_tensor(node: dict[str, Any], tensors: list[Any]) -> Any:
     t = tensors[_index(node, tensors)]
     stride = node.get("stride")
-    if stride is not None and not (isinstance(stride, list) and len(stride) <= 64
-                                   and all(type(s) is int for s in stride)):
+    if stride is not None and not (
+        isinstance(stride, list) and len(stride) <= 64 and all(type(s) is int for s in stride)
+    ):
         raise BadReply("malformed tensor stride")
-    _carry(t, TensorMeta(
-        device=sent_text(node.get("device", "cpu"), 40), cls=sent_text(node.get("cls", "torch.Tensor"), 200),
-        storage=_int(node.get("storage")), offset=_int(node.get("offset")),
-        stride=tuple(stride) if stride is not None else None,
-        requires_grad=bool(node.get("requires_grad")),
-    ))
+    _carry(
+        t,
+        TensorMeta(
+            device=sent_text(node.get("device", "cpu"), 40),
+            cls=sent_text(node.get("cls", "torch.Tensor"), 200),
+            storage=_int(node.get("storage")),
+            offset=_int(node.get("offset")),
+            stride=tuple(stride) if stride is not None else None,
+            requires_grad=bool(node.get("requires_grad")),
+        ),
+    )
     return t
 
 
@@ -273,8 +297,10 @@ def _list(value: Any) -> list[Any]:
 
 # -- what else a kernel sends: printed output ---------------------------------------------------
 
+
 def stream_text(outputs: list[dict[str, Any]]) -> str:
     """What a cell's stream outputs printed, joined (a saved notebook may keep text as a list)."""
+
     def text(o: dict[str, Any]) -> str:
         t = o.get("text", "")
         return "".join(map(str, t)) if isinstance(t, list) else str(t)

@@ -8,6 +8,7 @@ request published (untrusted data, read by the codec), what it printed, and how 
 call ended. Timeouts work as for any request: the kernel is interrupted (SIGINT raises
 KeyboardInterrupt in the call), and given up on after a grace period.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ from grader.sandbox.kernel import TimeLimit
 
 @dataclass
 class DoorReply:
-    status: Literal["ok", "error", "dead", "timeout", "closed"] = "ok"     # closed: the door is gone, use another
+    status: Literal["ok", "error", "dead", "timeout", "closed"] = "ok"  # closed: the door is gone, use another
     interrupted: bool = False
     ename: str = ""
     evalue: str = ""
@@ -73,8 +74,15 @@ class AgentDoor:
                 return False
         return True
 
-    def request(self, kernel: Any, op: str, request: str, timeout: float, grace: float = 3.0,
-                ask: Callable[[bytes], bytes | None] | None = None) -> DoorReply:
+    def request(
+        self,
+        kernel: Any,
+        op: str,
+        request: str,
+        timeout: float,
+        grace: float = 3.0,
+        ask: Callable[[bytes], bytes | None] | None = None,
+    ) -> DoorReply:
         """Send one request; wait for its answer, interrupting the kernel at `timeout`. `ask`
         answers a stand-in's questions meanwhile (grader/bridge/asks.py); without it, none is."""
         self._next += 1
@@ -97,12 +105,12 @@ class AgentDoor:
                 return reply
             if frame is not None:
                 question = ask(frame) if ask is not None else None
-                if question is not None:      # a stand-in's question, answered within the same timeout
+                if question is not None:  # a stand-in's question, answered within the same timeout
                     self._send(question, started + timeout)
                     continue
                 answer = read_frame(frame)
                 if answer is None or answer.ident != ident:
-                    continue                  # an answer to an earlier request given up on, or noise
+                    continue  # an answer to an earlier request given up on, or noise
                 return _answered(reply, answer)
             if not kernel.alive:
                 reply.status = "dead"
@@ -127,7 +135,7 @@ class AgentDoor:
         except OSError:
             data = b""
         if not data:
-            time.sleep(0.05)              # a kernel that died closes the door first: tell the two apart
+            time.sleep(0.05)  # a kernel that died closes the door first: tell the two apart
             return "dead" if not kernel.alive else "closed"
         self._buf.extend(data)
         return None

@@ -6,6 +6,7 @@ it published (left as text for codec.read_reply) and what it printed, each field
 used; anything else is noise. A stand-in's question (error carried forward, asks.py) is a frame too:
 the exercise it stands for and its arguments, a reply to read with codec.read_reply.
 """
+
 from __future__ import annotations
 
 import struct
@@ -15,7 +16,7 @@ from typing import Any
 from grader.bridge.budget import DEFAULT, BadReply, Budget
 from grader.bridge.codec import parse_json, sent_text
 
-MAX_FRAME = 256 * 1024 * 1024         # one answer through the agent's door
+MAX_FRAME = 256 * 1024 * 1024  # one answer through the agent's door
 
 
 @dataclass
@@ -41,8 +42,8 @@ def take_frame(buf: bytearray) -> bytes | None:
         raise BadReply("a frame from the kernel is too large")
     if len(buf) < 4 + size:
         return None
-    frame = bytes(buf[4:4 + size])
-    del buf[:4 + size]
+    frame = bytes(buf[4 : 4 + size])
+    del buf[: 4 + size]
     return frame
 
 
@@ -57,9 +58,11 @@ def read_frame(frame: bytes, budget: Budget = DEFAULT) -> DoorFrame | None:
         return None
     replies = answer.get("replies")
     output = answer.get("output")
-    door = DoorFrame(ident=answer.get("id"),
-                     replies=[r for r in replies if isinstance(r, str)] if isinstance(replies, list) else [],
-                     output=output if isinstance(output, str) else "")
+    door = DoorFrame(
+        ident=answer.get("id"),
+        replies=[r for r in replies if isinstance(r, str)] if isinstance(replies, list) else [],
+        output=output if isinstance(output, str) else "",
+    )
     if answer.get("status") == "error":
         door.error = True
         door.ename = _text_or_empty(answer.get("ename", ""), 200)

@@ -15,6 +15,7 @@ vetted in three steps, each before the step that would allocate:
    _plain, dense, on the CPU, of an allowed dtype, and no more elements and bytes than the budget
    allows, counted as if each were made contiguous (a view with stride 0 claims any size).
 """
+
 from __future__ import annotations
 
 import io
@@ -24,15 +25,34 @@ from typing import Any
 from grader.bridge.budget import DEFAULT, TENSOR_DTYPES, BadReply, Budget, ReplyRefused, ReplyTooLarge, cut, words
 
 ZIP_MAGIC = b"PK\x03\x04"
-RECORD = re.compile(r"(?P<prefix>[\w.-]{1,64})/(?:data\.pkl|version|\.format_version|\.storage_alignment|byteorder|"
-                    r"\.data/serialization_id|data/\d{1,9})")
-STORAGES = {"Bool", "Byte", "Char", "Short", "Int", "Long", "Half", "BFloat16", "Float", "Double",
-            "ComplexFloat", "ComplexDouble"}
+RECORD = re.compile(
+    r"(?P<prefix>[\w.-]{1,64})/(?:data\.pkl|version|\.format_version|\.storage_alignment|byteorder|"
+    r"\.data/serialization_id|data/\d{1,9})"
+)
+STORAGES = {
+    "Bool",
+    "Byte",
+    "Char",
+    "Short",
+    "Int",
+    "Long",
+    "Half",
+    "BFloat16",
+    "Float",
+    "Double",
+    "ComplexFloat",
+    "ComplexDouble",
+}
 GLOBALS = frozenset(
-    {"torch._utils _rebuild_tensor_v2", "torch._utils _rebuild_tensor_v3", "collections OrderedDict",
-     "torch.storage UntypedStorage"}
+    {
+        "torch._utils _rebuild_tensor_v2",
+        "torch._utils _rebuild_tensor_v3",
+        "collections OrderedDict",
+        "torch.storage UntypedStorage",
+    }
     | {f"torch {name}Storage" for name in STORAGES}
-    | {f"torch {name}" for name in TENSOR_DTYPES})
+    | {f"torch {name}" for name in TENSOR_DTYPES}
+)
 NAMED_BY_STACK = {"STACK_GLOBAL", "INST", "OBJ", "EXT1", "EXT2", "EXT4"}
 
 
@@ -45,8 +65,9 @@ def load_tensors(blob: bytes, budget: Budget = DEFAULT) -> list[Any]:
     if not blob:
         return []
     if len(blob) > budget.blob_bytes:
-        raise ReplyTooLarge(f"its tensors take {words(len(blob))} bytes, more than the "
-                            f"{words(budget.blob_bytes)} a reply may hold")
+        raise ReplyTooLarge(
+            f"its tensors take {words(len(blob))} bytes, more than the {words(budget.blob_bytes)} a reply may hold"
+        )
     _check_pickle(_read_index(blob, budget))
     loaded = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
     return _check_tensors(loaded, budget)
@@ -61,20 +82,21 @@ def _read_index(blob: bytes, budget: Budget) -> bytes:
     try:
         archive = zipfile.ZipFile(io.BytesIO(blob))
         entries = archive.infolist()
-    except Exception as exc:              # zipfile raises BadZipFile, ValueError, EOFError, struct.error, ...
+    except Exception as exc:  # zipfile raises BadZipFile, ValueError, EOFError, struct.error, ...
         raise BadReply(f"its tensor blob is not a readable archive ({type(exc).__name__})") from None
     index = _check_directory(entries, len(blob), budget)
     try:
         return archive.read(index)
-    except Exception as exc:              # a bad CRC, a record cut short
+    except Exception as exc:  # a bad CRC, a record cut short
         raise BadReply(f"its tensor blob is damaged ({type(exc).__name__})") from None
 
 
 def _check_directory(entries: list[Any], size: int, budget: Budget) -> str:
     """The name of the index, if every record is one torch.save writes, stored, within the blob."""
     if len(entries) > budget.tensors + 8:
-        raise ReplyTooLarge(f"its tensor blob holds {words(len(entries))} records, more than "
-                            f"{words(budget.tensors)} tensors need")
+        raise ReplyTooLarge(
+            f"its tensor blob holds {words(len(entries))} records, more than {words(budget.tensors)} tensors need"
+        )
     names = [e.filename for e in entries]
     prefixes = set()
     for entry in entries:
@@ -91,8 +113,10 @@ def _check_directory(entries: list[Any], size: int, budget: Budget) -> str:
         raise BadReply("its tensor blob's records claim more bytes than the blob holds")
     pickled = next(e for e in entries if e.filename == index).file_size
     if pickled > budget.pickle_bytes:
-        raise ReplyTooLarge(f"its tensor index takes {words(pickled)} bytes, more than the "
-                            f"{words(budget.pickle_bytes)} a reply may hold")
+        raise ReplyTooLarge(
+            f"its tensor index takes {words(pickled)} bytes, more than the "
+            f"{words(budget.pickle_bytes)} a reply may hold"
+        )
     return index
 
 
@@ -105,10 +129,10 @@ def _check_pickle(index: bytes) -> None:
     try:
         for op, arg, _ in pickletools.genops(index):
             if op.name in NAMED_BY_STACK or (op.name == "GLOBAL" and arg not in GLOBALS):
-                raise ReplyRefused("UnpicklingError")      # as torch.load's weights_only unpickler says it
+                raise ReplyRefused("UnpicklingError")  # as torch.load's weights_only unpickler says it
     except BadReply:
         raise
-    except Exception as exc:              # ValueError for a malformed or truncated pickle
+    except Exception as exc:  # ValueError for a malformed or truncated pickle
         raise BadReply(f"its tensor index is not a valid pickle ({type(exc).__name__})") from None
 
 
@@ -120,8 +144,9 @@ def _check_tensors(loaded: Any, budget: Budget) -> list[Any]:
     if not isinstance(loaded, list) or not all(type(t) is torch.Tensor for t in loaded):
         raise BadReply("the tensor blob is not a list of plain tensors")
     if len(loaded) > budget.tensors:
-        raise ReplyTooLarge(f"it holds {words(len(loaded))} tensors, more than the {words(budget.tensors)} "
-                            "a reply may hold")
+        raise ReplyTooLarge(
+            f"it holds {words(len(loaded))} tensors, more than the {words(budget.tensors)} a reply may hold"
+        )
     elements = size = 0
     for t in loaded:
         dtype = str(t.dtype).removeprefix("torch.")
@@ -132,9 +157,11 @@ def _check_tensors(loaded: Any, budget: Budget) -> list[Any]:
         elements += t.numel()
         size += t.numel() * t.element_size()
     if elements > budget.tensor_elements or size > budget.tensor_bytes:
-        raise ReplyTooLarge(f"its tensors hold {words(elements)} elements ({words(size)} bytes), more than the "
-                            f"{words(budget.tensor_elements)} elements and {words(budget.tensor_bytes)} bytes "
-                            "a reply may hold")
+        raise ReplyTooLarge(
+            f"its tensors hold {words(elements)} elements ({words(size)} bytes), more than the "
+            f"{words(budget.tensor_elements)} elements and {words(budget.tensor_bytes)} bytes "
+            "a reply may hold"
+        )
     return [_plain(t) for t in loaded]
 
 

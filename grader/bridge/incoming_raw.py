@@ -11,6 +11,7 @@ chosen, so all of it is checked before anything is allocated: the description's 
 tensors, elements and bytes of the whole reply against the budget. A bool's bytes are read as
 0 and anything else, never as the byte itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,10 +33,12 @@ def load_raw(blob: bytes, specs: Any, budget: Budget = DEFAULT) -> list[Any]:
     elements = sum(numel for _, _, _, numel, _ in layout)
     size = sum(nbytes for _, _, _, _, nbytes in layout)
     if elements > budget.tensor_elements or size > budget.tensor_bytes:
-        raise ReplyTooLarge(f"its tensors hold {words(elements)} elements ({words(size)} bytes), more than the "
-                            f"{words(budget.tensor_elements)} elements and {words(budget.tensor_bytes)} bytes "
-                            "a reply may hold")
-    data = bytearray(blob) if size else bytearray()     # writable: torch.frombuffer warns of a read-only buffer
+        raise ReplyTooLarge(
+            f"its tensors hold {words(elements)} elements ({words(size)} bytes), more than the "
+            f"{words(budget.tensor_elements)} elements and {words(budget.tensor_bytes)} bytes "
+            "a reply may hold"
+        )
+    data = bytearray(blob) if size else bytearray()  # writable: torch.frombuffer warns of a read-only buffer
     tensors = []
     for name, shape, offset, numel, nbytes in layout:
         t = torch.empty(numel, dtype=torch.uint8 if name == "bool" else getattr(torch, name))
@@ -49,8 +52,9 @@ def _checked_list(specs: Any, budget: Budget) -> list[Any]:
     if not isinstance(specs, list):
         raise BadReply("its raw tensors are not described as a list")
     if len(specs) > budget.tensors:
-        raise ReplyTooLarge(f"it holds {words(len(specs))} tensors, more than the {words(budget.tensors)} "
-                            "a reply may hold")
+        raise ReplyTooLarge(
+            f"it holds {words(len(specs))} tensors, more than the {words(budget.tensors)} a reply may hold"
+        )
     return specs
 
 
@@ -63,8 +67,9 @@ def _describe(spec: Any, blob_size: int, budget: Budget) -> tuple[str, list[int]
         what = cut(name) if isinstance(name, str) else type(name).__name__
         raise BadReply(f"it holds a tensor of dtype {what}, which a reply may not carry")
     if not isinstance(shape, list) or len(shape) > budget.tensor_dims or not all(_natural(d) for d in shape):
-        raise BadReply(f"it describes a tensor's shape as something other than at most {budget.tensor_dims} "
-                       "sizes of zero or more")
+        raise BadReply(
+            f"it describes a tensor's shape as something other than at most {budget.tensor_dims} sizes of zero or more"
+        )
     if not _natural(offset) or not _natural(nbytes):
         raise BadReply("it describes a tensor's place in its blob as something other than two counts")
     import torch

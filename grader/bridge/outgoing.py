@@ -9,6 +9,7 @@ raw bytes would not give the kernel the same tensors, the whole list goes as one
 before: two arguments that are one tensor (the kernel must see one, as torch.load gives it),
 a view of a larger storage, a layout or dtype not in RAW_DTYPES.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,16 +20,30 @@ from grader.bridge.budget import DEFAULT
 
 __all__ = ["RAW_DTYPES", "call_request", "encode", "encode_arguments", "pack_tensors"]
 
-RAW_DTYPES = frozenset({"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
-                        "complex64", "complex128"})
-ALIGN = 16        # each tensor's bytes start at a multiple of this in the buffer
+RAW_DTYPES = frozenset(
+    {
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    }
+)
+ALIGN = 16  # each tensor's bytes start at a multiple of this in the buffer
 
 
 def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
     """A check's value as the agent's JSON node; its tensors go to `tensors` (TypeError: not carried)."""
     import torch
 
-    if depth > DEFAULT.value_depth:     # as deep as a reply may be
+    if depth > DEFAULT.value_depth:  # as deep as a reply may be
         raise TypeError("value nested too deeply to send to the kernel")
     if isinstance(value, torch.Tensor):
         tensors.append(value.detach().cpu().contiguous())
@@ -38,9 +53,15 @@ def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"t": "json", "v": value}
     if isinstance(value, (list, tuple)):
-        return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, tensors, depth + 1) for v in value]}
+        return {
+            "t": "list" if isinstance(value, list) else "tuple",
+            "items": [encode(v, tensors, depth + 1) for v in value],
+        }
     if isinstance(value, dict):
-        return {"t": "dict", "items": [[encode(k, tensors, depth + 1), encode(v, tensors, depth + 1)] for k, v in value.items()]}
+        return {
+            "t": "dict",
+            "items": [[encode(k, tensors, depth + 1), encode(v, tensors, depth + 1)] for k, v in value.items()],
+        }
     raise TypeError(f"cannot send a {type(value).__name__} to the kernel")
 
 
@@ -50,8 +71,9 @@ def encode_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[dic
     return encode(list(args), tensors), encode(dict(kwargs), tensors), tensors
 
 
-def call_request(name: str, args: dict[str, Any], kwargs: dict[str, Any], tensors: list[Any],
-                 device: str) -> dict[str, Any]:
+def call_request(
+    name: str, args: dict[str, Any], kwargs: dict[str, Any], tensors: list[Any], device: str
+) -> dict[str, Any]:
     """The request of a call: encoded arguments, their tensors as raw bytes or one torch.save blob."""
     return {"name": name, "args": args, "kwargs": kwargs, "device": device, **pack_tensors(tensors)}
 
@@ -85,7 +107,7 @@ def _raw(tensors: list[Any]) -> dict[str, Any] | None:
         nbytes = t.numel() * t.element_size()
         storage = t.untyped_storage()
         if id(t) in objects or t.storage_offset() != 0 or storage.nbytes() != nbytes:
-            return None             # one tensor twice, or a view: torch.save keeps what they share
+            return None  # one tensor twice, or a view: torch.save keeps what they share
         if nbytes and storage.data_ptr() in storages:
             return None
         objects.add(id(t))

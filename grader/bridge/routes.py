@@ -15,6 +15,7 @@ grader.check() in a student's own kernel has one, in-process (grader/inline/live
 Whatever the route, what comes back is the same: the raw replies the request published
 (untrusted strings, read only by the codec), what it printed, and how it ended (`Ended`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,7 +47,9 @@ class Collected:
 
     cap: int
     replies: list[Any] = field(default_factory=list)
-    ask: Callable[[bytes], bytes | None] | None = None     # answers a stand-in's questions (grader/bridge/asks.py), or None
+    ask: Callable[[bytes], bytes | None] | None = (
+        None  # answers a stand-in's questions (grader/bridge/asks.py), or None
+    )
     printed: list[str] = field(default_factory=list)
 
     def message(self, msg: dict[str, Any]) -> None:
@@ -55,10 +58,10 @@ class Collected:
         if msg["msg_type"] in ("display_data", "execute_result") and MIME in content.get("data", {}):
             self.replies.append(content["data"][MIME])
         elif msg["msg_type"] == "stream" and sum(map(len, self.printed)) < self.cap:
-            self.printed.append(str(content.get("text", ""))[:self.cap])
+            self.printed.append(str(content.get("text", ""))[: self.cap])
 
     def output(self) -> str:
-        return "".join(self.printed)[:self.cap]
+        return "".join(self.printed)[: self.cap]
 
 
 class Route(Protocol):
@@ -86,8 +89,8 @@ class DoorRoute:
 
     def __init__(self, host: KernelHost) -> None:
         self.host = host
-        self.door: Any = None          # an AgentDoor, once open
-        self.key: Any = None           # the kernel process it was opened to
+        self.door: Any = None  # an AgentDoor, once open
+        self.key: Any = None  # the kernel process it was opened to
 
     def door_to(self, kernel: Any) -> Any:
         """The agent's door of this kernel process, opened on first use (None: there is none)."""
@@ -120,7 +123,7 @@ class DoorRoute:
             return None
         got.replies.extend(answer.replies)
         if answer.output:
-            got.printed.append(answer.output[:got.cap])
+            got.printed.append(answer.output[: got.cap])
         return Ended.of(answer)
 
 
@@ -135,10 +138,9 @@ class ShellRoute:
         kernel = self.host.kernel
         if not self.enabled or not hasattr(kernel, "request"):
             return None
-        reply = kernel.request("grader_request", {"op": op, "request": request}, timeout=timeout,
-                               on_output=got.message)
+        reply = kernel.request("grader_request", {"op": op, "request": request}, timeout=timeout, on_output=got.message)
         if reply.status == "unhandled" and not got.replies:
-            self.enabled = False        # the notebook took the agent's handler away: ask through a cell
+            self.enabled = False  # the notebook took the agent's handler away: ask through a cell
             return None
         return Ended.of(reply)
 

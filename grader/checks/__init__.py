@@ -17,6 +17,7 @@ What `nb` hands back is named here too: a cell (`CellView`, its `Rerun`), a `Sec
 `ModuleInfo`, a function not called (`Remote`), an object that is not data (`Opaque`), and what
 the kernel said of a tensor (`tensor_meta(t)`, a `TensorMeta`).
 """
+
 from __future__ import annotations
 
 from grader.checks.celldata import data_cell, data_if_it_fits, typed_in
@@ -44,9 +45,37 @@ from grader.nb.proxy import Notebook
 from grader.nb.sections import Section
 
 __all__ = [
-    "CellView", "CheckFailed", "Diagnosis", "Mistake", "ModuleInfo", "Notebook", "Opaque", "Parameter",
-    "PartialCredit", "Remote", "Rerun", "Section", "Shown", "TensorMeta", "accuracy_of", "assert_accuracy", "assert_close",
-    "assert_depends_on_inputs", "assert_shares_storage", "assert_tensor", "assert_unchanged", "assert_values",
-    "current", "data_cell", "data_if_it_fits", "evaluate", "generator", "randn", "reference", "seeded_draws", "summarize",
-    "tensor_meta", "typed_in",
+    "CellView",
+    "CheckFailed",
+    "Diagnosis",
+    "Mistake",
+    "ModuleInfo",
+    "Notebook",
+    "Opaque",
+    "Parameter",
+    "PartialCredit",
+    "Remote",
+    "Rerun",
+    "Section",
+    "Shown",
+    "TensorMeta",
+    "accuracy_of",
+    "assert_accuracy",
+    "assert_close",
+    "assert_depends_on_inputs",
+    "assert_shares_storage",
+    "assert_tensor",
+    "assert_unchanged",
+    "assert_values",
+    "current",
+    "data_cell",
+    "data_if_it_fits",
+    "evaluate",
+    "generator",
+    "randn",
+    "reference",
+    "seeded_draws",
+    "summarize",
+    "tensor_meta",
+    "typed_in",
 ]

@@ -1,5 +1,6 @@
 """The `nb` fixture of `pytest --notebook`: registered by grader.checks.pytest_entry only when
 --notebook is given, so that other pytest runs never see a fixture of that name."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """What a running check knows about its grading: device and tolerances."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from grader.config import Tolerance
 class CheckContext:
     device: str = "cpu"
     tolerance: Tolerance = Tolerance()
-    uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)     # [exercises.<name>] uses
-    carried_forward: Literal["none", "half", "full"] = "none"              # [grading] carried_forward
+    uses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # [exercises.<name>] uses
+    carried_forward: Literal["none", "half", "full"] = "none"  # [grading] carried_forward
 
 
 _current = CheckContext()

@@ -11,6 +11,7 @@ folder, a check that asks for a file that is not there is skipped with the words
 HIDDEN_ABSENT: the hidden checks do not run there anyway. The folder is found from the checks
 being run (grader.course.assignment_dir_for_checks), when a check first asks for it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,7 +38,7 @@ class AssignmentFolder(type(Path())):  # type: ignore[misc]
                 return folder / name
         if self.master is None:
             pytest.skip(HIDDEN_ABSENT)
-        return self.master / name          # the instructor's own mistake: opening it names the path
+        return self.master / name  # the instructor's own mistake: opening it names the path
 
     def __truediv__(self, key: Any) -> Path:
         return self._find(str(key))
@@ -57,7 +58,7 @@ class AssignmentFilesPlugin:
 
     def __init__(self, paths: list[Path], root: Path | None = None) -> None:
         self.paths = paths
-        self.root = root            # the assignment folder, when the front end was told it
+        self.root = root  # the assignment folder, when the front end was told it
 
     @pytest.fixture(scope="session")
     def assignment_files(self) -> Path:

@@ -1,4 +1,5 @@
 """Seeded inputs made on the CPU, so that every device grades the same numbers."""
+
 from __future__ import annotations
 
 from typing import Any

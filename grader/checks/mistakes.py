@@ -16,6 +16,7 @@ still match and the message also names the shape ("...; the result was also resh
 A mistake of the same shape is preferred to a reshaped one. A mistake's function that raises
 (it does not apply to these inputs) is passed over, never blamed on the student.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,8 @@ class Diagnosis:
 
     name: str
     hint: str = ""
-    recognised_by: str = "catalogue"     # "catalogue": an instructor's Mistake; "shape", "values": the grader's own
-    label: str = ""                      # the name without numbers or shapes, where the name has some
+    recognised_by: str = "catalogue"  # "catalogue": an instructor's Mistake; "shape", "values": the grader's own
+    label: str = ""  # the name without numbers or shapes, where the name has some
 
     @property
     def public(self) -> str:
@@ -76,8 +77,9 @@ def matches(actual: Any, candidate: Any, rtol: float, atol: float, *, reshaped: 
         return False
     if actual.numel() == 0 or actual.numel() != candidate.numel():
         return False
-    if tuple(actual.shape) != tuple(candidate.shape) and not (reshaped and same_but_size_one(actual.shape,
-                                                                                             candidate.shape)):
+    if tuple(actual.shape) != tuple(candidate.shape) and not (
+        reshaped and same_but_size_one(actual.shape, candidate.shape)
+    ):
         return False
     a = actual.detach().to(torch.float64).reshape(candidate.shape)
     c = candidate.detach().to(torch.float64)
@@ -86,12 +88,17 @@ def matches(actual: Any, candidate: Any, rtol: float, atol: float, *, reshaped: 
 
 def reshaped_to(diagnosis: Diagnosis, shape: Any) -> Diagnosis:
     """The same mistake, its name also saying the shape the student's result was given."""
-    return Diagnosis(f"{diagnosis.name}; the result was also reshaped to {shape_text(shape)}", diagnosis.hint,
-                     diagnosis.recognised_by, diagnosis.label or diagnosis.name)
+    return Diagnosis(
+        f"{diagnosis.name}; the result was also reshaped to {shape_text(shape)}",
+        diagnosis.hint,
+        diagnosis.recognised_by,
+        diagnosis.label or diagnosis.name,
+    )
 
 
-def recognise(actual: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any] | None,
-              rtol: float, atol: float) -> Diagnosis | None:
+def recognise(
+    actual: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any] | None, rtol: float, atol: float
+) -> Diagnosis | None:
     """The first listed mistake whose value, on fresh copies of `inputs`, the student's value matches;
     else the first it matches once dimensions of size 1 are set aside, named with that shape."""
     if not mistakes or inputs is None:
@@ -100,7 +107,7 @@ def recognise(actual: Any, mistakes: Sequence[Mistake], inputs: Sequence[Any] | 
     for mistake in mistakes:
         try:
             candidates.append((mistake, mistake.compute(*[_clone(x) for x in inputs])))
-        except Exception:   # an author's variant that does not fit these inputs
+        except Exception:  # an author's variant that does not fit these inputs
             continue
     for mistake, candidate in candidates:
         if matches(actual, candidate, rtol, atol):

@@ -11,6 +11,7 @@ The model runs in the kernel in batches, in eval() mode and under torch.no_grad(
 grading device (grader.nb.models.evaluate); only its outputs come back. The labels never
 enter the kernel, and the accuracy is computed here, in the grader process.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,11 @@ from grader.nb.models import evaluate
 from grader.checks.mistakes import Diagnosis
 from grader.failures import CheckFailed, PartialCredit
 
-UNTRAINED = Diagnosis(name="a model that was never trained: it scores what guessing scores",
-                      label="an untrained model", recognised_by="values")
+UNTRAINED = Diagnosis(
+    name="a model that was never trained: it scores what guessing scores",
+    label="an untrained model",
+    recognised_by="values",
+)
 
 
 def percent(fraction: float) -> str:
@@ -35,8 +39,10 @@ def _check_thresholds(at_least: float, thresholds: Mapping[float, float]) -> lis
     steps = sorted((float(bar), float(credit)) for bar, credit in thresholds.items())
     for bar, credit in steps:
         if not 0 <= bar < at_least or not 0 < credit < 1:
-            raise ValueError(f"assert_accuracy: threshold {bar!r}: {credit!r} must be an accuracy below at_least "
-                             f"({at_least!r}) and a part of the points between 0 and 1")
+            raise ValueError(
+                f"assert_accuracy: threshold {bar!r}: {credit!r} must be an accuracy below at_least "
+                f"({at_least!r}) and a part of the points between 0 and 1"
+            )
     return steps
 
 
@@ -48,10 +54,15 @@ def _scores_for(model: Any, inputs: Any, classes: int, batch_size: int) -> Any:
     n = len(inputs)
     if scores.dim() != 2 or tuple(scores.shape) != (n, classes):
         shape = "(" + ", ".join(map(str, scores.shape)) + ("," if scores.dim() == 1 else "") + ")"
-        hint = (f" The last layer gives {scores.shape[1]} outputs: make it give {classes}"
-                f" (out_features={classes})." if scores.dim() == 2 and scores.shape[0] == n else "")
-        raise CheckFailed(f"Your model's output for {n} inputs has shape {shape}; expected ({n}, {classes}): one "
-                          f"score per class for each input, {classes} classes.{hint}")
+        hint = (
+            f" The last layer gives {scores.shape[1]} outputs: make it give {classes} (out_features={classes})."
+            if scores.dim() == 2 and scores.shape[0] == n
+            else ""
+        )
+        raise CheckFailed(
+            f"Your model's output for {n} inputs has shape {shape}; expected ({n}, {classes}): one "
+            f"score per class for each input, {classes} classes.{hint}"
+        )
     if not torch.isfinite(scores).all(dim=1).any():
         raise CheckFailed(f"Your model's outputs are NaN or infinite for all {n} inputs: did training diverge?")
     return scores.to(torch.float64)
@@ -66,9 +77,17 @@ def accuracy_of(scores: Any, labels: Any) -> float:
     return float(right.to(torch.float64).mean()) if len(labels) else 0.0
 
 
-def assert_accuracy(model: Any, inputs: Any, labels: Any, *, at_least: float = 0.9, batch_size: int = 256,
-                    thresholds: Mapping[float, float] | None = None, what: str = "held-out data",
-                    classes: int | None = None) -> float:
+def assert_accuracy(
+    model: Any,
+    inputs: Any,
+    labels: Any,
+    *,
+    at_least: float = 0.9,
+    batch_size: int = 256,
+    thresholds: Mapping[float, float] | None = None,
+    what: str = "held-out data",
+    classes: int | None = None,
+) -> float:
     """Full marks when `model` classifies at least `at_least` of `inputs` as `labels` say; else the
     part of the points of the highest of `thresholds` ({accuracy: part}) it reaches, else none.
     Returns the accuracy. The message says it in words: "Your model reaches 71% on held-out digits;
@@ -92,8 +111,10 @@ def assert_accuracy(model: Any, inputs: Any, labels: Any, *, at_least: float = 0
         message += f" ({percent(steps[0][0])} for part of them)." if steps else "."
     diagnosis = UNTRAINED if classes > 1 and accuracy <= 1.25 / classes else None
     if diagnosis is not None:
-        message += (f" That is about what guessing scores ({percent(1 / classes)} with {classes} classes): is your "
-                    "trained model loaded from its checkpoint, in a cell that runs at grading time?")
+        message += (
+            f" That is about what guessing scores ({percent(1 / classes)} with {classes} classes): is your "
+            "trained model loaded from its checkpoint, in a cell that runs at grading time?"
+        )
     if reached:
         raise PartialCredit(message, reached[-1][1], diagnosis=diagnosis)
     raise CheckFailed(message, diagnosis=diagnosis)

@@ -1,4 +1,5 @@
 """The pytest side of grading: the `nb` fixture, points/exercise markers, and result capture."""
+
 from __future__ import annotations
 
 import sys
@@ -17,7 +18,7 @@ from grader.results import CheckResult
 from grader.verdict import CheckRun, earned
 
 PASSED = "Passed."
-TB_STYLE = "native"   # pytest's --tb, whose option the terminal plugin (off here) would add
+TB_STYLE = "native"  # pytest's --tb, whose option the terminal plugin (off here) would add
 MARKERS = (
     "points(n): the points a check is worth (default 1)",
     "exercise(name): the exercise a check belongs to (default: NAME in test_NAME.py)",
@@ -54,8 +55,8 @@ class GradingPlugin:
         self.notebook = nb
         self.hidden_root = hidden_root.resolve() if hidden_root else None
         self.results: list[CheckResult] = []
-        self.internal_errors: list[str] = []     # the checks could not be loaded: the assignment is broken
-        self.check_crashes: list[str] = []       # a check raised something other than a verdict
+        self.internal_errors: list[str] = []  # the checks could not be loaded: the assignment is broken
+        self.check_crashes: list[str] = []  # a check raised something other than a verdict
         self._started: dict[str, float] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -78,8 +79,10 @@ class GradingPlugin:
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
             text = str(report.longrepr).strip().splitlines()
-            self.internal_errors.append(f"checks in {report.nodeid or 'the checks folder'} could not be loaded: "
-                                        + (text[-1] if text else "collection failed"))
+            self.internal_errors.append(
+                f"checks in {report.nodeid or 'the checks folder'} could not be loaded: "
+                + (text[-1] if text else "collection failed")
+            )
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         self._started[nodeid] = time.monotonic()
@@ -115,8 +118,13 @@ class GradingPlugin:
     def _result(self, item: pytest.Item, call: pytest.CallInfo[Any], report: Any) -> CheckResult:
         points = points_of(item)
         result = CheckResult(
-            name=item.name, exercise=exercise_of(item), points=points, score=0.0, status="failed",
-            hidden=self._hidden(item), nodeid=item.nodeid,
+            name=item.name,
+            exercise=exercise_of(item),
+            points=points,
+            score=0.0,
+            status="failed",
+            hidden=self._hidden(item),
+            nodeid=item.nodeid,
             duration=time.monotonic() - self._started.get(item.nodeid, time.monotonic()),
         )
         if report.passed:
@@ -129,7 +137,7 @@ class GradingPlugin:
         if isinstance(exc, CheckFailed):
             result.message = exc.message
             details = exc.details
-            result.score = earned(points, False, details.get("credit"))    # a PartialCredit's part
+            result.score = earned(points, False, details.get("credit"))  # a PartialCredit's part
             result.expected = details.get("expected")
             result.actual = details.get("actual")
             result.mismatches = list(details.get("mismatches", []))
@@ -163,7 +171,7 @@ def run_checks(paths: list[Path], plugin: GradingPlugin, *, select: str | None =
         return CheckRun()
     prepared = prepared_for(paths, plugin.hidden_root, select)
     with no_bytecode_written():
-        if prepared is not None:           # collected ahead by the process this one was forked from
+        if prepared is not None:  # collected ahead by the process this one was forked from
             prepared.plugin.notebook = plugin.notebook
             plugin = prepared.plugin
             code = prepared.run()

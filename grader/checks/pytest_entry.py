@@ -11,6 +11,7 @@ loaded in every pytest run of an environment where the grader is installed.
 Exit status: 0 all passed; 1 a check failed or the notebook is unreadable (pytest's own);
 2 the grader could not run (no assignment found, the kernel would not start, ...).
 """
+
 from __future__ import annotations
 
 from contextlib import ExitStack
@@ -24,10 +25,20 @@ from grader.cli.options import DEVICE_HELP, DEVICES, SANDBOX_HELP, SANDBOX_MODES
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader", "notebook grading (torch-notebook-grader)")
-    group.addoption("--notebook", metavar="SUBMISSION", default=None,
-                    help="grade this notebook: run its cells in a kernel and give the checks an `nb` fixture")
-    group.addoption("--assignment", "--notebook-assignment", dest="notebook_assignment", metavar="DIR", default=None,
-                    help="the assignment folder holding assignment.toml (default: found upward from the checks)")
+    group.addoption(
+        "--notebook",
+        metavar="SUBMISSION",
+        default=None,
+        help="grade this notebook: run its cells in a kernel and give the checks an `nb` fixture",
+    )
+    group.addoption(
+        "--assignment",
+        "--notebook-assignment",
+        dest="notebook_assignment",
+        metavar="DIR",
+        default=None,
+        help="the assignment folder holding assignment.toml (default: found upward from the checks)",
+    )
     group.addoption("--notebook-device", choices=DEVICES, default="auto", help=DEVICE_HELP)
     group.addoption("--notebook-sandbox", choices=SANDBOX_MODES, default="auto", help=SANDBOX_HELP)
 
@@ -45,7 +56,7 @@ def _choose_import_mode(namespace: Any) -> None:
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    _choose_import_mode(early_config.known_args_namespace)     # conftest.py files in the checks folders
+    _choose_import_mode(early_config.known_args_namespace)  # conftest.py files in the checks folders
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -55,8 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", marker)
     if config.getoption("notebook", None) is None:
         return
-    _choose_import_mode(config.option)                          # the check modules
-    config.addinivalue_line("python_files", "check_*.py")   # as `grader check` collects them
+    _choose_import_mode(config.option)  # the check modules
+    config.addinivalue_line("python_files", "check_*.py")  # as `grader check` collects them
     from grader.checks import _nb_fixture
 
     config.pluginmanager.register(NotebookSession(config), _nb_fixture.SESSION_PLUGIN)
@@ -64,8 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from grader.checks.files import AssignmentFilesPlugin
 
     option = config.getoption("notebook_assignment")
-    config.pluginmanager.register(AssignmentFilesPlugin(_arg_paths(config), Path(option) if option else None),
-                                  "grader-assignment-files")
+    config.pluginmanager.register(
+        AssignmentFilesPlugin(_arg_paths(config), Path(option) if option else None), "grader-assignment-files"
+    )
 
 
 # -- finding the assignment --------------------------------------------------------------------
@@ -116,7 +128,7 @@ class NotebookSession:
         self._stack = ExitStack()
         self._nb: Any = None
         self._hidden_root: Path | None = None
-        self.points: dict[str, tuple[float, float]] = {}     # nodeid -> (points, earned)
+        self.points: dict[str, tuple[float, float]] = {}  # nodeid -> (points, earned)
 
     # -- session ----------------------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -161,18 +173,27 @@ class NotebookSession:
         if not self.submission.readable:
             self._nb = UnreadableNotebook(" ".join(self.submission.problems))
         else:
-            options = Options(device=self.config.getoption("notebook_device"),
-                              sandbox=self.config.getoption("notebook_sandbox"))
+            options = Options(
+                device=self.config.getoption("notebook_device"), sandbox=self.config.getoption("notebook_sandbox")
+            )
             try:
                 self.isolation = detect(options.sandbox)
-                live = self._stack.enter_context(live_notebook(self.submission, self.assignment, options, self.isolation))
+                live = self._stack.enter_context(
+                    live_notebook(self.submission, self.assignment, options, self.isolation)
+                )
             except GraderError as exc:
                 self._stack.close()
                 pytest.exit(f"grader: error: {exc}", returncode=2)
             self.device = live.device
             self._nb = live.notebook
-        set_current(CheckContext(device=self.device, tolerance=self.assignment.tolerance(self.device),
-                                 uses=self.assignment.uses, carried_forward=self.assignment.carried_forward))
+        set_current(
+            CheckContext(
+                device=self.device,
+                tolerance=self.assignment.tolerance(self.device),
+                uses=self.assignment.uses,
+                carried_forward=self.assignment.carried_forward,
+            )
+        )
         return self._nb
 
     # -- verdicts ---------------------------------------------------------------------------

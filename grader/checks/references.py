@@ -11,6 +11,7 @@ question with its value); its code never enters the kernel. The `reference=` giv
 `assert_tensor` registers itself for the exercise of the check that gives it, unless that
 exercise has one already.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,9 @@ class Registered:
     file: Path | None
 
 
-REGISTRY: dict[str, Registered] = {}       # by @reference
-GIVEN: dict[str, Registered] = {}          # by assert_tensor(reference=...), under the file of the check
-RUNNING: list[tuple[str, Path]] = []       # the exercise and file of the check running now, while one is
+REGISTRY: dict[str, Registered] = {}  # by @reference
+GIVEN: dict[str, Registered] = {}  # by assert_tensor(reference=...), under the file of the check
+RUNNING: list[tuple[str, Path]] = []  # the exercise and file of the check running now, while one is
 
 
 def _file_of(function: Callable[..., Any]) -> Path | None:
@@ -42,9 +43,11 @@ def _file_of(function: Callable[..., Any]) -> Path | None:
 
 def reference(exercise: str) -> Callable[[F], F]:
     """Register the decorated function as the right `exercise`."""
+
     def register(function: F) -> F:
         REGISTRY[exercise] = Registered(function, _file_of(function))
         return function
+
     return register
 
 

@@ -15,6 +15,7 @@ It takes pytest.main's steps one by one, some of them pytest's own internals (_p
 Config._do_configure and _ensure_unconfigure, as in pytest 8 and 9): a pytest without them
 prepares nothing, and every grading runs pytest.main.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,16 @@ from typing import Any
 
 import pytest
 
-__all__ = ["Prepared", "checks_key", "imported_from", "no_bytecode_written", "prepare", "prepared_for", "pytest_args",
-           "run_pytest"]
+__all__ = [
+    "Prepared",
+    "checks_key",
+    "imported_from",
+    "no_bytecode_written",
+    "prepare",
+    "prepared_for",
+    "pytest_args",
+    "run_pytest",
+]
 
 INI = Path(__file__).parent / "pytest.ini"
 HASHED_BYTES = 1 << 20
@@ -41,19 +50,45 @@ def pytest_args(paths: list[Path], *, select: str | None = None) -> list[str]:
     if not args:
         return []
     args += [
-        "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:pastebin",
-        "-p", "no:junitxml", "-p", "no:doctest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:stepwise",
+        "-p",
+        "no:pastebin",
+        "-p",
+        "no:junitxml",
+        "-p",
+        "no:doctest",
         # per-submission costs with nothing to show for them here: these two run gc.collect() five
         # times per session (to surface unraisable exceptions; with torch loaded, most of a small
         # assignment's check time); logging swaps handlers around every test phase; autoloading
         # scans every installed distribution for pytest11 entry points (checks use the `nb`
         # fixture and the grader's own markers; no third-party fixture such as caplog)
-        "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:logging", "--disable-plugin-autoload",
-        "--import-mode=importlib", "-o", "python_files=test_*.py check_*.py",
-        "-o", "addopts=", "--rootdir", str(Path(args[0]).resolve().parent), "-c", str(INI),
-        "-s", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
+        "-p",
+        "no:logging",
+        "--disable-plugin-autoload",
+        "--import-mode=importlib",
+        "-o",
+        "python_files=test_*.py check_*.py",
+        "-o",
+        "addopts=",
+        "--rootdir",
+        str(Path(args[0]).resolve().parent),
+        "-c",
+        str(INI),
+        "-s",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
         # conftest.py files above the checks (a course repository's own) stay out of grading
-        "--confcutdir", os.path.commonpath([str(Path(a).resolve()) for a in args]),
+        "--confcutdir",
+        os.path.commonpath([str(Path(a).resolve()) for a in args]),
     ]
     if select:
         args += ["-k", select]
@@ -100,11 +135,11 @@ class Prepared:
     """A configured pytest session with its checks collected, not yet run."""
 
     key: str
-    config: Any            # pytest.Config
-    session: Any           # pytest.Session
-    plugin: Any            # the grading plugin registered with it (grader.checks.plugin.GradingPlugin)
-    owner: int             # the process that prepared it, which never runs it
-    modules: frozenset[str] = frozenset()    # what its collection imported (the check modules)
+    config: Any  # pytest.Config
+    session: Any  # pytest.Session
+    plugin: Any  # the grading plugin registered with it (grader.checks.plugin.GradingPlugin)
+    owner: int  # the process that prepared it, which never runs it
+    modules: frozenset[str] = frozenset()  # what its collection imported (the check modules)
     taken: bool = False
 
     def forget(self) -> None:
@@ -126,14 +161,19 @@ class Prepared:
         try:
             try:
                 config.hook.pytest_runtestloop(session=session)
-                session.exitstatus = (ExitCode.TESTS_FAILED if session.testsfailed else
-                                      ExitCode.NO_TESTS_COLLECTED if session.testscollected == 0 else ExitCode.OK)
+                session.exitstatus = (
+                    ExitCode.TESTS_FAILED
+                    if session.testsfailed
+                    else ExitCode.NO_TESTS_COLLECTED
+                    if session.testscollected == 0
+                    else ExitCode.OK
+                )
             except session.Failed:
                 session.exitstatus = ExitCode.TESTS_FAILED
             except (KeyboardInterrupt, Exit, session.Interrupted) as exc:
                 code = getattr(exc, "returncode", None)
                 session.exitstatus = code if code is not None else ExitCode.INTERRUPTED
-            except BaseException as exc:   # as pytest.main: an internal error, never a crash of the grader
+            except BaseException as exc:  # as pytest.main: an internal error, never a crash of the grader
                 session.exitstatus = ExitCode.INTERNAL_ERROR
                 print(f"pytest internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
             finally:
@@ -160,7 +200,7 @@ def prepare(paths: list[Path], plugins: list[Any], *, select: str | None = None)
     from _pytest.config import _prepareconfig
     from _pytest.main import Session
 
-    if _PREPARED is not None:          # replaced: its modules are not these checks'
+    if _PREPARED is not None:  # replaced: its modules are not these checks'
         _PREPARED.forget()
     _PREPARED = None
     args = pytest_args(paths, select=select)
@@ -203,7 +243,7 @@ def prepared_for(paths: list[Path], hidden_root: Path | None, select: str | None
     prepared = _PREPARED
     if prepared is None or prepared.taken or prepared.owner == os.getpid():
         return None
-    prepared.taken = True          # whatever follows: this fork's one use of it
+    prepared.taken = True  # whatever follows: this fork's one use of it
     try:
         same = checks_key(paths, hidden_root, select) == prepared.key
     except OSError:

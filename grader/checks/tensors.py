@@ -4,6 +4,7 @@ Type first, then shape, dtype and device, then values: `torch.allclose` broadcas
 (1,) answer with the right number would pass a value check on a (1, 1) expectation.
 All comparisons run here, in the grader, on plain tensors that came back as data.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,15 +37,23 @@ def summarize(value: Any) -> TensorSummary:
         meta = tensor_meta(value)
         flat = value.detach().reshape(-1)[:SHOW]
         values = [float(v) if not v.is_complex() else str(v.item()) for v in flat] if value.numel() else []
-        return TensorSummary(type="torch.Tensor" if meta is None else meta.cls, shape=list(value.shape),
-                             dtype=str(value.dtype).replace("torch.", ""),
-                             device=meta.device if meta else str(value.device), values=values)
+        return TensorSummary(
+            type="torch.Tensor" if meta is None else meta.cls,
+            shape=list(value.shape),
+            dtype=str(value.dtype).replace("torch.", ""),
+            device=meta.device if meta else str(value.device),
+            values=values,
+        )
     try:
         import numpy
 
         if isinstance(value, numpy.ndarray):
-            return TensorSummary(type="numpy.ndarray", shape=list(value.shape), dtype=str(value.dtype),
-                                 values=[float(v) for v in value.reshape(-1)[:SHOW]] if value.dtype.kind in "biuf" else None)
+            return TensorSummary(
+                type="numpy.ndarray",
+                shape=list(value.shape),
+                dtype=str(value.dtype),
+                values=[float(v) for v in value.reshape(-1)[:SHOW]] if value.dtype.kind in "biuf" else None,
+            )
     except ImportError:
         pass
     text = value.repr if isinstance(value, Opaque) else repr(value)
@@ -81,7 +90,7 @@ class _Compared:
     actual: Any
     expected: Any
     what: str
-    expected_values: bool                 # False: the expectation is a shape and dtype only (see _fail)
+    expected_values: bool  # False: the expectation is a shape and dtype only (see _fail)
     mistakes: Sequence[Mistake]
     inputs: Sequence[Any] | None
     reference: Callable[..., Any] | None
@@ -101,15 +110,19 @@ class _Compared:
 def _shape_failure(compared: _Compared) -> CheckFailed:
     """A result of the wrong shape, with what it looks like: a listed mistake, reshaped values, a lost dimension."""
     actual, expected = compared.actual, compared.expected
-    diagnosis = (compared.recognised()
-                 or diagnose.of_reshaped_values(actual, expected, compared.rtol, compared.atol,
-                                                reference=compared.reference, inputs=compared.inputs)
-                 or diagnose.of_shape(actual, expected))
+    diagnosis = (
+        compared.recognised()
+        or diagnose.of_reshaped_values(
+            actual, expected, compared.rtol, compared.atol, reference=compared.reference, inputs=compared.inputs
+        )
+        or diagnose.of_shape(actual, expected)
+    )
     hint = ""
     if diagnosis is None and actual.numel() == expected.numel():
         hint = " It has the right number of elements: check how you reshape or which dimension you sum over."
-    return compared.fail(f"{compared.what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}",
-                         diagnosis)
+    return compared.fail(
+        f"{compared.what} has shape {_shape(actual.shape)}, expected {_shape(expected.shape)}.{hint}", diagnosis
+    )
 
 
 def _assert_values_diagnosed(compared: _Compared) -> None:
@@ -117,9 +130,14 @@ def _assert_values_diagnosed(compared: _Compared) -> None:
     try:
         assert_values(compared.actual, compared.expected, what=compared.what, rtol=compared.rtol, atol=compared.atol)
     except CheckFailed as failed:
-        diagnosis = (compared.recognised()
-                     or diagnose.of_values(compared.actual, compared.expected, compared.rtol, compared.atol,
-                                           reference=compared.reference, inputs=compared.inputs))
+        diagnosis = compared.recognised() or diagnose.of_values(
+            compared.actual,
+            compared.expected,
+            compared.rtol,
+            compared.atol,
+            reference=compared.reference,
+            inputs=compared.inputs,
+        )
         if diagnosis is None:
             raise
         failed.message = f"{failed.message} {diagnosis.sentence()}"
@@ -128,11 +146,20 @@ def _assert_values_diagnosed(compared: _Compared) -> None:
         raise
 
 
-def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check_dtype: bool = True,
-                  check_device: bool = True, check_values: bool = True,
-                  rtol: float | None = None, atol: float | None = None,
-                  mistakes: Sequence[Mistake] = (), inputs: Sequence[Any] | None = None,
-                  reference: Callable[..., Any] | None = None) -> None:
+def assert_tensor(
+    actual: Any,
+    expected: Any,
+    *,
+    what: str = "the result",
+    check_dtype: bool = True,
+    check_device: bool = True,
+    check_values: bool = True,
+    rtol: float | None = None,
+    atol: float | None = None,
+    mistakes: Sequence[Mistake] = (),
+    inputs: Sequence[Any] | None = None,
+    reference: Callable[..., Any] | None = None,
+) -> None:
     """Assert `actual` is a plain torch.Tensor like `expected`: shape, dtype, device, values.
 
     A failure says what the value looks like: one of the `mistakes` (computed on `inputs`, the
@@ -153,14 +180,18 @@ def assert_tensor(actual: Any, expected: Any, *, what: str = "the result", check
     if tuple(actual.shape) != tuple(expected.shape):
         raise _shape_failure(compared)
     if check_dtype and actual.dtype != expected.dtype:
-        raise compared.fail(f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
-                            f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting "
-                            "to Python numbers, numpy, or another precision.")
+        raise compared.fail(
+            f"{what} has dtype {str(actual.dtype).replace('torch.', '')}, expected "
+            f"{str(expected.dtype).replace('torch.', '')}. Keep the input's dtype: avoid converting "
+            "to Python numbers, numpy, or another precision."
+        )
     if check_device and meta is not None:
         want = ctx.device
         if meta.device.split(":")[0] != want.split(":")[0]:
-            raise compared.fail(f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on "
-                                "the input's device (e.g. torch.ones_like(x) or device=x.device).")
+            raise compared.fail(
+                f"{what} is on {meta.device}, but the inputs were on {want}. Create new tensors on "
+                "the input's device (e.g. torch.ones_like(x) or device=x.device)."
+            )
     if check_values:
         _assert_values_diagnosed(compared)
 
@@ -170,8 +201,9 @@ def _tolerance(rtol: float | None, atol: float | None) -> tuple[float, float]:
     return (tol.rtol if rtol is None else rtol), (tol.atol if atol is None else atol)
 
 
-def assert_values(actual: Any, expected: Any, *, what: str = "the result",
-                  rtol: float | None = None, atol: float | None = None) -> None:
+def assert_values(
+    actual: Any, expected: Any, *, what: str = "the result", rtol: float | None = None, atol: float | None = None
+) -> None:
     """Values within tolerance (shapes must already agree); reports the worst differences."""
     import torch
 
@@ -191,11 +223,21 @@ def assert_values(actual: Any, expected: Any, *, what: str = "the result",
     worst = []
     for k in order.tolist():
         idx = tuple(bad[k].tolist())
-        worst.append({"index": list(idx), "expected": float(e[idx]) if e.dim() else float(e),
-                      "actual": float(a[idx]) if a.dim() else float(a)})
+        worst.append(
+            {
+                "index": list(idx),
+                "expected": float(e[idx]) if e.dim() else float(e),
+                "actual": float(a[idx]) if a.dim() else float(a),
+            }
+        )
     nan_note = " Some values are NaN." if bool(torch.isnan(a).any()) else ""
-    raise _fail(f"{what} has the right shape but {count} of {a.numel()} values differ from the expected ones "
-                f"(beyond rtol={rtol:g}, atol={atol:g}).{nan_note}", actual, expected, mismatches=worst)
+    raise _fail(
+        f"{what} has the right shape but {count} of {a.numel()} values differ from the expected ones "
+        f"(beyond rtol={rtol:g}, atol={atol:g}).{nan_note}",
+        actual,
+        expected,
+        mismatches=worst,
+    )
 
 
 def assert_close(actual: Any, expected: Any, **kwargs: Any) -> None:
@@ -209,9 +251,12 @@ def assert_shares_storage(view: Any, base: Any, *, what: str = "the result") -> 
     if m_view is None or m_base is None or m_view.storage is None or m_base.storage is None:
         raise CheckFailed(f"could not tell whether {what} shares memory with the input")
     if m_view.storage != m_base.storage:
-        raise CheckFailed(f"{what} is a copy, not a view of the input's memory. Use `.view(...)` "
-                          "(not `.clone()`, `resize_` on a copy, or building a new tensor).",
-                          actual=summarize(view), expected=summarize(base))
+        raise CheckFailed(
+            f"{what} is a copy, not a view of the input's memory. Use `.view(...)` "
+            "(not `.clone()`, `resize_` on a copy, or building a new tensor).",
+            actual=summarize(view),
+            expected=summarize(base),
+        )
 
 
 def assert_unchanged(after: Any, before: Any, *, what: str = "the input") -> None:
@@ -220,16 +265,23 @@ def assert_unchanged(after: Any, before: Any, *, what: str = "the input") -> Non
 
     if not isinstance(after, torch.Tensor) or tuple(after.shape) != tuple(before.shape):
         shape = _shape(after.shape) if isinstance(after, torch.Tensor) else _typename(after)
-        raise CheckFailed(f"your function changed {what}: it was {_shape(before.shape)} and is now {shape}. "
-                          "Do not modify the argument in place (`resize_`, `.t_()`, `+=` ...); return a new view or tensor.",
-                          actual=summarize(after), expected=summarize(before))
+        raise CheckFailed(
+            f"your function changed {what}: it was {_shape(before.shape)} and is now {shape}. "
+            "Do not modify the argument in place (`resize_`, `.t_()`, `+=` ...); return a new view or tensor.",
+            actual=summarize(after),
+            expected=summarize(before),
+        )
     if not torch.equal(after.detach().cpu(), before.detach().cpu()):
-        raise CheckFailed(f"your function changed the values of {what}. Do not modify arguments in place.",
-                          actual=summarize(after), expected=summarize(before))
+        raise CheckFailed(
+            f"your function changed the values of {what}. Do not modify arguments in place.",
+            actual=summarize(after),
+            expected=summarize(before),
+        )
 
 
-def assert_depends_on_inputs(function: Callable[..., Any], *argument_sets: Sequence[Any],
-                             what: str = "the function") -> None:
+def assert_depends_on_inputs(
+    function: Callable[..., Any], *argument_sets: Sequence[Any], what: str = "the function"
+) -> None:
     """`function` must give different results for different inputs: the same value for every
     set of arguments is an answer typed in, not computed (a walkthrough's 0.1595, say)."""
     import torch
@@ -237,14 +289,25 @@ def assert_depends_on_inputs(function: Callable[..., Any], *argument_sets: Seque
     results = [function(*args) for args in argument_sets]
     for result in results:
         if not isinstance(result, torch.Tensor):
-            raise CheckFailed(f"{what} should be a torch.Tensor, but it is a {_typename(result)}.{_type_hint(result)}",
-                              actual=summarize(result))
+            raise CheckFailed(
+                f"{what} should be a torch.Tensor, but it is a {_typename(result)}.{_type_hint(result)}",
+                actual=summarize(result),
+            )
     tensors = results
     if len(tensors) < 2:
         return
     first = tensors[0].detach().to(torch.float64)
-    if all(tuple(t.shape) == tuple(first.shape) and torch.equal(t.detach().to(torch.float64), first) for t in tensors[1:]):
-        diagnosis = Diagnosis("a hard-coded answer",
-                              "compute the result from the function's arguments instead of typing in a number", "values")
-        raise CheckFailed(f"{what} gives the same value for {len(tensors)} different inputs: is the answer hard-coded? "
-                          f"{diagnosis.sentence()}", actual=summarize(tensors[0]), diagnosis=diagnosis)
+    if all(
+        tuple(t.shape) == tuple(first.shape) and torch.equal(t.detach().to(torch.float64), first) for t in tensors[1:]
+    ):
+        diagnosis = Diagnosis(
+            "a hard-coded answer",
+            "compute the result from the function's arguments instead of typing in a number",
+            "values",
+        )
+        raise CheckFailed(
+            f"{what} gives the same value for {len(tensors)} different inputs: is the answer hard-coded? "
+            f"{diagnosis.sentence()}",
+            actual=summarize(tensors[0]),
+            diagnosis=diagnosis,
+        )

@@ -1,4 +1,5 @@
 """`python -m grader.cli`: the `grader` command."""
+
 import sys
 
 from grader.cli.main import main

@@ -1,5 +1,6 @@
 """`grader assign solutions/<slug> [--out assignments]`: write the student version of an assignment
 (argument parsing only; the work is in grader.authoring.assign)."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,10 +30,19 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
-        "assign", help="write the student version of an assignment from its master folder",
+        "assign",
+        help="write the student version of an assignment from its master folder",
         description="Write assignments/<slug>/ (student notebook with stubs, assignment.toml, public checks) "
-                    "from the master folder solutions/<slug>/ (master notebook, assignment.toml, public/, checks/).")
-    p.add_argument("master", type=Path, metavar="SOLUTIONS/SLUG", help="the master folder, e.g. solutions/neural-net-basics")
-    p.add_argument("--out", type=Path, default=Path(ASSIGNMENTS), metavar="DIR",
-                   help="where assignments/<slug>/ is written (default: ./assignments)")
+        "from the master folder solutions/<slug>/ (master notebook, assignment.toml, public/, checks/).",
+    )
+    p.add_argument(
+        "master", type=Path, metavar="SOLUTIONS/SLUG", help="the master folder, e.g. solutions/neural-net-basics"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path(ASSIGNMENTS),
+        metavar="DIR",
+        help="where assignments/<slug>/ is written (default: ./assignments)",
+    )
     p.set_defaults(func=cmd_assign)

@@ -1,4 +1,5 @@
 """`grader check NOTEBOOK`: grade one notebook (argument parsing only; the work is in grader.checking)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,13 +9,15 @@ from pathlib import Path
 from grader.cli.options import add_grading_options, grading_options
 from grader.errors import GraderError
 
-EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
+EPILOG = (
+    "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
+)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from grader.warm.client import check_through_server, wanted
 
-    argv = getattr(args, "argv", None)       # set by grader.cli.main: the command line as typed
+    argv = getattr(args, "argv", None)  # set by grader.cli.main: the command line as typed
     if argv and wanted(args):
         code = check_through_server(list(argv), args)
         if code is not None:
@@ -31,8 +34,9 @@ def check_cold(args: argparse.Namespace) -> int:
     options = grading_options(args, select=args.exercise)
     outputs = Outputs(results=args.results, feedback=args.feedback, junit=args.junit, markdown=args.markdown)
     try:
-        result, assignment = check_notebook(args.notebook, args.assignment, options=options, outputs=outputs,
-                                            with_files=tuple(args.with_files or ()))
+        result, assignment = check_notebook(
+            args.notebook, args.assignment, options=options, outputs=outputs, with_files=tuple(args.with_files or ())
+        )
     except GraderError as exc:
         if args.github:
             from grader.integrations.github import report_error_to_github
@@ -57,22 +61,42 @@ def check_cold(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("check", help="grade one notebook", epilog=EPILOG)
-    p.add_argument("notebook", type=Path, metavar="NOTEBOOK",
-                   help="the .ipynb to grade (the other files of its folder come with it), or a .zip or a folder "
-                        "holding it and its files (the notebook picked as `grader batch` picks it)")
-    p.add_argument("--with", dest="with_files", type=Path, nargs="+", metavar="FILE",
-                   help="files (or folders) the notebook needs, shown read-only in its working folder")
-    p.add_argument("--assignment", type=Path, metavar="DIR",
-                   help="the assignment folder (default: the notebook's slug under ./assignments)")
+    p.add_argument(
+        "notebook",
+        type=Path,
+        metavar="NOTEBOOK",
+        help="the .ipynb to grade (the other files of its folder come with it), or a .zip or a folder "
+        "holding it and its files (the notebook picked as `grader batch` picks it)",
+    )
+    p.add_argument(
+        "--with",
+        dest="with_files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="files (or folders) the notebook needs, shown read-only in its working folder",
+    )
+    p.add_argument(
+        "--assignment",
+        type=Path,
+        metavar="DIR",
+        help="the assignment folder (default: the notebook's slug under ./assignments)",
+    )
     p.add_argument("--results", type=Path, metavar="FILE", help="write results.json (Gradescope schema)")
     p.add_argument("--feedback", type=Path, metavar="FILE", help="write the HTML feedback page")
     p.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML, one testcase per check")
     p.add_argument("--markdown", type=Path, metavar="FILE", help="write a Markdown summary")
     p.add_argument("--exercise", metavar="NAME", help="run only the checks of this exercise (pytest -k expression)")
-    p.add_argument("--github", action="store_true",
-                   help="report to GitHub Actions / Classroom (step summary, outputs, annotations)")
+    p.add_argument(
+        "--github",
+        action="store_true",
+        help="report to GitHub Actions / Classroom (step summary, outputs, annotations)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing; use the exit status and files")
-    p.add_argument("--no-server", action="store_true",
-                   help="grade in this process, not through your warm server (also GRADER_NO_SERVER=1)")
+    p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="grade in this process, not through your warm server (also GRADER_NO_SERVER=1)",
+    )
     add_grading_options(p)
     p.set_defaults(func=cmd_check)

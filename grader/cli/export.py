@@ -1,32 +1,52 @@
 """`grader export canvas|moodle|csv ASSIGNMENT --gradebook G --out FILE`: the final grades of a
 gradebook, as the LMS imports them (the work is in grader.lms)."""
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-EXPORT_EPILOG = ("Exit status: 0 the file was written (students the roster lacks are listed, not exported); "
-                 "2 it could not be (a roster that does not parse, a column that is not in it, no gradebook).")
+EXPORT_EPILOG = (
+    "Exit status: 0 the file was written (students the roster lacks are listed, not exported); "
+    "2 it could not be (a roster that does not parse, a column that is not in it, no gradebook)."
+)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("export", help="the final grades of a gradebook as Canvas, Moodle or a plain CSV imports them",
-                       epilog=EXPORT_EPILOG,
-                       description="Write the final grades (late penalty and all, as grades.csv's final column) of "
-                                   "ASSIGNMENT from a gradebook: for Canvas, its gradebook import CSV, built from the "
-                                   "gradebook you exported from Canvas (--roster); for Moodle, its grading worksheet "
-                                   "(--roster) filled; csv: one row per student.")
+    p = sub.add_parser(
+        "export",
+        help="the final grades of a gradebook as Canvas, Moodle or a plain CSV imports them",
+        epilog=EXPORT_EPILOG,
+        description="Write the final grades (late penalty and all, as grades.csv's final column) of "
+        "ASSIGNMENT from a gradebook: for Canvas, its gradebook import CSV, built from the "
+        "gradebook you exported from Canvas (--roster); for Moodle, its grading worksheet "
+        "(--roster) filled; csv: one row per student.",
+    )
     p.add_argument("format", choices=["canvas", "moodle", "csv"], help="what to write")
-    p.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment folder (holds assignment.toml), or its slug "
-                                                             "under ./assignments")
-    p.add_argument("--gradebook", required=True, metavar="G",
-                   help="the folder `grader batch --out` wrote, or the gradebook's database URL")
+    p.add_argument(
+        "assignment",
+        metavar="ASSIGNMENT",
+        help="the assignment folder (holds assignment.toml), or its slug under ./assignments",
+    )
+    p.add_argument(
+        "--gradebook",
+        required=True,
+        metavar="G",
+        help="the folder `grader batch --out` wrote, or the gradebook's database URL",
+    )
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="the CSV to write")
-    p.add_argument("--roster", type=Path, metavar="FILE",
-                   help="canvas: the gradebook CSV Canvas exported; moodle: the grading worksheet Moodle gave")
-    p.add_argument("--column", metavar="NAME", help="canvas: the assignment's column (default: the one named like "
-                                                     "the assignment's title or slug)")
+    p.add_argument(
+        "--roster",
+        type=Path,
+        metavar="FILE",
+        help="canvas: the gradebook CSV Canvas exported; moodle: the grading worksheet Moodle gave",
+    )
+    p.add_argument(
+        "--column",
+        metavar="NAME",
+        help="canvas: the assignment's column (default: the one named like the assignment's title or slug)",
+    )
     p.set_defaults(func=cmd_export)
 
 
@@ -61,7 +81,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     for note in notes:
         print(note, file=sys.stderr)
     if unmatched:
-        print(f"{len(unmatched)} graded student(s) match no row of {args.roster} and are not in {args.out}:", file=sys.stderr)
+        print(
+            f"{len(unmatched)} graded student(s) match no row of {args.roster} and are not in {args.out}:",
+            file=sys.stderr,
+        )
         for g in unmatched:
             who = f" ({g.lms} id {g.lms_id}, {g.display_name})" if g.lms_id else ""
             print(f"  {g.student!r}{who}: final {g.final:g}/{g.max_score:g}", file=sys.stderr)

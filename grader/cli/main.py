@@ -1,6 +1,7 @@
 """The `grader` command: the top-level parser and the error handling; each command's arguments
 are in its own module (grader.cli.check, .batch, .serve, .release, .export, .similarity, .gradescope,
 .gradescope_run, .assign, .new, .server)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,9 +12,22 @@ from grader.version import __version__
 from grader.cli import assign, batch, check, export, gradescope, gradescope_run, new, release, serve, server, similarity
 from grader.errors import GraderError
 
-EPILOG = "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
-COMMANDS = (check, assign, new, batch, serve, release, similarity, export, gradescope, gradescope_run,
-            server)   # in the order `grader --help` lists them
+EPILOG = (
+    "Exit status: 0 every check passed; 1 a check failed or the notebook is unreadable; 2 the grader could not run."
+)
+COMMANDS = (
+    check,
+    assign,
+    new,
+    batch,
+    serve,
+    release,
+    similarity,
+    export,
+    gradescope,
+    gradescope_run,
+    server,
+)  # in the order `grader --help` lists them
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)     # as typed: `grader check` hands it to the warm server
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # as typed: `grader check` hands it to the warm server
     try:
         return int(args.func(args))
     except GraderError as exc:
@@ -44,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:       # `grader ... | head`: the reader left; nothing more to say
+    except BrokenPipeError:  # `grader ... | head`: the reader left; nothing more to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

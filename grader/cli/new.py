@@ -1,5 +1,6 @@
 """`grader new <slug> [--root .]`: scaffold a new assignment and assign it (argument parsing only;
 the work is in grader.authoring.assign)."""
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +24,17 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
-        "new", help="scaffold a new assignment (master, checks) and assign it",
+        "new",
+        help="scaffold a new assignment (master, checks) and assign it",
         description="Create solutions/<slug>/ with a master notebook holding one exercise, assignment.toml, "
-                    "public and hidden checks, then write assignments/<slug>/ from it.")
+        "public and hidden checks, then write assignments/<slug>/ from it.",
+    )
     p.add_argument("slug", metavar="SLUG", help="the assignment's slug: lower-case letters, digits, '-' and '_'")
-    p.add_argument("--root", type=Path, default=Path("."), metavar="DIR",
-                   help="the course folder that holds solutions/ and assignments/ (default: .)")
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="the course folder that holds solutions/ and assignments/ (default: .)",
+    )
     p.set_defaults(func=cmd_new)

@@ -1,5 +1,6 @@
 """`grader server list` and `grader server stop [DIR...] [--all]`: the warm servers of `grader check`
 (argument parsing and printing only; the records are grader.warm.registry's)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,11 @@ from pathlib import Path
 
 from grader.errors import UsageError
 
-EPILOG = ("A warm server (and its zygote and spare kernel) serves one assignment; it leaves after ten idle "
-          "minutes, and a newer one for the same assignment replaces it. Exit status: 0 done; 2 the "
-          "server folder is not yours alone, or nothing to stop was named.")
+EPILOG = (
+    "A warm server (and its zygote and spare kernel) serves one assignment; it leaves after ten idle "
+    "minutes, and a newer one for the same assignment replaces it. Exit status: 0 done; 2 the "
+    "server folder is not yours alone, or nothing to stop was named."
+)
 
 
 def _folder() -> Path:
@@ -60,8 +63,10 @@ def _named(dirs: list[Path]) -> set[str]:
     try:
         return {str(resolve_assignment(None, None, Path.cwd()).root.resolve())}
     except AssignmentError:
-        raise UsageError("no assignment here to stop the server of",
-                         hint="name its folder (grader server stop assignments/<slug>), or stop every one with --all") from None
+        raise UsageError(
+            "no assignment here to stop the server of",
+            hint="name its folder (grader server stop assignments/<slug>), or stop every one with --all",
+        ) from None
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -76,7 +81,9 @@ def cmd_stop(args: argparse.Namespace) -> int:
     for info in stopped:
         print(f"stopped the warm server of {info.assignment} (pid {info.pid})")
     if not stopped:
-        print("no warm server " + ("is running" if wanted is None else "of " + ", ".join(sorted(wanted)) + " is running"))
+        print(
+            "no warm server " + ("is running" if wanted is None else "of " + ", ".join(sorted(wanted)) + " is running")
+        )
     return 0
 
 

@@ -1,6 +1,7 @@
 """The desk for scripts: JSON under /api, the same service layer as the pages. A script sends
 `Authorization: Bearer <token>`; the desk's own pages call it with their session (and the CSRF
 token in X-CSRF-Token for a POST)."""
+
 from __future__ import annotations
 
 import functools
@@ -39,6 +40,7 @@ def endpoint(handler: Handler) -> Handler:
             return problem(403, exc.message)
         except GraderError as exc:
             return problem(400, exc.message)
+
     return wrapped
 
 
@@ -58,7 +60,7 @@ async def assignments(request: Any) -> Any:
 async def students(request: Any) -> Any:
     from starlette.responses import Response
 
-    brief = request.query_params.get("checks") == "0"     # what the assignment page's table needs, for its polling
+    brief = request.query_params.get("checks") == "0"  # what the assignment page's table needs, for its polling
     body = await call(state_of(request).desk.students_json, request.path_params["slug"], brief)
     return Response(body, media_type="application/json")
 
@@ -104,8 +106,14 @@ async def regrade(request: Any) -> Any:
         body = json.loads(await request.body() or b"{}")
     except ValueError:
         return problem(400, 'send JSON {"student": ID} or {"status": STATUS}')
-    job = await call(start_regrade, state_of(request), request.state.user, request.path_params["slug"],
-                     body.get("student"), str(body.get("status", "")))
+    job = await call(
+        start_regrade,
+        state_of(request),
+        request.state.user,
+        request.path_params["slug"],
+        body.get("student"),
+        str(body.get("status", "")),
+    )
     return ok(job.to_json(), 202)
 
 
@@ -160,8 +168,11 @@ async def answers(request: Any) -> Any:
     from grader.desk.questions import answers_json, filter_of
 
     only = filter_of(request.query_params.get("only", ""))
-    return ok(await call(answers_json, state_of(request).desk, request.path_params["slug"],
-                         request.path_params["question"], only))
+    return ok(
+        await call(
+            answers_json, state_of(request).desk, request.path_params["slug"], request.path_params["question"], only
+        )
+    )
 
 
 @endpoint
@@ -199,6 +210,13 @@ async def rubric_points(request: Any) -> Any:
         item, points = str(body["item"]), float(body["points"])
     except (ValueError, KeyError, TypeError, AttributeError):
         return problem(400, 'send JSON {"item": ID, "points": P}')
-    changed = await call(set_item_points, state_of(request).desk, request.state.user, request.path_params["slug"],
-                         request.path_params["question"], item, points)
+    changed = await call(
+        set_item_points,
+        state_of(request).desk,
+        request.state.user,
+        request.path_params["slug"],
+        request.path_params["question"],
+        item,
+        points,
+    )
     return ok({"item": item, "points": points, "grades_changed": changed})

@@ -5,6 +5,7 @@ Routes: the pages (/, /assignments/{slug}, /assignments/{slug}/students/{student
 and the JSON API under /api (grader.desk.api). Static files (one script, one stylesheet) come
 from the package: the desk works offline.
 """
+
 from __future__ import annotations
 
 import sys
@@ -33,7 +34,7 @@ class ServeConfig:
     scheduler: str | None = None
     workers: int | None = None
     secure_cookies: bool = False
-    extensions: Path | None = None          # CSV student,due, as grader batch --extensions
+    extensions: Path | None = None  # CSV student,due, as grader batch --extensions
 
 
 def make_state(config: ServeConfig) -> State:
@@ -52,9 +53,15 @@ def make_state(config: ServeConfig) -> State:
     plan = None
     if config.submissions is not None:
         out = desk.out or Path(tempfile.mkdtemp(prefix="grader-desk-"))
-        plan = Plan(submissions=config.submissions.resolve(), assignment_dir=Path("."), out=out, url=desk.url,
-                    scheduler=config.scheduler, workers=config.workers,
-                    extensions=config.extensions.resolve() if config.extensions else None)
+        plan = Plan(
+            submissions=config.submissions.resolve(),
+            assignment_dir=Path("."),
+            out=out,
+            url=desk.url,
+            scheduler=config.scheduler,
+            workers=config.workers,
+            extensions=config.extensions.resolve() if config.extensions else None,
+        )
     return State(desk=desk, auth=auth, jobs=Jobs(), plan=plan, secure_cookies=config.secure_cookies)
 
 
@@ -100,9 +107,17 @@ def build_app(state: State, log: bool = True) -> Any:
         Route("/api/jobs/{job}", api.job),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
-    middleware = [Middleware(Headers, log=log),
-                  Middleware(SessionMiddleware, secret_key=state.auth.secret, session_cookie="grader_desk",
-                             max_age=SESSION_SECONDS, same_site="strict", https_only=state.secure_cookies)]
+    middleware = [
+        Middleware(Headers, log=log),
+        Middleware(
+            SessionMiddleware,
+            secret_key=state.auth.secret,
+            session_cookie="grader_desk",
+            max_age=SESSION_SECONDS,
+            same_site="strict",
+            https_only=state.secure_cookies,
+        ),
+    ]
     app = Starlette(routes=routes, middleware=middleware)
     app.state.desk = state
     return app
@@ -121,7 +136,7 @@ def serve(config: ServeConfig, out: TextIO = sys.stdout) -> int:
     state = make_state(config)
     can_listen(config.host, config.port)
     warm = threading.Thread(target=state.desk.warm, name="desk-warm", daemon=True)
-    warm.start()            # each assignment's class read once now, not on the first page
+    warm.start()  # each assignment's class read once now, not on the first page
     app = build_app(state)
     print(f"grader desk: the gradebook {state.desk.describe()}, the course {state.desk.course}", file=out)
     if not state.auth.accounts:
@@ -130,8 +145,16 @@ def serve(config: ServeConfig, out: TextIO = sys.stdout) -> int:
         print(f"{len(state.auth.accounts)} graders from {config.users}; the instructor's login address:", file=out)
     print(f"    {login_url(config, state.auth.token)}", file=out, flush=True)
     try:
-        uvicorn.run(app, host=config.host, port=config.port, root_path=config.root_path, access_log=False,
-                    log_level="warning", proxy_headers=bool(config.root_path), server_header=False)
+        uvicorn.run(
+            app,
+            host=config.host,
+            port=config.port,
+            root_path=config.root_path,
+            access_log=False,
+            log_level="warning",
+            proxy_headers=bool(config.root_path),
+            server_header=False,
+        )
     finally:
         state.desk.settle(30.0)
         state.desk.close()
@@ -150,5 +173,7 @@ def can_listen(host: str, port: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(infos[0][4])
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
-                         hint="another program uses that port: pass --port N (or stop it)") from None
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="another program uses that port: pass --port N (or stop it)",
+        ) from None

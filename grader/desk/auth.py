@@ -12,6 +12,7 @@ users.toml:
 The token printed at start logs a browser in (?token=...) as the first instructor of users.toml
 (or as "instructor" without one) and is the Bearer token of /api.
 """
+
 from __future__ import annotations
 
 import base64
@@ -26,7 +27,7 @@ from grader.desk.service import Role, User
 from grader.errors import UsageError
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
-SESSION_SECONDS = 8 * 3600          # a browser's session lasts a working day
+SESSION_SECONDS = 8 * 3600  # a browser's session lasts a working day
 DEFAULT_USER = User("instructor", "instructor")
 
 
@@ -48,8 +49,14 @@ def verify_password(password: str, stored: str) -> bool:
         kind, n, r, p, salt, digest = stored.split("$")
         if kind != "scrypt":
             return False
-        got = hashlib.scrypt(password.encode(), salt=base64.urlsafe_b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(base64.urlsafe_b64decode(digest)))
+        got = hashlib.scrypt(
+            password.encode(),
+            salt=base64.urlsafe_b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(base64.urlsafe_b64decode(digest)),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, base64.urlsafe_b64decode(digest))
@@ -62,7 +69,9 @@ def read_users(path: Path) -> dict[str, Account]:
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"no users file {path}", hint="write one (docs/desk.md shows how) or leave --users out") from None
+        raise UsageError(
+            f"no users file {path}", hint="write one (docs/desk.md shows how) or leave --users out"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
     accounts: dict[str, Account] = {}
@@ -72,9 +81,11 @@ def read_users(path: Path) -> dict[str, Account]:
         if not isinstance(name, str) or not name.strip():
             raise UsageError(f"{where} has no name")
         if role not in get_args(Role):
-            raise UsageError(f"{where} ({name}): role must be \"instructor\" or \"ta\", not {role!r}")
+            raise UsageError(f'{where} ({name}): role must be "instructor" or "ta", not {role!r}')
         if not isinstance(password, str) or not password.startswith("scrypt$"):
-            raise UsageError(f"{where} ({name}): password must be a hash", hint="make one with `grader serve --hash-password`")
+            raise UsageError(
+                f"{where} ({name}): password must be a hash", hint="make one with `grader serve --hash-password`"
+            )
         if name in accounts:
             raise UsageError(f"{where}: {name} is named twice")
         accounts[name] = Account(User(name, role), password)
@@ -93,8 +104,11 @@ class Auth:
 
     @classmethod
     def create(cls, users: Path | None) -> "Auth":
-        return cls(token=secrets.token_urlsafe(32), secret=secrets.token_urlsafe(48),
-                   accounts=read_users(users) if users is not None else {})
+        return cls(
+            token=secrets.token_urlsafe(32),
+            secret=secrets.token_urlsafe(48),
+            accounts=read_users(users) if users is not None else {},
+        )
 
     @property
     def token_user(self) -> User:
@@ -110,7 +124,7 @@ class Auth:
     def by_password(self, name: str, password: str) -> User | None:
         account = self.accounts.get(name)
         if account is None:
-            verify_password(password, hash_password("x"))     # the same time for a name that does not exist
+            verify_password(password, hash_password("x"))  # the same time for a name that does not exist
             return None
         return account.user if verify_password(password, account.password_hash) else None
 

@@ -6,6 +6,7 @@ The recognised mistakes of a verdict live only in its result_json; they are read
 and kept (`MistakeCache`): a verdict row never changes, a regrade writes a new one. The rows it
 makes are grader.desk.studentrow's values.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,9 @@ class MistakeCache:
     def __init__(self) -> None:
         self.known: dict[int, Facts] = {}
         self.checks: dict[int, list[CheckResult]] = {}
-        self.students: dict[tuple[str, str], tuple[Any, "StudentRow"]] = {}     # the rows made, with what they were made of
+        self.students: dict[
+            tuple[str, str], tuple[Any, "StudentRow"]
+        ] = {}  # the rows made, with what they were made of
         self.lock = threading.Lock()
 
     def fill(self, book: "Gradebook", ids: list[int]) -> None:
@@ -45,14 +48,24 @@ class MistakeCache:
         columns = (c.c.verdict_id, c.c.exercise, c.c.name, c.c.hidden, c.c.points, c.c.score, c.c.status, c.c.message)
         with book.engine.connect() as conn:
             for start in range(0, len(missing), 500):
-                chunk = missing[start:start + 500]
+                chunk = missing[start : start + 500]
                 for vid, text in conn.execute(sa.select(v.c.id, v.c.result_json).where(v.c.id.in_(chunk))):
                     found[vid] = facts_of(text)
                 query = sa.select(*columns).where(c.c.verdict_id.in_(chunk)).order_by(c.c.id)
                 for vid, exercise, name, hidden, points, score, status, message in conn.execute(query):
                     diagnosis = found[vid].diagnosis(name) if vid in found else ""
-                    checks[vid].append(CheckResult(name=name, exercise=exercise, points=points, score=score,
-                                                   status=status, hidden=hidden, message=message, diagnosis=diagnosis))
+                    checks[vid].append(
+                        CheckResult(
+                            name=name,
+                            exercise=exercise,
+                            points=points,
+                            score=score,
+                            status=status,
+                            hidden=hidden,
+                            message=message,
+                            diagnosis=diagnosis,
+                        )
+                    )
         with self.lock:
             self.known.update(found)
             self.checks.update(checks)
@@ -69,8 +82,15 @@ def facts_of(result_json: str) -> Facts:
     errors = data.get("errors") or [""]
     stamp = tuple((k, str(data[k])) for k in STAMP_FIELDS if data.get(k))
     manual = tuple(ManualAnswer(**{**m, "text": "", "outputs": []}) for m in data.get("manual", []))
-    return Facts(tuple(seen), tuple(diagnoses), str(errors[0]), float(data.get("execution_time", 0.0)), stamp,
-                 str(data.get("checks_digest", "")), manual)
+    return Facts(
+        tuple(seen),
+        tuple(diagnoses),
+        str(errors[0]),
+        float(data.get("execution_time", 0.0)),
+        stamp,
+        str(data.get("checks_digest", "")),
+        manual,
+    )
 
 
 STAMP_FIELDS = ("submitted_at", "submitted_from", "due", "lms", "lms_id", "display_name")
@@ -81,9 +101,24 @@ def current_verdicts(book: "Gradebook", assignment: str, student: str | None = N
     import sqlalchemy as sa
 
     s, v = book.submissions, book.verdicts
-    query = (sa.select(s.c.id.label("sid"), s.c.student, s.c.sha256, s.c.source, v.c.id.label("vid"), v.c.status,
-                       v.c.score, v.c.max_score, v.c.graded_at, v.c.device, v.c.isolation, v.c.reason)
-             .join(v, v.c.submission_id == s.c.id).where(s.c.assignment == assignment))
+    query = (
+        sa.select(
+            s.c.id.label("sid"),
+            s.c.student,
+            s.c.sha256,
+            s.c.source,
+            v.c.id.label("vid"),
+            v.c.status,
+            v.c.score,
+            v.c.max_score,
+            v.c.graded_at,
+            v.c.device,
+            v.c.isolation,
+            v.c.reason,
+        )
+        .join(v, v.c.submission_id == s.c.id)
+        .where(s.c.assignment == assignment)
+    )
     if student is not None:
         query = query.where(s.c.student == student)
     latest: dict[str, Any] = {}
@@ -115,8 +150,14 @@ def history_by_student(book: "Gradebook", assignment: str, student: str | None =
     return out
 
 
-def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student: str | None = None,
-               deadline: "Deadline | None" = None, due: Mapping[str, str] | None = None) -> list[StudentRow]:
+def read_class(
+    book: "Gradebook",
+    assignment: str,
+    cache: MistakeCache,
+    student: str | None = None,
+    deadline: "Deadline | None" = None,
+    due: Mapping[str, str] | None = None,
+) -> list[StudentRow]:
     """Every student of `assignment` (or just `student`), in the order of their ids; each final
     grade with the graders' adjustments and the late policy of `deadline` (`due`: the students'
     extensions, grader serve --extensions, in place of what their verdicts recorded)."""
@@ -133,24 +174,47 @@ def read_class(book: "Gradebook", assignment: str, cache: MistakeCache, student:
         mine = history.get(name, [])
         # a student whose verdict, adjustments and history did not change is the row made before
         given = grades.get(row.sid, {})
-        key = (row.vid, version, len(mine), mine[0].at if mine else None,
-               tuple(sorted((q, g.version) for q, g in given.items())))
+        key = (
+            row.vid,
+            version,
+            len(mine),
+            mine[0].at if mine else None,
+            tuple(sorted((q, g.version) for q, g in given.items())),
+        )
         made = cache.students.get((assignment, name))
         if made is not None and made[0] == key:
             out.append(made[1])
             continue
         adjustments = for_policy(stored.get(name, []), row.sha256)
-        made_now = student_row(assignment, row, cache.checks.get(row.vid, []), adjustments,
-                               cache.known.get(row.vid, Facts()), version, mine, deadline, (due or {}).get(name, ""),
-                               given)
+        made_now = student_row(
+            assignment,
+            row,
+            cache.checks.get(row.vid, []),
+            adjustments,
+            cache.known.get(row.vid, Facts()),
+            version,
+            mine,
+            deadline,
+            (due or {}).get(name, ""),
+            given,
+        )
         cache.students[(assignment, name)] = (key, made_now)
         out.append(made_now)
     return out
 
 
-def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjustments: list[Adjustment],
-                facts: Facts, version: int, history: list[HistoryEntry], deadline: "Deadline | None",
-                due: str = "", grades: Mapping[str, "Grade"] | None = None) -> StudentRow:
+def student_row(
+    assignment: str,
+    row: Any,
+    check_rows: list[CheckResult],
+    adjustments: list[Adjustment],
+    facts: Facts,
+    version: int,
+    history: list[HistoryEntry],
+    deadline: "Deadline | None",
+    due: str = "",
+    grades: Mapping[str, "Grade"] | None = None,
+) -> StudentRow:
     from dataclasses import replace
 
     from grader.policy.grading import with_grades
@@ -161,12 +225,38 @@ def student_row(assignment: str, row: Any, check_rows: list[CheckResult], adjust
     final = shown(result, deadline, adjustments)
     grade = final.grade
     by_check = {a.name: a for a in grade.applied if a.kind == "check"}
-    views = [CheckRow(c.name, c.exercise, c.status, c.score, c.points, c.hidden, c.name in by_check,
-                      by_check[c.name].points if c.name in by_check else c.score) for c in check_rows]
-    return StudentRow(student=row.student, sha256=row.sha256, source=row.source, verdict_id=row.vid, status=row.status,
-                      score=row.score, max_score=row.max_score, graded_at=utc(row.graded_at), checks=views, grade=grade,
-                      adjustments=adjustments, facts=facts, version=version, history=history, result=result,
-                      reason=row.reason, late=final.late_data())
+    views = [
+        CheckRow(
+            c.name,
+            c.exercise,
+            c.status,
+            c.score,
+            c.points,
+            c.hidden,
+            c.name in by_check,
+            by_check[c.name].points if c.name in by_check else c.score,
+        )
+        for c in check_rows
+    ]
+    return StudentRow(
+        student=row.student,
+        sha256=row.sha256,
+        source=row.source,
+        verdict_id=row.vid,
+        status=row.status,
+        score=row.score,
+        max_score=row.max_score,
+        graded_at=utc(row.graded_at),
+        checks=views,
+        grade=grade,
+        adjustments=adjustments,
+        facts=facts,
+        version=version,
+        history=history,
+        result=result,
+        reason=row.reason,
+        late=final.late_data(),
+    )
 
 
 def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts: Facts) -> Result:
@@ -174,8 +264,19 @@ def light_result(assignment: str, row: Any, check_rows: list[CheckResult], facts
     and the class report, without reading result_json. The checks are shared: never changed."""
     from grader.policy.submitted import Stamp, stamped
 
-    result = Result(submission=row.student, assignment=assignment, score=row.score, max_score=row.max_score,
-                    execution_time=facts.seconds, errors=[facts.error] if facts.error else [],
-                    readable=row.status != "unreadable", checks=check_rows, device=row.device, isolation=row.isolation,
-                    sha256=row.sha256, checks_digest=facts.checks_digest, manual=list(facts.manual))
+    result = Result(
+        submission=row.student,
+        assignment=assignment,
+        score=row.score,
+        max_score=row.max_score,
+        execution_time=facts.seconds,
+        errors=[facts.error] if facts.error else [],
+        readable=row.status != "unreadable",
+        checks=check_rows,
+        device=row.device,
+        isolation=row.isolation,
+        sha256=row.sha256,
+        checks_digest=facts.checks_digest,
+        manual=list(facts.manual),
+    )
     return stamped(result, Stamp(**dict(facts.stamp))) if facts.stamp else result

@@ -2,6 +2,7 @@
 report's statistics and plots over the final grades, the student table's rows and filters), the
 student page (checks, messages, notebook, submissions, history), the student's feedback page,
 and starting a regrade."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -34,20 +35,28 @@ def make_page_data(desk: Desk, slug: str, base: str, rows: list[Any]) -> dict[st
     assignment = desk.assignment(slug)
     class_rows = [ClassRow(r.student, r.status, r.result, r.source, final=r.final) for r in rows]
     stats = class_stats(assignment, class_rows)
-    exercises = list(assignment.exercises) + sorted({c.exercise for r in rows for c in r.checks} - set(assignment.exercises))
+    exercises = list(assignment.exercises) + sorted(
+        {c.exercise for r in rows for c in r.checks} - set(assignment.exercises)
+    )
     template = environment().get_template("student_rows.html.j2")
     parts = []
-    for row in rows:                            # each row's HTML made once per row and --root-path
+    for row in rows:  # each row's HTML made once per row and --root-path
         key = f"html:{base}"
         if key not in row.made:
             row.made[key] = template.render(rows=[row], base=base, slug=slug)
         parts.append(row.made[key])
     table = "".join(parts)
-    return {"title": assignment.title, "table_rows": Markup(table), "stats": stats,
-            "plots": {k: Markup(v) for k, v in plots(assignment, stats).items()},
-            "statuses": sorted({r.status for r in rows}), "exercises": exercises,
-            "mistake_names": sorted({m for r in rows for _e, m in r.facts.mistakes}),
-            "adjusted": sum(r.adjusted for r in rows), "stamp": desk.stamp(slug)}
+    return {
+        "title": assignment.title,
+        "table_rows": Markup(table),
+        "stats": stats,
+        "plots": {k: Markup(v) for k, v in plots(assignment, stats).items()},
+        "statuses": sorted({r.status for r in rows}),
+        "exercises": exercises,
+        "mistake_names": sorted({m for r in rows for _e, m in r.facts.mistakes}),
+        "adjusted": sum(r.adjusted for r in rows),
+        "stamp": desk.stamp(slug),
+    }
 
 
 def student_data(desk: Desk, slug: str, student: str) -> dict[str, Any]:
@@ -64,9 +73,16 @@ def student_data(desk: Desk, slug: str, student: str) -> dict[str, Any]:
         groups.setdefault(check_row.exercise, []).append(check_row)
     notebook = load(desk.submissions, student, desk.assignment(slug).notebook, row.sha256)
     carried = {check.name: check.carried_forward for check in result.checks if check.carried_forward}
-    return {"row": row, "groups": list(groups.items()), "messages": messages, "carried": carried, "notebook": notebook,
-            "submissions": submissions_of(desk, slug, student), "errors": result.errors,
-            "cell_issues": [c for c in result.cells if c.kind != "skipped"]}
+    return {
+        "row": row,
+        "groups": list(groups.items()),
+        "messages": messages,
+        "carried": carried,
+        "notebook": notebook,
+        "submissions": submissions_of(desk, slug, student),
+        "errors": result.errors,
+        "cell_issues": [c for c in result.cells if c.kind != "skipped"],
+    }
 
 
 def feedback_html(desk: Desk, slug: str, student: str) -> str:
@@ -102,6 +118,12 @@ def start_regrade(state: "State", user: User, slug: str, student: str | None, st
     plan = replace(state.plan, assignment_dir=state.desk.assignment(slug).root)
     job = state.jobs.start(plan, slug, students, user.name)
     for name in students:
-        record_history(state.desk.book, slug, name, user.name, "regrade",
-                       "regrade started" + ("" if student else f" (every student with status {status})"))
+        record_history(
+            state.desk.book,
+            slug,
+            name,
+            user.name,
+            "regrade",
+            "regrade started" + ("" if student else f" (every student with status {status})"),
+        )
     return job

@@ -2,6 +2,7 @@
 template), images as data: URIs of a checked base64 body, and nothing else. Markdown, HTML, SVG
 and JavaScript outputs are never rendered: a student's notebook is hostile (a <script> in a
 markdown cell, an output, an exception message), and text is what a grader needs to read."""
+
 from __future__ import annotations
 
 import base64
@@ -13,22 +14,22 @@ from typing import Any
 
 from grader.submission.notebook import raw_cells
 
-MAX_BYTES = 20 * 1024 * 1024        # a notebook larger than this is not shown
-MAX_TEXT = 20_000                   # characters of one cell or output shown
+MAX_BYTES = 20 * 1024 * 1024  # a notebook larger than this is not shown
+MAX_TEXT = 20_000  # characters of one cell or output shown
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 
 
 @dataclass(frozen=True)
 class OutputView:
-    kind: str                       # "text", "error" or "image"
+    kind: str  # "text", "error" or "image"
     text: str = ""
-    image: str = ""                 # a data: URI
+    image: str = ""  # a data: URI
 
 
 @dataclass(frozen=True)
 class CellView:
     index: int
-    kind: str                       # "code", "markdown", "raw"
+    kind: str  # "code", "markdown", "raw"
     source: str
     outputs: list[OutputView] = field(default_factory=list)
 
@@ -36,7 +37,7 @@ class CellView:
 @dataclass(frozen=True)
 class NotebookView:
     cells: list[CellView]
-    note: str = ""                  # why the notebook is not (or not exactly) what was graded
+    note: str = ""  # why the notebook is not (or not exactly) what was graded
 
 
 def locate(submissions: Path, student: str, notebook_name: str) -> Path | None:
@@ -60,7 +61,9 @@ def load(submissions: Path | None, student: str, notebook_name: str, sha256: str
     from grader.submission.collect import file_sha256
 
     if submissions is None:
-        return NotebookView([], "start the desk with --submissions (the class folder the batch graded) to see notebooks")
+        return NotebookView(
+            [], "start the desk with --submissions (the class folder the batch graded) to see notebooks"
+        )
     if submissions.is_file():
         return NotebookView([], f"the notebook is inside {submissions.name}; unpack the class to see it here")
     path = locate(submissions, student, notebook_name)
@@ -109,7 +112,7 @@ def output(raw: dict[str, Any]) -> OutputView | None:
                 return OutputView("image", image=image)
     if "text/plain" in data:
         return OutputView("text", text_of(data["text/plain"]))
-    for mime, value in data.items():           # html, svg, javascript ...: shown as the text they are
+    for mime, value in data.items():  # html, svg, javascript ...: shown as the text they are
         return OutputView("text", f"[{mime}]\n" + text_of(value))
     return None
 

@@ -1,6 +1,7 @@
 """The batch's files rewritten after a grader's change: the student's results/ and feedback/ at
 once, then grades.csv and report.html (the whole class) in the background, coalesced: ten saves
 in a row cost one rewrite of the class's files, not ten."""
+
 from __future__ import annotations
 
 import sys
@@ -27,11 +28,14 @@ def entries_of(book: "Gradebook", assignment: Assignment, out: Path, submissions
         with opened(submissions, assignment.notebook, exclude=(out,)) as (entries, _warnings):
             return list(entries)
     latest = current_verdicts(book, assignment.slug)
-    return [Entry(student=name, path=None, sha256=row.sha256, source=row.source) for name, row in sorted(latest.items())]
+    return [
+        Entry(student=name, path=None, sha256=row.sha256, source=row.source) for name, row in sorted(latest.items())
+    ]
 
 
-def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, students: list[str],
-                     due: Mapping[str, str] | None = None) -> None:
+def rewrite_students(
+    book: "Gradebook", out: Path, assignment: Assignment, students: list[str], due: Mapping[str, str] | None = None
+) -> None:
     """results/<student>.json and feedback/<student>.html of `students`, with their final grade
     (`due`: the students' extensions, grader serve --extensions)."""
     from dataclasses import replace
@@ -45,7 +49,7 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         if latest is None:
             continue
         found = book.verdicts_of(assignment.slug, [(student, latest.sha256)])
-        stored = with_manual_grades(book, assignment, found).get((student, latest.sha256))   # and its manual points
+        stored = with_manual_grades(book, assignment, found).get((student, latest.sha256))  # and its manual points
         if stored is None:
             continue
         adjustments = current_adjustments(book, assignment.slug, {student: latest.sha256}).get(student, [])
@@ -53,8 +57,9 @@ def rewrite_students(book: "Gradebook", out: Path, assignment: Assignment, stude
         write_student_outputs(out, assignment, student, result, adjustments)
 
 
-def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"],
-                  similarity: str = "") -> None:
+def rewrite_class(
+    out: Path, assignment: Assignment, entries: list["Entry"], rows: list["StudentRow"], similarity: str = ""
+) -> None:
     """grades.csv and report.html, as a batch ends by writing them, from the desk's rows (the
     verdicts as the checks table holds them; the changed students' own files are rewritten whole
     by rewrite_students). `similarity`: the report's section of shared code, which no adjustment
@@ -65,13 +70,30 @@ def rewrite_class(out: Path, assignment: Assignment, entries: list["Entry"], row
     verdicts = {}
     for row in rows:
         assert row.result is not None
-        verdicts[(row.student, row.sha256)] = StoredVerdict(row.student, row.sha256, row.source, row.status, row.score,
-                                                            row.max_score, row.reason, row.graded_at, row.result)
+        verdicts[(row.student, row.sha256)] = StoredVerdict(
+            row.student,
+            row.sha256,
+            row.source,
+            row.status,
+            row.score,
+            row.max_score,
+            row.reason,
+            row.graded_at,
+            row.result,
+        )
     from grader.staleness import checks_digest
 
     adjustments = {row.student: row.adjustments for row in rows if row.adjustments}
-    write_class_outputs(out, assignment, entries, verdicts, checks_digest(assignment, True), adjustments=adjustments,
-                        student_files=False, similarity=similarity)
+    write_class_outputs(
+        out,
+        assignment,
+        entries,
+        verdicts,
+        checks_digest(assignment, True),
+        adjustments=adjustments,
+        student_files=False,
+        similarity=similarity,
+    )
 
 
 def shared_code(book: "Gradebook", assignment: Assignment, entries: list["Entry"]) -> str:
@@ -84,11 +106,12 @@ def shared_code(book: "Gradebook", assignment: Assignment, entries: list["Entry"
 class Rewriter:
     """One background thread that rewrites a class's files whenever asked, at most once at a time."""
 
-    def __init__(self, book: "Gradebook", out: Path, submissions: Path | None,
-                 rows_of: Callable[[str], list["StudentRow"]]) -> None:
+    def __init__(
+        self, book: "Gradebook", out: Path, submissions: Path | None, rows_of: Callable[[str], list["StudentRow"]]
+    ) -> None:
         self.book, self.out, self.submissions, self.rows_of = book, out, submissions, rows_of
-        self.entries: dict[str, list["Entry"]] = {}     # the class folder, read once per assignment
-        self.similarity: dict[str, str] = {}            # the report's shared-code section, compared once per assignment
+        self.entries: dict[str, list["Entry"]] = {}  # the class folder, read once per assignment
+        self.similarity: dict[str, str] = {}  # the report's shared-code section, compared once per assignment
         self.pending: dict[str, Assignment] = {}
         self.cond = threading.Condition()
         self.busy = False
@@ -112,7 +135,7 @@ class Rewriter:
                     self.entries[slug] = entries_of(self.book, assignment, self.out, self.submissions)
                     self.similarity[slug] = shared_code(self.book, assignment, self.entries[slug])
                 rewrite_class(self.out, assignment, self.entries[slug], self.rows_of(slug), self.similarity[slug])
-            except Exception as exc:      # a full disk must not stop the desk; the next save tries again
+            except Exception as exc:  # a full disk must not stop the desk; the next save tries again
                 print(f"grader serve: could not rewrite {self.out}/grades.csv for {slug}: {exc}", file=sys.stderr)
             finally:
                 with self.cond:

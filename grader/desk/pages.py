@@ -1,4 +1,5 @@
 """The desk's pages: thin views over the service layer (grader.desk.service)."""
+
 from __future__ import annotations
 
 import functools
@@ -27,10 +28,12 @@ def here(request: Any) -> str:
     return path if not base or path == base or path.startswith(base + "/") else base + path
 
 
-def error_page(request: Any, status: int, heading: str, message: str, back: str, back_words: str,
-               user: User | None = None) -> Any:
-    return render(request, "error.html.j2", status, user=user, heading=heading, message=message, back=back,
-                  back_words=back_words)
+def error_page(
+    request: Any, status: int, heading: str, message: str, back: str, back_words: str, user: User | None = None
+) -> Any:
+    return render(
+        request, "error.html.j2", status, user=user, heading=heading, message=message, back=back, back_words=back_words
+    )
 
 
 def page(handler: Handler) -> Handler:
@@ -43,18 +46,31 @@ def page(handler: Handler) -> Handler:
             return log_in_by_token(request)
         user, by_token = current_user(request)
         if user is None:
-            return error_page(request, 401, "Not logged in",
-                              "Log in first: open the address grader serve printed, or log in with your name.",
-                              f"{base_of(request)}/login", "Log in")
+            return error_page(
+                request,
+                401,
+                "Not logged in",
+                "Log in first: open the address grader serve printed, or log in with your name.",
+                f"{base_of(request)}/login",
+                "Log in",
+            )
         if request.method == "POST" and not await csrf_ok(request, by_token):
-            return error_page(request, 403, "Refused", "This form did not come from this desk (its CSRF token is "
-                              "missing or wrong). Reload the page and try again.", f"{base_of(request)}/",
-                              "Back to the course", user)
+            return error_page(
+                request,
+                403,
+                "Refused",
+                "This form did not come from this desk (its CSRF token is "
+                "missing or wrong). Reload the page and try again.",
+                f"{base_of(request)}/",
+                "Back to the course",
+                user,
+            )
         request.state.user = user
         try:
             return await handler(request)
         except NotFound as exc:
             return not_found_page(request, user, exc)
+
     return wrapped
 
 
@@ -64,8 +80,9 @@ def log_in_by_token(request: Any) -> Any:
 
     user = state_of(request).auth.by_token(request.query_params["token"])
     if user is None:
-        return error_page(request, 401, "Not logged in", "That login token is not valid.", f"{base_of(request)}/login",
-                          "Log in")
+        return error_page(
+            request, 401, "Not logged in", "That login token is not valid.", f"{base_of(request)}/login", "Log in"
+        )
     log_in(request, user)
     rest = "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query_params.multi_items() if k != "token")
     return RedirectResponse(here(request) + (f"?{rest}" if rest else ""), 303)
@@ -94,8 +111,15 @@ def back_to(request: Any, url: str, words: str, kind: str = "error") -> Any:
     return RedirectResponse(url, 303)
 
 
-async def form_save(request: Any, back: str, save: Awaitable[object], done: str, *,
-                    then: Callable[[], Awaitable[str]] | None = None, missing_is_404: bool = True) -> Any:
+async def form_save(
+    request: Any,
+    back: str,
+    save: Awaitable[object],
+    done: str,
+    *,
+    then: Callable[[], Awaitable[str]] | None = None,
+    missing_is_404: bool = True,
+) -> Any:
     """The end of a form that saves a grade made from a version of it (the page's): `save` awaited;
     saved, the browser goes to `then()` (default: `back`) saying `done`. Refused, it goes back to
     `back` saying 'Not saved: ' and why: someone saved since the page was made (StaleEdit, StaleGrade:
@@ -122,8 +146,13 @@ async def form_save(request: Any, back: str, save: Awaitable[object], done: str,
 @page
 async def course(request: Any) -> Any:
     desk = state_of(request).desk
-    return render(request, "course.html.j2", user=request.state.user, assignments=await call(desk.assignments),
-                  gradebook=desk.describe())
+    return render(
+        request,
+        "course.html.j2",
+        user=request.state.user,
+        assignments=await call(desk.assignments),
+        gradebook=desk.describe(),
+    )
 
 
 @page
@@ -135,8 +164,15 @@ async def assignment(request: Any) -> Any:
     slug = request.path_params["slug"]
     data = await call(page_data, state.desk, slug, base_of(request))
     questions = await call(question_list, state.desk, slug)
-    return render(request, "assignment.html.j2", user=request.state.user, slug=slug, job=state.jobs.latest(slug),
-                  questions=questions, **data)
+    return render(
+        request,
+        "assignment.html.j2",
+        user=request.state.user,
+        slug=slug,
+        job=state.jobs.latest(slug),
+        questions=questions,
+        **data,
+    )
 
 
 @page
@@ -171,8 +207,16 @@ async def adjust(request: Any) -> Any:
         version = int(str(form.get("version", "")))
     except ValueError:
         return back_to(request, here, "Points must be a number.")
-    save = call(state.desk.adjust, request.state.user, slug, name, str(form.get("check", "")), points,
-                str(form.get("reason", "")), version)
+    save = call(
+        state.desk.adjust,
+        request.state.user,
+        slug,
+        name,
+        str(form.get("check", "")),
+        points,
+        str(form.get("reason", "")),
+        version,
+    )
     return await form_save(request, here, save, "Saved." if points is not None else "Adjustment removed.")
 
 
@@ -216,7 +260,9 @@ async def regrade(request: Any) -> Any:
     slug = request.path_params["slug"]
     form = await request.form()
     one = str(form.get("student", ""))
-    back = f"{base_of(request)}/assignments/{quote(slug, safe='')}" + (f"/students/{quote(one, safe='')}" if one else "")
+    back = f"{base_of(request)}/assignments/{quote(slug, safe='')}" + (
+        f"/students/{quote(one, safe='')}" if one else ""
+    )
     try:
         job = await call(start_regrade, state, request.state.user, slug, one or None, str(form.get("status", "")))
         flash(request, job.words)
@@ -230,10 +276,13 @@ async def login(request: Any) -> Any:
 
     state = state_of(request)
     if request.method == "GET":
-        return render(request, "login.html.j2", accounts=bool(state.auth.accounts), next=request.query_params.get("next", ""))
+        return render(
+            request, "login.html.j2", accounts=bool(state.auth.accounts), next=request.query_params.get("next", "")
+        )
     if not await csrf_ok(request, False):
-        return error_page(request, 403, "Refused", "The login form has expired; try again.", f"{base_of(request)}/login",
-                          "Log in")
+        return error_page(
+            request, 403, "Refused", "The login form has expired; try again.", f"{base_of(request)}/login", "Log in"
+        )
     form = await request.form()
     user = await call(state.auth.by_password, str(form.get("name", "")), str(form.get("password", "")))
     if user is None:

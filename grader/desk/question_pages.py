@@ -1,5 +1,6 @@
 """The desk's grade-by-question pages: one answer at a time, the rubric as buttons, a comment,
 next and previous (thin views over grader.desk.questions, itself over grader.policy.grading)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,7 +12,7 @@ from grader.desk.questions import filter_of, grade, question_view, set_item_poin
 from grader.desk.web import base_of, flash, render
 from grader.errors import GraderError
 
-ONLY_WORDS = {"all": "all", "not graded": "not-graded", "graded": "graded"}     # the filter back as ?only=
+ONLY_WORDS = {"all": "all", "not graded": "not-graded", "graded": "graded"}  # the filter back as ?only=
 
 
 def question_url(request: Any, slug: str, question: str, student: str | None = None, only: str = "all") -> str:
@@ -28,12 +29,22 @@ async def question(request: Any) -> Any:
     only = filter_of(request.query_params.get("only", ""))
     view = await call(question_view, state_of(request).desk, slug, name, request.path_params.get("student"), only)
     row = view["row"]
-    links = {"before": question_url(request, slug, name, view["before"], only) if view["before"] else "",
-             "after": question_url(request, slug, name, view["after"], only) if view["after"] else "",
-             "all": question_url(request, slug, name, row.student if row else None),
-             "not_graded": question_url(request, slug, name, None, "not graded")}
-    return render(request, "question.html.j2", user=request.state.user, slug=slug, links=links,
-                  outputs=shown_outputs(row.answer.outputs) if row else [], only_param=ONLY_WORDS[only], **view)
+    links = {
+        "before": question_url(request, slug, name, view["before"], only) if view["before"] else "",
+        "after": question_url(request, slug, name, view["after"], only) if view["after"] else "",
+        "all": question_url(request, slug, name, row.student if row else None),
+        "not_graded": question_url(request, slug, name, None, "not graded"),
+    }
+    return render(
+        request,
+        "question.html.j2",
+        user=request.state.user,
+        slug=slug,
+        links=links,
+        outputs=shown_outputs(row.answer.outputs) if row else [],
+        only_param=ONLY_WORDS[only],
+        **view,
+    )
 
 
 @page
@@ -49,8 +60,18 @@ async def save(request: Any) -> Any:
     except ValueError:
         return back_to(request, here, "Not saved: extra points must be a number.")
     items = [str(i) for i in form.getlist("item")]
-    save = call(grade, state_of(request).desk, request.state.user, slug, name, student, items, extra,
-                str(form.get("comment", "")), version)
+    save = call(
+        grade,
+        state_of(request).desk,
+        request.state.user,
+        slug,
+        name,
+        student,
+        items,
+        extra,
+        str(form.get("comment", "")),
+        version,
+    )
 
     async def then() -> str:
         """The next answer after saving with "save and next", else this one."""

@@ -5,6 +5,7 @@ answers, the filter, next and previous, the rubric arithmetic, stale saves refus
 when); here: who may do what, the answer as the page shows it, and the batch's files rewritten
 after each change (Desk.refresh_outputs), as after an adjustment.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
     from grader.policy.manual import Grade
     from grader.policy.questions import ManualQuestion
 
-IMAGES = ("image/png", "image/jpeg")      # the only outputs shown as images (checked base64 when kept)
-FILTERS = {"all": "all", "not-graded": "not graded", "graded": "graded"}     # ?only= in an address
+IMAGES = ("image/png", "image/jpeg")  # the only outputs shown as images (checked base64 when kept)
+FILTERS = {"all": "all", "not-graded": "not graded", "graded": "graded"}  # ?only= in an address
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,16 @@ class QuestionSummary:
     title: str
     points: float
     answers: int
-    waiting: int                  # answers found that nobody graded yet
+    waiting: int  # answers found that nobody graded yet
 
     def to_json(self) -> dict[str, Any]:
-        return {"question": self.name, "title": self.title, "points": self.points, "answers": self.answers,
-                "waiting": self.waiting}
+        return {
+            "question": self.name,
+            "title": self.title,
+            "points": self.points,
+            "answers": self.answers,
+            "waiting": self.waiting,
+        }
 
 
 def grading_of(desk: Desk, slug: str) -> "ManualGrading":
@@ -53,8 +59,16 @@ def question_list(desk: Desk, slug: str) -> list[QuestionSummary]:
     if not questions:
         return []
     answers = [a for row in desk.students(slug) if row.result is not None for a in row.result.manual]
-    return [QuestionSummary(q.name, q.title, q.points, sum(a.question == q.name for a in answers),
-                            sum(a.question == q.name and status(a) == "waiting" for a in answers)) for q in questions]
+    return [
+        QuestionSummary(
+            q.name,
+            q.title,
+            q.points,
+            sum(a.question == q.name for a in answers),
+            sum(a.question == q.name and status(a) == "waiting" for a in answers),
+        )
+        for q in questions
+    ]
 
 
 def filter_of(value: str) -> "AnswerFilter":
@@ -83,10 +97,20 @@ def question_view(desk: Desk, slug: str, question: str, student: str | None, onl
         if row is None:
             raise NotFound(f"no student {student!r} with an answer to {question!r} in {slug}")
     before, after = grading.neighbours(question, row.student, only) if row else (None, None)
-    return {"extra": extra_of(grading, question, row) if row else 0.0, "question": asked, "row": row, "rubric": grading.rubric(question), "comments": grading.comments(question),
-            "answers": len(every), "waiting": sum(r.status == "waiting" for r in every), "kept": len(kept),
-            "before": before, "after": after, "only": only,
-            "applied": {i["id"] for i in row.answer.rubric} if row else set()}
+    return {
+        "extra": extra_of(grading, question, row) if row else 0.0,
+        "question": asked,
+        "row": row,
+        "rubric": grading.rubric(question),
+        "comments": grading.comments(question),
+        "answers": len(every),
+        "waiting": sum(r.status == "waiting" for r in every),
+        "kept": len(kept),
+        "before": before,
+        "after": after,
+        "only": only,
+        "applied": {i["id"] for i in row.answer.rubric} if row else set(),
+    }
 
 
 def extra_of(grading: "ManualGrading", question: str, row: "AnswerRow") -> float:
@@ -100,10 +124,22 @@ def extra_of(grading: "ManualGrading", question: str, row: "AnswerRow") -> float
 
 def answer_json(row: "AnswerRow") -> dict[str, Any]:
     a = row.answer
-    return {"student": row.student, "status": row.status, "version": row.version, "found": a.found, "where": a.where,
-            "kind": a.kind, "text": a.text, "outputs": a.outputs, "points": a.score, "max_points": a.points,
-            "items": [i["id"] for i in a.rubric], "comment": a.comment, "graded_by": a.graded_by,
-            "graded_at": a.graded_at or None}
+    return {
+        "student": row.student,
+        "status": row.status,
+        "version": row.version,
+        "found": a.found,
+        "where": a.where,
+        "kind": a.kind,
+        "text": a.text,
+        "outputs": a.outputs,
+        "points": a.score,
+        "max_points": a.points,
+        "items": [i["id"] for i in a.rubric],
+        "comment": a.comment,
+        "graded_by": a.graded_by,
+        "graded_at": a.graded_at or None,
+    }
 
 
 def answers_json(desk: Desk, slug: str, question: str, only: "AnswerFilter") -> dict[str, Any]:
@@ -111,19 +147,34 @@ def answers_json(desk: Desk, slug: str, question: str, only: "AnswerFilter") -> 
     grading = grading_of(desk, slug)
     asked = asked_question(grading, question)
     every = grading.answers(question)
-    return {"assignment": slug, "question": asked.name, "title": asked.title, "points": asked.points,
-            "waiting": sum(r.status == "waiting" for r in every),
-            "rubric": [{"id": i.id, "text": i.text, "points": i.points, "uses": i.uses} for i in grading.rubric(question)],
-            "comments": [{"text": t, "uses": n} for t, n in grading.comments(question)],
-            "answers": [answer_json(r) for r in grading.answers(question, only)]}
+    return {
+        "assignment": slug,
+        "question": asked.name,
+        "title": asked.title,
+        "points": asked.points,
+        "waiting": sum(r.status == "waiting" for r in every),
+        "rubric": [{"id": i.id, "text": i.text, "points": i.points, "uses": i.uses} for i in grading.rubric(question)],
+        "comments": [{"text": t, "uses": n} for t, n in grading.comments(question)],
+        "answers": [answer_json(r) for r in grading.answers(question, only)],
+    }
 
 
-def grade(desk: Desk, user: User, slug: str, question: str, student: str, items: Sequence[str], extra: float,
-          comment: str, version: int) -> "Grade":
+def grade(
+    desk: Desk,
+    user: User,
+    slug: str,
+    question: str,
+    student: str,
+    items: Sequence[str],
+    extra: float,
+    comment: str,
+    version: int,
+) -> "Grade":
     """Save `user`'s grade of one answer (StaleGrade where someone saved since `version`), then
     rewrite the batch's files."""
-    saved = grading_of(desk, slug).grade(question, student, items=list(items), comment=comment.strip(), extra=extra,
-                                         by=user.name, version=version)
+    saved = grading_of(desk, slug).grade(
+        question, student, items=list(items), comment=comment.strip(), extra=extra, by=user.name, version=version
+    )
     desk.refresh_outputs(slug, students=[student])
     return saved
 

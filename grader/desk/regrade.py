@@ -1,6 +1,7 @@
 """Regrades started from the desk: `grader batch --regrade --student ...` in a child process
 (the batch engine, its local workers or the Dask scheduler the desk was given), its progress read
 from the lines it prints. Adjustments live beside the verdicts, so a regrade keeps them."""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ class Job:
     by: str
     total: int
     done: int = 0
-    state: str = "running"          # running, done, failed
+    state: str = "running"  # running, done, failed
     message: str = ""
     started: float = field(default_factory=time.time)
 
@@ -37,8 +38,16 @@ class Job:
         return f"Regrade failed: {self.message}"
 
     def to_json(self) -> dict[str, object]:
-        return {"id": self.id, "assignment": self.slug, "students": len(self.students), "total": self.total,
-                "done": self.done, "state": self.state, "words": self.words, "by": self.by}
+        return {
+            "id": self.id,
+            "assignment": self.slug,
+            "students": len(self.students),
+            "total": self.total,
+            "done": self.done,
+            "state": self.state,
+            "words": self.words,
+            "by": self.by,
+        }
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class Plan:
     url: str
     scheduler: str | None = None
     workers: int | None = None
-    extensions: Path | None = None      # grader serve --extensions, handed on to the batch
+    extensions: Path | None = None  # grader serve --extensions, handed on to the batch
 
 
 class Jobs:
@@ -80,8 +89,20 @@ class Jobs:
 
 
 def command(plan: Plan, students: list[str]) -> list[str]:
-    argv = [sys.executable, "-m", "grader.cli", "batch", str(plan.submissions), "--assignment", str(plan.assignment_dir),
-            "--out", str(plan.out), "--db", plan.url, "--regrade"]
+    argv = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        "batch",
+        str(plan.submissions),
+        "--assignment",
+        str(plan.assignment_dir),
+        "--out",
+        str(plan.out),
+        "--db",
+        plan.url,
+        "--regrade",
+    ]
     if plan.scheduler:
         argv += ["--scheduler", plan.scheduler]
     elif plan.workers:
@@ -96,8 +117,9 @@ def command(plan: Plan, students: list[str]) -> list[str]:
 def run(job: Job, plan: Plan) -> None:
     tail: list[str] = []
     try:
-        proc = subprocess.Popen(command(plan, job.students), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, errors="replace")
+        proc = subprocess.Popen(
+            command(plan, job.students), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
         assert proc.stdout is not None
         for line in proc.stdout:
             found = PROGRESS.match(line)

@@ -2,6 +2,7 @@
 (grader.batch), saves adjustments through grader.batch.adjustments, and rewrites the batch's
 files (grades.csv, results/, feedback/, report.html) with the final grade after each change.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -19,7 +20,7 @@ from grader.desk.studentrow import StudentRow
 from grader.errors import GraderError, UsageError
 
 Role = Literal["instructor", "ta"]
-WAIVER = "late penalty"         # the name of a waiver's adjustment (kind "late")
+WAIVER = "late penalty"  # the name of a waiver's adjustment (kind "late")
 
 
 class NotFound(GraderError):
@@ -41,13 +42,19 @@ class AssignmentSummary:
     students: int
     mean: float
     max_score: float
-    pass_rate: float                # share of students whose verdict is "passed"
+    pass_rate: float  # share of students whose verdict is "passed"
     last_graded: datetime | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"slug": self.slug, "title": self.title, "students": self.students, "mean": round(self.mean, 4),
-                "max_score": self.max_score, "pass_rate": round(self.pass_rate, 4),
-                "last_graded": self.last_graded.isoformat(timespec="seconds") if self.last_graded else None}
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "students": self.students,
+            "mean": round(self.mean, 4),
+            "max_score": self.max_score,
+            "pass_rate": round(self.pass_rate, 4),
+            "last_graded": self.last_graded.isoformat(timespec="seconds") if self.last_graded else None,
+        }
 
 
 def gradebook_url(target: str) -> tuple[str, Path | None]:
@@ -60,8 +67,10 @@ def gradebook_url(target: str) -> tuple[str, Path | None]:
     if folder.is_file() and folder.suffix in (".sqlite", ".db"):
         return f"sqlite:///{folder.resolve()}", folder.resolve().parent
     if not (folder / SQLITE_FILE).is_file():
-        raise UsageError(f"no gradebook in {folder} (no {SQLITE_FILE} there)",
-                         hint="give the --out folder of a `grader batch`, or the database URL its --db named")
+        raise UsageError(
+            f"no gradebook in {folder} (no {SQLITE_FILE} there)",
+            hint="give the --out folder of a `grader batch`, or the database URL its --db named",
+        )
     return f"sqlite:///{(folder / SQLITE_FILE).resolve()}", folder.resolve()
 
 
@@ -74,15 +83,17 @@ class Desk:
         try:
             self.book = Gradebook(self.url)
         except GradebookError as exc:
-            raise UsageError(str(exc.message), hint="check the URL, that the server is up and that you may connect") from None
+            raise UsageError(
+                str(exc.message), hint="check the URL, that the server is up and that you may connect"
+            ) from None
         self.cache = MistakeCache()
         self.configs: dict[str, Assignment] = {}
         self.write_lock = threading.Lock()
-        self.rewriter: Any = None           # grader.desk.outputs.Rewriter, made on the first change
-        self.rows: dict[str, tuple[str, list[StudentRow]]] = {}          # slug -> (stamp, the class)
+        self.rewriter: Any = None  # grader.desk.outputs.Rewriter, made on the first change
+        self.rows: dict[str, tuple[str, list[StudentRow]]] = {}  # slug -> (stamp, the class)
         self.lists: dict[tuple[str, bool], tuple[list[StudentRow], bytes]] = {}
-        self.pages: dict[tuple[str, str], tuple[list[StudentRow], dict[str, Any]]] = {}   # the assignment page's data
-        self.due: dict[str, str] = {}       # student -> their extended due time (--extensions), ISO 8601
+        self.pages: dict[tuple[str, str], tuple[list[StudentRow], dict[str, Any]]] = {}  # the assignment page's data
+        self.due: dict[str, str] = {}  # student -> their extended due time (--extensions), ISO 8601
 
     def close(self) -> None:
         self.book.close()
@@ -102,8 +113,10 @@ class Desk:
 
             folder = assignments_dir(self.course) / slug
             if not is_assignment_dir(folder):
-                raise UsageError(f"the course folder {self.course} has no assignment {slug!r} (no {folder})",
-                                 hint="pass --course with the folder that holds assignments/ and solutions/")
+                raise UsageError(
+                    f"the course folder {self.course} has no assignment {slug!r} (no {folder})",
+                    hint="pass --course with the folder that holds assignments/ and solutions/",
+                )
             self.configs[slug] = load_assignment(folder)
         return self.configs[slug]
 
@@ -118,11 +131,14 @@ class Desk:
     def summary(self, slug: str, rows: list[StudentRow]) -> AssignmentSummary:
         finals = [r.final for r in rows]
         return AssignmentSummary(
-            slug=slug, title=self.assignment(slug).title, students=len(rows),
+            slug=slug,
+            title=self.assignment(slug).title,
+            students=len(rows),
             mean=statistics.fmean(finals) if finals else 0.0,
             max_score=max((r.grade.max_score for r in rows), default=0.0),
             pass_rate=sum(r.status == "passed" for r in rows) / len(rows) if rows else 0.0,
-            last_graded=max((r.graded_at for r in rows), default=None))
+            last_graded=max((r.graded_at for r in rows), default=None),
+        )
 
     def students(self, slug: str) -> list[StudentRow]:
         """The class, read again only when its stamp moved (a verdict, an adjustment, a comment)."""
@@ -160,7 +176,7 @@ class Desk:
         try:
             for slug in self.slugs():
                 self.students(slug)
-        except Exception:         # the first request reads it again, and says what failed
+        except Exception:  # the first request reads it again, and says what failed
             pass
 
     def students_json(self, slug: str, brief: bool) -> bytes:
@@ -172,14 +188,20 @@ class Desk:
         cached = self.lists.get(key)
         if cached is not None and cached[0] is rows:
             return cached[1]
-        body = (b'{"assignment": ' + json.dumps(slug).encode() + b', "students": ['
-                + b", ".join(row.json_bytes(brief) for row in rows) + b"]}")
+        body = (
+            b'{"assignment": '
+            + json.dumps(slug).encode()
+            + b', "students": ['
+            + b", ".join(row.json_bytes(brief) for row in rows)
+            + b"]}"
+        )
         self.lists[key] = (rows, body)
         return body
 
     def student(self, slug: str, student: str) -> StudentRow:
-        rows = read_class(self.book, slug, self.cache, student=student, deadline=self.assignment(slug).deadline,
-                          due=self.due)
+        rows = read_class(
+            self.book, slug, self.cache, student=student, deadline=self.assignment(slug).deadline, due=self.due
+        )
         if not rows:
             raise NotFound(f"no student {student!r} in {slug}")
         return rows[0]
@@ -193,20 +215,36 @@ class Desk:
         s, v, g, h = self.book.submissions, self.book.verdicts, self.book.desk.grade_versions, self.book.desk.history
         m = manual_tables(self.book.tables.meta).grades
         with self.book.engine.connect() as conn:
-            verdicts = conn.execute(sa.select(sa.func.count(), sa.func.max(v.c.id)).select_from(v)
-                                    .join(s, s.c.id == v.c.submission_id).where(s.c.assignment == slug)).first()
-            versions = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(g.c.version), 0))
-                                    .where(g.c.assignment == slug)).scalar()
+            verdicts = conn.execute(
+                sa.select(sa.func.count(), sa.func.max(v.c.id))
+                .select_from(v)
+                .join(s, s.c.id == v.c.submission_id)
+                .where(s.c.assignment == slug)
+            ).first()
+            versions = conn.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(g.c.version), 0)).where(g.c.assignment == slug)
+            ).scalar()
             history = conn.execute(sa.select(sa.func.max(h.c.id)).where(h.c.assignment == slug)).scalar()
-            manual = conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(m.c.version), 0))
-                                  .select_from(m).join(s, s.c.id == m.c.submission_id)
-                                  .where(s.c.assignment == slug)).first()
+            manual = conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(m.c.version), 0))
+                .select_from(m)
+                .join(s, s.c.id == m.c.submission_id)
+                .where(s.c.assignment == slug)
+            ).first()
         assert verdicts is not None and manual is not None
         return f"{verdicts[0]}-{verdicts[1]}-{versions}-{history}-{manual[0]}-{manual[1]}"
 
     # -- changing ---------------------------------------------------------------------
-    def adjust(self, user: User, slug: str, student: str, name: str, points: float | None, reason: str,
-               expected_version: int | None) -> GradeVersion:
+    def adjust(
+        self,
+        user: User,
+        slug: str,
+        student: str,
+        name: str,
+        points: float | None,
+        reason: str,
+        expected_version: int | None,
+    ) -> GradeVersion:
         """Set (points None: remove) the points of one check or exercise of `student`, with the reason."""
         reason = reason.strip()
         if not reason:
@@ -219,15 +257,27 @@ class Desk:
         if points is not None and not (0 <= points <= 1e6):
             raise UsageError(f"points must be a number from 0, not {points:g}")
         kind: Literal["check", "exercise"] = "check" if name in checks else "exercise"
-        version = save(self.book, Change(assignment=slug, student=student, kind=kind, name=name, points=points,
-                                         reason=reason, author=user.name, sha256=row.sha256,
-                                         expected_version=expected_version,
-                                         may_replace_others=user.role == "instructor"))
+        version = save(
+            self.book,
+            Change(
+                assignment=slug,
+                student=student,
+                kind=kind,
+                name=name,
+                points=points,
+                reason=reason,
+                author=user.name,
+                sha256=row.sha256,
+                expected_version=expected_version,
+                may_replace_others=user.role == "instructor",
+            ),
+        )
         self.refresh_outputs(slug, students=[student])
         return version
 
-    def waive(self, user: User, slug: str, student: str, reason: str, expected_version: int | None,
-              remove: bool = False) -> GradeVersion:
+    def waive(
+        self, user: User, slug: str, student: str, reason: str, expected_version: int | None, remove: bool = False
+    ) -> GradeVersion:
         """Waive (or, `remove`, restore) the late penalty of `student`, with the reason the student
         reads; kept as an adjustment of kind "late". Only an instructor may."""
         from grader.batch.adjustments import NotAllowed
@@ -242,9 +292,21 @@ class Desk:
         penalty = penalty_of(row.result, self.assignment(slug).deadline) if row.result is not None else None
         if not remove and (penalty is None or penalty.percent <= 0):
             raise UsageError(f"{student}'s submission has no late penalty to waive")
-        version = save(self.book, Change(assignment=slug, student=student, kind="late", name=WAIVER,
-                                         points=None if remove else 0.0, reason=reason, author=user.name,
-                                         sha256=row.sha256, expected_version=expected_version, may_replace_others=True))
+        version = save(
+            self.book,
+            Change(
+                assignment=slug,
+                student=student,
+                kind="late",
+                name=WAIVER,
+                points=None if remove else 0.0,
+                reason=reason,
+                author=user.name,
+                sha256=row.sha256,
+                expected_version=expected_version,
+                may_replace_others=True,
+            ),
+        )
         self.refresh_outputs(slug, students=[student])
         return version
 
@@ -297,12 +359,17 @@ def submissions_of(desk: Desk, slug: str, student: str) -> list[SubmissionRow]:
     from grader.batch.adjustments import utc
 
     s, v = desk.book.submissions, desk.book.verdicts
-    query = (sa.select(s.c.sha256, s.c.source, s.c.first_seen, v.c.status, v.c.score, v.c.max_score, v.c.graded_at)
-             .join(v, v.c.submission_id == s.c.id).where(s.c.assignment == slug, s.c.student == student)
-             .order_by(s.c.id.desc()))
+    query = (
+        sa.select(s.c.sha256, s.c.source, s.c.first_seen, v.c.status, v.c.score, v.c.max_score, v.c.graded_at)
+        .join(v, v.c.submission_id == s.c.id)
+        .where(s.c.assignment == slug, s.c.student == student)
+        .order_by(s.c.id.desc())
+    )
     with desk.book.engine.connect() as conn:
-        return [SubmissionRow(r.sha256, r.source, utc(r.first_seen), r.status, r.score, r.max_score, utc(r.graded_at))
-                for r in conn.execute(query)]
+        return [
+            SubmissionRow(r.sha256, r.source, utc(r.first_seen), r.status, r.score, r.max_score, utc(r.graded_at))
+            for r in conn.execute(query)
+        ]
 
 
 def full_result(desk: Desk, slug: str, student: str, sha256: str) -> Any:
@@ -314,8 +381,11 @@ def full_result(desk: Desk, slug: str, student: str, sha256: str) -> Any:
     from grader.results import Result
 
     s, v = desk.book.submissions, desk.book.verdicts
-    query = (sa.select(v.c.result_json).join(s, s.c.id == v.c.submission_id)
-             .where(s.c.assignment == slug, s.c.student == student, s.c.sha256 == sha256))
+    query = (
+        sa.select(v.c.result_json)
+        .join(s, s.c.id == v.c.submission_id)
+        .where(s.c.assignment == slug, s.c.student == student, s.c.sha256 == sha256)
+    )
     with desk.book.engine.connect() as conn:
         text = conn.execute(query).scalar()
     if text is None:

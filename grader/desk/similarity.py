@@ -2,6 +2,7 @@
 JSON twin under /api: grader.similarity's comparison of the class's fingerprints in the gradebook,
 shown with the report's own section (grader.similarity.view: every student's text escaped there).
 The comparison runs again only when the class's verdicts change."""
+
 from __future__ import annotations
 
 import threading
@@ -22,7 +23,7 @@ def findings(desk: "Desk", slug: str) -> "Findings":
     verdict keeps (a submission graded before they were kept is left out: no notebook is read)."""
     from grader.similarity.classwide import for_class
 
-    rows = desk.students(slug)                  # NotFound for an assignment the gradebook lacks
+    rows = desk.students(slug)  # NotFound for an assignment the gradebook lacks
     stamp = verdicts_stamp(rows)
     with _LOCK:
         mine = _CACHE.setdefault(desk, {})
@@ -46,8 +47,12 @@ def page_data(desk: "Desk", slug: str) -> dict[str, Any]:
 
     found = findings(desk, slug)
     # render_section's own output: every piece of student code went through its autoescape
-    return {"title": desk.assignment(slug).title, "section": Markup(render_section(found)),
-            "pairs": len(found.whole()), "compared": found.students}
+    return {
+        "title": desk.assignment(slug).title,
+        "section": Markup(render_section(found)),
+        "pairs": len(found.whole()),
+        "compared": found.students,
+    }
 
 
 def to_json(desk: "Desk", slug: str) -> dict[str, Any]:
@@ -55,9 +60,13 @@ def to_json(desk: "Desk", slug: str) -> dict[str, Any]:
     from grader.similarity.view import sentence
 
     found = findings(desk, slug)
-    return {"assignment": slug, "compared": found.students, "threshold": found.config.threshold,
-            "min_tokens": found.config.min_tokens,
-            "pairs": [{**p.row(), "words": sentence(p)} for p in found.pairs],
-            "clusters": [list(group) for group in found.clusters],
-            "too_short": {exercise: list(students) for exercise, students in found.too_short.items()},
-            "no_code": list(found.no_code)}
+    return {
+        "assignment": slug,
+        "compared": found.students,
+        "threshold": found.config.threshold,
+        "min_tokens": found.config.min_tokens,
+        "pairs": [{**p.row(), "words": sentence(p)} for p in found.pairs],
+        "clusters": [list(group) for group in found.clusters],
+        "too_short": {exercise: list(students) for exercise, students in found.too_short.items()},
+        "no_code": list(found.no_code),
+    }

@@ -1,6 +1,7 @@
 """What every view of the desk shares: the templates, who is asking (session or Bearer token),
 the CSRF check, the security headers, and the access log (paths without their query: a login
 token never reaches a log)."""
+
 from __future__ import annotations
 
 import functools
@@ -18,12 +19,14 @@ from grader.desk.regrade import Jobs, Plan
 from grader.desk.service import Desk, User
 
 # every page: no inline script, no script from anywhere but the desk itself, no plugins, no framing
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-src 'self'; frame-ancestors 'none'"
+)
 # the student's feedback page, shown in a sandboxed frame: its own inline styles, no script at all
 FEEDBACK_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; sandbox"
 
-FEEDBACK_PATH = re.compile(r"/assignments/[^/]+/students/[^/]+/feedback$")     # after any --root-path
+FEEDBACK_PATH = re.compile(r"/assignments/[^/]+/students/[^/]+/feedback$")  # after any --root-path
 
 
 @dataclass
@@ -33,7 +36,7 @@ class State:
     desk: Desk
     auth: Auth
     jobs: Jobs
-    plan: Plan | None               # None: no --submissions, no regrades
+    plan: Plan | None  # None: no --submissions, no regrades
     secure_cookies: bool = False
 
 
@@ -43,8 +46,13 @@ def environment() -> Any:
 
     from grader.feedback.render import environment as feedback_env
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.desk", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.desk", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["num"] = feedback_env().filters["num"]
     env.filters["urlpart"] = lambda value: quote(str(value), safe="")
     env.filters["when"] = when
@@ -57,7 +65,7 @@ def ticks(value: str) -> Any:
     from markupsafe import Markup, escape
 
     parts = str(value).split("`")
-    if len(parts) % 2 == 0:             # an odd backtick: the text as it is
+    if len(parts) % 2 == 0:  # an odd backtick: the text as it is
         return escape(value)
     return Markup("").join(Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
@@ -81,9 +89,18 @@ def render(request: Any, template: str, status: int = 200, **context: Any) -> An
     from starlette.responses import HTMLResponse
 
     flash = request.session.pop("flash", None) if hasattr(request, "session") else None
-    page = environment().get_template(template).render(
-        base=base_of(request), user=context.pop("user", None), csrf=csrf_of(request),
-        flash=(flash or {}).get("text", ""), flash_kind=(flash or {}).get("kind", ""), **context)
+    page = (
+        environment()
+        .get_template(template)
+        .render(
+            base=base_of(request),
+            user=context.pop("user", None),
+            csrf=csrf_of(request),
+            flash=(flash or {}).get("text", ""),
+            flash_kind=(flash or {}).get("kind", ""),
+            **context,
+        )
+    )
     return HTMLResponse(page, status_code=status)
 
 
@@ -110,8 +127,7 @@ def current_user(request: Any) -> tuple[User | None, bool]:
 
 def log_in(request: Any, user: User) -> None:
     request.session.clear()
-    request.session.update({"user": user.name, "role": user.role, "at": time.time(),
-                            "csrf": secrets.token_urlsafe(24)})
+    request.session.update({"user": user.name, "role": user.role, "at": time.time(), "csrf": secrets.token_urlsafe(24)})
 
 
 async def csrf_ok(request: Any, by_token: bool) -> bool:
@@ -147,8 +163,12 @@ class Headers:
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
                 framed = FEEDBACK_PATH.search(scope.get("path", "")) is not None
                 csp = FEEDBACK_CSP if framed else CSP
-                headers += [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+                headers += [
+                    (b"content-security-policy", csp.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                ]
                 if not framed:
                     headers.append((b"x-frame-options", b"DENY"))
                 message = {**message, "headers": headers}
@@ -156,5 +176,8 @@ class Headers:
 
         await self.app(scope, receive, send_with_headers)
         if self.log:
-            print(f"{scope.get('method', '')} {scope.get('root_path', '')}{scope.get('path', '')} {status['code']}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{scope.get('method', '')} {scope.get('root_path', '')}{scope.get('path', '')} {status['code']}",
+                file=sys.stderr,
+                flush=True,
+            )

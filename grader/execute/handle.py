@@ -6,6 +6,7 @@ and a kernel client (the messages). The kernel of a submission is launched by gr
 handle only forwards nbclient's questions to that Kernel, so nbclient never starts, signals or
 kills a process itself.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,7 @@ class KernelHandle(KernelManager):
     def __init__(self, kernel: Kernel) -> None:
         super().__init__()
         self.grader_kernel = kernel
-        self.down = False           # shut down by us; a kernel that died still needs its shutdown
+        self.down = False  # shut down by us; a kernel that died still needs its shutdown
 
     @property
     def has_kernel(self) -> bool:
@@ -68,7 +69,7 @@ class KernelHandle(KernelManager):
         All clients share one zmq context: a context per client would start (and leave behind)
         an I/O thread each."""
         client = AsyncKernelClient(context=zmq.asyncio.Context.instance())
-        client.load_connection_info(self.connection())   # type: ignore[arg-type]
+        client.load_connection_info(self.connection())  # type: ignore[arg-type]
         client.allow_stdin = False
         client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         return client
@@ -81,5 +82,5 @@ def drain(socket: Any, limit: int = 100_000) -> None:
     for _ in range(limit):
         try:
             sync.recv_multipart(zmq.NOBLOCK)
-        except zmq.ZMQError:      # zmq.Again: nothing more waits
+        except zmq.ZMQError:  # zmq.Again: nothing more waits
             return

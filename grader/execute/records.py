@@ -1,5 +1,6 @@
 """What running a submission's cells leaves behind: a CellRun per cell, and the cell problems
 of the verdict made from them (the messages students read)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,8 @@ from grader.results import CellIssue
 from grader.sandbox.replies import ExecReply
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-TEMP_FILE_LINE = re.compile(r"\([^()]*\.py, line (\d+)\)\s*$")     # IPython's "(1966453012.py, line 6)"
-IN_CELL = r"(line \1)"                                          # ... as the cell's line
+TEMP_FILE_LINE = re.compile(r"\([^()]*\.py, line (\d+)\)\s*$")  # IPython's "(1966453012.py, line 6)"
+IN_CELL = r"(line \1)"  # ... as the cell's line
 
 
 def strip_ansi(text: str) -> str:
@@ -21,7 +22,11 @@ def strip_ansi(text: str) -> str:
 
 
 def out_of_memory(reply: ExecReply) -> bool:
-    return reply.ename == "MemoryError" or "can't allocate memory" in reply.evalue or "Cannot allocate memory" in reply.evalue
+    return (
+        reply.ename == "MemoryError"
+        or "can't allocate memory" in reply.evalue
+        or "Cannot allocate memory" in reply.evalue
+    )
 
 
 CellRunStatus = Literal["ok", "error", "timeout", "dropped", "skipped"]
@@ -54,7 +59,9 @@ def cell_issues(runs: list[CellRun], limits: Limits) -> list[CellIssue]:
         reply = run.reply or ExecReply()
         head = "\n".join(run.cell.source.strip().splitlines()[:3])
         if run.status == "skipped":
-            issues.append(CellIssue(index=run.cell.index, kind="skipped", message=skipped_message(run), source_head=head))
+            issues.append(
+                CellIssue(index=run.cell.index, kind="skipped", message=skipped_message(run), source_head=head)
+            )
         elif run.status != "ok":
             if run.status == "error":
                 # a SyntaxError's place: the line of this cell ("Cell 21: ... (line 3)"), not IPython's file
@@ -63,13 +70,25 @@ def cell_issues(runs: list[CellRun], limits: Limits) -> list[CellIssue]:
                     message += f" (the kernel's memory limit is {limits.memory_mb} MB)"
             else:
                 message = run.note or run.status
-            issues.append(CellIssue(
-                index=run.cell.index, kind=run.status, message=message[:4000], ename=reply.ename,
-                evalue=reply.evalue[:2000], traceback=strip_ansi("\n".join(reply.traceback))[-4000:],
-                source_head=head,
-            ))
+            issues.append(
+                CellIssue(
+                    index=run.cell.index,
+                    kind=run.status,
+                    message=message[:4000],
+                    ename=reply.ename,
+                    evalue=reply.evalue[:2000],
+                    traceback=strip_ansi("\n".join(reply.traceback))[-4000:],
+                    source_head=head,
+                )
+            )
         if reply.truncated:
-            issues.append(CellIssue(index=run.cell.index, kind="output",
-                                    message=f"printed more than {limits.output_kb} KB of output; only the first "
-                                            f"{limits.output_kb} KB were kept", source_head=head))
+            issues.append(
+                CellIssue(
+                    index=run.cell.index,
+                    kind="output",
+                    message=f"printed more than {limits.output_kb} KB of output; only the first "
+                    f"{limits.output_kb} KB were kept",
+                    source_head=head,
+                )
+            )
     return issues

@@ -8,6 +8,7 @@ grace period later if it ignored the interrupt, the process watched every POLL s
 read by grader/sandbox/replies.py (the one reader of the kernel's own messages) into the request's
 ExecReply, bounded by the output cap as it streams.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from grader.execute.handle import KernelHandle, drain
 from grader.sandbox.kernel import Kernel, TimeLimit
 from grader.sandbox.replies import RECORDED, ExecReply, content_of, record_output, take_reply
 
-POLL = 0.05              # seconds between looks at the kernel process while a request runs
-CELL_GRACE = 3.0         # after the interrupt at a cell's timeout: how long before the hard stop
+POLL = 0.05  # seconds between looks at the kernel process while a request runs
+CELL_GRACE = 3.0  # after the interrupt at a cell's timeout: how long before the hard stop
 
 
 class KernelRequests(NotebookClient):
@@ -34,14 +35,20 @@ class KernelRequests(NotebookClient):
 
     def __init__(self, nb: NotebookNode, kernel: Kernel, *, cap: int, connect_timeout: float) -> None:
         handle = KernelHandle(kernel)
-        super().__init__(nb, km=handle, allow_errors=True,
-                         interrupt_on_timeout=True, shutdown_kernel="immediate", record_timing=False)
+        super().__init__(
+            nb,
+            km=handle,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            shutdown_kernel="immediate",
+            record_timing=False,
+        )
         self.kernel = kernel
-        self.handle = handle            # self.km too, until nbclient's cleanup lets go of it
-        self.cap = cap                  # characters of a request's outputs kept
+        self.handle = handle  # self.km too, until nbclient's cleanup lets go of it
+        self.cap = cap  # characters of a request's outputs kept
         self.connect_timeout = connect_timeout
-        self.record = ExecReply()       # the request in flight: what it printed, how it ended
-        self.kept = 0                   # characters of its outputs kept so far
+        self.record = ExecReply()  # the request in flight: what it printed, how it ended
+        self.kept = 0  # characters of its outputs kept so far
         self.budget, self.grace = 0.0, CELL_GRACE
 
     # -- the connection -------------------------------------------------------------------
@@ -81,7 +88,7 @@ class KernelRequests(NotebookClient):
         self.record, self.kept = ExecReply(), 0
         self.budget, self.grace = budget, grace
         if self.kc is not None:
-            drain(self.kc.iopub_channel.socket)   # what the bridge's requests left there
+            drain(self.kc.iopub_channel.socket)  # what the bridge's requests left there
 
     def _end(self) -> ExecReply:
         reply = self.record
@@ -102,8 +109,9 @@ class KernelRequests(NotebookClient):
         node.outputs = self.record.outputs
         return self._end()
 
-    async def async_run_code(self, code: str, budget: float, grace: float = CELL_GRACE, *,
-                             store_history: bool = True) -> ExecReply:
+    async def async_run_code(
+        self, code: str, budget: float, grace: float = CELL_GRACE, *, store_history: bool = True
+    ) -> ExecReply:
         """Run the grader's own code (the agent, a probe): no cell of the notebook, no hooks.
 
         Not `async_execute_cell`: it skips empty code, and the probe is empty code on purpose
@@ -120,9 +128,14 @@ class KernelRequests(NotebookClient):
             self.record.status = "dead"
         return self._end()
 
-    async def _async_poll_for_reply(self, msg_id: str, cell: NotebookNode, timeout: float | None,
-                                    task_poll_output_msg: asyncio.Future[Any],
-                                    task_poll_kernel_alive: asyncio.Future[Any]) -> dict[str, Any]:
+    async def _async_poll_for_reply(
+        self,
+        msg_id: str,
+        cell: NotebookNode,
+        timeout: float | None,
+        task_poll_output_msg: asyncio.Future[Any],
+        task_poll_kernel_alive: asyncio.Future[Any],
+    ) -> dict[str, Any]:
         # nbclient's version waits for the reply with the (integer) cell timeout, and after an
         # interrupt waits a whole timeout again, with no end for a kernel that ignores it. The
         # grader's request has its own budget (`self.budget`, a float: what is left of the total)
@@ -193,8 +206,9 @@ class KernelRequests(NotebookClient):
             return self.output(cell.outputs, msg, None, cell_index)
         return None
 
-    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
-               cell_index: int) -> NotebookNode | None:
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> NotebookNode | None:
         # bounded as it streams: nothing past the cap is kept (see outputs.py)
         content = content_of(msg)
         self.kept = record_output(self.record, str(msg.get("msg_type")), content, self.cap, self.kept)

@@ -12,6 +12,7 @@ CellRun; `cell_issues()` turns them into the verdict's cell problems.
 The kernel is the one grader/sandbox/ launched; nbclient reaches it through a KernelHandle
 (its KernelManager) and an asyncio client connected to the kernel's connection info.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -45,9 +46,15 @@ def notebook_of(submission: Submission) -> NotebookNode:
     cells' tags: nbclient would skip a cell tagged skip-execution by its own rule; the grader
     decides which cells it skips (the assignment's [execution] skip_tags, in async_run_all).
     """
-    cells = [NotebookNode(cell_type=c.kind, source=c.source, metadata=NotebookNode(),
-                          **({"outputs": [], "execution_count": None} if c.kind == "code" else {}))
-             for c in submission.cells]
+    cells = [
+        NotebookNode(
+            cell_type=c.kind,
+            source=c.source,
+            metadata=NotebookNode(),
+            **({"outputs": [], "execution_count": None} if c.kind == "code" else {}),
+        )
+        for c in submission.cells
+    ]
     return NotebookNode(cells=cells, metadata=NotebookNode(), nbformat=4, nbformat_minor=5)
 
 
@@ -55,16 +62,20 @@ class Runner(KernelRequests):
     """Owns the kernel of one submission and the record of its cells."""
 
     def __init__(self, *, kernel: Kernel, assignment: Assignment, submission: Submission) -> None:
-        super().__init__(notebook_of(submission), kernel, cap=assignment.limits.output_kb * 1024,
-                         connect_timeout=assignment.timeouts.kernel_start)
+        super().__init__(
+            notebook_of(submission),
+            kernel,
+            cap=assignment.limits.output_kb * 1024,
+            connect_timeout=assignment.timeouts.kernel_start,
+        )
         self.assignment = assignment
         self.submission = submission
         self.runs: list[CellRun] = []
-        self.stuck = StuckCells(assignment.timeouts.call)     # where cells that ran out of time were stuck
+        self.stuck = StuckCells(assignment.timeouts.call)  # where cells that ran out of time were stuck
         self.token = f"__grader_{secrets.token_hex(8)}__"
         self.restarts = 0
         self.deadline = 0.0
-        self.position = {c.index: i for i, c in enumerate(submission.cells)}   # cell index -> place in self.nb
+        self.position = {c.index: i for i, c in enumerate(submission.cells)}  # cell index -> place in self.nb
 
     # -- the kernel -------------------------------------------------------------------
     async def async_restart(self) -> None:
@@ -76,19 +87,24 @@ class Runner(KernelRequests):
 
     async def async_prepare(self) -> None:
         """Install the bridge agent before any student code runs (also after restarts)."""
-        limit = self.cap + 1024   # a little over the grader's cap: it still sees the cut
+        limit = self.cap + 1024  # a little over the grader's cap: it still sees the cut
         # the agent lives in a namespace of its own: names the student shadows in their globals
         # (json, len, isinstance ...) are not the agent's
-        install = (f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
-                   f"__grader_ns__[{AGENT_ENTRY!r}]({self.token!r}, {limit}, {self.door_path()!r})\n"
-                   "del __grader_ns__\n")
+        install = (
+            f"__grader_ns__ := {{'__name__': 'grader_agent', 'get_ipython': get_ipython}})\n"
+            f"__grader_ns__[{AGENT_ENTRY!r}]({self.token!r}, {limit}, {self.door_path()!r})\n"
+            "del __grader_ns__\n"
+        )
         reply = None
         if getattr(self.kernel, "agent_preloaded", False):
             # the zygote's compiled agent (grader/bridge/agent.py), if it is this grader's: one line, not the source
-            preloaded = ("exec((lambda m: m.code if m is not None and getattr(m, 'digest', '') == "
-                         f"{AGENT_DIGEST!r} else None)(__import__('sys').modules.pop('__grader_agent__', None)), ")
-            reply = await self.async_run_code(preloaded + install, self.assignment.timeouts.kernel_start,
-                                              store_history=False)
+            preloaded = (
+                "exec((lambda m: m.code if m is not None and getattr(m, 'digest', '') == "
+                f"{AGENT_DIGEST!r} else None)(__import__('sys').modules.pop('__grader_agent__', None)), "
+            )
+            reply = await self.async_run_code(
+                preloaded + install, self.assignment.timeouts.kernel_start, store_history=False
+            )
         if reply is None or reply.status != "ok":
             code = f"exec(compile({AGENT_SOURCE!r}, '<grader-agent>', 'exec'), " + install
             reply = await self.async_run_code(code, self.assignment.timeouts.kernel_start, store_history=False)
@@ -101,7 +117,7 @@ class Runner(KernelRequests):
         if workdir is None or not (Path(workdir) / "ipc").is_dir():
             return None
         path = str(Path(workdir) / "ipc" / "agent")
-        return path if len(path.encode()) < 100 else None      # sun_path holds 108 bytes
+        return path if len(path.encode()) < 100 else None  # sun_path holds 108 bytes
 
     async def async_start(self) -> None:
         if not self.kernel.alive:
@@ -155,12 +171,22 @@ class Runner(KernelRequests):
         if reply.status == "timeout" and self.kernel.alive and await self.async_responsive():
             counts = {r.execution_count: r.cell.index + 1 for r in self.runs if r.execution_count is not None}
             counts.update({reply.execution_count: cell.index + 1} if reply.execution_count is not None else {})
-            return CellRun(cell, "timeout", reply, reply.execution_count,
-                           note=self.stuck.note(reply.traceback, counts, budget, full, known))
-        why = (f"it ran past its {budget:g} s timeout and the kernel did not respond to an interrupt"
-               if reply.status == "timeout" else "it made the kernel die (" + self.death_cause() + ")")
+            return CellRun(
+                cell,
+                "timeout",
+                reply,
+                reply.execution_count,
+                note=self.stuck.note(reply.traceback, counts, budget, full, known),
+            )
+        why = (
+            f"it ran past its {budget:g} s timeout and the kernel did not respond to an interrupt"
+            if reply.status == "timeout"
+            else "it made the kernel die (" + self.death_cause() + ")"
+        )
         await self.async_recover()
-        return CellRun(cell, "dropped", reply, note=f"dropped: {why}; the kernel was restarted and the cells before it replayed")
+        return CellRun(
+            cell, "dropped", reply, note=f"dropped: {why}; the kernel was restarted and the cells before it replayed"
+        )
 
     async def async_responsive(self) -> bool:
         probe = await self.async_run_code("", PROBE_TIMEOUT, PROBE_GRACE, store_history=False)
@@ -172,16 +198,19 @@ class Runner(KernelRequests):
         if code is None:
             return "no exit status"
         if code > 128 and getattr(self.kernel, "sandbox", None) is not None and self.kernel.sandbox.sandboxed:
-            code = 128 - code          # bubblewrap reports a signal as 128 + its number
+            code = 128 - code  # bubblewrap reports a signal as 128 + its number
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            why = {"SIGKILL": " - the memory or CPU limit, or a signal from the code",
-                   "SIGXCPU": f" - the CPU time limit of {self.assignment.limits.cpu_seconds} s",
-                   "SIGXFSZ": f" - the file size limit of {self.assignment.limits.file_size_mb} MB",
-                   "SIGSEGV": " - a crash in native code", "SIGABRT": " - an abort in native code (often out of memory)"}
+            why = {
+                "SIGKILL": " - the memory or CPU limit, or a signal from the code",
+                "SIGXCPU": f" - the CPU time limit of {self.assignment.limits.cpu_seconds} s",
+                "SIGXFSZ": f" - the file size limit of {self.assignment.limits.file_size_mb} MB",
+                "SIGSEGV": " - a crash in native code",
+                "SIGABRT": " - an abort in native code (often out of memory)",
+            }
             return f"killed by {name}" + why.get(name, "")
         return f"the process exited with code {code}"
 

@@ -1,4 +1,5 @@
 """Render a Result for people. Hidden checks are shown through `Result.public_view()` only."""
+
 from __future__ import annotations
 
 import functools
@@ -22,7 +23,10 @@ def environment() -> Any:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("grader.feedback", "templates"),
         autoescape=jinja2.select_autoescape(["html", "html.j2"]),  # feedback.html.j2 must be escaped
-        trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, finalize=_printable,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_printable,
     )
     env.filters["num"] = number_text
     env.filters["mdquote"] = _md_quote
@@ -40,7 +44,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def _printable(value: Any) -> Any:
     if isinstance(value, str) and _CONTROL.search(value):
         cleaned = _CONTROL.sub("", value)
-        return type(value)(cleaned) if type(value) is not str else cleaned   # keeps markupsafe.Markup
+        return type(value)(cleaned) if type(value) is not str else cleaned  # keeps markupsafe.Markup
     return value
 
 
@@ -62,8 +66,9 @@ def _md_cell(value: Any) -> str:
     return _md_escape(" ".join(str(value).split()))
 
 
-def context(result: Result, title: str | None, late: dict[str, Any] | None = None,
-            grade: "FinalGrade | None" = None) -> dict[str, Any]:
+def context(
+    result: Result, title: str | None, late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None
+) -> dict[str, Any]:
     """What every template is given: the public view of `result`, grouped by exercise; `late`: the
     late policy's facts; `grade`: the final grade when a grader adjusted it (grader.policy.final)."""
     view = result.public_view()
@@ -75,15 +80,31 @@ def context(result: Result, title: str | None, late: dict[str, Any] | None = Non
             continue
         score, points = sums[name]
         carried = sorted({n for c in checks if c.carried_forward for n in c.carried_forward.split(", ")})
-        exercises.append({"name": name, "title": result.exercises.get(name, name), "checks": checks,
-                          "score": score, "points": points, "passed": all(c.passed for c in checks),
-                          "carried": carried})     # right given correct ones of these (checks/carry.py)
-    grade = grade if grade is not None and grade.applied else None     # the desk's adjustments, where any
-    final = grade or final_of(result, late["penalty_percent"] if late else None)   # late["final"] is final.final
-    return {"r": view, "title": title or result.assignment, "exercises": exercises, "final": final, "late": late,
-            "grade": grade, "manual": [manual_entry(a) for a in result.manual], "waiting_words": WAITING_WORDS,
-            "student_words": STUDENT_WORDS,
-            "percent": (100.0 * final.final / final.max_score) if final.max_score else 0.0}
+        exercises.append(
+            {
+                "name": name,
+                "title": result.exercises.get(name, name),
+                "checks": checks,
+                "score": score,
+                "points": points,
+                "passed": all(c.passed for c in checks),
+                "carried": carried,
+            }
+        )  # right given correct ones of these (checks/carry.py)
+    grade = grade if grade is not None and grade.applied else None  # the desk's adjustments, where any
+    final = grade or final_of(result, late["penalty_percent"] if late else None)  # late["final"] is final.final
+    return {
+        "r": view,
+        "title": title or result.assignment,
+        "exercises": exercises,
+        "final": final,
+        "late": late,
+        "grade": grade,
+        "manual": [manual_entry(a) for a in result.manual],
+        "waiting_words": WAITING_WORDS,
+        "student_words": STUDENT_WORDS,
+        "percent": (100.0 * final.final / final.max_score) if final.max_score else 0.0,
+    }
 
 
 def manual_entry(answer: ManualAnswer) -> dict[str, Any]:
@@ -101,8 +122,9 @@ def compile_templates() -> None:
         env.get_template(name)
 
 
-def render_html(result: Result, *, title: str | None = None, late: dict[str, Any] | None = None,
-                grade: "FinalGrade | None" = None) -> str:
+def render_html(
+    result: Result, *, title: str | None = None, late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None
+) -> str:
     """One self-contained HTML page: no external assets. `late`: the late policy's facts
     (grader.policy.submitted.Shown.late_data), shown under the score; `grade`: the final grade with
     the graders' adjustments, each shown with its reason."""

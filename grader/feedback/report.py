@@ -4,6 +4,7 @@ Plots: the score distribution, the verdicts by status, the pass rate of each exe
 each check, the most common failure messages, the slowest submissions; then a table of
 students linking to their feedback pages. Hidden checks appear through their public view only.
 """
+
 from __future__ import annotations
 
 import functools
@@ -18,8 +19,14 @@ from grader.policy.final import FinalGrade
 from grader.policy.manual import final_of, waiting as waiting_questions
 from grader.results import Result, mistakes_of
 
-STATUS_COLORS = {"passed": "#1e8e3e", "failed": "#d93025", "unreadable": "#9334e6", "crashed": "#5f6368",
-                 "timeout": "#e37400", "not graded": "#bdc1c6"}
+STATUS_COLORS = {
+    "passed": "#1e8e3e",
+    "failed": "#d93025",
+    "unreadable": "#9334e6",
+    "crashed": "#5f6368",
+    "timeout": "#e37400",
+    "not graded": "#bdc1c6",
+}
 NOT_GRADED_STATUSES = ("unreadable", "crashed", "timeout")
 STALE_NOTE = "stale: graded with other checks than the current ones"
 WIDTH = 900
@@ -32,12 +39,12 @@ class ClassRow:
 
     student: str
     status: str
-    result: Result | None          # None: no verdict (the grader could not grade it)
+    result: Result | None  # None: no verdict (the grader could not grade it)
     source: str = ""
-    feedback: str = ""             # link to the student's feedback page, relative to the report
-    stale: bool = False            # its verdict was made with other checks than the current ones
-    late: str = ""                 # the late policy's words, where it took something or the time is unknown
-    final: float | None = None     # grader.policy.final's grade (None: the verdict's score)
+    feedback: str = ""  # link to the student's feedback page, relative to the report
+    stale: bool = False  # its verdict was made with other checks than the current ones
+    late: str = ""  # the late policy's words, where it took something or the time is unknown
+    final: float | None = None  # grader.policy.final's grade (None: the verdict's score)
 
     @property
     def grade(self) -> FinalGrade | None:
@@ -73,16 +80,18 @@ def _clip(text: str, n: int) -> str:
 
 
 def _svg(width: int, height: int, label: str, body: list[str], ident: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" id="{ident}" class="plot" role="img" aria-label="{escape(label)}" '
-            f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="12">'
-            f"<title>{escape(label)}</title>" + "".join(body) + "</svg>")
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{ident}" class="plot" role="img" aria-label="{escape(label)}" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" {FONT} font-size="12">'
+        f"<title>{escape(label)}</title>" + "".join(body) + "</svg>"
+    )
 
 
 @dataclass
 class Bar:
     label: str
     value: float
-    text: str                  # printed after the bar
+    text: str  # printed after the bar
     color: str = "#1a73e8"
     tooltip: str = ""
 
@@ -100,11 +109,13 @@ def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None,
         y = top + i * row
         w = max(0.0, min(1.0, b.value / vmax)) * area
         tip = escape(b.tooltip or b.label)
-        body.append(f'<g class="bar"><title>{tip}: {escape(b.text)}</title>'
-                    f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">{escape(_clip(b.label, label_chars))}</text>'
-                    f'<rect x="{label_width}" y="{y + 3}" width="{area:.1f}" height="{row - 8}" fill="#f1f3f4"/>'
-                    f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{b.color}"/>'
-                    f'<text x="{label_width + area + 6}" y="{y + 15}" fill="#3c4043">{escape(b.text)}</text></g>')
+        body.append(
+            f'<g class="bar"><title>{tip}: {escape(b.text)}</title>'
+            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">{escape(_clip(b.label, label_chars))}</text>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{area:.1f}" height="{row - 8}" fill="#f1f3f4"/>'
+            f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{b.color}"/>'
+            f'<text x="{label_width + area + 6}" y="{y + 15}" fill="#3c4043">{escape(b.text)}</text></g>'
+        )
     return _svg(WIDTH, top * 2 + row * len(bars), title, body, ident)
 
 
@@ -118,11 +129,13 @@ def message_bars(ident: str, title: str, bars: list[Bar], *, vmax: float) -> str
     for i, b in enumerate(bars):
         y = top + i * row
         w = max(0.0, min(1.0, b.value / (vmax or 1))) * area
-        body.append(f'<g class="bar"><title>{escape(b.tooltip or b.label)}</title>'
-                    f'<text x="8" y="{y + 13}" fill="#202124">{escape(_clip(b.label, 140))}</text>'
-                    f'<rect x="8" y="{y + 19}" width="{area:.1f}" height="12" fill="#f1f3f4"/>'
-                    f'<rect x="8" y="{y + 19}" width="{w:.1f}" height="12" fill="{b.color}"/>'
-                    f'<text x="{area + 14}" y="{y + 30}" fill="#3c4043">{escape(b.text)}</text></g>')
+        body.append(
+            f'<g class="bar"><title>{escape(b.tooltip or b.label)}</title>'
+            f'<text x="8" y="{y + 13}" fill="#202124">{escape(_clip(b.label, 140))}</text>'
+            f'<rect x="8" y="{y + 19}" width="{area:.1f}" height="12" fill="#f1f3f4"/>'
+            f'<rect x="8" y="{y + 19}" width="{w:.1f}" height="12" fill="{b.color}"/>'
+            f'<text x="{area + 14}" y="{y + 30}" fill="#3c4043">{escape(b.text)}</text></g>'
+        )
     return _svg(WIDTH, top * 2 + row * len(bars), title, body, ident)
 
 
@@ -137,22 +150,34 @@ def histogram(ident: str, title: str, bins: list[tuple[str, int]], *, xlabel: st
     body = []
     for tick in range(0, ymax + 1, step):
         y = top + plot_h - plot_h * tick / ymax
-        body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e8eaed"/>'
-                    f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5f6368">{tick}</text>')
+        body.append(
+            f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e8eaed"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#5f6368">{tick}</text>'
+        )
     n = max(1, len(bins))
     slot = plot_w / n
     every = max(1, -(-n // 12))
     for i, (label, count) in enumerate(bins):
         h = plot_h * count / ymax
         x = left + i * slot
-        body.append(f'<g class="bar"><title>{escape(label)}: {count} student{"s" if count != 1 else ""}</title>'
-                    f'<rect x="{x + 2:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, slot - 4):.1f}" height="{h:.1f}" fill="#1a73e8"/>'
-                    + (f'<text x="{x + slot / 2:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle" fill="#202124">{count}</text>' if count else "")
-                    + "</g>")
+        body.append(
+            f'<g class="bar"><title>{escape(label)}: {count} student{"s" if count != 1 else ""}</title>'
+            f'<rect x="{x + 2:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, slot - 4):.1f}" height="{h:.1f}" fill="#1a73e8"/>'
+            + (
+                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle" fill="#202124">{count}</text>'
+                if count
+                else ""
+            )
+            + "</g>"
+        )
         if i % every == 0:
-            body.append(f'<text x="{x + slot / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#5f6368">{escape(label)}</text>')
+            body.append(
+                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#5f6368">{escape(label)}</text>'
+            )
     body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#5f6368"/>')
-    body.append(f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" fill="#3c4043">{escape(xlabel)}</text>')
+    body.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 8}" text-anchor="middle" fill="#3c4043">{escape(xlabel)}</text>'
+    )
     return _svg(WIDTH, height, title, body, ident)
 
 
@@ -165,15 +190,19 @@ def stacked(ident: str, title: str, counts: list[tuple[str, int, str]]) -> str:
         if not count:
             continue
         w = width * count / total
-        body.append(f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="26" fill="{color}"><title>{escape(label)}: {count}</title></rect>')
+        body.append(
+            f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="26" fill="{color}"><title>{escape(label)}: {count}</title></rect>'
+        )
         x += w
     lx = 8
     for label, count, color in counts:
         if not count:
             continue
         text = f"{label}: {count}"
-        body.append(f'<rect x="{lx}" y="46" width="12" height="12" fill="{color}"/>'
-                    f'<text x="{lx + 16}" y="57" fill="#202124">{escape(text)}</text>')
+        body.append(
+            f'<rect x="{lx}" y="46" width="12" height="12" fill="{color}"/>'
+            f'<text x="{lx + 16}" y="57" fill="#202124">{escape(text)}</text>'
+        )
         lx += 30 + 7 * len(text)
     return _svg(WIDTH, 68, title, body, ident)
 
@@ -189,7 +218,9 @@ def score_bins(scores: list[float], max_score: float) -> tuple[list[tuple[str, i
     for s in scores:
         pct = 100.0 * s / max_score if max_score else 0.0
         bins[min(9, int(pct // 10))] += 1
-    return [(f"{10 * i}–{10 * i + 10}%" if i < 9 else "90–100%", c) for i, c in enumerate(bins)], "score (% of the maximum)"
+    return [
+        (f"{10 * i}–{10 * i + 10}%" if i < 9 else "90–100%", c) for i, c in enumerate(bins)
+    ], "score (% of the maximum)"
 
 
 def _rate_bar(label: str, passed: int, total: int, tooltip: str = "") -> Bar:
@@ -236,15 +267,20 @@ def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
     exercises = list(assignment.exercises) + [e for e in ex_pass if e not in assignment.exercises]
     return {
         "mistakes": class_mistakes(assignment, real),
-        "students": len(rows), "graded": len(graded), "scores": scores, "max_score": max_score,
+        "students": len(rows),
+        "graded": len(graded),
+        "scores": scores,
+        "max_score": max_score,
         "mean": statistics.fmean(scores) if scores else 0.0,
         "median": statistics.median(scores) if scores else 0.0,
         "statuses": statuses,
         "exercise_rates": [(e, assignment.exercises.get(e, e), *ex_pass[e]) for e in exercises if e in ex_pass],
         "check_rates": [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in check_pass.items()],
-        "failures": failures.most_common(10), "failure_checks": failure_checks,
+        "failures": failures.most_common(10),
+        "failure_checks": failure_checks,
         "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
-        "waiting": sum(len(r.waiting) for r in graded), "manual": bool(assignment.manual),
+        "waiting": sum(len(r.waiting) for r in graded),
+        "manual": bool(assignment.manual),
     }
 
 
@@ -265,19 +301,34 @@ def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:
     order = list(STATUS_COLORS)
     status_counts = [(s, stats["statuses"].get(s, 0), STATUS_COLORS[s]) for s in order]
     status_counts += [(s, n, "#80868b") for s, n in stats["statuses"].items() if s not in STATUS_COLORS]
-    exercise_bars = [_rate_bar(f"{name}: {title}" if title != name else name, p, t, tooltip=title)
-                     for name, title, p, t in stats["exercise_rates"]]
-    check_bars = [_rate_bar(f"{ex}: {name.removeprefix('test_')}" + (" (hidden)" if hidden else ""), p, t,
-                            tooltip=f"{ex}: {name}" + (" (hidden)" if hidden else ""))
-                  for ex, name, hidden, p, t in stats["check_rates"]]
+    exercise_bars = [
+        _rate_bar(f"{name}: {title}" if title != name else name, p, t, tooltip=title)
+        for name, title, p, t in stats["exercise_rates"]
+    ]
+    check_bars = [
+        _rate_bar(
+            f"{ex}: {name.removeprefix('test_')}" + (" (hidden)" if hidden else ""),
+            p,
+            t,
+            tooltip=f"{ex}: {name}" + (" (hidden)" if hidden else ""),
+        )
+        for ex, name, hidden, p, t in stats["check_rates"]
+    ]
     top = stats["failures"][0][1] if stats["failures"] else 1
-    failure_bars = [Bar(msg, n, f"{n} student{'s' if n != 1 else ''}", "#d93025",
-                        tooltip=msg + "  [" + ", ".join(sorted(stats["failure_checks"][msg])) + "]")
-
-                    for msg, n in stats["failures"]]
+    failure_bars = [
+        Bar(
+            msg,
+            n,
+            f"{n} student{'s' if n != 1 else ''}",
+            "#d93025",
+            tooltip=msg + "  [" + ", ".join(sorted(stats["failure_checks"][msg])) + "]",
+        )
+        for msg, n in stats["failures"]
+    ]
     slow = stats["slowest"]
-    slow_bars = [Bar(r.student, r.seconds, f"{r.seconds:.1f} s", "#12b5cb", tooltip=f"{r.student} ({r.status})")
-                 for r in slow]
+    slow_bars = [
+        Bar(r.student, r.seconds, f"{r.seconds:.1f} s", "#12b5cb", tooltip=f"{r.student} ({r.status})") for r in slow
+    ]
     return {
         "scores": histogram("plot-scores", "Score distribution", bins, xlabel=xlabel),
         "statuses": stacked("plot-statuses", "Verdicts by status", status_counts),
@@ -292,8 +343,13 @@ def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:
 def _env() -> Any:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("grader.feedback", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.feedback", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["num"] = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
     return env
 
@@ -313,7 +369,18 @@ def render_report(assignment: Assignment, rows: list[ClassRow], similarity: str 
         if r.stale:
             note = "; ".join(n for n in (STALE_NOTE, note) if n)
         table.append({"row": r, "exercises": [per_ex.get(e) for e in exercises], "note": note})
-    return _env().get_template("report.html.j2").render(
-        title=assignment.title, slug=assignment.slug, stats=stats, plots=svgs, exercises=exercises,
-        table=table, colors=STATUS_COLORS, stale=sum(r.stale for r in rows),
-        similarity=Markup(similarity))
+    return (
+        _env()
+        .get_template("report.html.j2")
+        .render(
+            title=assignment.title,
+            slug=assignment.slug,
+            stats=stats,
+            plots=svgs,
+            exercises=exercises,
+            table=table,
+            colors=STATUS_COLORS,
+            stale=sum(r.stale for r in rows),
+            similarity=Markup(similarity),
+        )
+    )

@@ -18,6 +18,7 @@ Which assignment (the rule, in order):
      assignment.toml) in the notebook's folder and every folder above it, then in the current
      folder and every folder above it.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -37,11 +38,15 @@ from grader.results import Result
 from grader.verdict import CheckRun, conclude
 
 GRADING_TOKEN = re.compile(r"__grader_[0-9a-f]{16}__")
-LIVE_NOTE = ("Checked in your running kernel: the checks see the cells as you ran them, in the order you ran "
-             "them. When your work is graded, the notebook runs from the top in a fresh kernel: use "
-             "Restart & Run All before you submit.")
-NO_FILE_NOTE = ("The notebook file was not found, so checks that find a cell by its tag or heading cannot run "
-                "here: save the notebook, or pass grader.check(notebook='your.ipynb').")
+LIVE_NOTE = (
+    "Checked in your running kernel: the checks see the cells as you ran them, in the order you ran "
+    "them. When your work is graded, the notebook runs from the top in a fresh kernel: use "
+    "Restart & Run All before you submit."
+)
+NO_FILE_NOTE = (
+    "The notebook file was not found, so checks that find a cell by its tag or heading cannot run "
+    "here: save the notebook, or pass grader.check(notebook='your.ipynb')."
+)
 
 
 class InlineError(GraderError):
@@ -57,11 +62,14 @@ class CheckReport(Result):
 
     def __repr__(self) -> str:
         failed = sum(not c.passed for c in self.checks)
-        return (f"<grader.check: {self.score:g}/{self.max_score:g} points, {len(self.checks)} public checks, "
-                f"{failed} failed; hidden checks run at grading time>")
+        return (
+            f"<grader.check: {self.score:g}/{self.max_score:g} points, {len(self.checks)} public checks, "
+            f"{failed} failed; hidden checks run at grading time>"
+        )
 
 
 # -- where things are -------------------------------------------------------------------
+
 
 def find_notebook(user_ns: dict[str, Any], cwd: Path, explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """The notebook this kernel runs, by the rule in the module docstring (None: not found)."""
@@ -75,7 +83,7 @@ def find_notebook(user_ns: dict[str, Any], cwd: Path, explicit: str | os.PathLik
     for value in named:
         if isinstance(value, str) and value.endswith(".ipynb"):
             path = Path(value).expanduser()
-            for candidate in ([path] if path.is_absolute() else [cwd / path, cwd / path.name]):
+            for candidate in [path] if path.is_absolute() else [cwd / path, cwd / path.name]:
                 if candidate.is_file():
                     return candidate
     found = [p for p in cwd.glob("*.ipynb") if p.is_file() and notebook_slug(p)]
@@ -93,19 +101,24 @@ def find_assignment(spec: str | os.PathLike[str] | None, notebook: Path | None, 
     else:
         slug = notebook_slug(notebook) if notebook else None
     if not slug:
-        where = f"{notebook.name} names" if notebook else "no notebook with grader metadata was found, and the kernel names"
-        raise InlineError(f"{where} no assignment",
-                          hint="pass grader.check(assignment='assignments/<slug>') or the notebook: "
-                               "grader.check(notebook='your.ipynb')")
+        where = (
+            f"{notebook.name} names" if notebook else "no notebook with grader metadata was found, and the kernel names"
+        )
+        raise InlineError(
+            f"{where} no assignment",
+            hint="pass grader.check(assignment='assignments/<slug>') or the notebook: "
+            "grader.check(notebook='your.ipynb')",
+        )
     starts = ([notebook.parent.resolve()] if notebook else []) + [cwd.resolve()]
     found = course.find_by_slug_upward(slug, starts)
     if found is not None:
         return found
     where = f"{course.ASSIGNMENTS}/{slug}/{course.TOML}"
-    raise InlineError(f"no assignment '{slug}' was found: looked for {where} "
-                      f"in {starts[0]} and the folders above it",
-                      hint=f"open the notebook from the course folder that holds {course.ASSIGNMENTS}/, or pass "
-                           f"grader.check(assignment='path/to/{course.ASSIGNMENTS}/{slug}')")
+    raise InlineError(
+        f"no assignment '{slug}' was found: looked for {where} in {starts[0]} and the folders above it",
+        hint=f"open the notebook from the course folder that holds {course.ASSIGNMENTS}/, or pass "
+        f"grader.check(assignment='path/to/{course.ASSIGNMENTS}/{slug}')",
+    )
 
 
 def in_grading_kernel() -> bool:
@@ -114,6 +127,7 @@ def in_grading_kernel() -> bool:
 
 
 # -- running the public checks ----------------------------------------------------------
+
 
 def _plugin(nb: Any, exercise: str | None) -> Any:
     from grader.checks.plugin import GradingPlugin, exercise_of
@@ -138,8 +152,9 @@ def _plugin(nb: Any, exercise: str | None) -> Any:
     return InlinePlugin()
 
 
-def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
-                      exercise: str | None = None) -> CheckReport:
+def run_public_checks(
+    shell: Any, assignment: Assignment, notebook: Path | None, exercise: str | None = None
+) -> CheckReport:
     from grader.nb.proxy import Notebook
     from grader.checks.context import CheckContext, set_current
     from grader.checks.plugin import run_checks
@@ -149,27 +164,35 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
 
     started = time.monotonic()
     saved = SavedNotebook.read(notebook) if notebook else None
-    bridge = LiveBridge(shell, call_timeout=assignment.timeouts.call, output_kb=assignment.limits.output_kb,
-                        saved=saved)
+    bridge = LiveBridge(
+        shell, call_timeout=assignment.timeouts.call, output_kb=assignment.limits.output_kb, saved=saved
+    )
     device = choose_device("auto", bridge.devices())
     bridge.device = device
     exercises = dict(assignment.exercises)
     report = CheckReport(
-        submission=notebook.name if notebook else "this kernel", assignment=assignment.slug,
-        device=device, isolation="none: your own kernel", grader_version=__version__,
-        hidden_ran=False, exercises=exercises if exercise is None else {exercise: exercises.get(exercise, exercise)},
+        submission=notebook.name if notebook else "this kernel",
+        assignment=assignment.slug,
+        device=device,
+        isolation="none: your own kernel",
+        grader_version=__version__,
+        hidden_ran=False,
+        exercises=exercises if exercise is None else {exercise: exercises.get(exercise, exercise)},
     )
     report.errors.append(LIVE_NOTE)
     if saved is None:
         report.errors.append(NO_FILE_NOTE)
     set_current(CheckContext(device=device, tolerance=assignment.tolerance(device)))
     plugin = _plugin(Notebook(bridge), exercise)
-    run = run_checks([assignment.public_checks], plugin)   # never solutions/<slug>/checks
+    run = run_checks([assignment.public_checks], plugin)  # never solutions/<slug>/checks
     _check_run_usable(run, assignment, exercise, plugin.exercises)
     verdict = conclude(report, run, list(exercises))
-    if exercise is None:     # questions a person grades: said so, with whether an answer was found
-        verdict.manual = (find_answers(assignment.manual, saved.cells, saved.outputs) if saved is not None else
-                          no_answers(assignment.manual, "save the notebook to see whether your answer is found"))
+    if exercise is None:  # questions a person grades: said so, with whether an answer was found
+        verdict.manual = (
+            find_answers(assignment.manual, saved.cells, saved.outputs)
+            if saved is not None
+            else no_answers(assignment.manual, "save the notebook to see whether your answer is found")
+        )
     verdict.execution_time = time.monotonic() - started
     return verdict
 
@@ -177,13 +200,17 @@ def run_public_checks(shell: Any, assignment: Assignment, notebook: Path | None,
 def _check_run_usable(run: CheckRun, assignment: Assignment, exercise: str | None, collected: list[str]) -> None:
     """Raise InlineError when the checks are broken, or the exercise asked for has no public check."""
     if run.internal_errors:
-        raise InlineError("the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
-                          hint="this is a fault in the assignment, not in your work: tell your instructor")
+        raise InlineError(
+            "the assignment's checks are broken: " + "; ".join(run.internal_errors[:5]),
+            hint="this is a fault in the assignment, not in your work: tell your instructor",
+        )
     if exercise is not None and not run.checks:
         known = ", ".join(repr(e) for e in (list(assignment.exercises) or collected))
         if exercise in assignment.exercises:
-            raise InlineError(f"exercise {exercise!r} has no public checks: it is graded by hidden checks only",
-                              hint="they run when your work is graded")
+            raise InlineError(
+                f"exercise {exercise!r} has no public checks: it is graded by hidden checks only",
+                hint="they run when your work is graded",
+            )
         raise InlineError(f"'{assignment.slug}' has no exercise {exercise!r}", hint=f"its exercises: {known}")
 
 
@@ -194,8 +221,13 @@ def render_inline_html(result: Result, *, title: str | None = None) -> str:
     return render_inline(result, title=title)
 
 
-def check(exercise: str | None = None, *, assignment: str | os.PathLike[str] | None = None,
-          notebook: str | os.PathLike[str] | None = None, display: bool = True) -> CheckReport | None:
+def check(
+    exercise: str | None = None,
+    *,
+    assignment: str | os.PathLike[str] | None = None,
+    notebook: str | os.PathLike[str] | None = None,
+    display: bool = True,
+) -> CheckReport | None:
     """Run the public checks (of one exercise, if named) against this kernel; show and return the result."""
     try:
         from IPython import get_ipython
@@ -203,8 +235,9 @@ def check(exercise: str | None = None, *, assignment: str | os.PathLike[str] | N
         get_ipython = None  # type: ignore[assignment]
     shell = get_ipython() if get_ipython else None
     if shell is None:
-        raise InlineError("grader.check() runs inside a Jupyter notebook's kernel",
-                          hint="in a terminal, use: grader check your.ipynb")
+        raise InlineError(
+            "grader.check() runs inside a Jupyter notebook's kernel", hint="in a terminal, use: grader check your.ipynb"
+        )
     if in_grading_kernel():
         print("grader.check() does nothing while the notebook is being graded.")
         return None

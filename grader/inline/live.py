@@ -11,6 +11,7 @@ What differs from grading: the cells ran in the order the student ran them, in t
 `nb.cell(...)` works from the kernel's history (`In`, `Out`) and the saved notebook file, so a
 cell's printed output and its error are known only from the saved file (see `locate_cell`).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -34,8 +35,10 @@ from grader.bridge.routes import Collected, Ended
 from grader.failures import CheckFailed
 from grader.submission.notebook import Cell
 
-NOT_SAVED = ("what a cell printed, and whether it raised, are read from the saved notebook; "
-             "save the notebook (Ctrl-S) after running the cell, then check again")
+NOT_SAVED = (
+    "what a cell printed, and whether it raised, are read from the saved notebook; "
+    "save the notebook (Ctrl-S) after running the cell, then check again"
+)
 
 
 def install_agent(shell: Any) -> tuple[Callable[[str, str], None], list[Any]]:
@@ -88,7 +91,7 @@ class SavedNotebook:
 
     path: Path
     cells: list[Cell]
-    counts: dict[int, int | None] = field(default_factory=dict)           # cell index -> execution_count
+    counts: dict[int, int | None] = field(default_factory=dict)  # cell index -> execution_count
     outputs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
@@ -111,7 +114,9 @@ class SavedNotebook:
                 count = node.get("execution_count")
                 saved.counts[cell.index] = count if isinstance(count, int) else None
                 outputs = node.get("outputs")
-                saved.outputs[cell.index] = [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+                saved.outputs[cell.index] = (
+                    [o for o in outputs if isinstance(o, dict)] if isinstance(outputs, list) else []
+                )
         return saved
 
 
@@ -133,8 +138,11 @@ class InProcessRoute:
     def send(self, op: str, request: str, timeout: float, got: Collected) -> Ended | None:
         self.replies.clear()
         printed = io.StringIO()
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed), \
-                deadline(timeout if op == "call" else None):
+        with (
+            contextlib.redirect_stdout(printed),
+            contextlib.redirect_stderr(printed),
+            deadline(timeout if op == "call" else None),
+        ):
             self.agent(op, request)
         got.replies.extend(self.replies)
         got.printed.append(printed.getvalue())
@@ -145,10 +153,17 @@ class LiveBridge(CellBridge):
     """Bridge.call/describe/output_of, served in-process by the agent instead of over the wire."""
 
     reply_words = "the reply"
-    tracks_bindings = False        # every request reads the live namespace anyway
+    tracks_bindings = False  # every request reads the live namespace anyway
 
-    def __init__(self, shell: Any, *, call_timeout: float = 10.0, output_kb: int = 64,
-                 saved: SavedNotebook | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        shell: Any,
+        *,
+        call_timeout: float = 10.0,
+        output_kb: int = 64,
+        saved: SavedNotebook | None = None,
+        device: str = "cpu",
+    ) -> None:
         agent, replies = install_agent(shell)
         super().__init__([InProcessRoute(agent, replies)], device)
         self.shell = shell
@@ -165,8 +180,10 @@ class LiveBridge(CellBridge):
         return self._cap
 
     def no_answer(self, what: str, ended: Ended) -> str:
-        return (f"no answer came back for {what}. Did the notebook replace print/display machinery? "
-                "Restart the kernel, run all cells, and check again.")
+        return (
+            f"no answer came back for {what}. Did the notebook replace print/display machinery? "
+            "Restart the kernel, run all cells, and check again."
+        )
 
     # -- the kernel's history ---------------------------------------------------------
     def history(self) -> list[tuple[int, str]]:
@@ -197,18 +214,29 @@ class LiveBridge(CellBridge):
             return [self.view_of(cell, query) for cell in cells]
         if query.tag is not None or query.after is not None:
             if self.saved is None:
-                raise CheckFailed(f"nb.cell() with {query.describe()} needs the saved notebook (the kernel cannot "
-                                  "see tags or markdown), and grader.check() could not find it: pass "
-                                  "grader.check(notebook='your.ipynb').")
+                raise CheckFailed(
+                    f"nb.cell() with {query.describe()} needs the saved notebook (the kernel cannot "
+                    "see tags or markdown), and grader.check() could not find it: pass "
+                    "grader.check(notebook='your.ipynb')."
+                )
             return []
-        pred = ((lambda src: starts_with(src, str(query.starting_with))) if query.starting_with is not None
-                else (lambda src: contains_line(src, str(query.containing))))
+        pred = (
+            (lambda src: starts_with(src, str(query.starting_with)))
+            if query.starting_with is not None
+            else (lambda src: contains_line(src, str(query.containing)))
+        )
         count = self.latest(pred)
         if count is None:
-            hint = ("" if self.saved is not None else " A markdown heading can only be found in the saved "
-                    "notebook: save it, or pass grader.check(notebook='your.ipynb').")
-            raise CheckFailed(f"No cell run in this kernel has {query.describe()}. Run the exercise's cell, "
-                              f"keeping its heading or first line as given.{hint}")
+            hint = (
+                ""
+                if self.saved is not None
+                else " A markdown heading can only be found in the saved "
+                "notebook: save it, or pass grader.check(notebook='your.ipynb')."
+            )
+            raise CheckFailed(
+                f"No cell run in this kernel has {query.describe()}. Run the exercise's cell, "
+                f"keeping its heading or first line as given.{hint}"
+            )
         source = dict(self.history())[count]
         return [CellView(count - 1, source, "ok", None, "", self, count, note=NOT_SAVED, where=f"In [{count}]")]
 
@@ -216,24 +244,32 @@ class LiveBridge(CellBridge):
         if self.saved is None:
             return [[cell] for cell in self.locate_cells(query)]
         found = query.sections(self.saved.cells)
-        return [[self.view_of(cell, query) for cell in cells] for cells, _ in found] or \
-            [[cell] for cell in self.locate_cells(query)]
+        return [[self.view_of(cell, query) for cell in cells] for cells, _ in found] or [
+            [cell] for cell in self.locate_cells(query)
+        ]
 
     def view_of(self, cell: Cell, query: CellQuery) -> CellView:
         """A saved cell with what its latest run in this kernel produced (printed output and error
         only when the saved run is that latest run)."""
         count = self.latest(lambda src: _same_source(src, cell.source))
         if count is None and query.starting_with is not None and cell.kind == "code":
-            count = self.latest(lambda src: starts_with(src, str(query.starting_with)))   # edited since the last save
+            count = self.latest(lambda src: starts_with(src, str(query.starting_with)))  # edited since the last save
         if count is None:
-            return CellView(cell.index, cell.source, "not run", None, "", self, None,
-                            note="it has not been run in this kernel since the notebook was last saved: run it, "
-                                 "save the notebook, and check again")
+            return CellView(
+                cell.index,
+                cell.source,
+                "not run",
+                None,
+                "",
+                self,
+                None,
+                note="it has not been run in this kernel since the notebook was last saved: run it, "
+                "save the notebook, and check again",
+            )
         saved_count = self.saved.counts.get(cell.index) if self.saved else None
         if saved_count != count or self.saved is None:
             return CellView(cell.index, cell.source, "ok", None, "", self, count, note=NOT_SAVED)
         outputs = self.saved.outputs.get(cell.index, [])
         errors = [o for o in outputs if o.get("output_type") == "error"]
         error = f"{errors[0].get('ename', '')}: {errors[0].get('evalue', '')}".rstrip(": ") if errors else ""
-        return CellView(cell.index, cell.source, "error" if errors else "ok", stream_text(outputs), error,
-                        self, count)
+        return CellView(cell.index, cell.source, "error" if errors else "ok", stream_text(outputs), error, self, count)

@@ -14,6 +14,7 @@
 
 Hidden checks appear by name and pass/fail only, as everywhere else.
 """
+
 from __future__ import annotations
 
 import base64
@@ -77,11 +78,19 @@ def classroom_result(result: Result) -> dict[str, Any]:
     """The JSON the Classroom reporter reads, one entry per check."""
     tests = [_test_entry(c, result) for c in result.checks]
     if not tests:
-        tests = [{
-            "name": "submission", "status": "fail",
-            "message": "\n".join(result.errors) or "No checks ran.",
-            "test_code": "", "filename": "", "line_no": 0, "execution_time": "0.000s", "duration": 0, "score": 0,
-        }]
+        tests = [
+            {
+                "name": "submission",
+                "status": "fail",
+                "message": "\n".join(result.errors) or "No checks ran.",
+                "test_code": "",
+                "filename": "",
+                "line_no": 0,
+                "execution_time": "0.000s",
+                "duration": 0,
+                "score": 0,
+            }
+        ]
     return {
         "version": CLASSROOM_VERSION,
         "status": "pass" if result.passed else "fail",
@@ -93,9 +102,22 @@ def classroom_result(result: Result) -> dict[str, Any]:
 def error_result(message: str) -> dict[str, Any]:
     """The grader could not run (exit 2): the reporter marks the run as errored."""
     return {
-        "version": CLASSROOM_VERSION, "status": "error", "max_score": 0,
-        "tests": [{"name": "grader", "status": "error", "message": message, "test_code": "", "filename": "",
-                   "line_no": 0, "execution_time": "0.000s", "duration": 0, "score": 0}],
+        "version": CLASSROOM_VERSION,
+        "status": "error",
+        "max_score": 0,
+        "tests": [
+            {
+                "name": "grader",
+                "status": "error",
+                "message": message,
+                "test_code": "",
+                "filename": "",
+                "line_no": 0,
+                "execution_time": "0.000s",
+                "duration": 0,
+                "score": 0,
+            }
+        ],
     }
 
 
@@ -141,8 +163,14 @@ def error_annotations(result: Result) -> list[str]:
     file = _annotation_file(result.submission)
     lines = []
     if not result.readable:
-        lines.append(workflow_command("error", " ".join(result.errors) or "The notebook could not be read.",
-                                      title="Submission unreadable", file=file))
+        lines.append(
+            workflow_command(
+                "error",
+                " ".join(result.errors) or "The notebook could not be read.",
+                title="Submission unreadable",
+                file=file,
+            )
+        )
     for check in result.checks:
         if check.passed:
             continue

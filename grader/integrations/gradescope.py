@@ -13,6 +13,7 @@ notebook (a helpers.py, a model.pt) are shown read-only in its kernel's working 
 Exit codes: 0 every check passed, 1 a check failed or the submission is unusable,
 2 the grader could not run (results.json says so in every case).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,9 @@ def submission_files(folder: Path) -> list[Path]:
     """Every file the student submitted, minus macOS and Jupyter litter (relative paths)."""
     if not folder.is_dir():
         return []
-    return [p.relative_to(folder) for p in sorted(folder.rglob("*"))
-            if p.is_file() and not _ignored(p.relative_to(folder))]
+    return [
+        p.relative_to(folder) for p in sorted(folder.rglob("*")) if p.is_file() and not _ignored(p.relative_to(folder))
+    ]
 
 
 def find_notebooks(folder: Path) -> list[Path]:
@@ -66,10 +68,14 @@ def submission_problem(files: list[Path], notebooks: list[Path], assignment: Ass
     if not files:
         return f"Your submission is empty: no files arrived. {want}"
     if not notebooks:
-        return (f"No notebook (.ipynb file) was found in your submission. It holds: {_listing(files)}. "
-                f"{want} In Jupyter, use File > Download (or Save and Export Notebook As... > Notebook) to get the .ipynb file.")
-    return (f"Your submission holds {len(notebooks)} notebooks ({_listing(notebooks)}), and the grader cannot tell "
-            f"which one to grade. {want} Remove the others and submit again.")
+        return (
+            f"No notebook (.ipynb file) was found in your submission. It holds: {_listing(files)}. "
+            f"{want} In Jupyter, use File > Download (or Save and Export Notebook As... > Notebook) to get the .ipynb file."
+        )
+    return (
+        f"Your submission holds {len(notebooks)} notebooks ({_listing(notebooks)}), and the grader cannot tell "
+        f"which one to grade. {want} Remove the others and submit again."
+    )
 
 
 def problem_results(message: str, *, reason: str, files: list[Path] | None = None) -> dict[str, Any]:
@@ -79,8 +85,7 @@ def problem_results(message: str, *, reason: str, files: list[Path] | None = Non
         "output": message,
         "output_format": "text",
         "tests": [],
-        "extra_data": {"reason": reason, "files": [p.as_posix() for p in (files or [])],
-                       "grader_version": __version__},
+        "extra_data": {"reason": reason, "files": [p.as_posix() for p in (files or [])], "grader_version": __version__},
     }
 
 
@@ -113,9 +118,13 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         config = load_config(root / "source")
         assignment = load_assignment(root / "source" / str(config["assignment"]))
     except GraderError as exc:
-        _write(results, problem_results(
-            f"The autograder is misconfigured: {exc.message}. This is not a problem with your work; tell your instructor.",
-            reason="grader"))
+        _write(
+            results,
+            problem_results(
+                f"The autograder is misconfigured: {exc.message}. This is not a problem with your work; tell your instructor.",
+                reason="grader",
+            ),
+        )
         print(f"grader: error: {exc}", file=sys.stderr)
         return 2
 
@@ -124,7 +133,10 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     notebooks = find_notebooks(submission_dir)
     if len(notebooks) != 1:
         message = submission_problem(files, [n.relative_to(submission_dir) for n in notebooks], assignment)
-        _write(results, problem_results(message, reason="no notebook" if not notebooks else "several notebooks", files=files))
+        _write(
+            results,
+            problem_results(message, reason="no notebook" if not notebooks else "several notebooks", files=files),
+        )
         print(message, file=out)
         return 1
 
@@ -132,15 +144,23 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
     try:
         result = _grade(notebook, assignment, config)
     except GraderError as exc:
-        _write(results, problem_results(
-            f"The autograder could not run: {exc.message}. This is not a problem with your work; tell your instructor.",
-            reason="grader", files=files))
+        _write(
+            results,
+            problem_results(
+                f"The autograder could not run: {exc.message}. This is not a problem with your work; tell your instructor.",
+                reason="grader",
+                files=files,
+            ),
+        )
         print(f"grader: error: {exc}", file=sys.stderr)
         return exc.exit_code
     result.submission = notebook.relative_to(submission_dir).as_posix()
     if notebook.name != assignment.notebook:
-        result.errors.insert(0, f"Your notebook is named {notebook.name}, but the assignment asks for "
-                                f"{assignment.notebook}. It was graded anyway; name it {assignment.notebook} next time.")
+        result.errors.insert(
+            0,
+            f"Your notebook is named {notebook.name}, but the assignment asks for "
+            f"{assignment.notebook}. It was graded anyway; name it {assignment.notebook} next time.",
+        )
     return _write_verdict(result, assignment, root, out)
 
 
@@ -150,8 +170,11 @@ def _grade(notebook: Path, assignment: Assignment, config: dict[str, Any]) -> Re
     from grader.options import Options, parse_device, parse_sandbox
     from grader.submission.opened import open_submission
 
-    options = Options(device=parse_device(config.get("device", "auto")),
-                      sandbox=parse_sandbox(config.get("sandbox", "auto")), hidden=bool(config.get("hidden", True)))
+    options = Options(
+        device=parse_device(config.get("device", "auto")),
+        sandbox=parse_sandbox(config.get("sandbox", "auto")),
+        hidden=bool(config.get("hidden", True)),
+    )
     # the other files the student uploaded come with the notebook (bounded, named safely)
     with open_submission(notebook, assignment, deep=True) as opened:
         return grade(notebook, assignment, options, submission=opened.submission)
@@ -165,7 +188,7 @@ def _write_verdict(result: Result, assignment: Assignment, root: Path, out: Any)
     from grader.integrations.gradescope_results import to_gradescope
     from grader.policy.submitted import shown, stamped
 
-    result = stamped(result, gradescope_stamp(root))      # when it came in, who sent it (submission_metadata.json)
+    result = stamped(result, gradescope_stamp(root))  # when it came in, who sent it (submission_metadata.json)
     late = shown(result, assignment.deadline).late_data()
     _write(root / "results" / "results.json", to_gradescope(result, assignment.visibility, late))
     print(render_text(result, title=assignment.title), file=out)
@@ -177,12 +200,15 @@ def _write_verdict(result: Result, assignment: Assignment, root: Path, out: Any)
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.integrations.gradescope",
-                                     description="Grade a Gradescope submission (what run_autograder calls).")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.integrations.gradescope",
+        description="Grade a Gradescope submission (what run_autograder calls).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="grade <root>/submission into <root>/results/results.json")
-    p.add_argument("--root", type=Path, default=None,
-                   help=f"the autograder root (default: ${ROOT_ENV}, else {DEFAULT_ROOT})")
+    p.add_argument(
+        "--root", type=Path, default=None, help=f"the autograder root (default: ${ROOT_ENV}, else {DEFAULT_ROOT})"
+    )
     args = parser.parse_args(argv)
     return run(args.root)
 

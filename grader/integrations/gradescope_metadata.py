@@ -4,6 +4,7 @@ Gradescope holds an extension for them (`users[0].assignment.due_date` later tha
 assignment's `due_date`). The [deadline] of assignment.toml stays the late policy; Gradescope
 supplies the facts. A file that is missing or unreadable leaves the time "unknown" (flagged,
 never penalised)."""
+
 from __future__ import annotations
 
 import json
@@ -45,6 +46,11 @@ def gradescope_stamp(root: Path) -> Stamp:
         return Stamp(submitted_from=UNKNOWN)
     created = parse_time(str(data.get("created_at") or ""))
     user = _user(data)
-    return Stamp(submitted_at=created.isoformat() if created else "", submitted_from="gradescope" if created else UNKNOWN,
-                 due=_extension(data, user), lms="gradescope", lms_id=str(user.get("id") or ""),
-                 display_name=str(user.get("name") or ""))
+    return Stamp(
+        submitted_at=created.isoformat() if created else "",
+        submitted_from="gradescope" if created else UNKNOWN,
+        due=_extension(data, user),
+        lms="gradescope",
+        lms_id=str(user.get("id") or ""),
+        display_name=str(user.get("name") or ""),
+    )

@@ -6,6 +6,7 @@ visibility from the assignment's [visibility]; the questions a person grades fol
 (grader.policy.manual); the late policy's facts and a grader's adjustments (grader serve) change
 the score and say so.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def _summary_output(result: Result) -> str:
     lines = [f"Score: {final.final:g}/{final.max_score:g} on {result.device} ({result.isolation})."]
     if result.manual:
         left = waiting(result)
-        lines.append(f"Questions graded by a person: {final.manual:g} points given"
-                     + (f"; {len(left)} waiting for a grader ({', '.join(left)})." if left else "."))
+        lines.append(
+            f"Questions graded by a person: {final.manual:g} points given"
+            + (f"; {len(left)} waiting for a grader ({', '.join(left)})." if left else ".")
+        )
     lines += result.errors
     for cell in result.cells:
         lines.append(cell.message if cell.kind == "skipped" else f"Cell {cell.index + 1}: {cell.message}")
@@ -49,8 +52,12 @@ def _file_words(row: dict[str, Any]) -> str:
     return f"{row['name']} ({size_words(int(row['bytes']))}{sent})"
 
 
-def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
-                  late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None) -> dict[str, Any]:
+def to_gradescope(
+    result: Result,
+    visibility: dict[str, str] | None = None,
+    late: dict[str, Any] | None = None,
+    grade: "FinalGrade | None" = None,
+) -> dict[str, Any]:
     """results.json in Gradescope's schema, with our facts under extra_data. `late`: the late
     policy's facts (grader.policy.submitted.Shown.late_data); its "final" is the score then.
     `grade`: the final grade where graders adjusted it (grader serve): `score` is its final, an
@@ -64,8 +71,8 @@ def to_gradescope(result: Result, visibility: dict[str, str] | None = None,
     return {
         "score": grade.final if grade else (late["final"] if late else final.final),
         "execution_time": round(result.execution_time, 3),
-        "output": _summary_output(result) + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}."
-                                             if late else ""),
+        "output": _summary_output(result)
+        + (f"\nLate policy: {late['words']}. Final score: {late['final']:g}." if late else ""),
         "output_format": "text",
         "tests": tests,
         "extra_data": _extra_data(result, final, late, grade),
@@ -87,13 +94,18 @@ def _check_test(check: CheckResult, visibility: dict[str, str], adjusted: dict[s
         "tags": [check.exercise] + (["hidden"] if check.hidden else []),
         "visibility": _visibility(check, visibility),
         "output_format": "text",
-        "extra_data": {"exercise": check.exercise, "check": check.name, "hidden": check.hidden,
-                       **({"carried_forward": check.carried_forward} if check.carried_forward else {})},
+        "extra_data": {
+            "exercise": check.exercise,
+            "check": check.name,
+            "hidden": check.hidden,
+            **({"carried_forward": check.carried_forward} if check.carried_forward else {}),
+        },
     }
 
 
-def _extra_data(result: Result, final: "FinalGrade", late: dict[str, Any] | None,
-                grade: "FinalGrade | None") -> dict[str, Any]:
+def _extra_data(
+    result: Result, final: "FinalGrade", late: dict[str, Any] | None, grade: "FinalGrade | None"
+) -> dict[str, Any]:
     """results.json's extra_data: the verdict's facts, and the files, manual points, late policy,
     LMS and adjustments where there are any."""
     return {
@@ -117,9 +129,21 @@ def _grade_data(grade: "FinalGrade | None") -> dict[str, Any]:
     """extra_data's "automatic_score" and "adjustments": only for a grade a grader changed."""
     if grade is None:
         return {}
-    return {"automatic_score": grade.automatic,
-            "adjustments": [{"kind": a.kind, "name": a.name, "points": a.points, "reason": a.reason, "by": a.by,
-                             "at": a.at, "earlier": a.earlier} for a in grade.applied]}
+    return {
+        "automatic_score": grade.automatic,
+        "adjustments": [
+            {
+                "kind": a.kind,
+                "name": a.name,
+                "points": a.points,
+                "reason": a.reason,
+                "by": a.by,
+                "at": a.at,
+                "earlier": a.earlier,
+            }
+            for a in grade.applied
+        ],
+    }
 
 
 def _files_data(result: Result) -> dict[str, Any]:
@@ -129,6 +153,10 @@ def _files_data(result: Result) -> dict[str, Any]:
     return {"files": result.files, "files_refused": result.files_refused}
 
 
-def dumps_gradescope(result: Result, visibility: dict[str, str] | None = None,
-                     late: dict[str, Any] | None = None, grade: "FinalGrade | None" = None) -> str:
+def dumps_gradescope(
+    result: Result,
+    visibility: dict[str, str] | None = None,
+    late: dict[str, Any] | None = None,
+    grade: "FinalGrade | None" = None,
+) -> str:
     return json.dumps(to_gradescope(result, visibility, late, grade), indent=2)

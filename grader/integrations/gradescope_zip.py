@@ -15,6 +15,7 @@
 The same inputs give the same bytes: every entry has one fixed time. What happens inside the
 image is grader.integrations.gradescope.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,9 @@ __all__ = ["CONFIG_NAME", "IGNORED_PARTS", "TORCH_INDEX", "TORCH_VERSION", "ZipR
 CONFIG_NAME = "grader-gradescope.json"
 TORCH_VERSION = "2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
-IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}   # never zipped; litter in a submission
-ZIP_COURSE = "course"                 # the course folder inside the zip: the grader's layout below it
-ZIP_TIME = (2020, 1, 1, 0, 0, 0)      # fixed, so that the same inputs give the same zip
+IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", ".git"}  # never zipped; litter in a submission
+ZIP_COURSE = "course"  # the course folder inside the zip: the grader's layout below it
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed, so that the same inputs give the same zip
 
 SETUP_SH = r"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image.
@@ -122,7 +123,7 @@ def _walk(folder: Path) -> list[Path]:
 
 def _grader_source() -> tuple[Path, str | None]:
     """The grader package folder, and the project's pyproject.toml text when it is beside it."""
-    package = Path(__file__).resolve().parent.parent      # grader/, above integrations/
+    package = Path(__file__).resolve().parent.parent  # grader/, above integrations/
     pyproject = package.parent / "pyproject.toml"
     if pyproject.is_file() and "torch-notebook-grader" in pyproject.read_text(encoding="utf-8"):
         return package, pyproject.read_text(encoding="utf-8")
@@ -136,7 +137,17 @@ def _fallback_pyproject() -> str:
     try:
         requires = [r for r in (metadata.requires("torch-notebook-grader") or []) if "extra ==" not in r]
     except metadata.PackageNotFoundError:
-        requires = ["torch", "numpy", "nbformat", "nbclient", "jupyter_client", "ipykernel", "pyzmq", "jinja2", "pytest"]
+        requires = [
+            "torch",
+            "numpy",
+            "nbformat",
+            "nbclient",
+            "jupyter_client",
+            "ipykernel",
+            "pyzmq",
+            "jinja2",
+            "pytest",
+        ]
     deps = ",\n".join(f"    {json.dumps(r)}" for r in requires)
     return (
         '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n\n'
@@ -160,29 +171,44 @@ def _strip_readme(pyproject: str) -> str:
     return "\n".join(line for line in pyproject.splitlines() if not line.strip().startswith("readme")) + "\n"
 
 
-def build_zip(assignment: Assignment, out: Path, *, hidden: bool = True, device: str = "auto",
-              sandbox: str = "auto") -> ZipReport:
+def build_zip(
+    assignment: Assignment, out: Path, *, hidden: bool = True, device: str = "auto", sandbox: str = "auto"
+) -> ZipReport:
     """Write the Gradescope autograder zip for `assignment` to `out`."""
     out = Path(out)
     if out.exists() and out.is_dir():
-        raise UsageError(f"{out} is a folder", hint="give the path of the .zip file to write, e.g. --out autograder.zip")
+        raise UsageError(
+            f"{out} is a folder", hint="give the path of the .zip file to write, e.g. --out autograder.zip"
+        )
     if not assignment.public_checks.is_dir():
         raise UsageError(f"the assignment has no checks folder at {assignment.public_checks}")
     report = ZipReport(path=out)
     config = {
-        "assignment": f"{ZIP_COURSE}/{ASSIGNMENTS}/{assignment.slug}", "slug": assignment.slug,
-        "title": assignment.title, "notebook": assignment.notebook, "device": device, "sandbox": sandbox,
-        "hidden": hidden, "grader_version": __version__, "torch": TORCH_VERSION, "torch_index": TORCH_INDEX,
+        "assignment": f"{ZIP_COURSE}/{ASSIGNMENTS}/{assignment.slug}",
+        "slug": assignment.slug,
+        "title": assignment.title,
+        "notebook": assignment.notebook,
+        "device": device,
+        "sandbox": sandbox,
+        "hidden": hidden,
+        "grader_version": __version__,
+        "torch": TORCH_VERSION,
+        "torch_index": TORCH_INDEX,
     }
     package, pyproject = _grader_source()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".partial")
     with zipfile.ZipFile(tmp, "w") as zf:
+
         def add(name: str, data: bytes | str, executable: bool = False) -> None:
             _add(zf, name, data, executable)
             report.files.append(name)
 
-        add("setup.sh", SETUP_SH.replace("__TORCH_INDEX__", TORCH_INDEX).replace("__TORCH_VERSION__", TORCH_VERSION), True)
+        add(
+            "setup.sh",
+            SETUP_SH.replace("__TORCH_INDEX__", TORCH_INDEX).replace("__TORCH_VERSION__", TORCH_VERSION),
+            True,
+        )
         add("run_autograder", RUN_AUTOGRADER, True)
         add("constraints.txt", f"# A CPU build: install with --index-url {TORCH_INDEX}\ntorch=={TORCH_VERSION}\n")
         add(CONFIG_NAME, json.dumps(config, indent=2) + "\n")
@@ -210,5 +236,5 @@ def _add_course(add: Callable[[str, bytes], Any], assignment: Assignment, report
             if path.suffix == ".py":
                 report.hidden_checks += 1
     if hidden and assignment.solutions is not None:
-        for rel in assignment.hidden_files:       # [files] hidden: for the checks, never in a kernel
+        for rel in assignment.hidden_files:  # [files] hidden: for the checks, never in a kernel
             add(f"{ZIP_COURSE}/{SOLUTIONS}/{slug}/{rel}", (assignment.solutions / rel).read_bytes())

@@ -6,6 +6,7 @@
 `userid` the Canvas user id, `attachmentid` the upload's id (larger: uploaded later). A file
 uploaded again under the same name is renamed by Canvas `filename-1.ext`, `filename-2.ext`.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,10 +20,10 @@ _AGAIN = re.compile(r"^(?P<stem>.+)-\d+(?P<ext>\.[^.]+)$")
 
 @dataclass(frozen=True)
 class CanvasFile:
-    key: str              # lastfirst
+    key: str  # lastfirst
     user_id: str
     attachment_id: int
-    filename: str         # as the student uploaded it (with Canvas's -N for a repeat)
+    filename: str  # as the student uploaded it (with Canvas's -N for a repeat)
     late: bool
 
 
@@ -31,8 +32,13 @@ def parse_canvas_name(name: str) -> CanvasFile | None:
     match = _NAME.match(name)
     if match is None:
         return None
-    return CanvasFile(key=match["key"], user_id=match["uid"], attachment_id=int(match["aid"]),
-                      filename=match["file"], late=bool(match["late"]))
+    return CanvasFile(
+        key=match["key"],
+        user_id=match["uid"],
+        attachment_id=int(match["aid"]),
+        filename=match["file"],
+        late=bool(match["late"]),
+    )
 
 
 def upload_name(filename: str, others: set[str]) -> str:

@@ -8,6 +8,7 @@ recorded it), then SIS Login ID (the grader's student id), then name ("Last, Fir
 "First Last" against the display name or the id); a name two roster rows share matches neither.
 Students matched to no row are listed, never guessed; rows no student matched keep their cell.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,22 +29,29 @@ FIXED = ("Student", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Sect
 class CanvasExport:
     text: str
     column: str
-    matched: dict[str, int] = field(default_factory=dict)     # student -> roster line
+    matched: dict[str, int] = field(default_factory=dict)  # student -> roster line
     unmatched: list[ClassGrade] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
 def read_roster(path: Path) -> list[list[str]]:
     """The roster's rows, header first; a file that is not a Canvas export is a UsageError naming the line."""
-    rows = csv_rows(path, "give the CSV that Canvas's Grades > Export > Export Entire Gradebook wrote",
-                    "give the file as Canvas exported it, unedited")
+    rows = csv_rows(
+        path,
+        "give the CSV that Canvas's Grades > Export > Export Entire Gradebook wrote",
+        "give the file as Canvas exported it, unedited",
+    )
     if not rows or "Student" not in rows[0] or "ID" not in rows[0]:
-        raise UsageError(f"{path}, line 1: not a Canvas gradebook export (no Student and ID columns)",
-                         hint="export it from Canvas: Grades > Export > Export Entire Gradebook")
+        raise UsageError(
+            f"{path}, line 1: not a Canvas gradebook export (no Student and ID columns)",
+            hint="export it from Canvas: Grades > Export > Export Entire Gradebook",
+        )
     for number, row in enumerate(rows[1:], start=2):
         if row and len(row) != len(rows[0]):
-            raise UsageError(f"{path}, line {number}: {len(row)} values, the header has {len(rows[0])}",
-                             hint="give the file as Canvas exported it, unedited")
+            raise UsageError(
+                f"{path}, line {number}: {len(row)} values, the header has {len(rows[0])}",
+                hint="give the file as Canvas exported it, unedited",
+            )
     return rows
 
 
@@ -55,12 +63,16 @@ def pick_column(header: list[str], column: str | None, names: tuple[str, ...], r
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            raise UsageError(f"{roster}, line 1: {len(hits)} columns are named {want!r}",
-                             hint="give the whole header, with Canvas's (id), as --column")
+            raise UsageError(
+                f"{roster}, line 1: {len(hits)} columns are named {want!r}",
+                hint="give the whole header, with Canvas's (id), as --column",
+            )
     candidates = [h for h in header if _ID_SUFFIX.search(h)]
     what = f"no column {column!r}" if column else f"no column named {' or '.join(repr(n) for n in names)}"
-    raise UsageError(f"{roster}, line 1: {what}", hint="the assignment columns: " + (", ".join(candidates) or "none")
-                     + "; choose one with --column")
+    raise UsageError(
+        f"{roster}, line 1: {what}",
+        hint="the assignment columns: " + (", ".join(candidates) or "none") + "; choose one with --column",
+    )
 
 
 def _name_keys(row: dict[str, str]) -> set[str]:
@@ -117,8 +129,10 @@ def canvas_import(grades: list[ClassGrade], roster: Path, column: str | None, na
     possible = next((r[at] for r in rows[1:] if r and r[0].strip() == "Points Possible"), "")
     top = max((g.max_score for g in grades), default=0.0)
     if possible and _number(possible) not in (None, top):
-        export.warnings.append(f"the column's Points Possible is {possible}, the assignment's {top:g}: "
-                               f"the grades go out as points out of {top:g}")
+        export.warnings.append(
+            f"the column's Points Possible is {possible}, the assignment's {top:g}: "
+            f"the grades go out as points out of {top:g}"
+        )
     export.text = csv_text(rows)
     return export
 

@@ -10,6 +10,7 @@ students of one download share one, each gets `-<LMS id>` added. A student's not
 latest upload of each name; if that leaves several and none is named like the assignment's,
 the latest upload, and a warning names the ones left out.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,25 +28,26 @@ __all__ = ["LMS_CHOICES", "LmsChoice", "LmsStudent", "Regrouped", "regroup"]
 
 LmsChoice = Literal["auto", "canvas", "moodle", "none"]
 LMS_CHOICES: tuple[str, ...] = ("auto", "canvas", "moodle", "none")
-FORMATS = ("Canvas: lastfirst_[LATE_]userid_attachmentid_file.ipynb; "
-           "Moodle: folders 'Full Name_id_assignsubmission_file_'")
+FORMATS = (
+    "Canvas: lastfirst_[LATE_]userid_attachmentid_file.ipynb; Moodle: folders 'Full Name_id_assignsubmission_file_'"
+)
 
 
 @dataclass(frozen=True)
 class LmsStudent:
     """Who the LMS says sent a submission."""
 
-    lms: str                        # canvas, moodle
+    lms: str  # canvas, moodle
     lms_id: str
     display_name: str
-    late: bool | None = None        # the LMS's own late marker (Canvas); None: it says nothing
-    sources: tuple[str, ...] = ()   # the download's names of the files kept
+    late: bool | None = None  # the LMS's own late marker (Canvas); None: it says nothing
+    sources: tuple[str, ...] = ()  # the download's names of the files kept
 
 
 @dataclass
 class Regrouped:
-    root: Path                                            # the folder to read students from
-    lms: str = ""                                         # "" when the names fit no LMS
+    root: Path  # the folder to read students from
+    lms: str = ""  # "" when the names fit no LMS
     students: dict[str, LmsStudent] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -53,11 +55,11 @@ class Regrouped:
 
 @dataclass
 class _Upload:
-    key: str                        # the student's name in the download
+    key: str  # the student's name in the download
     lms_id: str
     display_name: str
-    name: str                       # the file's name as uploaded (a relative path)
-    order: int                      # later uploads have larger numbers
+    name: str  # the file's name as uploaded (a relative path)
+    order: int  # later uploads have larger numbers
     path: Path
     source: str
     late: bool | None = None
@@ -65,7 +67,9 @@ class _Upload:
 
 def _entries(folder: Path, exclude: tuple[Path, ...]) -> list[Path]:
     skip = {p.resolve() for p in exclude}
-    return [p for p in sorted(folder.iterdir()) if not skipped(p.name) and not p.is_symlink() and p.resolve() not in skip]
+    return [
+        p for p in sorted(folder.iterdir()) if not skipped(p.name) and not p.is_symlink() and p.resolve() not in skip
+    ]
 
 
 def _canvas(items: list[Path]) -> tuple[list[_Upload], list[Path]]:
@@ -75,8 +79,18 @@ def _canvas(items: list[Path]) -> tuple[list[_Upload], list[Path]]:
         if parsed is None:
             odd.append(item)
             continue
-        uploads.append(_Upload(parsed.key, parsed.user_id, parsed.key, parsed.filename, parsed.attachment_id,
-                               item, item.name, parsed.late))
+        uploads.append(
+            _Upload(
+                parsed.key,
+                parsed.user_id,
+                parsed.key,
+                parsed.filename,
+                parsed.attachment_id,
+                item,
+                item.name,
+                parsed.late,
+            )
+        )
     return uploads, odd
 
 
@@ -90,11 +104,23 @@ def _moodle(items: list[Path]) -> tuple[list[_Upload], list[Path]]:
             for path in sorted(p for p in item.rglob("*") if p.is_file() and not p.is_symlink()):
                 rel = path.relative_to(item)
                 if not any(skipped(part) for part in rel.parts):
-                    uploads.append(_Upload(parsed.display_name, parsed.participant, parsed.display_name,
-                                           rel.as_posix(), 0, path, f"{item.name}/{rel.as_posix()}"))
+                    uploads.append(
+                        _Upload(
+                            parsed.display_name,
+                            parsed.participant,
+                            parsed.display_name,
+                            rel.as_posix(),
+                            0,
+                            path,
+                            f"{item.name}/{rel.as_posix()}",
+                        )
+                    )
         else:
-            uploads.append(_Upload(parsed.display_name, parsed.participant, parsed.display_name, parsed.filename,
-                                   0, item, item.name))
+            uploads.append(
+                _Upload(
+                    parsed.display_name, parsed.participant, parsed.display_name, parsed.filename, 0, item, item.name
+                )
+            )
     return uploads, odd
 
 
@@ -129,8 +155,9 @@ def _keep(uploads: list[_Upload], notebook_name: str) -> tuple[list[_Upload], li
 
 
 def _renamed(upload: _Upload, name: str) -> _Upload:
-    return _Upload(upload.key, upload.lms_id, upload.display_name, name, upload.order, upload.path, upload.source,
-                   upload.late)
+    return _Upload(
+        upload.key, upload.lms_id, upload.display_name, name, upload.order, upload.path, upload.source, upload.late
+    )
 
 
 def _copy(uploads: list[_Upload], dest: Path) -> None:
@@ -149,8 +176,10 @@ def _pick(folder: Path, choice: str, exclude: tuple[Path, ...]) -> tuple[str, li
     if choice in found:
         uploads, odd = found[choice]
         if not uploads:
-            raise UsageError(f"--lms {choice}: no name in {folder} fits {choice.capitalize()}'s download format",
-                             hint=f"the formats: {FORMATS}; or use --lms auto (plain names: file stems as ids)")
+            raise UsageError(
+                f"--lms {choice}: no name in {folder} fits {choice.capitalize()}'s download format",
+                hint=f"the formats: {FORMATS}; or use --lms auto (plain names: file stems as ids)",
+            )
         return choice, uploads, odd
     fits = {lms: len({u.source.split("/")[0] for u in ups}) for lms, (ups, _) in found.items()}
     best = max(fits, key=lambda lms: fits[lms])
@@ -159,16 +188,22 @@ def _pick(folder: Path, choice: str, exclude: tuple[Path, ...]) -> tuple[str, li
     return best, found[best][0], found[best][1]
 
 
-def regroup(folder: Path, choice: str, notebook_name: str, scratch: Path, label: str = "",
-            exclude: tuple[Path, ...] = ()) -> Regrouped:
+def regroup(
+    folder: Path, choice: str, notebook_name: str, scratch: Path, label: str = "", exclude: tuple[Path, ...] = ()
+) -> Regrouped:
     """The class in `folder` as one folder per student under `scratch` (or `folder` itself when its
     names fit no LMS, or `choice` is "none")."""
     if choice == "none":
         return Regrouped(root=folder)
     lms, uploads, odd = _pick(folder, choice, exclude)
     if not lms:
-        return Regrouped(root=folder, notes=[f"the names in {label or folder} fit no LMS download format "
-                                              f"({FORMATS}): each file's or folder's name (without .ipynb) is the student id"])
+        return Regrouped(
+            root=folder,
+            notes=[
+                f"the names in {label or folder} fit no LMS download format "
+                f"({FORMATS}): each file's or folder's name (without .ipynb) is the student id"
+            ],
+        )
     out = Regrouped(root=scratch, lms=lms)
     ids = _ids(uploads, lms)
     for lms_id, student in sorted(ids.items(), key=lambda kv: kv[1]):
@@ -176,12 +211,17 @@ def regroup(folder: Path, choice: str, notebook_name: str, scratch: Path, label:
         kept, left = _keep(mine, notebook_name)
         _copy(kept, scratch / student)
         lates = [u.late for u in kept if u.late is not None]
-        out.students[student] = LmsStudent(lms=lms, lms_id=lms_id, display_name=mine[0].display_name,
-                                           late=any(lates) if lates else None,
-                                           sources=tuple(label + u.source for u in kept))
+        out.students[student] = LmsStudent(
+            lms=lms,
+            lms_id=lms_id,
+            display_name=mine[0].display_name,
+            late=any(lates) if lates else None,
+            sources=tuple(label + u.source for u in kept),
+        )
         if any(u.name.lower().endswith(".ipynb") for u in left):
-            out.warnings.append(f"{student}: graded the latest upload; left out " +
-                                ", ".join(label + u.source for u in left))
+            out.warnings.append(
+                f"{student}: graded the latest upload; left out " + ", ".join(label + u.source for u in left)
+            )
     for item in odd:
         _odd(item, scratch, lms, label, out)
     return out
@@ -195,7 +235,9 @@ def _odd(item: Path, scratch: Path, lms: str, label: str, out: Regrouped) -> Non
     target = scratch / item.name
     student = item.name[: -len(".ipynb")] if item.is_file() else item.name
     if target.exists() or student in out.students:
-        out.warnings.append(f"{label}{item.name} fits no {lms.capitalize()} name, and its name is a student's: left out")
+        out.warnings.append(
+            f"{label}{item.name} fits no {lms.capitalize()} name, and its name is a student's: left out"
+        )
         return
     out.warnings.append(f"{label}{item.name} fits no {lms.capitalize()} name; graded as student '{student}'")
     (shutil.copytree if item.is_dir() else shutil.copy2)(item, target)

@@ -1,6 +1,7 @@
 """The grades that go back to an LMS: the latest verdict of each student of one assignment in a
 gradebook, as grader.policy.final's final grade (through grader.policy.submitted.shown), with
 the LMS id and display name the verdict recorded. Also `grader export csv`'s plain table."""
+
 from __future__ import annotations
 
 import csv
@@ -22,10 +23,10 @@ class ClassGrade:
     lms: str
     lms_id: str
     display_name: str
-    score: float              # the checks' score
-    final: float              # what goes out
+    score: float  # the checks' score
+    final: float  # what goes out
     max_score: float
-    late: str                 # the late policy's words ("" where none applies)
+    late: str  # the late policy's words ("" where none applies)
     submitted_at: str
 
     def comment(self) -> str:
@@ -47,8 +48,10 @@ def gradebook_url(value: str) -> str:
         return value
     folder = Path(value)
     if not (folder / SQLITE_FILE).is_file():
-        raise UsageError(f"--gradebook {value}: no {SQLITE_FILE} there",
-                         hint="give the folder that `grader batch --out` wrote, or the gradebook's URL (--db)")
+        raise UsageError(
+            f"--gradebook {value}: no {SQLITE_FILE} there",
+            hint="give the folder that `grader batch --out` wrote, or the gradebook's URL (--db)",
+        )
     return default_url(folder)
 
 
@@ -63,23 +66,35 @@ def class_grades(assignment: Assignment, url: str) -> list[ClassGrade]:
     book = Gradebook(url)
     try:
         stored = book.verdicts_of(assignment.slug)
-        stored = with_manual_grades(book, assignment, stored)       # given so far to questions a person grades
-        latest = {v.student: v for v in sorted(stored.values(), key=lambda v: v.graded_at)}   # the latest of each
+        stored = with_manual_grades(book, assignment, stored)  # given so far to questions a person grades
+        latest = {v.student: v for v in sorted(stored.values(), key=lambda v: v.graded_at)}  # the latest of each
         adjusted = current_adjustments(book, assignment.slug, {s: v.sha256 for s, v in latest.items()})
     finally:
         book.close()
     out = []
     for student, verdict in sorted(latest.items()):
         result = verdict.result
-        grade = shown(result, assignment.deadline, adjusted.get(student, ()))     # the desk's adjustments too
+        grade = shown(result, assignment.deadline, adjusted.get(student, ()))  # the desk's adjustments too
         late = grade.penalty
         words = grade.words if late is not None and (late.late_by_seconds > 0 or late.unknown) else ""
-        out.append(ClassGrade(student=student, lms=result.lms, lms_id=result.lms_id, display_name=result.display_name,
-                              score=result.score, final=grade.grade.final, max_score=grade.grade.max_score,
-                              late=words, submitted_at=result.submitted_at))
+        out.append(
+            ClassGrade(
+                student=student,
+                lms=result.lms,
+                lms_id=result.lms_id,
+                display_name=result.display_name,
+                score=result.score,
+                final=grade.grade.final,
+                max_score=grade.grade.max_score,
+                late=words,
+                submitted_at=result.submitted_at,
+            )
+        )
     if not out:
-        raise UsageError(f"the gradebook {url} holds no verdict of {assignment.slug}",
-                         hint="grade the class first: grader batch SUBMISSIONS --assignment DIR --out DIR")
+        raise UsageError(
+            f"the gradebook {url} holds no verdict of {assignment.slug}",
+            hint="grade the class first: grader batch SUBMISSIONS --assignment DIR --out DIR",
+        )
     return out
 
 
@@ -92,6 +107,20 @@ def plain_csv(grades: list[ClassGrade]) -> str:
     writer = csv.writer(out)
     writer.writerow(PLAIN_COLUMNS)
     for g in grades:
-        writer.writerow([inert(v) for v in (g.student, g.lms, g.lms_id, g.display_name, g.submitted_at, g.score,
-                                            g.late, g.final, g.max_score)])
+        writer.writerow(
+            [
+                inert(v)
+                for v in (
+                    g.student,
+                    g.lms,
+                    g.lms_id,
+                    g.display_name,
+                    g.submitted_at,
+                    g.score,
+                    g.late,
+                    g.final,
+                    g.max_score,
+                )
+            ]
+        )
     return out.getvalue()

@@ -6,6 +6,7 @@
 or, with "Download submissions in folders" off, flat files `Full Name_id_assignsubmission_file_name`.
 The id is the participant identifier the grading worksheet's `Identifier` column shows ("Participant 123").
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,8 @@ _FOLDER = re.compile(r"^(?P<name>.+?)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a
 class MoodleName:
     display_name: str
     participant: str
-    plugin: str           # file, onlinetext, ...
-    filename: str         # "" for a folder; the file's own name for a flat file
+    plugin: str  # file, onlinetext, ...
+    filename: str  # "" for a folder; the file's own name for a flat file
 
 
 def parse_moodle_name(name: str, *, folder: bool) -> MoodleName | None:
@@ -29,5 +30,6 @@ def parse_moodle_name(name: str, *, folder: bool) -> MoodleName | None:
     match = _FOLDER.match(name)
     if match is None or (folder and match["file"]) or (not folder and not match["file"]):
         return None
-    return MoodleName(display_name=match["name"].strip(), participant=match["id"], plugin=match["plugin"],
-                      filename=match["file"])
+    return MoodleName(
+        display_name=match["name"].strip(), participant=match["id"], plugin=match["plugin"], filename=match["file"]
+    )

@@ -4,6 +4,7 @@ Moodle download recorded, else the `Full name` when exactly one row has it; `Gra
 `Feedback comments` filled; every other column kept as Moodle wrote it. Unmatched students are
 listed, never guessed. Upload it with "Upload grading worksheet" (and "allow updating records
 modified more recently in Moodle" when Moodle asks)."""
+
 from __future__ import annotations
 
 import html
@@ -30,8 +31,10 @@ def _rows(path: Path) -> list[list[str]]:
     rows = csv_rows(path, "give the grading worksheet Moodle's 'Download grading worksheet' wrote")
     missing = [c for c in NEEDED if not rows or c not in rows[0]]
     if missing:
-        raise UsageError(f"{path}, line 1: not a Moodle grading worksheet (no {', '.join(missing)} column)",
-                         hint="download it in Moodle: the assignment's View all submissions > Download grading worksheet")
+        raise UsageError(
+            f"{path}, line 1: not a Moodle grading worksheet (no {', '.join(missing)} column)",
+            hint="download it in Moodle: the assignment's View all submissions > Download grading worksheet",
+        )
     for number, row in enumerate(rows[1:], start=2):
         if row and len(row) != len(rows[0]):
             raise UsageError(f"{path}, line {number}: {len(row)} values, the header has {len(rows[0])}")

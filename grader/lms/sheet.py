@@ -1,6 +1,7 @@
 """CSV cells a spreadsheet will not run: text that starts like a formula (=, +, -, @, a tab or a
 carriage return) gets a leading apostrophe, as OWASP advises. Numbers stay numbers. Every CSV the
 grader writes (grades.csv, the LMS exports) goes through `inert`."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,12 @@ _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 def inert(value: Any) -> Any:
     """`value` as a cell no spreadsheet runs as a formula (a plain number such as -1.5, or a lone "-"
     as Moodle writes for "never", stays as it is)."""
-    if (isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value)
-            and value not in ("-", "+")):
+    if (
+        isinstance(value, str)
+        and value.startswith(FORMULA_STARTS)
+        and not _NUMBER.fullmatch(value)
+        and value not in ("-", "+")
+    ):
         return "'" + value
     return value
 

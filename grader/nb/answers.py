@@ -6,6 +6,7 @@ functions ask for them through the bridge, like any other value. `rerun` sends t
 source back with the check's own values in place of the notebook's, to run in a copy of the
 namespace as it was just before the cell, so an answer is tried on inputs the student never saw.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -22,11 +23,15 @@ if TYPE_CHECKING:
     from grader.nb.calls import AgentBridge
 
 TOO_SLOW = "{what} did not finish within {timeout:g} s (timeout). Look for an endless loop or a very slow computation."
-OVERWRITTEN = ("{label} assigns {names} itself before using {them}, so it could not be tried on other inputs. "
-               "Keep the exercise's data cell as given and compute your answer in a cell of its own, from "
-               "those names.")
-NO_ANSWER = ("{label} shows no answer: its last line is neither an expression nor an assignment. End the "
-             "cell with the answer, as `y = ...` or a last line `y`, run it, and check again.")
+OVERWRITTEN = (
+    "{label} assigns {names} itself before using {them}, so it could not be tried on other inputs. "
+    "Keep the exercise's data cell as given and compute your answer in a cell of its own, from "
+    "those names."
+)
+NO_ANSWER = (
+    "{label} shows no answer: its last line is neither an expression nor an assignment. End the "
+    "cell with the answer, as `y = ...` or a last line `y`, run it, and check again."
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,9 @@ class Notes:
     present: frozenset[str]
     has_last: bool
     noted: bool = True
-    before: tuple[str, ...] = ()    # the names of the namespace just before the cell          # False: the kernel kept no notes (grader.check() in a student's kernel)
+    before: tuple[
+        str, ...
+    ] = ()  # the names of the namespace just before the cell          # False: the kernel kept no notes (grader.check() in a student's kernel)
 
 
 def cell_notes(bridge: "AgentBridge", count: int) -> Notes:
@@ -45,9 +52,12 @@ def cell_notes(bridge: "AgentBridge", count: int) -> Notes:
     if reply.get("unnoted") or not reply.get("ok"):
         return Notes((), frozenset(), False, noted=False)
     bound, present, before = reply.get("bound"), reply.get("present"), reply.get("before")
-    return Notes(tuple(str(n) for n in bound) if isinstance(bound, list) else (),
-                 frozenset(str(n) for n in present) if isinstance(present, list) else frozenset(),
-                 bool(reply.get("has_last")), before=tuple(str(n) for n in before) if isinstance(before, list) else ())
+    return Notes(
+        tuple(str(n) for n in bound) if isinstance(bound, list) else (),
+        frozenset(str(n) for n in present) if isinstance(present, list) else frozenset(),
+        bool(reply.get("has_last")),
+        before=tuple(str(n) for n in before) if isinstance(before, list) else (),
+    )
 
 
 def noted_value(bridge: "AgentBridge", count: int, name: str | None, *, before: bool = False) -> tuple[bool, Any]:
@@ -63,28 +73,40 @@ def noted_value(bridge: "AgentBridge", count: int, name: str | None, *, before: 
 
 def _not_in_cell(label: str, name: str, order: list[str], *, before: bool = False) -> NameNotInCell:
     if before:
-        return NameNotInCell(f"`{name}` is not defined before {label}. Run the exercise's cells in order, "
-                             "keeping the names they give.", name=name)
+        return NameNotInCell(
+            f"`{name}` is not defined before {label}. Run the exercise's cells in order, keeping the names they give.",
+            name=name,
+        )
     bound = ", ".join(f"`{n}`" for n in order) or "no name"
-    return NameNotInCell(f"{label} does not assign `{name}` (it assigns {bound}). Keep the name the exercise "
-                         f"asks for: `{name} = ...`.", name=name)
+    return NameNotInCell(
+        f"{label} does not assign `{name}` (it assigns {bound}). Keep the name the exercise asks for: `{name} = ...`.",
+        name=name,
+    )
 
 
 class CellNames(Mapping[str, Any]):
     """`cell.names`: name -> value right after the cell ran, in the order the cell binds them.
     A name the cell does not bind fails the check, in words (NameNotInCell, also a KeyError)."""
 
-    def __init__(self, bridge: "AgentBridge", label: str, count: int | None, order: list[str], *,
-                 live: bool = False, before: bool = False) -> None:
+    def __init__(
+        self,
+        bridge: "AgentBridge",
+        label: str,
+        count: int | None,
+        order: list[str],
+        *,
+        live: bool = False,
+        before: bool = False,
+    ) -> None:
         self.bridge, self.label, self.count, self.order, self.live = bridge, label, count, order, live
-        self.before = before            # the namespace just before the cell, not the names it bound
+        self.before = before  # the namespace just before the cell, not the names it bound
         self.fetched: dict[str, Any] = {}
 
     def __contains__(self, name: object) -> bool:
         return name in self.order
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self.order and not (self.live and self.before):     # live: any name, as it is now
+        if name not in self.order and not (self.live and self.before):  # live: any name, as it is now
             raise _not_in_cell(self.label, name, self.order, before=self.before)
         if name not in self.fetched:
             if self.live or self.count is None:
@@ -117,16 +139,16 @@ class Rerun:
     """The cell run again on the check's values: what `cell.rerun(...)` returns."""
 
     label: str
-    status: str                     # "ok" | "error" | "timeout"
+    status: str  # "ok" | "error" | "timeout"
     output: str
     error: str = ""
     names: dict[str, Any] = field(default_factory=dict)
     last: tuple[bool, Any] = (False, None)
     last_assigned: str | None = None
     failure: CheckFailed | None = None
-    overwritten: tuple[str, ...] = ()      # given names the cell replaced with values of its own
-    reading: str = ""                      # how the answer is picked, in words (CellCode.reading)
-    values: list[Shown] = field(default_factory=list)   # every value displayed, printed or assigned
+    overwritten: tuple[str, ...] = ()  # given names the cell replaced with values of its own
+    reading: str = ""  # how the answer is picked, in words (CellCode.reading)
+    values: list[Shown] = field(default_factory=list)  # every value displayed, printed or assigned
 
     def answer_like(self, example: Any) -> Any:
         """As `cell.answer_like`, of this run."""
@@ -142,8 +164,9 @@ class Rerun:
             raise self.failure
         if self.overwritten:
             names = " and ".join(f"`{n}`" for n in self.overwritten)
-            raise CheckFailed(OVERWRITTEN.format(label=self.label, names=names,
-                                                 them="them" if len(self.overwritten) > 1 else "it"))
+            raise CheckFailed(
+                OVERWRITTEN.format(label=self.label, names=names, them="them" if len(self.overwritten) > 1 else "it")
+            )
         found, value = self.last
         if found and value is not None:
             note_reading(f"{self.label}: {self.reading}" if self.reading else "")
@@ -169,8 +192,14 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
         _, enc_values, tensors = encode_arguments((), values)
     except TypeError as exc:
         raise RuntimeError(f"a check passed a value the bridge cannot carry: {exc}") from None
-    req = {"count": count, "source": source, "values": enc_values, **pack_tensors(tensors),
-           "device": bridge.device, "want": list(code.assigned)}
+    req = {
+        "count": count,
+        "source": source,
+        "values": enc_values,
+        **pack_tensors(tensors),
+        "device": bridge.device,
+        "want": list(code.assigned),
+    }
     what = f"{label}, run again on new inputs,"
     try:
         reply, output, _ = bridge.request("rerun", req, timeout=timeout, what=what)
@@ -185,14 +214,22 @@ def rerun_cell(bridge: "AgentBridge", label: str, count: int | None, source: str
         failure = bridge.student_failure(what, reply, output, {}, TOO_SLOW.format(what=what, timeout=timeout))
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
         error = f"{str(err.get('ename', 'Exception'))[:100]}: {str(err.get('evalue', ''))[:300]}".rstrip(": ")
-        return Rerun(label, "timeout" if isinstance(failure, CallTimeout) else "error", output, error,
-                     failure=failure)
+        return Rerun(label, "timeout" if isinstance(failure, CallTimeout) else "error", output, error, failure=failure)
     names = bridge.value_of(reply, "values")
     last = (True, bridge.value_of(reply, "last")) if "last" in reply.fields else (False, None)
     bound = RerunNames(label, names if isinstance(names, dict) else {})
     replaced = [n for n in code.overwritten(list(values)) if not _same_value(bound.get(n), values[n])]
-    return Rerun(label, "ok", output, names=bound, last=last, last_assigned=code.last_assigned,
-                 overwritten=tuple(replaced), reading=code.reading, values=shown_of(bridge, reply, "shown", "seen"))
+    return Rerun(
+        label,
+        "ok",
+        output,
+        names=bound,
+        last=last,
+        last_assigned=code.last_assigned,
+        overwritten=tuple(replaced),
+        reading=code.reading,
+        values=shown_of(bridge, reply, "shown", "seen"),
+    )
 
 
 def _same_value(after: Any, given: Any) -> bool:
@@ -201,8 +238,12 @@ def _same_value(after: Any, given: Any) -> bool:
 
     try:
         if isinstance(given, torch.Tensor) or isinstance(after, torch.Tensor):
-            return (isinstance(after, torch.Tensor) and isinstance(given, torch.Tensor)
-                    and after.shape == given.shape and torch.equal(after.cpu(), given.cpu()))
+            return (
+                isinstance(after, torch.Tensor)
+                and isinstance(given, torch.Tensor)
+                and after.shape == given.shape
+                and torch.equal(after.cpu(), given.cpu())
+            )
         return bool(after == given)
     except Exception:
         return False

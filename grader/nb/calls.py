@@ -8,6 +8,7 @@ torch.load(weights_only=True). Nothing the kernel sends can run code in the grad
 Where the kernel is and how cells are found is a subclass's (proxy.CellBridge): kernel.Bridge,
 grader.inline.live.LiveBridge.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,20 +44,20 @@ class AgentBridge:
     where the kernel is: Bridge (the grader's own kernel, through a Runner) or
     grader.inline.live.LiveBridge (the student's own kernel, in-process)."""
 
-    reply_words = "the kernel's reply"     # how failure messages name a reply
-    tracks_bindings = True                 # remember which names were functions (see known_function)
-    carries_forward = False                # may re-run a failed check with stand-ins (needs the agent's door)
+    reply_words = "the kernel's reply"  # how failure messages name a reply
+    tracks_bindings = True  # remember which names were functions (see known_function)
+    carries_forward = False  # may re-run a failed check with stand-ins (needs the agent's door)
 
     def __init__(self, routes: Sequence[Route], device: str = "cpu") -> None:
         self.routes = list(routes)
         self.device = device
         self.last_call: CallRecord | None = None
-        self._bindings: int | None = None           # the namespace's bindings as of the latest reply
-        self._functions: dict[str, int] = {}        # name -> the bindings when it was last seen a function
-        self.hung: dict[str, float] = {}            # function -> the timeout it ran past: not called again
-        self.reached: list[str] = []                # the notebook's functions the calls entered, as the kernel says
-        self.asks: Asks | None = None               # while a check re-runs with stand-ins (checks/carry.py)
-        self.stuck: dict[str, Stuck] = {}           # student function -> where it was stuck when time ran out
+        self._bindings: int | None = None  # the namespace's bindings as of the latest reply
+        self._functions: dict[str, int] = {}  # name -> the bindings when it was last seen a function
+        self.hung: dict[str, float] = {}  # function -> the timeout it ran past: not called again
+        self.reached: list[str] = []  # the notebook's functions the calls entered, as the kernel says
+        self.asks: Asks | None = None  # while a check re-runs with stand-ins (checks/carry.py)
+        self.stuck: dict[str, Stuck] = {}  # student function -> where it was stuck when time ran out
 
     # -- what a subclass says ---------------------------------------------------------
     @property
@@ -78,8 +79,10 @@ class AgentBridge:
 
     def no_answer(self, what: str, ended: Ended) -> str:
         detail = f" ({ended.ename}: {ended.evalue})" if ended.status == "error" else ""
-        return (f"no answer came back from the kernel for {what}{detail}. Did the notebook replace "
-                "print/display machinery or delete grader objects? Restart and run all cells, then check again.")
+        return (
+            f"no answer came back from the kernel for {what}{detail}. Did the notebook replace "
+            "print/display machinery or delete grader objects? Restart and run all cells, then check again."
+        )
 
     def runner_traceback(self, frames: Any, ename: str, evalue: str) -> str:
         raise NotImplementedError
@@ -124,8 +127,9 @@ class AgentBridge:
                 return ended
         return Ended(status="unhandled")
 
-    def request(self, op: str, req: dict[str, Any], *, timeout: float | None = None,
-                what: str = "") -> tuple[Reply, str, float]:
+    def request(
+        self, op: str, req: dict[str, Any], *, timeout: float | None = None, what: str = ""
+    ) -> tuple[Reply, str, float]:
         """Send one request; return the reply, the printed output and the duration."""
         timeout = self.call_timeout if timeout is None else timeout
         what = what or op
@@ -134,7 +138,7 @@ class AgentBridge:
         ended = self.send(op, json.dumps(req), timeout, got)
         duration = time.monotonic() - started
         output = got.output()
-        self._bindings = None               # until this reply says which objects the names hold
+        self._bindings = None  # until this reply says which objects the names hold
         self.settle(ended, what, timeout, output, got)
         if not got.replies:
             raise CheckFailed(self.no_answer(what, ended), output=output)
@@ -146,11 +150,12 @@ class AgentBridge:
     def settle(self, ended: Ended, what: str, timeout: float, output: str, got: Collected | None = None) -> None:
         """A request that killed the kernel or outlived its timeout fails the check."""
         if ended.status in ("dead", "timeout") or ended.interrupted:
-            self.forget_bindings()          # the kernel may be restarted: a new namespace
+            self.forget_bindings()  # the kernel may be restarted: a new namespace
         if ended.status == "dead":
             cause = self.kernel_died()
-            raise KernelDied(f"the kernel died while {what} ran ({cause}); it was restarted and grading went on",
-                             output=output)
+            raise KernelDied(
+                f"the kernel died while {what} ran ({cause}); it was restarted and grading went on", output=output
+            )
         if ended.status == "timeout" or ended.interrupted:
             if ended.status == "timeout":
                 self.timed_out()
@@ -158,7 +163,10 @@ class AgentBridge:
             stuck = f": it was {where.words()}." if where is not None else "."
             raise CallTimeout(
                 f"{what} did not return within {timeout:g} s (timeout). "
-                f"Look for an endless loop or a very slow computation{stuck}", output=output, stuck=stuck)
+                f"Look for an endless loop or a very slow computation{stuck}",
+                output=output,
+                stuck=stuck,
+            )
 
     def where_stuck(self, got: Collected | None) -> Stuck | None:
         """Where the student's code was when it was interrupted: the interrupt's traceback, if the
@@ -218,9 +226,11 @@ class AgentBridge:
         is not waited on again, and no call outlasts the submission's total time."""
         self.refuse_stuck(name)
         if name in self.hung:
-            raise CallTimeout(f"`{name}` did not return within {self.hung[name]:g} s (timeout) when an earlier check called "
-                              "it, so it was not called again (each call would wait as long). Look for an endless "
-                              "loop or a very slow computation.")
+            raise CallTimeout(
+                f"`{name}` did not return within {self.hung[name]:g} s (timeout) when an earlier check called "
+                "it, so it was not called again (each call would wait as long). Look for an endless "
+                "loop or a very slow computation."
+            )
         left = self.time_left()
         if left <= 0:
             raise CallTimeout(f"`{name}` was not called: the submission used up its total time for grading.")
@@ -242,10 +252,14 @@ class AgentBridge:
             return
         where = stuck[target]
         if target == name:
-            raise CallTimeout(f"`{name}` never returned when it ran before ({where.words()}), so it was not called "
-                              "again (each call would wait as long). Look for an endless loop there.")
-        raise CallTimeout(f"`{name}` calls `{target}`, which never returned ({where.words()}), so `{name}` was not "
-                          f"called (it would wait as long). Fix `{target}` first.")
+            raise CallTimeout(
+                f"`{name}` never returned when it ran before ({where.words()}), so it was not called "
+                "again (each call would wait as long). Look for an endless loop there."
+            )
+        raise CallTimeout(
+            f"`{name}` calls `{target}`, which never returned ({where.words()}), so `{name}` was not "
+            f"called (it would wait as long). Fix `{target}` first."
+        )
 
     def call_once(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], timeout: float) -> Any:
         try:
@@ -278,15 +292,22 @@ class AgentBridge:
                 if isinstance(name, str) and name.isidentifier() and len(name) <= 100 and name not in self.reached:
                     self.reached.append(name)
 
-    def raise_student_error(self, name: str, reply: Reply, output: str, args: Sequence[Any],
-                            timeout: float) -> NoReturn:
+    def raise_student_error(
+        self, name: str, reply: Reply, output: str, args: Sequence[Any], timeout: float
+    ) -> NoReturn:
         """The student's function raised: a timeout (it was interrupted) or their error, in their terms."""
-        raise self.student_failure(f"`{name}`", reply, output, parameter_shapes(self.sources(), name, args),
-                                   f"`{name}` did not return within {timeout:g} s (timeout). "
-                                   "Look for an endless loop or a very slow computation.")
+        raise self.student_failure(
+            f"`{name}`",
+            reply,
+            output,
+            parameter_shapes(self.sources(), name, args),
+            f"`{name}` did not return within {timeout:g} s (timeout). "
+            "Look for an endless loop or a very slow computation.",
+        )
 
-    def student_failure(self, what: str, reply: Reply, output: str, shapes: dict[str, tuple[int, ...]],
-                        too_slow: str) -> CheckFailed:
+    def student_failure(
+        self, what: str, reply: Reply, output: str, shapes: dict[str, tuple[int, ...]], too_slow: str
+    ) -> CheckFailed:
         """What the student's code (`what`: a function, a cell run again) raised, in their terms: a
         timeout (`too_slow`: it was interrupted) or their error, with their traceback and a hint."""
         err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
@@ -298,11 +319,15 @@ class AgentBridge:
             if where.function != "<module>":
                 self.stuck.setdefault(where.function, where)
             return CallTimeout(f"{too_slow.rstrip('.')}: it was {where.words()}.", output=output)
-        cause = unbound_cause(ename, evalue, self.why_missing)      # a name its failed cell never bound
+        cause = unbound_cause(ename, evalue, self.why_missing)  # a name its failed cell never bound
         if cause:
             return StudentError(f"{what} raised {ename}: {cause}", output=output)
         trace = self.runner_traceback(err.get("frames"), ename, evalue)
-        frames = [f for f in err.get("frames") or [] if isinstance(f, dict)] if isinstance(err.get("frames"), list) else []
+        frames = (
+            [f for f in err.get("frames") or [] if isinstance(f, dict)] if isinstance(err.get("frames"), list) else []
+        )
         line = str(frames[-1].get("code", ""))[:300] if frames else ""
         hint = failure_hint(ename, evalue, line, shapes)
-        return StudentError(f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + hint, traceback=trace, output=output)
+        return StudentError(
+            f"{what} raised {ename}: {evalue}".rstrip(": ") + "." + hint, traceback=trace, output=output
+        )

@@ -5,6 +5,7 @@ as Python: which names its statements bind, in order; which was assigned last; w
 ends with an expression or a `print(...)`; whether it only prints or inspects (a scratch cell
 `features.shape`). A cell that is not Python 3 (`print y`) has none of these.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,8 +16,23 @@ from typing import Iterator, Literal
 
 Ending = Literal["expression", "print", "statement", "empty", "unparsable"]
 INSPECTING_CALLS = frozenset({"print", "len", "type", "display", "repr", "str", "id", "isinstance"})
-INSPECTING_METHODS = frozenset({"size", "dim", "numel", "type", "item", "tolist", "nelement", "is_contiguous",
-                                "get_device", "data_ptr", "stride", "storage_offset", "element_size"})
+INSPECTING_METHODS = frozenset(
+    {
+        "size",
+        "dim",
+        "numel",
+        "type",
+        "item",
+        "tolist",
+        "nelement",
+        "is_contiguous",
+        "get_device",
+        "data_ptr",
+        "stride",
+        "storage_offset",
+        "element_size",
+    }
+)
 SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 ASSIGNMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign)
 
@@ -25,7 +41,7 @@ def _python_of(source: str) -> str:
     """The cell's source as IPython runs it (`%matplotlib inline` becomes a call)."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
-    except ImportError:                      # pragma: no cover - IPython comes with ipykernel
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
         return source
     try:
         return str(TransformerManager().transform_cell(source))
@@ -78,8 +94,9 @@ def _last_assignment(body: list[ast.stmt]) -> str | None:
     for stmt in body:
         for node in _walk_scope(stmt):
             if isinstance(node, ASSIGNMENTS) and not (isinstance(node, ast.AnnAssign) and node.value is None):
-                names = [n for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                         for n in targets(t)]
+                names = [
+                    n for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) for n in targets(t)
+                ]
                 found = names[-1] if names else found
     return found
 
@@ -96,8 +113,9 @@ def inspects(node: ast.expr) -> bool:
         return all(inspects(e) for e in node.elts)
     if isinstance(node, ast.Call):
         func = node.func
-        known = ((isinstance(func, ast.Name) and func.id in INSPECTING_CALLS)
-                 or (isinstance(func, ast.Attribute) and func.attr in INSPECTING_METHODS and inspects(func.value)))
+        known = (isinstance(func, ast.Name) and func.id in INSPECTING_CALLS) or (
+            isinstance(func, ast.Attribute) and func.attr in INSPECTING_METHODS and inspects(func.value)
+        )
         return known and all(inspects(a) for a in node.args) and all(inspects(k.value) for k in node.keywords)
     return False
 
@@ -128,10 +146,10 @@ class CellCode:
 
     source: str
     ending: Ending
-    assigned: tuple[str, ...]        # names the cell binds, in the order they are first bound
-    last_assigned: str | None        # the name of the cell's last assignment statement
-    only_inspects: bool              # every statement only prints or looks at values (a scratch cell)
-    reading: str = ""                # how the answer was picked, in words, when it was not the plain last line
+    assigned: tuple[str, ...]  # names the cell binds, in the order they are first bound
+    last_assigned: str | None  # the name of the cell's last assignment statement
+    only_inspects: bool  # every statement only prints or looks at values (a scratch cell)
+    reading: str = ""  # how the answer was picked, in words, when it was not the plain last line
 
     @property
     def empty(self) -> bool:

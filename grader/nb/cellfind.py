@@ -10,6 +10,7 @@ Four ways, one per keyword of `nb.cell(...)`:
 
 Two matches: the first in notebook order answers (`nb.cells(...)` gives all of them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ def starts_with(source: str, prefix: str) -> bool:
     line, prefix = _first_line(source), prefix.strip()
     if not prefix or not line.startswith(prefix):
         return False
-    rest = line[len(prefix):]
+    rest = line[len(prefix) :]
     return not (rest and prefix[-1].isalnum() and (rest[0].isalnum() or rest[0] == "_"))
 
 
@@ -91,8 +92,7 @@ class CellQuery:
         if self.tag is not None:
             return "Keep the exercise's cell tag as given in the assignment."
         if self.after is not None:
-            return ("Keep the exercise's text as given in the assignment, with your answer in a code cell "
-                    "below it.")
+            return "Keep the exercise's text as given in the assignment, with your answer in a code cell below it."
         return "Keep the exercise's heading or first line as given in the assignment."
 
     def hits(self, cell: Cell) -> bool:

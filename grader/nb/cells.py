@@ -6,6 +6,7 @@ tag, a first line, a line it contains: cellfind.py) is found in the submission, 
 `.answer`, `.names` and `.value` are what its run in the kernel left behind, brought back
 through the bridge as data; `.rerun(...)` tries its source on the check's own inputs (answers.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,14 +35,14 @@ class CellView:
 
     index: int
     source: str
-    status: str            # "ok" | "error" | "timeout" | "dropped" | "skipped" (its tag) | "not run"
-    stdout: str | None     # None: not known (inline, where past output is not kept)
+    status: str  # "ok" | "error" | "timeout" | "dropped" | "skipped" (its tag) | "not run"
+    stdout: str | None  # None: not known (inline, where past output is not kept)
     error: str
     _bridge: Any
     _count: int | None
     _value: Any = _UNSET
-    note: str = ""         # why something is unknown, in words for the student
-    where: str = ""        # how to name the cell to a student; default "cell N"
+    note: str = ""  # why something is unknown, in words for the student
+    where: str = ""  # how to name the cell to a student; default "cell N"
     _names: CellNames | None = None
     _before: CellNames | None = None
     _notes: Notes | None = None
@@ -57,20 +58,26 @@ class CellView:
             return self._count
         why = self.error or self.note or "it has no value"
         if self.status == "skipped":
-            raise CheckFailed(f"{self.label} was {self.error}, so it has no value. Grading reads what the cells "
-                              "that run leave behind: compute or load this answer in a cell without that tag.")
+            raise CheckFailed(
+                f"{self.label} was {self.error}, so it has no value. Grading reads what the cells "
+                "that run leave behind: compute or load this answer in a cell without that tag."
+            )
         if self.status == "not run" and self.note:
             raise CheckFailed(f"{self.label} was not run: {self.note}.")
         if self.status == "not run":
             raise CheckFailed(f"{self.label} was not run ({why}). Write your answer in it, run it, and check again.")
         if self.status == "error":
             told = self.error_hint()
-            hint = (" Replace the `raise NotImplementedError()` stub with your answer."
-                    if self.error.startswith("NotImplementedError") else
-                    (f" {told}" if told else "") + " Fix it so that it runs to the end: its last line is your answer.")
+            hint = (
+                " Replace the `raise NotImplementedError()` stub with your answer."
+                if self.error.startswith("NotImplementedError")
+                else (f" {told}" if told else "") + " Fix it so that it runs to the end: its last line is your answer."
+            )
             raise CheckFailed(f"{self.label} raised {self.error}, so it has no value.{hint}")
-        raise CheckFailed(f"{self.label} did not run to the end ({self.status}: {why}); "
-                          "fix it so that its last line computes the answer")
+        raise CheckFailed(
+            f"{self.label} did not run to the end ({self.status}: {why}); "
+            "fix it so that its last line computes the answer"
+        )
 
     def error_hint(self) -> str | None:
         """The shape hints a student function's error gets, for the cell's own error: the operands as
@@ -122,7 +129,7 @@ class CellView:
             notes = self.notes(count)
             if notes.noted:
                 self._names = CellNames(self._bridge, self.label, count, names_in_order(self.code, notes))
-            else:                                   # the student's own kernel: the values as they are now
+            else:  # the student's own kernel: the values as they are now
                 self._names = CellNames(self._bridge, self.label, count, list(self.code.assigned), live=True)
         return self._names
 
@@ -131,7 +138,7 @@ class CellView:
         """The notebook's namespace as it was just before the cell ran (the cell's inputs, in the shapes
         the student gave them), each value as it was then."""
         if self._before is None:
-            count = self._count if self._count is not None else self.require_run()    # also for a cell that raised
+            count = self._count if self._count is not None else self.require_run()  # also for a cell that raised
             notes = self.notes(count)
             order = sorted(notes.before) if notes.noted else []
             self._before = CellNames(self._bridge, self.label, count, order, live=not notes.noted, before=True)
@@ -149,7 +156,7 @@ class CellView:
         if code.ending in ("expression", "print"):
             found, value = noted_value(self._bridge, count, None)
             if not found and code.ending == "expression":
-                found, value = True, self.value     # not noted (grader.check()): Out[n]
+                found, value = True, self.value  # not noted (grader.check()): Out[n]
             if found and value is not None:
                 note_reading(f"{self.label}: {code.reading}" if code.reading else "")
                 return value

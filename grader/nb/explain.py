@@ -4,6 +4,7 @@ Pure functions over what the grader already holds (the notebook's sources, the c
 failed, the arguments a check passed, a raised error's text); nothing here talks to the kernel.
 Each returns the words to add to a message, or None when it recognises nothing.
 """
+
 from __future__ import annotations
 
 import ast
@@ -47,7 +48,7 @@ def names_bound(source: str) -> set[str]:
 
 
 def _what_went_wrong(cell: FailedCell) -> str:
-    if not cell.ename:              # not an error: a cell stopped at its timeout, or dropped
+    if not cell.ename:  # not an error: a cell stopped at its timeout, or dropped
         return "was " + cell.evalue if cell.evalue.startswith(("dropped", "not run at grading time")) else cell.evalue
     if cell.ename in ("SyntaxError", "IndentationError", "TabError"):
         line = CELL_LINE.search(cell.evalue)
@@ -65,8 +66,10 @@ def missing_message(name: str, why: str | None, lead: str = "Your notebook does 
     """What a student reads when the notebook does not define `name`; `why`: the failed cell that explains it."""
     lead = lead.format(name=name)
     if why and "not run at grading time" in why:
-        return (f"{lead}{why.rstrip('.')}. Grading does not run that cell: "
-                f"define `{name}` in a cell that runs (load your saved checkpoint there), and check again.")
+        return (
+            f"{lead}{why.rstrip('.')}. Grading does not run that cell: "
+            f"define `{name}` in a cell that runs (load your saved checkpoint there), and check again."
+        )
     if why:
         return f"{lead}{why.rstrip('.')}. Fix that cell, run all cells, and check again."
     return f"Your notebook does not define `{name}`. Define it in a code cell, run all cells, and check again."
@@ -112,8 +115,10 @@ def python2_hint(source: str, ename: str, evalue: str) -> str | None:
     if match is None:
         return "This is Python 2's print statement; in Python 3 print is a function: print(...)."
     statement = match.group(0).strip()
-    return (f"`{statement}` is Python 2's print statement; in Python 3 print is a function: "
-            f"`print({statement[len('print'):].strip()})`.")
+    return (
+        f"`{statement}` is Python 2's print statement; in Python 3 print is a function: "
+        f"`print({statement[len('print') :].strip()})`."
+    )
 
 
 def _shape_text(shape: Sequence[int]) -> str:
@@ -125,7 +130,7 @@ def _matmul_pairs(line: str) -> list[tuple[str, str, str]]:
     text = line.strip()
     for prefix in ("return ", "yield "):
         if text.startswith(prefix):
-            text = text[len(prefix):]
+            text = text[len(prefix) :]
     try:
         tree = ast.parse(text)
     except SyntaxError:
@@ -151,8 +156,9 @@ def _written(form: str, left: str, right: str) -> str:
     return f"{form}({left}, {right})"
 
 
-def _pick(pairs: list[tuple[str, str, str]], shapes: dict[str, tuple[int, ...]],
-          a: tuple[int, int], b: tuple[int, int]) -> tuple[str, str, str] | None:
+def _pick(
+    pairs: list[tuple[str, str, str]], shapes: dict[str, tuple[int, ...]], a: tuple[int, int], b: tuple[int, int]
+) -> tuple[str, str, str] | None:
     """The product on the line whose operands, where they are the function's arguments, have the error's shapes."""
     for pair in pairs:
         left, right = shapes.get(pair[1]), shapes.get(pair[2])
@@ -170,14 +176,16 @@ def matmul_hint(evalue: str, line: str, shapes: dict[str, tuple[int, ...]]) -> s
     m, k, k2, n = (int(g) for g in match.groups())
     pair = _pick(_matmul_pairs(line), shapes, (m, k), (k2, n))
     left, right = (pair[1], pair[2]) if pair else ("the first operand", "the second operand")
-    text = (f"{left} is {_shape_text((m, k))} and {right} is {_shape_text((k2, n))}: for a matrix product "
-            f"the inner sizes must agree ({k} and {k2} here)")
+    text = (
+        f"{left} is {_shape_text((m, k))} and {right} is {_shape_text((k2, n))}: for a matrix product "
+        f"the inner sizes must agree ({k} and {k2} here)"
+    )
     if pair is None:
         return text + "."
     form = pair[0]
     if n == m:
         return text + f"; try {_written(form, right, left)}."
-    if n == k:      # the right operand needs turning (weights (1, 5) for a (5, 1) column, say)
+    if n == k:  # the right operand needs turning (weights (1, 5) for a (5, 1) column, say)
         return text + f"; try {_written(form, left, right + '.t()')} (or reshape {right} with .view)."
     if k2 == m:
         return text + f"; try {_written(form, left + '.t()', right)}."
@@ -194,8 +202,10 @@ def view_hint(evalue: str) -> str | None:
     asked = 1
     for s in sizes:
         asked *= s if s > 0 else 1
-    return (f"view{tuple(sizes)} asks for {asked} elements, but the tensor has {total}: the sizes must multiply "
-            "to its number of elements (one of them may be -1, to be worked out)").replace(",)", ")") + "."
+    return (
+        f"view{tuple(sizes)} asks for {asked} elements, but the tensor has {total}: the sizes must multiply "
+        "to its number of elements (one of them may be -1, to be worked out)"
+    ).replace(",)", ")") + "."
 
 
 def has_product(line: str) -> bool:

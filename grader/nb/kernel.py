@@ -5,6 +5,7 @@ the Runner; the student's traceback and why a name is missing are told from the 
 cells and their runs; its cells are found in the submission (cellfind.py), each with what its
 run in this kernel produced (cells.cell_of_runs).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -36,8 +37,14 @@ class Bridge(CellBridge):
 
     def cell_of_code(self, code: str) -> int | None:
         code = code.strip()
-        return next((c.index + 1 for c in self.runner.submission.code_cells
-                     if code and any(line.strip() == code for line in c.source.splitlines())), None)
+        return next(
+            (
+                c.index + 1
+                for c in self.runner.submission.code_cells
+                if code and any(line.strip() == code for line in c.source.splitlines())
+            ),
+            None,
+        )
 
     @property
     def call_timeout(self) -> float:
@@ -72,16 +79,27 @@ class Bridge(CellBridge):
         return "\n".join(cell.source for cell in self.runner.submission.code_cells)
 
     def why_missing(self, name: str) -> str | None:
-        failed = [FailedCell(r.cell.index, r.cell.source, r.reply.ename if r.reply and r.status == "error" else "",
-                             r.reply.evalue if r.reply and r.status == "error" else (r.note or r.status))
-                  for r in self.runner.runs if r.status != "ok"]
+        failed = [
+            FailedCell(
+                r.cell.index,
+                r.cell.source,
+                r.reply.ename if r.reply and r.status == "error" else "",
+                r.reply.evalue if r.reply and r.status == "error" else (r.note or r.status),
+            )
+            for r in self.runner.runs
+            if r.status != "ok"
+        ]
         return why_missing(name, failed)
 
     def locate_cells(self, query: CellQuery) -> list[CellView]:
         """The cells found in the submission, each with what its run in this kernel produced."""
-        return [cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker))
-                for cell, marker in query.located(self.runner.submission.cells)]
+        return [
+            cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker))
+            for cell, marker in query.located(self.runner.submission.cells)
+        ]
 
     def locate_sections(self, query: CellQuery) -> list[list[CellView]]:
-        return [[cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker)) for cell in cells]
-                for cells, marker in query.sections(self.runner.submission.cells)]
+        return [
+            [cell_of_runs(self, cell, self.runner.runs, label_of(cell, marker)) for cell in cells]
+            for cells, marker in query.sections(self.runner.submission.cells)
+        ]

@@ -9,6 +9,7 @@ What the kernel says is untrusted: the codec reads it as data, and this module a
 the shapes it expects (a reply of another form fails the check, in words). Nothing is judged here;
 checks judge (grader/checks/models.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from grader.failures import CallTimeout, CheckFailed
 if TYPE_CHECKING:
     from grader.nb.calls import AgentBridge
 
-MAX_PARAMETERS = 10_000          # rows of a module's parameter list kept
+MAX_PARAMETERS = 10_000  # rows of a module's parameter list kept
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,11 @@ class Parameter:
 class ModuleInfo:
     """What a check may know of a notebook's nn.Module without running it."""
 
-    name: str                         # the notebook's name for it
-    type: str                         # its class, qualified ("__main__.DigitNet")
+    name: str  # the notebook's name for it
+    type: str  # its class, qualified ("__main__.DigitNet")
     parameters: tuple[Parameter, ...]
-    training: bool                    # its training flag as the notebook left it
-    text: str = ""                    # str(module), cut short: its layers as PyTorch prints them
+    training: bool  # its training flag as the notebook left it
+    text: str = ""  # str(module), cut short: its layers as PyTorch prints them
 
     @property
     def count(self) -> int:
@@ -66,8 +67,15 @@ class ModuleInfo:
 
 
 def _parameter(row: Any) -> Parameter:
-    if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and isinstance(row[1], list)
-            and all(type(s) is int and s >= 0 for s in row[1]) and isinstance(row[2], str) and isinstance(row[3], bool)):
+    if not (
+        isinstance(row, list)
+        and len(row) == 4
+        and isinstance(row[0], str)
+        and isinstance(row[1], list)
+        and all(type(s) is int and s >= 0 for s in row[1])
+        and isinstance(row[2], str)
+        and isinstance(row[3], bool)
+    ):
         raise ValueError("a parameter row is not [name, shape, dtype, requires_grad]")
     return Parameter(row[0][:300], tuple(row[1]), row[2][:40], row[3])
 
@@ -76,8 +84,13 @@ def _module_info(name: str, value: Any) -> ModuleInfo:
     if not isinstance(value, dict) or not isinstance(value.get("parameters"), list):
         raise ValueError("not a module description")
     rows = value["parameters"][:MAX_PARAMETERS]
-    return ModuleInfo(name=name, type=str(value.get("type", ""))[:200], parameters=tuple(_parameter(r) for r in rows),
-                      training=value.get("training") is True, text=str(value.get("text", ""))[:2000])
+    return ModuleInfo(
+        name=name,
+        type=str(value.get("type", ""))[:200],
+        parameters=tuple(_parameter(r) for r in rows),
+        training=value.get("training") is True,
+        text=str(value.get("text", ""))[:2000],
+    )
 
 
 def module_info(bridge: "AgentBridge", name: str) -> ModuleInfo:
@@ -86,8 +99,11 @@ def module_info(bridge: "AgentBridge", name: str) -> ModuleInfo:
     if reply.get("missing"):
         raise bridge.missing(name)
     if reply.get("notmodule"):
-        raise CheckFailed(f"`{name}` in your notebook is a {str(reply['notmodule'])[:200]}, not a torch.nn.Module. "
-                          f"Make `{name}` an instance of your network class: `{name} = YourNet(...)`.", name=name)
+        raise CheckFailed(
+            f"`{name}` in your notebook is a {str(reply['notmodule'])[:200]}, not a torch.nn.Module. "
+            f"Make `{name}` an instance of your network class: `{name} = YourNet(...)`.",
+            name=name,
+        )
     if not reply.get("ok"):
         bridge.raise_student_error(name, reply, output, (), bridge.call_timeout)
     try:
@@ -123,11 +139,17 @@ def evaluate(model: Any, inputs: Any, *, batch_size: int = 256) -> Any:
     if not reply.get("ok"):
         bridge.raise_student_error(name, reply, output, (inputs[:batch_size],), timeout)
     if reply.get("notensor"):
-        raise CheckFailed(f"`{name}(x)` returned a {str(reply['notensor'])[:200]}, not a tensor: its forward must "
-                          "return the scores as one torch.Tensor.", name=name)
+        raise CheckFailed(
+            f"`{name}(x)` returned a {str(reply['notensor'])[:200]}, not a tensor: its forward must "
+            "return the scores as one torch.Tensor.",
+            name=name,
+        )
     if reply.get("shapes") is not None:
-        raise CheckFailed(f"`{name}(x)` returned outputs of different shapes for batches of inputs "
-                          f"({str(reply['shapes'])[:200]}): it must return one row per input.", name=name)
+        raise CheckFailed(
+            f"`{name}(x)` returned outputs of different shapes for batches of inputs "
+            f"({str(reply['shapes'])[:200]}): it must return one row per input.",
+            name=name,
+        )
     value = bridge.value_of(reply)
     if not isinstance(value, torch.Tensor):
         raise CheckFailed(f"the kernel's reply for `{name}` could not be read as data (not a tensor)")
@@ -142,7 +164,9 @@ def _evaluate_here(model: Any, inputs: Any, batch_size: int) -> Any:
         model.eval()
     try:
         with torch.no_grad():
-            return torch.cat([model(inputs[i:i + batch_size]).detach().cpu() for i in range(0, len(inputs), batch_size)])
+            return torch.cat(
+                [model(inputs[i : i + batch_size]).detach().cpu() for i in range(0, len(inputs), batch_size)]
+            )
     finally:
         if isinstance(model, torch.nn.Module) and was is not None:
             model.train(was)

@@ -6,6 +6,7 @@ cells.py) and `nb.section(...)` the answer cells under one heading (sections.py)
 CellBridge: the requests of AgentBridge (calls.py), and where the cells are found (kernel.Bridge
 in a grading kernel, grader.inline.live.LiveBridge in the student's own).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,8 +73,14 @@ class Notebook:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the notebook proxy is read-only")
 
-    def cell(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-             after: str | None = None) -> Any:
+    def cell(
+        self,
+        *,
+        tag: str | None = None,
+        starting_with: str | None = None,
+        containing: str | None = None,
+        after: str | None = None,
+    ) -> Any:
         """The cell that answers (grader/nb/cellfind.py): `.answer`, `.names`, `.rerun(...)`, `.value`,
         `.output`, `.source`, `.status`, `.error`. Two matches: the first in notebook order."""
         query = CellQuery(tag, starting_with, containing, after)
@@ -82,8 +89,14 @@ class Notebook:
             raise query.not_found()
         return found[0]
 
-    def section(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-                after: str | None = None) -> Any:
+    def section(
+        self,
+        *,
+        tag: str | None = None,
+        starting_with: str | None = None,
+        containing: str | None = None,
+        after: str | None = None,
+    ) -> Any:
         """The answer cells under one heading, graded as one answer (grader/nb/sections.py): the cell
         `nb.cell(...)` finds and the answer cells after it up to the next markdown cell."""
         query = CellQuery(tag, starting_with, containing, after)
@@ -92,8 +105,14 @@ class Notebook:
             raise query.not_found()
         return Section(found[0], self._bridge)
 
-    def cells(self, *, tag: str | None = None, starting_with: str | None = None, containing: str | None = None,
-              after: str | None = None) -> list[Any]:
+    def cells(
+        self,
+        *,
+        tag: str | None = None,
+        starting_with: str | None = None,
+        containing: str | None = None,
+        after: str | None = None,
+    ) -> list[Any]:
         """Every cell the keyword names, in notebook order (empty when none)."""
         return self._bridge.locate_cells(CellQuery(tag, starting_with, containing, after))
 

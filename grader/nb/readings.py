@@ -5,6 +5,7 @@ value `"{}".format(y)` fills in) or passes over trailing lines that only show a 
 that here in words; the pytest plugin clears the notes when a check starts and adds them to the
 message of a check that fails, so that the student reads which value was judged.
 """
+
 from __future__ import annotations
 
 _noted: list[str] = []

@@ -7,6 +7,7 @@ answer is that of its last cell that shows one; its names are those its cells bo
 last of them left it; `rerun` runs the cells that ran to the end one after the other, as one
 source, in a copy of the namespace as it was before the first.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -35,8 +36,11 @@ class SectionNames(Mapping[str, Any]):
         cell = self.owner(name)
         if cell is None:
             bound = ", ".join(f"`{n}`" for n in self) or "no name"
-            raise NameNotInCell(f"{self.label} do not assign `{name}` (they assign {bound}). Keep the name the "
-                                f"exercise asks for: `{name} = ...`.", name=name)
+            raise NameNotInCell(
+                f"{self.label} do not assign `{name}` (they assign {bound}). Keep the name the "
+                f"exercise asks for: `{name} = ...`.",
+                name=name,
+            )
         return cell.names[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -82,8 +86,11 @@ class Section:
                 return cell.answer
             except NoAnswer:
                 continue
-        raise NoAnswer(NO_ANSWER.format(label=self.label).replace(" shows no answer: its last line is",
-                                                                   " show no answer: the last line of each is"))
+        raise NoAnswer(
+            NO_ANSWER.format(label=self.label).replace(
+                " shows no answer: its last line is", " show no answer: the last line of each is"
+            )
+        )
 
     @property
     def names(self) -> SectionNames:

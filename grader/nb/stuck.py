@@ -7,6 +7,7 @@ cell 5, line 3: `while True:`"). `calls_into` reads the notebook's own `def`s (t
 the grader, never run) to tell which functions call a function known to be stuck, so that a
 later call is reported through it without another full wait.
 """
+
 from __future__ import annotations
 
 import ast
@@ -131,8 +132,9 @@ class StuckCells:
         known = next(s for s in self.found if s.function == target)
         return min(budget, self.call_timeout), known
 
-    def note(self, traceback: list[str], counts: dict[int, int], budget: float, full: float,
-             known: Stuck | None) -> str:
+    def note(
+        self, traceback: list[str], counts: dict[int, int], budget: float, full: float, known: Stuck | None
+    ) -> str:
         """The words for a cell that timed out; where it was stuck is remembered."""
         stuck = from_traceback(traceback, counts.get)
         words = f"stopped after {budget:g} s (timeout)"
@@ -141,6 +143,8 @@ class StuckCells:
             if stuck not in self.found:
                 self.found.append(stuck)
             if known is not None and (known.cell, known.line) == (stuck.cell, stuck.line) and budget < full:
-                words += (f" (where an earlier cell was stuck, so it was stopped after the call timeout, not the "
-                          f"{full:g} s of a cell)")
+                words += (
+                    f" (where an earlier cell was stuck, so it was stopped after the call timeout, not the "
+                    f"{full:g} s of a cell)"
+                )
         return words + "; the kernel was interrupted and grading went on"

@@ -6,6 +6,7 @@ value. `answer_like` takes the last of them with the example's shape (a tensor's
 `torch.Size`), looking one level into a displayed tuple; with none, the check fails with a list
 of what the cell did produce.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,8 +43,14 @@ def shown_of(bridge: "AgentBridge", reply: "Reply", shown_key: str = "shown", va
         return []
     out = []
     for label, value in zip(labels, values):
-        if (isinstance(label, list) and len(label) == 2 and isinstance(label[0], str) and HOW.match(label[0])
-                and isinstance(label[1], int) and not isinstance(label[1], bool)):
+        if (
+            isinstance(label, list)
+            and len(label) == 2
+            and isinstance(label[0], str)
+            and HOW.match(label[0])
+            and isinstance(label[1], int)
+            and not isinstance(label[1], bool)
+        ):
             out.append(Shown(label[0], label[1], value))
     return out
 
@@ -74,12 +81,16 @@ def answer_like(values: list[Shown], example: Any, label: str) -> Any:
         inner = item.value if isinstance(item.value, tuple) else (item.value,)
         for value in reversed(inner):
             if isinstance(value, torch.Tensor) and tuple(value.shape) == want:
-                note_reading(f"{label}: the {'value ' + item.how if item.how != 'displayed' else 'value displayed'}"
-                             f" on line {item.line}, the last of shape {_shape(want)}")
+                note_reading(
+                    f"{label}: the {'value ' + item.how if item.how != 'displayed' else 'value displayed'}"
+                    f" on line {item.line}, the last of shape {_shape(want)}"
+                )
                 return value
     produced = "; ".join(v.words() for v in values[-8:]) or "nothing (no value displayed, printed or assigned)"
-    raise CheckFailed(f"{label} produced no tensor of shape {_shape(want)}. It produced: {produced}. Compute the "
-                      f"answer as a tensor of shape {_shape(want)} and show it as the cell's last line.")
+    raise CheckFailed(
+        f"{label} produced no tensor of shape {_shape(want)}. It produced: {produced}. Compute the "
+        f"answer as a tensor of shape {_shape(want)} and show it as the cell's last line."
+    )
 
 
 def describe_value(value: Any) -> str:

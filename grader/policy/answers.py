@@ -8,6 +8,7 @@ cell's text (bounded), and for a code cell what it showed when it ran at grading
 (a plot) as PNG or JPEG data, checked to be base64, and text. Nothing that could run when shown
 (HTML, SVG, JavaScript) is kept; the text is the student's and is escaped wherever it is shown.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,11 +20,11 @@ from grader.submission.notebook import Cell
 from grader.policy.questions import ManualQuestion
 from grader.results import ManualAnswer
 
-MAX_TEXT = 20_000               # characters of an answer's text kept
-MAX_IMAGE = 2 * 1024 * 1024     # bytes of base64 of one image kept
+MAX_TEXT = 20_000  # characters of an answer's text kept
+MAX_IMAGE = 2 * 1024 * 1024  # bytes of base64 of one image kept
 MAX_OUTPUTS = 8
 IMAGES = ("image/png", "image/jpeg")
-STUBS = ("YOUR ANSWER HERE",)   # what `grader assign` leaves in a written answer's cell: not an answer
+STUBS = ("YOUR ANSWER HERE",)  # what `grader assign` leaves in a written answer's cell: not an answer
 
 
 def locate(question: ManualQuestion, cells: Sequence[Cell]) -> tuple[Cell, Cell | None] | None:
@@ -54,25 +55,44 @@ def _answer_of(hit: Cell, ordered: Sequence[Cell]) -> tuple[Cell, Cell | None]:
     return hit, None
 
 
-def find_answer(question: ManualQuestion, cells: Sequence[Cell],
-                outputs: Mapping[int, list[Any]] | None = None) -> ManualAnswer:
+def find_answer(
+    question: ManualQuestion, cells: Sequence[Cell], outputs: Mapping[int, list[Any]] | None = None
+) -> ManualAnswer:
     """The answer to `question` among `cells`, with what its cell showed (`outputs`: by cell index)."""
     found = locate(question, cells)
     if found is None:
-        return ManualAnswer(question=question.name, title=question.title, points=question.points,
-                            where=f"no cell found: {question.describe()} is not in the notebook")
+        return ManualAnswer(
+            question=question.name,
+            title=question.title,
+            points=question.points,
+            where=f"no cell found: {question.describe()} is not in the notebook",
+        )
     cell, marker = found
     if cell.source.strip() in STUBS:
-        return ManualAnswer(question=question.name, title=question.title, points=question.points, cell=cell.index,
-                            where=f"{label_of(cell, marker)} still says {cell.source.strip()}")
+        return ManualAnswer(
+            question=question.name,
+            title=question.title,
+            points=question.points,
+            cell=cell.index,
+            where=f"{label_of(cell, marker)} still says {cell.source.strip()}",
+        )
     shown = kept_outputs((outputs or {}).get(cell.index, [])) if cell.kind == "code" else []
-    return ManualAnswer(question=question.name, title=question.title, points=question.points, found=True,
-                        cell=cell.index, where=label_of(cell, marker), kind=cell.kind,
-                        text=cell.source[:MAX_TEXT], outputs=shown)
+    return ManualAnswer(
+        question=question.name,
+        title=question.title,
+        points=question.points,
+        found=True,
+        cell=cell.index,
+        where=label_of(cell, marker),
+        kind=cell.kind,
+        text=cell.source[:MAX_TEXT],
+        outputs=shown,
+    )
 
 
-def find_answers(questions: Sequence[ManualQuestion], cells: Sequence[Cell],
-                 outputs: Mapping[int, list[Any]] | None = None) -> list[ManualAnswer]:
+def find_answers(
+    questions: Sequence[ManualQuestion], cells: Sequence[Cell], outputs: Mapping[int, list[Any]] | None = None
+) -> list[ManualAnswer]:
     return [find_answer(q, cells, outputs) for q in questions]
 
 

@@ -12,6 +12,7 @@
 
 Errors name the file, the table and the key, like the rest of grader.config.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -39,7 +40,9 @@ def read_exercises(where: Path, raw: object) -> tuple[dict[str, str], dict[str, 
     if raw is None:
         return {}, {}
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [exercises] must be a table", hint='write [exercises] then name = "A title" lines')
+        raise AssignmentError(
+            f"{where}: [exercises] must be a table", hint='write [exercises] then name = "A title" lines'
+        )
     titles: dict[str, str] = {}
     tables: dict[str, dict[str, object]] = {}
     for name, written in raw.items():
@@ -48,8 +51,10 @@ def read_exercises(where: Path, raw: object) -> tuple[dict[str, str], dict[str, 
             tables[str(name)] = written
             value = written.get("title", str(name))
         if not isinstance(value, str):
-            raise AssignmentError(f"{where}: [exercises] {name} = {written!r} is not a title",
-                                  hint=f'map each exercise name to its title: {name} = "A title"')
+            raise AssignmentError(
+                f"{where}: [exercises] {name} = {written!r} is not a title",
+                hint=f'map each exercise name to its title: {name} = "A title"',
+            )
         titles[str(name)] = value
     uses = {name: _uses(where, name, table, titles) for name, table in tables.items()}
     return titles, {name: used for name, used in uses.items() if used is not None}
@@ -63,14 +68,18 @@ def _uses(where: Path, name: str, table: dict[str, object], titles: dict[str, st
         return None
     value = table["uses"]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise AssignmentError(f"{where}: [exercises.{name}] uses = {value!r} is not a list of exercise names",
-                              hint='write uses = ["activation"]')
+        raise AssignmentError(
+            f"{where}: [exercises.{name}] uses = {value!r} is not a list of exercise names",
+            hint='write uses = ["activation"]',
+        )
     for used in value:
         if used not in titles or used == name:
             close = difflib.get_close_matches(used, [t for t in titles if t != name], n=1, cutoff=0.6)
             guess = f"did you mean {close[0]!r}? " if close else ""
-            raise AssignmentError(f"{where}: [exercises.{name}] uses names '{used}', which is not another exercise",
-                                  hint=f"{guess}exercises: {', '.join(t for t in titles if t != name)}")
+            raise AssignmentError(
+                f"{where}: [exercises.{name}] uses names '{used}', which is not another exercise",
+                hint=f"{guess}exercises: {', '.join(t for t in titles if t != name)}",
+            )
     return tuple(value)
 
 
@@ -79,12 +88,16 @@ def read_carry_mode(where: Path, raw: object) -> CarryMode:
     if raw is None:
         return "none"
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [grading] must be a table", hint='write [grading] then carried_forward = "none"')
+        raise AssignmentError(
+            f"{where}: [grading] must be a table", hint='write [grading] then carried_forward = "none"'
+        )
     for key in raw:
         if key not in GRADING_KEYS:
             raise _unknown(where, "grading", key, GRADING_KEYS)
     mode = raw.get("carried_forward", "none")
     if mode not in CARRY_MODES:
-        raise AssignmentError(f"{where}: [grading] carried_forward = {mode!r} is not one of {', '.join(CARRY_MODES)}",
-                              hint='write carried_forward = "none" (the words only), "half" or "full"')
+        raise AssignmentError(
+            f"{where}: [grading] carried_forward = {mode!r} is not one of {', '.join(CARRY_MODES)}",
+            hint='write carried_forward = "none" (the words only), "half" or "full"',
+        )
     return mode  # type: ignore[return-value]

@@ -12,6 +12,7 @@ submission is late at all; once past it, days are counted from `due`. An extensi
 one student, and `zero_after` by the same amount. A submission whose time is unknown is never
 penalised: its LatePenalty says so (`unknown`), for a person to look at.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,9 @@ def late_penalty(deadline: Deadline, submitted: datetime | None, extension: date
     """What `deadline` takes from a submission made at `submitted` (None: unknown), with `extension`
     (a new due time for this student) when one was granted."""
     if submitted is None:
-        return LatePenalty(percent=0.0, unknown=True,
-                           words="submission time unknown: no late penalty applied (check when it came in)")
+        return LatePenalty(
+            percent=0.0, unknown=True, words="submission time unknown: no late penalty applied (check when it came in)"
+        )
     due = extension if extension is not None else deadline.due
     late = (submitted - due).total_seconds()
     extended = f" (extended to {due.isoformat()})" if extension is not None else ""
@@ -80,14 +82,20 @@ def late_penalty(deadline: Deadline, submitted: datetime | None, extension: date
     if zero_after is not None and extension is not None:
         zero_after = zero_after + (extension - deadline.due)
     if zero_after is not None and submitted > zero_after:
-        return LatePenalty(percent=100.0, late_by_seconds=late,
-                           words=f"{late_words}, after {zero_after.isoformat()}: -100% (scored 0)")
+        return LatePenalty(
+            percent=100.0, late_by_seconds=late, words=f"{late_words}, after {zero_after.isoformat()}: -100% (scored 0)"
+        )
     if late <= deadline.grace_minutes * 60:
-        return LatePenalty(percent=0.0, late_by_seconds=late,
-                           words=f"{late_words}, within the {deadline.grace_minutes:g}-minute grace period: no penalty")
+        return LatePenalty(
+            percent=0.0,
+            late_by_seconds=late,
+            words=f"{late_words}, within the {deadline.grace_minutes:g}-minute grace period: no penalty",
+        )
     if deadline.penalty_per_hour:
         started, rate = math.ceil(late / 3600), deadline.penalty_per_hour
     else:
         started, rate = math.ceil(late / 86400), deadline.penalty_per_day
     percent = min(started * rate, deadline.penalty_max, 100.0)
-    return LatePenalty(percent=round(percent, 6) + 0.0, late_by_seconds=late, words=f"{late_words}: {_percent_words(percent)}")
+    return LatePenalty(
+        percent=round(percent, 6) + 0.0, late_by_seconds=late, words=f"{late_words}: {_percent_words(percent)}"
+    )

@@ -9,6 +9,7 @@
 
 Errors name the file, the table and the key, like the rest of grader.config.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -27,8 +28,9 @@ EXAMPLE_TIME = "2026-12-04T23:59:00-05:00"
 def _unknown(where: Path, key: str) -> AssignmentError:
     close = difflib.get_close_matches(key, DEADLINE_KEYS, n=1, cutoff=0.6)
     guess = f"did you mean {close[0]!r}? " if close else ""
-    return AssignmentError(f"{where}: unknown key '{key}' in [deadline]",
-                           hint=f"{guess}known keys: {', '.join(DEADLINE_KEYS)}")
+    return AssignmentError(
+        f"{where}: unknown key '{key}' in [deadline]", hint=f"{guess}known keys: {', '.join(DEADLINE_KEYS)}"
+    )
 
 
 def _time(where: Path, key: str, value: object) -> datetime:
@@ -39,10 +41,15 @@ def _time(where: Path, key: str, value: object) -> datetime:
     else:
         aware = None
     if aware is None:
-        why = ("has no time zone" if isinstance(value, (datetime, date)) or (isinstance(value, str) and _naive(value))
-               else "is not an ISO 8601 date and time")
-        raise AssignmentError(f"{where}: [deadline] {key} = {value!r} {why}",
-                              hint=f"write {key} = {EXAMPLE_TIME} (a date, a time and the offset from UTC, or Z for UTC)")
+        why = (
+            "has no time zone"
+            if isinstance(value, (datetime, date)) or (isinstance(value, str) and _naive(value))
+            else "is not an ISO 8601 date and time"
+        )
+        raise AssignmentError(
+            f"{where}: [deadline] {key} = {value!r} {why}",
+            hint=f"write {key} = {EXAMPLE_TIME} (a date, a time and the offset from UTC, or Z for UTC)",
+        )
     return aware
 
 
@@ -55,8 +62,10 @@ def _naive(text: str) -> bool:
 
 def _percent(where: Path, key: str, value: object, top: float = 100.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= top:
-        raise AssignmentError(f"{where}: [deadline] {key} = {value!r} is not a number from 0 to {top:g}",
-                              hint=f"write {key} = 10, without quotes" + (" (percent)" if top == 100 else " (minutes)"))
+        raise AssignmentError(
+            f"{where}: [deadline] {key} = {value!r} is not a number from 0 to {top:g}",
+            hint=f"write {key} = 10, without quotes" + (" (percent)" if top == 100 else " (minutes)"),
+        )
     return float(value)
 
 
@@ -65,23 +74,32 @@ def read_deadline(where: Path, raw: object) -> Deadline | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [deadline] must be a table, not {type(raw).__name__} {raw!r}",
-                              hint=f"write [deadline] on a line of its own, then due = {EXAMPLE_TIME}")
+        raise AssignmentError(
+            f"{where}: [deadline] must be a table, not {type(raw).__name__} {raw!r}",
+            hint=f"write [deadline] on a line of its own, then due = {EXAMPLE_TIME}",
+        )
     for key in raw:
         if key not in DEADLINE_KEYS:
             raise _unknown(where, key)
     if "due" not in raw:
         raise AssignmentError(f"{where}: [deadline] has no due", hint=f"write due = {EXAMPLE_TIME}")
     if "penalty_per_day" in raw and "penalty_per_hour" in raw:
-        raise AssignmentError(f"{where}: [deadline] sets both penalty_per_day and penalty_per_hour",
-                              hint="keep one: a penalty for each day started, or for each hour started")
+        raise AssignmentError(
+            f"{where}: [deadline] sets both penalty_per_day and penalty_per_hour",
+            hint="keep one: a penalty for each day started, or for each hour started",
+        )
     due = _time(where, "due", raw["due"])
     zero_after = _time(where, "zero_after", raw["zero_after"]) if "zero_after" in raw else None
     if zero_after is not None and zero_after <= due:
-        raise AssignmentError(f"{where}: [deadline] zero_after = {zero_after.isoformat()} is not after due = {due.isoformat()}",
-                              hint="zero_after is when late work stops counting: a time after due")
-    return Deadline(due=due, zero_after=zero_after,
-                    grace_minutes=_percent(where, "grace_minutes", raw.get("grace_minutes", 0), top=10_000_000),
-                    penalty_per_day=_percent(where, "penalty_per_day", raw.get("penalty_per_day", 0)),
-                    penalty_per_hour=_percent(where, "penalty_per_hour", raw.get("penalty_per_hour", 0)),
-                    penalty_max=_percent(where, "penalty_max", raw.get("penalty_max", 100)))
+        raise AssignmentError(
+            f"{where}: [deadline] zero_after = {zero_after.isoformat()} is not after due = {due.isoformat()}",
+            hint="zero_after is when late work stops counting: a time after due",
+        )
+    return Deadline(
+        due=due,
+        zero_after=zero_after,
+        grace_minutes=_percent(where, "grace_minutes", raw.get("grace_minutes", 0), top=10_000_000),
+        penalty_per_day=_percent(where, "penalty_per_day", raw.get("penalty_per_day", 0)),
+        penalty_per_hour=_percent(where, "penalty_per_hour", raw.get("penalty_per_hour", 0)),
+        penalty_max=_percent(where, "penalty_max", raw.get("penalty_max", 100)),
+    )

@@ -7,6 +7,7 @@ its percent of that sum, unless an instructor waived it (an adjustment of kind "
 grader.policy.submitted.shown turns into LatePenalty.waived). An adjustment whose check or exercise the verdict no longer has is
 kept aside (`unmatched`), never applied to something else.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ class Verdict(Protocol):
     @property
     def max_score(self) -> float: ...
 
-AdjustmentKind = Literal["check", "exercise", "late"]     # "late": an instructor waived the late penalty
+
+AdjustmentKind = Literal["check", "exercise", "late"]  # "late": an instructor waived the late penalty
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,12 @@ class Adjustment:
     """A grader's decision about one check's (or exercise's) points, with the reason they gave."""
 
     kind: AdjustmentKind
-    name: str                       # the check's name, or the exercise's ("late penalty" for a waiver)
-    points: float                   # what it is worth now, in place of the automatic score (a waiver: 0)
+    name: str  # the check's name, or the exercise's ("late penalty" for a waiver)
+    points: float  # what it is worth now, in place of the automatic score (a waiver: 0)
     reason: str
-    by: str = ""                    # who made it
-    at: str = ""                    # when (ISO 8601, UTC)
-    earlier: bool = False           # made on an earlier submission of this student
+    by: str = ""  # who made it
+    at: str = ""  # when (ISO 8601, UTC)
+    earlier: bool = False  # made on an earlier submission of this student
 
 
 @dataclass(frozen=True)
@@ -64,27 +66,27 @@ class ManualScore:
 class LatePenalty:
     """The late policy's verdict on one submission (grader.policy.deadline makes it)."""
 
-    percent: float                  # of the score, 0 to 100
+    percent: float  # of the score, 0 to 100
     late_by_seconds: float = 0.0
-    words: str = ""                 # "submitted 1 day 3 hours late: -10%"
-    waived: bool = False            # an instructor waived it (with a reason, as an adjustment)
-    unknown: bool = False           # the submission's time could not be read: not penalised, flagged
+    words: str = ""  # "submitted 1 day 3 hours late: -10%"
+    waived: bool = False  # an instructor waived it (with a reason, as an adjustment)
+    unknown: bool = False  # the submission's time could not be read: not penalised, flagged
 
 
 @dataclass(frozen=True)
 class FinalGrade:
-    automatic: float                # the verdict's own score
-    adjusted: float                 # the automatic checks after adjustments
-    manual: float                   # manual points given so far
-    manual_waiting: int             # manual questions not graded yet
+    automatic: float  # the verdict's own score
+    adjusted: float  # the automatic checks after adjustments
+    manual: float  # manual points given so far
+    manual_waiting: int  # manual questions not graded yet
     before_penalty: float
     penalty_percent: float
     penalty_points: float
-    final: float                    # what everything shows
-    max_score: float                # automatic checks and manual questions
+    final: float  # what everything shows
+    max_score: float  # automatic checks and manual questions
     applied: tuple[Adjustment, ...] = field(default=())
     unmatched: tuple[Adjustment, ...] = field(default=())
-    waiver: Adjustment | None = None        # the waiver of the late penalty, where there was one to waive
+    waiver: Adjustment | None = None  # the waiver of the late penalty, where there was one to waive
 
     @property
     def changed(self) -> bool:
@@ -92,8 +94,12 @@ class FinalGrade:
         return bool(self.applied) or self.manual > 0 or self.penalty_points > 0
 
 
-def final_grade(result: Verdict, adjustments: Sequence[Adjustment] = (), manual: Sequence[ManualScore] = (),
-                penalty: LatePenalty | None = None) -> FinalGrade:
+def final_grade(
+    result: Verdict,
+    adjustments: Sequence[Adjustment] = (),
+    manual: Sequence[ManualScore] = (),
+    penalty: LatePenalty | None = None,
+) -> FinalGrade:
     checks = {check.name: check for check in result.checks}
     exercises = {check.exercise for check in result.checks}
     by_check = {a.name: a for a in adjustments if a.kind == "check" and a.name in checks}
@@ -110,13 +116,23 @@ def final_grade(result: Verdict, adjustments: Sequence[Adjustment] = (), manual:
     percent = 0.0 if penalty is None or penalty.waived else min(max(penalty.percent, 0.0), 100.0)
     penalty_points = _round(before * percent / 100)
     applied = tuple(a for a in adjustments if by_check.get(a.name) is a or by_exercise.get(a.name) is a)
-    waiver = next((a for a in adjustments if a.kind == "late"), None) if penalty is not None and penalty.waived else None
-    return FinalGrade(automatic=result.score, adjusted=adjusted, manual=given,
-                      manual_waiting=sum(1 for m in manual if m.points is None), before_penalty=before,
-                      penalty_percent=percent, penalty_points=penalty_points,
-                      final=_round(max(before - penalty_points, 0.0)),
-                      max_score=_round(result.max_score + sum(m.max_points for m in manual)), applied=applied,
-                      unmatched=tuple(a for a in adjustments if a not in applied and a.kind != "late"), waiver=waiver)
+    waiver = (
+        next((a for a in adjustments if a.kind == "late"), None) if penalty is not None and penalty.waived else None
+    )
+    return FinalGrade(
+        automatic=result.score,
+        adjusted=adjusted,
+        manual=given,
+        manual_waiting=sum(1 for m in manual if m.points is None),
+        before_penalty=before,
+        penalty_percent=percent,
+        penalty_points=penalty_points,
+        final=_round(max(before - penalty_points, 0.0)),
+        max_score=_round(result.max_score + sum(m.max_points for m in manual)),
+        applied=applied,
+        unmatched=tuple(a for a in adjustments if a not in applied and a.kind != "late"),
+        waiver=waiver,
+    )
 
 
 def _round(value: float) -> float:

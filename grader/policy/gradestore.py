@@ -7,6 +7,7 @@ grader's save never overwrites the first's unseen). Rubric items live here once 
 first graded, seeded from assignment.toml; their points may change afterwards, and every grade
 that applied the item is then totalled again (grader.policy.grading does the arithmetic).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from grader.policy.questions import ManualQuestion, RubricItem
 class StoredItem:
     """A rubric item as the gradebook holds it, with how many grades apply it."""
 
-    key: int                  # its row
+    key: int  # its row
     id: str
     text: str
     points: float
@@ -56,11 +57,23 @@ class GradeStore:
         r = self.t.rubric_items
         with self.book.engine.begin() as conn:
             for question in questions:
-                have = set(conn.execute(sa.select(r.c.item).where(r.c.assignment == self.assignment,
-                                                                  r.c.question == question.name)).scalars())
-                rows = [{"assignment": self.assignment, "question": question.name, "item": item.id,
-                         "text": db_text(item.text), "points": item.points, "position": n}
-                        for n, item in enumerate(question.rubric) if item.id not in have]
+                have = set(
+                    conn.execute(
+                        sa.select(r.c.item).where(r.c.assignment == self.assignment, r.c.question == question.name)
+                    ).scalars()
+                )
+                rows = [
+                    {
+                        "assignment": self.assignment,
+                        "question": question.name,
+                        "item": item.id,
+                        "text": db_text(item.text),
+                        "points": item.points,
+                        "position": n,
+                    }
+                    for n, item in enumerate(question.rubric)
+                    if item.id not in have
+                ]
                 if rows:
                     conn.execute(r.insert(), rows)
 
@@ -69,8 +82,11 @@ class GradeStore:
 
         r, gi = self.t.rubric_items, self.t.grade_items
         uses = sa.select(sa.func.count()).where(gi.c.rubric_item_id == r.c.id).scalar_subquery()
-        query = (sa.select(r.c.id, r.c.item, r.c.text, r.c.points, uses.label("uses"))
-                 .where(r.c.assignment == self.assignment, r.c.question == question).order_by(r.c.position, r.c.id))
+        query = (
+            sa.select(r.c.id, r.c.item, r.c.text, r.c.points, uses.label("uses"))
+            .where(r.c.assignment == self.assignment, r.c.question == question)
+            .order_by(r.c.position, r.c.id)
+        )
         with self.book.engine.connect() as conn:
             return [StoredItem(row.id, row.item, row.text, row.points, int(row.uses)) for row in conn.execute(query)]
 
@@ -79,11 +95,19 @@ class GradeStore:
 
         r = self.t.rubric_items
         with self.book.engine.begin() as conn:
-            last = conn.execute(sa.select(sa.func.max(r.c.position)).where(
-                r.c.assignment == self.assignment, r.c.question == question)).scalar()
-            conn.execute(r.insert().values(assignment=self.assignment, question=question, item=item.id,
-                                           text=db_text(item.text), points=item.points,
-                                           position=(last if last is not None else -1) + 1))
+            last = conn.execute(
+                sa.select(sa.func.max(r.c.position)).where(r.c.assignment == self.assignment, r.c.question == question)
+            ).scalar()
+            conn.execute(
+                r.insert().values(
+                    assignment=self.assignment,
+                    question=question,
+                    item=item.id,
+                    text=db_text(item.text),
+                    points=item.points,
+                    position=(last if last is not None else -1) + 1,
+                )
+            )
 
     def set_item_points(self, conn: Any, key: int, points: float) -> None:
         conn.execute(self.t.rubric_items.update().where(self.t.rubric_items.c.id == key).values(points=points))
@@ -126,21 +150,32 @@ class GradeStore:
         import sqlalchemy as sa
 
         g, gi, r, s = self.t.grades, self.t.grade_items, self.t.rubric_items, self.book.submissions
-        query = (sa.select(g).join(s, s.c.id == g.c.submission_id).where(s.c.assignment == self.assignment))
+        query = sa.select(g).join(s, s.c.id == g.c.submission_id).where(s.c.assignment == self.assignment)
         if submission_ids is not None:
             query = query.where(g.c.submission_id.in_(list(submission_ids)))
         applied: dict[int, list[AppliedItem]] = {}
         with self.book.engine.connect() as conn:
             rows = list(conn.execute(query))
-            items = sa.select(gi.c.grade_id, r.c.item, r.c.text, r.c.points).join(r, r.c.id == gi.c.rubric_item_id) \
-                .where(r.c.assignment == self.assignment).order_by(r.c.position, r.c.id)
+            items = (
+                sa.select(gi.c.grade_id, r.c.item, r.c.text, r.c.points)
+                .join(r, r.c.id == gi.c.rubric_item_id)
+                .where(r.c.assignment == self.assignment)
+                .order_by(r.c.position, r.c.id)
+            )
             for row in conn.execute(items):
                 applied.setdefault(row.grade_id, []).append(AppliedItem(row.item, row.text, row.points))
         out: dict[int, dict[str, Grade]] = {}
         for row in rows:
             out.setdefault(row.submission_id, {})[row.question] = Grade(
-                question=row.question, points=row.points, items=tuple(applied.get(row.id, [])), extra=row.extra,
-                comment=row.comment, by=row.graded_by, at=_iso(row.graded_at), version=row.version)
+                question=row.question,
+                points=row.points,
+                items=tuple(applied.get(row.id, [])),
+                extra=row.extra,
+                comment=row.comment,
+                by=row.graded_by,
+                at=_iso(row.graded_at),
+                version=row.version,
+            )
         return out
 
     def current(self, conn: Any, submission_id: int, question: str) -> Any:
@@ -148,15 +183,20 @@ class GradeStore:
         import sqlalchemy as sa
 
         g = self.t.grades
-        return conn.execute(sa.select(g).where(g.c.submission_id == submission_id, g.c.question == question)
-                            .with_for_update()).first()
+        return conn.execute(
+            sa.select(g).where(g.c.submission_id == submission_id, g.c.question == question).with_for_update()
+        ).first()
 
     def write(self, conn: Any, old: Any, values: dict[str, Any], item_keys: Sequence[int]) -> int:
         """Insert or replace a grade (its version one more than `old`'s) with its items; its row id."""
         g, gi = self.t.grades, self.t.grade_items
         now = datetime.now(timezone.utc)
-        values = {**values, "graded_at": now, "comment": db_text(values["comment"]),
-                  "graded_by": db_text(values["graded_by"], 200)}
+        values = {
+            **values,
+            "graded_at": now,
+            "comment": db_text(values["comment"]),
+            "graded_by": db_text(values["graded_by"], 200),
+        }
         if old is None:
             inserted = conn.execute(g.insert().values(version=1, **values)).inserted_primary_key
             assert inserted is not None
@@ -188,10 +228,13 @@ class GradeStore:
         import sqlalchemy as sa
 
         c = self.t.comments
-        uses = sa.func.sum(c.c.uses)            # two graders keeping the same comment at once: one line
-        query = (sa.select(c.c.text, uses.label("uses")).where(c.c.assignment == self.assignment,
-                                                               c.c.question == question)
-                 .group_by(c.c.text).order_by(uses.desc(), sa.func.min(c.c.id)))
+        uses = sa.func.sum(c.c.uses)  # two graders keeping the same comment at once: one line
+        query = (
+            sa.select(c.c.text, uses.label("uses"))
+            .where(c.c.assignment == self.assignment, c.c.question == question)
+            .group_by(c.c.text)
+            .order_by(uses.desc(), sa.func.min(c.c.id))
+        )
         with self.book.engine.connect() as conn:
             return [(row.text, int(row.uses)) for row in conn.execute(query)]
 

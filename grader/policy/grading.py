@@ -10,6 +10,7 @@ that grades apply cannot be removed (`RubricInUse`, with the count).
 
 Each student's current submission is their latest verdict in the gradebook.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,9 +50,9 @@ class RubricInUse(GraderError):
 class AnswerRow:
     student: str
     sha256: str
-    answer: ManualAnswer          # as found, with its grade applied
+    answer: ManualAnswer  # as found, with its grade applied
     status: ManualStatus
-    version: int                  # of its grade; 0: not graded
+    version: int  # of its grade; 0: not graded
 
 
 def with_grades(result: Result, grades: Mapping[str, Grade]) -> Result:
@@ -60,8 +61,14 @@ def with_grades(result: Result, grades: Mapping[str, Grade]) -> Result:
     for answer in result.manual:
         grade = grades.get(answer.question)
         if grade is not None:
-            answer = dataclasses.replace(answer, score=grade.points, rubric=[dataclasses.asdict(i) for i in grade.items],
-                                         comment=grade.comment, graded_by=grade.by, graded_at=grade.at)
+            answer = dataclasses.replace(
+                answer,
+                score=grade.points,
+                rubric=[dataclasses.asdict(i) for i in grade.items],
+                comment=grade.comment,
+                graded_by=grade.by,
+                graded_at=grade.at,
+            )
         manual.append(answer)
     return dataclasses.replace(result, manual=manual)
 
@@ -78,8 +85,9 @@ class ManualGrading:
         found = next((q for q in self.assignment.manual if q.name == name), None)
         if found is None:
             known = ", ".join(q.name for q in self.assignment.manual) or "none"
-            raise UsageError(f"'{self.assignment.slug}' has no manual question {name!r}",
-                             hint=f"its manual questions: {known}")
+            raise UsageError(
+                f"'{self.assignment.slug}' has no manual question {name!r}", hint=f"its manual questions: {known}"
+            )
         return found
 
     # -- reading ------------------------------------------------------------------------
@@ -95,15 +103,19 @@ class ManualGrading:
         """Each student's current verdict, and its Result with the grades given so far."""
         ids = self.store.submission_ids()
         grades = self.store.grades()
-        return {student: (stored, with_grades(stored.result, grades.get(ids[(student, stored.sha256)], {})))
-                for student, stored in self.latest().items()}
+        return {
+            student: (stored, with_grades(stored.result, grades.get(ids[(student, stored.sha256)], {})))
+            for student, stored in self.latest().items()
+        }
 
     def applied(self, verdicts: dict[tuple[str, str], "StoredVerdict"]) -> dict[tuple[str, str], "StoredVerdict"]:
         """`verdicts` (keyed by student and sha256) with the grades their manual questions have."""
         ids = self.store.submission_ids()
         grades = self.store.grades()
-        return {key: dataclasses.replace(stored, result=with_grades(stored.result, grades.get(ids.get(key, -1), {})))
-                for key, stored in verdicts.items()}
+        return {
+            key: dataclasses.replace(stored, result=with_grades(stored.result, grades.get(ids.get(key, -1), {})))
+            for key, stored in verdicts.items()
+        }
 
     def answers(self, question: str, only: AnswerFilter = "all") -> list[AnswerRow]:
         """The answers to `question`, student by student; `only` graded or not graded ones."""
@@ -115,10 +127,11 @@ class ManualGrading:
             given = grades.get(ids[(student, stored.sha256)], {})
             result = with_grades(stored.result, given)
             answer = next((a for a in result.manual if a.question == question), None)
-            if answer is None:          # graded before the question was added: nothing to grade
+            if answer is None:  # graded before the question was added: nothing to grade
                 continue
-            row = AnswerRow(student, stored.sha256, answer, status(answer),
-                            given[question].version if question in given else 0)
+            row = AnswerRow(
+                student, stored.sha256, answer, status(answer), given[question].version if question in given else 0
+            )
             if _kept(row, only):
                 rows.append(row)
         return rows
@@ -129,8 +142,8 @@ class ManualGrading:
         names = [row.student for row in every]
         keep = {row.student for row in every if _kept(row, only)}
         at = names.index(student) if student in names else -1
-        before = [n for n in names[:max(at, 0)] if n in keep]
-        after = [n for n in names[at + 1:] if n in keep]
+        before = [n for n in names[: max(at, 0)] if n in keep]
+        after = [n for n in names[at + 1 :] if n in keep]
         return (before[-1] if before else None), (after[0] if after else None)
 
     def rubric(self, question: str) -> list[StoredItem]:
@@ -146,26 +159,45 @@ class ManualGrading:
         return sum(1 for _, result in self.results().values() for a in result.manual if status(a) == "waiting")
 
     # -- grading ------------------------------------------------------------------------
-    def grade(self, question: str, student: str, *, items: Sequence[str] = (), comment: str = "",
-              extra: float = 0.0, by: str, version: int) -> Grade:
+    def grade(
+        self,
+        question: str,
+        student: str,
+        *,
+        items: Sequence[str] = (),
+        comment: str = "",
+        extra: float = 0.0,
+        by: str,
+        version: int,
+    ) -> Grade:
         """Save a grade of `student`'s answer made from its grade's `version` (0: none yet)."""
         import sqlalchemy as sa
 
         asked = self.question(question)
         stored = self.latest().get(student)
         if stored is None:
-            raise UsageError(f"no verdict of {student!r} for '{self.assignment.slug}' in the gradebook",
-                             hint="grade the class with `grader batch` first")
+            raise UsageError(
+                f"no verdict of {student!r} for '{self.assignment.slug}' in the gradebook",
+                hint="grade the class with `grader batch` first",
+            )
         rubric = {item.id: item for item in self.store.items(question)}
         unknown = [i for i in items if i not in rubric]
         if unknown:
-            raise UsageError(f"question {question!r} has no rubric item {unknown[0]!r}",
-                             hint="its items: " + (", ".join(rubric) or "none"))
+            raise UsageError(
+                f"question {question!r} has no rubric item {unknown[0]!r}",
+                hint="its items: " + (", ".join(rubric) or "none"),
+            )
         chosen = [rubric[i] for i in dict.fromkeys(items)]
         points = rubric_points(asked, [i.points for i in chosen], extra, [i.points for i in rubric.values()])
         submission = self.store.submission_ids()[(student, stored.sha256)]
-        values = {"submission_id": submission, "question": question, "points": points, "extra": float(extra),
-                  "comment": comment, "graded_by": by}
+        values = {
+            "submission_id": submission,
+            "question": question,
+            "points": points,
+            "extra": float(extra),
+            "comment": comment,
+            "graded_by": by,
+        }
         try:
             with self.book.engine.begin() as conn:
                 old = self.store.current(conn, submission, question)
@@ -174,7 +206,7 @@ class ManualGrading:
                 self.store.write(conn, old, values, [i.key for i in chosen])
                 if comment.strip() and (old is None or old.comment != comment):
                     self.store.use_comment(conn, question, comment)
-        except sa.exc.IntegrityError:           # a first grade saved by someone else at the same moment
+        except sa.exc.IntegrityError:  # a first grade saved by someone else at the same moment
             with self.book.engine.connect() as conn:
                 raise _stale(student, question, self.store.current(conn, submission, question)) from None
         return self.store.grades([submission])[submission][question]
@@ -190,8 +222,9 @@ class ManualGrading:
             now = {i.key: (float(points) if i.key == target.key else i.points) for i in self.store.items(question)}
             rows = self.store.grades_using(conn, target.key)
             for row in rows:
-                self.store.retotal(conn, row.grade_id,
-                                   rubric_points(asked, [now[k] for k in row.items], row.extra, now.values()))
+                self.store.retotal(
+                    conn, row.grade_id, rubric_points(asked, [now[k] for k in row.items], row.extra, now.values())
+                )
         return len(rows)
 
     def add_item(self, question: str, item: RubricItem) -> None:
@@ -206,20 +239,25 @@ class ManualGrading:
         with self.book.engine.begin() as conn:
             used = len(self.store.grades_using(conn, target.key))
             if used:
-                raise RubricInUse(f"rubric item {item!r} of {question!r} is applied by {used} grade(s): not removed",
-                                  hint="take it off those grades first, or change its points instead")
+                raise RubricInUse(
+                    f"rubric item {item!r} of {question!r} is applied by {used} grade(s): not removed",
+                    hint="take it off those grades first, or change its points instead",
+                )
             self.store.delete_item(conn, target.key)
 
     def _item(self, question: str, item: str) -> StoredItem:
         found = next((i for i in self.rubric(question) if i.id == item), None)
         if found is None:
-            raise UsageError(f"question {question!r} has no rubric item {item!r}",
-                             hint="its items: " + ", ".join(i.id for i in self.rubric(question)))
+            raise UsageError(
+                f"question {question!r} has no rubric item {item!r}",
+                hint="its items: " + ", ".join(i.id for i in self.rubric(question)),
+            )
         return found
 
 
-def with_manual_grades(book: "Gradebook", assignment: Assignment,
-                       verdicts: dict[tuple[str, str], "StoredVerdict"]) -> dict[tuple[str, str], "StoredVerdict"]:
+def with_manual_grades(
+    book: "Gradebook", assignment: Assignment, verdicts: dict[tuple[str, str], "StoredVerdict"]
+) -> dict[tuple[str, str], "StoredVerdict"]:
     """`verdicts` with the grades given so far to their questions a person grades (none: unchanged)."""
     return ManualGrading(book, assignment).applied(verdicts) if assignment.manual else verdicts
 
@@ -234,8 +272,21 @@ def _stale(student: str, question: str, old: object) -> StaleGrade:
     at = when.isoformat(timespec="seconds") if when is not None else ""
     if old is None:
         return StaleGrade(f"{student}'s answer to {question!r} has no grade any more", by="", at="", version=0)
-    return StaleGrade(f"{student}'s answer to {question!r} was graded by {by or 'someone'} at {at} "
-                      "while you were grading it: your grade was not saved", by=by, at=at, version=version)
+    return StaleGrade(
+        f"{student}'s answer to {question!r} was graded by {by or 'someone'} at {at} "
+        "while you were grading it: your grade was not saved",
+        by=by,
+        at=at,
+        version=version,
+    )
 
 
-__all__ = ["AnswerFilter", "AnswerRow", "ManualGrading", "RubricInUse", "StaleGrade", "with_grades", "with_manual_grades"]
+__all__ = [
+    "AnswerFilter",
+    "AnswerRow",
+    "ManualGrading",
+    "RubricInUse",
+    "StaleGrade",
+    "with_grades",
+    "with_manual_grades",
+]

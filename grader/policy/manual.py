@@ -14,6 +14,7 @@ a rubric whose items are all deductions starts from the question's full points, 
 points. `final_of` is the one place the final grade of a verdict is taken (adjustments come
 with the desk).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from grader.policy.questions import ManualQuestion
 
 ManualStatus = Literal["waiting", "graded", "no answer"]
-MANUAL_WAITING = "waiting"      # grades.csv's column of the questions still waiting
+MANUAL_WAITING = "waiting"  # grades.csv's column of the questions still waiting
 STUDENT_WORDS = "graded by a person after submission"
 WAITING_WORDS = "waiting for a grader"
 
@@ -34,19 +35,19 @@ WAITING_WORDS = "waiting for a grader"
 class ManualAnswer:
     """A question a person grades in one submission: the answer as found, its grade once given (policy.manual)."""
 
-    question: str                   # its name in [manual.<name>]
+    question: str  # its name in [manual.<name>]
     title: str
-    points: float                   # what it is worth
-    found: bool = False             # False: "no answer", 0 points unless a grader changes it
-    cell: int | None = None         # 0-based index of the answer's cell
-    where: str = ""                 # the cell in words: 'cell 12 (under "Question A")'
-    kind: str = ""                  # "markdown" or "code"
-    text: str = ""                  # the cell's text, bounded; the student's: escaped wherever shown
-    outputs: list[dict[str, str]] = field(default_factory=list)   # {"mime", "data"}: a plot as image/png, text
-    score: float | None = None      # given by a person; None: not graded (yet)
-    rubric: list[dict[str, Any]] = field(default_factory=list)    # the rubric items applied: id, text, points
+    points: float  # what it is worth
+    found: bool = False  # False: "no answer", 0 points unless a grader changes it
+    cell: int | None = None  # 0-based index of the answer's cell
+    where: str = ""  # the cell in words: 'cell 12 (under "Question A")'
+    kind: str = ""  # "markdown" or "code"
+    text: str = ""  # the cell's text, bounded; the student's: escaped wherever shown
+    outputs: list[dict[str, str]] = field(default_factory=list)  # {"mime", "data"}: a plot as image/png, text
+    score: float | None = None  # given by a person; None: not graded (yet)
+    rubric: list[dict[str, Any]] = field(default_factory=list)  # the rubric items applied: id, text, points
     comment: str = ""
-    graded_by: str = ""             # and graded_at: ISO 8601, UTC
+    graded_by: str = ""  # and graded_at: ISO 8601, UTC
     graded_at: str = ""
 
 
@@ -118,8 +119,9 @@ def csv_cells(result: ManualVerdict) -> dict[str, Any]:
     return {**cells, MANUAL_WAITING: "; ".join(waiting(result))}
 
 
-def rubric_points(question: "ManualQuestion", applied: Iterable[float], extra: float = 0.0,
-                  rubric: Iterable[float] | None = None) -> float:
+def rubric_points(
+    question: "ManualQuestion", applied: Iterable[float], extra: float = 0.0, rubric: Iterable[float] | None = None
+) -> float:
     """A grade's points from the points of its applied rubric items (see the module's words);
     `rubric`: every item's points as they stand now (default: the question's own)."""
     every = list(rubric) if rubric is not None else [i.points for i in question.rubric]
@@ -143,22 +145,30 @@ def gradescope_tests(result: ManualVerdict, visibility: str) -> list[dict[str, A
     tests = []
     for answer in result.manual:
         state, points = status(answer), points_of(answer)
-        lines = {"waiting": f"Waiting for a grader: {STUDENT_WORDS}.",
-                 "graded": "Graded by a person.",
-                 "no answer": "No answer was found: 0 points unless a grader changes it."}[state]
+        lines = {
+            "waiting": f"Waiting for a grader: {STUDENT_WORDS}.",
+            "graded": "Graded by a person.",
+            "no answer": "No answer was found: 0 points unless a grader changes it.",
+        }[state]
         words = [lines] + [f"{item['points']:+g}  {item['text']}" for item in answer.rubric]
         if answer.comment:
             words.append("Comment: " + answer.comment)
-        tests.append({
-            "name": f"{answer.question}: {answer.title}",
-            "score": 0.0 if points is None else points,
-            "max_score": answer.points,
-            **({} if points is None else {"status": "passed" if points >= answer.points else "failed"}),
-            "output": "\n".join(words),
-            "tags": ["manual"],
-            "visibility": visibility,
-            "output_format": "text",
-            "extra_data": {"manual": True, "question": answer.question, "manual_status": state,
-                           "rubric": [item["id"] for item in answer.rubric]},
-        })
+        tests.append(
+            {
+                "name": f"{answer.question}: {answer.title}",
+                "score": 0.0 if points is None else points,
+                "max_score": answer.points,
+                **({} if points is None else {"status": "passed" if points >= answer.points else "failed"}),
+                "output": "\n".join(words),
+                "tags": ["manual"],
+                "visibility": visibility,
+                "output_format": "text",
+                "extra_data": {
+                    "manual": True,
+                    "question": answer.question,
+                    "manual_status": state,
+                    "rubric": [item["id"] for item in answer.rubric],
+                },
+            }
+        )
     return tests

@@ -14,6 +14,7 @@ the answer may be a markdown cell, and may be the cell that holds the question i
 (grader.policy.answers finds it). Everything is validated here, as grader.config validates the
 rest of the file: an unknown key names the file, the table and the key (exit 2).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -30,7 +31,7 @@ RUBRIC_KEYS = ("id", "text", "points")
 class RubricItem:
     id: str
     text: str
-    points: float                 # added to the question's points when applied; negative: a deduction
+    points: float  # added to the question's points when applied; negative: a deduction
 
 
 @dataclass(frozen=True)
@@ -68,29 +69,37 @@ def _unknown(where: Path, table: str, key: str, known: tuple[str, ...]) -> Assig
 
 def _points(where: Path, table: str, value: object, *, positive: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AssignmentError(f"{where}: [{table}] points = {value!r} is not a number",
-                              hint="write points = 2, without quotes")
+        raise AssignmentError(
+            f"{where}: [{table}] points = {value!r} is not a number", hint="write points = 2, without quotes"
+        )
     if positive and value <= 0:
-        raise AssignmentError(f"{where}: [{table}] points = {value:g} must be more than 0",
-                              hint="a manual question is worth some points: write points = 2")
+        raise AssignmentError(
+            f"{where}: [{table}] points = {value:g} must be more than 0",
+            hint="a manual question is worth some points: write points = 2",
+        )
     if not positive and value == 0:
-        raise AssignmentError(f"{where}: [{table}] points = 0: a rubric item must add or take away points",
-                              hint="write points = 1 (added) or points = -1 (a deduction)")
+        raise AssignmentError(
+            f"{where}: [{table}] points = 0: a rubric item must add or take away points",
+            hint="write points = 1 (added) or points = -1 (a deduction)",
+        )
     return float(value)
 
 
 def _string(where: Path, table: str, key: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise AssignmentError(f"{where}: [{table}] {key} = {value!r} is not a non-empty string",
-                              hint=f'write {key} = "..." in quotes')
+        raise AssignmentError(
+            f"{where}: [{table}] {key} = {value!r} is not a non-empty string", hint=f'write {key} = "..." in quotes'
+        )
     return value
 
 
 def _rubric(where: Path, name: str, raw: object) -> tuple[RubricItem, ...]:
     table = f"manual.{name}.rubric"
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
-        raise AssignmentError(f"{where}: [{table}] must be a list of tables",
-                              hint=f"write each item as [[{table}]] with id, text and points")
+        raise AssignmentError(
+            f"{where}: [{table}] must be a list of tables",
+            hint=f"write each item as [[{table}]] with id, text and points",
+        )
     items: list[RubricItem] = []
     for row in raw:
         for key in row:
@@ -98,13 +107,19 @@ def _rubric(where: Path, name: str, raw: object) -> tuple[RubricItem, ...]:
                 raise _unknown(where, f"[{table}]", key, RUBRIC_KEYS)
         for key in RUBRIC_KEYS:
             if key not in row:
-                raise AssignmentError(f"{where}: an item of [[{table}]] has no {key}",
-                                      hint="each rubric item needs id, text and points")
-        item = RubricItem(id=_string(where, table, "id", row["id"]), text=_string(where, table, "text", row["text"]),
-                          points=_points(where, table, row["points"], positive=False))
+                raise AssignmentError(
+                    f"{where}: an item of [[{table}]] has no {key}", hint="each rubric item needs id, text and points"
+                )
+        item = RubricItem(
+            id=_string(where, table, "id", row["id"]),
+            text=_string(where, table, "text", row["text"]),
+            points=_points(where, table, row["points"], positive=False),
+        )
         if any(i.id == item.id for i in items):
-            raise AssignmentError(f"{where}: [[{table}]] has two items with id {item.id!r}",
-                                  hint="give each rubric item of a question its own id")
+            raise AssignmentError(
+                f"{where}: [[{table}]] has two items with id {item.id!r}",
+                hint="give each rubric item of a question its own id",
+            )
         items.append(item)
     return tuple(items)
 
@@ -112,21 +127,30 @@ def _rubric(where: Path, name: str, raw: object) -> tuple[RubricItem, ...]:
 def _question(where: Path, name: str, raw: object) -> ManualQuestion:
     table = f"manual.{name}"
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [{table}] must be a table",
-                              hint=f"write [{table}] on a line of its own, then title, points and one of tag, containing, after")
+        raise AssignmentError(
+            f"{where}: [{table}] must be a table",
+            hint=f"write [{table}] on a line of its own, then title, points and one of tag, containing, after",
+        )
     for key in raw:
         if key not in QUESTION_KEYS:
             raise _unknown(where, table, key, QUESTION_KEYS)
     given = [key for key in CELL_KEYS if key in raw]
     if len(given) != 1:
-        raise AssignmentError(f"{where}: [{table}] names its answer's cell with {' and '.join(given) or 'no key'}",
-                              hint="give exactly one of tag, containing or after (as for nb.cell)")
+        raise AssignmentError(
+            f"{where}: [{table}] names its answer's cell with {' and '.join(given) or 'no key'}",
+            hint="give exactly one of tag, containing or after (as for nb.cell)",
+        )
     if "points" not in raw:
         raise AssignmentError(f"{where}: [{table}] has no points", hint="write points = 2")
     cell = {given[0]: _string(where, table, given[0], raw[given[0]])}
     title = _string(where, table, "title", raw["title"]) if "title" in raw else name
-    return ManualQuestion(name=name, title=title, points=_points(where, table, raw["points"], positive=True),
-                          rubric=_rubric(where, name, raw.get("rubric", [])), **cell)
+    return ManualQuestion(
+        name=name,
+        title=title,
+        points=_points(where, table, raw["points"], positive=True),
+        rubric=_rubric(where, name, raw.get("rubric", [])),
+        **cell,
+    )
 
 
 def read_manual(where: Path, raw: object) -> tuple[ManualQuestion, ...]:
@@ -134,7 +158,8 @@ def read_manual(where: Path, raw: object) -> tuple[ManualQuestion, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
-        raise AssignmentError(f"{where}: [manual] must hold one table per question",
-                              hint='write [manual.why_view] with title, points and tag/containing/after')
+        raise AssignmentError(
+            f"{where}: [manual] must hold one table per question",
+            hint="write [manual.why_view] with title, points and tag/containing/after",
+        )
     return tuple(_question(where, str(name), value) for name, value in raw.items())
-

@@ -10,6 +10,7 @@ current verdict (the latest) is released with the grades given to its manual que
 any answer still waits for a grader, the release is refused with how many, unless `partial`
 (the page then says which questions are still waiting).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ class ReleaseRefused(GraderError):
 class Released:
     out: Path
     students: int = 0
-    waiting: int = 0                         # answers released while still waiting (--partial)
+    waiting: int = 0  # answers released while still waiting (--partial)
     files: list[Path] = field(default_factory=list)
 
 
@@ -46,8 +47,10 @@ def open_gradebook(where: str) -> Gradebook:
         return Gradebook(where)
     folder = Path(where)
     if not (folder / SQLITE_FILE).is_file():
-        raise UsageError(f"no gradebook in {folder}: {SQLITE_FILE} is not there",
-                         hint="give the --out folder of `grader batch`, or the database URL it wrote to (--db)")
+        raise UsageError(
+            f"no gradebook in {folder}: {SQLITE_FILE} is not there",
+            hint="give the --out folder of `grader batch`, or the database URL it wrote to (--db)",
+        )
     return Gradebook(default_url(folder))
 
 
@@ -62,14 +65,18 @@ def release(assignment: Assignment, gradebook: str, out: Path, *, partial: bool 
     finally:
         book.close()
     if not results:
-        raise UsageError(f"the gradebook {gradebook} holds no verdict of '{assignment.slug}'",
-                         hint="grade the class with `grader batch` first")
+        raise UsageError(
+            f"the gradebook {gradebook} holds no verdict of '{assignment.slug}'",
+            hint="grade the class with `grader batch` first",
+        )
     left = {student: waiting(result) for student, (_, result) in results.items()}
     count = sum(len(names) for names in left.values())
     if count and not partial:
         students = sum(1 for names in left.values() if names)
-        raise ReleaseRefused(f"{count} answer(s) of {students} student(s) are still waiting for a grader: nothing was released",
-                             hint="grade them first, or pass --partial to release now (the pages say which are waiting)")
+        raise ReleaseRefused(
+            f"{count} answer(s) of {students} student(s) are still waiting for a grader: nothing was released",
+            hint="grade them first, or pass --partial to release now (the pages say which are waiting)",
+        )
     done = Released(out=out, students=len(results), waiting=count)
     page = Path(assignment.notebook).stem + ".html"
     for student, (_, result) in results.items():

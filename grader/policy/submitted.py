@@ -12,6 +12,7 @@ student's own due time, when an extension moved it). `submitted_from` is one of:
     unknown         looked for and not found: flagged, not penalised
     ""              never looked for (`grader check` on a student's machine): no late policy applies
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -44,14 +45,27 @@ def stamped(result: Result, stamp: Stamp | None) -> Result:
     """`result` with what `stamp` knows (a copy; `result` is left as it is)."""
     if stamp is None:
         return result
-    return replace(result, submitted_at=stamp.submitted_at, submitted_from=stamp.submitted_from, due=stamp.due,
-                   lms=stamp.lms, lms_id=stamp.lms_id, display_name=stamp.display_name)
+    return replace(
+        result,
+        submitted_at=stamp.submitted_at,
+        submitted_from=stamp.submitted_from,
+        due=stamp.due,
+        lms=stamp.lms,
+        lms_id=stamp.lms_id,
+        display_name=stamp.display_name,
+    )
 
 
 def stamp_of(result: Result) -> Stamp:
     """What `result` records of when it came in and who sent it."""
-    return Stamp(submitted_at=result.submitted_at, submitted_from=result.submitted_from, due=result.due,
-                 lms=result.lms, lms_id=result.lms_id, display_name=result.display_name)
+    return Stamp(
+        submitted_at=result.submitted_at,
+        submitted_from=result.submitted_from,
+        due=result.due,
+        lms=result.lms,
+        lms_id=result.lms_id,
+        display_name=result.display_name,
+    )
 
 
 def read_timestamp(folder: Path) -> datetime | None:
@@ -89,17 +103,21 @@ def penalty_of(result: Result, deadline: Deadline | None) -> LatePenalty | None:
     if submitted is None and result.submitted_from == "canvas":
         return LatePenalty(percent=0.0, words="on time, as Canvas's download says")
     if submitted is None and result.submitted_from == "canvas LATE":
-        return LatePenalty(percent=0.0, unknown=True,
-                           words="Canvas marks it late, but its time is unknown: no late penalty applied "
-                                 "(give it with grader batch --submitted-at)")
+        return LatePenalty(
+            percent=0.0,
+            unknown=True,
+            words="Canvas marks it late, but its time is unknown: no late penalty applied "
+            "(give it with grader batch --submitted-at)",
+        )
     return late_penalty(deadline, submitted, extension)
 
 
 def waived(penalty: LatePenalty, reason: str) -> LatePenalty:
     """The penalty, waived by an instructor: no percent taken, the reason in its words."""
     late = penalty.words.rsplit(": -", 1)[0]
-    return replace(penalty, waived=True,
-                   words=f"{late}: the {penalty.percent:g}% late penalty is waived ({reason.strip()})")
+    return replace(
+        penalty, waived=True, words=f"{late}: the {penalty.percent:g}% late penalty is waived ({reason.strip()})"
+    )
 
 
 @dataclass(frozen=True)
@@ -118,21 +136,36 @@ class Shown:
         """results.json's extra_data "late" (None where no late policy applies)."""
         if self.penalty is None:
             return None
-        return {"submitted_at": self.result.submitted_at, "submitted_from": self.result.submitted_from,
-                "due": self.result.due, "late_by_seconds": round(self.penalty.late_by_seconds, 3),
-                "penalty_percent": self.grade.penalty_percent, "penalty_points": self.grade.penalty_points,
-                "raw_score": self.grade.before_penalty, "final": self.grade.final, "words": self.words,
-                "unknown": self.penalty.unknown, "waived": self.penalty.waived}
+        return {
+            "submitted_at": self.result.submitted_at,
+            "submitted_from": self.result.submitted_from,
+            "due": self.result.due,
+            "late_by_seconds": round(self.penalty.late_by_seconds, 3),
+            "penalty_percent": self.grade.penalty_percent,
+            "penalty_points": self.grade.penalty_points,
+            "raw_score": self.grade.before_penalty,
+            "final": self.grade.final,
+            "words": self.words,
+            "unknown": self.penalty.unknown,
+            "waived": self.penalty.waived,
+        }
 
     def csv_columns(self) -> dict[str, Any]:
         """grades.csv's submitted_at, late_by, penalty, final."""
         late_by = self.penalty.late_by_seconds if self.penalty is not None else 0.0
         flagged = self.penalty is not None and self.penalty.unknown
-        return {"submitted_at": self.result.submitted_at or (UNKNOWN if flagged else ""),
-                "late_by": duration_words(late_by) if late_by > 0 else "",
-                "penalty": ("waived" if self.penalty is not None and self.penalty.waived
-                            else f"{self.grade.penalty_percent:g}%" if self.penalty is not None else ""),
-                "final": self.grade.final}
+        return {
+            "submitted_at": self.result.submitted_at or (UNKNOWN if flagged else ""),
+            "late_by": duration_words(late_by) if late_by > 0 else "",
+            "penalty": (
+                "waived"
+                if self.penalty is not None and self.penalty.waived
+                else f"{self.grade.penalty_percent:g}%"
+                if self.penalty is not None
+                else ""
+            ),
+            "final": self.grade.final,
+        }
 
 
 def shown(result: Result, deadline: Deadline | None, adjustments: Sequence[Adjustment] = ()) -> Shown:
@@ -145,5 +178,6 @@ def shown(result: Result, deadline: Deadline | None, adjustments: Sequence[Adjus
     waiver = next((a for a in adjustments if a.kind == "late"), None)
     if penalty is not None and waiver is not None and penalty.percent > 0:
         penalty = waived(penalty, waiver.reason)
-    return Shown(grade=final_grade(result, adjustments, manual_scores(result), penalty=penalty), penalty=penalty,
-                 result=result)
+    return Shown(
+        grade=final_grade(result, adjustments, manual_scores(result), penalty=penalty), penalty=penalty, result=result
+    )

@@ -10,6 +10,7 @@ empty tmpfs; without a sandbox, straight into the home, as files the kernel may 
 (0444, owned by the grader; the kernel runs as another uid when the grader is root). Nothing else
 of the host is shown: hidden assignment files are never in a spec.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STAGE_DIR", "KernelFile", "assignment_kernel_files", "bwrap_binds", "stage", "top_level"]
 
-STAGE_DIR = "files"          # <workdir>/files: the staged copies, bound into the home, then hidden
+STAGE_DIR = "files"  # <workdir>/files: the staged copies, bound into the home, then hidden
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _place(source: Path, target: Path, link: bool) -> None:
             os.link(source, target)
             return
         except OSError:
-            pass                   # another filesystem, or not allowed: a copy
+            pass  # another filesystem, or not allowed: a copy
     shutil.copyfile(source, target)
     os.chmod(target, 0o444)
 

@@ -3,6 +3,7 @@
 Its pid comes from a pidfd, its exit status from the zygote (their parent) over the kernel's
 connection, its stderr through a pipe the zygote passed along. Killing it: `kill_forked`.
 """
+
 from __future__ import annotations
 
 import json
@@ -126,7 +127,6 @@ def pid_of(pidfd: int) -> int | None:
     return None
 
 
-
 def kill_forked(proc: ForkedProcess, spec: SandboxSpec | None) -> None:
     """Kill a forked kernel and everything it started.
 
@@ -144,7 +144,7 @@ def kill_forked(proc: ForkedProcess, spec: SandboxSpec | None) -> None:
         return
     if pid:
         try:
-            os.killpg(pid, signal.SIGKILL)      # without a pid namespace: the kernel's session
+            os.killpg(pid, signal.SIGKILL)  # without a pid namespace: the kernel's session
         except (ProcessLookupError, PermissionError, OSError):
             pass
     reap_kernel(pid, spec.uid if spec else None, spec.tag if spec else "")

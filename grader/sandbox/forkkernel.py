@@ -5,6 +5,7 @@ Its sandbox is a SandboxSpec made exactly as a plain kernel's (`kernel_spec`), s
 as data; the fork provisioner (`grader.sandbox.provisioners`) forks through the same `fork_kernel`.
 No kernel is ever reused: a restart is a new fork.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,16 @@ class ForkKernel(Kernel):
 
     agent_preloaded = True
 
-    def __init__(self, server: ForkServer, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
-                 env: dict[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> None:
+    def __init__(
+        self,
+        server: ForkServer,
+        limits: Limits,
+        *,
+        sandbox: Isolation,
+        start_timeout: float = 60.0,
+        env: dict[str, str] | None = None,
+        files: tuple[KernelFile, ...] = (),
+    ) -> None:
         super().__init__(limits, sandbox=sandbox, start_timeout=start_timeout, env=env, files=files)
         self.server = server
         self._launched_at = 0.0
@@ -106,7 +115,7 @@ class ForkKernel(Kernel):
 
         assert self.workdir is not None and self.proc is not None
         if time.monotonic() - self._launched_at > self.start_timeout:
-            self._launched_at = time.monotonic()     # forked long ago, ahead of need: up or dead by now
+            self._launched_at = time.monotonic()  # forked long ago, ahead of need: up or dead by now
         self._drain_stderr()
         client = BlockingKernelClient()
         client.load_connection_file(str(self.workdir / "connection.json"))
@@ -139,7 +148,7 @@ class ForkKernel(Kernel):
         return self.client is not None
 
     def start(self) -> None:
-        if self.proc is None or self.workdir is None:      # never forked, or shut down (a restart)
+        if self.proc is None or self.workdir is None:  # never forked, or shut down (a restart)
             self.fork()
         if self.client is None:
             self.connect()

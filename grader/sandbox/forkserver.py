@@ -19,6 +19,7 @@ while the current one is graded. Where the zygote cannot run (not Linux; a sandb
 root; GRADER_NO_FORK_SERVER set; it fails to start) the factory falls back to plain kernels,
 started the same way ahead of need with torch already imported (PrewarmedKernel).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -33,8 +34,18 @@ from grader.sandbox.isolation import Isolation
 from grader.sandbox.kernel import Kernel
 from grader.sandbox.zygote_process import SHARED_VAR, ForkServerUnavailable, server_for, share_for_workers, usable
 
-__all__ = ["FastKernels", "ForkKernel", "ForkServerUnavailable", "PrewarmedKernel", "SHARED_VAR", "default_kernels",
-           "fast_kernel", "kill_all", "share_for_workers", "usable"]
+__all__ = [
+    "FastKernels",
+    "ForkKernel",
+    "ForkServerUnavailable",
+    "PrewarmedKernel",
+    "SHARED_VAR",
+    "default_kernels",
+    "fast_kernel",
+    "kill_all",
+    "share_for_workers",
+    "usable",
+]
 
 
 class FastKernels:
@@ -45,7 +56,7 @@ class FastKernels:
     """
 
     def __init__(self, prewarm: int | None = None) -> None:
-        self.prewarm = prewarm          # None: from the second request on
+        self.prewarm = prewarm  # None: from the second request on
         self.requests = 0
         self._spare: dict[tuple[Any, ...], Kernel] = {}
         self._lock = threading.Lock()
@@ -57,7 +68,7 @@ class FastKernels:
         """Start what the first kernel needs (the zygote, this process's imports) and return at once."""
         if not (self.fallback_reason or usable(isolation)):
             try:
-                server_for(isolation)     # first: the imports' thread would hold the GIL while it starts
+                server_for(isolation)  # first: the imports' thread would hold the GIL while it starts
             except ForkServerUnavailable as exc:
                 self.fallback_reason = str(exc)
         self._preimport()
@@ -71,7 +82,7 @@ class FastKernels:
         with self._lock:
             spare = self._spare.pop(key, None) if not files else None
         if isinstance(spare, ForkKernel) and not spare.current:
-            spare.shutdown()            # forked for another environment than this request's
+            spare.shutdown()  # forked for another environment than this request's
             spare = None
         kernel = spare or self._new(assignment, isolation, files)
         try:
@@ -84,7 +95,7 @@ class FastKernels:
         except KernelError:
             if spare is None:
                 raise
-            kernel = self._new(assignment, isolation)   # a spare that died waiting: one fresh try
+            kernel = self._new(assignment, isolation)  # a spare that died waiting: one fresh try
             kernel.start()
         if self.prewarm or (self.prewarm is None and self.requests >= 2):
             self._launch_spare(key, assignment, isolation)
@@ -94,20 +105,27 @@ class FastKernels:
     def _key(assignment: Assignment, isolation: Isolation) -> tuple[Any, ...]:
         return (assignment.limits, isolation, assignment.timeouts.kernel_start, assignment_kernel_files(assignment))
 
-    def _new(self, assignment: Assignment, isolation: Isolation,
-             files: tuple[KernelFile, ...] = ()) -> ForkKernel | PrewarmedKernel:
+    def _new(
+        self, assignment: Assignment, isolation: Isolation, files: tuple[KernelFile, ...] = ()
+    ) -> ForkKernel | PrewarmedKernel:
         reason = self.fallback_reason or usable(isolation)
         every = assignment_kernel_files(assignment) + tuple(files)
         if not reason:
             try:
                 server = server_for(isolation)
-                return ForkKernel(server, assignment.limits, sandbox=isolation,
-                                  start_timeout=assignment.timeouts.kernel_start, files=every)
+                return ForkKernel(
+                    server,
+                    assignment.limits,
+                    sandbox=isolation,
+                    start_timeout=assignment.timeouts.kernel_start,
+                    files=every,
+                )
             except ForkServerUnavailable as exc:
                 reason = str(exc)
         self.fallback_reason = reason
-        return PrewarmedKernel(assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start,
-                               files=every)
+        return PrewarmedKernel(
+            assignment.limits, sandbox=isolation, start_timeout=assignment.timeouts.kernel_start, files=every
+        )
 
     def _launch_spare(self, key: tuple[Any, ...], assignment: Assignment, isolation: Isolation) -> None:
         with self._lock:
@@ -169,7 +187,7 @@ class FastKernels:
             from grader.collector import paused
             from grader.preloads import CHECK_MODULES
 
-            with paused():       # then frozen: later collections skip torch's and pytest's many objects
+            with paused():  # then frozen: later collections skip torch's and pytest's many objects
                 for name in CHECK_MODULES:
                     try:
                         importlib.import_module(name)
@@ -244,4 +262,3 @@ class _FastKernel:
 
 
 fast_kernel = _FastKernel()
-

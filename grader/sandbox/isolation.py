@@ -7,6 +7,7 @@ its home, no network, its own pid namespace and, when the grader runs as root, a
 own with no capabilities. The probes of the host the spec needs (what bubblewrap and setpriv
 support, whether others can run this Python) live here too. See docs/security.md.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,14 +21,21 @@ from typing import Literal
 
 from grader.errors import SandboxUnavailable
 
-__all__ = ["Isolation", "SandboxUnavailable", "bwrap_options", "bwrap_works", "detect", "reachable_by_others",
-           "setpriv_knows"]
+__all__ = [
+    "Isolation",
+    "SandboxUnavailable",
+    "bwrap_options",
+    "bwrap_works",
+    "detect",
+    "reachable_by_others",
+    "setpriv_knows",
+]
 
 
 @dataclass(frozen=True)
 class Isolation:
     kind: Literal["bubblewrap", "limits"]
-    label: str       # what the verdict says
+    label: str  # what the verdict says
     bwrap: str | None = None
 
     @property
@@ -40,9 +48,24 @@ def bwrap_works(bwrap: str) -> str:
     """'' when bubblewrap can build our sandbox here, else the reason it cannot."""
     try:
         proc = subprocess.run(
-            [bwrap, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent",
-             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "true"],
-            capture_output=True, timeout=10,
+            [
+                bwrap,
+                "--ro-bind",
+                "/",
+                "/",
+                "--unshare-pid",
+                "--unshare-net",
+                "--die-with-parent",
+                "--proc",
+                "/proc",
+                "--dev",
+                "/dev",
+                "--tmpfs",
+                "/tmp",
+                "true",
+            ],
+            capture_output=True,
+            timeout=10,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return str(exc)
@@ -66,7 +89,11 @@ def detect(mode: str = "auto") -> Isolation:
     bwrap = shutil.which("bwrap")
     reason = "bubblewrap is not installed" if bwrap is None else bwrap_works(bwrap)
     if bwrap and not reason:
-        return Isolation("bubblewrap", "bubblewrap sandbox (no network, read-only system, private /tmp, own pid namespace) + limits", bwrap)
+        return Isolation(
+            "bubblewrap",
+            "bubblewrap sandbox (no network, read-only system, private /tmp, own pid namespace) + limits",
+            bwrap,
+        )
     if mode == "require":
         raise SandboxUnavailable(
             f"a sandbox is required but unavailable: {reason}",
@@ -84,8 +111,10 @@ def _identity() -> str:
     if reachable_by_others(sys.executable):
         return "as a uid of its own, with network access and read access to world-readable files"
     if setpriv_knows("--ambient-caps"):
-        return ("as a uid of its own allowed to read every file (this Python is not reachable by other "
-                "users), with network access")
+        return (
+            "as a uid of its own allowed to read every file (this Python is not reachable by other "
+            "users), with network access"
+        )
     return "as root (this Python is not reachable by other users), with full access to files and network"
 
 

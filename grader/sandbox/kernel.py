@@ -3,6 +3,7 @@
 The kernel is a plain ipykernel of the grader's own Python, whatever kernelspec the
 notebook names. It talks to the grader over ipc sockets in a private folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,7 +59,9 @@ def make_workdir(prefix: str, parent: str | None = None) -> tuple[Path, dict[str
     os.chmod(workdir, 0o755)
     (workdir / "ipc").mkdir()
     (workdir / "home").mkdir()
-    _, info = write_connection_file(str(workdir / "connection.json"), transport="ipc", ip=str(workdir / "ipc" / "kernel"))
+    _, info = write_connection_file(
+        str(workdir / "connection.json"), transport="ipc", ip=str(workdir / "ipc" / "kernel")
+    )
     return workdir, dict(info)
 
 
@@ -86,18 +89,25 @@ class TimeLimit:
 class Kernel:
     """One live kernel. Use `start()` / `shutdown()` or as a context manager."""
 
-    def __init__(self, limits: Limits, *, sandbox: Isolation, start_timeout: float = 60.0,
-                 env: dict[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        sandbox: Isolation,
+        start_timeout: float = 60.0,
+        env: dict[str, str] | None = None,
+        files: tuple[KernelFile, ...] = (),
+    ) -> None:
         self.limits = limits
         self.sandbox = sandbox
         self.start_timeout = start_timeout
         self.extra_env = env or {}
-        self.files = tuple(files)                            # read-only in its working folder (every restart too)
+        self.files = tuple(files)  # read-only in its working folder (every restart too)
         self.proc: KernelProcess | None = None
         self.client: Any = None
         self.workdir: Path | None = None
-        self.spec: SandboxSpec | None = None                 # the sandbox of the kernel now running
-        self.connection_info: dict[str, Any] = {}            # for another client of the same kernel
+        self.spec: SandboxSpec | None = None  # the sandbox of the kernel now running
+        self.connection_info: dict[str, Any] = {}  # for another client of the same kernel
         self.starts = 0
         self._stderr_buf = bytearray()
         self._stderr_thread: threading.Thread | None = None
@@ -208,7 +218,7 @@ class Kernel:
     def _cleanup(self) -> None:
         thread, self._stderr_thread = self._stderr_thread, None
         if thread is not None:
-            thread.join(timeout=1.0)   # ends at EOF: the kernel and its children are gone
+            thread.join(timeout=1.0)  # ends at EOF: the kernel and its children are gone
         if self.proc is not None and self.proc.stderr is not None and not (thread and thread.is_alive()):
             try:
                 self.proc.stderr.close()
@@ -230,18 +240,32 @@ class Kernel:
         self.shutdown()
 
     # -- execution --------------------------------------------------------------------
-    def execute(self, code: str, timeout: float, *, store_history: bool = True,
-                on_output: OutputHook | None = None, grace: float = 3.0) -> ExecReply:
+    def execute(
+        self,
+        code: str,
+        timeout: float,
+        *,
+        store_history: bool = True,
+        on_output: OutputHook | None = None,
+        grace: float = 3.0,
+    ) -> ExecReply:
         """Run code; stop it at `timeout` (interrupt, then give up after `grace`)."""
         if self.client is None or not self.alive:
             return ExecReply(status="dead")
         msg_id = self.client.execute(code, store_history=store_history, allow_stdin=False, stop_on_error=False)
         return self._wait(msg_id, timeout, on_output, grace)
 
-    UNHANDLED_AFTER = 2.0    # idle, and still no reply this long after: nothing in the kernel handles the request
+    UNHANDLED_AFTER = 2.0  # idle, and still no reply this long after: nothing in the kernel handles the request
 
-    def request(self, msg_type: str, content: dict[str, Any], timeout: float, *,
-                on_output: OutputHook | None = None, grace: float = 3.0) -> ExecReply:
+    def request(
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        timeout: float,
+        *,
+        on_output: OutputHook | None = None,
+        grace: float = 3.0,
+    ) -> ExecReply:
         """A shell request other than execute_request, answered by a handler the grader's agent
         installed (no cell runs: no input transformation, history or execute_input). Same
         outputs, timeout and interrupt as `execute`; status "unhandled" when no handler answered."""
@@ -251,8 +275,14 @@ class Kernel:
         self.client.shell_channel.send(msg)
         return self._wait(msg["header"]["msg_id"], timeout, on_output, grace, unhandled_after=self.UNHANDLED_AFTER)
 
-    def _wait(self, msg_id: str, timeout: float, on_output: OutputHook | None, grace: float,
-              unhandled_after: float | None = None) -> ExecReply:
+    def _wait(
+        self,
+        msg_id: str,
+        timeout: float,
+        on_output: OutputHook | None,
+        grace: float,
+        unhandled_after: float | None = None,
+    ) -> ExecReply:
         """Collect a request's outputs until its reply and idle status; interrupt it at `timeout`."""
         reply = ExecReply()
         limit = TimeLimit(time.monotonic() + timeout, grace)
@@ -299,8 +329,7 @@ class Kernel:
         return reply
 
     @staticmethod
-    def _on_iopub(msg: dict[str, Any], reply: ExecReply, kept: int, cap: int,
-                  on_output: OutputHook | None) -> int:
+    def _on_iopub(msg: dict[str, Any], reply: ExecReply, kept: int, cap: int, on_output: OutputHook | None) -> int:
         """Record one output; keep at most `cap` characters of all of them (replies.record_output)."""
         kind = str(msg.get("msg_type"))
         if on_output is not None and kind in RECORDED:

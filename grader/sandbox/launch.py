@@ -5,6 +5,7 @@ The one launch code of a plain kernel: `Kernel` (the grader's own) and the bubbl
 provisioner (any Jupyter client) both call `start_process`; the zygote is started the same way
 from its own spec. The command line is built from the spec, never read back.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -59,20 +60,20 @@ def bwrap_argv(bwrap: str, spec: SandboxSpec, argv: list[str]) -> list[str]:
     for mount in spec.tmpfs:
         cmd += _tmpfs_args(mount)
     if spec.uid is None and not spec.capabilities and os.geteuid() == 0 and "--cap-drop" in opts:
-        cmd += ["--cap-drop", "ALL"]     # root without a uid to drop to: at least without capabilities
+        cmd += ["--cap-drop", "ALL"]  # root without a uid to drop to: at least without capabilities
     parents = _Parents("--perms" in opts, {m.path for m in spec.tmpfs})
     for bind in spec.binds:
         cmd += parents.of(bind.path) + ["--bind" if bind.writable else "--ro-bind", bind.path, bind.path]
     for mask in spec.masks:
         cmd += ["--tmpfs", mask.path] if mask.directory else ["--ro-bind", "/dev/null", mask.path]
     for dev in spec.devices:
-        cmd += ["--dev-bind", dev, dev]      # a GPU, when there is one, stays visible to the kernel
+        cmd += ["--dev-bind", dev, dev]  # a GPU, when there is one, stays visible to the kernel
     # The kernel's own folder: ipc sockets and the connection file. Its home is a private tmpfs:
     # nothing the student writes there reaches the host.
     cmd += parents.of(spec.workdir) + ["--bind", spec.workdir, spec.workdir]
     if spec.home_tmpfs is not None:
         cmd += _tmpfs_args(spec.home_tmpfs)
-    cmd += bwrap_binds(spec.files, spec.workdir, spec.home)     # the assignment's and the submission's files
+    cmd += bwrap_binds(spec.files, spec.workdir, spec.home)  # the assignment's and the submission's files
     cmd += ["--setenv", "HOME", spec.home, "--chdir", spec.home]
     prefix = drop_to(spec.uid) if spec.uid is not None else []
     return cmd + ["--"] + prefix + argv
@@ -87,15 +88,21 @@ def drop_to(uid: int, *, read_all: bool = False) -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv:
         caps = "-all,+dac_read_search" if read_all else "-all"
-        cmd = [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-               f"--bounding-set={caps}", f"--inh-caps={caps}"]
+        cmd = [
+            setpriv,
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--no-new-privs",
+            f"--bounding-set={caps}",
+            f"--inh-caps={caps}",
+        ]
         if read_all:
             cmd += [f"--ambient-caps={caps}"]
         if setpriv_knows("--pdeathsig"):
             cmd += ["--pdeathsig=KILL"]
         return cmd + ["--"]
-    code = (f"import os,sys;os.setgroups([]);os.setgid({uid});os.setuid({uid});"
-            "os.execv(sys.argv[1],sys.argv[1:])")
+    code = f"import os,sys;os.setgroups([]);os.setgid({uid});os.setuid({uid});os.execv(sys.argv[1],sys.argv[1:])"
     return [sys.executable, "-I", "-S", "-c", code]
 
 
@@ -104,7 +111,7 @@ def _libc_prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(None, use_errno=True).prctl     # libc, already loaded in this process
+        return ctypes.CDLL(None, use_errno=True).prctl  # libc, already loaded in this process
     except (OSError, AttributeError):
         return None
 
@@ -121,12 +128,14 @@ def _pre_exec(spec: SandboxSpec, setuid_here: bool) -> Callable[[], None]:
             os.setgid(uid)
             os.setuid(uid)
         if prctl is not None:
-            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)   # after setuid, which clears it: dies with the grader
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after setuid, which clears it: dies with the grader
+
     return apply
 
 
-def command(spec: SandboxSpec, isolation: Isolation,
-            argv: list[str]) -> tuple[list[str], Callable[[], None], dict[str, str]]:
+def command(
+    spec: SandboxSpec, isolation: Isolation, argv: list[str]
+) -> tuple[list[str], Callable[[], None], dict[str, str]]:
     """The command that runs `argv` in `spec`'s sandbox, its pre-exec hook and its environment."""
     read_all = bool(spec.capabilities) and spec.uid is not None and not spec.sandboxed
     if spec.sandboxed and isolation.bwrap:
@@ -138,17 +147,27 @@ def command(spec: SandboxSpec, isolation: Isolation,
     return cmd, _pre_exec(spec, setuid_here=not spec.sandboxed and not read_all), dict(spec.env)
 
 
-def start_process(spec: SandboxSpec, isolation: Isolation, argv: list[str], *,
-                  stderr: int | IO[bytes] = subprocess.PIPE) -> "subprocess.Popen[bytes]":
+def start_process(
+    spec: SandboxSpec, isolation: Isolation, argv: list[str], *, stderr: int | IO[bytes] = subprocess.PIPE
+) -> "subprocess.Popen[bytes]":
     """Start `argv` in `spec`'s sandbox, as the leader of a session of its own, in its home."""
     prepare_workdir(spec)
     cmd, preexec, env = command(spec, isolation, argv)
-    return subprocess.Popen(cmd, cwd=spec.home, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=stderr, preexec_fn=preexec, start_new_session=True)
+    return subprocess.Popen(
+        cmd,
+        cwd=spec.home,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        preexec_fn=preexec,
+        start_new_session=True,
+    )
 
 
-def launch_command(argv: list[str], isolation: Isolation, workdir: Path,
-                   limits: Limits) -> tuple[list[str], Callable[[], None], dict[str, str]]:
+def launch_command(
+    argv: list[str], isolation: Isolation, workdir: Path, limits: Limits
+) -> tuple[list[str], Callable[[], None], dict[str, str]]:
     """The command, the pre-exec hook (limits, privilege drop) and the environment of a kernel in `workdir`."""
     spec = kernel_spec(isolation, limits, workdir)
     prepare_workdir(spec)

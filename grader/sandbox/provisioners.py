@@ -15,6 +15,7 @@ kernel's ipc sockets and connection file: the kernel talks over no TCP port. Int
 messages (`"interrupt_mode": "message"` in the kernelspec): a signal to the sandbox's outer
 process does not reach a kernel in a pid namespace and session of its own.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -127,12 +128,12 @@ class SandboxProvisioner(KernelProvisionerBase):  # type: ignore[misc]
             await self.kill()
             return
         try:
-            os.killpg(self.process.pid, signum)     # the sandbox's session; the kernel leads its own inside
+            os.killpg(self.process.pid, signum)  # the sandbox's session; the kernel leads its own inside
         except OSError:
             pass
 
     async def terminate(self, restart: bool = False) -> None:
-        await self.kill(restart)         # the kernel holds nothing worth a graceful goodbye
+        await self.kill(restart)  # the kernel holds nothing worth a graceful goodbye
 
     async def cleanup(self, restart: bool = False) -> None:
         if not restart and self.workdir is not None:
@@ -182,9 +183,11 @@ class ForkProvisioner(SandboxProvisioner):
 
     async def start(self, spec: SandboxSpec, cmd: list[str]) -> KernelProcess:
         if "ipykernel_launcher" not in cmd:
-            raise KernelError("the fork provisioner forks ipykernel only: the kernelspec's argv must run "
-                              "`python -m ipykernel_launcher -f {connection_file}`")
-        kernel_argv = cmd[cmd.index("ipykernel_launcher") + 1:]
+            raise KernelError(
+                "the fork provisioner forks ipykernel only: the kernelspec's argv must run "
+                "`python -m ipykernel_launcher -f {connection_file}`"
+            )
+        kernel_argv = cmd[cmd.index("ipykernel_launcher") + 1 :]
         server = server_for(self.isolation())
         return await asyncio.to_thread(fork_kernel, server, spec, kernel_argv)
 

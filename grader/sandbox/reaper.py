@@ -6,6 +6,7 @@ no sandbox) the kernel's process tree, its session, and every process that carri
 in the environment are killed one by one: a process that detaches *and* clears its
 environment escapes that sweep (see docs/security.md).
 """
+
 from __future__ import annotations
 
 import os
@@ -73,7 +74,7 @@ def _pids_tagged(tag: str, session: int) -> list[int]:
                 fields = fh.read().rsplit(b")", 1)[1].split()
             if fields[0] in (b"Z", b"X"):
                 continue
-            if int(fields[3]) == session:      # field 6 of stat: the session id
+            if int(fields[3]) == session:  # field 6 of stat: the session id
                 found.append(pid)
                 continue
             with open(f"/proc/{pid}/environ", "rb") as fh:
@@ -91,9 +92,14 @@ def _kill_all_of_uid(uid: int) -> None:
     killer, setpriv = shutil.which("kill"), shutil.which("setpriv")
     quiet = subprocess.DEVNULL
     try:
-        if killer and setpriv:       # no preexec_fn: spawned without copying this (large) process
-            subprocess.run([setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", killer, "-KILL", "-1"],
-                           stdin=quiet, stdout=quiet, stderr=quiet, timeout=10)
+        if killer and setpriv:  # no preexec_fn: spawned without copying this (large) process
+            subprocess.run(
+                [setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", killer, "-KILL", "-1"],
+                stdin=quiet,
+                stdout=quiet,
+                stderr=quiet,
+                timeout=10,
+            )
             return
 
         def become() -> None:
@@ -145,7 +151,7 @@ def reap_kernel(pid: int, uid: int | None = None, tag: str = "") -> list[int]:
     procfs = os.path.isdir("/proc")
     tree = _descendants(pid) if procfs and uid is None else []
     try:
-        os.killpg(pid, signal.SIGKILL)   # the kernel's session (it was started as a session leader)
+        os.killpg(pid, signal.SIGKILL)  # the kernel's session (it was started as a session leader)
     except (ProcessLookupError, PermissionError, OSError):
         pass
     _kill(tree)
@@ -156,7 +162,7 @@ def reap_kernel(pid: int, uid: int | None = None, tag: str = "") -> list[int]:
         if uid is not None:
             left = pids_of_uid(uid)
             if left and attempt == 0:
-                time.sleep(0.02)      # a pid namespace killed a moment ago is still going down
+                time.sleep(0.02)  # a pid namespace killed a moment ago is still going down
                 left = pids_of_uid(uid)
             if left:
                 _kill_all_of_uid(uid)

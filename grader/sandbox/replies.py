@@ -7,6 +7,7 @@ the record says it was cut (`truncated`). Outputs that carry a grader-internal m
 one reader of kernel messages for both clients, the executor's (grader/execute/) and the
 kernel's own request loop (grader/sandbox/kernel.py): a record is the same whichever collected it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,15 +24,15 @@ class ExecReply:
     ename: str = ""
     evalue: str = ""
     traceback: list[str] = field(default_factory=list)
-    outputs: list[dict[str, Any]] = field(default_factory=list)   # nbformat-shaped outputs
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # nbformat-shaped outputs
     execution_count: int | None = None
-    stream_bytes: int = 0              # all printed bytes, kept or not
+    stream_bytes: int = 0  # all printed bytes, kept or not
     truncated: bool = False
     interrupted: bool = False
 
 
-RECORDED = ("stream", "display_data", "execute_result", "error")   # the iopub messages that are outputs
-MAX_OUTPUTS = 200            # display outputs kept per cell; more are dropped (and the record says so)
+RECORDED = ("stream", "display_data", "execute_result", "error")  # the iopub messages that are outputs
+MAX_OUTPUTS = 200  # display outputs kept per cell; more are dropped (and the record says so)
 
 
 def content_of(msg: dict[str, Any]) -> dict[str, Any]:
@@ -68,8 +69,9 @@ def record_output(reply: ExecReply, kind: str, content: dict[str, Any], cap: int
     if kind == "error":
         reply.status = "error"
         take_error(reply, content, cap)
-        reply.outputs.append({"output_type": "error", "ename": reply.ename, "evalue": reply.evalue,
-                              "traceback": reply.traceback})
+        reply.outputs.append(
+            {"output_type": "error", "ename": reply.ename, "evalue": reply.evalue, "traceback": reply.traceback}
+        )
     return kept
 
 

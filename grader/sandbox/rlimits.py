@@ -3,6 +3,7 @@
 Both ways of starting a kernel set exactly these: the plain kernel's pre-exec hook
 (`grader.sandbox.launch`) and the zygote's forked kernels (they arrive in the SandboxSpec).
 """
+
 from __future__ import annotations
 
 import glob
@@ -42,8 +43,12 @@ def kernel_rlimits(limits: Limits, nproc: int | None) -> list[tuple[int, int]]:
     """The kernel's rlimits as (resource, value), soft = hard = value, each at most the current hard
     limit when set."""
     mb = 1024 * 1024
-    wanted = [(_memory_rlimit(), memory_bytes(limits)), (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
-              (resource.RLIMIT_CPU, limits.cpu_seconds), (resource.RLIMIT_CORE, 0)]
+    wanted = [
+        (_memory_rlimit(), memory_bytes(limits)),
+        (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
+        (resource.RLIMIT_CPU, limits.cpu_seconds),
+        (resource.RLIMIT_CORE, 0),
+    ]
     if nproc is not None:
         # counted per uid: binds once the kernel runs as its own uid (setpriv, or in the pre-exec hook)
         wanted.append((resource.RLIMIT_NPROC, nproc))
@@ -58,7 +63,7 @@ def kernel_nproc(limits: Limits, uid: int | None) -> int | None:
 def _own_nproc(processes: int) -> int | None:
     """Without a uid of its own the kernel shares the user's process count: allow what runs now, plus the limit."""
     if os.geteuid() == 0 or not os.path.isdir("/proc"):
-        return None   # root is not bound by RLIMIT_NPROC; elsewhere the count is not known
+        return None  # root is not bound by RLIMIT_NPROC; elsewhere the count is not known
     return tasks_of_uid(os.getuid()) + processes
 
 
@@ -70,4 +75,4 @@ def apply(wanted: list[tuple[int, int]] | tuple[tuple[int, int], ...]) -> None:
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(kind, (value, value))
         except (OSError, ValueError):
-            pass        # a platform without this limit (macOS and RLIMIT_AS): the others still hold
+            pass  # a platform without this limit (macOS and RLIMIT_AS): the others still hold

@@ -9,6 +9,7 @@ a sandbox back from a command line, a folder's owner or a module global.
 The spec is made from the host's Isolation, the assignment's Limits and the kernel's folder
 (its ipc sockets and connection file); see docs/security.md for what each part defends.
 """
+
 from __future__ import annotations
 
 import glob
@@ -27,18 +28,44 @@ from grader.sandbox.isolation import Isolation, bwrap_options, reachable_by_othe
 from grader.sandbox.pythonpath import install_folders
 from grader.sandbox.reaper import TAG_VAR, pids_of_uid
 
-__all__ = ["Bind", "Mask", "SandboxSpec", "Tmpfs", "import_folders", "kernel_spec", "kernel_uid", "masked_paths",
-           "prepare_workdir", "python_roots", "zygote_spec"]
+__all__ = [
+    "Bind",
+    "Mask",
+    "SandboxSpec",
+    "Tmpfs",
+    "import_folders",
+    "kernel_spec",
+    "kernel_uid",
+    "masked_paths",
+    "prepare_workdir",
+    "python_roots",
+    "zygote_spec",
+]
 
 Namespace = Literal["pid", "net", "ipc", "uts", "cgroup"]
 NAMESPACES: tuple[Namespace, ...] = ("pid", "net", "ipc", "uts", "cgroup")
-UID_RANGE = (200000, 900000)   # each kernel runs as a uid of its own: no shared process count, no shared files
-TMPFS_MB = 512                 # size of the kernel's private /tmp and home (each) under bubblewrap
+UID_RANGE = (200000, 900000)  # each kernel runs as a uid of its own: no shared process count, no shared files
+TMPFS_MB = 512  # size of the kernel's private /tmp and home (each) under bubblewrap
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc")
 # the PCI devices and NUMA nodes (/sys/bus/pci/devices links into /sys/devices), the driver's state
 GPU_SYSFS = ("/sys/devices", "/sys/bus/pci", "/sys/module/nvidia", "/sys/module/nvidia_uvm")
-PYTHON_LAYOUT = {"bin", "lib", "lib64", "lib32", "include", "share", "etc", "man", "pyvenv.cfg",
-                 "conda-meta", "ssl", "libexec", "Lib", "Scripts", "Include"}
+PYTHON_LAYOUT = {
+    "bin",
+    "lib",
+    "lib64",
+    "lib32",
+    "include",
+    "share",
+    "etc",
+    "man",
+    "pyvenv.cfg",
+    "conda-meta",
+    "ssl",
+    "libexec",
+    "Lib",
+    "Scripts",
+    "Include",
+}
 # the environment variables of the host a kernel may inherit (threading and GPU set-up, nothing secret)
 PASSED_ON = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH")
 
@@ -74,21 +101,21 @@ class SandboxSpec:
     """One kernel's sandbox. kind "limits": no filesystem view of its own, only rlimits, uid and env."""
 
     kind: Literal["bubblewrap", "limits"]
-    workdir: str                                   # the kernel's folder: ipc sockets, connection file
-    home: str                                      # its home (a private tmpfs under bubblewrap) and cwd
-    uid: int | None                                # a uid of its own, or None: runs as the grader's user
-    tag: str                                       # marks its processes in their environment (the reaper's sweep)
-    env: Mapping[str, str] = field(default_factory=dict)        # the kernel's whole environment, in order
-    rlimits: tuple[tuple[int, int], ...] = ()                   # (resource, soft = hard)
-    capabilities: tuple[str, ...] = ()             # kept after the drop to `uid`: (), ("dac_read_search",), ("ALL",)
+    workdir: str  # the kernel's folder: ipc sockets, connection file
+    home: str  # its home (a private tmpfs under bubblewrap) and cwd
+    uid: int | None  # a uid of its own, or None: runs as the grader's user
+    tag: str  # marks its processes in their environment (the reaper's sweep)
+    env: Mapping[str, str] = field(default_factory=dict)  # the kernel's whole environment, in order
+    rlimits: tuple[tuple[int, int], ...] = ()  # (resource, soft = hard)
+    capabilities: tuple[str, ...] = ()  # kept after the drop to `uid`: (), ("dac_read_search",), ("ALL",)
     namespaces: tuple[Namespace, ...] = ()
     hostname: str = "grader-sandbox"
-    binds: tuple[Bind, ...] = ()                   # the system folders and the Python prefixes
+    binds: tuple[Bind, ...] = ()  # the system folders and the Python prefixes
     masks: tuple[Mask, ...] = ()
-    tmpfs: tuple[Tmpfs, ...] = ()                  # /tmp, /var/tmp, /dev/shm, /run
+    tmpfs: tuple[Tmpfs, ...] = ()  # /tmp, /var/tmp, /dev/shm, /run
     home_tmpfs: Tmpfs | None = None
-    devices: tuple[str, ...] = ()                  # a GPU's device nodes, shown as they are
-    files: tuple[KernelFile, ...] = ()             # read-only in its home (working folder): grader.sandbox.files
+    devices: tuple[str, ...] = ()  # a GPU's device nodes, shown as they are
+    files: tuple[KernelFile, ...] = ()  # read-only in its home (working folder): grader.sandbox.files
 
     @property
     def sandboxed(self) -> bool:
@@ -96,6 +123,7 @@ class SandboxSpec:
 
 
 # -- the uid -------------------------------------------------------------------------------
+
 
 def _uid_in_use(uid: int) -> bool:
     try:
@@ -116,6 +144,7 @@ def kernel_uid() -> int:
 
 
 # -- the view --------------------------------------------------------------------------------
+
 
 def python_roots() -> list[str]:
     """The interpreter's prefixes: the virtual environment and the Python it was made from."""
@@ -143,13 +172,16 @@ def masked_paths(bound: list[str]) -> list[str]:
     view even when they lie inside something the kernel needs, as in a venv made at the course root;
     so does a grader installed into an install folder on PYTHONPATH (import_folders).
     """
-    candidates = {os.path.realpath(Path(__file__).parent.parent), os.path.realpath(os.getcwd()),
-                  *(g for g in (os.path.join(p, "grader") for p in import_folders()) if os.path.isdir(g))}
+    candidates = {
+        os.path.realpath(Path(__file__).parent.parent),
+        os.path.realpath(os.getcwd()),
+        *(g for g in (os.path.join(p, "grader") for p in import_folders()) if os.path.isdir(g)),
+    }
     out: set[str] = set()
     for path in sorted(candidates):
         if path == "/":
             continue
-        if path in bound:   # the course folder is itself a Python prefix: hide all but the Python
+        if path in bound:  # the course folder is itself a Python prefix: hide all but the Python
             try:
                 names = os.listdir(path)
             except OSError:
@@ -170,8 +202,10 @@ def _view(isolation: Isolation, workdir: Path) -> dict[str, Any]:
     open_mode = "1777" if "--perms" in opts else None
     system = [p for p in SYSTEM_DIRS if os.path.exists(p)]
     roots = [r for r in python_roots() + import_folders() if not any(inside(r, p) for p in system)]
-    masks = tuple(Mask(p, os.path.isdir(p) and not os.path.islink(p))
-                  for p in masked_paths(system + python_roots() + import_folders()))
+    masks = tuple(
+        Mask(p, os.path.isdir(p) and not os.path.islink(p))
+        for p in masked_paths(system + python_roots() + import_folders())
+    )
     devices = tuple(glob.glob("/dev/nvidia*") + glob.glob("/dev/dri"))
     # with a GPU, the parts of /sys CUDA's driver reads, read-only: without them cuInit fails
     # (CUDA_ERROR_OPERATING_SYSTEM) in a sandbox that has the device nodes. Not /sys/kernel, /sys/fs ...
@@ -181,14 +215,19 @@ def _view(isolation: Isolation, workdir: Path) -> dict[str, Any]:
         "binds": tuple(Bind(p) for p in system + roots + sysfs),
         "masks": masks,
         # shared memory (DataLoader workers) sized and private too; /run only private
-        "tmpfs": (Tmpfs("/tmp", open_mode, size), Tmpfs("/var/tmp", open_mode, size),
-                  Tmpfs("/dev/shm", open_mode, size), Tmpfs("/run")),
+        "tmpfs": (
+            Tmpfs("/tmp", open_mode, size),
+            Tmpfs("/var/tmp", open_mode, size),
+            Tmpfs("/dev/shm", open_mode, size),
+            Tmpfs("/run"),
+        ),
         "home_tmpfs": Tmpfs(str(workdir / "home"), open_mode, size),
         "devices": devices,
     }
 
 
 # -- kernels and the zygote ------------------------------------------------------------------
+
 
 def _passed_on() -> dict[str, str]:
     """What a kernel (and the zygote) inherits of this process's environment: PASSED_ON, and the
@@ -222,8 +261,13 @@ def _kernel_env(home: Path, tag: str, tmpdir: Path | None, extra: Mapping[str, s
     return env
 
 
-def kernel_spec(isolation: Isolation, limits: Limits, workdir: Path,
-                env: Mapping[str, str] | None = None, files: tuple[KernelFile, ...] = ()) -> SandboxSpec:
+def kernel_spec(
+    isolation: Isolation,
+    limits: Limits,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    files: tuple[KernelFile, ...] = (),
+) -> SandboxSpec:
     """The sandbox of one kernel whose folder is `workdir`; `env` adds to its environment; `files`
     are shown read-only in its working folder."""
     root = os.geteuid() == 0
@@ -236,10 +280,17 @@ def kernel_spec(isolation: Isolation, limits: Limits, workdir: Path,
     home = workdir / "home"
     view = _view(isolation, workdir) if in_bwrap else {}
     return SandboxSpec(
-        kind="bubblewrap" if in_bwrap else "limits", workdir=str(workdir), home=str(home), uid=uid, tag=tag,
+        kind="bubblewrap" if in_bwrap else "limits",
+        workdir=str(workdir),
+        home=str(home),
+        uid=uid,
+        tag=tag,
         env=_kernel_env(home, tag, None if in_bwrap else workdir / "tmp", env or {}),
         rlimits=tuple(rlimits.kernel_rlimits(limits, rlimits.kernel_nproc(limits, uid))),
-        capabilities=("dac_read_search",) if read_all and uid is not None else (), files=tuple(files), **view)
+        capabilities=("dac_read_search",) if read_all and uid is not None else (),
+        files=tuple(files),
+        **view,
+    )
 
 
 def zygote_env() -> dict[str, str]:
@@ -249,7 +300,7 @@ def zygote_env() -> dict[str, str]:
         "LANG": "C.UTF-8",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
-        "OMP_NUM_THREADS": "1",           # also keeps numpy/OpenBLAS from starting threads before fork
+        "OMP_NUM_THREADS": "1",  # also keeps numpy/OpenBLAS from starting threads before fork
         "MKL_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MPLBACKEND": "Agg",
@@ -264,8 +315,16 @@ def zygote_spec(isolation: Isolation, spool: Path) -> SandboxSpec:
     build each kernel's namespaces (the kernel then drops every capability and its uid)."""
     in_bwrap = bool(isolation.sandboxed and isolation.bwrap)
     view = _view(isolation, spool) if in_bwrap else {}
-    return SandboxSpec(kind="bubblewrap" if in_bwrap else "limits", workdir=str(spool), home=str(spool / "home"),
-                       uid=None, tag="", env=zygote_env(), capabilities=("ALL",) if in_bwrap else (), **view)
+    return SandboxSpec(
+        kind="bubblewrap" if in_bwrap else "limits",
+        workdir=str(spool),
+        home=str(spool / "home"),
+        uid=None,
+        tag="",
+        env=zygote_env(),
+        capabilities=("ALL",) if in_bwrap else (),
+        **view,
+    )
 
 
 def prepare_workdir(spec: SandboxSpec) -> None:
@@ -274,12 +333,12 @@ def prepare_workdir(spec: SandboxSpec) -> None:
     tmp = workdir / "tmp"
     if not spec.sandboxed:
         tmp.mkdir(exist_ok=True)
-    if spec.files:      # under a sandbox, staged to be bound read-only; without one, copies in its home
+    if spec.files:  # under a sandbox, staged to be bound read-only; without one, copies in its home
         dest = workdir / STAGE_DIR if spec.sandboxed else Path(spec.home)
         dest.mkdir(mode=0o755, exist_ok=True)
         stage(spec.files, dest, link=spec.sandboxed)
     if spec.uid is not None:
-        os.chmod(workdir, 0o711)            # the grader's; the kernel may only pass through
+        os.chmod(workdir, 0o711)  # the grader's; the kernel may only pass through
         for path in (workdir / "ipc", Path(spec.home), tmp, workdir / "connection.json"):
             if path.exists():
                 os.chown(path, spec.uid, spec.uid)

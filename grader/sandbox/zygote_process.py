@@ -8,6 +8,7 @@ Each request carries the kernel's SandboxSpec as data; the zygote answers with a
 kernel's stderr (`ForkedProcess`). Batch workers find the zygote their parent started through
 one environment variable (SHARED_VAR), which names its spool and nothing else.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -33,16 +34,26 @@ from grader.sandbox.isolation import Isolation, detect
 from grader.sandbox.launch import bwrap_argv
 from grader.sandbox.spec import SandboxSpec, zygote_spec
 
-__all__ = ["ForkServer", "ForkServerUnavailable", "SHARED_VAR", "ZYGOTE_SOURCE", "forget", "server_for", "share",
-           "share_for_workers", "usable"]
+__all__ = [
+    "ForkServer",
+    "ForkServerUnavailable",
+    "SHARED_VAR",
+    "ZYGOTE_SOURCE",
+    "forget",
+    "server_for",
+    "share",
+    "share_for_workers",
+    "usable",
+]
 
-ZYGOTE_PARTS = ("base.py", "mounts.py", "kernel.py", "server.py")     # one program, in this order
-ZYGOTE_SOURCE = "\n\n".join((Path(__file__).parent / "zygote" / name).read_text(encoding="utf-8")
-                            for name in ZYGOTE_PARTS)
-SHARED_VAR = "GRADER_FORKSERVER"      # {"bubblewrap": spool, "limits": spool}: a zygote other processes may use
+ZYGOTE_PARTS = ("base.py", "mounts.py", "kernel.py", "server.py")  # one program, in this order
+ZYGOTE_SOURCE = "\n\n".join(
+    (Path(__file__).parent / "zygote" / name).read_text(encoding="utf-8") for name in ZYGOTE_PARTS
+)
+SHARED_VAR = "GRADER_FORKSERVER"  # {"bubblewrap": spool, "limits": spool}: a zygote other processes may use
 READY_TIMEOUT = 120.0
 PID_FILE = "zygote.pid"
-SLOW_BOOT_VAR = "GRADER_FORKSERVER_SLOW_BOOT"   # seconds: a first boot as slow as a cold venv's on a busy machine
+SLOW_BOOT_VAR = "GRADER_FORKSERVER_SLOW_BOOT"  # seconds: a first boot as slow as a cold venv's on a busy machine
 
 
 class ForkServerUnavailable(GraderError):
@@ -62,8 +73,6 @@ def usable(isolation: Isolation) -> str:
     return ""
 
 
-
-
 class ForkServer:
     """The zygote process of one isolation kind and the spool that holds its kernels' workdirs."""
 
@@ -72,7 +81,7 @@ class ForkServer:
         self.spool = spool
         self.proc: subprocess.Popen[bytes] | None = None
         self.owner = os.getpid()
-        self._ready = spool is not None     # attached to a zygote someone else started
+        self._ready = spool is not None  # attached to a zygote someone else started
         self._log: IO[bytes] | None = None
         self.started_at = 0.0
 
@@ -91,10 +100,10 @@ class ForkServer:
         self.spool = tempfile.mkdtemp(prefix=SPOOL_PREFIX)
         os.chmod(self.spool, 0o711)
         with open(os.path.join(self.spool, AGENT_FILE), "w", encoding="utf-8") as fh:
-            fh.write(AGENT_SOURCE)       # compiled once by the zygote, for every kernel it forks
+            fh.write(AGENT_SOURCE)  # compiled once by the zygote, for every kernel it forks
         spec = zygote_spec(self.isolation, Path(self.spool))
         argv = [sys.executable, "-c", ZYGOTE_SOURCE, self.spool, spec.kind]
-        if os.environ.get(SLOW_BOOT_VAR):          # tests: the zygote waits this long before its imports
+        if os.environ.get(SLOW_BOOT_VAR):  # tests: the zygote waits this long before its imports
             argv.append(str(float(os.environ[SLOW_BOOT_VAR])))
         if spec.sandboxed and self.isolation.bwrap:
             os.makedirs(spec.home, exist_ok=True)
@@ -103,12 +112,19 @@ class ForkServer:
             cmd = argv
         self._log = open(os.path.join(self.spool, "zygote.log"), "wb")
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
-                                         env=dict(spec.env), cwd=self.spool, start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._log,
+                env=dict(spec.env),
+                cwd=self.spool,
+                start_new_session=True,
+            )
         except OSError as exc:
             self.close()
             raise ForkServerUnavailable(f"could not start the fork server: {exc}") from None
-        with open(os.path.join(self.spool, PID_FILE), "w") as fh:    # for workers that find it still booting
+        with open(os.path.join(self.spool, PID_FILE), "w") as fh:  # for workers that find it still booting
             fh.write(str(self.proc.pid))
         atexit.register(self.close)
 
@@ -243,7 +259,7 @@ def _booting(spool: str) -> bool:
             pid = int(fh.read().strip())
         with open(f"/proc/{pid}/stat", "rb") as fh:
             state = fh.read().rsplit(b")", 1)[1].split()[0]
-        return state not in (b"Z", b"X")       # a zombie: it died and its owner has not reaped it yet
+        return state not in (b"Z", b"X")  # a zombie: it died and its owner has not reaped it yet
     except (OSError, ValueError, IndexError):
         return False
 

@@ -7,6 +7,7 @@ of fewer than `min_tokens` tokens are left out of both (a one-line sigmoid is wr
 way by everyone); a fingerprint held by more than `common` of the class, and by more than
 COMMON_FLOOR submissions, is what everyone writes and counts for nobody (MOSS's -m).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,23 +19,23 @@ from grader.similarity.store import Prints
 from grader.similarity.winnow import NOISE, coverage
 
 COMMON_FLOOR = 10
-WHOLE = ""                     # the scope of a comparison of the whole own code
+WHOLE = ""  # the scope of a comparison of the whole own code
 
 
 @dataclass(frozen=True)
 class Region:
-    exercise: str              # the part it lies in ("" for the code outside the exercises)
-    start: int                 # characters of that part's code
+    exercise: str  # the part it lies in ("" for the code outside the exercises)
+    start: int  # characters of that part's code
     end: int
 
 
 @dataclass(frozen=True)
 class Side:
     student: str
-    share: float               # of this side's own code (in the scope) that matches the other side
-    tokens: int                # the own code the share rests on
+    share: float  # of this side's own code (in the scope) that matches the other side
+    tokens: int  # the own code the share rests on
     regions: tuple[Region, ...]
-    earlier: str = ""          # the earlier gradebook it came from ("" for this class)
+    earlier: str = ""  # the earlier gradebook it came from ("" for this class)
 
     @property
     def label(self) -> str:
@@ -43,7 +44,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Pair:
-    exercise: str              # WHOLE, or the exercise compared alone
+    exercise: str  # WHOLE, or the exercise compared alone
     a: Side
     b: Side
 
@@ -53,9 +54,16 @@ class Pair:
 
     def row(self) -> dict[str, Any]:
         """As `grader similarity --json` writes it."""
-        return {"a": self.a.student, "b": self.b.student, "a_share": round(self.a.share, 4),
-                "b_share": round(self.b.share, 4), "exercise": self.exercise or None,
-                "a_tokens": self.a.tokens, "b_tokens": self.b.tokens, "b_earlier": self.b.earlier or None}
+        return {
+            "a": self.a.student,
+            "b": self.b.student,
+            "a_share": round(self.a.share, 4),
+            "b_share": round(self.b.share, 4),
+            "exercise": self.exercise or None,
+            "a_tokens": self.a.tokens,
+            "b_tokens": self.b.tokens,
+            "b_earlier": self.b.earlier or None,
+        }
 
 
 @dataclass
@@ -64,12 +72,12 @@ class Findings:
 
     config: Similarity
     students: int
-    pairs: list[Pair] = field(default_factory=list)           # at or above the threshold, best first
+    pairs: list[Pair] = field(default_factory=list)  # at or above the threshold, best first
     clusters: list[tuple[str, ...]] = field(default_factory=list)
-    too_short: dict[str, list[str]] = field(default_factory=dict)   # exercise -> students left out of it
-    no_code: list[str] = field(default_factory=list)          # nothing of their own beyond what was handed out
-    code: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)   # (earlier, student) -> part -> code
-    earlier: int = 0                                          # submissions of earlier terms compared with
+    too_short: dict[str, list[str]] = field(default_factory=dict)  # exercise -> students left out of it
+    no_code: list[str] = field(default_factory=list)  # nothing of their own beyond what was handed out
+    code: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (earlier, student) -> part -> code
+    earlier: int = 0  # submissions of earlier terms compared with
 
     def whole(self) -> list[Pair]:
         return [p for p in self.pairs if p.exercise == WHOLE]
@@ -82,11 +90,11 @@ class Doc:
     index: int
     parts: list[Part]
     hashes: Any
-    positions: Any             # normalised characters, parts laid end to end with a gap of NOISE
+    positions: Any  # normalised characters, parts laid end to end with a gap of NOISE
     part_of: Any
     length: int
     tokens: int
-    covered: int = 0           # normalised characters its fingerprints cover: a share's denominator
+    covered: int = 0  # normalised characters its fingerprints cover: a share's denominator
 
 
 def doc_of(index: int, parts: list[Part]) -> Doc:
@@ -96,12 +104,21 @@ def doc_of(index: int, parts: list[Part]) -> Doc:
     for p in parts:
         offsets.append(at)
         at += p.length + NOISE
+
     def cat(xs: list[Any]) -> Any:
         return np.concatenate(xs) if xs else np.zeros(0, np.int64)
 
     hashes, positions = cat([p.hashes for p in parts]), cat([p.positions + off for p, off in zip(parts, offsets)])
-    return Doc(index, parts, hashes, positions, cat([np.full(len(p.hashes), i, np.int64) for i, p in enumerate(parts)]),
-               sum(p.length for p in parts), sum(p.tokens for p in parts), coverage(positions))
+    return Doc(
+        index,
+        parts,
+        hashes,
+        positions,
+        cat([np.full(len(p.hashes), i, np.int64) for i, p in enumerate(parts)]),
+        sum(p.length for p in parts),
+        sum(p.tokens for p in parts),
+        coverage(positions),
+    )
 
 
 def shared_counts(docs: list[Doc], common: int) -> tuple[Any, Any, Any]:
@@ -126,7 +143,7 @@ def shared_counts(docs: list[Doc], common: int) -> tuple[Any, Any, Any]:
         first = starts[sizes == g]
         i, j = np.triu_indices(int(g), 1)
         at_i, at_j = (first[:, None] + i[None, :]).ravel(), (first[:, None] + j[None, :]).ravel()
-        a, b = ids[at_i], ids[at_j]            # ids ascend within a hash's group (stable sort): a < b
+        a, b = ids[at_i], ids[at_j]  # ids ascend within a hash's group (stable sort): a < b
         keys.append(a * n + b)
         lo.append(times[at_i])
         hi.append(times[at_j])
@@ -205,9 +222,9 @@ def scope_pairs(scope: str, docs: list[Doc], everyone: list[Prints], n_current: 
     for a, b in zip(a_idx[bound >= config.threshold].tolist(), b_idx[bound >= config.threshold].tolist()):
         da, db = docs[a], docs[b]
         if da.index >= n_current and db.index >= n_current:
-            continue                     # two earlier submissions: not this class's business
+            continue  # two earlier submissions: not this class's business
         if da.index >= n_current:
-            da, db = db, da              # this class's student first
+            da, db = db, da  # this class's student first
         pa, pb = everyone[da.index], everyone[db.index]
         one, two = side(da, db, pa), side(db, da, pb)
         if max(one.share, two.share) >= config.threshold:

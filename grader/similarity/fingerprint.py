@@ -8,6 +8,7 @@ are removed from the fingerprints as well (copydetect's boilerplate). An exercis
 the code cells under its heading in the notebook (`## Exercise 1: ...`, matched by its title in
 assignment.toml) or a cell that opens with its comment (`# Exercise 1: ...`).
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,7 @@ from grader.config import Assignment
 from grader.submission.notebook import Cell
 from grader.similarity.winnow import METHOD, NOISE, kgram_hashes, normalise, pack, unpack, winnow
 
-MAX_PY_BYTES = 256 * 1024            # a student's .py file larger than this is not fingerprinted
+MAX_PY_BYTES = 256 * 1024  # a student's .py file larger than this is not fingerprinted
 HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*\S)\s*$", re.M)
 OPENING = re.compile(r"^\s*#+\s*(.*\S)")
 
@@ -31,18 +32,24 @@ class Part:
     """The fingerprints of one exercise's own code ("" for the code outside the exercises)."""
 
     exercise: str
-    code: str            # the own code, as shown side by side
-    tokens: int          # tokens that count
-    length: int          # normalised characters
-    hashes: Any          # int64: the winnowed hashes, boilerplate removed
-    positions: Any       # int64: where each hash's k-gram starts in the normalised text
-    starts: Any          # int32: where it starts in `code`
-    ends: Any            # int32: where it ends in `code`
+    code: str  # the own code, as shown side by side
+    tokens: int  # tokens that count
+    length: int  # normalised characters
+    hashes: Any  # int64: the winnowed hashes, boilerplate removed
+    positions: Any  # int64: where each hash's k-gram starts in the normalised text
+    starts: Any  # int32: where it starts in `code`
+    ends: Any  # int32: where it ends in `code`
 
     def prints(self) -> str:
         """The arrays as stored in the gradebook."""
-        return json.dumps({"h": pack(self.hashes, "<i8"), "p": pack(self.positions, "<i8"),
-                           "s": pack(self.starts, "<i4"), "e": pack(self.ends, "<i4")})
+        return json.dumps(
+            {
+                "h": pack(self.hashes, "<i8"),
+                "p": pack(self.positions, "<i8"),
+                "s": pack(self.starts, "<i4"),
+                "e": pack(self.ends, "<i4"),
+            }
+        )
 
     @staticmethod
     def empty() -> "Part":
@@ -55,8 +62,16 @@ class Part:
     @staticmethod
     def stored(exercise: str, code: str, tokens: int, length: int, prints: str) -> "Part":
         data = json.loads(prints)
-        return Part(exercise, code, tokens, length, unpack(data["h"], "<i8"), unpack(data["p"], "<i8"),
-                    unpack(data["s"], "<i4"), unpack(data["e"], "<i4"))
+        return Part(
+            exercise,
+            code,
+            tokens,
+            length,
+            unpack(data["h"], "<i8"),
+            unpack(data["p"], "<i8"),
+            unpack(data["s"], "<i4"),
+            unpack(data["e"], "<i4"),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,7 +80,7 @@ class Release:
 
     cells: frozenset[str]
     lines: frozenset[str]
-    kgrams: Any          # sorted int64
+    kgrams: Any  # sorted int64
 
 
 @functools.lru_cache(maxsize=8)
@@ -148,7 +163,7 @@ def own_code(cells: list[Cell], files: list[tuple[str, str]], assignment: Assign
     for name, text in files:
         code = own_lines(text, given)
         if code.strip():
-            label = re.sub(r"[^\w.\-]", "_", name)[:80]        # a file name stays one comment line
+            label = re.sub(r"[^\w.\-]", "_", name)[:80]  # a file name stays one comment line
             pieces.setdefault("", []).append(f"# [file {label}]\n{code}")
     return {exercise: "\n\n".join(parts) + "\n" for exercise, parts in pieces.items()}
 

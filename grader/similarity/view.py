@@ -4,6 +4,7 @@ Everything a student wrote is escaped: the side-by-side code is cut into pieces 
 regions and each piece goes through the template's autoescape; the highlight is a <mark> around
 escaped text, never markup built from the code.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,8 +14,8 @@ from typing import Any
 
 from grader.similarity.compare import Findings, Pair, Side
 
-SHOWN = 50                   # pairs shown side by side in the report (all are in --json)
-ROWS = 200                   # rows of the per-exercise table
+SHOWN = 50  # pairs shown side by side in the report (all are in --json)
+ROWS = 200  # rows of the per-exercise table
 
 
 @dataclass(frozen=True)
@@ -63,29 +64,52 @@ def sentence(pair: Pair) -> str:
     what = f"in {pair.exercise}" if pair.exercise else "of their own code"
     if percent(a.share) == percent(b.share):
         return f"these two share {percent(a.share)} {what} ({a.tokens} and {b.tokens} tokens)"
-    return (f"{percent(a.share)} of {a.label}'s own code {'in ' + pair.exercise if pair.exercise else ''} "
-            f"({a.tokens} tokens) matches {b.label}'s; {percent(b.share)} of {b.label}'s ({b.tokens} tokens) "
-            f"matches {a.label}'s").replace("  ", " ")
+    return (
+        f"{percent(a.share)} of {a.label}'s own code {'in ' + pair.exercise if pair.exercise else ''} "
+        f"({a.tokens} tokens) matches {b.label}'s; {percent(b.share)} of {b.label}'s ({b.tokens} tokens) "
+        f"matches {a.label}'s"
+    ).replace("  ", " ")
 
 
 @functools.lru_cache(maxsize=1)
 def _env() -> Any:
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.PackageLoader("grader.similarity", "templates"), autoescape=True,
-                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("grader.similarity", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def render_section(found: Findings) -> str:
     """The report's section (HTML, every student's text escaped)."""
     whole = found.whole()
-    views = [{"pair": p, "words": sentence(p), "a": side_view(found, p.a, p.exercise),
-              "b": side_view(found, p.b, p.exercise)} for p in whole[:SHOWN]]
+    views = [
+        {
+            "pair": p,
+            "words": sentence(p),
+            "a": side_view(found, p.a, p.exercise),
+            "b": side_view(found, p.b, p.exercise),
+        }
+        for p in whole[:SHOWN]
+    ]
     by_exercise = [p for p in found.pairs if p.exercise]
     per_exercise = [{"pair": p, "words": sentence(p)} for p in by_exercise[:ROWS]]
-    return _env().get_template("similarity.html.j2").render(
-        found=found, views=views, hidden=max(0, len(whole) - SHOWN), per_exercise=per_exercise,
-        rows_hidden=max(0, len(by_exercise) - ROWS), percent=percent)
+    return (
+        _env()
+        .get_template("similarity.html.j2")
+        .render(
+            found=found,
+            views=views,
+            hidden=max(0, len(whole) - SHOWN),
+            per_exercise=per_exercise,
+            rows_hidden=max(0, len(by_exercise) - ROWS),
+            percent=percent,
+        )
+    )
 
 
 def pairs_json(found: Findings) -> str:
@@ -101,4 +125,4 @@ def page(title: str, found: Findings) -> str:
 def _markup(html: str) -> Any:
     from markupsafe import Markup
 
-    return Markup(html)      # render_section's own output: its student text is escaped already
+    return Markup(html)  # render_section's own output: its student text is escaped already

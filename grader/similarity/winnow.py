@@ -13,6 +13,7 @@ compared with another's. The steps and their defaults are copydetect's:
     winnow      in every window of WINDOW consecutive hashes the smallest is kept (the rightmost
                 of equals): any match of GUARANTEE or more normalised characters shares a hash
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,10 +21,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-NOISE = 25                       # k: matches shorter than this are never seen (copydetect's noise_t)
-GUARANTEE = 30                   # matches this long are always seen (copydetect's guarantee_t)
-WINDOW = GUARANTEE - NOISE + 1   # winnowing window
-METHOD = f"winnow-k{NOISE}-w{WINDOW}-v1"   # fingerprints of another method are never compared with these
+NOISE = 25  # k: matches shorter than this are never seen (copydetect's noise_t)
+GUARANTEE = 30  # matches this long are always seen (copydetect's guarantee_t)
+WINDOW = GUARANTEE - NOISE + 1  # winnowing window
+METHOD = f"winnow-k{NOISE}-w{WINDOW}-v1"  # fingerprints of another method are never compared with these
 _BASE = 1_000_003
 _MIX = 0x9E3779B97F4A7C15
 
@@ -34,9 +35,9 @@ class Normalised:
     the span of the source it came from."""
 
     text: str
-    starts: Any          # int32 array: where in the source each character's token begins
-    ends: Any            # int32 array: where it ends
-    tokens: int          # tokens that count (not whitespace, not comments)
+    starts: Any  # int32 array: where in the source each character's token begins
+    ends: Any  # int32 array: where it ends
+    tokens: int  # tokens that count (not whitespace, not comments)
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,7 +52,7 @@ def normalise(code: str) -> Normalised:
     import numpy as np
 
     out: list[str] = []
-    spans: list[tuple[int, int, int]] = []       # (characters out, source start, source end)
+    spans: list[tuple[int, int, int]] = []  # (characters out, source start, source end)
     words = _categories()
     for index, kind, value in _lexer().get_tokens_unprocessed(code):
         word = words.get(kind)
@@ -59,11 +60,11 @@ def normalise(code: str) -> Normalised:
             word = words[kind] = _category(kind)
         if word == "":
             continue
-        if word == "=":                          # a token that stands for itself
+        if word == "=":  # a token that stands for itself
             word = value.strip()
             if not word:
                 continue
-        elif word == "'":                        # a string: its quotes stay, what it says does not
+        elif word == "'":  # a string: its quotes stay, what it says does not
             word = '"' if value in ("'", '"') else "S"
         out.append(word)
         spans.append((len(word), index, index + len(value)))
@@ -106,7 +107,7 @@ def kgram_hashes(text: str, k: int = NOISE) -> Any:
     h = np.zeros(n, dtype=np.uint64)
     base = np.uint64(_BASE)
     for j in range(k):
-        h = h * base + codes[j:j + n]
+        h = h * base + codes[j : j + n]
     h ^= h >> np.uint64(29)
     h *= np.uint64(_MIX)
     h ^= h >> np.uint64(32)

@@ -7,6 +7,7 @@ paths, no links, no encrypted entries, the count and the total size bounded by w
 directory declares). Extraction then reads at most the declared size of each entry (zipfile stops
 there, and a CRC that does not match refuses the entry): a zip bomb costs the bound, not the bomb.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,13 +22,13 @@ from grader.submission.names import is_junk, safe_name
 
 __all__ = ["NOTEBOOK_MAX_BYTES", "Unpacked", "unpack", "zip_slug"]
 
-NOTEBOOK_MAX_BYTES = 50 * 2**20      # as grader.submission.notebook.MAX_BYTES
+NOTEBOOK_MAX_BYTES = 50 * 2**20  # as grader.submission.notebook.MAX_BYTES
 
 
 @dataclass(frozen=True)
 class Unpacked:
-    notebook: Path | None            # the extracted notebook; None when none can be graded
-    problem: str = ""                # why not, in words for the student
+    notebook: Path | None  # the extracted notebook; None when none can be graded
+    problem: str = ""  # why not, in words for the student
 
 
 def _is_link(info: zipfile.ZipInfo) -> bool:
@@ -44,8 +45,10 @@ def _choose(names: list[str], notebook_name: str, label: str) -> tuple[str | Non
     if not notebooks:
         return None, f"The zip {label} holds no notebook (.ipynb); put the notebook and its files in the zip."
     shown = ", ".join((named or notebooks)[:8])
-    return None, (f"The zip {label} holds {len(notebooks)} notebooks ({shown}); the grader cannot tell which to "
-                  f"grade. Keep one, named {notebook_name}.")
+    return None, (
+        f"The zip {label} holds {len(notebooks)} notebooks ({shown}); the grader cannot tell which to "
+        f"grade. Keep one, named {notebook_name}."
+    )
 
 
 def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> int:
@@ -78,19 +81,26 @@ def _digest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
 
 def _notebook(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, label: str) -> Unpacked:
     if _is_link(info) or info.flag_bits & 0x1 or safe_name(info.filename).reason:
-        return Unpacked(None, f"The notebook {info.filename} in the zip {label} is a link, encrypted, or has a "
-                              "name that leaves the zip's folder; zip the notebook file itself.")
+        return Unpacked(
+            None,
+            f"The notebook {info.filename} in the zip {label} is a link, encrypted, or has a "
+            "name that leaves the zip's folder; zip the notebook file itself.",
+        )
     if info.file_size > NOTEBOOK_MAX_BYTES:
-        return Unpacked(None, f"The notebook {info.filename} in the zip {label} is larger than "
-                              f"{NOTEBOOK_MAX_BYTES // 2**20} MB; a notebook that big cannot be graded.")
+        return Unpacked(
+            None,
+            f"The notebook {info.filename} in the zip {label} is larger than "
+            f"{NOTEBOOK_MAX_BYTES // 2**20} MB; a notebook that big cannot be graded.",
+        )
     target = dest / posixpath.basename(info.filename)
     if _extract(zf, info, target) < 0:
         return Unpacked(None, f"The notebook {info.filename} in the zip {label} is damaged (it could not be unpacked).")
     return Unpacked(target)
 
 
-def _files(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], root: str, dest: Path,
-           collector: Collector) -> None:
+def _files(
+    zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], root: str, dest: Path, collector: Collector
+) -> None:
     for name, info in entries.items():
         if collector.full:
             collector.unlisted = True
@@ -98,14 +108,16 @@ def _files(zf: zipfile.ZipFile, entries: dict[str, zipfile.ZipInfo], root: str, 
         if root and not name.startswith(root):
             if not (is_junk(name) or name.lower().endswith(".ipynb")):
                 collector.looked += 1
-                collector.refuse(name, f"it is not in the notebook's folder ({root.rstrip('/')}) in the zip", info.file_size)
+                collector.refuse(
+                    name, f"it is not in the notebook's folder ({root.rstrip('/')}) in the zip", info.file_size
+                )
             continue
-        sent = name[len(root):]
+        sent = name[len(root) :]
         if _is_link(info) or info.flag_bits & 0x1:
             collector.looked += 1
             collector.refuse(sent, "a link" if _is_link(info) else "an encrypted entry", info.file_size)
             continue
-        taken = collector.consider(sent, info.file_size, lambda info=info: _digest(zf, info))   # type: ignore[misc]
+        taken = collector.consider(sent, info.file_size, lambda info=info: _digest(zf, info))  # type: ignore[misc]
         if taken is None:
             continue
         size = _extract(zf, info, dest / taken)
@@ -121,8 +133,11 @@ def unpack(archive: Path, dest: Path, notebook_name: str, collector: Collector) 
     limit = NOTEBOOK_MAX_BYTES + collector.max_bytes + 2**20
     try:
         if archive.stat().st_size > limit:
-            return Unpacked(None, f"The zip {label} is larger than {limit // 2**20} MB: more than a notebook and "
-                                  f"{collector.limits.submitted_mb} MB of files. Send fewer or smaller files.")
+            return Unpacked(
+                None,
+                f"The zip {label} is larger than {limit // 2**20} MB: more than a notebook and "
+                f"{collector.limits.submitted_mb} MB of files. Send fewer or smaller files.",
+            )
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         return Unpacked(None, f"The zip {label} could not be read ({exc}); zip the notebook and its files again.")

@@ -1,6 +1,7 @@
 """The bounds on what comes with a notebook: [limits] submitted_files and submitted_mb, names made
 safe (grader.submission.names), and names that clash with each other or with the assignment's
 own files. Folders and zips both go through one Collector, which decides before any byte is copied."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +15,7 @@ from grader.submission.values import Received, Refused, SubmittedFiles, size_wor
 
 __all__ = ["Collector", "LOOK_AT_MOST", "file_sha256"]
 
-LOOK_AT_MOST = 10     # entries looked at, per file allowed: past that the rest is not even listed
+LOOK_AT_MOST = 10  # entries looked at, per file allowed: past that the rest is not even listed
 
 
 def file_sha256(path: Path) -> str:
@@ -35,11 +36,11 @@ class Collector:
     """Decides, file by file, what of a submission the kernel gets."""
 
     limits: Limits
-    reserved: dict[str, Path] = field(default_factory=dict)   # the assignment's public files: name -> its copy
+    reserved: dict[str, Path] = field(default_factory=dict)  # the assignment's public files: name -> its copy
     received: list[Received] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     looked: int = 0
-    unlisted: bool = False                # the walk stopped before the end
+    unlisted: bool = False  # the walk stopped before the end
     total: int = 0
 
     @property
@@ -76,7 +77,7 @@ class Collector:
         for own, copy in self.reserved.items():
             if own == name:
                 if copy.is_file() and copy.stat().st_size == size and file_sha256(copy) == digest():
-                    return False           # the assignment's own file, unchanged: it is given anyway
+                    return False  # the assignment's own file, unchanged: it is given anyway
                 self.refuse(sent, f"the assignment provides {own} itself, and its copy is the one graded with", size)
                 return False
             if _clashes(name, own):
@@ -87,11 +88,17 @@ class Collector:
     def _fits_bounds(self, sent: str, size: int) -> bool:
         limit = self.limits.submitted_files
         if len(self.received) >= limit:
-            self.refuse(sent, f"more than {limit} files came with the notebook ([limits] submitted_files = {limit})", size)
+            self.refuse(
+                sent, f"more than {limit} files came with the notebook ([limits] submitted_files = {limit})", size
+            )
             return False
         if self.total + size > self.max_bytes:
-            self.refuse(sent, f"it is {size_words(size)}, and with it the files would come to more than "
-                              f"{self.limits.submitted_mb} MB ([limits] submitted_mb = {self.limits.submitted_mb})", size)
+            self.refuse(
+                sent,
+                f"it is {size_words(size)}, and with it the files would come to more than "
+                f"{self.limits.submitted_mb} MB ([limits] submitted_mb = {self.limits.submitted_mb})",
+                size,
+            )
             return False
         return True
 
@@ -102,6 +109,11 @@ class Collector:
     def result(self) -> SubmittedFiles:
         refused = list(self.refused)
         if self.unlisted:
-            refused.append(Refused("...", f"the submission holds more than the {self.looked} entries the grader looks "
-                                          "at; the rest were not taken"))
+            refused.append(
+                Refused(
+                    "...",
+                    f"the submission holds more than the {self.looked} entries the grader looks "
+                    "at; the rest were not taken",
+                )
+            )
         return SubmittedFiles(tuple(sorted(self.received, key=lambda r: r.name)), tuple(refused))

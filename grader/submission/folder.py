@@ -7,6 +7,7 @@ Other notebooks, hidden entries and litter are not taken; links are refused (a l
 any file of the machine); the rest goes through the Collector's bounds. The walk stops once it
 has looked at LOOK_AT_MOST entries per file allowed: a notebook in ~/Downloads costs little.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,7 +53,7 @@ def _add(collector: Collector, root: Path, path: Path) -> None:
         collector.take(name, size, path, sent)
 
 
-COURSE_FILES = ("assignment.toml", "checks")     # an assignment folder's own: never the student's files
+COURSE_FILES = ("assignment.toml", "checks")  # an assignment folder's own: never the student's files
 
 
 def _course_file(root: Path, path: Path) -> bool:

@@ -5,6 +5,7 @@ A name is a relative path of at most MAX_DEPTH parts. Refused: absolute paths, d
 any character other than letters, digits and ` ._-+()@,=[]~#` becomes '_', and a part may not start
 with '-'. Litter (macOS resource forks, Jupyter checkpoints, caches) is skipped without a word.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,15 +14,14 @@ __all__ = ["JUNK", "MAX_DEPTH", "MAX_PART", "SafeName", "is_junk", "safe_name", 
 
 MAX_DEPTH = 6
 MAX_PART = 120
-JUNK = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", ".git", ".venv",
-        "desktop.ini"}
+JUNK = {"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db", ".git", ".venv", "desktop.ini"}
 ALLOWED = set(" ._-+()@,=[]~#")
 
 
 @dataclass(frozen=True)
 class SafeName:
-    name: str = ""           # the name the kernel sees ("" when refused)
-    reason: str = ""         # why it is refused ("" when taken)
+    name: str = ""  # the name the kernel sees ("" when refused)
+    reason: str = ""  # why it is refused ("" when taken)
 
 
 def skipped(name: str) -> bool:

@@ -3,6 +3,7 @@
 Reading never raises for a bad submission: it returns a `Submission` whose `problems`
 say in plain words what was wrong and whose `cells` hold whatever code could be salvaged.
 """
+
 from __future__ import annotations
 
 import ast
@@ -23,7 +24,7 @@ CellKind = Literal["code", "markdown", "raw"]
 
 @dataclass
 class Cell:
-    index: int            # position among all cells of the notebook
+    index: int  # position among all cells of the notebook
     source: str
     kind: CellKind = "code"
     tags: tuple[str, ...] = ()
@@ -34,12 +35,12 @@ class Submission:
     path: Path
     sha256: str
     cells: list[Cell] = field(default_factory=list)
-    slug: str | None = None          # assignment slug from metadata, when present
-    version: str | None = None       # the assignment's version the notebook was made from (metadata)
-    readable: bool = True            # False: nothing could be graded
-    problems: list[str] = field(default_factory=list)   # fatal reasons (readable=False)
-    warnings: list[str] = field(default_factory=list)   # graded anyway, but the student should know
-    files: SubmittedFiles = SubmittedFiles()             # what came with the notebook (grader.submission)
+    slug: str | None = None  # assignment slug from metadata, when present
+    version: str | None = None  # the assignment's version the notebook was made from (metadata)
+    readable: bool = True  # False: nothing could be graded
+    problems: list[str] = field(default_factory=list)  # fatal reasons (readable=False)
+    warnings: list[str] = field(default_factory=list)  # graded anyway, but the student should know
+    files: SubmittedFiles = SubmittedFiles()  # what came with the notebook (grader.submission)
 
     @property
     def code_cells(self) -> list[Cell]:
@@ -84,7 +85,11 @@ def _cells_from_json(data: dict[str, Any]) -> list[Cell]:
         kind = str(raw.get("cell_type", "code"))
         source = _source(raw.get("source", raw.get("input", "")))
         meta = _dict(raw.get("metadata"))
-        tags = tuple(str(t) for t in meta.get("tags", []) if isinstance(t, str)) if isinstance(meta.get("tags"), list) else ()
+        tags = (
+            tuple(str(t) for t in meta.get("tags", []) if isinstance(t, str))
+            if isinstance(meta.get("tags"), list)
+            else ()
+        )
         cells.append(Cell(index=index, source=source, kind=_kind(kind), tags=tags))
     return cells
 
@@ -120,15 +125,24 @@ def read_submission(path: Path) -> Submission:
     raw, sha256 = read_bounded(path, MAX_BYTES + 1)
     sub = Submission(path=path, sha256=sha256)
     if len(raw) > MAX_BYTES:
-        return _unreadable(sub, f"The file is larger than {MAX_BYTES // 2**20} MB; a notebook that big cannot be graded.")
+        return _unreadable(
+            sub, f"The file is larger than {MAX_BYTES // 2**20} MB; a notebook that big cannot be graded."
+        )
     if not raw.strip():
-        return _unreadable(sub, "The file is empty: it holds no notebook. Save your notebook in Jupyter and submit the .ipynb again.")
+        return _unreadable(
+            sub, "The file is empty: it holds no notebook. Save your notebook in Jupyter and submit the .ipynb again."
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         if b"\x00" in raw[:4096]:
-            return _unreadable(sub, "The file is binary data, not a notebook. Submit the .ipynb file that Jupyter saved.")
-        return _unreadable(sub, f"The file is not UTF-8 text (bad byte at offset {exc.start}); notebooks are UTF-8 JSON. Save it again from Jupyter.")
+            return _unreadable(
+                sub, "The file is binary data, not a notebook. Submit the .ipynb file that Jupyter saved."
+            )
+        return _unreadable(
+            sub,
+            f"The file is not UTF-8 text (bad byte at offset {exc.start}); notebooks are UTF-8 JSON. Save it again from Jupyter.",
+        )
     text = text.lstrip("\ufeff")
     try:
         data = json.loads(text)
@@ -152,7 +166,7 @@ def _normalised_cells(data: dict[str, Any], sub: Submission) -> list[Cell]:
     except (TypeError, ValueError):
         major = 0
     try:
-        with warnings.catch_warnings():     # cells without ids (nbformat 4.5) are fine here: ids are not used
+        with warnings.catch_warnings():  # cells without ids (nbformat 4.5) are fine here: ids are not used
             warnings.simplefilter("ignore", MissingIDFieldWarning)
             node = nbformat.reads(json.dumps(data), as_version=4)
             nbformat.validate(node)
@@ -163,7 +177,9 @@ def _normalised_cells(data: dict[str, Any], sub: Submission) -> list[Cell]:
             sub.readable = False
             sub.problems.append(f"The notebook's structure is invalid ({detail}) and no cells could be recovered.")
         else:
-            sub.warnings.append(f"The notebook's structure is invalid ({detail}); its {len(cells)} cells were graded as found.")
+            sub.warnings.append(
+                f"The notebook's structure is invalid ({detail}); its {len(cells)} cells were graded as found."
+            )
         return cells
     if major and major < 4:
         sub.warnings.append(f"The notebook is in the old nbformat {major} format; it was converted to nbformat 4.")
@@ -181,7 +197,9 @@ def _not_json(sub: Submission, text: str, exc: json.JSONDecodeError) -> Submissi
     try:
         ast.parse(text)
     except SyntaxError:
-        return _unreadable(sub, "The file is neither a notebook (JSON) nor Python code. Submit the .ipynb file that Jupyter saved.")
+        return _unreadable(
+            sub, "The file is neither a notebook (JSON) nor Python code. Submit the .ipynb file that Jupyter saved."
+        )
     sub.cells = [Cell(index=0, source=text)]
     sub.warnings.append("The file is a Python script named .ipynb, not a notebook; it was graded as one code cell.")
     return sub

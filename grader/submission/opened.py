@@ -12,6 +12,7 @@ and the assignment it is graded for (given, or found from the slug the submissio
 `extra` (`--with FILE...`) adds files from anywhere. A submission in which no notebook can be
 chosen is an unreadable Submission that says why: every check fails with those words.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,9 @@ def attach_files(submission: Submission, files: SubmittedFiles) -> Submission:
     return replace(submission, files=files, warnings=submission.warnings + files.warnings())
 
 
-def gather(notebook: Path, assignment: Assignment, *, beside: bool = True, deep: bool = False,
-           extra: tuple[Path, ...] = ()) -> SubmittedFiles:
+def gather(
+    notebook: Path, assignment: Assignment, *, beside: bool = True, deep: bool = False, extra: tuple[Path, ...] = ()
+) -> SubmittedFiles:
     """The files that come with a notebook already read: `beside` it in its folder (`deep`: and
     in the folders under it, for a folder that is a submission) and `extra`."""
     collector = collector_for(assignment)
@@ -70,12 +72,18 @@ class Opened:
     assignment: Assignment
 
 
-AssignmentFor = Callable[[str | None], Assignment]   # the assignment a submission's slug (or none) names
+AssignmentFor = Callable[[str | None], Assignment]  # the assignment a submission's slug (or none) names
 
 
 @contextmanager
-def open_submission(path: Path, assignment: Assignment | AssignmentFor, *, beside: bool = True, deep: bool = False,
-                    extra: tuple[Path, ...] = ()) -> Iterator[Opened]:
+def open_submission(
+    path: Path,
+    assignment: Assignment | AssignmentFor,
+    *,
+    beside: bool = True,
+    deep: bool = False,
+    extra: tuple[Path, ...] = (),
+) -> Iterator[Opened]:
     """The submission at `path` (a notebook, a folder or a zip), read once, with its files.
 
     `assignment` is the assignment, or the function that finds it from the slug the submission
@@ -88,7 +96,7 @@ def open_submission(path: Path, assignment: Assignment | AssignmentFor, *, besid
             yield Opened(submission, found)
         return
     if not path.is_dir():
-        submission = read_submission(path)         # once: its slug names the assignment, its bytes are graded
+        submission = read_submission(path)  # once: its slug names the assignment, its bytes are graded
         found = assignment if isinstance(assignment, Assignment) else assignment(submission.slug)
         yield Opened(attach_files(submission, gather(path, found, beside=beside, deep=deep, extra=extra)), found)
         return

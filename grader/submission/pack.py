@@ -1,5 +1,6 @@
 """A student's folder as zip bytes, for a batch worker on another machine (Dask): the worker opens
 it as it opens a zip submission (grader.submission.archive), bounds and names checked there."""
+
 from __future__ import annotations
 
 import io
@@ -11,7 +12,7 @@ from grader.submission.names import skipped
 
 __all__ = ["PACK_MAX_BYTES", "pack_folder"]
 
-PACK_MAX_BYTES = 512 * 2**20     # what one student's folder may send at most; the worker's bounds are lower
+PACK_MAX_BYTES = 512 * 2**20  # what one student's folder may send at most; the worker's bounds are lower
 
 
 def pack_folder(folder: Path) -> bytes:
@@ -26,7 +27,7 @@ def pack_folder(folder: Path) -> bytes:
                     continue
                 size = path.stat().st_size
                 if total + size > PACK_MAX_BYTES:
-                    continue               # left behind: the worker's bounds would refuse it anyway
+                    continue  # left behind: the worker's bounds would refuse it anyway
                 total += size
                 zf.write(path, path.relative_to(folder).as_posix())
     return buf.getvalue()

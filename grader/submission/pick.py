@@ -1,5 +1,6 @@
 """Which notebook of a folder is the submission: the one named as the assignment's notebook, else
 the only one; none, or several and none so named, is a problem told in words."""
+
 from __future__ import annotations
 
 import os
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from grader.submission.names import skipped
 
-MAX_SLUG_NOTEBOOKS = 20      # notebooks of a folder read for the slug they name
+MAX_SLUG_NOTEBOOKS = 20  # notebooks of a folder read for the slug they name
 
 __all__ = ["notebooks_in", "pick_notebook", "submission_slug"]
 
@@ -34,8 +35,10 @@ def pick_notebook(student: str, folder: Path, notebook_name: str) -> tuple[Path 
     if not notebooks:
         return None, f"The folder '{student}' holds no notebook (.ipynb); nothing could be graded."
     names = ", ".join(str(p.relative_to(folder)) for p in notebooks[:8])
-    return None, (f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
-                  f"{notebook_name}; rename the one to grade to {notebook_name}.")
+    return None, (
+        f"The folder '{student}' holds {len(notebooks)} notebooks ({names}) and none is named "
+        f"{notebook_name}; rename the one to grade to {notebook_name}."
+    )
 
 
 def submission_slug(path: Path) -> str | None:

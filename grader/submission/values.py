@@ -1,5 +1,6 @@
 """What came with a notebook: the files received (shown read-only in the kernel's working folder)
 and the ones refused, each with the reason in words."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -7,6 +7,7 @@ cold: --no-server or GRADER_NO_SERVER, --github, an assignment it cannot name, a
 not the user's alone, a server that cannot start, refuses, or dies mid-check (that check then
 runs again on the cold path: a verdict always comes from a completed check).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ from typing import Any
 from grader.warm import wire
 from grader.warm.identity import FolderRefused, ServerKey, interpreter, private_dir, server_dir, server_key, socket_path
 
-START_TIMEOUT = 180.0      # torch, pytest and the zygote on a busy machine
+START_TIMEOUT = 180.0  # torch, pytest and the zygote on a busy machine
 NO_SERVER_VAR = "GRADER_NO_SERVER"
 
 
@@ -61,16 +62,33 @@ def _start(path: Path, key: ServerKey, root: Path, checks: tuple[Path, ...]) -> 
         fcntl.flock(lock, fcntl.LOCK_EX)
         sock = _connect(path)
         if sock is not None:
-            return sock                  # another `grader check` started it meanwhile
+            return sock  # another `grader check` started it meanwhile
         env = dict(os.environ)
-        here = str(Path(__file__).resolve().parent.parent.parent)      # the folder this grader is imported from
+        here = str(Path(__file__).resolve().parent.parent.parent)  # the folder this grader is imported from
         env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
         with open(path.with_suffix(".log"), "ab") as log:
             process = subprocess.Popen(
-                [interpreter(), "-m", "grader.warm.server", "--socket", str(path), "--key", key.name,
-                 "--assignment", str(root), "--checks", *map(str, checks)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, cwd=path.parent,
-                start_new_session=True, close_fds=True, env=env)
+                [
+                    interpreter(),
+                    "-m",
+                    "grader.warm.server",
+                    "--socket",
+                    str(path),
+                    "--key",
+                    key.name,
+                    "--assignment",
+                    str(root),
+                    "--checks",
+                    *map(str, checks),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                cwd=path.parent,
+                start_new_session=True,
+                close_fds=True,
+                env=env,
+            )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and process.poll() is None:
             sock = _connect(path)
@@ -101,7 +119,7 @@ def check_through_server(argv: list[str], args: argparse.Namespace) -> int | Non
     try:
         root, checks = assignment_of(args)
     except Exception:
-        return None                      # the cold path says what is wrong, in its own words
+        return None  # the cold path says what is wrong, in its own words
     try:
         folder = private_dir(server_dir())
     except FolderRefused as exc:
@@ -112,8 +130,14 @@ def check_through_server(argv: list[str], args: argparse.Namespace) -> int | Non
     sock = _connect(path) or _start(path, key, root, checks)
     if sock is None:
         return None
-    request = {"key": key.name, "argv": argv, "cwd": os.getcwd(), "umask": _umask(), "env": dict(os.environ),
-               "socket": str(path)}
+    request = {
+        "key": key.name,
+        "argv": argv,
+        "cwd": os.getcwd(),
+        "umask": _umask(),
+        "env": dict(os.environ),
+        "socket": str(path),
+    }
     reply = _exchange(sock, request)
     if reply is None:
         return None

@@ -6,6 +6,7 @@ variables that change grading. Its socket lives in a folder only the user can re
 the uid, mode 0700, not a symlink; any other folder is refused (the check runs cold).
 Cheap to import: no torch, no grader engine.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,7 @@ from pathlib import Path
 from grader.sandbox.pythonpath import install_folders
 
 DIR_VAR = "GRADER_SERVER_DIR"
-NOT_HASHED = {DIR_VAR, "GRADER_NO_SERVER", "GRADER_FORKSERVER"}     # where the server is; the server's own zygote
+NOT_HASHED = {DIR_VAR, "GRADER_NO_SERVER", "GRADER_FORKSERVER"}  # where the server is; the server's own zygote
 ENV_PREFIXES = ("GRADER_", "CUDA_", "OMP_", "MKL_", "TORCH_", "PYTORCH_")
 _GRADER_ROOT = Path(__file__).resolve().parent.parent
 _SKIP_DIRS = {"__pycache__"}
@@ -26,9 +27,9 @@ _SKIP_DIRS = {"__pycache__"}
 
 @dataclass(frozen=True)
 class ServerKey:
-    grader: str          # sha256 of the grader package's files
-    assignment: str      # sha256 of the checks folders and assignment.toml
-    environment: str     # sha256 of the interpreter and the grading environment variables
+    grader: str  # sha256 of the grader package's files
+    assignment: str  # sha256 of the checks folders and assignment.toml
+    environment: str  # sha256 of the interpreter and the grading environment variables
 
     @property
     def name(self) -> str:
@@ -121,11 +122,14 @@ def private_dir(folder: Path) -> Path:
     if not stat.S_ISDIR(info.st_mode):
         raise FolderRefused(f"{folder} is not a folder (a link or a file); remove it or set {DIR_VAR}")
     if info.st_uid != os.getuid():
-        raise FolderRefused(f"{folder} belongs to uid {info.st_uid}, not to you (uid {os.getuid()}); "
-                            f"remove it or set {DIR_VAR} to a folder of your own")
+        raise FolderRefused(
+            f"{folder} belongs to uid {info.st_uid}, not to you (uid {os.getuid()}); "
+            f"remove it or set {DIR_VAR} to a folder of your own"
+        )
     if info.st_mode & 0o077:
-        raise FolderRefused(f"{folder} can be reached by others (mode {stat.S_IMODE(info.st_mode):o}); "
-                            f"run `chmod 700 {folder}`")
+        raise FolderRefused(
+            f"{folder} can be reached by others (mode {stat.S_IMODE(info.st_mode):o}); run `chmod 700 {folder}`"
+        )
     return folder
 
 

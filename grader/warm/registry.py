@@ -9,6 +9,7 @@ idle for ten minutes, with its zygote. `grader server list` and `grader server s
 same records. A pid is signalled only after /proc says it is still a warm server on that socket.
 Cheap to import: no torch, no grader engine.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,17 +21,17 @@ from pathlib import Path
 
 __all__ = ["ServerInfo", "info_path", "memory_bytes", "record", "replace_older", "servers", "stop", "touch"]
 
-STOP_WAIT = 10.0          # seconds a server gets to leave after SIGTERM before SIGKILL
+STOP_WAIT = 10.0  # seconds a server gets to leave after SIGTERM before SIGKILL
 
 
 @dataclass(frozen=True)
 class ServerInfo:
     pid: int
     key: str
-    assignment: str       # the assignment folder, resolved
+    assignment: str  # the assignment folder, resolved
     socket: str
-    started: float        # time.time()
-    last_used: float      # time.time() of the last check it graded (its start, before any)
+    started: float  # time.time()
+    last_used: float  # time.time() of the last check it graded (its start, before any)
 
 
 def info_path(socket_path: Path) -> Path:
@@ -56,9 +57,14 @@ def touch(info: ServerInfo) -> ServerInfo:
 def _read(path: Path) -> ServerInfo | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return ServerInfo(pid=int(data["pid"]), key=str(data["key"]), assignment=str(data["assignment"]),
-                          socket=str(data["socket"]), started=float(data["started"]),
-                          last_used=float(data["last_used"]))
+        return ServerInfo(
+            pid=int(data["pid"]),
+            key=str(data["key"]),
+            assignment=str(data["assignment"]),
+            socket=str(data["socket"]),
+            started=float(data["started"]),
+            last_used=float(data["last_used"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

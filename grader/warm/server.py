@@ -20,6 +20,7 @@ seconds without a request (default ten minutes), removing its socket, or on SIGT
 accepts, it records itself beside its socket (grader.warm.registry) and stops the older servers
 of the same assignment.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,12 +65,12 @@ def warm_up() -> None:
     from grader.collector import paused
     from grader.preloads import WARM_SERVER_MODULES
 
-    with paused():             # all of the warm-up without the collector, then frozen (grader.collector)
+    with paused():  # all of the warm-up without the collector, then frozen (grader.collector)
         import grader.batch._warm  # noqa: F401 - imports, a pytest session
         from grader.feedback.render import compile_templates
 
-        compile_templates()    # a check renders its feedback here (a batch's worker renders none: its CLI does)
-        for name in WARM_SERVER_MODULES:    # what a check imports beyond the batch's
+        compile_templates()  # a check renders its feedback here (a batch's worker renders none: its CLI does)
+        for name in WARM_SERVER_MODULES:  # what a check imports beyond the batch's
             importlib.import_module(name)
 
 
@@ -97,15 +98,15 @@ class Spares:
             from grader.checks.plugin import prepare_checks
             from grader.grade import check_paths
 
-            why = prepare_checks(*check_paths(self.assignment(), True))    # as a check's grade() asks for them
+            why = prepare_checks(*check_paths(self.assignment(), True))  # as a check's grade() asks for them
             if why:
                 print(f"grader warm server: checks not collected ahead ({why})", file=sys.stderr)
-        except Exception as exc:       # only a head start: each check collects them itself
+        except Exception as exc:  # only a head start: each check collects them itself
             print(f"grader warm server: checks not collected ahead ({type(exc).__name__}: {exc})", file=sys.stderr)
         import gc
 
         gc.collect()
-        gc.freeze()                    # as after the warm-up: a check's collections skip all of it
+        gc.freeze()  # as after the warm-up: a check's collections skip all of it
 
     def fork_one(self) -> None:
         try:
@@ -113,7 +114,7 @@ class Spares:
             from grader.sandbox.isolation import detect
 
             default_kernels().prefork(self.assignment(), detect("auto"))
-        except Exception as exc:       # only a head start: the check forks its own kernel
+        except Exception as exc:  # only a head start: the check forks its own kernel
             print(f"grader warm server: no spare kernel ({type(exc).__name__}: {exc})", file=sys.stderr)
 
     @staticmethod
@@ -141,7 +142,7 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     shared = os.environ.get(SHARED_VAR)
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in request["env"].items()})
-    os.environ["GRADER_NO_SERVER"] = "1"       # this child is the cold path
+    os.environ["GRADER_NO_SERVER"] = "1"  # this child is the cold path
     if shared:
         os.environ[SHARED_VAR] = shared
     os.chdir(request["cwd"])
@@ -150,20 +151,20 @@ def run_request(request: dict[str, Any]) -> dict[str, Any]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main([str(a) for a in request["argv"]])
-        except SystemExit as exc:               # argparse: --help, a usage error
+        except SystemExit as exc:  # argparse: --help, a usage error
             code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         except Exception:
             traceback.print_exc()
             code = 1
         finally:
-            Spares.close()                      # a spare this check did not take ends with it
+            Spares.close()  # a spare this check did not take ends with it
     return {"stdout": out.getvalue(), "stderr": err.getvalue(), "code": code}
 
 
 def _die_with_parent() -> None:
     import ctypes
 
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:
         os._exit(1)
 
@@ -202,10 +203,16 @@ def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
     pid_file = path.with_suffix(".pid")
     pid_file.write_text(f"{os.getpid()}\n")
     now = time.time()
-    me = registry.ServerInfo(pid=os.getpid(), key=key.name, assignment=str(spares.assignment_root.resolve()),
-                             socket=str(path), started=now, last_used=now)
+    me = registry.ServerInfo(
+        pid=os.getpid(),
+        key=key.name,
+        assignment=str(spares.assignment_root.resolve()),
+        socket=str(path),
+        started=now,
+        last_used=now,
+    )
     registry.record(me)
-    for old in registry.replace_older(path.parent, me):     # the same assignment's older servers
+    for old in registry.replace_older(path.parent, me):  # the same assignment's older servers
         print(f"grader warm server {key.name}: stopped the older server {old.key} (pid {old.pid})", file=sys.stderr)
     listener.settimeout(idle)
     try:
@@ -217,9 +224,9 @@ def serve(path: Path, key: ServerKey, idle: float, spares: Spares) -> None:
             conn.settimeout(None)
             serve_one(listener, conn, key, spares)
             if not _still_ours(path, inode):
-                return                       # replaced or removed: a newer server owns the name
+                return  # replaced or removed: a newer server owns the name
             me = registry.touch(me)
-            spares.fork_one()                # for the next check, while nobody waits
+            spares.fork_one()  # for the next check, while nobody waits
     finally:
         if _still_ours(path, inode):
             path.unlink()
@@ -249,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", type=Path, required=True)
     parser.add_argument("--checks", type=Path, nargs="*", default=[])
     args = parser.parse_args(argv)
-    key = server_key(args.assignment, tuple(args.checks))       # before loading anything: the sources it will run
+    key = server_key(args.assignment, tuple(args.checks))  # before loading anything: the sources it will run
     if key.name != args.key:
         print(f"grader warm server: asked for key {args.key}, but these sources make {key.name}", file=sys.stderr)
         return 2

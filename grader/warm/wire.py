@@ -1,5 +1,6 @@
 """The warm server's socket protocol: one request and one reply per connection, each a
 length-prefixed JSON object; and the peer's uid (SO_PEERCRED), which must be ours."""
+
 from __future__ import annotations
 
 import json

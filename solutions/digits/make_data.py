@@ -12,6 +12,7 @@ Each file is a dict {"images": uint8 (N, 8, 8), 0..255; "labels": int64 (N,)}, l
 torch.load(path, weights_only=True). The same seed makes the same numbers: rerunning this
 script after no change writes the same tensors.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
-FONT = {   # 5 wide, 7 high
+FONT = {  # 5 wide, 7 high
     0: [".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."],
     1: ["..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."],
     2: [".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"],
@@ -31,7 +32,7 @@ FONT = {   # 5 wide, 7 high
     8: [".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."],
     9: [".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."],
 }
-SPLITS = {"digits-train.pt": (50, 2024), "digits-test.pt": (20, 4048)}   # per digit, seed
+SPLITS = {"digits-train.pt": (50, 2024), "digits-test.pt": (20, 4048)}  # per digit, seed
 
 
 def glyph(digit: int) -> torch.Tensor:
@@ -44,8 +45,8 @@ def draw(digit: int, gen: torch.Generator) -> torch.Tensor:
     top = int(torch.randint(0, 2, (1,), generator=gen))
     left = int(torch.randint(1, 3, (1,), generator=gen))
     strength = 0.55 + 0.45 * float(torch.rand(1, generator=gen))
-    strokes = glyph(digit) * (torch.rand(7, 5, generator=gen) > 0.08).float()    # some strokes missing
-    image[top:top + 7, left:left + 5] = strokes * strength
+    strokes = glyph(digit) * (torch.rand(7, 5, generator=gen) > 0.08).float()  # some strokes missing
+    image[top : top + 7, left : left + 5] = strokes * strength
     image += 0.15 * torch.randn(8, 8, generator=gen)
     return image.clamp(0.0, 1.0)
 

@@ -12,6 +12,7 @@ process of that kernel is still alive. The host checks:
 - /tmp and /var/tmp of the host: no file named PWNED*;
 - the grader: it is this process, alive enough to check all of the above.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,7 @@ NOTEBOOKS = HERE / "notebooks"
 SENTINEL = HERE / "SENTINEL.txt"
 SENTINEL_BYTES = SENTINEL.read_bytes()
 MARK = "PWNED"
-PORTS = range(47011, 47021)          # the attack notebooks try every one of them
+PORTS = range(47011, 47021)  # the attack notebooks try every one of them
 PROCESS_MARKERS = ("987654", "987655", "987656", "987657", "987658")
 
 
@@ -53,11 +54,14 @@ def sandbox_reason() -> str:
 SANDBOX_REASON = sandbox_reason()
 if SANDBOX_REASON and os.environ.get("GRADER_REQUIRE_SANDBOX_TESTS"):
     raise RuntimeError(f"GRADER_REQUIRE_SANDBOX_TESTS is set (CI) but {SANDBOX_REASON}")
-needs_sandbox = [pytest.mark.sandbox,
-                 pytest.mark.skipif(bool(SANDBOX_REASON), reason=f"needs the sandbox: {SANDBOX_REASON}")]
+needs_sandbox = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(bool(SANDBOX_REASON), reason=f"needs the sandbox: {SANDBOX_REASON}"),
+]
 
 
 # -- the host's loopback ------------------------------------------------------------------
+
 
 class Listener:
     """A TCP server on the host's 127.0.0.1 that counts the connections it accepts."""
@@ -100,6 +104,7 @@ class Listener:
 
 # -- processes ----------------------------------------------------------------------------
 
+
 def _proc(pid: str, name: str) -> bytes:
     try:
         with open(f"/proc/{pid}/{name}", "rb") as fh:
@@ -119,22 +124,28 @@ def live_processes() -> list[dict[str, Any]]:
         uid = re.search(r"^Uid:\s+(\d+)", status, re.M)
         if not uid or (state and state.group(1) in "ZX"):
             continue
-        out.append({"pid": int(pid), "uid": int(uid.group(1)),
-                    "cmdline": _proc(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace"),
-                    "environ": _proc(pid, "environ")})
+        out.append(
+            {
+                "pid": int(pid),
+                "uid": int(uid.group(1)),
+                "cmdline": _proc(pid, "cmdline").replace(b"\0", b" ").decode("utf-8", "replace"),
+                "environ": _proc(pid, "environ"),
+            }
+        )
     return out
 
 
 # -- grading an attack --------------------------------------------------------------------
+
 
 @dataclass
 class Attack:
     name: str
     result: Any
     seconds: float
-    uids: set[int] = field(default_factory=set)      # of every kernel shut down so far in this session
+    uids: set[int] = field(default_factory=set)  # of every kernel shut down so far in this session
     tags: set[str] = field(default_factory=set)
-    launched: int = 0                                 # kernels launched while it was graded
+    launched: int = 0  # kernels launched while it was graded
 
     @property
     def reports(self) -> list[Any]:
@@ -143,7 +154,7 @@ class Attack:
         for cell in self.result.cells:
             text = cell.evalue or ""
             if text.startswith("REPORT "):
-                body = text[len("REPORT "):]
+                body = text[len("REPORT ") :]
                 try:
                     out.append(json.loads(body))
                 except ValueError:
@@ -237,6 +248,7 @@ class Attacks:
 
 # -- the host, afterwards -----------------------------------------------------------------
 
+
 def _named_pwned(folder: Path, skip: tuple[str, ...] = (".venv", ".git", "node_modules")) -> list[str]:
     found = []
     for base, dirs, files in os.walk(folder):
@@ -262,7 +274,7 @@ def host_problems(attack: Attack, listener: Listener | None = None) -> list[str]
     problems += [f"{n} appeared in the grader's folder" for n in os.listdir(os.getcwd()) if MARK in n]
     finished_uids, finished_tags = LAUNCHES.finished()
     uids, tags = attack.uids | finished_uids, attack.tags | finished_tags
-    deadline = time.monotonic() + 3.0      # a process killed a moment ago may still be exiting
+    deadline = time.monotonic() + 3.0  # a process killed a moment ago may still be exiting
     while True:
         left = []
         for proc in live_processes():

@@ -1,4 +1,5 @@
 """Fixtures of the attack suite; the machinery is in attack_support.py."""
+
 from __future__ import annotations
 
 from typing import Iterator

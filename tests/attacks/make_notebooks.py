@@ -9,6 +9,7 @@ in advance, so a test can tell both that the attack failed and that grading went
 A cell that wants the test to know what it saw raises RuntimeError("REPORT {json}"): the
 verdict records the message of a failing cell, and the test reads it from there.
 """
+
 from __future__ import annotations
 
 import sys
@@ -288,7 +289,7 @@ if os.fork() == 0:                      # a classic double-fork daemon with a cl
 
 # -- Isolation: what the kernel can see and reach ----------------------------------------
 
-ISOLATION_PROBE = r'''
+ISOLATION_PROBE = r"""
 import glob, json, os, signal, socket, sys
 report = {"uid": os.getuid(), "pid": os.getpid(), "ppid": os.getppid()}
 checkout = os.path.dirname(sys.prefix)            # a venv made in the checkout: its parent is the course
@@ -347,9 +348,9 @@ for pid in range(1, 400):
 report["signalable"] = signalled
 report["tmp"] = sorted(os.listdir("/tmp"))
 raise RuntimeError("REPORT " + json.dumps(report))
-'''.strip()
+""".strip()
 
-SECRETS_FILES = r'''
+SECRETS_FILES = r"""
 import os, json
 found = {}
 for path in ["/etc/shadow", "/root/.ssh", "/root/.bash_history", "/proc/1/environ", "/proc/1/cmdline",
@@ -364,7 +365,7 @@ for path in ["/etc/shadow", "/root/.ssh", "/root/.bash_history", "/proc/1/enviro
         pass
 found["env"] = dict(os.environ)
 raise RuntimeError("REPORT " + json.dumps(found))
-'''.strip()
+""".strip()
 
 
 BIG_FILE = """\
@@ -396,10 +397,30 @@ NOTEBOOKS: dict[str, list[str]] = {
     # malformed and over-budget replies: right answers, every check fails on the reply it gets
     "forge_hostile_replies": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORGE_TOOLS, FORGE_HOSTILE_REPLIES],
     "forge_hostile_blobs": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORGE_TOOLS, FORGE_HOSTILE_BLOBS],
-    "all_patches_wrong": [IMPORTS, WRONG_ACTIVATION, WRONG_RESHAPE, PATCH_ALLCLOSE, PATCH_TENSOR_EQ,
-                          PATCH_ASSERT_CLOSE, PATCH_MATH_ISCLOSE, PATCH_BUILTINS_ABS, SHADOW_GLOBALS, FAKE_VERDICT],
-    "all_patches_right": [IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, PATCH_ALLCLOSE, PATCH_TENSOR_EQ,
-                          PATCH_ASSERT_CLOSE, PATCH_MATH_ISCLOSE, PATCH_BUILTINS_ABS, SHADOW_GLOBALS, FAKE_VERDICT],
+    "all_patches_wrong": [
+        IMPORTS,
+        WRONG_ACTIVATION,
+        WRONG_RESHAPE,
+        PATCH_ALLCLOSE,
+        PATCH_TENSOR_EQ,
+        PATCH_ASSERT_CLOSE,
+        PATCH_MATH_ISCLOSE,
+        PATCH_BUILTINS_ABS,
+        SHADOW_GLOBALS,
+        FAKE_VERDICT,
+    ],
+    "all_patches_right": [
+        IMPORTS,
+        RIGHT_ACTIVATION,
+        RIGHT_RESHAPE,
+        PATCH_ALLCLOSE,
+        PATCH_TENSOR_EQ,
+        PATCH_ASSERT_CLOSE,
+        PATCH_MATH_ISCLOSE,
+        PATCH_BUILTINS_ABS,
+        SHADOW_GLOBALS,
+        FAKE_VERDICT,
+    ],
     # faults: the attack sits between right answers, which must still be graded
     "endless_cell": [IMPORTS, RIGHT_ACTIVATION, ENDLESS_CELL, RIGHT_RESHAPE],
     "endless_function_ignores_interrupt": [IMPORTS, ENDLESS_FUNCTION, RIGHT_RESHAPE],
@@ -496,12 +517,15 @@ def build(name: str, sources: list[str], slug: str = "mini") -> nbformat.Noteboo
 
 
 def main() -> int:
-    for folder, slug, table in ((OUT, "mini", NOTEBOOKS), (OUT / "neural-net-basics", "neural-net-basics", NNB_NOTEBOOKS)):
+    for folder, slug, table in (
+        (OUT, "mini", NOTEBOOKS),
+        (OUT / "neural-net-basics", "neural-net-basics", NNB_NOTEBOOKS),
+    ):
         folder.mkdir(exist_ok=True)
         for name, sources in table.items():
             nb = build(name, sources, slug)
             for i, cell in enumerate(nb.cells):
-                cell["id"] = f"{name[:40]}-{i}"       # stable ids: regenerating changes nothing
+                cell["id"] = f"{name[:40]}-{i}"  # stable ids: regenerating changes nothing
             nbformat.write(nb, str(folder / f"{name}.ipynb"))
     return 0
 

@@ -3,6 +3,7 @@
 The samples are in tests/fixtures/bad_files (made by make_bad_files.py there). Where code can
 be salvaged it holds a right `activation` and no `reshape_weights`: graded as far as it can be.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,6 +47,7 @@ def verdicts():  # type: ignore[no-untyped-def]
         if name not in cache:
             cache[name] = grade(BAD / name, assignment, Options(sandbox="auto"))
         return cache[name]
+
     return get
 
 
@@ -67,8 +69,23 @@ def test_the_cli_exits_1_with_a_results_file_and_no_traceback(tmp_path: Path, na
     if not (ROOT / "grader" / "cli").is_dir():
         pytest.skip("grader/cli/ is not there yet")
     results = tmp_path / "results.json"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(BAD / name), "--assignment", str(MINI),
-                           "--results", str(results)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "check",
+            str(BAD / name),
+            "--assignment",
+            str(MINI),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout
     data = json.loads(results.read_text())

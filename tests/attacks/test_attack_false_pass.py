@@ -4,6 +4,7 @@ Every comparison happens in the grader process on plain tensors that crossed the
 as data, so patches to torch, builtins or the student's globals only change the kernel.
 Each notebook pairs a patch with a wrong `activation` and a right `reshape_weights`.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,13 +14,13 @@ import pytest
 from attack_support import Attacks, host_problems
 
 PATCHES = [
-    "patch_allclose",                   # torch.allclose / torch.isclose always True
-    "patch_tensor_eq",                  # Tensor.__eq__ / __ne__ / torch.equal claim equality
-    "patch_assert_close",               # torch.testing.assert_close is a no-op
-    "patch_math_isclose",               # math.isclose always True
-    "patch_builtins_abs",               # builtins.abs / round replaced
+    "patch_allclose",  # torch.allclose / torch.isclose always True
+    "patch_tensor_eq",  # Tensor.__eq__ / __ne__ / torch.equal claim equality
+    "patch_assert_close",  # torch.testing.assert_close is a no-op
+    "patch_math_isclose",  # math.isclose always True
+    "patch_builtins_abs",  # builtins.abs / round replaced
     "tensor_subclass_claims_equality",  # a Tensor subclass that equals anything and calls itself torch.Tensor
-    "shadow_globals",                   # json, os, sys, print, len, isinstance, repr, str, get_ipython shadowed
+    "shadow_globals",  # json, os, sys, print, len, isinstance, repr, str, get_ipython shadowed
 ]
 
 
@@ -31,7 +32,7 @@ def test_a_patch_neither_passes_the_wrong_answer_nor_fails_the_right_one(attacks
     assert attack.exercise("activation") == (0, 2), [c.message for c in attack.checks("activation")]
     assert attack.exercise("reshape_weights") == (2, 2), [c.message for c in attack.checks("reshape_weights")]
     assert result.score == 2 and result.max_score == 4 and not result.passed
-    assert not [e for e in result.errors if "Grader note" in e], result.errors   # no check crashed
+    assert not [e for e in result.errors if "Grader note" in e], result.errors  # no check crashed
     assert host_problems(attack) == []
 
 
@@ -73,13 +74,13 @@ def test_printed_passing_verdict_changes_nothing_and_cannot_redraw_the_terminal(
 
     markdown = render_markdown(result, title="mini")
     headings = [line for line in markdown.splitlines() if line.lstrip("> ").startswith("#")]
-    assert headings == ["### mini: 0/4 ❌"], headings           # no heading, HTML or link of the student's
+    assert headings == ["### mini: 0/4 ❌"], headings  # no heading, HTML or link of the student's
     assert "<h1>" not in markdown and "\n::" not in markdown
     from xml.etree import ElementTree
 
     from grader.junit import to_junit
 
-    suite = ElementTree.fromstring(to_junit(result))      # a CI can still read it: NUL and ESC are gone
+    suite = ElementTree.fromstring(to_junit(result))  # a CI can still read it: NUL and ESC are gone
     assert suite.get("failures") == "4"
     assert host_problems(attack) == []
 
@@ -94,7 +95,7 @@ def active_workflow_commands(stdout: str) -> list[str]:
                 stopped = None
             continue
         if text.startswith("::stop-commands::"):
-            stopped = text[len("::stop-commands::"):]
+            stopped = text[len("::stop-commands::") :]
         elif text.startswith("::"):
             found.append(text)
     return found
@@ -109,11 +110,25 @@ def test_quoted_workflow_commands_stay_inert_in_github_actions(tmp_path) -> None
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
     env["GITHUB_ACTIONS"] = "true"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(NOTEBOOKS / "fake_passing_verdict.ipynb"),
-                           "--assignment", str(MINI)], capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "check",
+            str(NOTEBOOKS / "fake_passing_verdict.ipynb"),
+            "--assignment",
+            str(MINI),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "::set-output name=result::" in proc.stdout        # quoted, for the student to see ...
-    assert active_workflow_commands(proc.stdout) == []      # ... but never run
+    assert "::set-output name=result::" in proc.stdout  # quoted, for the student to see ...
+    assert active_workflow_commands(proc.stdout) == []  # ... but never run
 
 
 def test_a_forged_agent_reply_is_data_that_fails(attacks: Attacks) -> None:

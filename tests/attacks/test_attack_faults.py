@@ -4,6 +4,7 @@ the kernel, a memory hog, input(), an output flood, a fork bomb, daemons.
 In each notebook the attack sits among right answers: they must still earn their points.
 Cell indexes count the notebook's title (markdown) as cell 0.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,13 +16,14 @@ from attack_support import Attacks, MINI, host_problems, needs_sandbox
 
 
 def full_marks(attack) -> None:  # type: ignore[no-untyped-def]
-    assert (attack.result.score, attack.result.max_score) == (4, 4), \
-        [(c.name, c.message) for c in attack.result.checks if not c.passed] + [c.message for c in attack.result.cells]
+    assert (attack.result.score, attack.result.max_score) == (4, 4), [
+        (c.name, c.message) for c in attack.result.checks if not c.passed
+    ] + [c.message for c in attack.result.cells]
 
 
 def test_an_endless_cell_is_stopped_at_its_timeout_and_the_cells_after_it_run(attacks: Attacks) -> None:
     attack = attacks.grade("endless_cell")
-    full_marks(attack)            # reshape_weights is defined after the endless cell
+    full_marks(attack)  # reshape_weights is defined after the endless cell
     (issue,) = attack.cell(3)
     assert issue.kind == "timeout" and "timeout" in issue.message
     assert host_problems(attack) == []
@@ -36,15 +38,18 @@ def test_a_function_that_never_returns_and_ignores_interrupts_fails_by_timeout(a
     assert host_problems(attack) == []
 
 
-@pytest.mark.parametrize("name, words", [
-    ("kernel_os_exit", "exited with code 3"),
-    ("kernel_kill_self", "SIGKILL"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("kernel_os_exit", "exited with code 3"),
+        ("kernel_kill_self", "SIGKILL"),
+    ],
+)
 def test_a_cell_that_kills_the_kernel_is_dropped_and_grading_goes_on(attacks: Attacks, name: str, words: str) -> None:
     from grader.feedback import render_html, render_text
 
     attack = attacks.grade(name)
-    full_marks(attack)            # activation (before, replayed) and reshape_weights (after) both count
+    full_marks(attack)  # activation (before, replayed) and reshape_weights (after) both count
     (issue,) = attack.cell(3)
     assert issue.kind == "dropped"
     assert words in issue.message and "restarted" in issue.message, issue.message
@@ -61,15 +66,15 @@ def test_a_signal_to_the_parent_cannot_reach_the_grader(attacks: Attacks, _: Non
     # inside its pid namespace, the kernel's parent is the sandbox's init: not ours to kill, not the grader
     (issue,) = attack.cell(3)
     assert issue.kind in ("error", "dropped"), issue
-    assert host_problems(attack) == []      # and this process, the grader, is still here to say so
+    assert host_problems(attack) == []  # and this process, the grader, is still here to say so
 
 
 def test_a_memory_hog_is_stopped_by_the_limit_not_the_oom_killer(attacks: Attacks) -> None:
     attack = attacks.grade("memory_hog")
     full_marks(attack)
-    for index in (3, 4):          # a Python hog and a torch hog
+    for index in (3, 4):  # a Python hog and a torch hog
         (issue,) = attack.cell(index)
-        assert issue.kind == "error", issue           # an error in the cell: the kernel lived on
+        assert issue.kind == "error", issue  # an error in the cell: the kernel lived on
         assert "memory limit is 2048 MB" in issue.message, issue.message
     assert not any(c.kind == "dropped" for c in attack.result.cells)
     assert host_problems(attack) == []
@@ -80,7 +85,7 @@ def test_input_fails_at_once_instead_of_waiting(attacks: Attacks) -> None:
     full_marks(attack)
     (issue,) = attack.cell(3)
     assert issue.kind == "error" and "StdinNotImplementedError" in issue.message, issue
-    assert attack.result.timings.get("cells", 0) < 4.0     # under the cell timeout: it did not wait
+    assert attack.result.timings.get("cells", 0) < 4.0  # under the cell timeout: it did not wait
     assert host_problems(attack) == []
 
 
@@ -89,12 +94,16 @@ def test_fifty_megabytes_of_output_are_cut_to_a_bounded_size(attacks: Attacks) -
 
     attack = attacks.grade("output_flood")
     result = attack.result
-    full_marks(attack)            # activation prints 20 MB per call and is right
+    full_marks(attack)  # activation prints 20 MB per call and is right
     kinds = {(c.index, c.kind) for c in result.cells}
     assert (2, "output") in kinds and (3, "output") in kinds, kinds
     verdict = json.dumps(result.to_dict())
     assert len(verdict) < 256 * 1024, len(verdict)
-    for page in (render_html(result, title="mini"), render_text(result, title="mini"), render_markdown(result, title="mini")):
+    for page in (
+        render_html(result, title="mini"),
+        render_text(result, title="mini"),
+        render_markdown(result, title="mini"),
+    ):
         assert len(page) < 256 * 1024
     for check in result.checks:
         assert len(check.output) <= 17 * 1024
@@ -119,7 +128,7 @@ def test_no_process_the_student_started_outlives_the_grading(attacks: Attacks, _
     attack = attacks.grade("daemon_processes")
     full_marks(attack)
     if os.geteuid() == 0:
-        assert attack.uids, "as root, the kernel runs as a uid of its own"   # what host_problems looks for
+        assert attack.uids, "as root, the kernel runs as a uid of its own"  # what host_problems looks for
     assert host_problems(attack) == []
 
 

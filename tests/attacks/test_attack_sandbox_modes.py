@@ -1,4 +1,5 @@
 """The isolation a verdict had, --require-sandbox, and the sweep of a kernel's processes."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,11 @@ import pytest
 
 from attack_support import MINI, live_processes, needs_sandbox
 
-RIGHT = ["import torch", "def activation(x):\n    return torch.sigmoid(x)",
-         "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)"]
+RIGHT = [
+    "import torch",
+    "def activation(x):\n    return torch.sigmoid(x)",
+    "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)",
+]
 
 
 def notebook(path: Path, sources: list[str]) -> Path:
@@ -29,7 +33,9 @@ def test_require_without_bubblewrap_is_an_error_and_auto_says_limits_only(monkey
     from grader.sandbox import isolation as sandbox
 
     which = shutil.which
-    monkeypatch.setattr(sandbox.shutil, "which", lambda name, *a, **k: None if name == "bwrap" else which(name, *a, **k))
+    monkeypatch.setattr(
+        sandbox.shutil, "which", lambda name, *a, **k: None if name == "bwrap" else which(name, *a, **k)
+    )
     with pytest.raises(SandboxUnavailable) as info:
         sandbox.detect("require")
     assert info.value.exit_code == 2 and "bubblewrap is not installed" in str(info.value)
@@ -39,19 +45,38 @@ def test_require_without_bubblewrap_is_an_error_and_auto_says_limits_only(monkey
 
 def test_the_cli_refuses_to_grade_without_the_sandbox_it_requires(tmp_path: Path) -> None:
     nb = notebook(tmp_path / "right.ipynb", RIGHT)
-    env = {**os.environ, "PATH": str(tmp_path)}           # no bwrap on this PATH
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(nb), "--assignment", str(MINI),
-                           "--require-sandbox", "--results", str(tmp_path / "results.json")],
-                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    env = {**os.environ, "PATH": str(tmp_path)}  # no bwrap on this PATH
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "check",
+            str(nb),
+            "--assignment",
+            str(MINI),
+            "--require-sandbox",
+            "--results",
+            str(tmp_path / "results.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "sandbox is required" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "results.json").exists()
 
 
-@pytest.mark.parametrize("mode, words", [
-    pytest.param("auto", "bubblewrap sandbox", marks=needs_sandbox),
-    ("none", "limits only"),
-])
+@pytest.mark.parametrize(
+    "mode, words",
+    [
+        pytest.param("auto", "bubblewrap sandbox", marks=needs_sandbox),
+        ("none", "limits only"),
+    ],
+)
 def test_every_verdict_and_page_says_which_isolation_it_had(tmp_path: Path, mode: str, words: str) -> None:
     from grader.course import load_assignment
     from grader.feedback import render_html, render_markdown, render_text
@@ -91,7 +116,7 @@ def test_every_process_of_a_kernels_uid_is_killed(tmp_path: Path) -> None:
     uid = spec.kernel_uid()
     daemon = _spawn_detached(["sleep", "987659"], uid=uid)
     assert _alive(daemon)
-    assert reaper.reap_kernel(2 ** 22 - 1, uid, "") == []      # the kernel itself is long gone
+    assert reaper.reap_kernel(2**22 - 1, uid, "") == []  # the kernel itself is long gone
     assert not _alive(daemon)
 
 
@@ -102,7 +127,7 @@ def test_without_a_uid_of_its_own_the_kernels_tagged_processes_are_killed(tmp_pa
     env = {**os.environ, reaper.TAG_VAR: "attack-suite-tag"}
     daemon = _spawn_detached(["sleep", "987660"], env=env)
     assert _alive(daemon)
-    assert reaper.reap_kernel(2 ** 22 - 1, None, "attack-suite-tag") == []
+    assert reaper.reap_kernel(2**22 - 1, None, "attack-suite-tag") == []
     assert not _alive(daemon)
 
 

@@ -7,6 +7,7 @@ globals and closure (and what those hold), every function and module of the kern
 with anything that comes from the grader's checks. It gets the carried-forward verdict only
 when that search ran to the end and found nothing.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,11 @@ from grader.grade import Options, grade
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 PROBE = HERE / "notebooks" / "neural-net-basics" / "probe_the_standin.ipynb"
-NETWORK_CALLS = ("test_two_layer_forward_walkthrough_value", "test_two_layer_forward_on_a_batch",
-                 "test_two_layer_forward_on_unseen_sizes")
+NETWORK_CALLS = (
+    "test_two_layer_forward_walkthrough_value",
+    "test_two_layer_forward_on_a_batch",
+    "test_two_layer_forward_on_unseen_sizes",
+)
 
 
 def test_code_that_reads_the_standin_finds_no_reference_code() -> None:

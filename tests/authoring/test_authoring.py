@@ -1,4 +1,5 @@
 """Authoring: master notebook -> student notebook (`grader assign`), and `grader new`."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ def master(tmp: Path, *cells: tuple[str, str], kernel: str = "python3", public: 
     nb = nbformat.v4.new_notebook()
     for kind, source in cells:
         if kind == "code":
-            cell = nbformat.v4.new_code_cell(source, execution_count=3,
-                                             outputs=[nbformat.v4.new_output("stream", text="secret 42\n")])
+            cell = nbformat.v4.new_code_cell(
+                source, execution_count=3, outputs=[nbformat.v4.new_output("stream", text="secret 42\n")]
+            )
         else:
             cell = nbformat.v4.new_markdown_cell(source)
         nb.cells.append(cell)
@@ -56,18 +58,28 @@ def sources(nb: nbformat.NotebookNode) -> list[str]:
 
 # -- the bundled assignment --------------------------------------------------------------
 
+
 def test_committed_assignment_is_exactly_what_assign_writes(tmp_path: Path) -> None:
     written = assign(ROOT / "solutions" / SLUG, tmp_path)
     fresh = tmp_path / SLUG
     committed = ROOT / "assignments" / SLUG
     names = sorted(str(p.relative_to(fresh)) for p in fresh.rglob("*") if p.is_file())
-    assert names == sorted(str(p.relative_to(committed)) for p in committed.rglob("*")
-                           if p.is_file() and "__pycache__" not in p.parts)
-    assert names == ["assignment.toml", "checks/test_activation.py", "checks/test_reshape_weights.py",
-                     "checks/test_single_neuron.py", "checks/test_two_layer_forward.py", f"{SLUG}.ipynb"]
+    assert names == sorted(
+        str(p.relative_to(committed)) for p in committed.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    )
+    assert names == [
+        "assignment.toml",
+        "checks/test_activation.py",
+        "checks/test_reshape_weights.py",
+        "checks/test_single_neuron.py",
+        "checks/test_two_layer_forward.py",
+        f"{SLUG}.ipynb",
+    ]
     assert sorted(written) == sorted(fresh / n for n in names)
     for name in names:
-        assert (fresh / name).read_bytes() == (committed / name).read_bytes(), f"{name} is stale: run `grader assign solutions/{SLUG}`"
+        assert (fresh / name).read_bytes() == (committed / name).read_bytes(), (
+            f"{name} is stale: run `grader assign solutions/{SLUG}`"
+        )
 
 
 def test_bundled_student_notebook_has_stubs_and_no_solutions() -> None:
@@ -88,13 +100,17 @@ def test_bundled_student_notebook_has_stubs_and_no_solutions() -> None:
 
 # -- markers ------------------------------------------------------------------------------
 
+
 def test_code_markers_become_stubs_at_the_begin_lines_indentation(tmp_path: Path) -> None:
     folder = master(
         tmp_path,
         ("code", "import torch\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\nprint('after')"),
         ("code", "def f(x):\n    '''doc'''\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION"),
-        ("code", "class A:\n    def g(self):\n        if True:\n            ### BEGIN SOLUTION\n            return 1\n"
-                 "            ### END SOLUTION\n        return 0"),
+        (
+            "code",
+            "class A:\n    def g(self):\n        if True:\n            ### BEGIN SOLUTION\n            return 1\n"
+            "            ### END SOLUTION\n        return 0",
+        ),
     )
     nb = student(tmp_path, folder)
     assert sources(nb) == [
@@ -106,7 +122,10 @@ def test_code_markers_become_stubs_at_the_begin_lines_indentation(tmp_path: Path
 
 
 def test_markdown_markers_become_your_answer_here(tmp_path: Path) -> None:
-    folder = master(tmp_path, ("markdown", "Why view?\n\n### BEGIN SOLUTION\nBecause it shares memory.\n### END SOLUTION\n\nThanks."))
+    folder = master(
+        tmp_path,
+        ("markdown", "Why view?\n\n### BEGIN SOLUTION\nBecause it shares memory.\n### END SOLUTION\n\nThanks."),
+    )
     assert sources(student(tmp_path, folder)) == ["Why view?\n\nYOUR ANSWER HERE\n\nThanks."]
 
 
@@ -134,15 +153,24 @@ def test_outputs_counts_and_metadata(tmp_path: Path) -> None:
     assert (tmp_path / "assignments" / "tiny" / "checks" / "test_double.py").is_file()
 
 
-@pytest.mark.parametrize("source, line, words", [
-    ("x = 1\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n", 3, "never closed"),
-    ("def f():\n    return 1\n    ### END SOLUTION\n", 3, "without a matching BEGIN"),
-    ("### BEGIN SOLUTION\na = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\n", 3, "inside the solution block"),
-    ("### BEGIN HIDDEN TESTS\nassert 1\n### END SOLUTION\n", 3, "without a matching BEGIN"),
-    ("### BEGIN SOLUTION\na = 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n### END SOLUTION\n", 3, "inside the solution block"),
-    ("ok = 1\n### BEGIN HIDDEN TESTS\nassert ok\n", 2, "never closed"),
-])
-def test_bad_markers_raise_an_authoring_error_naming_the_cell(tmp_path: Path, source: str, line: int, words: str) -> None:
+@pytest.mark.parametrize(
+    "source, line, words",
+    [
+        ("x = 1\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n", 3, "never closed"),
+        ("def f():\n    return 1\n    ### END SOLUTION\n", 3, "without a matching BEGIN"),
+        ("### BEGIN SOLUTION\na = 1\n### BEGIN SOLUTION\nb = 2\n### END SOLUTION\n", 3, "inside the solution block"),
+        ("### BEGIN HIDDEN TESTS\nassert 1\n### END SOLUTION\n", 3, "without a matching BEGIN"),
+        (
+            "### BEGIN SOLUTION\na = 1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n### END SOLUTION\n",
+            3,
+            "inside the solution block",
+        ),
+        ("ok = 1\n### BEGIN HIDDEN TESTS\nassert ok\n", 2, "never closed"),
+    ],
+)
+def test_bad_markers_raise_an_authoring_error_naming_the_cell(
+    tmp_path: Path, source: str, line: int, words: str
+) -> None:
     folder = master(tmp_path, ("markdown", "# Intro"), ("code", "import torch"), ("code", source))
     with pytest.raises(AuthoringError) as info:
         assign(folder, tmp_path / "assignments")
@@ -162,9 +190,13 @@ def test_unclosed_marker_in_markdown_names_the_cell() -> None:
 
 # -- idempotence ----------------------------------------------------------------------------
 
+
 def test_assign_twice_changes_nothing_and_removes_stale_checks(tmp_path: Path) -> None:
-    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
-                    public={"test_a.py": "A = 1\n", "test_b.py": "B = 1\n"})
+    folder = master(
+        tmp_path,
+        ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+        public={"test_a.py": "A = 1\n", "test_b.py": "B = 1\n"},
+    )
     out = tmp_path / "assignments"
     first = assign(folder, out)
     snapshot = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in first}
@@ -183,49 +215,68 @@ def test_assign_without_a_master_folder_is_an_authoring_error(tmp_path: Path) ->
         assign(tmp_path / "solutions" / "missing", tmp_path / "assignments")
 
 
-
 def test_assign_never_drops_a_setting_only_the_release_has(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from grader.cli.main import main
     from grader.course import load_assignment
 
-    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"))
+    folder = master(
+        tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION")
+    )
     out = tmp_path / "assignments"
     assign(folder, out)
     released = out / "tiny" / "assignment.toml"
     # an instructor sets [visibility] in the released toml (as gradescope.md once told them to)
     edited = released.read_text() + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n'
     released.write_text(edited)
-    (folder / "tiny.ipynb").write_text((folder / "tiny.ipynb").read_text())   # any later edit of the master
+    (folder / "tiny.ipynb").write_text((folder / "tiny.ipynb").read_text())  # any later edit of the master
     assert main(["assign", str(folder), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "[visibility] hidden" in err and "[visibility.exercises] double" in err
     assert str(folder / "assignment.toml") in err and "grader: error:" in err
-    assert released.read_text() == edited                                     # nothing lost
+    assert released.read_text() == edited  # nothing lost
     assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
     # moved to the master's toml, the one to edit: assign copies it
     (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n')
     assert main(["assign", str(folder), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "[visibility.exercises] double" in err and "[visibility] hidden" not in err
-    (folder / "assignment.toml").write_text(TOML + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n')
+    (folder / "assignment.toml").write_text(
+        TOML + '\n[visibility]\nhidden = "visible"\n[visibility.exercises]\ndouble = "hidden"\n'
+    )
     assert main(["assign", str(folder), "--out", str(out)]) == 0
     assert released.read_bytes() == (folder / "assignment.toml").read_bytes()
     assert load_assignment(out / "tiny").visibility == {"hidden": "visible", "exercise.double": "hidden"}
-
 
 
 def test_check_warns_when_the_master_changed_since_the_last_assign(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    folder = master(tmp_path, ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
-                    public={"test_double.py": "def test_double_x(nb):\n    assert nb.double(2) == 4\n"})
+    folder = master(
+        tmp_path,
+        ("code", "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+        public={"test_double.py": "def test_double_x(nb):\n    assert nb.double(2) == 4\n"},
+    )
     assign(folder, tmp_path / "assignments")
 
     def check() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "grader.cli", "check", str(folder / "tiny.ipynb"), "--assignment",
-                               str(tmp_path / "assignments" / "tiny"), "--no-server", "--no-sandbox"],
-                              capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.cli",
+                "check",
+                str(folder / "tiny.ipynb"),
+                "--assignment",
+                str(tmp_path / "assignments" / "tiny"),
+                "--no-server",
+                "--no-sandbox",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
 
     fresh = check()
     assert fresh.returncode == 0 and "warning" not in fresh.stderr, fresh.stdout + fresh.stderr
@@ -238,8 +289,10 @@ def test_check_warns_when_the_master_changed_since_the_last_assign(tmp_path: Pat
 
 # -- grader new ---------------------------------------------------------------------------
 
-def test_new_scaffolds_a_master_that_grades_full_marks(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_new_scaffolds_a_master_that_grades_full_marks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from grader.course import load_assignment
     from grader.cli.main import main
     from grader.grade import grade
@@ -263,8 +316,11 @@ def test_new_scaffolds_a_master_that_grades_full_marks(tmp_path: Path, capsys: p
     # caches when the grade above imported the public checks is not one of them: whether it is
     # there depends on PYTHONDONTWRITEBYTECODE, and assign rightly leaves no stale file behind)
     def assigned_files() -> dict[Path, bytes]:
-        return {p: p.read_bytes() for p in (tmp_path / "assignments").rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts}
+        return {
+            p: p.read_bytes()
+            for p in (tmp_path / "assignments").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
 
     before = assigned_files()
     monkeypatch.chdir(tmp_path)

@@ -1,5 +1,6 @@
 """`grader batch`: a class of twenty-odd submissions, graded once per session and checked against
 `grader check`; resume after SIGKILL; regrade; a Dask LocalCluster; workers that crash or hang; zips."""
+
 from __future__ import annotations
 
 import csv
@@ -32,21 +33,40 @@ make_class = make_class_mod.make_class
 
 # What each submission must score (out of 6) and its status: the class's ground truth.
 EXPECTED = {
-    "ada": ("passed", 6), "alan": ("passed", 6), "grace": ("passed", 6), "edsger": ("passed", 6),
-    "barbara": ("passed", 6), "script": ("passed", 6), "maria": ("passed", 6), "nbg_student": ("passed", 6),
-    "raises": ("passed", 6),            # a cell raised, yet every function is right: the checks decide
-    "os_exit": ("passed", 6), "hostile_flood": ("passed", 6), "infinite_loop": ("passed", 6),
-    "wrong_values": ("failed", 4), "relu_abs": ("failed", 3), "mutates": ("failed", 5), "float64": ("failed", 3),
-    "missing_relu": ("failed", 3), "stub": ("failed", 0), "syntax_error": ("failed", 3), "slow_call": ("failed", 3),
-    "lonely": ("failed", 4), "hostile_allclose": ("failed", 1),
-    "truncated": ("unreadable", 0), "binary": ("unreadable", 0), "empty": ("unreadable", 0),
-    "confused": ("unreadable", 0), "no_notebook": ("unreadable", 0),
+    "ada": ("passed", 6),
+    "alan": ("passed", 6),
+    "grace": ("passed", 6),
+    "edsger": ("passed", 6),
+    "barbara": ("passed", 6),
+    "script": ("passed", 6),
+    "maria": ("passed", 6),
+    "nbg_student": ("passed", 6),
+    "raises": ("passed", 6),  # a cell raised, yet every function is right: the checks decide
+    "os_exit": ("passed", 6),
+    "hostile_flood": ("passed", 6),
+    "infinite_loop": ("passed", 6),
+    "wrong_values": ("failed", 4),
+    "relu_abs": ("failed", 3),
+    "mutates": ("failed", 5),
+    "float64": ("failed", 3),
+    "missing_relu": ("failed", 3),
+    "stub": ("failed", 0),
+    "syntax_error": ("failed", 3),
+    "slow_call": ("failed", 3),
+    "lonely": ("failed", 4),
+    "hostile_allclose": ("failed", 1),
+    "truncated": ("unreadable", 0),
+    "binary": ("unreadable", 0),
+    "empty": ("unreadable", 0),
+    "confused": ("unreadable", 0),
+    "no_notebook": ("unreadable", 0),
 }
 
 
 def run_cli(*args: str, timeout: float = 900, **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT, **kw)
+    return subprocess.run(
+        [PYTHON, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT, **kw
+    )
 
 
 def batch_args(submissions: Path, out: Path, *extra: str) -> list[str]:
@@ -64,8 +84,10 @@ def log_students(stderr: str) -> list[str]:
 
 def verdict_rows(db: Path) -> list[tuple[str, str, str, float]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT s.student, s.sha256, v.status, v.score FROM verdicts v "
-                            "JOIN submissions s ON s.id = v.submission_id ORDER BY s.student").fetchall()
+        return conn.execute(
+            "SELECT s.student, s.sha256, v.status, v.score FROM verdicts v "
+            "JOIN submissions s ON s.id = v.submission_id ORDER BY s.student"
+        ).fetchall()
 
 
 def read_csv(path: Path) -> dict[str, dict[str, str]]:
@@ -97,13 +119,13 @@ def test_batch_grades_the_class_and_writes_every_output(graded_class: Graded) ->
     proc, out = graded_class.proc, graded_class.out
     assert proc.returncode == 0, proc.stderr
     assert "report:" in proc.stdout and str(out / "report.html") in proc.stdout
-    assert sorted(log_students(proc.stderr)) == sorted(EXPECTED)      # one plain log line per submission
+    assert sorted(log_students(proc.stderr)) == sorted(EXPECTED)  # one plain log line per submission
     for student in EXPECTED:
         assert (out / "results" / f"{student}.json").is_file()
         assert (out / "feedback" / f"{student}.html").is_file()
     rows = read_csv(out / "grades.csv")
     assert set(rows) == set(EXPECTED)
-    assert list(next(iter(rows.values())))[-2:] == ["scale", "relu"]   # a column per exercise
+    assert list(next(iter(rows.values())))[-2:] == ["scale", "relu"]  # a column per exercise
     report = (out / "report.html").read_text()
     for ident in ("plot-scores", "plot-exercises", "plot-checks", "plot-failures", "plot-slowest"):
         assert f'id="{ident}"' in report
@@ -111,7 +133,9 @@ def test_batch_grades_the_class_and_writes_every_output(graded_class: Graded) ->
 
 
 def test_each_verdict_is_what_the_submission_shows(graded_class: Graded) -> None:
-    rows = {student: (status, score) for student, _sha, status, score in verdict_rows(graded_class.out / "gradebook.sqlite")}
+    rows = {
+        student: (status, score) for student, _sha, status, score in verdict_rows(graded_class.out / "gradebook.sqlite")
+    }
     expected = {s: (st, float(sc)) for s, (st, sc) in EXPECTED.items()}
     assert rows == expected
 
@@ -130,25 +154,29 @@ def test_gradebook_csv_and_json_agree_with_grader_check(graded_class: Graded, tm
     from grader.cli.main import main as grader_main
 
     entries = {e.student: e for e in discover(graded_class.classdir, "tiny-tensors.ipynb")}
-    book = {student: (sha, status, score) for student, sha, status, score in verdict_rows(graded_class.out / "gradebook.sqlite")}
+    book = {
+        student: (sha, status, score)
+        for student, sha, status, score in verdict_rows(graded_class.out / "gradebook.sqlite")
+    }
     rows = read_csv(graded_class.out / "grades.csv")
     gradable = [s for s in sorted(entries) if entries[s].path is not None]
     assert len(gradable) == len(EXPECTED) - 2
     for student in gradable:
         # `grader check`, in this process (its kernels come quicker here than from a fresh command)
         results = tmp_path / f"{student}.json"
-        code = grader_main(["check", str(entries[student].path), "--assignment", str(ASSIGNMENT),
-                            "--results", str(results), "--quiet"])
+        code = grader_main(
+            ["check", str(entries[student].path), "--assignment", str(ASSIGNMENT), "--results", str(results), "--quiet"]
+        )
         assert code in (0, 1), student
         mine = json.loads(results.read_text())
         theirs = json.loads((graded_class.out / "results" / f"{student}.json").read_text())
         mine.pop("execution_time"), theirs.pop("execution_time")
-        assert theirs == mine, student                                    # the same results.json, all but the time
+        assert theirs == mine, student  # the same results.json, all but the time
         sha, status, score = book[student]
         assert sha == mine["extra_data"]["sha256"] == entries[student].sha256
         assert score == mine["score"] and float(rows[student]["total"]) == mine["score"]
         assert status == rows[student]["status"]
-        assert (status == "passed") == (code == 0), student               # check's exit status says the same
+        assert (status == "passed") == (code == 0), student  # check's exit status says the same
 
 
 def test_rerun_grades_nothing_and_keeps_one_verdict_each(graded_class: Graded) -> None:
@@ -160,15 +188,31 @@ def test_rerun_grades_nothing_and_keeps_one_verdict_each(graded_class: Graded) -
 
 
 # -- resume, regrade --------------------------------------------------------------------
-RESUME_CLASS = ["ada", "alan", "barbara", "edsger", "grace", "relu_abs", "wrong_values", "mutates", "truncated", "binary"]
+RESUME_CLASS = [
+    "ada",
+    "alan",
+    "barbara",
+    "edsger",
+    "grace",
+    "relu_abs",
+    "wrong_values",
+    "mutates",
+    "truncated",
+    "binary",
+]
 
 
 def test_batch_killed_half_way_resumes_with_every_verdict_once(tmp_path: Path) -> None:
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=RESUME_CLASS)
     db = out / "gradebook.sqlite"
-    proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2")], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     first: list = []
     while time.monotonic() < deadline and proc.poll() is None:
@@ -189,10 +233,10 @@ def test_batch_killed_half_way_resumes_with_every_verdict_once(tmp_path: Path) -
     assert again.returncode == 0, again.stderr
     resumed = log_students(again.stderr)
     assert f"{len(first)} already in the gradebook, grading {len(RESUME_CLASS) - len(first)}" in again.stderr
-    assert sorted(resumed) == sorted(set(RESUME_CLASS) - {row[0] for row in first})   # only what was missing
+    assert sorted(resumed) == sorted(set(RESUME_CLASS) - {row[0] for row in first})  # only what was missing
     final = verdict_rows(db)
-    assert sorted(row[0] for row in final) == sorted(RESUME_CLASS)                    # each student exactly once
-    assert set(first) <= set(final)                                                   # earlier verdicts kept as they were
+    assert sorted(row[0] for row in final) == sorted(RESUME_CLASS)  # each student exactly once
+    assert set(first) <= set(final)  # earlier verdicts kept as they were
     assert set(read_csv(out / "grades.csv")) == set(RESUME_CLASS)
     assert all((out / "results" / f"{s}.json").is_file() for s in RESUME_CLASS)
 
@@ -215,20 +259,19 @@ def test_new_content_is_graded_and_regrade_replaces(tmp_path: Path) -> None:
     url = f"sqlite:///{db}"
     first, _ = _batch_here(classdir, out, db=url)
     assert first.exit_code == 0 and first.graded == 2
-    assert not (out / "gradebook.sqlite").exists()          # the gradebook is where the URL says
-    (classdir / "wrong_values.ipynb").write_text(json.dumps(make_class_mod.MASTER))   # the student resubmits, fixed
+    assert not (out / "gradebook.sqlite").exists()  # the gradebook is where the URL says
+    (classdir / "wrong_values.ipynb").write_text(json.dumps(make_class_mod.MASTER))  # the student resubmits, fixed
     second, log = _batch_here(classdir, out, db=url)
     assert log_students(log) == ["wrong_values"]
     rows = verdict_rows(db)
-    assert [r[0] for r in rows].count("wrong_values") == 2   # both contents keep their verdict (history)
-    assert read_csv(out / "grades.csv")["wrong_values"]["total"] == "6.0"   # the CSV shows the current one
+    assert [r[0] for r in rows].count("wrong_values") == 2  # both contents keep their verdict (history)
+    assert read_csv(out / "grades.csv")["wrong_values"]["total"] == "6.0"  # the CSV shows the current one
     third, log = _batch_here(classdir, out, db=url, regrade=True)
     assert third.exit_code == 0
     assert sorted(log_students(log)) == ["binary", "wrong_values"]
-    assert len(verdict_rows(db)) == 3                        # replaced, not duplicated
+    assert len(verdict_rows(db)) == 3  # replaced, not duplicated
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM checks").fetchone()[0] == 3 * 4
-
 
 
 def test_verdicts_made_with_other_checks_are_regraded_or_kept_and_marked(tmp_path: Path) -> None:
@@ -253,12 +296,12 @@ def test_verdicts_made_with_other_checks_are_regraded_or_kept_and_marked(tmp_pat
     assert first.graded == 2 and read_csv(out / "grades.csv")["wrong_values"]["max_score"] == "6.0"
     check = assignment / "checks" / "test_relu.py"
     check.write_text(check.read_text().replace("@pytest.mark.points(2)", "@pytest.mark.points(4)", 1))
-    second, log = batch()                          # a check's points changed: both verdicts are stale
+    second, log = batch()  # a check's points changed: both verdicts are stale
     assert "2 verdicts in the gradebook were made with other checks" in log and "grading them again" in log
     assert second.stale == 2 and second.graded == 2 and sorted(log_students(log)) == ["binary", "wrong_values"]
     rows = read_csv(out / "grades.csv")
     assert rows["wrong_values"]["max_score"] == "8.0" and rows["wrong_values"]["stale"] == ""
-    third, log = batch()                           # the same checks: nothing to do
+    third, log = batch()  # the same checks: nothing to do
     assert third.stale == 0 and third.graded == 0 and "all already in the gradebook" in log
     check.write_text(check.read_text().replace("@pytest.mark.points(4)", "@pytest.mark.points(3)", 1))
     kept, log = batch(keep_stale=True)
@@ -282,8 +325,9 @@ def cluster():
 
     # a task that kills its worker is retried once elsewhere, then recorded (dask's default: 3 retries)
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                      silence_logs=logging.ERROR) as local:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        ) as local:
             yield local
 
 
@@ -298,8 +342,10 @@ def test_local_cluster_gives_the_same_grades(graded_class: Graded, cluster, tmp_
     assert set(remote) == set(CLUSTER_CLASS)
     for student in CLUSTER_CLASS:
         assert remote[student] == local[student], student
-        assert json.loads((out / "results" / f"{student}.json").read_text())["tests"] == \
-            json.loads((graded_class.out / "results" / f"{student}.json").read_text())["tests"]
+        assert (
+            json.loads((out / "results" / f"{student}.json").read_text())["tests"]
+            == json.loads((graded_class.out / "results" / f"{student}.json").read_text())["tests"]
+        )
 
 
 def _fault_class(tmp_path: Path) -> Path:
@@ -313,13 +359,20 @@ def _fault_class(tmp_path: Path) -> Path:
 def _assert_fault_verdicts(out: Path, summary) -> None:
     rows = read_csv(out / "grades.csv")
     assert {s: r["status"] for s, r in rows.items()} == {
-        "crash": "crashed", "hang": "timeout", "bug": "crashed", "fine": "passed", "grader_fault": "not graded"}
-    assert rows["crash"]["total"] == "0.0" and rows["crash"]["max_score"] == "6.0"   # every check failed, with the reason
+        "crash": "crashed",
+        "hang": "timeout",
+        "bug": "crashed",
+        "fine": "passed",
+        "grader_fault": "not graded",
+    }
+    assert (
+        rows["crash"]["total"] == "0.0" and rows["crash"]["max_score"] == "6.0"
+    )  # every check failed, with the reason
     hang = json.loads((out / "results" / "hang.json").read_text())
     assert "longer than" in hang["output"]
     bug = json.loads((out / "results" / "bug.json").read_text())
     assert "RuntimeError: a bug in the grader" in bug["output"]
-    assert summary.exit_code == 2 and list(summary.grader_errors) == ["grader_fault"]   # a grader fault is no verdict
+    assert summary.exit_code == 2 and list(summary.grader_errors) == ["grader_fault"]  # a grader fault is no verdict
     assert not (out / "results" / "grader_fault.json").exists()
 
 
@@ -329,11 +382,22 @@ def test_on_a_cluster_a_task_that_kills_or_hangs_its_worker_is_a_verdict(cluster
 
     log = tmp_path / "log.txt"
     with open(log, "w") as fh:
-        summary = run_batch(BatchConfig(_fault_class(tmp_path), ASSIGNMENT, tmp_path / "out", time_limit=3.0,
-                                        scheduler=cluster.scheduler_address, grade_fn=f"{FIXTURE / 'faults.py'}:grade"),
-                            log=fh)
+        summary = run_batch(
+            BatchConfig(
+                _fault_class(tmp_path),
+                ASSIGNMENT,
+                tmp_path / "out",
+                time_limit=3.0,
+                scheduler=cluster.scheduler_address,
+                grade_fn=f"{FIXTURE / 'faults.py'}:grade",
+            ),
+            log=fh,
+        )
     _assert_fault_verdicts(tmp_path / "out", summary)
-    assert "worker grading it failed: KilledWorker" in json.loads((tmp_path / "out" / "results" / "crash.json").read_text())["output"]
+    assert (
+        "worker grading it failed: KilledWorker"
+        in json.loads((tmp_path / "out" / "results" / "crash.json").read_text())["output"]
+    )
 
 
 # -- workers that crash or hang ---------------------------------------------------------
@@ -342,8 +406,17 @@ def test_a_worker_that_crashes_or_hangs_is_a_verdict_and_the_batch_goes_on(tmp_p
 
     log = tmp_path / "log.txt"
     with open(log, "w") as fh:
-        summary = run_batch(BatchConfig(_fault_class(tmp_path), ASSIGNMENT, tmp_path / "out", workers=2, time_limit=3.0,
-                                        grade_fn=f"{FIXTURE / 'faults.py'}:grade"), log=fh)
+        summary = run_batch(
+            BatchConfig(
+                _fault_class(tmp_path),
+                ASSIGNMENT,
+                tmp_path / "out",
+                workers=2,
+                time_limit=3.0,
+                grade_fn=f"{FIXTURE / 'faults.py'}:grade",
+            ),
+            log=fh,
+        )
     _assert_fault_verdicts(tmp_path / "out", summary)
     crash = json.loads((tmp_path / "out" / "results" / "crash.json").read_text())
     assert "died: exit status 7" in crash["output"]
@@ -370,7 +443,7 @@ def _zip(path: Path, members: dict[str, bytes], links: dict[str, str] | None = N
             zf.writestr(name, data)
         for name, target in (links or {}).items():
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, target)
     return path
 
@@ -379,10 +452,19 @@ def test_zip_is_extracted_safely_and_unwrapped(tmp_path: Path) -> None:
     from grader.batch.classfolder import opened
 
     nb = json.dumps(make_class_mod.MASTER).encode()
-    archive = _zip(tmp_path / "class.zip", {
-        "export/ada.ipynb": nb, "export/bob/tiny-tensors.ipynb": nb, "export/bob/scratch.ipynb": b"{}",
-        "../evil.ipynb": nb, "/abs.ipynb": nb, "export/../../up.ipynb": nb, "__MACOSX/export/._ada.ipynb": b"x",
-    }, links={"export/link.ipynb": "/etc/passwd"})
+    archive = _zip(
+        tmp_path / "class.zip",
+        {
+            "export/ada.ipynb": nb,
+            "export/bob/tiny-tensors.ipynb": nb,
+            "export/bob/scratch.ipynb": b"{}",
+            "../evil.ipynb": nb,
+            "/abs.ipynb": nb,
+            "export/../../up.ipynb": nb,
+            "__MACOSX/export/._ada.ipynb": b"x",
+        },
+        links={"export/link.ipynb": "/etc/passwd"},
+    )
     with opened(archive, "tiny-tensors.ipynb") as (entries, warnings):
         assert [e.student for e in entries] == ["ada", "bob"]
         assert entries[0].source == "class.zip:export/ada.ipynb"
@@ -390,13 +472,13 @@ def test_zip_is_extracted_safely_and_unwrapped(tmp_path: Path) -> None:
         root = entries[0].path.parent
         assert len(warnings) == 4 and all("refused" in w for w in warnings)
         assert not any(p.is_symlink() for p in root.rglob("*"))
-    assert not root.exists()                                 # the temporary folder is gone
+    assert not root.exists()  # the temporary folder is gone
     assert not (tmp_path / "evil.ipynb").exists() and not Path("/abs.ipynb").exists()
 
 
 def test_zip_of_a_class_is_graded_like_its_folder(tmp_path: Path) -> None:
     classdir = tmp_path / "class"
-    make_class(classdir, only=["truncated", "binary", "confused"])          # no kernel needed: quick
+    make_class(classdir, only=["truncated", "binary", "confused"])  # no kernel needed: quick
     archive = tmp_path / "class.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(classdir.rglob("*")):
@@ -405,7 +487,11 @@ def test_zip_of_a_class_is_graded_like_its_folder(tmp_path: Path) -> None:
     proc = run_cli(*batch_args(archive, tmp_path / "out", "--workers", "2"))
     assert proc.returncode == 0, proc.stderr
     rows = read_csv(tmp_path / "out" / "grades.csv")
-    assert {s: r["status"] for s, r in rows.items()} == {"truncated": "unreadable", "binary": "unreadable", "confused": "unreadable"}
+    assert {s: r["status"] for s, r in rows.items()} == {
+        "truncated": "unreadable",
+        "binary": "unreadable",
+        "confused": "unreadable",
+    }
     page = (tmp_path / "out" / "feedback" / "truncated.html").read_text()
     assert "class.zip:truncated.ipynb" in page
 
@@ -419,13 +505,17 @@ def test_zip_of_student_zips_is_unwrapped_and_each_student_graded(tmp_path: Path
         "ada": _zip(tmp_path / "ada.zip", {"tiny-tensors.ipynb": (made / "ada.ipynb").read_bytes()}),
         "bob": _zip(tmp_path / "bob.zip", {"bob/tiny-tensors.ipynb": (made / "wrong_values.ipynb").read_bytes()}),
     }
-    archive = _zip(tmp_path / "class.zip", {f"export/{name}.zip": path.read_bytes() for name, path in student_zips.items()})
+    archive = _zip(
+        tmp_path / "class.zip", {f"export/{name}.zip": path.read_bytes() for name, path in student_zips.items()}
+    )
     proc = run_cli(*batch_args(archive, tmp_path / "out", "--workers", "2"))
     assert proc.returncode == 0, proc.stderr
     rows = read_csv(tmp_path / "out" / "grades.csv")
-    assert {s: (r["status"], r["total"]) for s, r in rows.items()} == {"ada": ("passed", "6.0"), "bob": ("failed", "4.0")}
+    assert {s: (r["status"], r["total"]) for s, r in rows.items()} == {
+        "ada": ("passed", "6.0"),
+        "bob": ("failed", "4.0"),
+    }
     assert "class.zip:export/bob.zip" in (tmp_path / "out" / "feedback" / "bob.html").read_text()
-
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
@@ -453,15 +543,22 @@ def test_gradebook_keeps_one_verdict_per_submission(tmp_path: Path) -> None:
     from grader.results import CheckResult, Result
 
     book = Gradebook(f"sqlite:///{tmp_path / 'g.sqlite'}")
-    result = Result(submission="a.ipynb", assignment="a1", score=1, max_score=2, checks=[
-        CheckResult(name="t1", exercise="e", points=1, score=1, status="passed"),
-        CheckResult(name="t2", exercise="e", points=1, score=0, status="failed", message="no")])
+    result = Result(
+        submission="a.ipynb",
+        assignment="a1",
+        score=1,
+        max_score=2,
+        checks=[
+            CheckResult(name="t1", exercise="e", points=1, score=1, status="passed"),
+            CheckResult(name="t2", exercise="e", points=1, score=0, status="failed", message="no"),
+        ],
+    )
     key = dict(assignment="a1", student="ada", sha256="0" * 64, source="a.ipynb")
     assert book.record(**key, status="failed", result=result)
-    assert not book.record(**key, status="failed", result=result)                 # never twice
+    assert not book.record(**key, status="failed", result=result)  # never twice
     assert book.graded("a1") == {("ada", "0" * 64)} and book.graded("other") == set()
     result.score = 2
-    assert book.record(**key, status="passed", result=result, replace=True)       # --regrade replaces
+    assert book.record(**key, status="passed", result=result, replace=True)  # --regrade replaces
     stored = book.verdicts_of("a1")[("ada", "0" * 64)]
     assert (stored.status, stored.score, stored.result.score) == ("passed", 2.0, 2)
     assert (book.count("verdicts"), book.count("submissions"), book.count("checks")) == (1, 1, 2)
@@ -473,17 +570,24 @@ def test_a_grader_that_cannot_run_stops_the_batch(tmp_path: Path) -> None:
     from grader.errors import GraderError
 
     classdir = tmp_path / "class"
-    for i in range(6):      # faults.py fails (a grader fault) on every notebook named grader_fault
+    for i in range(6):  # faults.py fails (a grader fault) on every notebook named grader_fault
         (classdir / f"s{i}").mkdir(parents=True)
         (classdir / f"s{i}" / "grader_fault.ipynb").write_text(json.dumps(make_class_mod.MASTER))
-    with open(tmp_path / "log.txt", "w") as fh, pytest.raises(
-            GraderError, match=r"failed the same way on 3 submissions \(on each of its 3 tries\) and graded none: "
-                               r"the kernel could not be started \(simulated\)"):
-        run_batch(BatchConfig(classdir, ASSIGNMENT, tmp_path / "out", workers=1,
-                              grade_fn=f"{FIXTURE / 'faults.py'}:grade"), log=fh)
+    with (
+        open(tmp_path / "log.txt", "w") as fh,
+        pytest.raises(
+            GraderError,
+            match=r"failed the same way on 3 submissions \(on each of its 3 tries\) and graded none: "
+            r"the kernel could not be started \(simulated\)",
+        ),
+    ):
+        run_batch(
+            BatchConfig(classdir, ASSIGNMENT, tmp_path / "out", workers=1, grade_fn=f"{FIXTURE / 'faults.py'}:grade"),
+            log=fh,
+        )
     log = (tmp_path / "log.txt").read_text()
     assert "[3/6]" in log and "[4/6]" not in log
-    assert log.count("trying it again") == 6           # a kernel that did not start: each tried 3 times
+    assert log.count("trying it again") == 6  # a kernel that did not start: each tried 3 times
 
 
 @pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this machine has a GPU")

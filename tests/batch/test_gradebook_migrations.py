@@ -1,5 +1,6 @@
 """The gradebook's schema through Alembic: new, upgraded in place from a release before Alembic,
 refused when a newer grader wrote it."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gradebooks"
-BEFORE_ALEMBIC = FIXTURES / "made-by-0.1.0-before-alembic.sqlite"   # grader batch of 0.1.0 (dc31f75), 3 students
+BEFORE_ALEMBIC = FIXTURES / "made-by-0.1.0-before-alembic.sqlite"  # grader batch of 0.1.0 (dc31f75), 3 students
 
 
 def _rows(db: Path, query: str) -> list[tuple]:
@@ -38,19 +39,28 @@ def test_a_gradebook_made_before_alembic_is_upgraded_in_place_with_every_verdict
     db = tmp_path / "old.sqlite"
     shutil.copy(BEFORE_ALEMBIC, db)
     assert not _rows(db, "SELECT name FROM sqlite_master WHERE name = 'alembic_version'")
-    before = _rows(db, "SELECT s.student, s.sha256, v.status, v.score, v.result_json "
-                       "FROM submissions s JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student")
+    before = _rows(
+        db,
+        "SELECT s.student, s.sha256, v.status, v.score, v.result_json "
+        "FROM submissions s JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student",
+    )
     book = Gradebook(f"sqlite:///{db}")
     stored = book.verdicts_of("neural-net-basics")
     assert {(v.student, v.status, v.score) for v in stored.values()} == {
-        ("correct", "passed", 38.0), ("sigmoid_sign_error", "failed", 17.0), ("truncated", "unreadable", 0.0)}
+        ("correct", "passed", 38.0),
+        ("sigmoid_sign_error", "failed", 17.0),
+        ("truncated", "unreadable", 0.0),
+    }
     assert book.graded("neural-net-basics") == {(s, sha) for s, sha, *_ in before}
     book.close()
     assert _rows(db, "SELECT version_num FROM alembic_version") == [(head(),)]
-    after = _rows(db, "SELECT s.student, s.sha256, v.status, v.score, v.result_json "
-                      "FROM submissions s JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student")
+    after = _rows(
+        db,
+        "SELECT s.student, s.sha256, v.status, v.score, v.result_json "
+        "FROM submissions s JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student",
+    )
     assert after == before
-    Gradebook(f"sqlite:///{db}").close()                       # a second open finds nothing to do
+    Gradebook(f"sqlite:///{db}").close()  # a second open finds nothing to do
     assert _rows(db, "SELECT count(*) FROM alembic_version") == [(1,)]
 
 

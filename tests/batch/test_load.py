@@ -8,6 +8,7 @@
   which runs the full class of 300): every verdict, no benign submission held up, the batch's
   memory bounded, nothing of a kernel left afterwards.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -30,7 +31,7 @@ MASTER = ROOT / "tests" / "fixtures" / "batch" / "make_class.py"
 _spec = importlib.util.spec_from_file_location("load_benchmark", ROOT / "benchmarks" / "load.py")
 assert _spec is not None and _spec.loader is not None
 load = importlib.util.module_from_spec(_spec)
-sys.modules["load_benchmark"] = load          # its dataclasses look their module up
+sys.modules["load_benchmark"] = load  # its dataclasses look their module up
 _spec.loader.exec_module(load)
 
 
@@ -102,10 +103,26 @@ def test_a_slow_first_boot_of_the_fork_server_waits(tmp_path: Path) -> None:
     _mini_class(tmp_path / "class", 4)
     env = {k: v for k, v in os.environ.items() if k != "GRADER_FORKSERVER"}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(tmp_path / "class"), "--assignment",
-                           str(assignment), "--out", str(tmp_path / "out"), "--workers", "3"],
-                          env=dict(env, GRADER_FORKSERVER_SLOW_BOOT="8"), capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(tmp_path / "class"),
+            "--assignment",
+            str(assignment),
+            "--out",
+            str(tmp_path / "out"),
+            "--workers",
+            "3",
+        ],
+        env=dict(env, GRADER_FORKSERVER_SLOW_BOOT="8"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - started >= 8
     assert "not graded" not in proc.stderr and "trying it again" not in proc.stderr, proc.stderr
@@ -135,12 +152,17 @@ def test_a_kernel_that_did_not_start_is_tried_again(tmp_path: Path) -> None:
     _fault_class(tmp_path / "class", ["kernel_slow_once"] * 3 + ["fine"] * 2)
     assignment = ROOT / "tests" / "fixtures" / "batch" / "assignments" / "tiny-tensors"
     with open(tmp_path / "log.txt", "w") as fh:
-        summary = run_batch(BatchConfig(tmp_path / "class", assignment, tmp_path / "out", workers=1,
-                                        grade_fn=f"{FAULTS}:grade"), log=fh)
+        summary = run_batch(
+            BatchConfig(tmp_path / "class", assignment, tmp_path / "out", workers=1, grade_fn=f"{FAULTS}:grade"), log=fh
+        )
     log = (tmp_path / "log.txt").read_text()
     assert summary.exit_code == 0 and summary.graded == 5 and summary.grader_errors == {}, log
-    assert log.count("the kernel did not answer within 60 s (simulated: a slow first start); "
-                     "trying it again (2 of 3 tries)") == 3
+    assert (
+        log.count(
+            "the kernel did not answer within 60 s (simulated: a slow first start); trying it again (2 of 3 tries)"
+        )
+        == 3
+    )
 
 
 def test_the_batch_gives_up_only_on_a_fault_that_repeats(tmp_path: Path) -> None:
@@ -152,15 +174,18 @@ def test_the_batch_gives_up_only_on_a_fault_that_repeats(tmp_path: Path) -> None
     _fault_class(tmp_path / "class", ["grader_fault", "assignment_fault", "kernel_slow_once", "fine", "fine"])
     assignment = ROOT / "tests" / "fixtures" / "batch" / "assignments" / "tiny-tensors"
     with open(tmp_path / "log.txt", "w") as fh:
-        summary = run_batch(BatchConfig(tmp_path / "class", assignment, tmp_path / "out", workers=1,
-                                        grade_fn=f"{FAULTS}:grade"), log=fh)
+        summary = run_batch(
+            BatchConfig(tmp_path / "class", assignment, tmp_path / "out", workers=1, grade_fn=f"{FAULTS}:grade"), log=fh
+        )
     log = (tmp_path / "log.txt").read_text()
     assert summary.exit_code == 2 and summary.graded == 3, log
     assert summary.grader_errors == {
         "s0": "the kernel could not be started (simulated) (on each of its 3 tries)",
         "s1": "the assignment's checks are broken (simulated)",
     }
-    assert "s0  -  not graded" in log and "(the kernel could not be started (simulated) (on each of its 3 tries))" in log
+    assert (
+        "s0  -  not graded" in log and "(the kernel could not be started (simulated) (on each of its 3 tries))" in log
+    )
 
 
 # -- a class under load -------------------------------------------------------------------------
@@ -172,11 +197,17 @@ def test_a_class_with_hostile_submissions_under_load() -> None:
     report = load.run_class(30, 5, None)
     text = load.describe(report)
     assert report.exit_code == 0, text + "\n" + report.log_tail
-    assert report.wrong == [], text                      # every verdict, as graded alone (the goldens)
-    assert sorted(report.hostile_s) == ["endless_cell", "forge_agent_reply", "fork_bomb", "kernel_kill_self",
-                                        "memory_hog", "output_flood"]
+    assert report.wrong == [], text  # every verdict, as graded alone (the goldens)
+    assert sorted(report.hostile_s) == [
+        "endless_cell",
+        "forge_agent_reply",
+        "fork_bomb",
+        "kernel_kill_self",
+        "memory_hog",
+        "output_flood",
+    ]
     # no benign submission waited on a hostile one: each was graded in less than mini's cell timeout
     assert report.benign_s["max"] < 4.0, text
     # the batch process holds verdicts, not submissions: tens of MB, not hundreds
     assert report.rss_mb["peak"] < 200, text
-    assert report.left == [], text                       # no kernel process or uid, no temporary file
+    assert report.left == [], text  # no kernel process or uid, no temporary file

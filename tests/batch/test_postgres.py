@@ -4,6 +4,7 @@ gives; killed with SIGKILL half-way and run again, every verdict once; `--regrad
 grading two halves of one class into one gradebook at the same time; writers racing on one
 submission; the tables as docs/batch.md lists them. Skipped, with the reason, where PostgreSQL
 or psycopg is missing."""
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,48 @@ from pathlib import Path
 
 import pytest
 
-from test_batch import (ASSIGNMENT, EXPECTED, PYTHON, RESUME_CLASS, ROOT, batch_args, log_students, make_class,
-                        make_class_mod, read_csv, run_cli, verdict_rows)
+from test_batch import (
+    ASSIGNMENT,
+    EXPECTED,
+    PYTHON,
+    RESUME_CLASS,
+    ROOT,
+    batch_args,
+    log_students,
+    make_class,
+    make_class_mod,
+    read_csv,
+    run_cli,
+    verdict_rows,
+)
 
-VERDICTS = ("SELECT s.student, s.sha256, v.status, v.score FROM verdicts v "
-            "JOIN submissions s ON s.id = v.submission_id ORDER BY s.student")
-CHECKS = ("SELECT s.student, c.exercise, c.name, c.hidden, c.points, c.score, c.status, c.message FROM checks c "
-          "JOIN verdicts v ON v.id = c.verdict_id JOIN submissions s ON s.id = v.submission_id "
-          "ORDER BY s.student, c.name")
+VERDICTS = (
+    "SELECT s.student, s.sha256, v.status, v.score FROM verdicts v "
+    "JOIN submissions s ON s.id = v.submission_id ORDER BY s.student"
+)
+CHECKS = (
+    "SELECT s.student, c.exercise, c.name, c.hidden, c.points, c.score, c.status, c.message FROM checks c "
+    "JOIN verdicts v ON v.id = c.verdict_id JOIN submissions s ON s.id = v.submission_id "
+    "ORDER BY s.student, c.name"
+)
 
 # right, wrong, hostile, unreadable, folders; quick ones (no endless cells, no sleeping calls)
-PG_CLASS = ["ada", "alan", "maria", "wrong_values", "relu_abs", "mutates", "float64", "stub", "raises",
-            "hostile_allclose", "truncated", "binary", "confused", "no_notebook"]
+PG_CLASS = [
+    "ada",
+    "alan",
+    "maria",
+    "wrong_values",
+    "relu_abs",
+    "mutates",
+    "float64",
+    "stub",
+    "raises",
+    "hostile_allclose",
+    "truncated",
+    "binary",
+    "confused",
+    "no_notebook",
+]
 # relu raises with a NUL character in its message: PostgreSQL text refuses NUL, SQLite takes it
 NUL_STUDENT = "nul_message"
 NUL_RELU = 'def relu(x):\n    raise ValueError("bad\\x00byte")'
@@ -67,21 +98,22 @@ def test_batch_on_postgresql_gives_the_grades_sqlite_gives(postgres_server, pg_u
     assert on_sqlite.returncode == 0, on_sqlite.stderr
 
     expected = {s: (st, float(sc)) for s, (st, sc) in EXPECTED.items() if s in PG_CLASS}
-    expected[NUL_STUDENT] = ("failed", 3.0)                # scale right, relu raises
+    expected[NUL_STUDENT] = ("failed", 3.0)  # scale right, relu raises
     pg, lite = pg_rows(postgres_server, database), verdict_rows(tmp_path / "sqlite" / "gradebook.sqlite")
     assert {student: (status, score) for student, _sha, status, score in pg} == expected
-    assert pg == lite                                        # students, contents, statuses, scores
+    assert pg == lite  # students, contents, statuses, scores
     with sqlite3.connect(tmp_path / "sqlite" / "gradebook.sqlite") as conn:
         lite_checks = [tuple(r[:3]) + (bool(r[3]),) + tuple(r[4:]) for r in conn.execute(CHECKS).fetchall()]
     pg_checks = pg_rows(postgres_server, database, CHECKS)
-    assert len(pg_checks) == 4 * len(expected) and pg_checks == lite_checks     # every check, word for word
+    assert len(pg_checks) == 4 * len(expected) and pg_checks == lite_checks  # every check, word for word
     nul_checks = [row[-1] for row in pg_checks if row[0] == NUL_STUDENT and row[6] == "failed"]
     assert nul_checks and all("bad\ufffdbyte" in message for message in nul_checks)
 
     assert read_csv(tmp_path / "pg" / "grades.csv") == read_csv(tmp_path / "sqlite" / "grades.csv")
     for student in expected:
-        mine, theirs = (json.loads((tmp_path / side / "results" / f"{student}.json").read_text())
-                        for side in ("pg", "sqlite"))
+        mine, theirs = (
+            json.loads((tmp_path / side / "results" / f"{student}.json").read_text()) for side in ("pg", "sqlite")
+        )
         mine.pop("execution_time"), theirs.pop("execution_time")
         assert mine == theirs, student
     # the student's own feedback keeps the exact message (result_json holds the whole verdict)
@@ -106,7 +138,7 @@ def _count_verdicts(server, database: str) -> int:
 
     try:
         return len(pg_rows(server, database))
-    except psycopg.errors.UndefinedTable:               # the batch has not created the tables yet
+    except psycopg.errors.UndefinedTable:  # the batch has not created the tables yet
         return 0
 
 
@@ -115,8 +147,13 @@ def test_batch_killed_half_way_resumes_with_every_verdict_once(postgres_server, 
     database, url = pg_url
     classdir, out = tmp_path / "class", tmp_path / "out"
     make_class(classdir, only=RESUME_CLASS)
-    proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2", "--db", url)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "grader.cli", *batch_args(classdir, out, "--workers", "2", "--db", url)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None and _count_verdicts(postgres_server, database) < 3:
         time.sleep(0.3)
@@ -130,11 +167,16 @@ def test_batch_killed_half_way_resumes_with_every_verdict_once(postgres_server, 
     assert f"{len(first)} already in the gradebook, grading {len(RESUME_CLASS) - len(first)}" in again.stderr
     assert sorted(log_students(again.stderr)) == sorted(set(RESUME_CLASS) - {row[0] for row in first})
     final = pg_rows(postgres_server, database)
-    assert sorted(row[0] for row in final) == sorted(RESUME_CLASS)                    # each student exactly once
-    assert set(first) <= set(final)                                                   # earlier verdicts kept
-    assert {row[0]: (row[2], row[3]) for row in final} == {s: (EXPECTED[s][0], float(EXPECTED[s][1])) for s in RESUME_CLASS}
-    counts = pg_rows(postgres_server, database, "SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM verdicts), "
-                                                "(SELECT count(*) FROM checks)")
+    assert sorted(row[0] for row in final) == sorted(RESUME_CLASS)  # each student exactly once
+    assert set(first) <= set(final)  # earlier verdicts kept
+    assert {row[0]: (row[2], row[3]) for row in final} == {
+        s: (EXPECTED[s][0], float(EXPECTED[s][1])) for s in RESUME_CLASS
+    }
+    counts = pg_rows(
+        postgres_server,
+        database,
+        "SELECT (SELECT count(*) FROM submissions), (SELECT count(*) FROM verdicts), (SELECT count(*) FROM checks)",
+    )
     assert counts == [(len(RESUME_CLASS), len(RESUME_CLASS), 4 * len(RESUME_CLASS))]  # no half-written verdict
     assert set(read_csv(out / "grades.csv")) == set(RESUME_CLASS)
 
@@ -156,28 +198,33 @@ def test_new_content_is_graded_and_regrade_replaces(postgres_server, pg_url, tmp
     make_class(classdir, only=["wrong_values", "binary"])
     first, _ = _batch_here(classdir, out, url)
     assert first.exit_code == 0 and first.graded == 2
-    (classdir / "wrong_values.ipynb").write_text(json.dumps(make_class_mod.MASTER))   # the student resubmits, fixed
+    (classdir / "wrong_values.ipynb").write_text(json.dumps(make_class_mod.MASTER))  # the student resubmits, fixed
     second, log = _batch_here(classdir, out, url)
     assert log_students(log) == ["wrong_values"]
     rows = pg_rows(postgres_server, database)
-    assert sorted((r[0], r[2], r[3]) for r in rows) == [("binary", "unreadable", 0.0), ("wrong_values", "failed", 4.0),
-                                                       ("wrong_values", "passed", 6.0)]   # history kept
+    assert sorted((r[0], r[2], r[3]) for r in rows) == [
+        ("binary", "unreadable", 0.0),
+        ("wrong_values", "failed", 4.0),
+        ("wrong_values", "passed", 6.0),
+    ]  # history kept
     assert read_csv(out / "grades.csv")["wrong_values"]["total"] == "6.0"
     before = pg_rows(postgres_server, database, "SELECT v.id, v.graded_at FROM verdicts v ORDER BY v.id")
     third, log = _batch_here(classdir, out, url, regrade=True)
     assert third.exit_code == 0 and third.graded == 2
     assert sorted(log_students(log)) == ["binary", "wrong_values"]
     after = pg_rows(postgres_server, database)
-    assert len(after) == 3 and sorted(after) == sorted(rows)                            # replaced, not duplicated
+    assert len(after) == 3 and sorted(after) == sorted(rows)  # replaced, not duplicated
     replaced = pg_rows(postgres_server, database, "SELECT v.id, v.graded_at FROM verdicts v ORDER BY v.id")
-    assert len({vid for vid, _ in replaced} - {vid for vid, _ in before}) == 2          # the two current ones are new rows
+    assert len({vid for vid, _ in replaced} - {vid for vid, _ in before}) == 2  # the two current ones are new rows
     assert pg_rows(postgres_server, database, "SELECT count(*) FROM checks") == [(3 * 4,)]
 
 
 # -- two batches at once ----------------------------------------------------------------
-HALVES = (["ada", "wrong_values", "relu_abs", "stub", "maria"],
-          ["alan", "mutates", "float64", "hostile_allclose", "no_notebook"])
-BOTH = ["truncated", "binary", "confused"]          # in both halves: both batches write them at the start
+HALVES = (
+    ["ada", "wrong_values", "relu_abs", "stub", "maria"],
+    ["alan", "mutates", "float64", "hostile_allclose", "no_notebook"],
+)
+BOTH = ["truncated", "binary", "confused"]  # in both halves: both batches write them at the start
 
 
 def _graded_count(stdout: str) -> int:
@@ -188,25 +235,40 @@ def _graded_count(stdout: str) -> int:
 
 @pytest.mark.slow
 def test_two_batches_grade_two_halves_into_one_gradebook_at_once(postgres_server, pg_url, tmp_path: Path) -> None:
-    database, url = pg_url           # empty: the two batches also race to create the tables
+    database, url = pg_url  # empty: the two batches also race to create the tables
     whole = HALVES[0] + HALVES[1] + BOTH
     make_class(tmp_path / "class", only=whole)
     for i, half in enumerate(HALVES):
         make_class(tmp_path / f"half{i}", only=half + BOTH)
-    procs = [subprocess.Popen([PYTHON, "-m", "grader.cli",
-                               *batch_args(tmp_path / f"half{i}", tmp_path / f"out{i}", "--workers", "1", "--db", url)],
-                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "grader.cli",
+                *batch_args(tmp_path / f"half{i}", tmp_path / f"out{i}", "--workers", "1", "--db", url),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
     outputs = [proc.communicate(timeout=900) for proc in procs]
     for proc, (stdout, stderr) in zip(procs, outputs):
         assert proc.returncode == 0, stderr
-    assert sum(_graded_count(stdout) for stdout, _ in outputs) == len(whole)   # each verdict written by one of them
+    assert sum(_graded_count(stdout) for stdout, _ in outputs) == len(whole)  # each verdict written by one of them
     rows = pg_rows(postgres_server, database)
-    assert sorted(row[0] for row in rows) == sorted(whole)                     # no duplicate, none lost
+    assert sorted(row[0] for row in rows) == sorted(whole)  # no duplicate, none lost
     expected = {s: (EXPECTED[s][0], float(EXPECTED[s][1])) for s in whole}
     assert {row[0]: (row[2], row[3]) for row in rows} == expected
-    per_verdict = pg_rows(postgres_server, database, "SELECT v.id, count(c.id) FROM verdicts v "
-                                                     "LEFT JOIN checks c ON c.verdict_id = v.id GROUP BY v.id")
-    assert sorted(n for _, n in per_verdict) == [4] * len(whole)              # every verdict whole
+    per_verdict = pg_rows(
+        postgres_server,
+        database,
+        "SELECT v.id, count(c.id) FROM verdicts v LEFT JOIN checks c ON c.verdict_id = v.id GROUP BY v.id",
+    )
+    assert sorted(n for _, n in per_verdict) == [4] * len(whole)  # every verdict whole
     assert pg_rows(postgres_server, database, "SELECT count(*) FROM submissions") == [(len(whole),)]
     for i, half in enumerate(HALVES):
         assert set(read_csv(tmp_path / f"out{i}" / "grades.csv")) == set(half + BOTH)
@@ -222,9 +284,16 @@ def test_two_batches_grade_two_halves_into_one_gradebook_at_once(postgres_server
 def _result(score: float):
     from grader.results import CheckResult, Result
 
-    return Result(submission="a.ipynb", assignment="a1", score=score, max_score=2, checks=[
-        CheckResult(name="t1", exercise="e", points=1, score=1, status="passed"),
-        CheckResult(name="t2", exercise="e", points=1, score=score - 1, status="failed" if score < 2 else "passed")])
+    return Result(
+        submission="a.ipynb",
+        assignment="a1",
+        score=score,
+        max_score=2,
+        checks=[
+            CheckResult(name="t1", exercise="e", points=1, score=1, status="passed"),
+            CheckResult(name="t2", exercise="e", points=1, score=score - 1, status="failed" if score < 2 else "passed"),
+        ],
+    )
 
 
 def _at_once(n: int, work) -> list[object]:
@@ -235,7 +304,7 @@ def _at_once(n: int, work) -> list[object]:
         barrier.wait()
         try:
             out[i] = work(i)
-        except Exception as exc:                       # reported by the assertion
+        except Exception as exc:  # reported by the assertion
             out[i] = exc
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
@@ -258,21 +327,21 @@ def test_writers_racing_on_one_submission_leave_one_whole_verdict(backend: str, 
     key = dict(assignment="a1", student="ada", sha256="0" * 64, source="a.ipynb")
 
     def open_and_record(i: int, replace: bool) -> bool:
-        book = Gradebook(url)                        # the first eight also race to create the tables
+        book = Gradebook(url)  # the first eight also race to create the tables
         try:
             return book.record(**key, status="failed", result=_result(1 + (i % 2)), replace=replace)
         finally:
             book.close()
 
     first = _at_once(8, lambda i: open_and_record(i, False))
-    assert sorted(first, key=repr) == [False] * 7 + [True]           # one wrote it; the others were told it exists
+    assert sorted(first, key=repr) == [False] * 7 + [True]  # one wrote it; the others were told it exists
     again = _at_once(8, lambda i: open_and_record(i, True))
-    assert again == [True] * 8                                       # every --regrade writer replaced it, none crashed
+    assert again == [True] * 8  # every --regrade writer replaced it, none crashed
     book = Gradebook(url)
     assert (book.count("submissions"), book.count("verdicts"), book.count("checks")) == (1, 1, 2)
     stored = book.verdicts_of("a1")[("ada", "0" * 64)]
-    assert stored.graded_at.tzinfo is not None                       # aware, on both
-    assert [c.score for c in stored.result.checks] == [1, stored.result.score - 1]   # the checks of the verdict kept
+    assert stored.graded_at.tzinfo is not None  # aware, on both
+    assert [c.score for c in stored.result.checks] == [1, stored.result.score - 1]  # the checks of the verdict kept
     book.close()
 
 
@@ -282,9 +351,12 @@ def test_tables_are_the_ones_docs_batch_md_lists(postgres_server, pg_url) -> Non
     database, url = pg_url
     Gradebook(url).close()
     columns: dict[str, list[str]] = {}
-    for table, column in pg_rows(postgres_server, database,
-                                 "SELECT table_name, column_name FROM information_schema.columns "
-                                 "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position"):
+    for table, column in pg_rows(
+        postgres_server,
+        database,
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+    ):
         columns.setdefault(table, []).append(column)
     documented = {}
     for name, cols in re.findall(r"^- `(\w+)\(([^)]*)\)`", (ROOT / "docs" / "batch.md").read_text(), re.M):
@@ -297,7 +369,7 @@ def test_a_role_with_the_documented_grants_can_write_verdicts(postgres_server, p
     from grader.batch.gradebook import Gradebook
 
     database, url = pg_url
-    Gradebook(url).close()                                   # the owner creates the tables
+    Gradebook(url).close()  # the owner creates the tables
     role = f"ta_{database[-8:]}"
     grants = re.search(r"```sql\n(GRANT.*?)```", (ROOT / "docs" / "batch.md").read_text(), re.S)
     assert grants, "docs/batch.md shows the grants in a ```sql block starting with GRANT"
@@ -310,7 +382,7 @@ def test_a_role_with_the_documented_grants_can_write_verdicts(postgres_server, p
     book = Gradebook(url.replace("grader@", f"{role}@"))
     key = dict(assignment="a1", student="ada", sha256="0" * 64, source="a.ipynb")
     assert book.record(**key, status="failed", result=_result(1))
-    assert book.record(**key, status="passed", result=_result(2), replace=True)       # --regrade too
+    assert book.record(**key, status="passed", result=_result(2), replace=True)  # --regrade too
     assert not book.record(**key, status="passed", result=_result(2))
     assert book.verdicts_of("a1")[("ada", "0" * 64)].score == 2
     book.close()
@@ -318,15 +390,16 @@ def test_a_role_with_the_documented_grants_can_write_verdicts(postgres_server, p
 
 @pytest.mark.slow
 def test_a_server_lost_mid_batch_stops_it_and_the_same_command_grades_the_rest(postgres_server, tmp_path: Path) -> None:
-    server = type(postgres_server).start()                 # a server of its own: this test takes it down
+    server = type(postgres_server).start()  # a server of its own: this test takes it down
     try:
         database = server.new_database()
         url = server.url(database)
         classdir, out = tmp_path / "class", tmp_path / "out"
         make_class(classdir, only=RESUME_CLASS)
         args = batch_args(classdir, out, "--workers", "2", "--db", url)
-        proc = subprocess.Popen([PYTHON, "-m", "grader.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "grader.cli", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None and _count_verdicts(server, database) < 3:
             time.sleep(0.3)

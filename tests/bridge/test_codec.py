@@ -5,6 +5,7 @@ Legitimate replies are made by the agent's own encoder (its kernel-side text, ru
 ones as a notebook that rewrites the agent would make them. The words asserted are those the
 bridge puts in the failed check (AgentBridge.read and value_of).
 """
+
 from __future__ import annotations
 
 import collections
@@ -17,8 +18,18 @@ import numpy
 import pytest
 import torch
 
-from codec_support import (Call, Rebuild, Storage, agent_reply, allocating_blob, forged_blob, reply, saved,
-                           zero_stride_blob, zip_bomb_blob)
+from codec_support import (
+    Call,
+    Rebuild,
+    Storage,
+    agent_reply,
+    allocating_blob,
+    forged_blob,
+    reply,
+    saved,
+    zero_stride_blob,
+    zip_bomb_blob,
+)
 from grader.nb.calls import AgentBridge
 from grader.bridge.codec import DEFAULT, BadReply, ReplyRefused, ReplyTooLarge, read_reply, tensor_meta
 from grader.bridge.door_frames import read_frame
@@ -30,7 +41,7 @@ def words_for(raw: str) -> str:
     bridge = AgentBridge([])
     with pytest.raises(CheckFailed) as failed:
         bridge.value_of(bridge.read(raw, "`activation`"))
-    assert type(failed.value) is CheckFailed            # the bridge's own failure, not a codec error
+    assert type(failed.value) is CheckFailed  # the bridge's own failure, not a codec error
     return failed.value.message
 
 
@@ -40,9 +51,25 @@ def value_of(raw: str) -> object:
 
 # -- real replies still come through ---------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-                                   torch.uint16, torch.float16, torch.bfloat16, torch.float32, torch.float64,
-                                   torch.complex64, torch.complex128])
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        torch.bool,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.uint16,
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+    ],
+)
 def test_a_tensor_of_every_allowed_dtype_comes_back_equal(dtype: torch.dtype) -> None:
     t = (torch.arange(12) % 2).to(dtype).reshape(3, 4)
     got = value_of(agent_reply(t))
@@ -51,9 +78,15 @@ def test_a_tensor_of_every_allowed_dtype_comes_back_equal(dtype: torch.dtype) ->
 
 def test_views_numpy_values_and_containers_come_back_as_the_agent_sent_them() -> None:
     base = torch.arange(12.0)
-    value = {"view": base.view(3, 4)[:, 1], "array": numpy.arange(6, dtype=numpy.int16).reshape(2, 3),
-             "scalar": numpy.float32(1.5), "flag": numpy.bool_(True), "items": [1, 2.5, "three", None, (4,)],
-             "conj": torch.tensor([1 + 2j]).conj(), "nan": float("nan")}
+    value = {
+        "view": base.view(3, 4)[:, 1],
+        "array": numpy.arange(6, dtype=numpy.int16).reshape(2, 3),
+        "scalar": numpy.float32(1.5),
+        "flag": numpy.bool_(True),
+        "items": [1, 2.5, "three", None, (4,)],
+        "conj": torch.tensor([1 + 2j]).conj(),
+        "nan": float("nan"),
+    }
     got = value_of(agent_reply(value))
     assert torch.equal(got["view"], base.view(3, 4)[:, 1])
     assert tensor_meta(got["view"]).stride == (4,) and tensor_meta(got["view"]).offset == 1
@@ -80,17 +113,43 @@ def test_a_reply_at_each_limit_is_read_and_one_past_it_is_not() -> None:
 
 # -- dtypes: only numbers and booleans ----------------------------------------------------------
 
-@pytest.mark.parametrize("dtype", ["V1000000000", "V8", "object", "O", "<U10", "S5", "datetime64[ns]", "float128",
-                                   "longdouble", "[('a', '<i4')]", "<f8", "int"])
+
+@pytest.mark.parametrize(
+    "dtype",
+    [
+        "V1000000000",
+        "V8",
+        "object",
+        "O",
+        "<U10",
+        "S5",
+        "datetime64[ns]",
+        "float128",
+        "longdouble",
+        "[('a', '<i4')]",
+        "<f8",
+        "int",
+    ],
+)
 def test_a_numpy_scalar_of_any_other_dtype_fails_the_check_naming_it(dtype: str) -> None:
     message = words_for(reply({"t": "npscalar", "dtype": dtype, "v": {"t": "json", "v": 0}}))
-    assert message == (f"the kernel's reply could not be read as data (a NumPy scalar of dtype {dtype!r}; "
-                       "only bool, integer, float and complex dtypes are carried)")
+    assert message == (
+        f"the kernel's reply could not be read as data (a NumPy scalar of dtype {dtype!r}; "
+        "only bool, integer, float and complex dtypes are carried)"
+    )
 
 
 def test_a_forged_void_dtype_allocates_nothing() -> None:
-    raw = json.dumps({"ok": True, "blob": "", "value": {"t": "list", "items": [
-        {"t": "npscalar", "dtype": "V1000000000", "v": {"t": "json", "v": 0}}] * 1000}})
+    raw = json.dumps(
+        {
+            "ok": True,
+            "blob": "",
+            "value": {
+                "t": "list",
+                "items": [{"t": "npscalar", "dtype": "V1000000000", "v": {"t": "json", "v": 0}}] * 1000,
+            },
+        }
+    )
     tracemalloc.start()
     try:
         with pytest.raises(BadReply, match="V1000000000"):
@@ -101,16 +160,27 @@ def test_a_forged_void_dtype_allocates_nothing() -> None:
     assert peak < 16 * 2**20, peak
 
 
-@pytest.mark.parametrize("node,words", [
-    ({"t": "npscalar", "dtype": "int8", "v": {"t": "json", "v": 300}}, "a NumPy int8 scalar whose value does not fit it"),
-    ({"t": "npscalar", "dtype": "float64", "v": {"t": "list", "items": [{"t": "json", "v": 1}] * 3}},
-     "a NumPy float64 scalar whose value is not a number"),
-    ({"t": "npscalar", "dtype": "int64", "v": {"t": "json", "v": "9" * 100}}, "a NumPy int64 scalar whose value is not a number"),
-    ({"t": "dict", "items": [[{"t": "json", "v": 1}]]}, "malformed dict item"),
-    ({"t": "dict", "items": [[{"t": "list", "items": []}, {"t": "json", "v": 1}]]}, "unhashable key"),
-    ({"t": "opaque", "type": {"t": "json"}, "repr": "x"}, "malformed name"),
-    ({"t": "x" * 10000}, "unknown value kind 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"),
-])
+@pytest.mark.parametrize(
+    "node,words",
+    [
+        (
+            {"t": "npscalar", "dtype": "int8", "v": {"t": "json", "v": 300}},
+            "a NumPy int8 scalar whose value does not fit it",
+        ),
+        (
+            {"t": "npscalar", "dtype": "float64", "v": {"t": "list", "items": [{"t": "json", "v": 1}] * 3}},
+            "a NumPy float64 scalar whose value is not a number",
+        ),
+        (
+            {"t": "npscalar", "dtype": "int64", "v": {"t": "json", "v": "9" * 100}},
+            "a NumPy int64 scalar whose value is not a number",
+        ),
+        ({"t": "dict", "items": [[{"t": "json", "v": 1}]]}, "malformed dict item"),
+        ({"t": "dict", "items": [[{"t": "list", "items": []}, {"t": "json", "v": 1}]]}, "unhashable key"),
+        ({"t": "opaque", "type": {"t": "json"}, "repr": "x"}, "malformed name"),
+        ({"t": "x" * 10000}, "unknown value kind 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"),
+    ],
+)
 def test_a_malformed_node_fails_in_words_never_with_a_raw_error(node: dict, words: str) -> None:
     assert words_for(reply(node)) == f"the kernel's reply could not be read as data ({words})"
 
@@ -120,12 +190,15 @@ def test_a_malformed_tensor_description_is_a_bad_reply() -> None:
     assert words_for(raw) == "the kernel's reply could not be read as data (malformed tensor stride)"
 
 
-@pytest.mark.parametrize("tensor,words", [
-    (torch.zeros(3).to(torch.float8_e4m3fn), "refused: UnpicklingError"),
-    (torch.zeros(3, 3).to_sparse(), "refused: UnpicklingError"),
-    (torch.zeros(3, device="meta"), "refused: UnpicklingError"),
-    (torch.zeros(3, dtype=torch.complex32), "refused: UnpicklingError"),
-])
+@pytest.mark.parametrize(
+    "tensor,words",
+    [
+        (torch.zeros(3).to(torch.float8_e4m3fn), "refused: UnpicklingError"),
+        (torch.zeros(3, 3).to_sparse(), "refused: UnpicklingError"),
+        (torch.zeros(3, device="meta"), "refused: UnpicklingError"),
+        (torch.zeros(3, dtype=torch.complex32), "refused: UnpicklingError"),
+    ],
+)
 def test_a_tensor_of_a_dtype_or_layout_checks_do_not_compare_is_refused(tensor: torch.Tensor, words: str) -> None:
     bridge = AgentBridge([])
     with pytest.raises(CheckFailed) as failed:
@@ -140,15 +213,21 @@ def test_a_numpy_array_of_a_dtype_numpy_lacks_is_a_bad_reply() -> None:
 
 # -- the budget, before allocating ---------------------------------------------------------------
 
+
 def test_deep_nesting_fails_the_check() -> None:
     deep_json = '{"ok": true, "blob": "", "value": ' + "[" * 200000 + "]" * 200000 + "}"
     bridge = AgentBridge([])
-    with pytest.raises(CheckFailed, match=r"for `activation` could not be read as data \(the reply is nested too deeply"):
+    with pytest.raises(
+        CheckFailed, match=r"for `activation` could not be read as data \(the reply is nested too deeply"
+    ):
         bridge.read(deep_json, "`activation`")
     nodes = {"t": "json", "v": 1}
     for _ in range(30):
         nodes = {"t": "list", "items": [nodes]}
-    assert words_for(reply(nodes)) == "the kernel's reply could not be read as data (its value is nested more than 24 levels deep)"
+    assert (
+        words_for(reply(nodes))
+        == "the kernel's reply could not be read as data (its value is nested more than 24 levels deep)"
+    )
 
 
 def test_too_many_json_values_are_refused_before_they_are_built() -> None:
@@ -175,11 +254,18 @@ def test_commas_inside_strings_are_not_values() -> None:
 
 def test_a_too_large_reply_is_too_large_to_grade() -> None:
     bridge = AgentBridge([])
-    for raw, why in ((reply({"t": "json", "v": "y" * (8 * 2**20)}), "it holds a string of 8,388,608 characters, more "
-                      "than the 1,048,576 a reply may hold"),
-                     (agent_reply(torch.zeros(1).expand(10**9)), "its tensors hold 1,000,000,000 elements (4,000,000,000 "
-                      "bytes), more than the 134,217,728 elements and 536,870,912 bytes a reply may hold"),
-                     ({"not": "text"}, "the reply is not text")):
+    for raw, why in (
+        (
+            reply({"t": "json", "v": "y" * (8 * 2**20)}),
+            "it holds a string of 8,388,608 characters, more than the 1,048,576 a reply may hold",
+        ),
+        (
+            agent_reply(torch.zeros(1).expand(10**9)),
+            "its tensors hold 1,000,000,000 elements (4,000,000,000 "
+            "bytes), more than the 134,217,728 elements and 536,870,912 bytes a reply may hold",
+        ),
+        ({"not": "text"}, "the reply is not text"),
+    ):
         with pytest.raises(CheckFailed) as failed:
             bridge.read(raw, "`activation`")
         assert failed.value.message == f"the kernel's reply for `activation` is too large to grade: {why}"
@@ -190,13 +276,14 @@ def test_a_too_large_reply_is_too_large_to_grade() -> None:
 
 # -- tensor blobs ------------------------------------------------------------------------------
 
+
 def test_a_zero_stride_tensor_claiming_a_trillion_elements_is_too_large() -> None:
     with pytest.raises(ReplyTooLarge, match="1,000,000,000,000 elements"):
         read_reply(reply({"t": "tensor", "i": 0}, zero_stride_blob(10**12)))
 
 
 def test_a_zip_bomb_is_refused_from_the_archive_directory() -> None:
-    raw = reply({"t": "tensor", "i": 0}, zip_bomb_blob(64 * 2**20))     # 88 KB that torch.load would inflate to 64 MB
+    raw = reply({"t": "tensor", "i": 0}, zip_bomb_blob(64 * 2**20))  # 88 KB that torch.load would inflate to 64 MB
     tracemalloc.start()
     try:
         with pytest.raises(BadReply, match="compressed or oversized record"):
@@ -212,14 +299,23 @@ def test_an_index_that_would_call_bytearray_is_refused_before_unpickling() -> No
         read_reply(reply({"t": "tensor", "i": 1}, allocating_blob(2**40)))
 
 
-@pytest.mark.parametrize("blob,words", [
-    (saved([torch.zeros(3)])[:300], "its tensor blob is not a readable archive (BadZipFile)"),
-    (b"\x80\x02not a zip", "its tensor blob is not an archive torch.save wrote"),
-    (forged_blob([Rebuild(Storage("0", 1), 0, (1,), (1,))], {"0": bytes(4)}, extra={"archive/constants.pkl": b"x"}),
-     "its tensor blob holds a record torch.save does not write ('archive/constants.pkl')"),
-    (forged_blob([Rebuild(Storage("0", 1), 0, (1,), (1,))], {"0": bytes(4)}, extra={"other/data.pkl": b"x"}),
-     "its tensor blob is not laid out as torch.save writes one"),
-])
+@pytest.mark.parametrize(
+    "blob,words",
+    [
+        (saved([torch.zeros(3)])[:300], "its tensor blob is not a readable archive (BadZipFile)"),
+        (b"\x80\x02not a zip", "its tensor blob is not an archive torch.save wrote"),
+        (
+            forged_blob(
+                [Rebuild(Storage("0", 1), 0, (1,), (1,))], {"0": bytes(4)}, extra={"archive/constants.pkl": b"x"}
+            ),
+            "its tensor blob holds a record torch.save does not write ('archive/constants.pkl')",
+        ),
+        (
+            forged_blob([Rebuild(Storage("0", 1), 0, (1,), (1,))], {"0": bytes(4)}, extra={"other/data.pkl": b"x"}),
+            "its tensor blob is not laid out as torch.save writes one",
+        ),
+    ],
+)
 def test_a_damaged_or_foreign_archive_is_a_bad_reply(blob: bytes, words: str) -> None:
     bridge = AgentBridge([])
     with pytest.raises(CheckFailed) as failed:
@@ -252,6 +348,7 @@ def test_a_forged_index_of_plain_tensors_loads_and_anything_else_in_it_is_a_bad_
 
 # -- door frames --------------------------------------------------------------------------------
 
+
 def test_a_door_frame_is_read_or_taken_for_noise() -> None:
     good = json.dumps({"id": 3, "status": "ok", "replies": [agent_reply(1)], "output": "hi"}).encode()
     frame = read_frame(good)
@@ -265,6 +362,7 @@ def test_a_door_frame_is_read_or_taken_for_noise() -> None:
 
 # -- raw tensors (incoming_raw.py) ---------------------------------------------------------------------
 
+
 def raw_reply(specs: object, data: bytes, value: object = None) -> str:
     """A forged reply whose blob is raw bytes as `specs` describes them."""
     return reply(value or {"t": "tensor", "i": 0}, data, raw=specs)
@@ -273,7 +371,7 @@ def raw_reply(specs: object, data: bytes, value: object = None) -> str:
 def test_the_agent_sends_plain_tensors_as_raw_bytes_and_the_rest_as_an_archive() -> None:
     plain = json.loads(agent_reply([torch.ones(2, 3), torch.arange(4)[::2], torch.tensor(True)]))
     assert plain["raw"] == [["float32", [2, 3], 0, 24], ["int64", [2], 32, 16], ["bool", [], 48, 1]]
-    expanded = json.loads(agent_reply(torch.zeros(1).expand(1000)))    # stays one 4-byte record of an archive
+    expanded = json.loads(agent_reply(torch.zeros(1).expand(1000)))  # stays one 4-byte record of an archive
     assert "raw" not in expanded and expanded["blob"]
     got = value_of(agent_reply([torch.ones(2, 3), torch.arange(4)[::2], torch.tensor(True), torch.zeros(0, 5)]))
     assert torch.equal(got[1], torch.tensor([0, 2])) and got[2].dtype == torch.bool and got[3].shape == (0, 5)
@@ -284,22 +382,26 @@ def test_bool_bytes_other_than_0_and_1_read_as_true() -> None:
     assert got.dtype == torch.bool and got.tolist() == [False, True, True]
 
 
-@pytest.mark.parametrize("specs, data, words", [
-    ({"float32": [1]}, b"", "its raw tensors are not described as a list"),
-    ([["float32", [1], 0]], bytes(4), "not described as [dtype, shape, offset, bytes]"),
-    ([["object", [1], 0, 8]], bytes(8), "a tensor of dtype object, which a reply may not carry"),
-    ([["uint16", [1], 0, 2]], bytes(2), "a tensor of dtype uint16, which a reply may not carry"),
-    ([[7, [1], 0, 8]], bytes(8), "a tensor of dtype int, which a reply may not carry"),
-    ([["float32", [-1], 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
-    ([["float32", [True], 0, 4]], bytes(4), "a tensor's shape as something other than"),
-    ([["float32", [1] * 65, 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
-    ([["float32", [1], -4, 4]], bytes(8), "a tensor's place in its blob as something other than two counts"),
-    ([["float32", [2], 0, 4]], bytes(8), "a float32 tensor of shape [2] as 4 bytes"),
-    ([["float32", [2], 4, 8]], bytes(8), "a tensor beyond the end of its blob"),
-    ([["float32", [10**6, 10**6], 0, 4 * 10**12]], bytes(8), "a tensor beyond the end of its blob"),
-])
-def test_a_forged_raw_description_is_a_bad_reply_before_anything_is_allocated(specs: object, data: bytes,
-                                                                           words: str) -> None:
+@pytest.mark.parametrize(
+    "specs, data, words",
+    [
+        ({"float32": [1]}, b"", "its raw tensors are not described as a list"),
+        ([["float32", [1], 0]], bytes(4), "not described as [dtype, shape, offset, bytes]"),
+        ([["object", [1], 0, 8]], bytes(8), "a tensor of dtype object, which a reply may not carry"),
+        ([["uint16", [1], 0, 2]], bytes(2), "a tensor of dtype uint16, which a reply may not carry"),
+        ([[7, [1], 0, 8]], bytes(8), "a tensor of dtype int, which a reply may not carry"),
+        ([["float32", [-1], 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
+        ([["float32", [True], 0, 4]], bytes(4), "a tensor's shape as something other than"),
+        ([["float32", [1] * 65, 0, 4]], bytes(4), "a tensor's shape as something other than at most 64 sizes"),
+        ([["float32", [1], -4, 4]], bytes(8), "a tensor's place in its blob as something other than two counts"),
+        ([["float32", [2], 0, 4]], bytes(8), "a float32 tensor of shape [2] as 4 bytes"),
+        ([["float32", [2], 4, 8]], bytes(8), "a tensor beyond the end of its blob"),
+        ([["float32", [10**6, 10**6], 0, 4 * 10**12]], bytes(8), "a tensor beyond the end of its blob"),
+    ],
+)
+def test_a_forged_raw_description_is_a_bad_reply_before_anything_is_allocated(
+    specs: object, data: bytes, words: str
+) -> None:
     with pytest.raises(BadReply) as failed:
         read_reply(raw_reply(specs, data))
     assert words in str(failed.value.message)

@@ -11,6 +11,7 @@ The memory bound, while this module runs: the address space may grow by at most 
 (RLIMIT_AS, so an allocation past it fails, and the failure is not a BadReply), and no one
 reply may make Python allocate more than PYTHON_PEAK at once (tracemalloc).
 """
+
 from __future__ import annotations
 
 import base64
@@ -26,14 +27,17 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codec_support import (Call, Rebuild, Storage, agent_reply, forged_blob, saved)
+from codec_support import Call, Rebuild, Storage, agent_reply, forged_blob, saved
 from grader.bridge.codec import BadReply, read_reply
 
 ADDRESS_SPACE = 3 << 30
 PYTHON_PEAK = 64 << 20
-PROPERTY = settings(max_examples=200, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+PROPERTY = settings(
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 
 def _address_space() -> int:
@@ -97,15 +101,43 @@ def read_as_the_bridge_does(raw: Any) -> str:
 
 HUGE = st.sampled_from([0, 1, 2, 3, 7, 2**31 - 1, 2**31, 2**32, 2**40, 10**12, 2**62, 2**63 - 1, -1, -(2**31)])
 SMALL = st.integers(-3, 8)
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | HUGE | st.floats(allow_nan=False) | st.text(max_size=30),
-                    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
-                    max_leaves=25)
-DTYPE_NAMES = st.sampled_from(["V1000000000", "V8", "V2147483647", "object", "O", "<U100000000", "S2000000000",
-                               "datetime64[ns]", "timedelta64", "float128", "longdouble", "[('a','<i4')]", "(3,)f8",
-                               "<f8", "bool", "int8", "uint8", "int64", "uint64", "float16", "float32", "float64",
-                               "complex64", "complex128", "bfloat16"]) | st.text(max_size=12)
-KINDS = st.sampled_from(["json", "float", "npscalar", "tensor", "ndarray", "list", "tuple", "dict", "callable",
-                         "opaque"]) | st.text(max_size=10)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | HUGE | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
+    max_leaves=25,
+)
+DTYPE_NAMES = st.sampled_from(
+    [
+        "V1000000000",
+        "V8",
+        "V2147483647",
+        "object",
+        "O",
+        "<U100000000",
+        "S2000000000",
+        "datetime64[ns]",
+        "timedelta64",
+        "float128",
+        "longdouble",
+        "[('a','<i4')]",
+        "(3,)f8",
+        "<f8",
+        "bool",
+        "int8",
+        "uint8",
+        "int64",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+        "bfloat16",
+    ]
+) | st.text(max_size=12)
+KINDS = st.sampled_from(
+    ["json", "float", "npscalar", "tensor", "ndarray", "list", "tuple", "dict", "callable", "opaque"]
+) | st.text(max_size=10)
 
 
 def _node(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -113,29 +145,61 @@ def _node(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.fixed_dictionaries({"t": st.sampled_from(["list", "tuple"]), "items": st.lists(children, max_size=4)}),
         st.fixed_dictionaries({"t": st.just("dict"), "items": st.lists(st.lists(children, max_size=3), max_size=3)}),
         st.fixed_dictionaries({"t": st.just("npscalar"), "dtype": DTYPE_NAMES, "v": children}),
-        st.fixed_dictionaries({"t": KINDS}, optional={"v": JSON, "items": JSON, "i": SMALL | HUGE, "dtype": DTYPE_NAMES,
-                                                       "stride": JSON, "device": JSON, "cls": JSON, "storage": JSON,
-                                                       "offset": JSON, "type": JSON, "name": JSON, "repr": JSON,
-                                                       "requires_grad": JSON}),
+        st.fixed_dictionaries(
+            {"t": KINDS},
+            optional={
+                "v": JSON,
+                "items": JSON,
+                "i": SMALL | HUGE,
+                "dtype": DTYPE_NAMES,
+                "stride": JSON,
+                "device": JSON,
+                "cls": JSON,
+                "storage": JSON,
+                "offset": JSON,
+                "type": JSON,
+                "name": JSON,
+                "repr": JSON,
+                "requires_grad": JSON,
+            },
+        ),
     )
 
 
 LEAF = st.one_of(
     st.fixed_dictionaries({"t": st.just("json"), "v": JSON}),
     st.fixed_dictionaries({"t": st.just("float"), "v": st.sampled_from(["nan", "inf", "-inf", "NaN", "1e999", ""])}),
-    st.fixed_dictionaries({"t": st.sampled_from(["tensor", "ndarray"]), "i": SMALL},
-                          optional={"stride": st.lists(HUGE, max_size=4) | JSON, "device": JSON}),
+    st.fixed_dictionaries(
+        {"t": st.sampled_from(["tensor", "ndarray"]), "i": SMALL},
+        optional={"stride": st.lists(HUGE, max_size=4) | JSON, "device": JSON},
+    ),
     JSON,
 )
 NODES = st.recursive(LEAF, _node, max_leaves=30)
-DEEP = st.one_of(                            # as text: deeper than json.dumps could write it
+DEEP = st.one_of(  # as text: deeper than json.dumps could write it
     st.integers(20, 5000).map(lambda n: '{"blob": "", "value": ' + '{"t": "list", "items": [' * n + "]}" * n + "}"),
     st.integers(20, 5000).map(lambda n: '{"blob": "", "value": {"t": "json", "v": ' + "[" * n + "]" * n + "}}"),
 )
 
-ODD_DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.uint16, torch.uint32,
-              torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64, torch.complex128,
-              torch.float8_e4m3fn, torch.float8_e5m2, torch.complex32]
+ODD_DTYPES = [
+    torch.bool,
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.uint16,
+    torch.uint32,
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.complex64,
+    torch.complex128,
+    torch.float8_e4m3fn,
+    torch.float8_e5m2,
+    torch.complex32,
+]
 
 
 @st.composite
@@ -168,7 +232,9 @@ def forged_blobs(draw: st.DrawFn) -> bytes:
         rank = draw(st.integers(0, 4))
         size = tuple(draw(st.lists(st.integers(0, 4) | HUGE.filter(lambda n: n >= 0), min_size=rank, max_size=rank)))
         stride = tuple(draw(st.lists(st.integers(0, 3) | HUGE.filter(lambda n: n >= 0), min_size=rank, max_size=rank)))
-        storage = Storage(str(key), numel, draw(st.sampled_from([torch.FloatStorage, torch.ByteStorage, torch.DoubleStorage])))
+        storage = Storage(
+            str(key), numel, draw(st.sampled_from([torch.FloatStorage, torch.ByteStorage, torch.DoubleStorage]))
+        )
         index.append(Rebuild(storage, draw(st.integers(0, 8) | HUGE.filter(lambda n: n >= 0)), size, stride))
     if draw(st.booleans()):
         index.insert(draw(st.integers(0, len(index))), Call(bytearray, draw(HUGE.filter(lambda n: n >= 0))))
@@ -181,34 +247,51 @@ def damaged(draw: st.DrawFn, blobs: st.SearchStrategy[bytes]) -> bytes:
     blob = bytearray(draw(blobs))
     how = draw(st.sampled_from(["cut", "flip", "size"]))
     if how == "cut" and blob:
-        return bytes(blob[:draw(st.integers(0, len(blob) - 1))])
+        return bytes(blob[: draw(st.integers(0, len(blob) - 1))])
     for _ in range(draw(st.integers(1, 8))):
         if not blob:
             break
         at = draw(st.integers(0, len(blob) - 1))
         if how == "flip":
             blob[at] = draw(st.integers(0, 255))
-        else:                                     # a 4-byte field overwritten with a large number
-            blob[at:at + 4] = draw(HUGE.filter(lambda n: n >= 0)).to_bytes(8, "little")[:4]
+        else:  # a 4-byte field overwritten with a large number
+            blob[at : at + 4] = draw(HUGE.filter(lambda n: n >= 0)).to_bytes(8, "little")[:4]
     return bytes(blob)
 
 
 TORCH_SAVED = st.lists(odd_tensors(), min_size=1, max_size=3).map(saved)
-BLOBS = st.one_of(st.just(b""), TORCH_SAVED, forged_blobs(), damaged(TORCH_SAVED), damaged(forged_blobs()),
-                  st.binary(max_size=200), st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b))
+BLOBS = st.one_of(
+    st.just(b""),
+    TORCH_SAVED,
+    forged_blobs(),
+    damaged(TORCH_SAVED),
+    damaged(forged_blobs()),
+    st.binary(max_size=200),
+    st.binary(max_size=200).map(lambda b: b"PK\x03\x04" + b),
+)
 
 
 def _b64(blob: bytes) -> str:
     return base64.b64encode(blob).decode("ascii")
 
 
-REPLIES = st.fixed_dictionaries(
-    {"value": NODES},
-    optional={"ok": JSON, "args_after": NODES, "ns": JSON, "missing": JSON,
-              "blob": BLOBS.map(_b64) | JSON | st.text(max_size=20)}).map(json.dumps) | DEEP
+REPLIES = (
+    st.fixed_dictionaries(
+        {"value": NODES},
+        optional={
+            "ok": JSON,
+            "args_after": NODES,
+            "ns": JSON,
+            "missing": JSON,
+            "blob": BLOBS.map(_b64) | JSON | st.text(max_size=20),
+        },
+    ).map(json.dumps)
+    | DEEP
+)
 
 
 # -- the properties -------------------------------------------------------------------------------
+
 
 @PROPERTY
 @given(REPLIES)
@@ -231,20 +314,31 @@ def test_any_text_at_all_is_a_value_or_a_bad_reply(raw: Any) -> None:
 
 
 PLAIN = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.floats() | st.text(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats()
+    | st.text(max_size=20)
     | st.sampled_from(["bool", "int8", "uint8", "int32", "int64", "float16", "float32"]).flatmap(
-        lambda name: st.integers(0, 100).map(lambda n: numpy.dtype(name).type(n)))
-    | odd_tensors().filter(lambda t: t.layout == torch.strided and t.dtype not in
-                           (torch.float8_e4m3fn, torch.float8_e5m2, torch.complex32)),
-    lambda inner: st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
-    | st.dictionaries(st.text(max_size=5) | st.integers(-2**63, 2**63), inner, max_size=3),
-    max_leaves=12)
+        lambda name: st.integers(0, 100).map(lambda n: numpy.dtype(name).type(n))
+    )
+    | odd_tensors().filter(
+        lambda t: t.layout == torch.strided and t.dtype not in (torch.float8_e4m3fn, torch.float8_e5m2, torch.complex32)
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=5) | st.integers(-(2**63), 2**63), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 
 
 def same(a: Any, b: Any) -> bool:
     if isinstance(a, torch.Tensor):
-        return type(b) is torch.Tensor and a.dtype == b.dtype and a.shape == b.shape and torch.equal(
-            a.resolve_conj(), b)
+        return (
+            type(b) is torch.Tensor and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a.resolve_conj(), b)
+        )
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)
     if isinstance(a, (list, tuple)):

@@ -6,6 +6,7 @@ twice; the hidden checks register the reference of `activation` (@reference). Th
 which of the notebook's functions each call reached; a failed check that reached a failed
 exercise runs once more with a stand-in that asks the grader for the reference's values.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,10 +28,18 @@ SAMPLES = ROOT / "tests" / "submissions" / SLUG
 SIGN_ERROR = SAMPLES / "sigmoid_sign_error.ipynb"
 OWN_MISTAKE = SAMPLES / "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb"
 # the checks that call the student's function (the notebook's own y and output are values, not calls)
-CALLING = {"single_neuron": ("test_single_neuron_walkthrough_value", "test_single_neuron_on_unseen_inputs",
-                             "test_single_neuron_adds_the_bias"),
-           "two_layer_forward": ("test_two_layer_forward_walkthrough_value", "test_two_layer_forward_on_a_batch",
-                                 "test_two_layer_forward_on_unseen_sizes")}
+CALLING = {
+    "single_neuron": (
+        "test_single_neuron_walkthrough_value",
+        "test_single_neuron_on_unseen_inputs",
+        "test_single_neuron_adds_the_bias",
+    ),
+    "two_layer_forward": (
+        "test_two_layer_forward_walkthrough_value",
+        "test_two_layer_forward_on_a_batch",
+        "test_two_layer_forward_on_unseen_sizes",
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,19 +55,21 @@ def with_mode(assignment: Assignment, mode: str) -> Assignment:
     return dataclasses.replace(assignment, carried_forward=mode)  # type: ignore[arg-type]
 
 
-@pytest.mark.slow       # grades the sign-error sample in a real kernel, three times (none, full, half)
+@pytest.mark.slow  # grades the sign-error sample in a real kernel, three times (none, full, half)
 def test_the_sign_error_is_told_where_its_one_mistake_is_and_earns_credit_only_under_full(
-        assignment: Assignment) -> None:
+    assignment: Assignment,
+) -> None:
     words = grade(SIGN_ERROR, assignment)
     for exercise, names in CALLING.items():
         checks = checks_of(words, exercise)
         for name in names:
             check = checks[name]
-            assert check.status == "failed" and check.score == 0          # "none": the words, no points
+            assert check.status == "failed" and check.score == 0  # "none": the words, no points
             assert check.carried_forward == "activation"
             view = check.public_view()
-            assert view.message.startswith(f"`{exercise}` is right once `activation` is: "
-                                           f"its only problem is `activation`'s"), view.message
+            assert view.message.startswith(
+                f"`{exercise}` is right once `activation` is: its only problem is `activation`'s"
+            ), view.message
         hidden = checks[names[1]]
         assert "(it looks like a sign flip)" in hidden.message
     assert all(not c.carried_forward for c in words.checks if c.exercise == "activation")
@@ -89,15 +100,15 @@ def test_the_sign_error_is_told_where_its_one_mistake_is_and_earns_credit_only_u
     assert half.score == words.score + carried_points / 2
 
 
-@pytest.mark.slow       # grades a sample in a real kernel
+@pytest.mark.slow  # grades a sample in a real kernel
 def test_a_function_that_raises_only_because_of_an_earlier_exercise_is_carried_forward(assignment: Assignment) -> None:
-    result = grade(SAMPLES / "returns_numpy.ipynb", assignment)      # activation returns numpy: mm() raises
+    result = grade(SAMPLES / "returns_numpy.ipynb", assignment)  # activation returns numpy: mm() raises
     check = checks_of(result, "two_layer_forward")["test_two_layer_forward_on_a_batch"]
     assert check.carried_forward == "activation"
     assert "raised TypeError" in check.message and check.message.startswith("`two_layer_forward` is right once")
 
 
-@pytest.mark.slow       # grades a sample in a real kernel under "full"
+@pytest.mark.slow  # grades a sample in a real kernel under "full"
 def test_a_neuron_with_its_own_mistake_gets_no_carried_forward_credit(assignment: Assignment) -> None:
     result = grade(OWN_MISTAKE, with_mode(assignment, "full"))
     neuron = checks_of(result, "single_neuron")
@@ -105,7 +116,7 @@ def test_a_neuron_with_its_own_mistake_gets_no_carried_forward_credit(assignment
         assert neuron[name].status == "failed" and neuron[name].score == 0
         assert not neuron[name].carried_forward
         assert "is right once" not in neuron[name].message
-    network = checks_of(result, "two_layer_forward")      # its own code is right: it is carried forward
+    network = checks_of(result, "two_layer_forward")  # its own code is right: it is carried forward
     for name in CALLING["two_layer_forward"]:
         assert network[name].carried_forward == "activation" and network[name].score == network[name].points
 
@@ -130,7 +141,7 @@ class Spy:
         return [r for r in self.requests if '"standins"' in r]
 
 
-@pytest.mark.slow       # grades two samples in real kernels
+@pytest.mark.slow  # grades two samples in real kernels
 def test_a_passing_submission_makes_no_extra_request(assignment: Assignment, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy(monkeypatch)
     correct = grade(SAMPLES / "correct.ipynb", assignment)
@@ -138,23 +149,24 @@ def test_a_passing_submission_makes_no_extra_request(assignment: Assignment, mon
     assert spy.requests and spy.with_standins == []
     spy.requests.clear()
     grade(SIGN_ERROR, assignment)
-    assert len(spy.with_standins) >= 6            # the failed checks that reached `activation`, re-run
+    assert len(spy.with_standins) >= 6  # the failed checks that reached `activation`, re-run
 
 
-@pytest.mark.slow       # grades the sign-error sample with references that break the exchange's budget
+@pytest.mark.slow  # grades the sign-error sample with references that break the exchange's budget
 @pytest.mark.parametrize("which", ["inputs", "outputs"])
-def test_a_reference_over_the_budget_fails_the_check_in_words(assignment: Assignment, monkeypatch: pytest.MonkeyPatch,
-                                                              which: str) -> None:
+def test_a_reference_over_the_budget_fails_the_check_in_words(
+    assignment: Assignment, monkeypatch: pytest.MonkeyPatch, which: str
+) -> None:
     import torch
 
     from grader.bridge import asks
     from grader.bridge.budget import Budget
     from grader.checks import carry
 
-    if which == "inputs":       # what the student's code passes to the stand-in is more than a question may hold
+    if which == "inputs":  # what the student's code passes to the stand-in is more than a question may hold
         monkeypatch.setattr(carry, "Asks", lambda refs: asks.Asks(refs, budget=Budget(reply_chars=64)))
         words = "the arguments your code passed to `activation` are too large to send to the grader"
-    else:                       # the reference's value is more than a stand-in may receive
+    else:  # the reference's value is more than a stand-in may receive
         monkeypatch.setattr(carry, "references", lambda files: {"activation": lambda x: torch.zeros(4_000_000)})
         words = "a correct `activation`'s value is 16,000,000 bytes, more than the"
     result = grade(SIGN_ERROR, assignment)
@@ -171,8 +183,18 @@ def test_the_reference_answers_only_for_the_exercises_stood_in_for() -> None:
     from grader.bridge.asks import Asks
 
     asked = Asks({"activation": lambda x: x})
-    frame = json.dumps({"ask": "two_layer_forward", "reply": json.dumps({"ok": True, "value": {
-        "t": "list", "items": [{"t": "list", "items": []}, {"t": "dict", "items": []}]}, "blob": ""})}).encode()
+    frame = json.dumps(
+        {
+            "ask": "two_layer_forward",
+            "reply": json.dumps(
+                {
+                    "ok": True,
+                    "value": {"t": "list", "items": [{"t": "list", "items": []}, {"t": "dict", "items": []}]},
+                    "blob": "",
+                }
+            ),
+        }
+    ).encode()
     answer = json.loads(asked.answer(frame) or b"{}")
     assert answer["ok"] is False and "does not stand in for" in answer["why"]
-    assert asked.answer(b'{"id": 3, "replies": []}') is None        # an ordinary answer is not a question
+    assert asked.answer(b'{"id": 3, "replies": []}') is None  # an ordinary answer is not a question

@@ -3,6 +3,7 @@
 These run in the grader process on tensors made here: the diagnoses are computed outside the
 kernel, on values that came back as data, so no notebook is needed to show them.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,23 +39,31 @@ def test_the_first_matching_mistake_wins_and_a_broken_one_is_passed_over() -> No
     def broken(x: Any) -> Any:
         raise ValueError("does not apply")
 
-    mistakes = [Mistake("broken", broken), Mistake("doubled", lambda x: 2 * torch.sigmoid(x)),
-                Mistake("also doubled", lambda x: torch.sigmoid(x) * 2)]
+    mistakes = [
+        Mistake("broken", broken),
+        Mistake("doubled", lambda x: 2 * torch.sigmoid(x)),
+        Mistake("also doubled", lambda x: torch.sigmoid(x) * 2),
+    ]
     found = diagnosis(2 * torch.sigmoid(X), torch.sigmoid(X), mistakes=mistakes, inputs=(X,))
     assert found.name == "doubled" and found.recognised_by == "catalogue"
 
 
 def test_a_catalogued_mistake_sees_fresh_copies_of_the_inputs() -> None:
     def in_place(x: Any) -> Any:
-        return x.mul_(3)        # a variant that changes its argument must not change the next one's
+        return x.mul_(3)  # a variant that changes its argument must not change the next one's
+
     x = X.clone()
     found = diagnosis(3 * X, X + 1, mistakes=[Mistake("tripled", in_place), Mistake("x", lambda x: x)], inputs=(x,))
     assert found.name == "tripled" and torch.equal(x, X)
 
 
 def test_a_value_near_no_mistake_gets_no_name() -> None:
-    text = message(torch.sigmoid(X) + torch.tensor([[0.3, -0.1, 0.2, 0.0, 0.5]]), torch.sigmoid(X),
-                   mistakes=[Mistake("tanh", torch.tanh)], inputs=(X,))
+    text = message(
+        torch.sigmoid(X) + torch.tensor([[0.3, -0.1, 0.2, 0.0, 0.5]]),
+        torch.sigmoid(X),
+        mistakes=[Mistake("tanh", torch.tanh)],
+        inputs=(X,),
+    )
     assert "It looks like" not in text
 
 
@@ -68,14 +77,17 @@ def test_a_sign_flip_of_a_sigmoid_is_seen_without_a_reference() -> None:
     assert diagnosis(torch.sigmoid(-z), torch.sigmoid(z)).name.startswith("a sign flip")
 
 
-@pytest.mark.parametrize("actual,expected,words", [
-    (torch.tensor(0.5), torch.tensor([[0.5]]), "a 0-d tensor (a bare number) where a (1, 1) tensor is asked for"),
-    (torch.tensor([0.5]), torch.tensor([[0.5]]), "a tensor of shape (1,) where a (1, 1) tensor is asked for"),
-    (torch.ones(3), torch.ones(3, 4), "a dimension was summed (or squeezed) away"),
-    (torch.ones(1, 3, 4), torch.ones(3, 4), "an extra dimension of size 1"),
-    (torch.ones(4, 3), torch.ones(3, 4), "the result is transposed"),
-    (torch.ones(5, 5), torch.ones(1, 1), "an outer product where an inner one was meant"),
-])
+@pytest.mark.parametrize(
+    "actual,expected,words",
+    [
+        (torch.tensor(0.5), torch.tensor([[0.5]]), "a 0-d tensor (a bare number) where a (1, 1) tensor is asked for"),
+        (torch.tensor([0.5]), torch.tensor([[0.5]]), "a tensor of shape (1,) where a (1, 1) tensor is asked for"),
+        (torch.ones(3), torch.ones(3, 4), "a dimension was summed (or squeezed) away"),
+        (torch.ones(1, 3, 4), torch.ones(3, 4), "an extra dimension of size 1"),
+        (torch.ones(4, 3), torch.ones(3, 4), "the result is transposed"),
+        (torch.ones(5, 5), torch.ones(1, 1), "an outer product where an inner one was meant"),
+    ],
+)
 def test_a_wrong_shape_is_named(actual: Any, expected: Any, words: str) -> None:
     assert words in message(actual, expected)
 
@@ -92,8 +104,9 @@ def test_a_constant_factor_and_a_constant_offset_are_named() -> None:
 
 
 def test_nan_or_inf_where_finite_values_were_expected_is_named() -> None:
-    assert "some values are NaN where finite values were expected" in message(torch.tensor([[float("nan"), 1.0]]),
-                                                                               torch.tensor([[0.0, 1.0]]))
+    assert "some values are NaN where finite values were expected" in message(
+        torch.tensor([[float("nan"), 1.0]]), torch.tensor([[0.0, 1.0]])
+    )
     assert "some values are infinite" in message(torch.tensor([[float("inf"), 1.0]]), torch.tensor([[0.0, 1.0]]))
 
 
@@ -103,8 +116,11 @@ def test_the_same_value_for_different_inputs_is_named_as_hard_coded() -> None:
 
     with pytest.raises(CheckFailed) as failed:
         assert_depends_on_inputs(typed_in, (torch.zeros(1),), (torch.ones(1),), what="single_neuron(...)")
-    assert "single_neuron(...) gives the same value for 2 different inputs: is the answer hard-coded?" in failed.value.message
-    assert_depends_on_inputs(torch.sigmoid, (torch.zeros(1),), (torch.ones(1),))      # a computed answer passes
+    assert (
+        "single_neuron(...) gives the same value for 2 different inputs: is the answer hard-coded?"
+        in failed.value.message
+    )
+    assert_depends_on_inputs(torch.sigmoid, (torch.zeros(1),), (torch.ones(1),))  # a computed answer passes
 
 
 def test_a_non_tensor_is_named_before_any_diagnosis() -> None:

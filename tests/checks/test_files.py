@@ -2,6 +2,7 @@
 every kernel; hidden, never seen by one, read by the checks through `assignment_files`) and the
 files a student sends with the notebook (a folder or a zip; `grader check --with`), bounded,
 named safely, and listed in results.json. Real notebooks in real kernels, in the sandbox."""
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,7 @@ from grader.submission.archive import unpack
 from grader.submission.collect import Collector
 
 SLUG = "files-demo"
-ANSWER = "SECRET-HELD-OUT 16"          # the hidden file's words: no kernel may ever read them
+ANSWER = "SECRET-HELD-OUT 16"  # the hidden file's words: no kernel may ever read them
 SANDBOX_REASON = detect("auto").reason if not detect("auto").sandboxed else ""
 if SANDBOX_REASON and os.environ.get("GRADER_REQUIRE_SANDBOX_TESTS"):
     raise RuntimeError(f"GRADER_REQUIRE_SANDBOX_TESTS is set (CI) but there is no sandbox: {SANDBOX_REASON}")
@@ -58,7 +59,7 @@ CELLS = [
     "import helpers\nweights = torch.load('model.pt', weights_only=True)",
     "def scaled():\n    return helpers.scale(weights)",
 ]
-PUBLIC_CHECKS = '''
+PUBLIC_CHECKS = """
 import pytest
 import torch
 
@@ -82,8 +83,8 @@ def test_scaled_uses_the_submitted_model(nb):
 def test_total_against_the_held_out_answer(nb, assignment_files):
     words = (assignment_files / "held-out/answer.txt").read_text().split()
     assert nb.total() == float(words[-1])
-'''
-HIDDEN_CHECKS = '''
+"""
+HIDDEN_CHECKS = """
 import pytest
 
 pytestmark = pytest.mark.exercise("files")
@@ -92,7 +93,7 @@ pytestmark = pytest.mark.exercise("files")
 @pytest.mark.points(1)
 def test_total_hidden(nb, assignment_files):
     assert nb.total() == float((assignment_files / "held-out/answer.txt").read_text().split()[-1])
-'''
+"""
 
 
 def notebook_json(cells: list[str]) -> str:
@@ -104,10 +105,16 @@ def notebook_json(cells: list[str]) -> str:
 
 def make_master(course: Path) -> Path:
     master = course / "solutions" / SLUG
-    for rel, text in {"assignment.toml": TOML, "data/train.txt": "1 2 3\n", "data/notes.txt": "public notes\n",
-                      "course_utils.py": "OFFSET = 10\n", "held-out/answer.txt": ANSWER + "\n",
-                      "public/test_files.py": PUBLIC_CHECKS, "checks/test_hidden.py": HIDDEN_CHECKS,
-                      f"{SLUG}.ipynb": notebook_json(CELLS)}.items():
+    for rel, text in {
+        "assignment.toml": TOML,
+        "data/train.txt": "1 2 3\n",
+        "data/notes.txt": "public notes\n",
+        "course_utils.py": "OFFSET = 10\n",
+        "held-out/answer.txt": ANSWER + "\n",
+        "public/test_files.py": PUBLIC_CHECKS,
+        "checks/test_hidden.py": HIDDEN_CHECKS,
+        f"{SLUG}.ipynb": notebook_json(CELLS),
+    }.items():
         (master / rel).parent.mkdir(parents=True, exist_ok=True)
         (master / rel).write_text(text)
     return master
@@ -141,8 +148,9 @@ def submission_folder(where: Path, *, helpers: bool = True, model: bool = True) 
 
 def grade_it(course: Path, path: Path, tmp: Path, **kw: Any) -> tuple[Any, dict[str, Any]]:
     results = tmp / "results.json"
-    result, _ = check_notebook(path, course / "assignments" / SLUG, options=Options(device="cpu"),
-                               outputs=Outputs(results=results), **kw)
+    result, _ = check_notebook(
+        path, course / "assignments" / SLUG, options=Options(device="cpu"), outputs=Outputs(results=results), **kw
+    )
     return result, json.loads(results.read_text())
 
 
@@ -151,6 +159,7 @@ def verdicts(result: Any) -> dict[str, str]:
 
 
 # -- the assignment's files -------------------------------------------------------------------------
+
 
 def test_assign_copies_the_public_files_and_never_the_hidden_ones(course: Path, tmp_path: Path) -> None:
     master, student = course / "solutions" / SLUG, course / "assignments" / SLUG
@@ -167,15 +176,24 @@ def test_assign_copies_the_public_files_and_never_the_hidden_ones(course: Path, 
     assert not (student / "held-out" / "answer.txt").exists()
 
 
-@pytest.mark.parametrize("files, words", [
-    ('public = ["data/*.csv"]', ["[files] public names 'data/*.csv', which matches no file in", "run `grader assign` again"]),
-    ('public = ["data/train.txt"]\nhidden = ["answers/*"]', ["[files] hidden names 'answers/*', which matches no file"]),
-    ('pubic = ["data/train.txt"]', ["unknown key 'pubic' in [files]", "did you mean 'public'?"]),
-    ('public = ["../secret.txt"]', ["names '../secret.txt', which is not inside the assignment's folder"]),
-    ('public = "data/train.txt"\nhidden = ["data/train.txt"]', ["names 'data/train.txt' both public and hidden"]),
-    ('public = [3]', ["[files] public = [3] is not a list of paths"]),
-    ('public = ["data"]\nmax_mb = 0.000001', ["come to 0.0 MB, over max_mb = 1e-06"]),
-])
+@pytest.mark.parametrize(
+    "files, words",
+    [
+        (
+            'public = ["data/*.csv"]',
+            ["[files] public names 'data/*.csv', which matches no file in", "run `grader assign` again"],
+        ),
+        (
+            'public = ["data/train.txt"]\nhidden = ["answers/*"]',
+            ["[files] hidden names 'answers/*', which matches no file"],
+        ),
+        ('pubic = ["data/train.txt"]', ["unknown key 'pubic' in [files]", "did you mean 'public'?"]),
+        ('public = ["../secret.txt"]', ["names '../secret.txt', which is not inside the assignment's folder"]),
+        ('public = "data/train.txt"\nhidden = ["data/train.txt"]', ["names 'data/train.txt' both public and hidden"]),
+        ("public = [3]", ["[files] public = [3] is not a list of paths"]),
+        ('public = ["data"]\nmax_mb = 0.000001', ["come to 0.0 MB, over max_mb = 1e-06"]),
+    ],
+)
 def test_a_bad_files_entry_is_an_error_that_names_it(tmp_path: Path, files: str, words: list[str]) -> None:
     folder = tmp_path / "solutions" / "bad"
     (folder / "data").mkdir(parents=True)
@@ -246,10 +264,11 @@ def test_the_kernel_sees_the_files_read_only_and_never_a_hidden_one(course: Path
     assert view["scratch"] == "the home stays writable"
     assert view["hidden"] == [False, False]
     assert view["secret_found"] == []
-    assert submitted.read_bytes() == b"\x01\x02weights"            # the host's file is untouched
+    assert submitted.read_bytes() == b"\x01\x02weights"  # the host's file is untouched
 
 
 # -- files sent with the notebook -------------------------------------------------------------------
+
 
 def make_zip(path: Path, entries: dict[str, bytes | str], links: tuple[str, ...] = ()) -> Path:
     with zipfile.ZipFile(path, "w") as zf:
@@ -257,26 +276,35 @@ def make_zip(path: Path, entries: dict[str, bytes | str], links: tuple[str, ...]
             zf.writestr(name, data)
         for name in links:
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, "/etc/passwd")
     return path
 
 
 def test_a_zip_with_helpers_and_a_model_gets_full_marks(course: Path, tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "alice.zip", {f"alice/{SLUG}.ipynb": notebook_json(CELLS), "alice/helpers.py": HELPERS,
-                                                "alice/model.pt": model_bytes(), "__MACOSX/alice/._model.pt": b"x"})
+    archive = make_zip(
+        tmp_path / "alice.zip",
+        {
+            f"alice/{SLUG}.ipynb": notebook_json(CELLS),
+            "alice/helpers.py": HELPERS,
+            "alice/model.pt": model_bytes(),
+            "__MACOSX/alice/._model.pt": b"x",
+        },
+    )
     result, data = grade_it(course, archive, tmp_path)
     assert set(verdicts(result).values()) == {"passed"} and len(result.checks) == 4
     assert result.score == result.max_score == 4
-    assert data["extra_data"]["files"] == [{"name": "helpers.py", "bytes": len(HELPERS)},
-                                           {"name": "model.pt", "bytes": len(model_bytes())}]
+    assert data["extra_data"]["files"] == [
+        {"name": "helpers.py", "bytes": len(HELPERS)},
+        {"name": "model.pt", "bytes": len(model_bytes())},
+    ]
     assert data["extra_data"]["files_refused"] == []
     assert f"Files received with the notebook: helpers.py ({len(HELPERS)} bytes), model.pt (" in data["output"]
 
 
 def test_a_folder_submission_and_one_with_files_named_by_with(course: Path, tmp_path: Path) -> None:
     notebook = submission_folder(tmp_path / "bob")
-    (tmp_path / "bob" / "other-student").mkdir()             # a folder under a notebook is not searched
+    (tmp_path / "bob" / "other-student").mkdir()  # a folder under a notebook is not searched
     (tmp_path / "bob" / "other-student" / "answers.txt").write_text("not bob's")
     result, data = grade_it(course, notebook, tmp_path)
     assert result.score == 4, [c.message for c in result.checks]
@@ -302,13 +330,26 @@ def test_a_notebook_without_its_model_fails_that_check_in_words(course: Path, tm
 
 
 def test_refused_names_and_sizes_are_reported_and_nothing_unsafe_is_extracted(course: Path, tmp_path: Path) -> None:
-    archive = make_zip(tmp_path / "eve.zip", {
-        f"{SLUG}.ipynb": notebook_json(CELLS), "helpers.py": HELPERS, "model.pt": model_bytes(),
-        "../evil.py": "print('out')", "/etc/cron.d/x": "x", ".env": "TOKEN=1",
-        "big.bin": b"\0" * (2 * 2**20), "course_utils.py": "OFFSET = 1000\n", "data/train.txt": "1 2 3\n",
-        "wéird:name?.txt": "ok", "more/one.txt": "1", "more/two.txt": "2"}, links=("link.txt",))
+    archive = make_zip(
+        tmp_path / "eve.zip",
+        {
+            f"{SLUG}.ipynb": notebook_json(CELLS),
+            "helpers.py": HELPERS,
+            "model.pt": model_bytes(),
+            "../evil.py": "print('out')",
+            "/etc/cron.d/x": "x",
+            ".env": "TOKEN=1",
+            "big.bin": b"\0" * (2 * 2**20),
+            "course_utils.py": "OFFSET = 1000\n",
+            "data/train.txt": "1 2 3\n",
+            "wéird:name?.txt": "ok",
+            "more/one.txt": "1",
+            "more/two.txt": "2",
+        },
+        links=("link.txt",),
+    )
     result, data = grade_it(course, archive, tmp_path)
-    assert result.score == 4                      # the assignment's own course_utils.py was used, not the sent one
+    assert result.score == 4  # the assignment's own course_utils.py was used, not the sent one
     refused = {r["name"]: r["reason"] for r in data["extra_data"]["files_refused"]}
     assert "leaves the notebook's folder" in refused["../evil.py"]
     assert "absolute path" in refused["/etc/cron.d/x"]
@@ -316,7 +357,7 @@ def test_refused_names_and_sizes_are_reported_and_nothing_unsafe_is_extracted(co
     assert "link" in refused["link.txt"]
     assert "more than 1 MB ([limits] submitted_mb = 1)" in refused["big.bin"]
     assert "the assignment provides course_utils.py itself" in refused["course_utils.py"]
-    assert "data/train.txt" not in refused                        # the assignment's own, unchanged: given anyway
+    assert "data/train.txt" not in refused  # the assignment's own, unchanged: given anyway
     assert "more than 4 files came with the notebook ([limits] submitted_files = 4)" in refused["more/two.txt"]
     received = {f["name"]: f for f in data["extra_data"]["files"]}
     assert set(received) == {"helpers.py", "model.pt", "more/one.txt", "wéird_name_.txt"}
@@ -351,26 +392,37 @@ def test_in_a_students_copy_a_check_that_needs_hidden_files_is_skipped(course: P
     notebook = submission_folder(tmp_path / "frank")
     result, _ = check_notebook(notebook, copy, options=Options(device="cpu"))
     by_name = {c.name: c for c in result.checks}
-    assert set(by_name) == {"test_total_reads_the_assignment_data", "test_scaled_uses_the_submitted_model",
-                            "test_total_against_the_held_out_answer"}         # no hidden checks in a copy
+    assert set(by_name) == {
+        "test_total_reads_the_assignment_data",
+        "test_scaled_uses_the_submitted_model",
+        "test_total_against_the_held_out_answer",
+    }  # no hidden checks in a copy
     skipped = by_name["test_total_against_the_held_out_answer"]
     assert skipped.status == "failed" and "the assignment's hidden files are not in this copy" in skipped.message
     assert result.score == 2
 
 
-def test_a_class_of_folders_zips_and_a_lone_notebook_is_graded_with_each_ones_files(course: Path, tmp_path: Path) -> None:
+def test_a_class_of_folders_zips_and_a_lone_notebook_is_graded_with_each_ones_files(
+    course: Path, tmp_path: Path
+) -> None:
     from grader.batch.run import BatchConfig, run_batch
 
     classdir = tmp_path / "class"
     submission_folder(classdir / "alice")
-    (classdir / "alice" / "runs").mkdir()                    # a student's folder is searched all the way down
+    (classdir / "alice" / "runs").mkdir()  # a student's folder is searched all the way down
     (classdir / "alice" / "runs" / "log.txt").write_text("epoch 1")
-    make_zip(classdir / "bob.zip", {f"{SLUG}.ipynb": notebook_json(CELLS), "helpers.py": HELPERS, "model.pt": model_bytes()})
-    (classdir / "carol.ipynb").write_text(notebook_json(CELLS))         # alone: no helpers, no model
-    (classdir / "helpers.py").write_text("def scale(w):\n    return w * 3\n")   # beside the class: nobody's
+    make_zip(
+        classdir / "bob.zip", {f"{SLUG}.ipynb": notebook_json(CELLS), "helpers.py": HELPERS, "model.pt": model_bytes()}
+    )
+    (classdir / "carol.ipynb").write_text(notebook_json(CELLS))  # alone: no helpers, no model
+    (classdir / "helpers.py").write_text("def scale(w):\n    return w * 3\n")  # beside the class: nobody's
     with open(tmp_path / "log.txt", "w") as log:
-        run_batch(BatchConfig(classdir, course / "assignments" / SLUG, tmp_path / "out", workers=1,
-                              options=Options(device="cpu")), log=log)
+        run_batch(
+            BatchConfig(
+                classdir, course / "assignments" / SLUG, tmp_path / "out", workers=1, options=Options(device="cpu")
+            ),
+            log=log,
+        )
     got = {p.stem: json.loads(p.read_text()) for p in (tmp_path / "out" / "results").glob("*.json")}
     assert {k: v["score"] for k, v in got.items()} == {"alice": 4, "bob": 4, "carol": 3}
     assert [f["name"] for f in got["alice"]["extra_data"]["files"]] == ["helpers.py", "model.pt", "runs/log.txt"]
@@ -389,8 +441,10 @@ def test_a_dask_task_carries_the_students_folder(course: Path, tmp_path: Path) -
     with NotebookFile(task) as path, open_submission(path, assignment, beside=False) as opened:
         submission = opened.submission
         assert submission.readable
-        assert [(f.name, f.bytes) for f in submission.files.received] == [("helpers.py", len(HELPERS)),
-                                                                          ("model.pt", len(model_bytes()))]
+        assert [(f.name, f.bytes) for f in submission.files.received] == [
+            ("helpers.py", len(HELPERS)),
+            ("model.pt", len(model_bytes())),
+        ]
 
 
 def test_the_gradescope_zip_carries_the_public_and_hidden_files(course: Path, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ pytest and collects the checks once; each fork runs them with its own notebook a
 same verdicts as an ordinary pytest run, without importing the check modules again. A check
 changed since, a second grading in the same fork, the process that prepared them: the ordinary
 run, with the checks as they are now."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ import pytest
 from grader.checks import session
 from grader.checks.plugin import GradingPlugin, prepare_checks, run_checks
 
-CHECKS = '''
+CHECKS = """
 import pathlib
 import pytest
 
@@ -31,11 +32,11 @@ def test_adds(nb):
 
 def test_subtracts(nb):
     assert nb.sub(3, 1) == 2, "sub(3, 1) should be 2"
-'''
+"""
 
 
 def student() -> Any:
-    return SimpleNamespace(add=lambda a, b: a + b, sub=lambda a, b: a + b, last_call=None)   # sub is wrong
+    return SimpleNamespace(add=lambda a, b: a + b, sub=lambda a, b: a + b, last_call=None)  # sub is wrong
 
 
 def verdicts(paths: list[Path], runs: int = 1) -> list[list[Any]]:
@@ -69,14 +70,14 @@ def in_fork(fn: Callable[[], Any]) -> Any:
     return result
 
 
-CONFTEST = '''
+CONFTEST = """
 import pathlib
 
 
 def pytest_collection_finish(session):
     with open(pathlib.Path(__file__).parent.parent / "collections.log", "a") as log:
         log.write(f"{len(session.items)} checks\\n")
-'''
+"""
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def checks(tmp_path: Path) -> list[Path]:
 @pytest.fixture(autouse=True)
 def nothing_prepared_after() -> Any:
     yield
-    session.prepare([], [GradingPlugin(None, None)])     # no checks: what was prepared is dropped
+    session.prepare([], [GradingPlugin(None, None)])  # no checks: what was prepared is dropped
 
 
 def imports(checks: list[Path], what: str = "imports") -> int:
@@ -103,13 +104,15 @@ def test_a_fork_runs_the_collected_checks_with_the_same_verdicts(checks: list[Pa
     ordinary = in_fork(lambda: verdicts(checks))
     assert imports(checks) == imports(checks, "collections") == 1
     assert prepare_checks(checks, None) == ""
-    assert imports(checks) == imports(checks, "collections") == 2     # collected here, once ...
+    assert imports(checks) == imports(checks, "collections") == 2  # collected here, once ...
     first = in_fork(lambda: verdicts(checks))
     second = in_fork(lambda: verdicts(checks))
-    assert imports(checks) == imports(checks, "collections") == 2     # ... and never again by a fork
+    assert imports(checks) == imports(checks, "collections") == 2  # ... and never again by a fork
     assert first == second == ordinary
-    assert ordinary[0][:2] == [["test_adds", "passed", 2.0, "Passed."],
-                               ["test_subtracts", "failed", 0.0, "sub(3, 1) should be 2"]]
+    assert ordinary[0][:2] == [
+        ["test_adds", "passed", 2.0, "Passed."],
+        ["test_subtracts", "failed", 0.0, "sub(3, 1) should be 2"],
+    ]
 
 
 def test_a_second_grading_in_a_fork_and_the_preparing_process_run_pytest_as_usual(checks: list[Path]) -> None:

@@ -1,5 +1,6 @@
 """Plain pytest: `pytest --notebook SUBMISSION .../checks` through the pytest11 plugin gives the
 same verdicts as `grader check`; without --notebook the plugin stays out of the way."""
+
 from __future__ import annotations
 
 import subprocess
@@ -35,8 +36,9 @@ def test_same_verdicts_as_grader_check(tmp_path: Path) -> None:
 
     junit = tmp_path / "pytest.xml"
     # The sandbox has its own tests; here the integration is under test, so limits only (both sides).
-    proc = run_pytest("--notebook", WRONG, "--notebook-sandbox", "none", f"--junitxml={junit}",
-                      ASSIGNMENT / "checks", HIDDEN)
+    proc = run_pytest(
+        "--notebook", WRONG, "--notebook-sandbox", "none", f"--junitxml={junit}", ASSIGNMENT / "checks", HIDDEN
+    )
     verdict = grade(WRONG, load_assignment(ASSIGNMENT), Options(sandbox="none"))
 
     assert proc.returncode == 1 == verdict.exit_code, proc.stdout + proc.stderr
@@ -52,7 +54,7 @@ def test_unreadable_notebook_fails_every_check(tmp_path: Path) -> None:
     from grader.submission.notebook import read_submission
 
     broken = tmp_path / "broken.ipynb"
-    broken.write_text('{"cells": [')                                   # truncated JSON
+    broken.write_text('{"cells": [')  # truncated JSON
     reason = read_submission(broken).problems[0]
     # -rN: no short summary, whose lines repeat the message or not depending on the terminal's width
     proc = run_pytest("--notebook", broken, "-rN", ASSIGNMENT / "checks")
@@ -89,8 +91,10 @@ NN = REPO / "assignments" / "neural-net-basics"
 NN_CORRECT = REPO / "tests" / "submissions" / "neural-net-basics" / "correct.ipynb"
 
 
-@pytest.mark.skipif(not (NN / "checks").is_dir() or not NN_CORRECT.is_file(),
-                    reason="assignments/neural-net-basics or its correct submission is not there")
+@pytest.mark.skipif(
+    not (NN / "checks").is_dir() or not NN_CORRECT.is_file(),
+    reason="assignments/neural-net-basics or its correct submission is not there",
+)
 def test_neural_net_basics_correct_submission_passes() -> None:
     proc = run_pytest("--notebook", NN_CORRECT, "--notebook-sandbox", "none", NN / "checks", confcutdir=NN)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -100,15 +104,25 @@ def test_neural_net_basics_correct_submission_passes() -> None:
 NN_SOLUTIONS = REPO / "solutions" / "neural-net-basics"
 
 
-@pytest.mark.skipif(not (NN_SOLUTIONS / "checks").is_dir() or not NN_CORRECT.is_file(),
-                    reason="solutions/neural-net-basics or its correct submission is not there")
+@pytest.mark.skipif(
+    not (NN_SOLUTIONS / "checks").is_dir() or not NN_CORRECT.is_file(),
+    reason="solutions/neural-net-basics or its correct submission is not there",
+)
 def test_hidden_module_with_a_public_module_s_name(tmp_path: Path) -> None:
     # docs/junit-and-pytest.md's route with public and hidden checks; neural-net-basics's hidden
     # modules have the public ones' file names (as `grader new` scaffolds them): pytest's default
     # import mode stopped with "import file mismatch" before the plugin chose importlib.
     junit = tmp_path / "pytest.xml"
-    proc = run_pytest("--notebook", NN_CORRECT, "--notebook-sandbox", "none", f"--junitxml={junit}",
-                      NN / "checks", NN_SOLUTIONS / "checks", confcutdir=REPO)
+    proc = run_pytest(
+        "--notebook",
+        NN_CORRECT,
+        "--notebook-sandbox",
+        "none",
+        f"--junitxml={junit}",
+        NN / "checks",
+        NN_SOLUTIONS / "checks",
+        confcutdir=REPO,
+    )
     out = proc.stdout + proc.stderr
     assert "import file mismatch" not in out
     assert proc.returncode == 0, out[-3000:]

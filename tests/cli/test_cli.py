@@ -1,4 +1,5 @@
 """`grader check` as a user runs it: exit codes, files written, words printed, no tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-HERE = Path(__file__).resolve().parents[1]   # tests/
+HERE = Path(__file__).resolve().parents[1]  # tests/
 MINI = HERE / "fixtures" / "cli" / "assignments" / "mini"
 GRADER = [sys.executable, "-m", "grader.cli"]
 
@@ -48,8 +49,18 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
 def right_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
     tmp = tmp_path_factory.mktemp("right")
     nb = notebook(tmp / "right.ipynb", RIGHT)
-    proc = run("check", nb, "--assignment", MINI, "--results", tmp / "results.json",
-               "--feedback", tmp / "feedback.html", "--junit", tmp / "junit.xml")
+    proc = run(
+        "check",
+        nb,
+        "--assignment",
+        MINI,
+        "--results",
+        tmp / "results.json",
+        "--feedback",
+        tmp / "feedback.html",
+        "--junit",
+        tmp / "junit.xml",
+    )
     return proc, tmp
 
 
@@ -96,7 +107,9 @@ def test_slug_in_metadata_finds_the_assignment_under_cwd(tmp_path: Path) -> None
 
 
 def test_student_stub_raises_and_feedback_says_replace_the_stub(tmp_path: Path) -> None:
-    stub = "def activation(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\ndef double(x):\n    return x * 2\n"
+    stub = (
+        "def activation(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\ndef double(x):\n    return x * 2\n"
+    )
     nb = notebook(tmp_path / "stub.ipynb", stub)
     proc = run("check", nb, "--assignment", MINI, "--feedback", tmp_path / "f.html")
     assert proc.returncode == 1
@@ -121,13 +134,16 @@ def test_truncated_notebook_gets_a_verdict_not_a_traceback(tmp_path: Path) -> No
     assert "truncated" in proc.stdout
 
 
-@pytest.mark.parametrize("args, words", [
-    (["check", "nope.ipynb", "--assignment", str(MINI)], "no such notebook"),
-    (["check", "{nb}", "--assignment", "/no/such/assignment"], "assignment.toml is missing"),
-    (["check", "{nb}", "--device", "tpu"], "invalid choice"),
-    (["check"], "the following arguments are required"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["check", "nope.ipynb", "--assignment", str(MINI)], "no such notebook"),
+        (["check", "{nb}", "--assignment", "/no/such/assignment"], "assignment.toml is missing"),
+        (["check", "{nb}", "--device", "tpu"], "invalid choice"),
+        (["check"], "the following arguments are required"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_grader_faults_exit_2_with_words(tmp_path: Path, args: list[str], words: str) -> None:
     nb = notebook(tmp_path / "n.ipynb", RIGHT)
     proc = run(*[a.replace("{nb}", str(nb)) for a in args])
@@ -136,12 +152,16 @@ def test_grader_faults_exit_2_with_words(tmp_path: Path, args: list[str], words:
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("source, words", [
-    ("import torch\nx = undefined_name\n", "NameError: name 'undefined_name' is not defined"),
-    ("def test_x(nb:\n", "SyntaxError: '(' was never closed"),
-])
-def test_broken_check_file_is_an_assignment_fault_that_names_file_and_error(tmp_path: Path, source: str,
-                                                                            words: str) -> None:
+@pytest.mark.parametrize(
+    "source, words",
+    [
+        ("import torch\nx = undefined_name\n", "NameError: name 'undefined_name' is not defined"),
+        ("def test_x(nb:\n", "SyntaxError: '(' was never closed"),
+    ],
+)
+def test_broken_check_file_is_an_assignment_fault_that_names_file_and_error(
+    tmp_path: Path, source: str, words: str
+) -> None:
     assignment = tmp_path / "mini"
     shutil.copytree(MINI, assignment)
     (assignment / "checks" / "test_broken.py").write_text(source)
@@ -155,15 +175,17 @@ def test_broken_check_file_is_an_assignment_fault_that_names_file_and_error(tmp_
 def test_a_check_that_crashes_is_reported_as_the_checks_fault(tmp_path: Path) -> None:
     assignment = tmp_path / "mini"
     shutil.copytree(MINI, assignment)
-    (assignment / "checks" / "test_crashing.py").write_text(
-        "def test_lookup(nb):\n    {}['missing']\n")
-    proc = run("check", notebook(tmp_path / "n.ipynb", RIGHT), "--assignment", assignment,
-               "--results", tmp_path / "r.json")
+    (assignment / "checks" / "test_crashing.py").write_text("def test_lookup(nb):\n    {}['missing']\n")
+    proc = run(
+        "check", notebook(tmp_path / "n.ipynb", RIGHT), "--assignment", assignment, "--results", tmp_path / "r.json"
+    )
     assert proc.returncode == 1
     output = {t["name"]: t.get("output", "") for t in json.loads((tmp_path / "r.json").read_text())["tests"]}
     crashed = [text for name, text in output.items() if name.endswith("test_lookup")]
-    assert crashed == ["The check could not run (KeyError: 'missing'). This is a fault in the check, "
-                       "not in your work; tell your instructor."]
+    assert crashed == [
+        "The check could not run (KeyError: 'missing'). This is a fault in the check, "
+        "not in your work; tell your instructor."
+    ]
     assert "PASS  test_activation_values" in proc.stdout
 
 
@@ -185,10 +207,12 @@ def test_device_cuda_on_a_cpu_machine_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_from_scratch_notebook_without_metadata_is_graded_the_same(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# my own layout"),
-                nbformat.v4.new_code_cell("import torch"),
-                nbformat.v4.new_code_cell("def double(x):\n    return x + x"),
-                nbformat.v4.new_code_cell("activation = lambda x: torch.sigmoid(x)")]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# my own layout"),
+        nbformat.v4.new_code_cell("import torch"),
+        nbformat.v4.new_code_cell("def double(x):\n    return x + x"),
+        nbformat.v4.new_code_cell("activation = lambda x: torch.sigmoid(x)"),
+    ]
     nb.metadata = {"kernelspec": {"name": "conda-env-py", "display_name": "Python (my env)", "language": "python"}}
     path = tmp_path / "scratch.ipynb"
     nbformat.write(nb, str(path))
@@ -212,18 +236,28 @@ def test_grading_writes_no_bytecode_into_the_course_folder(tmp_path: Path) -> No
     shutil.copytree(MINI, assignment, ignore=shutil.ignore_patterns("__pycache__"))
     before = sorted(p.relative_to(assignment) for p in assignment.rglob("*"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    check = subprocess.run([*GRADER, "check", str(notebook(tmp_path / "n.ipynb", RIGHT)), "--assignment", str(assignment)],
-                           capture_output=True, text=True, timeout=300, env=env)
+    check = subprocess.run(
+        [*GRADER, "check", str(notebook(tmp_path / "n.ipynb", RIGHT)), "--assignment", str(assignment)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert check.returncode == 0 and "Score: 4/4" in check.stdout, check.stderr
     class_folder = tmp_path / "class"
     class_folder.mkdir()
     for student in ("ada", "bob"):
         notebook(class_folder / f"{student}.ipynb", RIGHT)
-    batch = subprocess.run([*GRADER, "batch", str(class_folder), "--assignment", str(assignment),
-                            "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300, env=env)
+    batch = subprocess.run(
+        [*GRADER, "batch", str(class_folder), "--assignment", str(assignment), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert batch.returncode == 0, batch.stderr
     assert sorted(p.relative_to(assignment) for p in assignment.rglob("*")) == before
-    assert len(before) >= 3   # assignment.toml, checks/, a check file at least
+    assert len(before) >= 3  # assignment.toml, checks/, a check file at least
 
 
 @pytest.mark.parametrize("layout", ["one_assignment_under_cwd", "notebook_in_the_assignment_folder"])
@@ -293,7 +327,7 @@ def test_check_a_students_folder_picks_its_notebook_as_batch_does(tmp_path: Path
     proc = run("check", folder, cwd=course)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Score: 4/4" in proc.stdout
-    notebook(folder / "scratch" / "copy.ipynb", WRONG_SIGN)      # two notebooks, none named mini.ipynb
+    notebook(folder / "scratch" / "copy.ipynb", WRONG_SIGN)  # two notebooks, none named mini.ipynb
     proc = run("check", folder, "--assignment", MINI, "--results", tmp_path / "r.json")
     assert proc.returncode == 1, proc.stderr
     output = json.loads((tmp_path / "r.json").read_text())["output"]
@@ -319,20 +353,25 @@ def test_cells_without_ids_grade_without_nbformats_warning(tmp_path: Path) -> No
 def test_a_name_error_from_an_earlier_failed_cell_is_said_once_with_its_cause(tmp_path: Path) -> None:
     """`activation` uses `scale`, which cell 1 never assigned (it raised): each check says why,
     in one sentence, instead of repeating the NameError's traceback."""
-    nb = notebook(tmp_path / "n.ipynb", "import torch\nscale = 1 / 0",
-                  "def activation(x):\n    return torch.sigmoid(x) * scale\ndef double(x):\n    return x * 2")
+    nb = notebook(
+        tmp_path / "n.ipynb",
+        "import torch\nscale = 1 / 0",
+        "def activation(x):\n    return torch.sigmoid(x) * scale\ndef double(x):\n    return x * 2",
+    )
     proc = run("check", nb, "--assignment", MINI)
     assert proc.returncode == 1
-    cause = ("`activation` raised NameError: `scale` is not defined because cell 1, which assigns it, raised "
-             "ZeroDivisionError: division by zero. Fix that cell, run all cells, and check again.")
-    assert proc.stdout.count(cause) == 2             # the two checks of activation
+    cause = (
+        "`activation` raised NameError: `scale` is not defined because cell 1, which assigns it, raised "
+        "ZeroDivisionError: division by zero. Fix that cell, run all cells, and check again."
+    )
+    assert proc.stdout.count(cause) == 2  # the two checks of activation
     assert "Traceback" not in proc.stdout and "PASS  test_double_values" in proc.stdout
 
 
 def test_a_notebook_of_an_older_version_is_graded_with_a_note(tmp_path: Path) -> None:
     nb = notebook(tmp_path / "n.ipynb", RIGHT)
     data = json.loads(nb.read_text())
-    data["metadata"]["grader"]["version"] = "0"         # mini is at version 1
+    data["metadata"]["grader"]["version"] = "0"  # mini is at version 1
     nb.write_text(json.dumps(data))
     proc = run("check", nb, "--assignment", MINI, "--results", tmp_path / "r.json")
     assert proc.returncode == 0 and "Score: 4/4" in proc.stdout

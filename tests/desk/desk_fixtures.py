@@ -1,6 +1,7 @@
 """Classes for the desk's tests, graded by the real `grader batch`: a small class of
 neural-net-basics (tests/submissions), and a hostile one whose notebooks carry script in a
 markdown cell, in outputs, in an exception message and in the file name."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,25 @@ class Graded:
 
 
 def grade(classdir: Path, out: Path, assignment: Path = ASSIGNMENT) -> Graded:
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(assignment),
-                           "--out", str(out), "--workers", "2"], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(classdir),
+            "--assignment",
+            str(assignment),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return Graded(classdir, out)
 
@@ -44,14 +62,39 @@ def make_class(classdir: Path) -> None:
 def hostile_notebook() -> dict:
     """correct.ipynb with script everywhere a student can put it."""
     nb = json.loads((SAMPLES / "correct.ipynb").read_text())
-    nb["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": f"# Hi\n{SCRIPT}\n<img src=x onerror=\"window.__pwned=2\">"})
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": 1, "source": "print('<script>window.__pwned=5</script>')",
-                        "outputs": [{"output_type": "display_data", "metadata": {},
-                                     "data": {"text/html": SCRIPT, "image/svg+xml": "<svg onload=\"window.__pwned=6\"></svg>",
-                                              "application/javascript": "window.__pwned=7"}},
-                                    {"output_type": "stream", "name": "stdout", "text": "<script>window.__pwned=8</script>"}]})
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": 2, "outputs": [],
-                        "source": "raise ValueError('<script>window.__pwned=3</script>')"})
+    nb["cells"].insert(
+        0,
+        {"cell_type": "markdown", "metadata": {}, "source": f'# Hi\n{SCRIPT}\n<img src=x onerror="window.__pwned=2">'},
+    )
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 1,
+            "source": "print('<script>window.__pwned=5</script>')",
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "text/html": SCRIPT,
+                        "image/svg+xml": '<svg onload="window.__pwned=6"></svg>',
+                        "application/javascript": "window.__pwned=7",
+                    },
+                },
+                {"output_type": "stream", "name": "stdout", "text": "<script>window.__pwned=8</script>"},
+            ],
+        }
+    )
+    nb["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 2,
+            "outputs": [],
+            "source": "raise ValueError('<script>window.__pwned=3</script>')",
+        }
+    )
     return nb
 
 
@@ -77,7 +120,7 @@ def free_port() -> int:
 @dataclass
 class Server:
     proc: subprocess.Popen
-    url: str                    # the login address it printed (with the token)
+    url: str  # the login address it printed (with the token)
     base: str
     token: str
     log: Path
@@ -96,11 +139,24 @@ def start_server(graded: Graded, *extra: str, root_path: str = "") -> Server:
     """`grader serve` as a user starts it; the address is read from what it prints."""
     port = free_port()
     log = graded.out.parent / f"serve-{port}.log"
-    args = [sys.executable, "-m", "grader.cli", "serve", str(graded.out), "--course", str(ROOT), "--port", str(port),
-            "--submissions", str(graded.classdir), *extra] + (["--root-path", root_path] if root_path else [])
+    args = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        "serve",
+        str(graded.out),
+        "--course",
+        str(ROOT),
+        "--port",
+        str(port),
+        "--submissions",
+        str(graded.classdir),
+        *extra,
+    ] + (["--root-path", root_path] if root_path else [])
     with open(log, "w") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=err, text=True, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
     assert proc.stdout is not None
     url = ""
     deadline = time.monotonic() + 60
@@ -111,7 +167,7 @@ def start_server(graded: Graded, *extra: str, root_path: str = "") -> Server:
         if "?token=" in line:
             url = line.strip()
     base = url.split("/?token=")[0]
-    for _ in range(200):        # until it answers
+    for _ in range(200):  # until it answers
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             break
@@ -136,13 +192,15 @@ def session_hostile_class(factory) -> Graded:  # noqa: ANN001
 FP_SLUG = "forward-pass"
 FP_ASSIGNMENT = ROOT / "assignments" / "forward-pass"
 FP_SAMPLES = ROOT / "tests" / "submissions" / "forward-pass"
-FP_CLASS = {"ada": "master_full_marks", "bob": "forgot_bias", "cy": "mm_without_reshape"}   # good, poor, poor answers
-HOSTILE_ANSWER = "<script>window.__pwned=9</script><img src=x onerror=\"window.__pwned=10\"> view keeps the memory"
+FP_CLASS = {"ada": "master_full_marks", "bob": "forgot_bias", "cy": "mm_without_reshape"}  # good, poor, poor answers
+HOSTILE_ANSWER = '<script>window.__pwned=9</script><img src=x onerror="window.__pwned=10"> view keeps the memory'
 
 TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-PLOT_ANSWER = ("import base64\nfrom IPython.display import HTML, Image, display\n"
-               f"display(Image(data=base64.b64decode('{TINY_PNG}')))\n"
-               "display(HTML('<script>window.__pwned=11</script>'))")
+PLOT_ANSWER = (
+    "import base64\nfrom IPython.display import HTML, Image, display\n"
+    f"display(Image(data=base64.b64decode('{TINY_PNG}')))\n"
+    "display(HTML('<script>window.__pwned=11</script>'))"
+)
 
 
 def make_question_class(classdir: Path) -> None:
@@ -154,7 +212,7 @@ def make_question_class(classdir: Path) -> None:
     cell = next(c for c in nb["cells"] if "why_view" in c.get("metadata", {}).get("tags", []))
     cell["source"] = HOSTILE_ANSWER
     plot = next(c for c in nb["cells"] if "why_mm" in c.get("metadata", {}).get("tags", []))
-    plot.update(cell_type="code", execution_count=None, outputs=[], source=PLOT_ANSWER)   # an image, and script as HTML
+    plot.update(cell_type="code", execution_count=None, outputs=[], source=PLOT_ANSWER)  # an image, and script as HTML
     (classdir / "dee.ipynb").write_text(json.dumps(nb))
 
 

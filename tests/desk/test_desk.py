@@ -2,6 +2,7 @@
 through the pages and the API and the final grade in every output, refusals (no session, a forged
 POST, a stale save, a TA's limits), the login token kept out of pages and logs, and the command's
 exit status for what cannot be served."""
+
 from __future__ import annotations
 
 import csv
@@ -78,8 +79,16 @@ def test_an_adjustment_through_the_page_changes_the_grade_everywhere(book: Grade
     assert page.count('<span class="tag carried">right given a correct activation</span>') == 6
     before = client.get(f"/api{STUDENT}").json()
     failed = next(c for c in before["checks"] if c["status"] == "failed")
-    reply = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(page), "version": version(page), "check": failed["name"],
-                                                   "points": str(failed["max_score"]), "reason": "Your sigmoid is right for x >= 0; accepted."})
+    reply = client.post(
+        f"{STUDENT}/adjust",
+        data={
+            "csrf": csrf(page),
+            "version": version(page),
+            "check": failed["name"],
+            "points": str(failed["max_score"]),
+            "reason": "Your sigmoid is right for x >= 0; accepted.",
+        },
+    )
     assert reply.status_code == 200 and "Saved." in reply.text
     after = client.get(f"/api{STUDENT}").json()
     assert after["score"] == before["score"] == 17.0
@@ -91,7 +100,7 @@ def test_an_adjustment_through_the_page_changes_the_grade_everywhere(book: Grade
     row = desk_rows.pop("sigmoid_sign_error")
     assert float(row["total"]) == 17.0 and float(row["adjusted"]) == after["final"]
     batch_rows.pop("sigmoid_sign_error")
-    assert desk_rows == batch_rows                  # the others' rows as the batch wrote them
+    assert desk_rows == batch_rows  # the others' rows as the batch wrote them
     results = json.loads((book.out / "results" / "sigmoid_sign_error.json").read_text())
     assert results["score"] == after["final"] and results["extra_data"]["automatic_score"] == 17.0
     assert results["extra_data"]["adjustments"][0]["reason"] == "Your sigmoid is right for x >= 0; accepted."
@@ -105,7 +114,9 @@ def test_an_adjustment_through_the_page_changes_the_grade_everywhere(book: Grade
 def test_an_adjustment_needs_a_reason(book: Graded) -> None:
     client, state = make_client(book)
     bearer = {"Authorization": f"Bearer {state.auth.token}"}
-    reply = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 1, "reason": "  "})
+    reply = client.post(
+        f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 1, "reason": "  "}
+    )
     assert reply.status_code == 400 and "reason" in reply.json()["error"]
     assert client.get(f"/api{STUDENT}", headers=bearer).json()["adjustments"] == []
 
@@ -116,8 +127,11 @@ def test_an_exercise_adjustment_replaces_its_total_and_a_batch_keeps_it(book: Gr
 
     client, state = make_client(book)
     bearer = {"Authorization": f"Bearer {state.auth.token}"}
-    reply = client.post(f"/api{STUDENT}/adjustments", headers=bearer,
-                        json={"check": "activation", "points": 0, "reason": "copied from a classmate"})
+    reply = client.post(
+        f"/api{STUDENT}/adjustments",
+        headers=bearer,
+        json={"check": "activation", "points": 0, "reason": "copied from a classmate"},
+    )
     assert reply.status_code == 201
     data = reply.json()
     assert data["adjustments"][0]["kind"] == "exercise" and data["final"] < data["score"]
@@ -130,20 +144,27 @@ def test_an_exercise_adjustment_replaces_its_total_and_a_batch_keeps_it(book: Gr
 # -- no lost update ------------------------------------------------------------------------
 def test_a_stale_save_is_refused_with_who_changed_it_and_when(book: Graded) -> None:
     client, state = logged_in(book)
-    page = client.get(STUDENT).text                         # two graders open the same student
+    page = client.get(STUDENT).text  # two graders open the same student
     other = client.get(STUDENT).text
-    first = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(page), "version": version(page), "check": CHECK,
-                                                   "points": "2", "reason": "first grader"})
+    first = client.post(
+        f"{STUDENT}/adjust",
+        data={"csrf": csrf(page), "version": version(page), "check": CHECK, "points": "2", "reason": "first grader"},
+    )
     assert "Saved." in first.text
-    second = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(other), "version": version(other), "check": CHECK,
-                                                    "points": "0", "reason": "second grader"})
+    second = client.post(
+        f"{STUDENT}/adjust",
+        data={"csrf": csrf(other), "version": version(other), "check": CHECK, "points": "0", "reason": "second grader"},
+    )
     assert re.search(r"Not saved: instructor changed this at \d\d:\d\d", second.text)
     current = client.get(f"/api{STUDENT}").json()
     assert [(a["points"], a["reason"]) for a in current["adjustments"]] == [(2.0, "first grader")]
     # the API says the same, with 409
     bearer = {"Authorization": f"Bearer {state.auth.token}"}
-    stale = client.post(f"/api{STUDENT}/adjustments", headers=bearer,
-                        json={"check": CHECK, "points": 0, "reason": "stale", "version": 0})
+    stale = client.post(
+        f"/api{STUDENT}/adjustments",
+        headers=bearer,
+        json={"check": CHECK, "points": 0, "reason": "stale", "version": 0},
+    )
     assert stale.status_code == 409 and "instructor changed this at" in stale.json()["error"]
 
 
@@ -157,8 +178,14 @@ def test_two_graders_saving_at_once_on_postgresql_lose_nothing(graded: Graded, p
     url = postgres_server.url(postgres_server.new_database())
     lite, pg = Gradebook(f"sqlite:///{graded.out / 'gradebook.sqlite'}"), Gradebook(url)
     for (student, sha), stored in lite.verdicts_of(SLUG).items():
-        pg.record(assignment=SLUG, student=student, sha256=sha, source=stored.source, status=stored.status,  # type: ignore[arg-type]
-                  result=stored.result)
+        pg.record(
+            assignment=SLUG,
+            student=student,
+            sha256=sha,
+            source=stored.source,
+            status=stored.status,  # type: ignore[arg-type]
+            result=stored.result,
+        )
     lite.close()
     sha = next(sha for (student, sha) in pg.graded(SLUG) if student == "sigmoid_sign_error")
     outcomes: list[str] = []
@@ -187,12 +214,16 @@ def test_two_graders_saving_at_once_on_postgresql_lose_nothing(graded: Graded, p
 
 
 # -- who may do what -------------------------------------------------------------------------
-def test_a_ta_adjusts_but_cannot_change_an_instructors_adjustment_or_regrade_a_class(book: Graded, tmp_path: Path) -> None:
+def test_a_ta_adjusts_but_cannot_change_an_instructors_adjustment_or_regrade_a_class(
+    book: Graded, tmp_path: Path
+) -> None:
     from grader.desk.auth import hash_password
 
     users = tmp_path / "users.toml"
-    users.write_text(f'[[user]]\nname = "Ines"\nrole = "instructor"\npassword = "{hash_password("ines-pass-1")}"\n'
-                     f'[[user]]\nname = "Sam"\nrole = "ta"\npassword = "{hash_password("sam-pass-12")}"\n')
+    users.write_text(
+        f'[[user]]\nname = "Ines"\nrole = "instructor"\npassword = "{hash_password("ines-pass-1")}"\n'
+        f'[[user]]\nname = "Sam"\nrole = "ta"\npassword = "{hash_password("sam-pass-12")}"\n'
+    )
     client, state = make_client(book, users)
     login = client.get("/login").text
     wrong = client.post("/login", data={"csrf": csrf(login), "name": "Sam", "password": "nope"})
@@ -200,15 +231,21 @@ def test_a_ta_adjusts_but_cannot_change_an_instructors_adjustment_or_regrade_a_c
     client.post("/login", data={"csrf": csrf(client.get("/login").text), "name": "Sam", "password": "sam-pass-12"})
     page = client.get(STUDENT).text
     assert "Sam (ta)" in page
-    mine = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(page), "version": version(page), "check": CHECK,
-                                                  "points": "2", "reason": "TA: accepted"})
+    mine = client.post(
+        f"{STUDENT}/adjust",
+        data={"csrf": csrf(page), "version": version(page), "check": CHECK, "points": "2", "reason": "TA: accepted"},
+    )
     assert "Saved." in mine.text
-    bearer = {"Authorization": f"Bearer {state.auth.token}"}          # the token is Ines's, the first instructor
-    over = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 1, "reason": "Ines: half"})
+    bearer = {"Authorization": f"Bearer {state.auth.token}"}  # the token is Ines's, the first instructor
+    over = client.post(
+        f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 1, "reason": "Ines: half"}
+    )
     assert over.status_code == 201 and over.json()["adjustments"][0]["by"] == "Ines"
     page = client.get(STUDENT).text
-    refused = client.post(f"{STUDENT}/adjust", data={"csrf": csrf(page), "version": version(page), "check": CHECK,
-                                                     "points": "2", "reason": "TA again"})
+    refused = client.post(
+        f"{STUDENT}/adjust",
+        data={"csrf": csrf(page), "version": version(page), "check": CHECK, "points": "2", "reason": "TA again"},
+    )
     assert "Not saved: Ines made this adjustment; only an instructor may change it" in refused.text
     whole = client.post(f"/assignments/{SLUG}/regrade", data={"csrf": csrf(page), "status": "failed"})
     assert "Not started: only an instructor regrades a whole class" in whole.text
@@ -224,7 +261,9 @@ def test_every_page_and_api_call_without_a_session_or_token_is_refused(book: Gra
         assert client.get(path).status_code == 401
         assert client.get(path, headers={"Authorization": "Bearer not-the-token"}).status_code == 401
     assert client.get("/?token=not-the-token").status_code == 401
-    assert client.post(f"/api{STUDENT}/adjustments", json={"check": CHECK, "points": 2, "reason": "x"}).status_code == 401
+    assert (
+        client.post(f"/api{STUDENT}/adjustments", json={"check": CHECK, "points": 2, "reason": "x"}).status_code == 401
+    )
 
 
 def test_a_forged_post_is_refused(book: Graded) -> None:
@@ -232,7 +271,9 @@ def test_a_forged_post_is_refused(book: Graded) -> None:
     client, _state = logged_in(book)
     forged = client.post(f"{STUDENT}/adjust", data={"version": "0", "check": CHECK, "points": "2", "reason": "forged"})
     assert forged.status_code == 403 and "CSRF" in forged.text
-    wrong = client.post(f"{STUDENT}/adjust", data={"csrf": "guessed", "version": "0", "check": CHECK, "points": "2", "reason": "forged"})
+    wrong = client.post(
+        f"{STUDENT}/adjust", data={"csrf": "guessed", "version": "0", "check": CHECK, "points": "2", "reason": "forged"}
+    )
     assert wrong.status_code == 403
     as_json = client.post(f"/api{STUDENT}/adjustments", json={"check": CHECK, "points": 2, "reason": "forged"})
     assert as_json.status_code == 403
@@ -266,7 +307,7 @@ def test_serve_prints_a_login_address_whose_token_no_page_or_log_carries(book: G
     try:
         assert server.url.startswith("http://127.0.0.1:") and len(server.token) > 30
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-        with opener.open(server.url, timeout=30) as reply:        # follows the redirect without the token
+        with opener.open(server.url, timeout=30) as reply:  # follows the redirect without the token
             assert reply.status == 200 and "?token=" not in reply.url and reply.url == server.base + "/"
             course = reply.read().decode()
         with opener.open(server.base + f"/assignments/{SLUG}", timeout=30) as reply:
@@ -278,12 +319,14 @@ def test_serve_prints_a_login_address_whose_token_no_page_or_log_carries(book: G
     assert SLUG in course and "sigmoid_sign_error" in assignment and "Adjust" in student
     for text in (course, assignment, student, log):
         assert server.token not in text
-    assert "GET /assignments/" in log                               # the log is there, without the token
+    assert "GET /assignments/" in log  # the log is there, without the token
 
 
 def run_serve(*args: str, extra_code: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys\n{extra_code}\nfrom grader.cli.main import main\nsys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, "serve", *args], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-c", code, "serve", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
 
 
 def test_serve_refuses_in_words_what_it_cannot_serve(book: Graded, tmp_path: Path) -> None:
@@ -302,8 +345,14 @@ def test_serve_refuses_in_words_what_it_cannot_serve(book: Graded, tmp_path: Pat
 def test_hash_password_makes_a_hash_users_toml_takes() -> None:
     from grader.desk.auth import verify_password
 
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "serve", "--hash-password"], input="correct horse\n",
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "serve", "--hash-password"],
+        input="correct horse\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0
     made = proc.stdout.strip()
     assert made.startswith("scrypt$") and verify_password("correct horse", made) and not verify_password("wrong", made)
@@ -320,18 +369,25 @@ def test_a_gradebook_made_by_the_release_before_the_desk_is_upgraded_in_place_an
     (tmp_path / "out").mkdir()
     db = tmp_path / "out" / "gradebook.sqlite"
     shutil.copy(ROOT / "tests" / "fixtures" / "gradebooks" / "made-by-204690a-at-0001_baseline.sqlite", db)
-    query = ("SELECT s.student, s.sha256, v.status, v.score, v.result_json FROM submissions s "
-             "JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student")
+    query = (
+        "SELECT s.student, s.sha256, v.status, v.score, v.result_json FROM submissions s "
+        "JOIN verdicts v ON v.submission_id = s.id ORDER BY s.student"
+    )
     with sqlite3.connect(db) as conn:
         before = conn.execute(query).fetchall()
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001_baseline",)]
-    (tmp_path / "class").mkdir()            # the notebooks are not part of the fixture
+    (tmp_path / "class").mkdir()  # the notebooks are not part of the fixture
     client, state = make_client(Graded(tmp_path / "class", tmp_path / "out"))
     bearer = {"Authorization": f"Bearer {state.auth.token}"}
     listed = client.get(f"/api/assignments/{SLUG}/students", headers=bearer).json()["students"]
     assert [(s["student"], s["status"], s["final"]) for s in listed] == [
-        ("correct", "passed", 38.0), ("sigmoid_sign_error", "failed", 17.0), ("truncated", "unreadable", 0.0)]
-    saved = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "ok"})
+        ("correct", "passed", 38.0),
+        ("sigmoid_sign_error", "failed", 17.0),
+        ("truncated", "unreadable", 0.0),
+    ]
+    saved = client.post(
+        f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "ok"}
+    )
     assert saved.status_code == 201 and saved.json()["final"] == 19.0
     state.desk.close()
     with sqlite3.connect(db) as conn:
@@ -348,7 +404,7 @@ def test_behind_a_proxy_every_link_carries_the_root_path(book: Graded) -> None:
 
         port = int(server.base.rsplit(":", 1)[1].split("/")[0])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.request("GET", f"/?token={server.token}")             # as the proxy passes it on: /desk stripped
+        conn.request("GET", f"/?token={server.token}")  # as the proxy passes it on: /desk stripped
         reply = conn.getresponse()
         reply.read()
         assert reply.status == 303 and reply.getheader("location") == "/desk/"
@@ -376,7 +432,7 @@ def test_a_session_expires(book: Graded, monkeypatch: pytest.MonkeyPatch) -> Non
     assert client.get(f"/assignments/{SLUG}").status_code == 401
 
 
-@pytest.mark.slow   # a regrade through the batch engine (a real kernel, ~15 s)
+@pytest.mark.slow  # a regrade through the batch engine (a real kernel, ~15 s)
 def test_a_regrade_through_the_api_keeps_the_adjustment_and_records_who(book: Graded) -> None:
     import time
 
@@ -392,10 +448,13 @@ def test_a_regrade_through_the_api_keeps_the_adjustment_and_records_who(book: Gr
         job = client.get(f"/api/jobs/{job['id']}", headers=bearer).json()
     assert job["state"] == "done" and job["done"] == 1, job
     after = client.get(f"/api{STUDENT}", headers=bearer).json()
-    assert after["graded_at"] > before["graded_at"]                     # a new verdict ...
-    assert after["final"] == before["final"] == 19.0 and after["adjustments"] == before["adjustments"]   # ... same grade
-    assert [(h["by"], h["action"]) for h in after["history"]][:2] == [("instructor", "regrade"), ("instructor", "adjust")]
-    assert float(read_csv(book.out / "grades.csv")["sigmoid_sign_error"]["adjusted"]) == 19.0   # the batch's own files
+    assert after["graded_at"] > before["graded_at"]  # a new verdict ...
+    assert after["final"] == before["final"] == 19.0 and after["adjustments"] == before["adjustments"]  # ... same grade
+    assert [(h["by"], h["action"]) for h in after["history"]][:2] == [
+        ("instructor", "regrade"),
+        ("instructor", "adjust"),
+    ]
+    assert float(read_csv(book.out / "grades.csv")["sigmoid_sign_error"]["adjusted"]) == 19.0  # the batch's own files
 
 
 def test_an_adjustment_and_a_late_penalty_make_one_final_grade_everywhere(book: Graded) -> None:
@@ -408,19 +467,31 @@ def test_an_adjustment_and_a_late_penalty_make_one_final_grade_everywhere(book: 
     from grader.policy.deadline import Deadline
 
     gradebook = Gradebook(f"sqlite:///{book.out / 'gradebook.sqlite'}")
-    (_student, sha), stored = next((k, v) for k, v in gradebook.verdicts_of(SLUG).items() if k[0] == "sigmoid_sign_error")
+    (_student, sha), stored = next(
+        (k, v) for k, v in gradebook.verdicts_of(SLUG).items() if k[0] == "sigmoid_sign_error"
+    )
     late = replace(stored.result, submitted_at="2026-12-05T12:00:00+00:00", submitted_from="--submitted-at")
-    gradebook.record(assignment=SLUG, student="sigmoid_sign_error", sha256=sha, source=stored.source,
-                     status="failed", result=late, replace=True)
+    gradebook.record(
+        assignment=SLUG,
+        student="sigmoid_sign_error",
+        sha256=sha,
+        source=stored.source,
+        status="failed",
+        result=late,
+        replace=True,
+    )
     gradebook.close()
     client, state = make_client(book)
     assignment = state.desk.assignment(SLUG)
-    state.desk.configs[SLUG] = replace(assignment, deadline=Deadline(due=datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc),
-                                                                     penalty_per_day=10))
+    state.desk.configs[SLUG] = replace(
+        assignment, deadline=Deadline(due=datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc), penalty_per_day=10)
+    )
     bearer = {"Authorization": f"Bearer {state.auth.token}"}
-    reply = client.post(f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "accepted"})
+    reply = client.post(
+        f"/api{STUDENT}/adjustments", headers=bearer, json={"check": CHECK, "points": 2, "reason": "accepted"}
+    )
     assert reply.status_code == 201
-    assert reply.json()["score"] == 17.0 and reply.json()["final"] == 17.1          # (17 + 2) - 10%
+    assert reply.json()["score"] == 17.0 and reply.json()["final"] == 17.1  # (17 + 2) - 10%
     state.desk.settle()
     row = read_csv(book.out / "grades.csv")["sigmoid_sign_error"]
     assert (row["total"], row["adjusted"], row["penalty"], row["final"]) == ("17.0", "19.0", "10%", "17.1")

@@ -3,6 +3,7 @@ address, adjust a check with a reason and see the grade change on the assignment
 grades.csv and in the student's feedback; regrade the student and keep the adjustment; the table
 follows a batch writing the gradebook; a hostile class shown as text with no script run; a forged
 POST and an unauthenticated page refused. Screenshots go to docs/images/ (docs/desk.md shows them)."""
+
 from __future__ import annotations
 
 import csv
@@ -19,18 +20,28 @@ pytest.importorskip("starlette", reason="the desk's extra is not installed (pip 
 try:
     import playwright.sync_api as playwright
 except ImportError:
-    if os.environ.get("GRADER_REQUIRE_BROWSER_TESTS"):      # CI (.ci/run) installs it
+    if os.environ.get("GRADER_REQUIRE_BROWSER_TESTS"):  # CI (.ci/run) installs it
         raise
     pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
-from desk_fixtures import (HOSTILE_NAME, ROOT, SLUG, Graded, copy_graded, session_class,  # noqa: E402
-                           session_hostile_class, start_server)
+from desk_fixtures import (
+    HOSTILE_NAME,
+    ROOT,
+    SLUG,
+    Graded,
+    copy_graded,
+    session_class,  # noqa: E402
+    session_hostile_class,
+    start_server,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 IMAGES = ROOT / "docs" / "images"
 CHECK = "test_activation_known_values"
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="needs chromium on PATH (apt-get install chromium; .ci/run does)")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="needs chromium on PATH (apt-get install chromium; .ci/run does)"),
+]
 
 
 @pytest.fixture(scope="session")
@@ -60,14 +71,16 @@ def wait_for(predicate, seconds: float = 30.0) -> bool:  # noqa: ANN001
     return False
 
 
-@pytest.mark.slow   # a real server, a browser, and a regrade through the batch engine (~30 s)
-def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(graded: Graded, browser, tmp_path: Path) -> None:  # noqa: ANN001
+@pytest.mark.slow  # a real server, a browser, and a regrade through the batch engine (~30 s)
+def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(
+    graded: Graded, browser, tmp_path: Path
+) -> None:  # noqa: ANN001
     book = copy_graded(graded, tmp_path)
     server = start_server(book)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server.url)
-        assert page.url == server.base + "/"                       # logged in; the token is gone from the address
+        assert page.url == server.base + "/"  # logged in; the token is gone from the address
         page.click(f"text={SLUG}")
         page.click("a:text-is('sigmoid_sign_error')")
         assert page.inner_text("#final").startswith("17 / 38")
@@ -89,7 +102,9 @@ def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(graded: 
         page.screenshot(path=str(IMAGES / "desk-assignment.png"), full_page=False)
         assert wait_for(lambda: grades(book.out)["sigmoid_sign_error"]["adjusted"] == "20.0")
         assert grades(book.out)["sigmoid_sign_error"]["total"] == "17.0"
-        assert "Your sigmoid agrees with torch.sigmoid" in (book.out / "feedback" / "sigmoid_sign_error.html").read_text()
+        assert (
+            "Your sigmoid agrees with torch.sigmoid" in (book.out / "feedback" / "sigmoid_sign_error.html").read_text()
+        )
         # regrade the student through the batch engine: the adjustment stays
         page.click("a:text-is('sigmoid_sign_error')")
         page.click("#regrade")
@@ -118,16 +133,22 @@ def test_the_assignment_page_follows_a_batch_writing_the_gradebook(graded: Grade
         assert page.locator("#students tr[data-student='late_comer']").count() == 0
         gradebook = Gradebook(f"sqlite:///{book.out / 'gradebook.sqlite'}")
         stored = next(v for (student, _sha), v in gradebook.verdicts_of(SLUG).items() if student == "forgot_bias")
-        gradebook.record(assignment=SLUG, student="late_comer", sha256="f" * 64, source="late_comer.ipynb",
-                         status="failed", result=stored.result)
+        gradebook.record(
+            assignment=SLUG,
+            student="late_comer",
+            sha256="f" * 64,
+            source="late_comer.ipynb",
+            status="failed",
+            result=stored.result,
+        )
         gradebook.close()
-        page.wait_for_selector("#students tr[data-student='late_comer']", timeout=2000)   # within 2 s, no reload
+        page.wait_for_selector("#students tr[data-student='late_comer']", timeout=2000)  # within 2 s, no reload
         assert page.inner_text("#n-students") == "5"
     finally:
         server.stop()
 
 
-@pytest.mark.slow   # grades a hostile class (~20 s)
+@pytest.mark.slow  # grades a hostile class (~20 s)
 def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
     book = session_hostile_class(tmp_path_factory)
     server = start_server(book)
@@ -138,15 +159,15 @@ def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_f
         page.goto(server.url)
         page.goto(f"{server.base}/assignments/{SLUG}")
         page.wait_for_selector("#students tbody tr")
-        assert HOSTILE_NAME in page.inner_text("#students")          # the file name, as text
+        assert HOSTILE_NAME in page.inner_text("#students")  # the file name, as text
         page.goto(f"{server.base}/assignments/{SLUG}/students/{quote(HOSTILE_NAME, safe='')}")
         notebook = page.inner_text("#notebook")
-        assert "<script>window.__pwned=1;alert(1)</script>" in notebook            # markdown, as text
+        assert "<script>window.__pwned=1;alert(1)</script>" in notebook  # markdown, as text
         assert "[text/html]" in notebook or "<script>window.__pwned=1" in notebook
-        assert "<script>window.__pwned=8</script>" in notebook                     # printed output
-        assert "ValueError: <script>window.__pwned=3</script>" in page.inner_text("#cell-issues")   # the exception
+        assert "<script>window.__pwned=8</script>" in notebook  # printed output
+        assert "ValueError: <script>window.__pwned=3</script>" in page.inner_text("#cell-issues")  # the exception
         feedback = page.frame_locator("#feedback").locator("body").inner_text()
-        assert "<script>window.__pwned=3</script>" in feedback                     # ... as the student reads it
+        assert "<script>window.__pwned=3</script>" in feedback  # ... as the student reads it
         assert page.locator("#notebook script, #notebook svg, #notebook img[onerror]").count() == 0
         page.frame_locator("#feedback").locator("body").wait_for()
         page.screenshot(path=str(IMAGES / "desk-hostile.png"), full_page=False)
@@ -156,7 +177,7 @@ def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_f
             try:
                 assert frame.evaluate("typeof window.__pwned") == "undefined"
             except playwright.Error:
-                pass              # the sandboxed frame runs no script at all, ours included
+                pass  # the sandboxed frame runs no script at all, ours included
     finally:
         server.stop()
 
@@ -169,13 +190,20 @@ def test_a_forged_post_and_an_unauthenticated_page_are_refused(graded: Graded, b
         page = context.new_page()
         refused = page.goto(f"{server.base}/assignments/{SLUG}")
         assert refused is not None and refused.status == 401 and "Log in first" in page.inner_text("body")
-        page.goto(server.url)                                            # the grader logs in ...
-        evil = server.base.rsplit(":", 1)[0] + ":9/evil.html"           # ... and visits another site
+        page.goto(server.url)  # the grader logs in ...
+        evil = server.base.rsplit(":", 1)[0] + ":9/evil.html"  # ... and visits another site
         target = f"{server.base}/assignments/{SLUG}/students/sigmoid_sign_error/adjust"
-        page.route(evil, lambda route: route.fulfill(content_type="text/html", body=(
-            f'<form id="f" method="post" action="{target}"><input name="check" value="{CHECK}">'
-            '<input name="points" value="3"><input name="reason" value="forged"><input name="version" value="0"></form>'
-            '<script>document.getElementById("f").submit()</script>')))
+        page.route(
+            evil,
+            lambda route: route.fulfill(
+                content_type="text/html",
+                body=(
+                    f'<form id="f" method="post" action="{target}"><input name="check" value="{CHECK}">'
+                    '<input name="points" value="3"><input name="reason" value="forged"><input name="version" value="0"></form>'
+                    '<script>document.getElementById("f").submit()</script>'
+                ),
+            ),
+        )
         page.goto(evil)
         page.wait_for_url(target)
         assert "Refused" in page.inner_text("h1") and "CSRF" in page.inner_text("#error")

@@ -2,6 +2,7 @@
 the page over grader.policy.grading, the manual points in the desk's student JSON, grades.csv and
 results.json, a stale save refused with who and when, a rubric item's points changed and every
 grade following, and a student's hostile answer shown as text."""
+
 from __future__ import annotations
 
 import csv
@@ -68,12 +69,18 @@ def test_grading_by_rubric_through_the_api_counts_in_every_total(book: Graded) -
     assert [i["id"] for i in waiting["rubric"]] == ["same-memory", "in-place", "wrong-claim"]
     assert waiting["answers"][1]["text"] == "Both work, `view` is just shorter to type."
 
-    saved = client.post(f"/api{QUESTION}/students/ada/grade", headers=headers,
-                        json={"items": ["same-memory", "in-place"], "comment": "Both halves, well put.", "version": 0})
+    saved = client.post(
+        f"/api{QUESTION}/students/ada/grade",
+        headers=headers,
+        json={"items": ["same-memory", "in-place"], "comment": "Both halves, well put.", "version": 0},
+    )
     assert saved.status_code == 201, saved.text
     assert (saved.json()["points"], saved.json()["version"], saved.json()["graded_by"]) == (2.0, 1, "instructor")
-    saved = client.post(f"/api{QUESTION}/students/bob/grade", headers=headers,
-                        json={"items": ["same-memory"], "extra": 0.5, "comment": "Say what resize_ does.", "version": 0})
+    saved = client.post(
+        f"/api{QUESTION}/students/bob/grade",
+        headers=headers,
+        json={"items": ["same-memory"], "extra": 0.5, "comment": "Say what resize_ does.", "version": 0},
+    )
     assert saved.json()["points"] == 1.5
 
     stale = client.post(f"/api{QUESTION}/students/bob/grade", headers=headers, json={"items": [], "version": 0})
@@ -83,10 +90,15 @@ def test_grading_by_rubric_through_the_api_counts_in_every_total(book: Graded) -
 
     left = client.get(f"/api{QUESTION}?only=not-graded", headers=headers).json()
     assert [a["student"] for a in left["answers"]] == ["cy", "dee"] and left["waiting"] == 2
-    assert {c["text"]: c["uses"] for c in left["comments"]} == {"Both halves, well put.": 1, "Say what resize_ does.": 1}
+    assert {c["text"]: c["uses"] for c in left["comments"]} == {
+        "Both halves, well put.": 1,
+        "Say what resize_ does.": 1,
+    }
     assert state.desk.settle()
     after = finals(client, headers, book.out)
-    assert after["ada"] == tuple(x + 2.0 for x in before["ada"]) and after["bob"] == tuple(x + 1.5 for x in before["bob"])
+    assert after["ada"] == tuple(x + 2.0 for x in before["ada"]) and after["bob"] == tuple(
+        x + 1.5 for x in before["bob"]
+    )
     assert after["cy"] == before["cy"] and all(a == b == c for a, b, c in after.values()), after
     assert csv_rows(book.out)["ada"]["why_view"] == "2.0" and csv_rows(book.out)["cy"]["why_view"] == ""
     tests = json.loads((book.out / "results" / "bob.json").read_text())["tests"]
@@ -96,22 +108,30 @@ def test_grading_by_rubric_through_the_api_counts_in_every_total(book: Graded) -
 def test_a_rubric_items_points_changed_every_grade_follows_and_a_ta_may_not(book: Graded, tmp_path: Path) -> None:
     client, state, headers = client_of(book)
     for student, items in (("ada", ["same-memory", "in-place"]), ("bob", ["same-memory"]), ("cy", ["in-place"])):
-        assert client.post(f"/api{QUESTION}/students/{student}/grade", headers=headers,
-                           json={"items": items, "version": 0}).status_code == 201
+        assert (
+            client.post(
+                f"/api{QUESTION}/students/{student}/grade", headers=headers, json={"items": items, "version": 0}
+            ).status_code
+            == 201
+        )
     assert state.desk.settle()
     before = finals(client, headers, book.out)
     changed = client.post(f"/api{QUESTION}/rubric", headers=headers, json={"item": "same-memory", "points": 0.5})
     assert changed.json() == {"item": "same-memory", "points": 0.5, "grades_changed": 2}
     assert state.desk.settle()
     after = finals(client, headers, book.out)
-    assert after["ada"] == tuple(x - 0.5 for x in before["ada"]) and after["bob"] == tuple(x - 0.5 for x in before["bob"])
+    assert after["ada"] == tuple(x - 0.5 for x in before["ada"]) and after["bob"] == tuple(
+        x - 0.5 for x in before["bob"]
+    )
     assert after["cy"] == before["cy"] and all(a == b == c for a, b, c in after.values()), after
 
     users = tmp_path / "users.toml"
     from grader.desk.auth import hash_password
 
-    users.write_text(f'[[user]]\nname = "lee"\nrole = "instructor"\npassword = "{hash_password("pw-lee-123")}"\n'
-                     f'[[user]]\nname = "sam"\nrole = "ta"\npassword = "{hash_password("pw-sam-123")}"\n')
+    users.write_text(
+        f'[[user]]\nname = "lee"\nrole = "instructor"\npassword = "{hash_password("pw-lee-123")}"\n'
+        f'[[user]]\nname = "sam"\nrole = "ta"\npassword = "{hash_password("pw-sam-123")}"\n'
+    )
     from starlette.testclient import TestClient
 
     from grader.desk.app import ServeConfig, build_app, make_state
@@ -123,8 +143,11 @@ def test_a_rubric_items_points_changed_every_grade_follows_and_a_ta_may_not(book
     ta.post("/login", data={"csrf": token, "name": "sam", "password": "pw-sam-123"})
     page = ta.get(QUESTION + "/students/ada").text
     assert "Change a rubric item" not in page
-    refused = ta.post(f"/api{QUESTION}/rubric", json={"item": "in-place", "points": 2},
-                      headers={"X-CSRF-Token": re.search(r'name="csrf" value="([^"]+)"', page).group(1)})
+    refused = ta.post(
+        f"/api{QUESTION}/rubric",
+        json={"item": "in-place", "points": 2},
+        headers={"X-CSRF-Token": re.search(r'name="csrf" value="([^"]+)"', page).group(1)},
+    )
     assert refused.status_code == 403 and "only an instructor" in refused.json()["error"]
 
 
@@ -138,13 +161,19 @@ def test_the_page_grades_shows_a_stale_save_in_words_and_a_hostile_answer_as_tex
     assert "<script>window.__pwned" not in page and "&lt;script&gt;window.__pwned=9&lt;/script&gt;" in page
     assert "<img src=x" not in page and "<script" not in page.split("</head>")[1]
 
-    plot = client.get(f"/assignments/{FP_SLUG}/questions/why_mm/students/dee").text     # a code cell's image
+    plot = client.get(f"/assignments/{FP_SLUG}/questions/why_mm/students/dee").text  # a code cell's image
     assert f'src="data:image/png;base64,{TINY_PNG}"' in plot and "<script>window.__pwned=11" not in plot
 
-    page = client.get(QUESTION + "?only=not-graded").text       # the first answer not graded yet: ada's
+    page = client.get(QUESTION + "?only=not-graded").text  # the first answer not graded yet: ada's
     assert "<b>4</b> of 4 not graded yet" in page and "ada" in page
-    form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1), "version": "0", "only": "not-graded",
-            "item": ["same-memory", "in-place"], "comment": "Both halves.", "next": "1"}
+    form = {
+        "csrf": re.search(r'name="csrf" value="([^"]+)"', page).group(1),
+        "version": "0",
+        "only": "not-graded",
+        "item": ["same-memory", "in-place"],
+        "comment": "Both halves.",
+        "next": "1",
+    }
     reply = client.post(QUESTION + "/students/ada/grade", data=form, follow_redirects=False)
     assert reply.headers["location"] == QUESTION + "/students/bob?only=not-graded"
     page = client.get(reply.headers["location"]).text

@@ -4,6 +4,7 @@ with one more student: a copy of an independent notebook handed in under a file 
 script, with script in a comment of its code. Through the API (the pairs, the trio, the answers
 too short to compare) and in a real browser (the pair and the trio side by side, highlighted,
 escaped, no script run; the screenshot docs/desk.md shows)."""
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,26 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     classdir = base / "class"
     shutil.copytree(CLASS, classdir)
     (classdir / f"{HOSTILE_NAME}.ipynb").write_text(json.dumps(hostile_copy(CLASS / "independent_einsum.ipynb")))
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(ASSIGNMENT),
-                           "--out", str(base / "out"), "--workers", "2", "--no-sandbox"],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(classdir),
+            "--assignment",
+            str(ASSIGNMENT),
+            "--out",
+            str(base / "out"),
+            "--workers",
+            "2",
+            "--no-sandbox",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return Graded(classdir, base / "out")
 
@@ -64,7 +82,7 @@ def client_of(book: Graded):  # noqa: ANN201 - (TestClient, State)
     return TestClient(build_app(state, log=False)), state
 
 
-@pytest.mark.slow   # the class's batch above
+@pytest.mark.slow  # the class's batch above
 def test_the_similarity_api_ranks_the_pair_and_the_trio_and_lists_the_short_answers(graded: Graded) -> None:
     client, state = client_of(graded)
     assert client.get(f"/api/assignments/{SLUG}/similarity").status_code == 401
@@ -73,24 +91,35 @@ def test_the_similarity_api_ranks_the_pair_and_the_trio_and_lists_the_short_answ
     body = reply.json()
     assert body["compared"] == 18 and body["threshold"] == 0.5
     whole = [p for p in body["pairs"] if p["exercise"] is None]
-    assert {(p["a"], p["b"]) for p in whole} == {PAIR, TRIO[:2], (TRIO[0], TRIO[2]), TRIO[1:],
-                                                 (HOSTILE_NAME, "independent_einsum")}
+    assert {(p["a"], p["b"]) for p in whole} == {
+        PAIR,
+        TRIO[:2],
+        (TRIO[0], TRIO[2]),
+        TRIO[1:],
+        (HOSTILE_NAME, "independent_einsum"),
+    }
     tops = [max(p["a_share"], p["b_share"]) for p in whole]
-    assert tops == sorted(tops, reverse=True)                                # ranked
+    assert tops == sorted(tops, reverse=True)  # ranked
     pair = next(p for p in whole if (p["a"], p["b"]) == PAIR)
     assert pair["a_tokens"] > 40 and pair["b_tokens"] > 40
-    assert pair["words"] == (f"69% of {PAIR[0]}'s own code (238 tokens) matches {PAIR[1]}'s; "
-                             f"75% of {PAIR[1]}'s (237 tokens) matches {PAIR[0]}'s")
+    assert pair["words"] == (
+        f"69% of {PAIR[0]}'s own code (238 tokens) matches {PAIR[1]}'s; "
+        f"75% of {PAIR[1]}'s (237 tokens) matches {PAIR[0]}'s"
+    )
     trio = next(p for p in whole if (p["a"], p["b"]) == TRIO[:2])
     assert trio["words"].startswith("these two share 100% of their own code")
     assert sorted(body["clusters"]) == [list(TRIO)]
     assert len(body["too_short"]["neuron_sum"]) >= 9
     assert not any(p["a"].startswith("independent_") and p["b"].startswith("independent_") for p in body["pairs"])
-    assert client.get("/api/assignments/nope/similarity",
-                      headers={"Authorization": f"Bearer {state.auth.token}"}).status_code == 404
+    assert (
+        client.get(
+            "/api/assignments/nope/similarity", headers={"Authorization": f"Bearer {state.auth.token}"}
+        ).status_code
+        == 404
+    )
 
 
-@pytest.mark.slow   # the class's batch above
+@pytest.mark.slow  # the class's batch above
 def test_the_similarity_page_is_linked_escapes_what_students_wrote_and_runs_no_inline_script(graded: Graded) -> None:
     client, state = client_of(graded)
     assert client.get(f"/?token={state.auth.token}").status_code == 200
@@ -101,13 +130,13 @@ def test_the_similarity_page_is_linked_escapes_what_students_wrote_and_runs_no_i
     page = reply.text
     assert "these two share 100% of their own code" in page and "75% of" in page
     assert f"{', '.join(TRIO)} share code with one another" in page
-    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page          # the comment, as text
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page  # the comment, as text
     assert "<script>window.__pwned" not in page and HOSTILE_NAME not in page
-    assert "&lt;img src=x onerror=" in page                                 # the file name, as text
+    assert "&lt;img src=x onerror=" in page  # the file name, as text
     assert "<mark>" in page
 
 
-@pytest.mark.slow       # the class's batch above, a real server and a browser
+@pytest.mark.slow  # the class's batch above, a real server and a browser
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="needs chromium on PATH (apt-get install chromium)")
 def test_the_similarity_page_in_a_real_browser_shows_the_pair_and_the_trio_side_by_side(graded: Graded) -> None:

@@ -1,4 +1,5 @@
 """The desk's notebook view reads the cells of any notebook form it may be given, as text."""
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ tests/submissions/digits/ (notebook + model.pt, made by make_digits.py) is grade
 `grader check` grades a notebook with the files of its folder, and gets the verdict and the words
 a careful reader would give. Regenerate the samples with `python tests/submissions/make_digits.py`.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -75,9 +76,9 @@ def full(**others: str) -> dict[str, str]:
 EXPECTED = {
     "master_full_marks": (full(), 17.0),
     "stub_zero": (dict.fromkeys(EXERCISES, "zero"), 0.0),
-    "right": (full(), 17.0),                                                   # its own Dataset and nn.Sequential
-    "wrong_output_size": (full(network="partial", trained="partial"), 9.0),    # loads, but 16 scores, not 10
-    "never_trained": (full(trained="partial"), 11.0),                          # loads, but guesses
+    "right": (full(), 17.0),  # its own Dataset and nn.Sequential
+    "wrong_output_size": (full(network="partial", trained="partial"), 9.0),  # loads, but 16 scores, not 10
+    "never_trained": (full(trained="partial"), 11.0),  # loads, but guesses
     "checkpoint_missing": (full(trained="zero"), 10.0),
     "checkpoint_mismatch": (full(trained="zero"), 10.0),
 }
@@ -109,53 +110,70 @@ def test_the_master_earns_full_marks_without_running_its_training(graded: Grader
 def test_the_stub_scores_zero_and_says_replace_the_stub(graded: Grader) -> None:
     result = graded("stub_zero")
     messages = failed(result)
-    assert "Replace the `raise NotImplementedError()` stub with your answer." in messages[
-        "test_the_first_example_is_its_image_flattened_and_scaled"]
-    assert "`model` is not defined because cell 10, which assigns it, raised NotImplementedError" in messages[
-        "test_accuracy_on_held_out_digits"]
+    assert (
+        "Replace the `raise NotImplementedError()` stub with your answer."
+        in messages["test_the_first_example_is_its_image_flattened_and_scaled"]
+    )
+    assert (
+        "`model` is not defined because cell 10, which assigns it, raised NotImplementedError"
+        in messages["test_accuracy_on_held_out_digits"]
+    )
     assert ("skipped", SKIPPED) in [(c.kind, c.message) for c in result.cells]
 
 
 def test_the_wrong_output_size_is_named(graded: Grader) -> None:
     messages = failed(graded("wrong_output_size"))
-    assert messages["test_scores_for_a_batch"] == "model(x) for a batch of 5 images has shape (5, 16), expected (5, 10)."
+    assert (
+        messages["test_scores_for_a_batch"] == "model(x) for a batch of 5 images has shape (5, 16), expected (5, 10)."
+    )
     assert messages["test_accuracy_on_the_training_digits"] == (
         "Your model's output for 500 inputs has shape (500, 16); expected (500, 10): one score per class for each "
-        "input, 10 classes. The last layer gives 16 outputs: make it give 10 (out_features=10).")
+        "input, 10 classes. The last layer gives 16 outputs: make it give 10 (out_features=10)."
+    )
 
 
 def test_a_model_that_was_never_trained_is_named(graded: Grader) -> None:
     result = graded("never_trained")
     message = failed(result)["test_accuracy_on_the_training_digits"]
-    assert message.startswith("Your model reaches ") and "on the training digits; 90% is needed for full marks (70% for " \
-                                                         "part of them)." in message
-    assert "That is about what guessing scores (10% with 10 classes): is your trained model loaded from its checkpoint" \
-           in message
+    assert (
+        message.startswith("Your model reaches ")
+        and "on the training digits; 90% is needed for full marks (70% for part of them)." in message
+    )
+    assert (
+        "That is about what guessing scores (10% with 10 classes): is your trained model loaded from its checkpoint"
+        in message
+    )
     hidden = next(c for c in result.checks if c.hidden)
-    assert hidden.public_view().message == ("Hidden check failed. It looks like an untrained model. Hidden checks reveal "
-                                            "nothing else: not their inputs, not their values.")
+    assert hidden.public_view().message == (
+        "Hidden check failed. It looks like an untrained model. Hidden checks reveal "
+        "nothing else: not their inputs, not their values."
+    )
 
 
 def test_a_missing_checkpoint_is_named(graded: Grader) -> None:
     result = graded("checkpoint_missing")
     assert result.files == []
     assert failed(result)["test_the_checkpoint_is_loaded"] == (
-        "model.pt was not submitted with your notebook: cell 14 (under \"Loading the trained model\") could not load "
+        'model.pt was not submitted with your notebook: cell 14 (under "Loading the trained model") could not load '
         "the trained weights (FileNotFoundError). Run the training cell, then submit model.pt beside the notebook (in "
-        "its folder, or both in one zip).")
+        "its folder, or both in one zip)."
+    )
 
 
 def test_a_checkpoint_of_another_network_is_named(graded: Grader) -> None:
     assert failed(graded("checkpoint_mismatch"))["test_the_checkpoint_is_loaded"] == (
         "model.pt does not fit your DigitNet: size mismatch for hidden.weight: copying a param with shape "
         "torch.Size([32, 64]) from checkpoint, the shape in current model is torch.Size([64, 64]). It was saved from a "
-        "network of another shape: run the training cell again with this DigitNet and submit the new model.pt.")
+        "network of another shape: run the training cell again with this DigitNet and submit the new model.pt."
+    )
 
 
 def test_the_held_out_split_stays_in_the_master_folder() -> None:
     assert (MASTER_DIR / "data" / "digits-test.pt").is_file()
     assert not (ASSIGNMENT / "data" / "digits-test.pt").exists()
-    assert (ASSIGNMENT / "data" / "digits-train.pt").read_bytes() == (MASTER_DIR / "data" / "digits-train.pt").read_bytes()
+    assert (ASSIGNMENT / "data" / "digits-train.pt").read_bytes() == (
+        MASTER_DIR / "data" / "digits-train.pt"
+    ).read_bytes()
 
 
 def test_the_data_is_made_by_its_seeded_script() -> None:
@@ -164,7 +182,9 @@ def test_the_data_is_made_by_its_seeded_script() -> None:
         path = MASTER_DIR / "data" / name
         committed = torch.load(path, weights_only=True)
         made = script.make_split(per_digit, seed)
-        assert all(torch.equal(committed[k], made[k]) for k in ("images", "labels")), f"run make_data.py: {name} is stale"
+        assert all(torch.equal(committed[k], made[k]) for k in ("images", "labels")), (
+            f"run make_data.py: {name} is stale"
+        )
         assert committed["images"].shape == (10 * per_digit, 8, 8) and committed["images"].dtype == torch.uint8
         assert torch.bincount(committed["labels"]).tolist() == [per_digit] * 10
         assert path.stat().st_size < 100_000
@@ -181,20 +201,32 @@ def test_samples_are_generated_by_the_script() -> None:
             made = torch.load(io.BytesIO(checkpoint), weights_only=True)
             assert committed.keys() == made.keys(), name
             # one thread, one seed: the same weights here; another CPU may differ in the last bits
-            assert all(torch.allclose(committed[k], made[k], atol=1e-5) for k in committed), f"{name}: model.pt is stale"
+            assert all(torch.allclose(committed[k], made[k], atol=1e-5) for k in committed), (
+                f"{name}: model.pt is stale"
+            )
 
 
 def test_assignment_folder_is_generated_from_the_master(tmp_path: Path) -> None:
     written = assign(MASTER_DIR, tmp_path)
-    committed = sorted(str(p.relative_to(ROOT / "assignments")) for p in ASSIGNMENT.rglob("*")
-                       if p.is_file() and "__pycache__" not in p.parts)
+    committed = sorted(
+        str(p.relative_to(ROOT / "assignments"))
+        for p in ASSIGNMENT.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
     assert committed == sorted(str(p.relative_to(tmp_path)) for p in written)
     assert sorted(str(p.relative_to(tmp_path / SLUG)) for p in written) == [
-        "assignment.toml", "checks/test_dataset.py", "checks/test_loader.py", "checks/test_network.py",
-        "checks/test_trained.py", "data/digits-train.pt", f"{SLUG}.ipynb"]          # no hidden check, no test split
+        "assignment.toml",
+        "checks/test_dataset.py",
+        "checks/test_loader.py",
+        "checks/test_network.py",
+        "checks/test_trained.py",
+        "data/digits-train.pt",
+        f"{SLUG}.ipynb",
+    ]  # no hidden check, no test split
     for path in written:
         assert (ROOT / "assignments" / path.relative_to(tmp_path)).read_bytes() == path.read_bytes(), (
-            f"run `grader assign solutions/{SLUG}`: {path.relative_to(tmp_path)} is stale")
+            f"run `grader assign solutions/{SLUG}`: {path.relative_to(tmp_path)} is stale"
+        )
     text = (ASSIGNMENT / f"{SLUG}.ipynb").read_text(encoding="utf-8")
-    assert "BEGIN SOLUTION" not in text and "nn.Linear(64, 32)" in text      # the exercise's words keep the sizes
+    assert "BEGIN SOLUTION" not in text and "nn.Linear(64, 32)" in text  # the exercise's words keep the sizes
     assert text.count("raise NotImplementedError()") == 6 and '"skip-execution"' in text

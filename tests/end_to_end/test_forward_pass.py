@@ -5,6 +5,7 @@ student never saw. Each sample in tests/submissions/forward-pass/ (made by make_
 is graded for real and gets the verdict a careful reader would give, with the words that name
 its problem. Regenerate the samples with `python tests/submissions/make_forward_pass.py`.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -78,33 +79,35 @@ EXPECTED = {
     "master": full(),
     "master_full_marks.ipynb": full(),
     "stub_zero.ipynb": dict.fromkeys(EXERCISES, "zero"),
-    "ends_with_assignment.ipynb": full(),          # the answer is the name the cell assigned last
-    "ends_with_print.ipynb": full(),               # ... or what its last print(...) shows
-    "ends_with_bare_expression.ipynb": full(),     # ... or its last expression, with no name at all
-    "function_defined_and_called.ipynb": full(),   # a def and a call: rerun makes the def anew, on new data
-    "reuses_y_for_every_exercise.ipynb": full(),   # y of Exercise 1 is read as that cell left it
-    "heading_comment_deleted.ipynb": full(),       # found under the markdown heading, not by the comment
-    "scratch_cells_inserted.ipynb": full(),        # cells that only look at shapes are passed over
-    "python2_kernelspec.ipynb": full(),            # Python 3 code, a stale kernel name
-    "run_out_of_order.ipynb": full(),              # graded as run top to bottom, stale outputs ignored
-    "edited_data_rand_like.ipynb": full(),         # right formulas over other data: right answers
-    "at_operator_and_transpose.ipynb": full(),     # `@`, `.T` and `.sum()` are as good as mm, view, sum
-    "hardcoded_answer.ipynb": dict.fromkeys(EXERCISES, "partial"),   # right on the page, wrong on any other data
+    "ends_with_assignment.ipynb": full(),  # the answer is the name the cell assigned last
+    "ends_with_print.ipynb": full(),  # ... or what its last print(...) shows
+    "ends_with_bare_expression.ipynb": full(),  # ... or its last expression, with no name at all
+    "function_defined_and_called.ipynb": full(),  # a def and a call: rerun makes the def anew, on new data
+    "reuses_y_for_every_exercise.ipynb": full(),  # y of Exercise 1 is read as that cell left it
+    "heading_comment_deleted.ipynb": full(),  # found under the markdown heading, not by the comment
+    "scratch_cells_inserted.ipynb": full(),  # cells that only look at shapes are passed over
+    "python2_kernelspec.ipynb": full(),  # Python 3 code, a stale kernel name
+    "run_out_of_order.ipynb": full(),  # graded as run top to bottom, stale outputs ignored
+    "edited_data_rand_like.ipynb": full(),  # right formulas over other data: right answers
+    "at_operator_and_transpose.ipynb": full(),  # `@`, `.T` and `.sum()` are as good as mm, view, sum
+    "hardcoded_answer.ipynb": dict.fromkeys(EXERCISES, "partial"),  # right on the page, wrong on any other data
     "forgot_bias.ipynb": full(neuron_sum="zero", neuron_mm="partial"),  # Exercise 2 keeps its matrix-product shape
     "forgot_activation.ipynb": full(neuron_sum="partial", two_layer="partial"),
-    "sum_instead_of_mm.ipynb": full(neuron_mm="partial"),   # the right number, not the matrix product asked for
+    "sum_instead_of_mm.ipynb": full(neuron_mm="partial"),  # the right number, not the matrix product asked for
     "elementwise_instead_of_mm.ipynb": full(neuron_mm="partial"),
-    "mm_without_reshape.ipynb": full(neuron_mm="zero"),     # the cell raises: no answer at all
-    "weights_reshaped_in_an_earlier_cell.ipynb": full(neuron_mm="partial"),  # works only with the notebook's own weights
+    "mm_without_reshape.ipynb": full(neuron_mm="zero"),  # the cell raises: no answer at all
+    "weights_reshaped_in_an_earlier_cell.ipynb": full(
+        neuron_mm="partial"
+    ),  # works only with the notebook's own weights
     "hidden_layer_without_activation.ipynb": full(two_layer="partial"),
-    "two_layer_in_two_cells.ipynb": full(),         # the hidden layer in one cell, the output in the next
+    "two_layer_in_two_cells.ipynb": full(),  # the hidden layer in one cell, the output in the next
     # answers as students leave them: read as a person reads them (issue 31)
-    "displays_a_tuple_with_the_shape.ipynb": full(two_layer="partial"),   # `output, output.shape`: the tensor
-    "prints_with_str_format.ipynb": full(),         # print("result: {}".format(y)): y
-    "prints_several_arguments.ipynb": full(),       # print("y =", y, "of shape", y.shape): y
-    "prints_with_percent_format.ipynb": full(),     # print("%s" % y): y
-    "scratch_line_after_y.ipynb": full(),           # y = ... then print(features.shape): y
-    "prints_shape_after_value.ipynb": full(),       # print(y) then print(y.shape): y
+    "displays_a_tuple_with_the_shape.ipynb": full(two_layer="partial"),  # `output, output.shape`: the tensor
+    "prints_with_str_format.ipynb": full(),  # print("result: {}".format(y)): y
+    "prints_several_arguments.ipynb": full(),  # print("y =", y, "of shape", y.shape): y
+    "prints_with_percent_format.ipynb": full(),  # print("%s" % y): y
+    "scratch_line_after_y.ipynb": full(),  # y = ... then print(features.shape): y
+    "prints_shape_after_value.ipynb": full(),  # print(y) then print(y.shape): y
 }
 
 
@@ -113,7 +116,9 @@ def test_every_sample_has_an_expected_verdict() -> None:
 
 
 def test_samples_are_generated_by_the_script() -> None:
-    spec = importlib.util.spec_from_file_location("make_forward_pass", ROOT / "tests" / "submissions" / "make_forward_pass.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_forward_pass", ROOT / "tests" / "submissions" / "make_forward_pass.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -124,14 +129,24 @@ def test_samples_are_generated_by_the_script() -> None:
 
 def test_assignment_folder_is_generated_from_the_master(tmp_path: Path) -> None:
     written = assign(ROOT / "solutions" / SLUG, tmp_path)
-    committed_files = [p for p in (ROOT / "assignments" / SLUG).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    committed_files = [
+        p for p in (ROOT / "assignments" / SLUG).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ]
     assert sorted(str(p.relative_to(ROOT / "assignments")) for p in committed_files) == sorted(
-        str(p.relative_to(tmp_path)) for p in written)
-    assert sorted(p.name for p in written) == ["assignment.toml", f"{SLUG}.ipynb", "test_neuron_mm.py",
-                                               "test_neuron_sum.py", "test_two_layer.py"]   # no hidden check
+        str(p.relative_to(tmp_path)) for p in written
+    )
+    assert sorted(p.name for p in written) == [
+        "assignment.toml",
+        f"{SLUG}.ipynb",
+        "test_neuron_mm.py",
+        "test_neuron_sum.py",
+        "test_two_layer.py",
+    ]  # no hidden check
     for path in written:
         committed = ROOT / "assignments" / path.relative_to(tmp_path)
-        assert committed.read_bytes() == path.read_bytes(), f"run `grader assign solutions/{SLUG}`: {committed} is stale"
+        assert committed.read_bytes() == path.read_bytes(), (
+            f"run `grader assign solutions/{SLUG}`: {committed} is stale"
+        )
     text = STUDENT.read_text(encoding="utf-8")
     assert "BEGIN SOLUTION" not in text and "torch.sum(features * weights)" not in text
     assert text.count("# Exercise 1: your solution here") == 1 and text.count("raise NotImplementedError()") == 3
@@ -158,8 +173,9 @@ def test_the_stub_scores_zero_and_says_replace_the_stub(graded: Grader) -> None:
     result = graded("stub_zero.ipynb")
     assert result.readable and result.score == 0 and result.status == "failed"
     public = [c for c in result.checks if not c.hidden]
-    assert public and all("Replace the `raise NotImplementedError()` stub with your answer." in c.message
-                          for c in public), [c.message for c in public]
+    assert public and all(
+        "Replace the `raise NotImplementedError()` stub with your answer." in c.message for c in public
+    ), [c.message for c in public]
     assert {c.ename for c in result.cells} == {"NotImplementedError"}
 
 
@@ -190,8 +206,10 @@ def test_forgotten_bias_and_activation_are_named(graded: Grader) -> None:
     bias = failed(graded("forgot_bias.ipynb"))
     assert "your answer to Exercise 1 has shape (), expected (1, 1)." in bias["test_exercise_1_gives_one_number"]
     assert "It looks like the bias is left out: add `+ bias` after the sum" in bias["test_exercise_1_gives_one_number"]
-    assert "It looks like the bias is left out: add `+ bias` after the matrix product." in bias[
-        "test_exercise_2_on_the_notebooks_data"]
+    assert (
+        "It looks like the bias is left out: add `+ bias` after the matrix product."
+        in bias["test_exercise_2_on_the_notebooks_data"]
+    )
     activation = failed(graded("forgot_activation.ipynb"))
     assert "It looks like the activation is left out" in activation["test_exercise_1_on_the_notebooks_data"]
     assert "It looks like the output layer has no activation" in activation["test_exercise_3_on_the_notebooks_data"]
@@ -211,8 +229,8 @@ def test_a_displayed_tuple_is_read_as_its_one_value_and_said_so(graded: Grader) 
 def test_exercise_2_requires_a_matrix_product(graded: Grader) -> None:
     result = graded("sum_instead_of_mm.ipynb")
     for name in ("test_exercise_2_on_the_notebooks_data", "test_exercise_2_on_new_data"):
-        assert passed(result, name)     # the right number for one example ...
-    message = failed(result)["test_exercise_2_gives_one_output_per_example"]   # ... but not for three
+        assert passed(result, name)  # the right number for one example ...
+    message = failed(result)["test_exercise_2_gives_one_output_per_example"]  # ... but not for three
     assert "run again with 3 examples in `features` (shape (3, 5)) has shape (1, 1), expected (3, 1)." in message
     assert "It looks like the products are added up with torch.sum, not a matrix product" in message
     elementwise = failed(graded("elementwise_instead_of_mm.ipynb"))["test_exercise_2_on_the_notebooks_data"]
@@ -243,6 +261,7 @@ def test_a_python2_kernelspec_is_run_with_python3_and_said_so(graded: Grader) ->
 
 # -- the cell API on one live notebook -----------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reused(assignment: Assignment) -> Iterator[Any]:
     """The sample that reuses `y` for every exercise, live: its cells have run in a kernel."""
@@ -252,7 +271,7 @@ def reused(assignment: Assignment) -> Iterator[Any]:
 
 
 def test_names_keep_y_as_each_cell_left_it(reused: Any) -> None:
-    assert torch.allclose(reused.y, WALKTHROUGH_OUTPUT, atol=1e-5)      # the last cell's y
+    assert torch.allclose(reused.y, WALKTHROUGH_OUTPUT, atol=1e-5)  # the last cell's y
     first = reused.cell(after="## Exercise 1")
     assert list(first.names) == ["y"]
     assert torch.allclose(first.names["y"], WALKTHROUGH_Y, atol=1e-5)  # Exercise 1's y, not the last one
@@ -266,6 +285,6 @@ def test_rerun_answers_on_new_data_and_leaves_the_notebook_as_it_was(reused: Any
     again = reused.cell(after="## Exercise 1").rerun(features=features, weights=weights, bias=bias)
     assert again.status == "ok"
     assert torch.allclose(again.answer, torch.sigmoid(torch.sum(features * weights) + bias), atol=1e-6)
-    assert tuple(reused.features.shape) == (1, 3)                       # the notebook's own, untouched
+    assert tuple(reused.features.shape) == (1, 3)  # the notebook's own, untouched
     assert torch.allclose(reused.y, WALKTHROUGH_OUTPUT, atol=1e-5)
     assert torch.allclose(reused.cell(after="## Exercise 1").answer, WALKTHROUGH_Y, atol=1e-5)

@@ -4,6 +4,7 @@ Each notebook in tests/submissions/neural-net-basics/ is graded once per session
 public and hidden checks) and the verdicts are asserted per exercise, with the words that name
 the problem. Regenerate the samples with `python tests/submissions/make_samples.py`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,9 +46,10 @@ def graded(assignment: Assignment) -> Grader:
             path = MASTER if name == "master" else SAMPLES / name
             if name == NEVER_ENDS:
                 chosen = dataclasses.replace(
-                    assignment, timeouts=dataclasses.replace(assignment.timeouts, cell=SHORT_CELL_TIMEOUT))
+                    assignment, timeouts=dataclasses.replace(assignment.timeouts, cell=SHORT_CELL_TIMEOUT)
+                )
                 cache[name] = grade(path, chosen)
-            else:       # the verdict tests/goldens/test_goldens.py compares with its recording, graded once
+            else:  # the verdict tests/goldens/test_goldens.py compares with its recording, graded once
                 from graded_once import graded_once
 
                 cache[name] = graded_once(path, assignment.root)
@@ -82,40 +84,108 @@ EXPECTED = {
     "kills_the_kernel.ipynb": ALL_FULL,
     "stubs_untouched.ipynb": dict.fromkeys(EXERCISES, "zero"),
     "truncated.ipynb": dict.fromkeys(EXERCISES, "zero"),
-    "sigmoid_sign_error.ipynb": {"activation": "partial", "reshape_weights": "full",
-                                 "single_neuron": "partial", "two_layer_forward": "partial"},
-    "forgot_bias.ipynb": {"activation": "full", "reshape_weights": "full",
-                          "single_neuron": "partial", "two_layer_forward": "partial"},
-    "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": {"activation": "partial", "reshape_weights": "full",
-                                                          "single_neuron": "partial", "two_layer_forward": "partial"},
-    "reshape_with_resize_.ipynb": {"activation": "full", "reshape_weights": "partial",
-                                   "single_neuron": "partial", "two_layer_forward": "full"},
-    "reshape_returns_copy.ipynb": {"activation": "full", "reshape_weights": "partial",
-                                   "single_neuron": "full", "two_layer_forward": "full"},
-    "hardcoded_0_1595.ipynb": {"activation": "full", "reshape_weights": "full",
-                               "single_neuron": "partial", "two_layer_forward": "full"},
-    "bias_inside_the_sum.ipynb": {"activation": "full", "reshape_weights": "full",
-                                  "single_neuron": "zero", "two_layer_forward": "full"},
-    "bias_inside_the_sum_reshaped.ipynb": {"activation": "full", "reshape_weights": "full",
-                                           "single_neuron": "partial", "two_layer_forward": "full"},
-    "no_activation_in_neuron.ipynb": {"activation": "full", "reshape_weights": "full",
-                                      "single_neuron": "partial", "two_layer_forward": "full"},
-    "hidden_units_summed_to_one.ipynb": {"activation": "full", "reshape_weights": "full",
-                                         "single_neuron": "full", "two_layer_forward": "partial"},
-    "mm_operands_swapped.ipynb": {"activation": "full", "reshape_weights": "full",
-                                  "single_neuron": "full", "two_layer_forward": "zero"},
-    "python2_print_statement.ipynb": {"activation": "full", "reshape_weights": "full",
-                                      "single_neuron": "partial", "two_layer_forward": "full"},
-    "endless_activation_called_from_two_cells.ipynb": {"activation": "zero", "reshape_weights": "full",
-                                                       "single_neuron": "zero", "two_layer_forward": "zero"},
-    "endless_loop_in_two_layer_forward.ipynb": {"activation": "full", "reshape_weights": "full",
-                                                "single_neuron": "full", "two_layer_forward": "zero"},
-    "outer_product_wrong_order.ipynb": {"activation": "full", "reshape_weights": "full",
-                                        "single_neuron": "zero", "two_layer_forward": "full"},
-    "returns_numpy.ipynb": {"activation": "zero", "reshape_weights": "full",
-                            "single_neuron": "zero", "two_layer_forward": "zero"},
-    "syntax_error_in_one_cell.ipynb": {"activation": "full", "reshape_weights": "full",
-                                       "single_neuron": "full", "two_layer_forward": "zero"},
+    "sigmoid_sign_error.ipynb": {
+        "activation": "partial",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "partial",
+    },
+    "forgot_bias.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "partial",
+    },
+    "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": {
+        "activation": "partial",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "partial",
+    },
+    "reshape_with_resize_.ipynb": {
+        "activation": "full",
+        "reshape_weights": "partial",
+        "single_neuron": "partial",
+        "two_layer_forward": "full",
+    },
+    "reshape_returns_copy.ipynb": {
+        "activation": "full",
+        "reshape_weights": "partial",
+        "single_neuron": "full",
+        "two_layer_forward": "full",
+    },
+    "hardcoded_0_1595.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "full",
+    },
+    "bias_inside_the_sum.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "zero",
+        "two_layer_forward": "full",
+    },
+    "bias_inside_the_sum_reshaped.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "full",
+    },
+    "no_activation_in_neuron.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "full",
+    },
+    "hidden_units_summed_to_one.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "full",
+        "two_layer_forward": "partial",
+    },
+    "mm_operands_swapped.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "full",
+        "two_layer_forward": "zero",
+    },
+    "python2_print_statement.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "partial",
+        "two_layer_forward": "full",
+    },
+    "endless_activation_called_from_two_cells.ipynb": {
+        "activation": "zero",
+        "reshape_weights": "full",
+        "single_neuron": "zero",
+        "two_layer_forward": "zero",
+    },
+    "endless_loop_in_two_layer_forward.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "full",
+        "two_layer_forward": "zero",
+    },
+    "outer_product_wrong_order.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "zero",
+        "two_layer_forward": "full",
+    },
+    "returns_numpy.ipynb": {
+        "activation": "zero",
+        "reshape_weights": "full",
+        "single_neuron": "zero",
+        "two_layer_forward": "zero",
+    },
+    "syntax_error_in_one_cell.ipynb": {
+        "activation": "full",
+        "reshape_weights": "full",
+        "single_neuron": "full",
+        "two_layer_forward": "zero",
+    },
 }
 
 
@@ -169,7 +239,7 @@ def test_resize_changes_the_input(graded: Grader) -> None:
     problems = failed(result)
     assert "changed `weights`" in problems["test_reshape_weights_leaves_input_unchanged"]
     assert "(1, 5)" in problems["test_reshape_weights_leaves_input_unchanged"]
-    assert check(result, "test_reshape_weights_returns_a_view").passed   # resize_ keeps the storage
+    assert check(result, "test_reshape_weights_returns_a_view").passed  # resize_ keeps the storage
     # the notebook's own weights were resized by an earlier cell, so computing y failed
     assert any("cannot be multiplied" in c.message for c in result.cells)
 
@@ -249,7 +319,7 @@ def test_cell_that_kills_the_kernel_is_dropped_and_the_rest_is_graded(graded: Gr
 def test_truncated_notebook_is_unreadable_with_the_reason(graded: Grader) -> None:
     result = graded("truncated.ipynb")
     assert result.readable is False and result.score == 0 and result.status == "unreadable"
-    assert [e for e in result.errors if "truncated" in e] == [result.errors[0]]       # said once, at the top
+    assert [e for e in result.errors if "truncated" in e] == [result.errors[0]]  # said once, at the top
     assert {c.message for c in result.checks if not c.hidden} == {"Not graded: the note at the top says why."}
 
 
@@ -284,9 +354,12 @@ def test_samples_are_what_make_samples_writes() -> None:
 
 # -- the feedback names the mistake (issue 11): what the student reads in each failed public check
 
+
 def test_a_flipped_sign_in_the_sigmoid_is_named(graded: Grader) -> None:
     problems = failed(graded("sigmoid_sign_error.ipynb"))
-    assert "It looks like 1 / (1 + exp(x)), with the sign inside exp flipped" in problems["test_activation_known_values"]
+    assert (
+        "It looks like 1 / (1 + exp(x)), with the sign inside exp flipped" in problems["test_activation_known_values"]
+    )
     assert "1 / (1 + torch.exp(-x))" in problems["test_activation_known_values"]
     # the neuron built on it: the grader sees the sign flip on its own (no catalogue entry says so)
     assert "It looks like a sign flip" in problems["test_single_neuron_walkthrough_value"]
@@ -310,13 +383,16 @@ def test_a_mistake_reshaped_on_the_way_out_is_named_with_its_shape(graded: Grade
     # the catalogue's mistake computes a 0-d tensor; the student's .view(1, 1) has its numbers
     message = failed(graded("bias_inside_the_sum_reshaped.ipynb"))["test_single_neuron_walkthrough_value"]
     assert "1 of 1 values differ" in message
-    assert ("It looks like the bias is added inside the sum (once per feature); the result was also reshaped to "
-            "(1, 1): add the bias once, after the sum") in message, message
+    assert (
+        "It looks like the bias is added inside the sum (once per feature); the result was also reshaped to "
+        "(1, 1): add the bias once, after the sum"
+    ) in message, message
     from grader.results import mistakes_of
 
     # the report counts the mistake by its name, without the shape
     assert ("single_neuron", "the bias is added inside the sum (once per feature)") in mistakes_of(
-        graded("bias_inside_the_sum_reshaped.ipynb"))
+        graded("bias_inside_the_sum_reshaped.ipynb")
+    )
 
 
 def test_a_left_out_activation_is_named(graded: Grader) -> None:
@@ -335,13 +411,16 @@ def test_a_hard_coded_walkthrough_answer_is_named_by_a_public_check(graded: Grad
     result = graded("hardcoded_0_1595.ipynb")
     message = failed(result)["test_single_neuron_computes_from_its_inputs"]
     assert "gives the same value for 2 different inputs: is the answer hard-coded?" in message
-    assert check(result, "test_single_neuron_computes_from_its_inputs").points == 0   # it names, it does not cost
+    assert check(result, "test_single_neuron_computes_from_its_inputs").points == 0  # it names, it does not cost
     assert check(graded("correct.ipynb"), "test_single_neuron_computes_from_its_inputs").passed
 
 
 def test_the_swapped_operands_of_the_product_are_named(graded: Grader) -> None:
     problems = failed(graded("outer_product_wrong_order.ipynb"))
-    assert "the operands of the matrix product swapped (an outer product)" in problems["test_single_neuron_walkthrough_value"]
+    assert (
+        "the operands of the matrix product swapped (an outer product)"
+        in problems["test_single_neuron_walkthrough_value"]
+    )
     assert "torch.mm(features, weights.view(5, 1))" in problems["test_single_neuron_walkthrough_value"]
 
 
@@ -351,17 +430,22 @@ def test_a_right_answer_is_never_diagnosed(graded: Grader) -> None:
 
 # -- errors in the exercise's terms (issue 11)
 
+
 def test_a_failed_matrix_product_names_the_operands_their_shapes_and_the_fix(graded: Grader) -> None:
     message = failed(graded("mm_operands_swapped.ipynb"))["test_two_layer_forward_walkthrough_value"]
     assert "mat1 and mat2 shapes cannot be multiplied (3x2 and 1x3)" in message
-    assert ("W1 is (3, 2) and features is (1, 3): for a matrix product the inner sizes must agree (2 and 1 here); "
-            "try torch.mm(features, W1).") in message
+    assert (
+        "W1 is (3, 2) and features is (1, 3): for a matrix product the inner sizes must agree (2 and 1 here); "
+        "try torch.mm(features, W1)."
+    ) in message
 
 
 def test_a_name_missing_because_its_cell_failed_says_which_cell_and_the_error(graded: Grader) -> None:
     problems = failed(graded("syntax_error_in_one_cell.ipynb"))
-    assert ("`two_layer_forward` is not defined because cell 21, which defines it, has a SyntaxError on line 3: "
-            "'(' was never closed. Fix that cell") in problems["test_two_layer_forward_walkthrough_value"]
+    assert (
+        "`two_layer_forward` is not defined because cell 21, which defines it, has a SyntaxError on line 3: "
+        "'(' was never closed. Fix that cell"
+    ) in problems["test_two_layer_forward_walkthrough_value"]
     # `output` fails in the next cell because of it: the chain is told
     assert "cell 22, which assigns it, raised NameError" in problems["test_notebook_computes_output"]
     assert "cell 21, which defines it, has a SyntaxError" in problems["test_notebook_computes_output"]
@@ -379,31 +463,46 @@ def test_a_function_that_ran_past_its_timeout_is_not_waited_on_again(graded: Gra
     result = graded("endless_loop_in_two_layer_forward.ipynb")
     problems = failed(result)
     cell = next(c.message for c in result.cells if c.index == 21)
-    assert "stopped after 30 s (timeout), stuck in `two_layer_forward`, cell 21, line 4: `while hidden.sum() != 0:" in cell
-    at_once = [m for m in problems.values() if m.startswith("`two_layer_forward` never returned when it ran before "
-                                                            "(stuck in `two_layer_forward`, cell 21, line 4")]
+    assert (
+        "stopped after 30 s (timeout), stuck in `two_layer_forward`, cell 21, line 4: `while hidden.sum() != 0:" in cell
+    )
+    at_once = [
+        m
+        for m in problems.values()
+        if m.startswith(
+            "`two_layer_forward` never returned when it ran before (stuck in `two_layer_forward`, cell 21, line 4"
+        )
+    ]
     assert len(at_once) >= 3, problems
-    assert result.timings["checks"] < 10, result.timings        # not one call timeout spent
+    assert result.timings["checks"] < 10, result.timings  # not one call timeout spent
 
 
-@pytest.mark.slow   # waits out one cell timeout (30 s) and one call timeout (10 s), once each
+@pytest.mark.slow  # waits out one cell timeout (30 s) and one call timeout (10 s), once each
 def test_an_endless_activation_is_waited_for_once_and_named_where_it_is_stuck(graded: Grader) -> None:
     result = graded("endless_activation_called_from_two_cells.ipynb")
     cells = {c.index + 1: c.message for c in result.cells}
     stuck = "stuck in `activation`, cell 5, line 7: `while True:`"
     assert f"stopped after 30 s (timeout), {stuck}" in cells[16], cells
-    assert f"stopped after 10 s (timeout), {stuck} (where an earlier cell was stuck, so it was stopped after the " \
-           "call timeout, not the 30 s of a cell)" in cells[22], cells
+    assert (
+        f"stopped after 10 s (timeout), {stuck} (where an earlier cell was stuck, so it was stopped after the "
+        "call timeout, not the 30 s of a cell)" in cells[22]
+    ), cells
     problems = failed(result)
     assert problems["test_single_neuron_returns_a_1x1_tensor"].startswith(
-        f"`single_neuron` calls `activation`, which never returned ({stuck}), so `single_neuron` was not called")
-    assert problems["test_two_layer_forward_on_a_batch"].startswith("`two_layer_forward` calls `activation`, which never")
-    assert problems["test_activation_known_values"].startswith(f"`activation` never returned when it ran before ({stuck})")
+        f"`single_neuron` calls `activation`, which never returned ({stuck}), so `single_neuron` was not called"
+    )
+    assert problems["test_two_layer_forward_on_a_batch"].startswith(
+        "`two_layer_forward` calls `activation`, which never"
+    )
+    assert problems["test_activation_known_values"].startswith(
+        f"`activation` never returned when it ran before ({stuck})"
+    )
     # one cell timeout and one call timeout, and a few seconds; checks wait for nothing
     assert result.timings["cells"] < 30 + 10 + 8 and result.timings["checks"] < 5, result.timings
 
 
 # -- hidden checks name the mistake, never values; the class report says what to re-teach (issue 11)
+
 
 def test_a_hidden_check_names_the_mistake_and_nothing_else(graded: Grader) -> None:
     hidden = check(graded("sigmoid_sign_error.ipynb"), "test_activation_matches_sigmoid_on_unseen_inputs")
@@ -417,8 +516,9 @@ def test_an_instructor_may_have_hidden_checks_name_nothing(assignment: Assignmen
     quiet = dataclasses.replace(assignment, hidden_feedback="nothing")
     result = grade(SAMPLES / "sigmoid_sign_error.ipynb", quiet)
     hidden = [c.public_view() for c in result.checks if c.hidden and not c.passed]
-    assert hidden and all(c.message == "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail."
-                          for c in hidden)
+    assert hidden and all(
+        c.message == "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail." for c in hidden
+    )
     assert all(not c.diagnosis for c in result.checks if c.hidden)
 
 
@@ -435,34 +535,53 @@ def test_by_default_hidden_checks_show_their_name_and_pass_fail_only(tmp_path: P
 
     sample, mistake = "outer_product_wrong_order.ipynb", "an outer product where an inner one was meant"
     allowed = [c.public_view().message for c in graded(sample).checks if c.hidden and not c.passed]
-    assert allowed and all(mistake in m for m in allowed)         # named by hidden checks only, where allowed
+    assert allowed and all(mistake in m for m in allowed)  # named by hidden checks only, where allowed
     course = tmp_path / "course"
     for part in ("assignments", "solutions"):
         shutil.copytree(ROOT / part / SLUG, course / part / SLUG)
         toml = course / part / SLUG / "assignment.toml"
-        toml.write_text(toml.read_text().replace('hidden_checks = "mistake"\n', ""))    # the default
+        toml.write_text(toml.read_text().replace('hidden_checks = "mistake"\n', ""))  # the default
     assert load_assignment(course / "assignments" / SLUG).hidden_feedback == "pass_fail"
     (tmp_path / "class").mkdir()
     shutil.copy(SAMPLES / sample, tmp_path / "class" / "ada.ipynb")
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(tmp_path / "class"), "--assignment",
-                           str(course / "assignments" / SLUG), "--out", str(out), "--workers", "1", "--no-sandbox"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(tmp_path / "class"),
+            "--assignment",
+            str(course / "assignments" / SLUG),
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--no-sandbox",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     tests = json.loads((out / "results" / "ada.json").read_text())["tests"]
     hidden = [t for t in tests if "hidden" in t["tags"] and t["status"] == "failed"]
     assert hidden and all(t["output"] == HIDDEN_MESSAGE_FAIL for t in hidden)
     with open(out / "grades.csv", newline="") as fh:
         row = next(csv.DictReader(fh))
-    assert mistake not in row["mistakes"] and "matrix product swapped" in row["mistakes"]   # the public checks' own
+    assert mistake not in row["mistakes"] and "matrix product swapped" in row["mistakes"]  # the public checks' own
     page = (out / "feedback" / "ada.html").read_text()
     assert mistake not in page and HIDDEN_MESSAGE_FAIL in page
 
 
-@pytest.mark.parametrize("name, mistake", [
-    ("bias_inside_the_sum.ipynb", "the bias is added inside the sum (once per feature)"),
-    ("outer_product_wrong_order.ipynb", "the operands of the matrix product swapped (an outer product)"),
-])
+@pytest.mark.parametrize(
+    "name, mistake",
+    [
+        ("bias_inside_the_sum.ipynb", "the bias is added inside the sum (once per feature)"),
+        ("outer_product_wrong_order.ipynb", "the operands of the matrix product swapped (an outer product)"),
+    ],
+)
 def test_one_mistake_is_counted_once_for_what_to_re_teach(graded: Grader, name: str, mistake: str) -> None:
     """The catalogue names the mistake in the public checks; the hidden checks, without a catalogue,
     see the same answer and diagnose it generically ("a bare number where a matrix is asked for",
@@ -484,10 +603,10 @@ def test_grades_csv_and_the_class_report_list_the_mistakes(graded: Grader, assig
     header = text.splitlines()[0].split(",")
     # docs/batch.md's order: the fixed columns, the late policy's, mistakes, stale, then the exercises
     assert header[header.index("final") + 1] == "mistakes" and header[-4:] == list(assignment.exercises)
-    assert "single_neuron: the bias is left out" in text.splitlines()[1]     # forgot_bias's row
+    assert "single_neuron: the bias is left out" in text.splitlines()[1]  # forgot_bias's row
     taught = class_mistakes(assignment, rows)
     assert ("One neuron", "the bias is left out", 1) in taught
     assert ("One neuron", "the bias is added inside the sum (once per feature)", 1) in taught
-    assert [exercise for exercise, _, _ in taught][0] == "Sigmoid activation"      # in the assignment's order
+    assert [exercise for exercise, _, _ in taught][0] == "Sigmoid activation"  # in the assignment's order
     page = render_report(assignment, rows)
     assert "What to re-teach" in page and "the bias is added inside the sum (once per feature)" in page

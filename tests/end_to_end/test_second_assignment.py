@@ -2,6 +2,7 @@
 kind from neural-net-basics: no functions, every answer is the last expression of a top-level cell
 (nb.cell by heading or by tag). Its master scores full marks, its student notebook zero; common
 mistakes get messages a student understands; a student's copy says hidden checks run later."""
+
 from __future__ import annotations
 
 import shutil
@@ -55,7 +56,9 @@ def test_assignment_folder_is_generated_from_the_master(tmp_path: Path) -> None:
     written = assign(ROOT / "solutions" / SLUG, tmp_path)
     for path in written:
         committed = ROOT / "assignments" / path.relative_to(tmp_path)
-        assert committed.read_bytes() == path.read_bytes(), f"run `grader assign solutions/{SLUG}`: {committed} is stale"
+        assert committed.read_bytes() == path.read_bytes(), (
+            f"run `grader assign solutions/{SLUG}`: {committed} is stale"
+        )
     student = nbformat.read(str(STUDENT), as_version=4)
     assert [c.metadata.get("tags") for c in student.cells if c.metadata.get("tags")] == [["mm-shape"]]
     assert "BEGIN SOLUTION" not in STUDENT.read_text() and "from_numpy(a)\\n" not in STUDENT.read_text()
@@ -70,11 +73,16 @@ def test_student_copy_explains_mistakes_and_says_hidden_checks_run_later(tmp_pat
     for cell, source in zip(stubs, MISTAKES):
         cell.source = source
     nbformat.write(nb, str(tmp_path / "my.ipynb"))
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", "my.ipynb", "--feedback", "feedback.html"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", "my.ipynb", "--feedback", "feedback.html"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     out = proc.stdout
     assert proc.returncode == 1, proc.stderr
-    assert "Score: 1/11" in out                     # the tensor itself is right; all else is wrong
+    assert "Score: 1/11" in out  # the tensor itself is right; all else is wrong
     assert "Hidden checks were not run: they run when your work is graded." in out
     assert "(hidden)" not in out and "test_a_itself_changed" not in out
     assert "`a` still holds 1, 2, ..., 12: the tensor you changed does not share memory with it." in out
@@ -95,8 +103,7 @@ def test_grader_check_inline_gives_the_master_full_public_marks(tmp_path: Path) 
     nb.cells.append(nbformat.v4.new_code_cell("import grader\nreport = grader.check()\nreport.score, report.max_score"))
     path = tmp_path / "work.ipynb"
     nbformat.write(nb, str(path))
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[-1].outputs
     html = next(o["data"]["text/html"] for o in outputs if o.output_type == "display_data")
     assert "11 / 11" in html and "7 of 7 public checks passed" in html

@@ -1,6 +1,7 @@
 """Cells tagged skip-execution (the tag nbmake and MyST-NB honour; [execution] skip_tags in
 assignment.toml) are not run at grading time, and every form of the feedback says so: a
 training loop that would take an hour is skipped, the cell after it loads what it saved."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ cell = 5.0
 call = 5.0
 """
 
-CHECKS = '''\
+CHECKS = """\
 import pytest
 import torch
 
@@ -49,7 +50,7 @@ def test_the_training_cell_has_no_answer(nb):
 def test_the_training_cell_is_said_skipped(nb):
     cell = nb.cell(tag="train")
     assert cell.status == "skipped", cell.status
-'''
+"""
 
 # the training cell would run past the 5 s cell timeout, and print, if it were run
 TRAINING = "import time\nprint('training...')\ntime.sleep(60)\nhistory = [0.9, 0.5, 0.1]\nweights = torch.zeros(3)"
@@ -103,10 +104,12 @@ def test_what_a_skipped_cell_left_undefined_is_explained(graded: tuple[Result, d
     assert checks["test_the_training_cell_left_nothing"].message == (
         "Your notebook does not define `history`: `history` is not defined because cell 3, which assigns it, was not "
         "run at grading time (tagged skip-execution). Grading does not run that cell: define `history` in a cell "
-        "that runs (load your saved checkpoint there), and check again.")
+        "that runs (load your saved checkpoint there), and check again."
+    )
     assert checks["test_the_training_cell_has_no_answer"].message == (
         "cell 3 was not run at grading time (tagged skip-execution), so it has no value. Grading reads what the cells "
-        "that run leave behind: compute or load this answer in a cell without that tag.")
+        "that run leave behind: compute or load this answer in a cell without that tag."
+    )
 
 
 def test_every_form_of_the_feedback_says_the_cell_was_skipped(graded: tuple[Result, dict[str, Any]]) -> None:
@@ -115,12 +118,13 @@ def test_every_form_of_the_feedback_says_the_cell_was_skipped(graded: tuple[Resu
     assert f"SKIPPED: {SKIPPED}\n" in text and "CELL 3" not in text
     html = render_html(result)
     assert "Cells not run at grading time" in html and SKIPPED in html
-    assert "Notebook cells with problems" not in html      # a skipped cell is not a problem
+    assert "Notebook cells with problems" not in html  # a skipped cell is not a problem
     assert f"> **Skipped:** {SKIPPED}" in render_markdown(result)
     data = json.loads(json.dumps(to_gradescope(result)))
     assert SKIPPED in data["output"].splitlines()
     assert {"index": 2, "kind": "skipped", "message": SKIPPED} == {
-        k: v for k, v in result.to_dict()["cells"][0].items() if k in ("index", "kind", "message")}
+        k: v for k, v in result.to_dict()["cells"][0].items() if k in ("index", "kind", "message")
+    }
     assert Result.from_dict(json.loads(json.dumps(result.to_dict()))).cells == result.cells
 
 
@@ -133,11 +137,17 @@ def test_skip_tags_are_configurable(tmp_path: Path) -> None:
     assert kinds[2][0] == "timeout" and "stopped after 5 s" in kinds[2][1]
 
 
-@pytest.mark.parametrize("table, words", [
-    ('[execution]\nskip_tags = "skip-execution"\n', "[execution] skip_tags = 'skip-execution' is not a list of tags"),
-    ('[execution]\nskip_tag = ["x"]\n', "unknown key 'skip_tag' in [execution]"),
-    ('[execution]\nskip_tags = [""]\n', "is not a list of tags"),
-])
+@pytest.mark.parametrize(
+    "table, words",
+    [
+        (
+            '[execution]\nskip_tags = "skip-execution"\n',
+            "[execution] skip_tags = 'skip-execution' is not a list of tags",
+        ),
+        ('[execution]\nskip_tag = ["x"]\n', "unknown key 'skip_tag' in [execution]"),
+        ('[execution]\nskip_tags = [""]\n', "is not a list of tags"),
+    ],
+)
 def test_a_bad_execution_table_is_an_error_that_names_it(tmp_path: Path, table: str, words: str) -> None:
     root = make_assignment(tmp_path / "skipping", table)
     with pytest.raises(AssignmentError) as info:

@@ -8,6 +8,7 @@ path). Each is graded again here, on the fast path, and must come out identical.
 `GRADER_UPDATE_GOLDENS=1 make test` writes them anew: only for a change that means to change a
 verdict, and the commit says why.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,6 +34,7 @@ FOLDERS = {
 }
 UPDATE = os.environ.get("GRADER_UPDATE_GOLDENS") == "1"
 
+
 def golden_text(result: Any) -> str:
     """results.json as a student and a CI see it, less what changes between runs."""
     data = to_gradescope(result)
@@ -56,7 +58,7 @@ CASES = cases()
 def test_the_verdict_is_the_recorded_one(name: str, assignment: Path, path: Path) -> None:
     from graded_once import graded_once
 
-    text = golden_text(graded_once(path, assignment))      # test_samples.py reads the same verdicts
+    text = golden_text(graded_once(path, assignment))  # test_samples.py reads the same verdicts
     golden = GOLDENS / f"{name}.json"
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ pinned CPU build of torch and, of the image's packages (gpu/image-packages.txt),
 uses (the wheels `gpu/wheels.py` set aside in DEST-image), and nothing else. Kept in .gpu/
 (ignored) and made again only when what it is made from changes.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,14 @@ VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 WHEELS = ROOT / ".gpu" / f"wheels-{VERSION}"
 IMAGE_WHEELS = ROOT / ".gpu" / f"wheels-{VERSION}-image"
 STANDIN = ROOT / ".gpu" / f"standin-{VERSION}"
-NETWORK_WORDS = ("NewConnectionError", "Failed to establish a new connection", "Temporary failure in name",
-                 "Network is unreachable", "Max retries exceeded", "ConnectTimeout")
+NETWORK_WORDS = (
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name",
+    "Network is unreachable",
+    "Max retries exceeded",
+    "ConnectTimeout",
+)
 
 
 class Unreachable(Exception):
@@ -27,8 +34,13 @@ class Unreachable(Exception):
 
 def wheels() -> Path:
     """`make gpu-wheels` for this machine's Python (reused when up to date)."""
-    proc = subprocess.run([sys.executable, str(ROOT / "gpu" / "wheels.py"), "--python-version", VERSION],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "gpu" / "wheels.py"), "--python-version", VERSION],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     if proc.returncode == 3:
         raise Unreachable(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -36,14 +48,22 @@ def wheels() -> Path:
 
 
 def _made_from() -> dict[str, object]:
-    return {"image_wheels": sorted(p.name for p in IMAGE_WHEELS.glob("*.whl")),
-            "constraints": (ROOT / "constraints.txt").read_text(), "python": sys.version}
+    return {
+        "image_wheels": sorted(p.name for p in IMAGE_WHEELS.glob("*.whl")),
+        "constraints": (ROOT / "constraints.txt").read_text(),
+        "python": sys.version,
+    }
 
 
 def pip(python: Path, *args: str) -> None:
     """pip install ARGS into `python`'s environment (Unreachable: the registry could not be reached)."""
-    proc = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT)
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     if proc.returncode != 0 and any(w in proc.stderr for w in NETWORK_WORDS):
         raise Unreachable(proc.stderr.strip().splitlines()[-1])
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -16,6 +16,7 @@ sandbox, the zygote never touching CUDA before it forks, inputs drawn on the CPU
 kernel, [tolerances.cuda] in a check's context, a CPU result failing a cuda grading with the device
 message. tests/gpu/test_gpu_check.py rehearses `make gpu-check` itself.
 """
+
 from __future__ import annotations
 
 import glob
@@ -36,8 +37,22 @@ NNB = ROOT / "assignments" / "neural-net-basics"
 SAMPLES = ROOT / "tests" / "submissions" / "neural-net-basics"
 GOLDENS = ROOT / "tests" / "goldens" / "nnb"
 # what bubblewrap's --dev (and the zygote's view of it) gives every kernel
-SANDBOX_DEV = {"core", "fd", "full", "null", "ptmx", "pts", "random", "shm", "stderr", "stdin", "stdout", "tty",
-               "urandom", "zero"}
+SANDBOX_DEV = {
+    "core",
+    "fd",
+    "full",
+    "null",
+    "ptmx",
+    "pts",
+    "random",
+    "shm",
+    "stderr",
+    "stdin",
+    "stdout",
+    "tty",
+    "urandom",
+    "zero",
+}
 IMPORTS = "import torch"
 RIGHT_ACTIVATION = "def activation(x):\n    return 1 / (1 + torch.exp(-x))"
 RIGHT_RESHAPE = "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)"
@@ -52,8 +67,9 @@ def _cuda() -> str:
     if torch.cuda.is_available():
         return ""
     nodes = glob.glob("/dev/nvidia[0-9]*")
-    return ("needs a CUDA device: torch.cuda.is_available() is False here"
-            + (f" although {', '.join(nodes)} exist" if nodes else " (no /dev/nvidia* device node)"))
+    return "needs a CUDA device: torch.cuda.is_available() is False here" + (
+        f" although {', '.join(nodes)} exist" if nodes else " (no /dev/nvidia* device node)"
+    )
 
 
 CUDA_REASON = _cuda()
@@ -93,13 +109,15 @@ def report(result: Any) -> Any:
     """What the notebook's REPORT cell said (a cell that raises RuntimeError("REPORT {json}"))."""
     for cell in result.cells:
         if (cell.evalue or "").startswith("REPORT "):
-            return json.loads(cell.evalue[len("REPORT "):])
+            return json.loads(cell.evalue[len("REPORT ") :])
     raise AssertionError(f"the REPORT cell did not report: {result.cells}")
 
 
-DEV_REPORT = ("import os, json\nraise RuntimeError('REPORT ' + json.dumps({'dev': sorted(os.listdir('/dev')), "
-              "'dri': sorted(os.listdir('/dev/dri')) if os.path.isdir('/dev/dri') else None, "
-              "'sys': sorted(os.listdir('/sys')) if os.path.isdir('/sys') else None}))")
+DEV_REPORT = (
+    "import os, json\nraise RuntimeError('REPORT ' + json.dumps({'dev': sorted(os.listdir('/dev')), "
+    "'dri': sorted(os.listdir('/dev/dri')) if os.path.isdir('/dev/dri') else None, "
+    "'sys': sorted(os.listdir('/sys')) if os.path.isdir('/sys') else None}))"
+)
 
 
 def _kernel_dev(tmp_path: Path, device: str) -> dict[str, Any]:
@@ -107,14 +125,16 @@ def _kernel_dev(tmp_path: Path, device: str) -> dict[str, Any]:
     result = graded(path, device)
     assert statuses(result) == ["passed"] * 4
     seen = report(result)
-    seen["dev"] = [d for d in seen["dev"] if not d.startswith(".grader-")]   # another kernel's init, parking its folder
+    seen["dev"] = [d for d in seen["dev"] if not d.startswith(".grader-")]  # another kernel's init, parking its folder
     return seen
 
 
 # -- without a GPU ------------------------------------------------------------------------------
 @pytest.mark.sandbox
 @pytest.mark.skipif(bool(_sandbox_reason()), reason=_sandbox_reason() or "-")
-@pytest.mark.skipif(not CUDA_REASON, reason="a GPU is present: test_the_kernel_sees_the_gpus_device_nodes_and_nothing_more")
+@pytest.mark.skipif(
+    not CUDA_REASON, reason="a GPU is present: test_the_kernel_sees_the_gpus_device_nodes_and_nothing_more"
+)
 def test_the_kernel_sees_no_device_of_the_host(tmp_path: Path) -> None:
     seen = _kernel_dev(tmp_path, "cpu")
     assert set(seen["dev"]) == SANDBOX_DEV and seen["sys"] is None
@@ -122,8 +142,9 @@ def test_the_kernel_sees_no_device_of_the_host(tmp_path: Path) -> None:
 
 @pytest.mark.sandbox
 @pytest.mark.skipif(bool(_sandbox_reason()), reason=_sandbox_reason() or "-")
-def test_with_gpu_nodes_the_kernel_sees_the_sysfs_cuda_reads_and_no_more(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_with_gpu_nodes_the_kernel_sees_the_sysfs_cuda_reads_and_no_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sandbox a GPU machine gives, on any machine: a stand-in device node (/dev/null) makes the
     spec bind what CUDA's driver reads of /sys (cuInit fails without it); nothing else of /sys."""
     import glob as glob_module
@@ -132,8 +153,11 @@ def test_with_gpu_nodes_the_kernel_sees_the_sysfs_cuda_reads_and_no_more(tmp_pat
     from grader.grade import Options, grade
 
     real = glob_module.glob
-    monkeypatch.setattr(glob_module, "glob", lambda pattern, **kw: ["/dev/null"] if pattern.startswith("/dev/nvidia")
-                        else real(pattern, **kw))
+    monkeypatch.setattr(
+        glob_module,
+        "glob",
+        lambda pattern, **kw: ["/dev/null"] if pattern.startswith("/dev/nvidia") else real(pattern, **kw),
+    )
     path = submission(tmp_path / "dev.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, DEV_REPORT)
     result = grade(path, load_assignment(MINI), Options(device="cpu", fork_server=False))
     seen = report(result)
@@ -146,8 +170,9 @@ def test_with_gpu_nodes_the_kernel_sees_the_sysfs_cuda_reads_and_no_more(tmp_pat
 FAKE_GPU_NODES = ["/dev/nvidia0", "/dev/nvidiactl", "/dev/nvidia-uvm"]
 
 
-def test_with_gpu_nodes_the_spec_shows_them_to_the_kernel_and_the_zygote(monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Path) -> None:
+def test_with_gpu_nodes_the_spec_shows_them_to_the_kernel_and_the_zygote(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """What a GPU machine's /dev/nvidia* make of a sandbox, on any machine: the kernel's spec and the
     zygote's (its forked kernels inherit its /dev) list them, and bubblewrap binds each as a device."""
     import glob as glob_module
@@ -158,8 +183,11 @@ def test_with_gpu_nodes_the_spec_shows_them_to_the_kernel_and_the_zygote(monkeyp
     from grader.sandbox.launch import bwrap_argv
 
     real = glob_module.glob
-    monkeypatch.setattr(glob_module, "glob", lambda pattern, **kw: list(FAKE_GPU_NODES)
-                        if pattern == "/dev/nvidia*" else real(pattern, **kw))
+    monkeypatch.setattr(
+        glob_module,
+        "glob",
+        lambda pattern, **kw: list(FAKE_GPU_NODES) if pattern == "/dev/nvidia*" else real(pattern, **kw),
+    )
     bwrap = Isolation("bubblewrap", "bubblewrap", shutil.which("bwrap") or "/usr/bin/bwrap")
     kernel = spec.kernel_spec(bwrap, Limits(), tmp_path / "k")
     zygote = spec.zygote_spec(bwrap, tmp_path / "spool")
@@ -168,7 +196,7 @@ def test_with_gpu_nodes_the_spec_shows_them_to_the_kernel_and_the_zygote(monkeyp
     argv = bwrap_argv(bwrap.bwrap or "bwrap", kernel, ["python3"])
     for node in FAKE_GPU_NODES:
         i = argv.index(node)
-        assert argv[i - 1:i + 2] == ["--dev-bind", node, node]
+        assert argv[i - 1 : i + 2] == ["--dev-bind", node, node]
     # without a sandbox there is no view to build: the kernel sees the host's /dev as it is
     assert spec.kernel_spec(Isolation("limits", "limits"), Limits(), tmp_path / "l").devices == ()
 
@@ -222,12 +250,18 @@ def test_the_zygote_never_touches_cuda_before_it_forks(tmp_path: Path) -> None:
     (tmp_path / "zygote.py").write_text(ZYGOTE_SOURCE)
     (tmp_path / AGENT_FILE).write_text(AGENT_SOURCE)
     env = {**zygote_env(), "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-c", ZYGOTE_FORK_SAFETY, str(tmp_path / "zygote.py"), str(tmp_path)],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", ZYGOTE_FORK_SAFETY, str(tmp_path / "zygote.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     state = json.loads(proc.stdout.strip().splitlines()[-1])
     assert (state["calls"], state["initialized"], state["agent"]) == ([], False, True)
-    assert state["control"][:1] == ["is_available"]     # then, on a CUDA build, what it calls (_cuda_getDeviceCount)
+    assert state["control"][:1] == ["is_available"]  # then, on a CUDA build, what it calls (_cuda_getDeviceCount)
 
 
 def test_inputs_are_seeded_on_the_cpu_and_moved_by_the_kernel() -> None:
@@ -247,7 +281,7 @@ def test_inputs_are_seeded_on_the_cpu_and_moved_by_the_kernel() -> None:
     assert req["device"] == "cuda" and all(t.device.type == "cpu" for t in tensors)
     arrived = agent_codec_decode()(args, tensors, "meta")[0]
     assert arrived.device.type == "meta" and arrived.shape == (3, 4)
-    assert agent_codec_decode()(args, tensors, "cpu")[0] is tensors[0]        # on the CPU: not copied
+    assert agent_codec_decode()(args, tensors, "cpu")[0] is tensors[0]  # on the CPU: not copied
 
 
 def _mini_with_tolerances(tmp_path: Path) -> Any:
@@ -256,8 +290,9 @@ def _mini_with_tolerances(tmp_path: Path) -> Any:
     assignment = tmp_path / "mini"
     shutil.copytree(MINI, assignment)
     toml = assignment / "assignment.toml"
-    toml.write_text(toml.read_text() + "\n[tolerances]\nrtol = 1e-5\natol = 1e-6\n\n"
-                                       "[tolerances.cuda]\nrtol = 1e-2\natol = 1e-3\n")
+    toml.write_text(
+        toml.read_text() + "\n[tolerances]\nrtol = 1e-5\natol = 1e-6\n\n[tolerances.cuda]\nrtol = 1e-2\natol = 1e-3\n"
+    )
     return load_assignment(assignment)
 
 
@@ -325,9 +360,25 @@ def test_the_sample_class_on_cuda_gets_the_cpus_verdicts(tmp_path: Path) -> None
     classdir.mkdir()
     for sample in SAMPLES.glob("*.ipynb"):
         shutil.copyfile(sample, classdir / sample.name)
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(NNB),
-                           "--out", str(tmp_path / "out"), "--device", "cuda"], capture_output=True, text=True,
-                          timeout=280, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(classdir),
+            "--assignment",
+            str(NNB),
+            "--out",
+            str(tmp_path / "out"),
+            "--device",
+            "cuda",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
     differ = []
     for sample in sorted(SAMPLES.glob("*.ipynb")):
@@ -335,7 +386,7 @@ def test_the_sample_class_on_cuda_gets_the_cpus_verdicts(tmp_path: Path) -> None
         got = (float(data["score"]), [(t["name"], t["status"], float(t["score"])) for t in data["tests"]])
         if got != _golden(sample.stem):
             differ.append(f"{sample.stem}: {got} on cuda, {_golden(sample.stem)} on the cpu")
-        assert data["extra_data"]["device"] in ("cuda", "none"), sample.stem     # "none": an unreadable file
+        assert data["extra_data"]["device"] in ("cuda", "none"), sample.stem  # "none": an unreadable file
     assert differ == []
 
 
@@ -352,8 +403,10 @@ def test_auto_picks_cuda() -> None:
 def test_the_inputs_arrive_on_the_gpu(tmp_path: Path) -> None:
     """A function that refuses any input not on the GPU: on cuda every activation check passes;
     graded on the CPU, the same notebook fails them with its own words."""
-    strict = ("def activation(x):\n    if not x.is_cuda:\n        raise ValueError(f'the input is on {x.device}')\n"
-              "    return 1 / (1 + torch.exp(-x))")
+    strict = (
+        "def activation(x):\n    if not x.is_cuda:\n        raise ValueError(f'the input is on {x.device}')\n"
+        "    return 1 / (1 + torch.exp(-x))"
+    )
     path = submission(tmp_path / "strict.ipynb", IMPORTS, strict, RIGHT_RESHAPE)
     on_gpu, on_cpu = graded(path, "cuda"), graded(path, "cpu")
     assert on_gpu.device == "cuda" and statuses(on_gpu) == ["passed"] * 4
@@ -364,8 +417,12 @@ def test_the_inputs_arrive_on_the_gpu(tmp_path: Path) -> None:
 @pytest.mark.gpu
 @needs_cuda
 def test_a_result_left_on_the_cpu_fails_with_the_device_message(tmp_path: Path) -> None:
-    path = submission(tmp_path / "cpu_result.ipynb", IMPORTS,
-                      "def activation(x):\n    return (1 / (1 + torch.exp(-x))).cpu()", RIGHT_RESHAPE)
+    path = submission(
+        tmp_path / "cpu_result.ipynb",
+        IMPORTS,
+        "def activation(x):\n    return (1 / (1 + torch.exp(-x))).cpu()",
+        RIGHT_RESHAPE,
+    )
     result = graded(path, "cuda")
     assert statuses(result, "activation") == ["failed", "failed"]
     assert statuses(result, "reshape_weights") == ["passed", "passed"]
@@ -381,10 +438,15 @@ def test_the_cuda_tolerances_are_used(tmp_path: Path) -> None:
     assignment = tmp_path / "mini"
     shutil.copytree(MINI, assignment)
     toml = assignment / "assignment.toml"
-    toml.write_text(toml.read_text() + "\n[tolerances]\nrtol = 1e-5\natol = 1e-6\n\n"
-                                       "[tolerances.cuda]\nrtol = 1e-2\natol = 1e-3\n")
-    path = submission(tmp_path / "close.ipynb", IMPORTS,
-                      "def activation(x):\n    return (1 / (1 + torch.exp(-x))) * (1 + 1e-3)", RIGHT_RESHAPE)
+    toml.write_text(
+        toml.read_text() + "\n[tolerances]\nrtol = 1e-5\natol = 1e-6\n\n[tolerances.cuda]\nrtol = 1e-2\natol = 1e-3\n"
+    )
+    path = submission(
+        tmp_path / "close.ipynb",
+        IMPORTS,
+        "def activation(x):\n    return (1 / (1 + torch.exp(-x))) * (1 + 1e-3)",
+        RIGHT_RESHAPE,
+    )
     assert statuses(graded(path, "cuda", assignment), "activation") == ["passed", "passed"]
     assert statuses(graded(path, "cpu", assignment), "activation") == ["failed", "failed"]
 
@@ -394,7 +456,9 @@ def test_the_cuda_tolerances_are_used(tmp_path: Path) -> None:
 @pytest.mark.sandbox
 @pytest.mark.skipif(bool(_sandbox_reason()), reason=_sandbox_reason() or "-")
 def test_the_kernel_sees_the_gpus_device_nodes_and_nothing_more(tmp_path: Path) -> None:
-    host_gpu = {os.path.basename(p) for p in glob.glob("/dev/nvidia*")} | ({"dri"} if os.path.isdir("/dev/dri") else set())
+    host_gpu = {os.path.basename(p) for p in glob.glob("/dev/nvidia*")} | (
+        {"dri"} if os.path.isdir("/dev/dri") else set()
+    )
     seen = _kernel_dev(tmp_path, "cuda")
     assert set(seen["dev"]) == SANDBOX_DEV | host_gpu
     if os.path.isdir("/dev/dri"):
@@ -426,7 +490,7 @@ def test_cuda_initialises_under_the_kernels_memory_limit(tmp_path: Path) -> None
     seen = report(result)
     assert seen["sum"] == float(1 << 20)
     assert seen["data"] == memory_bytes(load_assignment(MINI).limits)
-    assert seen["as"] == resource.getrlimit(resource.RLIMIT_AS)[0]      # no address-space limit of its own
+    assert seen["as"] == resource.getrlimit(resource.RLIMIT_AS)[0]  # no address-space limit of its own
     assert statuses(result) == ["passed"] * 4
 
 
@@ -446,10 +510,10 @@ raise RuntimeError("REPORT " + json.dumps({"allocated_mb": torch.cuda.memory_all
 @pytest.mark.gpu
 @needs_cuda
 def test_a_kernels_gpu_memory_is_free_after_it_ends(tmp_path: Path) -> None:
-    before = _gpu_used_mb()          # after this process's own CUDA context
+    before = _gpu_used_mb()  # after this process's own CUDA context
     path = submission(tmp_path / "hold.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, HOLD_8_GB)
     result = graded(path, "cuda")
-    assert report(result)["allocated_mb"] >= 8192     # the kernel did hold 8 GB while it lived
+    assert report(result)["allocated_mb"] >= 8192  # the kernel did hold 8 GB while it lived
     deadline = time.monotonic() + 15
     while _gpu_used_mb() > before + 256 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -473,12 +537,32 @@ def test_a_kernel_that_exhausts_gpu_memory_costs_only_its_own_checks(tmp_path: P
     submission(classdir / "a_hog" / "mini.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, EXHAUST)
     for name in ("b_right", "c_right"):
         submission(classdir / name / "mini.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE)
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "batch", str(classdir), "--assignment", str(MINI),
-                           "--out", str(tmp_path / "out"), "--device", "cuda", "--workers", "1"],
-                          capture_output=True, text=True, timeout=200, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            "batch",
+            str(classdir),
+            "--assignment",
+            str(MINI),
+            "--out",
+            str(tmp_path / "out"),
+            "--device",
+            "cuda",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=200,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr
-    results = {name: json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
-               for name in ("a_hog", "b_right", "c_right")}
+    results = {
+        name: json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
+        for name in ("a_hog", "b_right", "c_right")
+    }
     assert "OutOfMemoryError" in json.dumps(results["a_hog"])
     for name in ("b_right", "c_right"):
         assert results[name]["score"] == 4.0 and all(t["status"] == "passed" for t in results[name]["tests"])
@@ -503,6 +587,6 @@ def test_a_kernel_forked_from_the_zygote_initialises_cuda_itself(tmp_path: Path)
 
     path = submission(tmp_path / "forked.ipynb", IMPORTS, RIGHT_ACTIVATION, RIGHT_RESHAPE, FORKED_CUDA)
     result = grade(path, load_assignment(MINI), Options(device="cuda", fork_server=True))
-    assert default_kernels().fallback_reason == ""          # it was forked, not a plain kernel
+    assert default_kernels().fallback_reason == ""  # it was forked, not a plain kernel
     assert report(result) == {"before": False, "sum": 1024.0, "after": True}
     assert statuses(result) == ["passed"] * 4

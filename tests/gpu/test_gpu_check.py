@@ -8,6 +8,7 @@ own Python and CUDA build of torch, and may lack bubblewrap (docs/gpu.md).
   installs offline into a temporary folder, the grader imports and grades a notebook from there,
   and the tests for a CUDA device skip for want of one.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,14 @@ def test_gpu_check_says_first_what_it_lacks(tmp_path: Path) -> None:
     (tmp_path / "other" / ".inputs.json").write_text(json.dumps({"python": "3.9"}))
     for wheels, words in ((tmp_path / "none", "no wheels in"), (tmp_path / "other", "are for Python 3.9")):
         out = tmp_path / f"out-{wheels.name}"
-        proc = subprocess.run([sys.executable, str(CHECK), "--wheels", str(wheels), "--out", str(out)],
-                              capture_output=True, text=True, timeout=60, env=_env(), cwd=ROOT)
+        proc = subprocess.run(
+            [sys.executable, str(CHECK), "--wheels", str(wheels), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+            cwd=ROOT,
+        )
         assert proc.returncode == 2, proc.stdout + proc.stderr
         first = proc.stdout.splitlines()[0]
         assert first.startswith("gpu-check: cannot run: ") and words in first and "make gpu-wheels" in first
@@ -68,21 +75,40 @@ def test_a_folder_installed_on_the_pythonpath_reaches_the_kernel(tmp_path: Path,
 
     if sandbox and not detect("auto").sandboxed:
         pytest.skip("needs bubblewrap")
-    site = Path(tempfile.mkdtemp(prefix="grader-test-site-"))       # as gpu/check.py makes it: readable by all
+    site = Path(tempfile.mkdtemp(prefix="grader-test-site-"))  # as gpu/check.py makes it: readable by all
     try:
         (site / "gpu_marker_pkg").mkdir()
         (site / "gpu_marker_pkg" / "__init__.py").write_text(MARKER_PKG)
         (site / "gpu_marker_pkg-1.0.dist-info").mkdir()
-        (site / "gpu_marker_pkg-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: gpu-marker-pkg\n"
-                                                                        "Version: 1.0\n")
+        (site / "gpu_marker_pkg-1.0.dist-info" / "METADATA").write_text(
+            "Metadata-Version: 2.1\nName: gpu-marker-pkg\nVersion: 1.0\n"
+        )
         for path in (site, *site.rglob("*")):
             path.chmod(0o755 if path.is_dir() else 0o644)
         path = submission(tmp_path / "nb" / "marker.ipynb", IMPORTS, USES_MARKER, RIGHT_RESHAPE)
         results = tmp_path / "results.json"
         env = _env(PYTHONPATH=str(site), **({} if fork else {"GRADER_NO_FORK_SERVER": "1"}))
-        proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(path), "--assignment", str(MINI),
-                               "--results", str(results), "--device", "cpu", *([] if sandbox else ["--no-sandbox"])],
-                              capture_output=True, text=True, timeout=240, env=env, cwd=ROOT)
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.cli",
+                "check",
+                str(path),
+                "--assignment",
+                str(MINI),
+                "--results",
+                str(results),
+                "--device",
+                "cpu",
+                *([] if sandbox else ["--no-sandbox"]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env=env,
+            cwd=ROOT,
+        )
     finally:
         shutil.rmtree(site, ignore_errors=True)
     data = json.loads(results.read_text())
@@ -97,7 +123,7 @@ def _path_without_bwrap(bin_dir: Path) -> str:
     """A PATH that has every program of this one but bubblewrap, as a lent machine has none."""
     bin_dir.mkdir()
     for folder in os.environ.get("PATH", "").split(os.pathsep):
-        for program in (Path(folder).iterdir() if folder and Path(folder).is_dir() else ()):
+        for program in Path(folder).iterdir() if folder and Path(folder).is_dir() else ():
             if program.name != "bwrap" and not (bin_dir / program.name).exists():
                 (bin_dir / program.name).symlink_to(program)
     return str(bin_dir)
@@ -120,23 +146,34 @@ def test_the_rehearsal_installs_offline_grades_and_skips_the_cuda_tests(tmp_path
         pytest.skip(f"the package registry cannot be reached: {exc}")
     out = tmp_path / "out"
     env = _env() if bwrap else _env(PATH=_path_without_bwrap(tmp_path / "bin"))
-    proc = subprocess.run([str(python), str(CHECK), "--wheels", str(wheels), "--out", str(out)],
-                          capture_output=True, text=True, timeout=400, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [str(python), str(CHECK), "--wheels", str(wheels), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+        cwd=ROOT,
+    )
     log = (out / "gpu-check.log").read_text()
     assert proc.stdout == log
     lines = log.splitlines()
     assert proc.returncode == 0, log[-4000:]
     assert lines[0].startswith("gpu-check: ready: ")
-    installed = re.search(r"^installed (\d+) wheels from \S+ and the grader from \S+ into (\S+) with pip install "
-                          r"--no-index --target", log, re.M)
+    installed = re.search(
+        r"^installed (\d+) wheels from \S+ and the grader from \S+ into (\S+) with pip install "
+        r"--no-index --target",
+        log,
+        re.M,
+    )
     assert installed and int(installed[1]) == len(list(wheels.glob("*.whl")))
     target = installed[2]
     assert "every requirement of the" in log
     assert re.search(r"^python 3\.\d+\.\d+ \(.*standin.*\); torch 2\.\d+\.\d+\+cpu, built for CUDA None$", log, re.M)
     assert "\nCUDA device: none\n" in log
-    assert f"grader 0.1.0 imported from {target}/grader\n" in log        # the installed one, not the checkout
-    sample = re.search(r"^sample: correct\.ipynb graded by the installed grader on cpu: score (\S+) of (\S+), exit 0",
-                       log, re.M)
+    assert f"grader 0.1.0 imported from {target}/grader\n" in log  # the installed one, not the checkout
+    sample = re.search(
+        r"^sample: correct\.ipynb graded by the installed grader on cpu: score (\S+) of (\S+), exit 0", log, re.M
+    )
     assert sample and float(sample[1]) == float(sample[2]) > 0, log
     if not bwrap:
         assert "isolation: limits only, no sandbox (bubblewrap is not installed)" in log
@@ -163,21 +200,28 @@ def test_the_requirements_of_what_was_installed_are_checked_against_the_machines
 
     meta = tmp_path / "carried_pkg-1.0.dist-info"
     meta.mkdir()
-    meta.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: carried-pkg\nVersion: 1.0\n"
-                                         "Requires-Dist: pytest>=999\nRequires-Dist: no-such-package-here\n"
-                                         "Requires-Dist: pytest\nRequires-Dist: colorama; sys_platform == 'win32'\n"
-                                         "Requires-Dist: no-such-extra-package; extra == 'docs'\n")
+    meta.joinpath("METADATA").write_text(
+        "Metadata-Version: 2.1\nName: carried-pkg\nVersion: 1.0\n"
+        "Requires-Dist: pytest>=999\nRequires-Dist: no-such-package-here\n"
+        "Requires-Dist: pytest\nRequires-Dist: colorama; sys_platform == 'win32'\n"
+        "Requires-Dist: no-such-extra-package; extra == 'docs'\n"
+    )
     assert check_requirements(tmp_path) == [
         Unmet("pytest>=999", "carried-pkg", f"{installed_pytest.__version__} is installed"),
-        Unmet("no-such-package-here", "carried-pkg", "not installed")]
+        Unmet("no-such-package-here", "carried-pkg", "not installed"),
+    ]
 
 
 def _python(version: str) -> str | None:
     """A working interpreter of `version` here: on PATH, or one of pyenv's (whose shim may refuse)."""
-    candidates = [shutil.which(f"python{version}"), *map(str, Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}"))]
+    candidates = [
+        shutil.which(f"python{version}"),
+        *map(str, Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}")),
+    ]
     for candidate in filter(None, candidates):
-        proc = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
-                              text=True, timeout=60)
+        proc = subprocess.run(
+            [candidate, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True, timeout=60
+        )
         if proc.returncode == 0 and proc.stdout.strip() == str(tuple(int(n) for n in version.split("."))):
             return candidate
     return None
@@ -195,8 +239,13 @@ def test_the_lent_machines_wheels_install_offline_for_its_python(tmp_path: Path)
     python312 = _python("3.12")
     if python312 is None:
         pytest.skip("needs a Python 3.12 on this machine (python3.12 on PATH, or pyenv's)")
-    proc = subprocess.run([sys.executable, str(ROOT / "gpu" / "wheels.py"), "--python-version", "3.12"],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "gpu" / "wheels.py"), "--python-version", "3.12"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     if proc.returncode == 3:
         pytest.skip(f"the package registry cannot be reached: {proc.stdout.strip()}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -210,14 +259,39 @@ def test_the_lent_machines_wheels_install_offline_for_its_python(tmp_path: Path)
         pytest.skip(f"the package registry cannot be reached: {exc}")
     gpu_standin.pip(python, "--no-index", "--no-deps", *sorted(str(p) for p in image.glob("*.whl")))
     target = tmp_path / "site"
-    gpu_standin.pip(python, "--no-index", "--no-deps", "--no-build-isolation", "--target", str(target),
-                    *sorted(str(p) for p in wheels.glob("*.whl")), str(ROOT))
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; from needs import "
-            "check_requirements; print([u.requirement for u in check_requirements(Path(sys.argv[2]))])")
-    unmet = subprocess.run([str(python), "-c", code, str(ROOT / "gpu"), str(target)], capture_output=True,
-                           text=True, timeout=120, env=_env(), cwd=tmp_path)
+    gpu_standin.pip(
+        python,
+        "--no-index",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(target),
+        *sorted(str(p) for p in wheels.glob("*.whl")),
+        str(ROOT),
+    )
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; from needs import "
+        "check_requirements; print([u.requirement for u in check_requirements(Path(sys.argv[2]))])"
+    )
+    unmet = subprocess.run(
+        [str(python), "-c", code, str(ROOT / "gpu"), str(target)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        cwd=tmp_path,
+    )
     assert unmet.stdout.strip() == "['torch>=2.1']", unmet.stderr
-    imports = subprocess.run([str(python), "-c", "import grader.cli, nbclient, ipykernel.kernelapp, zmq, sqlalchemy; "
-                              "print(grader.__file__)"], capture_output=True, text=True, timeout=120,
-                             env=_env(PYTHONPATH=str(target)), cwd=tmp_path)
+    imports = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import grader.cli, nbclient, ipykernel.kernelapp, zmq, sqlalchemy; print(grader.__file__)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(PYTHONPATH=str(target)),
+        cwd=tmp_path,
+    )
     assert imports.stdout.strip() == str(target / "grader" / "__init__.py"), imports.stderr

@@ -1,6 +1,7 @@
 """`import grader; grader.check()` in a student's running kernel (driven here by nbclient, as
 Jupyter would): the public checks run against the live namespace and the feedback shows inline,
 as HTML; `grader.check("activation")` checks one exercise; hidden checks never run."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,7 +31,9 @@ CELLS = [
 
 def student_notebook(folder: Path, cells: list[tuple[str, str]], slug: str = "inline-mini") -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) if kind == "code" else nbformat.v4.new_markdown_cell(s) for kind, s in cells]
+    nb.cells = [
+        nbformat.v4.new_code_cell(s) if kind == "code" else nbformat.v4.new_markdown_cell(s) for kind, s in cells
+    ]
     nb.metadata["grader"] = {"slug": slug, "version": "1"}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / "my-work.ipynb"
@@ -42,21 +45,25 @@ def run_in_jupyter(path: Path) -> Any:
     from nbclient import NotebookClient
 
     nb = nbformat.read(str(path), as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     return nb
 
 
 def html_of(cell: Any) -> list[str]:
-    return [o["data"]["text/html"] for o in cell.outputs
-            if o.output_type in ("display_data", "execute_result") and "text/html" in o.get("data", {})]
+    return [
+        o["data"]["text/html"]
+        for o in cell.outputs
+        if o.output_type in ("display_data", "execute_result") and "text/html" in o.get("data", {})
+    ]
 
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory: pytest.TempPathFactory) -> Any:
     course = tmp_path_factory.mktemp("course")
     shutil.copytree(FIXTURE / "assignments", course / "assignments")
-    shutil.copytree(FIXTURE / "solutions", course / "solutions")   # an instructor's checkout: still no hidden checks
+    shutil.copytree(FIXTURE / "solutions", course / "solutions")  # an instructor's checkout: still no hidden checks
     return run_in_jupyter(student_notebook(course, CELLS))
 
 
@@ -64,10 +71,14 @@ def test_check_shows_html_feedback_inline(executed: Any) -> None:
     cell = executed.cells[4]
     assert not [o for o in cell.outputs if o.output_type == "error"], cell.outputs
     (html,) = html_of(cell)
-    assert 'class="grader-fb"' in html and "<body" not in html        # a fragment, styles scoped
+    assert 'class="grader-fb"' in html and "<body" not in html  # a fragment, styles scoped
     assert "3 / 5" in html and "3 of 4 public checks passed" in html
-    for name in ("test_activation_values", "test_activation_float64", "test_row_sums_as_a_column",
-                 "test_x_is_left_as_given"):
+    for name in (
+        "test_activation_values",
+        "test_activation_float64",
+        "test_row_sums_as_a_column",
+        "test_x_is_left_as_given",
+    ):
         assert name in html
     assert "the row sums of x has shape (2,), expected (2, 1)" in html
     assert "Hidden checks were not run here: they run when your work is graded." in html
@@ -76,8 +87,10 @@ def test_check_shows_html_feedback_inline(executed: Any) -> None:
 
 def test_check_returns_the_result(executed: Any) -> None:
     (out,) = [o for o in executed.cells[5].outputs if o.output_type == "stream"]
-    assert out.text.strip() == ("3.0 5.0 False ['test_activation_float64', 'test_activation_values', "
-                                "'test_row_sums_as_a_column', 'test_x_is_left_as_given']")
+    assert out.text.strip() == (
+        "3.0 5.0 False ['test_activation_float64', 'test_activation_values', "
+        "'test_row_sums_as_a_column', 'test_x_is_left_as_given']"
+    )
 
 
 def test_check_one_exercise(executed: Any) -> None:
@@ -92,8 +105,10 @@ def test_check_one_exercise(executed: Any) -> None:
 def test_unknown_exercise_says_which_exist(executed: Any) -> None:
     (err,) = [o for o in executed.cells[7].outputs if o.output_type == "error"]
     assert err.ename == "InlineError"
-    assert err.traceback == ["grader.check(): 'inline-mini' has no exercise 'no_such_exercise'",
-                             "  its exercises: 'activation', 'row_sums'"]
+    assert err.traceback == [
+        "grader.check(): 'inline-mini' has no exercise 'no_such_exercise'",
+        "  its exercises: 'activation', 'row_sums'",
+    ]
 
 
 def test_finding_the_notebook_and_assignment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,7 +117,7 @@ def test_finding_the_notebook_and_assignment(tmp_path: Path, monkeypatch: pytest
     work = course / "week1" / "work"
     work.mkdir(parents=True)
     path = student_notebook(work, [("code", "1")])
-    other = tmp_path / "elsewhere"      # no assignments/ here or above
+    other = tmp_path / "elsewhere"  # no assignments/ here or above
     other.mkdir()
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     # Jupyter names the notebook in __session__ (from $JPY_SESSION_NAME); the cwd need not hold it
@@ -127,7 +142,7 @@ class FakeShell:
 
     def __init__(self, history: list[str], user_ns: dict[str, Any]) -> None:
         self.history_manager = type("H", (), {"input_hist_raw": [""] + history})()
-        self.execution_count = len(history)          # the last entry is the running grader.check() cell
+        self.execution_count = len(history)  # the last entry is the running grader.check() cell
         self.user_ns = user_ns
 
 
@@ -142,18 +157,25 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
 
     nb_file = tmp_path / "saved.ipynb"
     node = nbformat.v4.new_notebook()
-    node.cells = [nbformat.v4.new_markdown_cell("## Exercise 1"),
-                  nbformat.v4.new_code_cell("v = 2\nprint('hi')\nv * 3", execution_count=2,
-                                            outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")]),
-                  nbformat.v4.new_code_cell("(1, 2)", execution_count=1)]
+    node.cells = [
+        nbformat.v4.new_markdown_cell("## Exercise 1"),
+        nbformat.v4.new_code_cell(
+            "v = 2\nprint('hi')\nv * 3",
+            execution_count=2,
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")],
+        ),
+        nbformat.v4.new_code_cell("(1, 2)", execution_count=1),
+    ]
     node.cells[2].metadata["tags"] = ["pair"]
     nbformat.write(node, str(nb_file))
-    src = ("def double(x):\n    return x * 2\n\ndef spin(x):\n    while True:\n        pass\n\n"
-           "def oops(x):\n    return x / undefined_name\n")
+    src = (
+        "def double(x):\n    return x * 2\n\ndef spin(x):\n    while True:\n        pass\n\n"
+        "def oops(x):\n    return x / undefined_name\n"
+    )
     user_ns: dict[str, Any] = {"Out": {2: 6, 4: (1, 2)}, "w": torch.arange(4.0).view(2, 2).t()}
     import linecache
 
-    linecache.cache["<cell-3>"] = (len(src), None, src.splitlines(True), "<cell-3>")   # as IPython does
+    linecache.cache["<cell-3>"] = (len(src), None, src.splitlines(True), "<cell-3>")  # as IPython does
     exec(compile(src, "<cell-3>", "exec"), user_ns)
     shell = FakeShell(["import torch", "v = 2\nprint('hi')\nv * 3", src, "(1, 2)", "grader.check()"], user_ns)
     bridge = LiveBridge(shell, call_timeout=0.5, saved=SavedNotebook.read(nb_file))
@@ -163,7 +185,7 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
     out = nb.double(x)
     assert torch.equal(out, torch.full((3,), 2.0)) and out is not x
     assert tensor_meta(out).device == "cpu" and tensor_meta(out).cls == "torch.Tensor"
-    w = nb.w                                              # a transposed view: its stride crosses as metadata
+    w = nb.w  # a transposed view: its stride crosses as metadata
     assert torch.equal(w, torch.arange(4.0).view(2, 2).t()) and tensor_meta(w).stride == (1, 2)
     with pytest.raises(CallTimeout, match=r"did not return within 0.5 s"):
         nb.spin(x)
@@ -171,13 +193,13 @@ def test_live_bridge_in_process(tmp_path: Path) -> None:
         nb.oops(x)
     assert "In [3], line 9" in err.value.details["traceback"] and "NameError" in err.value.message
 
-    cell = nb.cell(starting_with="## Exercise 1")          # the saved heading, then its run in the history
+    cell = nb.cell(starting_with="## Exercise 1")  # the saved heading, then its run in the history
     assert (cell.value, cell.execution_count) == (6, 2)
-    assert cell.output == "hi\n" and cell.status == "ok"   # the saved run is this run: its output is known
+    assert cell.output == "hi\n" and cell.status == "ok"  # the saved run is this run: its output is known
     tagged = nb.cell(tag="pair")
     assert tagged.value == (1, 2) and tagged.execution_count == 4
     with pytest.raises(CheckFailed, match="save the notebook"):
-        tagged.output                                      # saved as run 1, last run here as 4: stale
+        tagged.output  # saved as run 1, last run here as 4: stale
 
 
 def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
@@ -191,36 +213,46 @@ def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
     from grader.bridge.outgoing import RAW_DTYPES, pack_tensors
     from grader.inline.live import LiveBridge
 
-    src = ("def seen(*args):\n"
-           "    ptrs = [a.untyped_storage().data_ptr() for a in args]\n"
-           "    return [[str(a.dtype), list(a.shape), a.untyped_storage().nbytes(), ptrs.index(p)] for a, p in zip(args, ptrs)]\n"
-           "def grow(x):\n"
-           "    x.resize_(12)\n"
-           "    return x.numel()\n"
-           "def echo(*args):\n"
-           "    return list(args)\n")
+    src = (
+        "def seen(*args):\n"
+        "    ptrs = [a.untyped_storage().data_ptr() for a in args]\n"
+        "    return [[str(a.dtype), list(a.shape), a.untyped_storage().nbytes(), ptrs.index(p)] for a, p in zip(args, ptrs)]\n"
+        "def grow(x):\n"
+        "    x.resize_(12)\n"
+        "    return x.numel()\n"
+        "def echo(*args):\n"
+        "    return list(args)\n"
+    )
     user_ns: dict[str, Any] = {"Out": {}}
     exec(compile(src, "<cell-1>", "exec"), user_ns)
     nb = Notebook(LiveBridge(FakeShell([src, "grader.check()"], user_ns), call_timeout=5.0))
 
-    plain = [torch.randn(2, 3), torch.tensor(2.5, dtype=torch.float64), torch.arange(5), torch.tensor([True, False]),
-             torch.randn(4).to(torch.bfloat16), torch.randn(3, dtype=torch.complex64), torch.empty(0, 3),
-             torch.arange(6, dtype=torch.uint8).view(2, 3), torch.tensor([1, -2], dtype=torch.int8)]
+    plain = [
+        torch.randn(2, 3),
+        torch.tensor(2.5, dtype=torch.float64),
+        torch.arange(5),
+        torch.tensor([True, False]),
+        torch.randn(4).to(torch.bfloat16),
+        torch.randn(3, dtype=torch.complex64),
+        torch.empty(0, 3),
+        torch.arange(6, dtype=torch.uint8).view(2, 3),
+        torch.tensor([1, -2], dtype=torch.int8),
+    ]
     assert {str(t.dtype).removeprefix("torch.") for t in plain} <= RAW_DTYPES
     assert "raw" in pack_tensors(plain)
-    for name in RAW_DTYPES:                   # the agent's table of dtypes is the grader's
+    for name in RAW_DTYPES:  # the agent's table of dtypes is the grader's
         assert f'"{name}"' in AGENT_SOURCE
     got = nb.seen(*plain)
     assert got == [[str(t.dtype), list(t.shape), t.numel() * t.element_size(), i] for i, t in enumerate(plain)]
     back = nb.echo(*plain)
     assert all(b.dtype == t.dtype and b.shape == t.shape and torch.equal(b, t) for b, t in zip(back, plain))
-    assert nb.grow(torch.zeros(3)) == 12       # its own storage, as torch.load gives it: resize_ works
+    assert nb.grow(torch.zeros(3)) == 12  # its own storage, as torch.load gives it: resize_ works
 
     x = torch.arange(8.0)
     assert "blob" in pack_tensors([x, x]) and "blob" in pack_tensors([x[2:].contiguous()])
-    (a, b) = nb.seen(x, x)                     # one tensor, twice: one tensor in the kernel too
+    (a, b) = nb.seen(x, x)  # one tensor, twice: one tensor in the kernel too
     assert a[3] == b[3] == 0
-    view = nb.seen(x[2:])                      # a view of a larger storage keeps its storage
+    view = nb.seen(x[2:])  # a view of a larger storage keeps its storage
     assert view == [["torch.float32", [6], 32, 0]]
 
 
@@ -229,8 +261,10 @@ def test_live_cells_without_a_saved_notebook() -> None:
     from grader.failures import CheckFailed
     from grader.inline.live import LiveBridge
 
-    shell = FakeShell(["# Exercise 2\nanswer = 41 + 1\nanswer", "# Exercise 3\ntotal = base + 1\nprint(total)",
-                       "grader.check()"], {"Out": {1: 42}, "answer": 42, "base": 1, "total": 2})
+    shell = FakeShell(
+        ["# Exercise 2\nanswer = 41 + 1\nanswer", "# Exercise 3\ntotal = base + 1\nprint(total)", "grader.check()"],
+        {"Out": {1: 42}, "answer": 42, "base": 1, "total": 2},
+    )
     nb = Notebook(LiveBridge(shell))
     cell = nb.cell(starting_with="# Exercise 2")
     assert cell.value == 42 and cell.label == "In [1]"
@@ -238,7 +272,7 @@ def test_live_cells_without_a_saved_notebook() -> None:
     assert cell.answer == 42 and dict(cell.names) == {"answer": 42}
     printed = nb.cell(containing="total = base + 1")
     assert printed.answer == 2 and list(printed.names) == ["total"]
-    again = printed.rerun(base=10)                          # in a copy of the live namespace
+    again = printed.rerun(base=10)  # in a copy of the live namespace
     assert (again.status, again.answer, again.output) == ("ok", 11, "11\n")
     assert shell.user_ns["total"] == 2 and shell.user_ns["base"] == 1
     with pytest.raises(CheckFailed, match="needs the saved notebook"):
@@ -247,16 +281,21 @@ def test_live_cells_without_a_saved_notebook() -> None:
         nb.cell(starting_with="## Exercise 2")
 
 
-@pytest.mark.slow   # a real Jupyter kernel runs grader.check()
+@pytest.mark.slow  # a real Jupyter kernel runs grader.check()
 def test_check_shows_a_question_a_person_grades_and_whether_it_was_answered(tmp_path: Path) -> None:
     course = tmp_path / "course"
     shutil.copytree(FIXTURE / "assignments", course / "assignments")
     toml = course / "assignments" / "inline-mini" / "assignment.toml"
-    toml.write_text(toml.read_text() + '\n[manual.why_sigmoid]\ntitle = "Why a sigmoid?"\npoints = 2\n'
-                    'after = "Question: why a sigmoid?"\n\n[manual.gone]\npoints = 1\ntag = "nowhere"\n')
-    cells = CELLS[:4] + [("markdown", "## Question: why a sigmoid?"), ("markdown", "It squashes to (0, 1)."),
-                         ("code", "import grader\nr = grader.check()"),
-                         ("code", "print([(a.question, a.found, a.where) for a in r.manual], r.exit_code)")]
+    toml.write_text(
+        toml.read_text() + '\n[manual.why_sigmoid]\ntitle = "Why a sigmoid?"\npoints = 2\n'
+        'after = "Question: why a sigmoid?"\n\n[manual.gone]\npoints = 1\ntag = "nowhere"\n'
+    )
+    cells = CELLS[:4] + [
+        ("markdown", "## Question: why a sigmoid?"),
+        ("markdown", "It squashes to (0, 1)."),
+        ("code", "import grader\nr = grader.check()"),
+        ("code", "print([(a.question, a.found, a.where) for a in r.manual], r.exit_code)"),
+    ]
     nb = run_in_jupyter(student_notebook(course, cells))
     page = "".join(html_of(nb.cells[6]))
     assert "Why a sigmoid?" in page and "graded by a person after submission" in page

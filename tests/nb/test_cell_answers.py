@@ -5,6 +5,7 @@ namespace as it was before the cell), and finding the cell with `after=` and `co
 
 One notebook in the walkthrough's style is graded in a real kernel; each check states one
 behaviour, and the tests read the verdicts and the words a student would read."""
+
 from __future__ import annotations
 
 
@@ -29,7 +30,7 @@ cell = 20.0
 call = 4.0
 """
 
-CHECKS = '''\
+CHECKS = """\
 import pytest
 import torch
 
@@ -217,27 +218,33 @@ def test_values_lists_every_value_in_order(nb):
 @pytest.mark.exercise("cells")
 def test_answer_like_lists_what_the_cell_produced(nb):
     nb.cell(after="Exercise 6").answer_like(torch.empty(3, 3))
-'''
+"""
 
 CELLS = [
     ("markdown", "# A single neuron, cell by cell"),
     ("code", "import torch\n\ndef activation(x):\n    return 1 / (1 + torch.exp(-x))"),
-    ("code", "torch.manual_seed(7)\nfeatures = torch.randn((1, 5))\nweights = torch.randn_like(features)\n"
-             "bias = torch.randn((1, 1))"),
+    (
+        "code",
+        "torch.manual_seed(7)\nfeatures = torch.randn((1, 5))\nweights = torch.randn_like(features)\n"
+        "bias = torch.randn((1, 1))",
+    ),
     ("markdown", "## Exercise 1: the output of a single neuron\n\nUse `torch.sum`."),
     ("code", "features.shape"),
     ("code", "# Your solution here\ny = activation(torch.sum(features * weights) + bias)"),
     ("markdown", "## Exercise 2: with a matrix product"),
     ("code", "y = activation(torch.mm(features, weights.view(5, 1)))\nprint(y)"),
-    ("code", "out = activation(torch.sum(features * weights) + bias)\nprint(\"output:\", out)"),
+    ("code", 'out = activation(torch.sum(features * weights) + bias)\nprint("output:", out)'),
     ("code", "# silenced\nactivation(torch.sum(features * weights) + bias);"),
     ("code", "def my_neuron(f, w, b):\n    return activation((f * w).sum() + b)\n\nmy_neuron(features, weights, bias)"),
     ("code", "for step in range(3):\n    pass"),
     ("code", "scale = 2\nfeatures.add_(1)"),
     ("code", "slow = False\nlimit = 3\nj = 2"),
     ("code", "n = 0\nwhile n < limit:\n    n += 0 if slow else 1\nn"),
-    ("code", "torch.manual_seed(7)\nfeatures = torch.rand((1, 5))\nweights = torch.rand_like(features)\n"
-             "bias = torch.rand((1, 1))"),
+    (
+        "code",
+        "torch.manual_seed(7)\nfeatures = torch.rand((1, 5))\nweights = torch.rand_like(features)\n"
+        "bias = torch.rand((1, 1))",
+    ),
     ("markdown", "## Exercise 3: the same on other data"),
     ("code", "answer = activation(torch.sum(features * weights) + bias)"),
     ("markdown", "## Exercise 4: a number from the walkthrough"),
@@ -250,13 +257,19 @@ CELLS = [
     ("code", "final = activation(torch.mm(hidden, V2))"),
     ("markdown", "## The end"),
     ("code", "final = None"),
-    ("code", "class Odd(torch.Tensor):\n    def numel(self):\n        raise RuntimeError('no size')\n\n"
-             "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
-             "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)"),
-    ("code", "print(f\"the hidden layer is {activation(torch.mm(x2, V1))}\")"),
+    (
+        "code",
+        "class Odd(torch.Tensor):\n    def numel(self):\n        raise RuntimeError('no size')\n\n"
+        "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
+        "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)",
+    ),
+    ("code", 'print(f"the hidden layer is {activation(torch.mm(x2, V1))}")'),
     ("markdown", "## Exercise 6: values as they come"),
-    ("code", "y6 = activation(torch.sum(features * weights) + bias)\nscratch = torch.sum(features)\n"
-             "print('y6 is', y6, y6.shape)\ny6.shape, scratch"),
+    (
+        "code",
+        "y6 = activation(torch.sum(features * weights) + bias)\nscratch = torch.sum(features)\n"
+        "print('y6 is', y6, y6.shape)\ny6.shape, scratch",
+    ),
 ]
 
 
@@ -275,9 +288,17 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     return {c.name: c for c in result.checks}
 
 
-PASSING = ["test_values_lists_every_value_in_order", "test_an_answer_in_two_cells", "test_values_that_cannot_be_copied_do_not_disturb_the_cell", "test_after_skips_the_scratch_cell_and_names_keep_y", "test_names_are_as_right_after_the_cell",
-           "test_answer_of_each_ending", "test_rerun_on_unseen_inputs", "test_rerun_leaves_the_notebook_as_it_was",
-           "test_right_formula_over_edited_data"]
+PASSING = [
+    "test_values_lists_every_value_in_order",
+    "test_an_answer_in_two_cells",
+    "test_values_that_cannot_be_copied_do_not_disturb_the_cell",
+    "test_after_skips_the_scratch_cell_and_names_keep_y",
+    "test_names_are_as_right_after_the_cell",
+    "test_answer_of_each_ending",
+    "test_rerun_on_unseen_inputs",
+    "test_rerun_leaves_the_notebook_as_it_was",
+    "test_right_formula_over_edited_data",
+]
 
 
 @pytest.mark.parametrize("name", PASSING)
@@ -288,24 +309,30 @@ def test_behaviour(graded, name: str) -> None:
 def test_answer_like_without_a_match_lists_what_the_cell_produced(graded) -> None:
     check = graded["test_answer_like_lists_what_the_cell_produced"]
     assert not check.passed
-    assert check.message.startswith('cell 32 (under "Exercise 6: values as they come") produced no tensor of shape '
-                                    "(3, 3). It produced: line 1 assigned y6: a tensor of shape (1, 1); line 2 assigned "
-                                    "scratch: a tensor of shape (); line 3 printed: a tensor of shape (1, 1); line 4 "
-                                    "displayed: a tuple of 2 items."), check.message
+    assert check.message.startswith(
+        'cell 32 (under "Exercise 6: values as they come") produced no tensor of shape '
+        "(3, 3). It produced: line 1 assigned y6: a tensor of shape (1, 1); line 2 assigned "
+        "scratch: a tensor of shape (); line 3 printed: a tensor of shape (1, 1); line 4 "
+        "displayed: a tuple of 2 items."
+    ), check.message
 
 
 def test_no_answer_tells_the_student_how_to_show_it(graded) -> None:
     check = graded["test_no_answer_says_how_to_show_it"]
     assert not check.passed
-    assert check.message == ("cell 12 shows no answer: its last line is neither an expression nor an assignment. "
-                             "End the cell with the answer, as `y = ...` or a last line `y`, run it, and check again.")
+    assert check.message == (
+        "cell 12 shows no answer: its last line is neither an expression nor an assignment. "
+        "End the cell with the answer, as `y = ...` or a last line `y`, run it, and check again."
+    )
 
 
 def test_a_missing_name_is_the_students_to_fix(graded) -> None:
     check = graded["test_a_name_the_cell_does_not_assign"]
     assert not check.passed
-    assert check.message == ("cell 6 (under \"Exercise 1: the output of a single neuron\") does not assign `output` (it assigns `y`). Keep the name the exercise asks "
-                             "for: `output = ...`.")
+    assert check.message == (
+        'cell 6 (under "Exercise 1: the output of a single neuron") does not assign `output` (it assigns `y`). Keep the name the exercise asks '
+        "for: `output = ...`."
+    )
 
 
 def test_hard_coded_answer_fails_the_rerun(graded) -> None:
@@ -317,17 +344,21 @@ def test_hard_coded_answer_fails_the_rerun(graded) -> None:
 def test_rerun_error_reads_like_a_function_error(graded) -> None:
     check = graded["test_rerun_error_is_the_students"]
     assert not check.passed
-    assert check.message.startswith("cell 8 (under \"Exercise 2: with a matrix product\"), run again on new inputs, raised RuntimeError: shape '[5, 1]' is "
-                                    "invalid for input of size 7. view(5, 1) asks for 5 elements"), check.message
+    assert check.message.startswith(
+        "cell 8 (under \"Exercise 2: with a matrix product\"), run again on new inputs, raised RuntimeError: shape '[5, 1]' is "
+        "invalid for input of size 7. view(5, 1) asks for 5 elements"
+    ), check.message
     assert "cell 8" in (check.traceback or ""), check.traceback
 
 
 def test_a_cell_that_makes_its_own_inputs_cannot_be_tried(graded) -> None:
     check = graded["test_rerun_of_a_cell_that_makes_its_own_inputs"]
     assert not check.passed
-    assert check.message == ("cell 21 assigns `k` itself before using it, so it could not be tried on other inputs. "
-                             "Keep the exercise's data cell as given and compute your answer in a cell of its own, "
-                             "from those names.")
+    assert check.message == (
+        "cell 21 assigns `k` itself before using it, so it could not be tried on other inputs. "
+        "Keep the exercise's data cell as given and compute your answer in a cell of its own, "
+        "from those names."
+    )
 
 
 def test_rerun_timeout_is_a_timeout(graded) -> None:
@@ -335,8 +366,9 @@ def test_rerun_timeout_is_a_timeout(graded) -> None:
     assert not check.passed
     assert "did not finish within 4 s (timeout)" in check.message, check.message
     # where it was when time ran out, in the cell's own numbering (the loop's test or its body)
-    assert re.search(r"it was stuck in cell 15, line [23]: `(while n < limit:|n \+= 0 if slow else 1)`\.",
-                     check.message), check.message
+    assert re.search(
+        r"it was stuck in cell 15, line [23]: `(while n < limit:|n \+= 0 if slow else 1)`\.", check.message
+    ), check.message
 
 
 def test_reading_a_cell() -> None:
@@ -350,17 +382,24 @@ def test_reading_a_cell() -> None:
     assert CellCode.of("features.shape\nprint(weights.size(), bias.dtype)").only_inspects
     assert not CellCode.of("print(activation(torch.sum(features * weights)))").only_inspects
     assert CellCode.of("# only a comment").empty
-    merged = CellCode.of("torch.manual_seed(7)\nfeatures = torch.randn(1, 5)\nweights = weights.view(5, 1)\n"
-                         "bias += 1\ny = f(features, weights, bias)")
+    merged = CellCode.of(
+        "torch.manual_seed(7)\nfeatures = torch.randn(1, 5)\nweights = weights.view(5, 1)\n"
+        "bias += 1\ny = f(features, weights, bias)"
+    )
     assert merged.overwritten(["features", "weights", "bias", "y", "other"]) == ["features", "y"]
 
 
 def test_finding_rules() -> None:
-    cells = [Cell(0, "## Exercise 1: single neuron", "markdown"), Cell(1, "   ", "code"), Cell(2, "x.shape", "code"),
-             Cell(3, "# answer\ny = f(x)", "code"), Cell(4, "y = g(x)", "code")]
+    cells = [
+        Cell(0, "## Exercise 1: single neuron", "markdown"),
+        Cell(1, "   ", "code"),
+        Cell(2, "x.shape", "code"),
+        Cell(3, "# answer\ny = f(x)", "code"),
+        Cell(4, "y = g(x)", "code"),
+    ]
     assert CellQuery(after="single neuron").first(cells).index == 3
-    assert CellQuery(starting_with="## Exercise 1").first(cells).index == 2     # the old rule: next non-empty
+    assert CellQuery(starting_with="## Exercise 1").first(cells).index == 2  # the old rule: next non-empty
     assert [c.index for c in CellQuery(containing="y = ").matches(cells)] == [3, 4]
-    assert CellQuery(containing="y = ").first(cells).index == 3                 # two matches: the first
+    assert CellQuery(containing="y = ").first(cells).index == 3  # two matches: the first
     with pytest.raises(TypeError):
         CellQuery(after="x", containing="y")

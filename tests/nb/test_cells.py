@@ -1,6 +1,7 @@
 """`nb.cell(...)` grades a notebook whose answers are top-level expressions with names of the
 student's own choosing: found by tag, by a markdown heading (then the next code cell), or by
 a code cell's first line; `.value` is the cell's last expression, `.output` what it printed."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +27,7 @@ cell = 10.0
 call = 5.0
 """
 
-CHECKS = '''\
+CHECKS = """\
 import pytest
 import torch
 
@@ -70,13 +71,17 @@ def test_cell_that_raised(nb):
 @pytest.mark.exercise("broken")
 def test_missing_cell(nb):
     nb.cell(tag="no-such-tag")
-'''
+"""
 
 CELLS = [
     ("markdown", "# Answers in top-level cells", []),
     ("code", "import torch", []),
     ("markdown", "## Exercise 1: column sums\n\nSum the columns of `m`, keeping a row.", []),
-    ("code", "m = torch.arange(6.0).reshape(2, 3)\nmy_very_own_name = m.sum(dim=0, keepdim=True)\nmy_very_own_name", []),
+    (
+        "code",
+        "m = torch.arange(6.0).reshape(2, 3)\nmy_very_own_name = m.sum(dim=0, keepdim=True)\nmy_very_own_name",
+        [],
+    ),
     ("markdown", "## Exercise 10: a trap for prefix matching", []),
     ("code", "'ten'", []),
     ("code", "whatever_i_like = (2, 4)\nprint('the shape is', whatever_i_like)\nwhatever_i_like", ["shape-answer"]),
@@ -112,8 +117,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
 
 def test_answers_in_top_level_cells_are_graded(graded) -> None:
     checks, result = graded
-    for name in ("test_heading_then_next_code_cell", "test_word_boundary", "test_tag_value_and_output",
-                 "test_code_first_line_and_no_value"):
+    for name in (
+        "test_heading_then_next_code_cell",
+        "test_word_boundary",
+        "test_tag_value_and_output",
+        "test_code_first_line_and_no_value",
+    ):
         assert checks[name].passed, (name, checks[name].message)
     assert result.score == 4 and result.max_score == 6
 
@@ -121,8 +130,10 @@ def test_answers_in_top_level_cells_are_graded(graded) -> None:
 def test_a_cell_that_raised_fails_with_its_error(graded) -> None:
     check = graded[0]["test_cell_that_raised"]
     assert not check.passed
-    assert check.message == ("cell 9 (under \"Exercise 3\") raised ZeroDivisionError: division by zero, so it has no value. "
-                             "Fix it so that it runs to the end: its last line is your answer.")
+    assert check.message == (
+        'cell 9 (under "Exercise 3") raised ZeroDivisionError: division by zero, so it has no value. '
+        "Fix it so that it runs to the end: its last line is your answer."
+    )
 
 
 def test_a_missing_cell_says_what_was_looked_for(graded) -> None:
@@ -132,9 +143,14 @@ def test_a_missing_cell_says_what_was_looked_for(graded) -> None:
 
 
 def test_matching_rules() -> None:
-    cells = [Cell(0, "## Exercise 10", "markdown"), Cell(1, "ten", "code"),
-             Cell(2, "## Exercise 1: sums\nmore", "markdown"), Cell(3, "   ", "code"), Cell(4, "one", "code"),
-             Cell(5, "x = 1", "code", tags=("t",))]
+    cells = [
+        Cell(0, "## Exercise 10", "markdown"),
+        Cell(1, "ten", "code"),
+        Cell(2, "## Exercise 1: sums\nmore", "markdown"),
+        Cell(3, "   ", "code"),
+        Cell(4, "one", "code"),
+        Cell(5, "x = 1", "code", tags=("t",)),
+    ]
     assert CellQuery(starting_with="## Exercise 1").first(cells).index == 4
     assert CellQuery(starting_with="## Exercise 10").first(cells).index == 1
     assert CellQuery(tag="t").first(cells).index == 5

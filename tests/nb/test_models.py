@@ -3,6 +3,7 @@ data), `nb.module(name)` (its parameters' names, shapes, dtypes and count, as da
 `evaluate(...)` in batches in eval() mode under no_grad, and `assert_accuracy` against labels that
 stay in the grader, with partial credit by thresholds and its messages in words. One notebook with
 a few small modules, graded once, in a real sandboxed kernel, on the best device present."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -97,7 +98,7 @@ def test_a_tensor_is_not_a_module(nb):
     nb.module("X_train")
 '''
 
-NET = '''\
+NET = """\
 import torch
 from torch import nn
 
@@ -116,7 +117,7 @@ class Net(nn.Module):
 
 model = Net()
 X_train = torch.zeros(2, 4)
-'''
+"""
 
 OTHERS = '''\
 seen = []
@@ -158,8 +159,11 @@ probe, untrained, small, broken = Probe(), Untrained(), nn.Linear(4, 2), Broken(
 
 def write_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell("# Models"), nbformat.v4.new_code_cell(NET),
-                nbformat.v4.new_code_cell(OTHERS)]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Models"),
+        nbformat.v4.new_code_cell(NET),
+        nbformat.v4.new_code_cell(OTHERS),
+    ]
     nbformat.write(nb, str(path))
     return path
 
@@ -180,8 +184,15 @@ def test_the_cells_ran(graded: tuple[Result, dict[str, CheckResult]]) -> None:
     assert not result.cells and not result.errors, (result.cells, result.errors)
 
 
-@pytest.mark.parametrize("name", ["test_calling_the_module", "test_its_parameters_as_data",
-                                  "test_evaluation_is_in_eval_mode_under_no_grad_in_batches", "test_full_marks"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_calling_the_module",
+        "test_its_parameters_as_data",
+        "test_evaluation_is_in_eval_mode_under_no_grad_in_batches",
+        "test_full_marks",
+    ],
+)
 def test_what_passes(graded: tuple[Result, dict[str, CheckResult]], name: str) -> None:
     check = graded[1][name]
     assert check.passed and check.score == check.points, check.message
@@ -191,43 +202,55 @@ def test_partial_credit_by_thresholds(graded: tuple[Result, dict[str, CheckResul
     result, checks = graded
     part = checks["test_part_of_the_points"]
     assert (part.status, part.score, part.points) == ("failed", 2.0, 4.0)
-    assert part.message == ("Your model reaches 72% on held-out points; 90% is needed for full marks "
-                            "(70% earns 50% of the points).")
+    assert part.message == (
+        "Your model reaches 72% on held-out points; 90% is needed for full marks (70% earns 50% of the points)."
+    )
     below = checks["test_below_every_threshold"]
     assert (below.status, below.score) == ("failed", 0.0)
-    assert below.message == "Your model reaches 45% on held-out points; 90% is needed for full marks (50% for part of them)."
+    assert (
+        below.message
+        == "Your model reaches 45% on held-out points; 90% is needed for full marks (50% for part of them)."
+    )
     # the part is in the score, the exercise's total, the terminal text and results.json
     assert result.score == 4 + 2 and result.max_score == 8 + 2 * 4
     assert result.exercise_scores()["model"] == (6.0, 16.0)
     assert "FAIL  test_part_of_the_points  [2/4]" in render_text(result)
     tests = {t["name"]: t for t in to_gradescope(result)["tests"]}
-    assert (tests["model: test_part_of_the_points"]["score"], tests["model: test_part_of_the_points"]["max_score"]) == (2.0, 4.0)
+    assert (tests["model: test_part_of_the_points"]["score"], tests["model: test_part_of_the_points"]["max_score"]) == (
+        2.0,
+        4.0,
+    )
 
 
 def test_an_untrained_model_is_named(graded: tuple[Result, dict[str, CheckResult]]) -> None:
     check = graded[1]["test_an_untrained_model"]
-    x = torch.randn(100, 4, generator=torch.Generator().manual_seed(3))     # the checks' X
-    share = int((x[:, :3].argmax(dim=1) == 1).sum())                        # the untrained model always says 1
-    assert check.message == (f"Your model reaches {share}% on held-out points; 90% is needed for full marks. That is about "
-                             "what guessing scores (33% with 3 classes): is your trained model loaded from its "
-                             "checkpoint, in a cell that runs at grading time?")
+    x = torch.randn(100, 4, generator=torch.Generator().manual_seed(3))  # the checks' X
+    share = int((x[:, :3].argmax(dim=1) == 1).sum())  # the untrained model always says 1
+    assert check.message == (
+        f"Your model reaches {share}% on held-out points; 90% is needed for full marks. That is about "
+        "what guessing scores (33% with 3 classes): is your trained model loaded from its "
+        "checkpoint, in a cell that runs at grading time?"
+    )
     assert check.diagnosis == "an untrained model"
 
 
 def test_the_wrong_output_size_is_named(graded: tuple[Result, dict[str, CheckResult]]) -> None:
     assert graded[1]["test_the_wrong_output_size"].message == (
         "Your model's output for 100 inputs has shape (100, 2); expected (100, 3): one score per class for each "
-        "input, 3 classes. The last layer gives 2 outputs: make it give 3 (out_features=3).")
+        "input, 3 classes. The last layer gives 2 outputs: make it give 3 (out_features=3)."
+    )
 
 
 def test_a_students_error_and_a_non_module(graded: tuple[Result, dict[str, CheckResult]]) -> None:
     checks = graded[1]
-    assert checks["test_a_forward_that_raises"].message.startswith("`broken` raised RuntimeError: shape '[-1, 7]' is "
-                                                                   "invalid for input of size")
+    assert checks["test_a_forward_that_raises"].message.startswith(
+        "`broken` raised RuntimeError: shape '[-1, 7]' is invalid for input of size"
+    )
     assert "return x.view(-1, 7)" in checks["test_a_forward_that_raises"].traceback
     assert checks["test_a_tensor_is_not_a_module"].message == (
         "`X_train` in your notebook is a torch.Tensor, not a torch.nn.Module. Make `X_train` an instance of your "
-        "network class: `X_train = YourNet(...)`.")
+        "network class: `X_train = YourNet(...)`."
+    )
 
 
 def test_accuracy_is_computed_in_the_grader() -> None:
@@ -235,7 +258,7 @@ def test_accuracy_is_computed_in_the_grader() -> None:
     from grader.failures import PartialCredit
 
     scores = torch.tensor([[1.0, 0.0], [0.0, 1.0], [float("nan"), 0.0], [1.0, 0.0]])
-    assert accuracy_of(scores, torch.tensor([0, 1, 0, 1])) == 0.5          # NaN counts as wrong
+    assert accuracy_of(scores, torch.tensor([0, 1, 0, 1])) == 0.5  # NaN counts as wrong
     local = torch.nn.Linear(2, 2)
     with torch.no_grad():
         local.weight.copy_(torch.eye(2))
@@ -253,8 +276,10 @@ def test_a_hidden_partial_check_keeps_its_part_and_says_nothing(graded: tuple[Re
     from dataclasses import replace
 
     hidden = replace(graded[1]["test_part_of_the_points"], hidden=True).public_view()
-    assert (hidden.score, hidden.message) == (2.0, "Hidden check failed. Hidden checks reveal nothing but their name and "
-                                                   "pass/fail.")
+    assert (hidden.score, hidden.message) == (
+        2.0,
+        "Hidden check failed. Hidden checks reveal nothing but their name and pass/fail.",
+    )
 
 
 def test_the_points_a_check_earns() -> None:
@@ -262,6 +287,6 @@ def test_the_points_a_check_earns() -> None:
 
     assert earned(4.0, True) == 4.0 and earned(4.0, False) == 0.0
     assert earned(4.0, False, 0.5) == 2.0 and earned(3.0, False, 1 / 3) == 1.0
-    assert earned(4.0, False, 7) == 4.0 and earned(4.0, False, -1) == 0.0        # kept between 0 and 1
+    assert earned(4.0, False, 7) == 4.0 and earned(4.0, False, -1) == 0.0  # kept between 0 and 1
     assert earned(4.0, False, float("nan")) == 0.0 and earned(4.0, False, True) == 0.0
-    assert points_total([(4.0, 2.0), (1.0, 1.0), (2.0, 0.0)]) == (3.0, 7.0)      # what `pytest --notebook` prints
+    assert points_total([(4.0, 2.0), (1.0, 1.0), (2.0, 0.0)]) == (3.0, 7.0)  # what `pytest --notebook` prints

@@ -1,6 +1,7 @@
 """No import cycle in grader/, counting every import: at a module's top, inside functions and
 under TYPE_CHECKING (issue 27). A cycle hidden in a function or a type hint still ties two modules
 so that neither can be read, tested or moved without the other."""
+
 from __future__ import annotations
 
 import ast
@@ -84,13 +85,17 @@ def test_no_import_cycle_in_grader_counting_every_import() -> None:
 def test_the_finder_sees_a_cycle_through_a_function_and_a_type_hint() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
-    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from grader.results import Result\n" \
-             "def f():\n    from grader.verdict import conclude\n"
+    source = (
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from grader.results import Result\n"
+        "def f():\n    from grader.verdict import conclude\n"
+    )
     tmp = PACKAGE.parent / "build" / "cycle_probe.py"
     tmp.parent.mkdir(exist_ok=True)
     tmp.write_text(source, encoding="utf-8")
     try:
         assert imports("grader.probe", tmp, {"grader.results": tmp, "grader.verdict": tmp}) == {
-            "grader.results", "grader.verdict"}
+            "grader.results",
+            "grader.verdict",
+        }
     finally:
         tmp.unlink()

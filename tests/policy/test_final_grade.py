@@ -1,4 +1,5 @@
 """The final grade, the one number every output shows (grader.policy.final)."""
+
 from __future__ import annotations
 
 from grader.policy.final import Adjustment, LatePenalty, ManualScore, final_grade
@@ -7,11 +8,16 @@ from grader.results import CheckResult, Result
 
 def _result() -> Result:
     def check(name: str, exercise: str, points: float, score: float) -> CheckResult:
-        return CheckResult(name=name, exercise=exercise, points=points, score=score,
-                           status="passed" if score == points else "failed")
+        return CheckResult(
+            name=name, exercise=exercise, points=points, score=score, status="passed" if score == points else "failed"
+        )
 
-    checks = [check("test_shape", "activation", 1, 1), check("test_values", "activation", 2, 0),
-              check("test_neuron", "single_neuron", 3, 0), check("test_bias", "single_neuron", 1, 1)]
+    checks = [
+        check("test_shape", "activation", 1, 1),
+        check("test_values", "activation", 2, 0),
+        check("test_neuron", "single_neuron", 3, 0),
+        check("test_bias", "single_neuron", 1, 1),
+    ]
     return Result(submission="s.ipynb", assignment="a", checks=checks, score=2, max_score=7)
 
 
@@ -48,7 +54,7 @@ def test_the_late_penalty_takes_its_percent_of_everything_else_unless_waived() -
     assert (grade.before_penalty, grade.penalty_percent, grade.penalty_points, grade.final) == (6, 10, 0.6, 5.4)
     waived = LatePenalty(percent=10, waived=True)
     assert final_grade(_result(), penalty=waived).final == 2
-    assert final_grade(_result(), penalty=LatePenalty(percent=150)).final == 0     # never below zero
+    assert final_grade(_result(), penalty=LatePenalty(percent=150)).final == 0  # never below zero
 
 
 def test_an_instructors_waiver_is_an_adjustment_of_kind_late_that_shown_turns_into_no_penalty() -> None:
@@ -67,4 +73,4 @@ def test_an_instructors_waiver_is_an_adjustment_of_kind_late_that_shown_turns_in
     assert grade.words == "submitted 10 hours 1 minute late: the 10% late penalty is waived (ill that week)"
     assert grade.csv_columns()["penalty"] == "waived" and grade.late_data()["waived"] is True
     on_time = replace(late, submitted_at="2026-12-04T10:00:00+00:00")
-    assert shown(on_time, deadline, [waiver]).grade.waiver is None           # nothing to waive: kept aside, not shown
+    assert shown(on_time, deadline, [waiver]).grade.waiver is None  # nothing to waive: kept aside, not shown

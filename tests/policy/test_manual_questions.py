@@ -1,5 +1,6 @@
 """Questions a person grades: [manual.<name>] in assignment.toml, nbgrader's manually graded cells
 through `grader assign`, the answers kept with the verdicts, and what students see before grading."""
+
 from __future__ import annotations
 
 import json
@@ -69,10 +70,14 @@ def tiny_master(tmp: Path, toml: str = TOML + RUBRIC) -> Path:
         nbformat.v4.new_markdown_cell("# Tiny"),
         nbformat.v4.new_code_cell("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
         nbformat.v4.new_markdown_cell("## Question A: why is doubling linear?"),
-        nbgrader(nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nBecause 2(x + y) = 2x + 2y.\n### END SOLUTION"),
-                 "why_linear", 2),
-        nbgrader(nbformat.v4.new_markdown_cell("## Task: print double(21) in the cell below"), "print_task", 1,
-                 task=True),
+        nbgrader(
+            nbformat.v4.new_markdown_cell("### BEGIN SOLUTION\nBecause 2(x + y) = 2x + 2y.\n### END SOLUTION"),
+            "why_linear",
+            2,
+        ),
+        nbgrader(
+            nbformat.v4.new_markdown_cell("## Task: print double(21) in the cell below"), "print_task", 1, task=True
+        ),
         nbformat.v4.new_code_cell("print(double(21))"),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -85,8 +90,9 @@ def assigned(tmp: Path) -> Path:
     return tmp / "assignments" / "tiny"
 
 
-def answered(folder: Path, out: Path, *, written: str | None, double: str = "return 2 * x",
-             printed: str = "print(double(21))") -> Path:
+def answered(
+    folder: Path, out: Path, *, written: str | None, double: str = "return 2 * x", printed: str = "print(double(21))"
+) -> Path:
     """The student notebook with the function, the written answer (None: its cell deleted) and the task."""
     nb = nbformat.read(str(folder / "tiny.ipynb"), as_version=4)
     nb.cells[1].source = f"def double(x):\n    {double}"
@@ -117,23 +123,37 @@ def test_manual_questions_and_rubric_items_are_read_in_order(tmp_path: Path) -> 
     assert assignment.manual[1].title == "plot" and assignment.manual[1].after == "Plot"
 
 
-@pytest.mark.parametrize("extra, words", [
-    ('[manual.q]\npoints = 1\ntag = "q"\ntitel = "Q"\n',
-     ["unknown key 'titel' in [manual.q]", "did you mean 'title'?"]),
-    ('[manual.q]\npoints = 1\ntag = "q"\n[[manual.q.rubric]]\nid = "a"\ntext = "A"\npoint = 1\n',
-     ["unknown key 'point' in [[manual.q.rubric]]", "did you mean 'points'?"]),
-    ('[manual.q]\npoints = 1\ntag = "q"\nafter = "Q"\n', ["[manual.q] names its answer's cell with tag and after"]),
-    ('[manual.q]\npoints = 0\ntag = "q"\n', ["[manual.q] points = 0 must be more than 0"]),
-    ('[manual.q]\npoints = 1\ntag = "q"\n[[manual.q.rubric]]\nid = "a"\ntext = "A"\npoints = 0\n',
-     ["a rubric item must add or take away points"]),
-    ('[manual.q]\npoints = "2"\ntag = "q"\n', ["[manual.q] points = '2' is not a number"]),
-])
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (
+            '[manual.q]\npoints = 1\ntag = "q"\ntitel = "Q"\n',
+            ["unknown key 'titel' in [manual.q]", "did you mean 'title'?"],
+        ),
+        (
+            '[manual.q]\npoints = 1\ntag = "q"\n[[manual.q.rubric]]\nid = "a"\ntext = "A"\npoint = 1\n',
+            ["unknown key 'point' in [[manual.q.rubric]]", "did you mean 'points'?"],
+        ),
+        ('[manual.q]\npoints = 1\ntag = "q"\nafter = "Q"\n', ["[manual.q] names its answer's cell with tag and after"]),
+        ('[manual.q]\npoints = 0\ntag = "q"\n', ["[manual.q] points = 0 must be more than 0"]),
+        (
+            '[manual.q]\npoints = 1\ntag = "q"\n[[manual.q.rubric]]\nid = "a"\ntext = "A"\npoints = 0\n',
+            ["a rubric item must add or take away points"],
+        ),
+        ('[manual.q]\npoints = "2"\ntag = "q"\n', ["[manual.q] points = '2' is not a number"]),
+    ],
+)
 def test_a_mistake_in_a_manual_question_is_named_with_exit_2(tmp_path: Path, extra: str, words: list[str]) -> None:
     folder = write_toml(tmp_path, extra)
     notebook = tmp_path / "tiny.ipynb"
     notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    proc = subprocess.run([PYTHON, "-m", "grader.cli", "check", str(notebook), "--assignment", str(folder)],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [PYTHON, "-m", "grader.cli", "check", str(notebook), "--assignment", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2, proc.stderr
     assert str(folder / "assignment.toml") in proc.stderr
     for word in words:
@@ -145,30 +165,38 @@ def test_a_mistake_in_a_manual_question_is_named_with_exit_2(tmp_path: Path, ext
 def test_assign_turns_nbgrader_manual_cells_into_questions_and_keeps_the_cells(tmp_path: Path) -> None:
     folder = assigned(tmp_path)
     assignment = load_assignment(folder)
-    assert [(q.name, q.points, q.tag) for q in assignment.manual] == [("why_linear", 2.0, "why_linear"),
-                                                                       ("print_task", 1.0, "print_task")]
-    assert assignment.manual[0].rubric[0].id == "sum"          # declared in the master: kept as written
+    assert [(q.name, q.points, q.tag) for q in assignment.manual] == [
+        ("why_linear", 2.0, "why_linear"),
+        ("print_task", 1.0, "print_task"),
+    ]
+    assert assignment.manual[0].rubric[0].id == "sum"  # declared in the master: kept as written
     assert assignment.manual[1].title == "Task: print double(21) in the cell below"
     nb = nbformat.read(str(folder / "tiny.ipynb"), as_version=4)
     assert nb.cells[3].source == "YOUR ANSWER HERE" and "why_linear" in nb.cells[3].metadata.tags
     assert "Because" not in json.dumps(nb)
     assert "print_task" in nb.cells[4].metadata.tags
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assign(tmp_path / "solutions" / "tiny", tmp_path / "assignments")          # deterministic
+    assign(tmp_path / "solutions" / "tiny", tmp_path / "assignments")  # deterministic
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
 
 
 # -- finding the answer ------------------------------------------------------------------------
-CELLS = [Cell(0, "## Question A: why view?", "markdown"), Cell(1, "Because view shares storage.", "markdown"),
-         Cell(2, "## Question B\nWhy mm? Answer here: mm is a matrix product.", "markdown"),
-         Cell(3, "plt.plot(losses)", "code", ("loss_plot",))]
+CELLS = [
+    Cell(0, "## Question A: why view?", "markdown"),
+    Cell(1, "Because view shares storage.", "markdown"),
+    Cell(2, "## Question B\nWhy mm? Answer here: mm is a matrix product.", "markdown"),
+    Cell(3, "plt.plot(losses)", "code", ("loss_plot",)),
+]
 
 
-@pytest.mark.parametrize("where, cell, text", [
-    ({"after": "Question A"}, 1, "Because view shares storage."),
-    ({"containing": "Answer here:"}, 2, "mm is a matrix product"),         # the question's own cell
-    ({"tag": "loss_plot"}, 3, "plt.plot(losses)"),
-])
+@pytest.mark.parametrize(
+    "where, cell, text",
+    [
+        ({"after": "Question A"}, 1, "Because view shares storage."),
+        ({"containing": "Answer here:"}, 2, "mm is a matrix product"),  # the question's own cell
+        ({"tag": "loss_plot"}, 3, "plt.plot(losses)"),
+    ],
+)
 def test_the_answer_is_found_in_a_markdown_or_code_cell(where: dict[str, str], cell: int, text: str) -> None:
     answer = find_answer(ManualQuestion(name="q", title="Q", points=1, **where), CELLS)
     assert answer.found and answer.cell == cell and text in answer.text
@@ -181,25 +209,44 @@ def test_a_missing_cell_is_no_answer_not_a_crash() -> None:
 
 def test_outputs_keep_images_as_checked_data_and_nothing_that_runs() -> None:
     png = "iVBORw0KGgo="
-    outputs = {3: [{"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}},
-                   {"output_type": "display_data", "data": {"text/html": "<script>alert(1)</script>"}},
-                   {"output_type": "display_data", "data": {"image/png": "not base64 <script>"}},
-                   {"output_type": "stream", "name": "stdout", "text": "loss 0.1\n"}]}
+    outputs = {
+        3: [
+            {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}},
+            {"output_type": "display_data", "data": {"text/html": "<script>alert(1)</script>"}},
+            {"output_type": "display_data", "data": {"image/png": "not base64 <script>"}},
+            {"output_type": "stream", "name": "stdout", "text": "loss 0.1\n"},
+        ]
+    }
     answer = find_answer(ManualQuestion(name="q", title="Q", points=1, tag="loss_plot"), CELLS, outputs)
     assert answer.outputs == [{"mime": "image/png", "data": png}, {"mime": "text/plain", "data": "loss 0.1\n"}]
 
 
 # -- a student's own check ---------------------------------------------------------------------
-@pytest.mark.slow   # grades two notebooks in real kernels through the CLI
+@pytest.mark.slow  # grades two notebooks in real kernels through the CLI
 def test_grader_check_says_graded_by_a_person_never_a_failure(tmp_path: Path) -> None:
     folder = assigned(tmp_path)
     good = answered(folder, tmp_path / "work" / "good.ipynb", written="Because 2(x + y) = 2x + 2y.")
     gone = answered(folder, tmp_path / "work" / "gone.ipynb", written=None)
     for notebook, found in ((good, "answer found in cell 4"), (gone, "no answer found")):
         results = tmp_path / f"{notebook.stem}.json"
-        proc = subprocess.run([PYTHON, "-m", "grader.cli", "check", str(notebook), "--assignment", str(folder),
-                               "--results", str(results)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
-        assert proc.returncode == 0, proc.stdout + proc.stderr           # the automatic check passed
+        proc = subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "grader.cli",
+                "check",
+                str(notebook),
+                "--assignment",
+                str(folder),
+                "--results",
+                str(results),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr  # the automatic check passed
         assert "graded by a person after submission" in proc.stdout.lower()
         assert "FAIL" not in proc.stdout and found in proc.stdout.lower()
         data = json.loads(results.read_text())
@@ -207,7 +254,7 @@ def test_grader_check_says_graded_by_a_person_never_a_failure(tmp_path: Path) ->
         assert [t["extra_data"]["question"] for t in manual] == ["why_linear", "print_task"]
         state = manual[0]["extra_data"]["manual_status"]
         assert state == ("waiting" if notebook is good else "no answer")
-        assert "status" not in manual[0] or state == "no answer"       # waiting: neither passed nor failed
+        assert "status" not in manual[0] or state == "no answer"  # waiting: neither passed nor failed
 
 
 def test_the_demo_says_which_questions_wait(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -240,7 +287,7 @@ def test_an_unreadable_notebook_has_no_answer_to_each_question(tmp_path: Path) -
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
-@pytest.mark.slow   # one notebook graded in a real kernel
+@pytest.mark.slow  # one notebook graded in a real kernel
 def test_a_plot_is_kept_as_image_data_and_shown_once_graded(tmp_path: Path) -> None:
     from grader.feedback.render import render_html
     from grader.grade import Options, grade
@@ -248,15 +295,19 @@ def test_a_plot_is_kept_as_image_data_and_shown_once_graded(tmp_path: Path) -> N
     from grader.policy.manual import Grade
 
     folder = assigned(tmp_path)
-    shows = ("import base64\nfrom IPython.display import HTML, Image, display\n"
-             f"display(Image(data=base64.b64decode('{PNG}')))\ndisplay(HTML('<script>alert(1)</script>'))\n"
-             "print(double(21))")
+    shows = (
+        "import base64\nfrom IPython.display import HTML, Image, display\n"
+        f"display(Image(data=base64.b64decode('{PNG}')))\ndisplay(HTML('<script>alert(1)</script>'))\n"
+        "print(double(21))"
+    )
     notebook = answered(folder, tmp_path / "plot.ipynb", written="Because.", printed=shows)
     result = grade(notebook, load_assignment(folder), Options(device="cpu"))
     task = result.manual[1]
     assert task.found and task.kind == "code"
-    assert task.outputs == [{"mime": "image/png", "data": PNG},      # the HTML output: its plain text only
-                            {"mime": "text/plain", "data": "<IPython.core.display.HTML object>"},
-                            {"mime": "text/plain", "data": "42\n"}]
+    assert task.outputs == [
+        {"mime": "image/png", "data": PNG},  # the HTML output: its plain text only
+        {"mime": "text/plain", "data": "<IPython.core.display.HTML object>"},
+        {"mime": "text/plain", "data": "42\n"},
+    ]
     page = render_html(with_grades(result, {"print_task": Grade("print_task", 1.0, by="ta1")}))
     assert f'src="data:image/png;base64,{PNG}"' in page and "<script>" not in page

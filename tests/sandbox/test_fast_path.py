@@ -8,6 +8,7 @@ timeout) and every attack notebook of tests/attacks (os._exit, SIGKILL, endless 
 fork bombs, patched torch.allclose, forged replies, ...) plus a few of this file's own that go
 after the agent's doors are each graded both ways, one after the other.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ NNB = ROOT / "assignments" / "neural-net-basics"
 SAMPLES = ROOT / "tests" / "submissions" / "neural-net-basics"
 MINI = ROOT / "tests" / "fixtures" / "assignments" / "mini"
 ATTACKS = ROOT / "tests" / "attacks" / "notebooks"
-SLOW_SAMPLES = {"cell_never_ends", "endless_loop_in_two_layer_forward"}   # each waits out a 30 s cell timeout
+SLOW_SAMPLES = {"cell_never_ends", "endless_loop_in_two_layer_forward"}  # each waits out a 30 s cell timeout
 
 pytestmark = pytest.mark.slow
 
@@ -38,20 +39,27 @@ GOOD_MINI = [
     "def activation(x):\n    return torch.sigmoid(x)",
     "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)",
 ]
-CLOSE_DOOR = ("import gc, socket\n"
-              "for s in [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.family == socket.AF_UNIX]:\n"
-              "    s.close()")
+CLOSE_DOOR = (
+    "import gc, socket\n"
+    "for s in [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.family == socket.AF_UNIX]:\n"
+    "    s.close()"
+)
 OWN_HOSTILE = {
     # the agent's doors, one after the other: its socket (the grader then asks with a shell
     # message), then its shell handler too (the grader then asks through a cell)
     "closes_agent_door": GOOD_MINI + [CLOSE_DOOR],
-    "closes_door_steals_handler": GOOD_MINI + [CLOSE_DOOR, "get_ipython().kernel.shell_handlers.pop('grader_request', None)"],
+    "closes_door_steals_handler": GOOD_MINI
+    + [CLOSE_DOOR, "get_ipython().kernel.shell_handlers.pop('grader_request', None)"],
     "steals_agent_handler": GOOD_MINI + ["get_ipython().kernel.shell_handlers.pop('grader_request', None)"],
     # and the agent itself goes: every call fails, the same way on both paths
-    "deletes_agent": GOOD_MINI + ["import builtins\nfor n in [n for n in dir(builtins) if n.startswith('__grader_')]:\n"
-                                  "    delattr(builtins, n)"],
-    "exits_then_defines": ["import os, torch", "def activation(x):\n    return torch.sigmoid(x)",
-                           "os._exit(3)", "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)"],
+    "deletes_agent": GOOD_MINI
+    + ["import builtins\nfor n in [n for n in dir(builtins) if n.startswith('__grader_')]:\n    delattr(builtins, n)"],
+    "exits_then_defines": [
+        "import os, torch",
+        "def activation(x):\n    return torch.sigmoid(x)",
+        "os._exit(3)",
+        "def reshape_weights(w, rows, cols):\n    return w.view(rows, cols)",
+    ],
 }
 
 # What differs from one grading to the next on either path: the kernel's private folder, its
@@ -74,8 +82,12 @@ def normalise(text: str) -> str:
 
 def verdict(result: Result) -> dict[str, Any]:
     return {
-        "score": result.score, "max_score": result.max_score, "readable": result.readable,
-        "status": result.status, "device": result.device, "isolation": result.isolation,
+        "score": result.score,
+        "max_score": result.max_score,
+        "readable": result.readable,
+        "status": result.status,
+        "device": result.device,
+        "isolation": result.isolation,
         "checks": [(c.nodeid, c.status, c.score, c.points, c.hidden, normalise(c.message)) for c in result.checks],
         "cells": [(i.index, i.kind, normalise(i.message)) for i in result.cells],
         "errors": [normalise(e) for e in result.errors],
@@ -123,8 +135,11 @@ def test_the_sample_class_and_the_attacks_are_all_there(graded: dict[str, tuple[
 
 
 def test_fast_and_plain_paths_give_identical_verdicts(graded: dict[str, tuple[Result, Result]]) -> None:
-    differ = {name: (verdict(plain), verdict(fast)) for name, (plain, fast) in graded.items()
-              if verdict(plain) != verdict(fast)}
+    differ = {
+        name: (verdict(plain), verdict(fast))
+        for name, (plain, fast) in graded.items()
+        if verdict(plain) != verdict(fast)
+    }
     assert not differ, "\n\n".join(f"{name}:\n  plain {p}\n  fast  {f}" for name, (p, f) in differ.items())
 
 
@@ -137,7 +152,7 @@ def test_the_comparison_is_not_vacuous(graded: dict[str, tuple[Result, Result]])
     assert "exited with code 3" in " ".join(i.message for i in fast.cells)
     for name in ("own/steals_agent_handler", "own/closes_agent_door", "own/closes_door_steals_handler"):
         plain, fast = graded[name]
-        assert fast.score == fast.max_score > 0, name     # the grader asked through another door
+        assert fast.score == fast.max_score > 0, name  # the grader asked through another door
     plain, fast = graded["own/deletes_agent"]
     assert fast.score == 0 and "no answer came back" in fast.checks[0].message
     assert graded["nnb/correct"][1].score == graded["nnb/correct"][1].max_score > 0
@@ -146,13 +161,16 @@ def test_the_comparison_is_not_vacuous(graded: dict[str, tuple[Result, Result]])
 
 # -- the fork server gives every submission a fresh kernel -------------------------------
 
+
 def fork_server_reason() -> str:
     from grader.sandbox.forkserver import usable
 
     return usable(detect("auto"))
 
 
-needs_fork_server = pytest.mark.skipif(bool(fork_server_reason()), reason=f"no fork server here: {fork_server_reason()}")
+needs_fork_server = pytest.mark.skipif(
+    bool(fork_server_reason()), reason=f"no fork server here: {fork_server_reason()}"
+)
 
 
 def _ask(kernel: Any, code: str) -> str:
@@ -209,8 +227,8 @@ def test_each_submission_gets_a_fresh_forked_kernel_killed_after() -> None:
     first = kernels(assignment, isolation)
     assert isinstance(first, ForkKernel)
     pid, uid, child = (int(x) for x in _ask(first, LEAVE_TRACES).split())
-    host_pid = first.proc.pid                     # the kernel, or its namespace's init
-    assert uid != os.getuid() and len(_pids_of(uid)) >= 2   # the kernel and its sleeping child
+    host_pid = first.proc.pid  # the kernel, or its namespace's init
+    assert uid != os.getuid() and len(_pids_of(uid)) >= 2  # the kernel and its sleeping child
     first.shutdown()
     deadline = time.monotonic() + 5
     while (_alive(host_pid) or _pids_of(uid)) and time.monotonic() < deadline:
@@ -256,7 +274,9 @@ def test_kernels_forked_after_the_first_inherit_a_rehearsed_traceback_and_nothin
         lexer_ready, rehearsal_lines, stack_data = eval(_ask(second, REHEARSAL_LEFT))
         assert lexer_ready and stack_data, "the zygote's idle rehearsal did not reach the next kernel"
         assert rehearsal_lines == []
-        reply = second.execute("def activation(x):\n    raise NotImplementedError('write me')\nactivation(1)", timeout=30)
+        reply = second.execute(
+            "def activation(x):\n    raise NotImplementedError('write me')\nactivation(1)", timeout=30
+        )
         text = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(reply.traceback))
         assert reply.ename == "NotImplementedError" and "----> 3 activation(1)" in text, text
         assert "raise NotImplementedError('write me')" in text and "rehearsal" not in text, text
@@ -266,7 +286,8 @@ def test_kernels_forked_after_the_first_inherit_a_rehearsed_traceback_and_nothin
 
 @needs_fork_server
 def test_a_spare_forked_ahead_is_taken_once_and_only_for_the_environment_it_was_forked_for(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """What the warm server does between checks: a kernel forked ahead with no connection (no
     thread, no zmq), handed over to a child process (here: this one) that connects to it."""
     from grader.sandbox.forkserver import FastKernels, ForkKernel
@@ -281,7 +302,7 @@ def test_a_spare_forked_ahead_is_taken_once_and_only_for_the_environment_it_was_
         taken = kernels(assignment, isolation)
         assert taken is spare and _ask(taken, "print(6 * 7)") == "42"
         again = kernels(assignment, isolation)
-        assert again is not spare and again.proc.pid != spare.proc.pid       # a spare serves one request
+        assert again is not spare and again.proc.pid != spare.proc.pid  # a spare serves one request
         again.shutdown()
         taken.shutdown()
 
@@ -315,7 +336,7 @@ def test_a_restart_is_a_new_fork_and_the_dead_kernel_is_reported_like_a_plain_on
         assert _ask(kernel, "print(1 + 1)") == "2"
         reply = kernel.execute("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", timeout=10)
         assert reply.status == "dead"
-        expected = 128 + 9 if kernel.sandbox.sandboxed else -9     # bubblewrap's convention, or Popen's
+        expected = 128 + 9 if kernel.sandbox.sandboxed else -9  # bubblewrap's convention, or Popen's
         assert kernel.proc.returncode == expected
     finally:
         kernel.shutdown()
@@ -366,7 +387,7 @@ print(json.dumps({'limits': limits, 'status': status, 'uid_is_root': os.getuid()
         finally:
             kernel.shutdown()
     plain, fast = views["plain"], views["fast"]
-    if not isolation.sandboxed:            # host pids: compare how the kernel stands, not the numbers
+    if not isolation.sandboxed:  # host pids: compare how the kernel stands, not the numbers
         for view in (plain, fast):
             tree = view["tree"]
             view["tree"] = {"leads_group": tree["pgid"] == tree["pid"], "leads_session": tree["sid"] == tree["pid"]}
@@ -376,7 +397,9 @@ print(json.dumps({'limits': limits, 'status': status, 'uid_is_root': os.getuid()
     assert fast == plain
 
 
-def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from grader.sandbox.forkserver import FastKernels, PrewarmedKernel
 
     monkeypatch.setenv("GRADER_NO_FORK_SERVER", "1")
@@ -385,8 +408,8 @@ def test_without_a_fork_server_the_factory_falls_back_to_prewarmed_plain_kernels
     first = kernels(assignment, detect("auto"))
     try:
         assert isinstance(first, PrewarmedKernel) and "GRADER_NO_FORK_SERVER" in kernels.fallback_reason
-        assert _ask(first, "import sys; print('torch' in sys.modules)") == "True"   # imported while it started
-        spare = next(iter(kernels._spare.values()))                                 # the next one, already starting
+        assert _ask(first, "import sys; print('torch' in sys.modules)") == "True"  # imported while it started
+        spare = next(iter(kernels._spare.values()))  # the next one, already starting
         assert isinstance(spare, PrewarmedKernel) and spare is not first
     finally:
         first.shutdown()

@@ -8,6 +8,7 @@ which need the package's metadata: run with an environment where the grader is i
 (`pip install -e .`). Without bubblewrap the test skips, unless GRADER_REQUIRE_SANDBOX_TESTS=1
 (CI), which makes it fail.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,10 @@ def _registered() -> str:
 SANDBOX_REASON = _sandbox_reason() or _registered()
 if SANDBOX_REASON and os.environ.get("GRADER_REQUIRE_SANDBOX_TESTS"):
     raise RuntimeError(f"GRADER_REQUIRE_SANDBOX_TESTS is set (CI) but {SANDBOX_REASON}")
-pytestmark = [pytest.mark.sandbox, pytest.mark.skipif(bool(SANDBOX_REASON), reason=f"needs the sandbox: {SANDBOX_REASON}")]
+pytestmark = [
+    pytest.mark.sandbox,
+    pytest.mark.skipif(bool(SANDBOX_REASON), reason=f"needs the sandbox: {SANDBOX_REASON}"),
+]
 
 
 @pytest.fixture
@@ -79,14 +83,19 @@ def kernelspec(folder: Path, provisioner: str) -> str:
     """A kernelspec in a JUPYTER_PATH of its own, naming `provisioner`; returns its name."""
     spec_dir = folder / "kernels" / "grader-sandboxed"
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (grader sandbox)",
-        "language": "python",
-        "interrupt_mode": "message",
-        "metadata": {"kernel_provisioner": {"provisioner_name": provisioner,
-                                            "config": {"limits": {"memory_mb": 2048}}}},
-    }))
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (grader sandbox)",
+                "language": "python",
+                "interrupt_mode": "message",
+                "metadata": {
+                    "kernel_provisioner": {"provisioner_name": provisioner, "config": {"limits": {"memory_mb": 2048}}}
+                },
+            }
+        )
+    )
     return "grader-sandboxed"
 
 
@@ -125,7 +134,8 @@ def run_cell(client: Any, code: str) -> str:
 
 @pytest.mark.parametrize("kind", ["bubblewrap", "fork"])
 def test_a_plain_kernel_manager_gets_a_kernel_without_network_or_checkout(
-        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_listener: tuple[int, list[Any]]) -> None:
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host_listener: tuple[int, list[Any]]
+) -> None:
     from jupyter_client import KernelManager
 
     if kind == "fork":
@@ -144,7 +154,7 @@ def test_a_plain_kernel_manager_gets_a_kernel_without_network_or_checkout(
         client.wait_for_ready(timeout=60)
         assert type(km.provisioner).__module__ == "grader.sandbox.provisioners"
         workdir = Path(km.connection_file).parent
-        assert km.transport == "ipc" and str(workdir) in km.ip        # no TCP port, not even on loopback
+        assert km.transport == "ipc" and str(workdir) in km.ip  # no TCP port, not even on loopback
         report = json.loads(run_cell(client, PROBE.format(port=port, root=str(ROOT))))
         # no network: nothing but lo, and the host's loopback unreachable
         assert report["interfaces"] == ["lo"], report
@@ -152,9 +162,9 @@ def test_a_plain_kernel_manager_gets_a_kernel_without_network_or_checkout(
         # no checkout: of the project's folder at most the venv this test runs from shows
         assert report["seen"] == [], report
         assert report["checkout"] in (None, [], [".venv"]), report
-        assert report["pid"] < 100, report                  # its own pid namespace
+        assert report["pid"] < 100, report  # its own pid namespace
         if os.geteuid() == 0:
-            assert report["uid"] != 0, report                # and, as root, a uid of its own
+            assert report["uid"] != 0, report  # and, as root, a uid of its own
     finally:
         client.stop_channels()
         km.shutdown_kernel(now=True)

@@ -1,5 +1,6 @@
 """A submission is read once per grade: `grader check` reads the notebook for its slug and grades
 those same bytes, whose sha256 is the verdict's."""
+
 from __future__ import annotations
 
 import builtins
@@ -36,8 +37,11 @@ def count_opens(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
 
 def test_grader_check_reads_the_notebook_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     notebook = tmp_path / "mine.ipynb"
-    notebook.write_text(json.dumps({"cells": [], "metadata": {"grader": {"slug": "neural-net-basics"}},
-                                    "nbformat": 4, "nbformat_minor": 5}))
+    notebook.write_text(
+        json.dumps(
+            {"cells": [], "metadata": {"grader": {"slug": "neural-net-basics"}}, "nbformat": 4, "nbformat_minor": 5}
+        )
+    )
     graded: list[Any] = []
 
     def fake_grade(path: Path, assignment: Any, options: Any, *, submission: Any = None) -> Result:
@@ -45,7 +49,7 @@ def test_grader_check_reads_the_notebook_once(tmp_path: Path, monkeypatch: pytes
         return Result(submission=str(path), assignment=assignment.slug, sha256=submission.sha256)
 
     monkeypatch.setattr(grader.checking, "grade", fake_grade)
-    monkeypatch.chdir(ROOT)                       # the slug is found under ./assignments
+    monkeypatch.chdir(ROOT)  # the slug is found under ./assignments
     opened = count_opens(monkeypatch, notebook)
     result, assignment = check_notebook(notebook)
     assert assignment.slug == "neural-net-basics"
@@ -53,8 +57,9 @@ def test_grader_check_reads_the_notebook_once(tmp_path: Path, monkeypatch: pytes
     assert graded[0] is not None and result.sha256 == hashlib.sha256(notebook.read_bytes()).hexdigest()
 
 
-def test_read_submission_opens_the_file_once_and_hashes_all_of_it(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_submission_opens_the_file_once_and_hashes_all_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     notebook = tmp_path / "big.ipynb"
     notebook.write_bytes(b"{" + b" " * (3 << 20))
     monkeypatch.setattr("grader.submission.notebook.MAX_BYTES", 1 << 20)

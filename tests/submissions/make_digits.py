@@ -17,6 +17,7 @@ a folder holding the assignment's data. A few seconds per model.
 Deterministic: seeded (the notebook's torch.manual_seed(0)), one thread; rerunning this script
 after an unchanged master writes no file (a checkpoint is rewritten only when its tensors differ).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,7 +98,7 @@ first_image, first_label = train_set[0]
 n_train = len(train_set)
 n_train'''
 
-RIGHT_NETWORK = '''# Exercise 3: your solution here
+RIGHT_NETWORK = """# Exercise 3: your solution here
 class DigitNet(nn.Module):
     def __init__(self):
         super().__init__()
@@ -108,28 +109,37 @@ class DigitNet(nn.Module):
 
 
 model = DigitNet()
-model(images).shape'''
+model(images).shape"""
 
 
 def right(n: int, source: str) -> str:
     if n == 1:
         return RIGHT_DATASET
     if n == 2:
-        return source.replace("DataLoader(train_set, batch_size=64, shuffle=True)",
-                              "DataLoader(dataset=train_set, shuffle=True, batch_size=64)")
+        return source.replace(
+            "DataLoader(train_set, batch_size=64, shuffle=True)",
+            "DataLoader(dataset=train_set, shuffle=True, batch_size=64)",
+        )
     return RIGHT_NETWORK if n == 3 else source
 
 
 def hidden_of(size: int) -> Callable[[int, str], str]:
     def edit(n: int, source: str) -> str:
-        return source.replace("nn.Linear(64, 32)", f"nn.Linear(64, {size})").replace(
-            "nn.Linear(32, 10)", f"nn.Linear({size}, 10)") if n == 3 else source
+        return (
+            source.replace("nn.Linear(64, 32)", f"nn.Linear(64, {size})").replace(
+                "nn.Linear(32, 10)", f"nn.Linear({size}, 10)"
+            )
+            if n == 3
+            else source
+        )
+
     return edit
 
 
 def outputs_of(size: int) -> Callable[[int, str], str]:
     def edit(n: int, source: str) -> str:
         return source.replace("nn.Linear(32, 10)", f"nn.Linear(32, {size})") if n == 3 else source
+
     return edit
 
 
@@ -155,7 +165,7 @@ def train(nb: Any) -> bytes:
             with contextlib.redirect_stdout(io.StringIO()):
                 for cell in nb.cells:
                     if cell.cell_type == "code" and "model.pt" in cell.source and "load_state_dict" in cell.source:
-                        break      # the cells after the training are the grader's business
+                        break  # the cells after the training are the grader's business
                     if cell.cell_type == "code":
                         exec(compile(cell.source, "<cell>", "exec"), namespace)  # our own samples
             return (Path(tmp) / "model.pt").read_bytes()
@@ -167,10 +177,15 @@ def samples() -> dict[str, tuple[Any, bytes | None]]:
     """Sample name -> (its notebook, its model.pt or None): what the folders hold."""
     master = read(MASTER)
     master_pt = train(master)
-    made: dict[str, tuple[Any, bytes | None]] = {"master_full_marks": (master, master_pt),
-                                                 "stub_zero": (read(STUDENT), None)}
-    for name, nb in (("right", answered(right)), ("wrong_output_size", answered(outputs_of(16))),
-                     ("never_trained", never_trained())):
+    made: dict[str, tuple[Any, bytes | None]] = {
+        "master_full_marks": (master, master_pt),
+        "stub_zero": (read(STUDENT), None),
+    }
+    for name, nb in (
+        ("right", answered(right)),
+        ("wrong_output_size", answered(outputs_of(16))),
+        ("never_trained", never_trained()),
+    ):
         made[name] = (nb, train(nb))
     made["checkpoint_missing"] = (answered(), None)
     made["checkpoint_mismatch"] = (answered(hidden_of(64)), master_pt)

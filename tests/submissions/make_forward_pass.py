@@ -8,6 +8,7 @@ order; an edited data cell; and the common mistakes. The two questions a person 
 answers, and poor ones where the student's mistakes suggest them (the stub keeps YOUR ANSWER HERE). The output is deterministic: rerunning this
 script after an unchanged master changes no file.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,9 +68,9 @@ def master_answers() -> dict[int, str]:
 # The two questions a person grades (tagged by `grader assign`): answers good and poor
 GOOD = {
     "why_view": "`view` gives the same numbers with a new shape and does not change `weights`. `resize_` changes\n"
-                "`weights` itself, in place, so every later cell would see a (5, 1) tensor instead of (1, 5).",
+    "`weights` itself, in place, so every later cell would see a (5, 1) tensor instead of (1, 5).",
     "why_mm": "`features * W1` only multiplies matching elements (broadcasting the shapes) and never adds\n"
-              "anything up. `torch.mm` adds up the products: one weighted sum for each neuron of the layer.",
+    "anything up. `torch.mm` adds up the products: one weighted sum for each neuron of the layer.",
 }
 POOR = {
     "why_view": "Both work, `view` is just shorter to type.",
@@ -82,7 +83,9 @@ def written_cells(nb: Any) -> dict[str, Any]:
     return {tag: cell for cell in nb.cells for tag in cell.metadata.get("tags", []) if tag in GOOD}
 
 
-def filled(changes: dict[int, str] | None = None, *, comment: bool = True, written: dict[str, str] | None = None) -> Any:
+def filled(
+    changes: dict[int, str] | None = None, *, comment: bool = True, written: dict[str, str] | None = None
+) -> Any:
     """The student notebook with every answer cell filled: the master's answers, except `changes`;
     `comment` False: the heading comment line deleted, as real students do; the written answers
     good, except `written`."""
@@ -135,8 +138,9 @@ def result(text: str, count: int) -> Any:
 def stale_error() -> Any:
     import nbformat
 
-    return nbformat.v4.new_output("error", ename="RuntimeError",
-                                  evalue="mat1 and mat2 shapes cannot be multiplied (1x5 and 1x5)", traceback=[])
+    return nbformat.v4.new_output(
+        "error", ename="RuntimeError", evalue="mat1 and mat2 shapes cannot be multiplied (1x5 and 1x5)", traceback=[]
+    )
 
 
 def out_of_order(nb: Any) -> Any:
@@ -145,7 +149,9 @@ def out_of_order(nb: Any) -> Any:
     counts = iter([1, 2, 14, 15, 4, 9, 12, 8])
     stale: dict[str, Callable[[int], Any]] = {
         "# Exercise 1": lambda c: result("tensor([[0.7311]])", c),
-        "features.shape, weights.shape": lambda c: result("(torch.Size([1, 3]), torch.Size([1, 5]), torch.Size([5, 1]))", c),
+        "features.shape, weights.shape": lambda c: result(
+            "(torch.Size([1, 3]), torch.Size([1, 5]), torch.Size([5, 1]))", c
+        ),
         "# Exercise 2": lambda _: stale_error(),
         "# Exercise 3": lambda c: result("tensor([[0.5000]])", c),
     }
@@ -173,11 +179,11 @@ REUSE_Y = {
 }
 FUNCTIONS = {
     1: "def neuron(features, weights, bias):\n    return activation(torch.sum(features * weights) + bias)\n\n"
-       "neuron(features, weights, bias)",
+    "neuron(features, weights, bias)",
     2: "def neuron_mm(x, w, b):\n    column = w.view(-1, 1)\n    return activation(torch.mm(x, column) + b)\n\n"
-       "y_mm = neuron_mm(features, weights, bias)",
+    "y_mm = neuron_mm(features, weights, bias)",
     3: "def forward(x):\n    hidden = activation(torch.mm(x, W1) + B1)\n    return activation(torch.mm(hidden, W2) + B2)\n\n"
-       "output = forward(features)\nprint(output)",
+    "output = forward(features)\nprint(output)",
 }
 
 
@@ -185,19 +191,28 @@ def samples() -> dict[str, Any]:
     return {
         "master_full_marks.ipynb": filled(),
         "stub_zero.ipynb": read(STUDENT),
-        "ends_with_assignment.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)",
-            3: "hidden = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(hidden, W2) + B2)"}),
-        "ends_with_print.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\nprint(y)",
-            2: "y2 = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint('with a matrix product:', y2)",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
-               "print(f'the output is {output}')\nprint(output)"}),
-        "ends_with_bare_expression.ipynb": filled({
-            1: "activation(torch.sum(features * weights) + bias)",
-            2: "activation(torch.mm(features, weights.view(5, 1)) + bias)",
-            3: "activation(torch.mm(activation(torch.mm(features, W1) + B1), W2) + B2)"}),
+        "ends_with_assignment.ipynb": filled(
+            {
+                1: "y = activation(torch.sum(features * weights) + bias)",
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)",
+                3: "hidden = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(hidden, W2) + B2)",
+            }
+        ),
+        "ends_with_print.ipynb": filled(
+            {
+                1: "y = activation(torch.sum(features * weights) + bias)\nprint(y)",
+                2: "y2 = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint('with a matrix product:', y2)",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+                "print(f'the output is {output}')\nprint(output)",
+            }
+        ),
+        "ends_with_bare_expression.ipynb": filled(
+            {
+                1: "activation(torch.sum(features * weights) + bias)",
+                2: "activation(torch.mm(features, weights.view(5, 1)) + bias)",
+                3: "activation(torch.mm(activation(torch.mm(features, W1) + B1), W2) + B2)",
+            }
+        ),
         "function_defined_and_called.ipynb": filled(FUNCTIONS),
         "reuses_y_for_every_exercise.ipynb": filled(REUSE_Y),
         "heading_comment_deleted.ipynb": filled(comment=False),
@@ -205,61 +220,102 @@ def samples() -> dict[str, Any]:
         "python2_kernelspec.ipynb": python2_kernel(filled()),
         "run_out_of_order.ipynb": out_of_order(filled()),
         "edited_data_rand_like.ipynb": edited(filled(), "torch.randn_like(features)", "torch.rand_like(features)"),
-        "at_operator_and_transpose.ipynb": filled({
-            1: "y = activation((features * weights).sum() + bias)",
-            2: "y_mm = activation(features @ weights.T + bias)",
-            3: "output = activation(activation(features @ W1 + B1) @ W2 + B2)"}),
-        "hardcoded_answer.ipynb": filled({
-            1: "y = torch.tensor([[0.1595]])", 2: "y_mm = torch.tensor([[0.1595]])", 3: "output = torch.tensor([[0.3171]])"}),
-        "forgot_bias.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights))",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)))"}, written={"why_view": POOR["why_view"]}),
-        "forgot_activation.ipynb": filled({
-            1: "y = torch.sum(features * weights) + bias",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2"}),
-        "sum_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights) + bias)"},
-                                          written={"why_mm": POOR["why_mm"]}),
-        "elementwise_instead_of_mm.ipynb": filled({2: "y_mm = activation(torch.sum(features * weights.view(5, 1)) + bias)"},
-                                                  written={"why_mm": POOR["why_mm"]}),
+        "at_operator_and_transpose.ipynb": filled(
+            {
+                1: "y = activation((features * weights).sum() + bias)",
+                2: "y_mm = activation(features @ weights.T + bias)",
+                3: "output = activation(activation(features @ W1 + B1) @ W2 + B2)",
+            }
+        ),
+        "hardcoded_answer.ipynb": filled(
+            {
+                1: "y = torch.tensor([[0.1595]])",
+                2: "y_mm = torch.tensor([[0.1595]])",
+                3: "output = torch.tensor([[0.3171]])",
+            }
+        ),
+        "forgot_bias.ipynb": filled(
+            {
+                1: "y = activation(torch.sum(features * weights))",
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)))",
+            },
+            written={"why_view": POOR["why_view"]},
+        ),
+        "forgot_activation.ipynb": filled(
+            {
+                1: "y = torch.sum(features * weights) + bias",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2",
+            }
+        ),
+        "sum_instead_of_mm.ipynb": filled(
+            {2: "y_mm = activation(torch.sum(features * weights) + bias)"}, written={"why_mm": POOR["why_mm"]}
+        ),
+        "elementwise_instead_of_mm.ipynb": filled(
+            {2: "y_mm = activation(torch.sum(features * weights.view(5, 1)) + bias)"},
+            written={"why_mm": POOR["why_mm"]},
+        ),
         "mm_without_reshape.ipynb": filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}, written=POOR),
         "weights_reshaped_in_an_earlier_cell.ipynb": inserted(
             filled({2: "y_mm = activation(torch.mm(features, weights) + bias)"}),
-            "features.shape, weights.shape", "weights = weights.view(5, 1)"),
+            "features.shape, weights.shape",
+            "weights = weights.view(5, 1)",
+        ),
         "two_layer_in_two_cells.ipynb": inserted(
             filled({3: "hidden = activation(torch.mm(features, W1) + B1)"}),
-            "hidden = activation(torch.mm(features, W1) + B1)", "hidden.shape",
-            "output = activation(torch.mm(hidden, W2) + B2)\noutput"),
+            "hidden = activation(torch.mm(features, W1) + B1)",
+            "hidden.shape",
+            "output = activation(torch.mm(hidden, W2) + B2)\noutput",
+        ),
         # answers as students really leave them: the value is read as a person reads it
-        "displays_a_tuple_with_the_shape.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\ny, y.shape",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm.shape, y_mm",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2\noutput, output.shape"}),
-        "prints_with_str_format.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"result: {}\".format(y))",
-            2: "print(\"with a matrix product: {}\".format(activation(torch.mm(features, weights.view(5, 1)) + bias)))",
-            3: "h = activation(torch.mm(features, W1) + B1)\nprint(\"output {} of shape {}\".format("
-               "activation(torch.mm(h, W2) + B2), (1, 1)))"}),
-        "prints_several_arguments.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"y =\", y, \"of shape\", y.shape)",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint(y_mm, y_mm.dtype)",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
-               "print(\"output:\", output, \"size:\", output.size())"}),
-        "prints_with_percent_format.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\nprint(\"%s\" % y)",
-            2: "print(\"y = %s, shape %s\" % (activation(torch.mm(features, weights.view(5, 1)) + bias), (1, 1)))",
-            3: "h = activation(torch.mm(features, W1) + B1)\nprint(\"output: %s\" % activation(torch.mm(h, W2) + B2))"}),
-        "scratch_line_after_y.ipynb": filled({
-            1: "y = activation(torch.sum(features * weights) + bias)\nprint(features.shape)",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nlen(y_mm)",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
-               "print(h.shape, W2.shape)\nprint(\"done\")"}),
-        "prints_shape_after_value.ipynb": filled({
-            1: "print(activation(torch.sum(features * weights) + bias))\nprint(features.shape)",
-            2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm\nprint(y_mm.shape)",
-            3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
-               "print(output)\nprint(output.shape)"}),
-        "hidden_layer_without_activation.ipynb": filled({
-            3: "h = torch.mm(features, W1) + B1\noutput = activation(torch.mm(h, W2) + B2)"}),
+        "displays_a_tuple_with_the_shape.ipynb": filled(
+            {
+                1: "y = activation(torch.sum(features * weights) + bias)\ny, y.shape",
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm.shape, y_mm",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = torch.mm(h, W2) + B2\noutput, output.shape",
+            }
+        ),
+        "prints_with_str_format.ipynb": filled(
+            {
+                1: 'y = activation(torch.sum(features * weights) + bias)\nprint("result: {}".format(y))',
+                2: 'print("with a matrix product: {}".format(activation(torch.mm(features, weights.view(5, 1)) + bias)))',
+                3: 'h = activation(torch.mm(features, W1) + B1)\nprint("output {} of shape {}".format('
+                "activation(torch.mm(h, W2) + B2), (1, 1)))",
+            }
+        ),
+        "prints_several_arguments.ipynb": filled(
+            {
+                1: 'y = activation(torch.sum(features * weights) + bias)\nprint("y =", y, "of shape", y.shape)',
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint(y_mm, y_mm.dtype)",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+                'print("output:", output, "size:", output.size())',
+            }
+        ),
+        "prints_with_percent_format.ipynb": filled(
+            {
+                1: 'y = activation(torch.sum(features * weights) + bias)\nprint("%s" % y)',
+                2: 'print("y = %s, shape %s" % (activation(torch.mm(features, weights.view(5, 1)) + bias), (1, 1)))',
+                3: 'h = activation(torch.mm(features, W1) + B1)\nprint("output: %s" % activation(torch.mm(h, W2) + B2))',
+            }
+        ),
+        "scratch_line_after_y.ipynb": filled(
+            {
+                1: "y = activation(torch.sum(features * weights) + bias)\nprint(features.shape)",
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\nlen(y_mm)",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+                'print(h.shape, W2.shape)\nprint("done")',
+            }
+        ),
+        "prints_shape_after_value.ipynb": filled(
+            {
+                1: "print(activation(torch.sum(features * weights) + bias))\nprint(features.shape)",
+                2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)\ny_mm\nprint(y_mm.shape)",
+                3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
+                "print(output)\nprint(output.shape)",
+            }
+        ),
+        "hidden_layer_without_activation.ipynb": filled(
+            {3: "h = torch.mm(features, W1) + B1\noutput = activation(torch.mm(h, W2) + B2)"}
+        ),
     }
 
 

@@ -4,6 +4,7 @@ Each sample is the student notebook (assignments/neural-net-basics/) with its st
 way one kind of student would fill them, named for what it shows. The output is deterministic,
 so rerunning this script after an unchanged master changes no file.
 """
+
 from __future__ import annotations
 
 import copy
@@ -88,11 +89,14 @@ def endless_activation() -> Any:
     """`activation` never returns; the walkthrough's own cell uses torch.sigmoid, so two cells call
     it: `y = single_neuron(...)` (through single_neuron) and the two-layer cell (directly)."""
     nb = filled({"activation": "out = x.clone()\nwhile True:\n    out = out * 1\nreturn out"})
-    return replaced(nb, "y_elementwise = activation(", "y_elementwise = torch.sigmoid(torch.sum(features * weights) + bias)\n"
-                    "print(y_elementwise)")
+    return replaced(
+        nb,
+        "y_elementwise = activation(",
+        "y_elementwise = torch.sigmoid(torch.sum(features * weights) + bias)\nprint(y_elementwise)",
+    )
 
 
-SCRIPT = '''\
+SCRIPT = """\
 # A Python script saved as .ipynb: every function, and the notebook's y and output.
 import torch
 
@@ -128,7 +132,7 @@ B1 = torch.randn((1, 2))
 B2 = torch.randn((1, 1))
 output = two_layer_forward(features, W1, B1, W2, B2)
 print(output)
-'''
+"""
 
 
 def from_scratch() -> Any:
@@ -141,16 +145,28 @@ def from_scratch() -> Any:
     sources = [
         ("markdown", "My neural network homework"),
         ("code", "import torch\nimport math"),
-        ("code", "def activation(x):\n    # sigmoid, written out\n    return torch.reciprocal(1 + torch.exp(-x))\n\n"
-                 "def reshape_weights(weights):\n    n = weights.shape[1]\n    return weights.view(n, 1)"),
-        ("code", "def single_neuron(features, weights, bias):\n    z = features @ reshape_weights(weights) + bias\n"
-                 "    return activation(z)\n\n"
-                 "def two_layer_forward(features, W1, B1, W2, B2):\n    h = activation(features @ W1 + B1)\n"
-                 "    return activation(h @ W2 + B2)"),
-        ("code", "torch.manual_seed(7)\nfeatures = torch.randn((1, 5))\nweights = torch.randn_like(features)\n"
-                 "bias = torch.randn((1, 1))\ny = single_neuron(features, weights, bias)\ny"),
-        ("code", "torch.manual_seed(7)\nfeatures = torch.randn((1, 3))\nW1 = torch.randn(3, 2)\nW2 = torch.randn(2, 1)\n"
-                 "B1 = torch.randn((1, 2))\nB2 = torch.randn((1, 1))\noutput = two_layer_forward(features, W1, B1, W2, B2)\noutput"),
+        (
+            "code",
+            "def activation(x):\n    # sigmoid, written out\n    return torch.reciprocal(1 + torch.exp(-x))\n\n"
+            "def reshape_weights(weights):\n    n = weights.shape[1]\n    return weights.view(n, 1)",
+        ),
+        (
+            "code",
+            "def single_neuron(features, weights, bias):\n    z = features @ reshape_weights(weights) + bias\n"
+            "    return activation(z)\n\n"
+            "def two_layer_forward(features, W1, B1, W2, B2):\n    h = activation(features @ W1 + B1)\n"
+            "    return activation(h @ W2 + B2)",
+        ),
+        (
+            "code",
+            "torch.manual_seed(7)\nfeatures = torch.randn((1, 5))\nweights = torch.randn_like(features)\n"
+            "bias = torch.randn((1, 1))\ny = single_neuron(features, weights, bias)\ny",
+        ),
+        (
+            "code",
+            "torch.manual_seed(7)\nfeatures = torch.randn((1, 3))\nW1 = torch.randn(3, 2)\nW2 = torch.randn(2, 1)\n"
+            "B1 = torch.randn((1, 2))\nB2 = torch.randn((1, 1))\noutput = two_layer_forward(features, W1, B1, W2, B2)\noutput",
+        ),
     ]
     for i, (kind, source) in enumerate(sources):
         cell = nbformat.v4.new_markdown_cell(source) if kind == "markdown" else nbformat.v4.new_code_cell(source)
@@ -174,38 +190,59 @@ def samples() -> dict[str, Any]:
         "stubs_untouched.ipynb": read(STUDENT),
         "sigmoid_sign_error.ipynb": filled({"activation": "return 1 / (1 + torch.exp(x))"}),
         # error carried forward: single_neuron has a mistake of its own besides the bad activation
-        "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": filled({
-            "activation": "return 1 / (1 + torch.exp(x))",
-            "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))"}),
-        "forgot_bias.ipynb": filled({
-            "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))",
-            "two_layer_forward": "hidden = activation(torch.mm(features, W1))\nreturn activation(torch.mm(hidden, W2))",
-        }),
+        "sigmoid_sign_error_and_forgot_bias_in_neuron.ipynb": filled(
+            {
+                "activation": "return 1 / (1 + torch.exp(x))",
+                "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))",
+            }
+        ),
+        "forgot_bias.ipynb": filled(
+            {
+                "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))",
+                "two_layer_forward": "hidden = activation(torch.mm(features, W1))\nreturn activation(torch.mm(hidden, W2))",
+            }
+        ),
         "reshape_with_resize_.ipynb": filled({"reshape_weights": "n = weights.shape[1]\nreturn weights.resize_(n, 1)"}),
         "reshape_returns_copy.ipynb": filled({"reshape_weights": "return weights.view(-1, 1).clone()"}),
         "hardcoded_0_1595.ipynb": filled({"single_neuron": "return torch.tensor([[0.1595]])"}),
-        "bias_inside_the_sum.ipynb": filled({"single_neuron": "return activation(torch.sum(features * weights + bias))"}),
-        "bias_inside_the_sum_reshaped.ipynb": filled({
-            "single_neuron": "return activation(torch.sum(features * weights + bias)).view(1, 1)"}),
+        "bias_inside_the_sum.ipynb": filled(
+            {"single_neuron": "return activation(torch.sum(features * weights + bias))"}
+        ),
+        "bias_inside_the_sum_reshaped.ipynb": filled(
+            {"single_neuron": "return activation(torch.sum(features * weights + bias)).view(1, 1)"}
+        ),
         "no_activation_in_neuron.ipynb": filled({"single_neuron": "return torch.sum(features * weights) + bias"}),
-        "mm_operands_swapped.ipynb": filled({
-            "two_layer_forward": "hidden = activation(torch.mm(W1, features) + B1)\n"
-                                 "return activation(torch.mm(hidden, W2) + B2)"}),
+        "mm_operands_swapped.ipynb": filled(
+            {
+                "two_layer_forward": "hidden = activation(torch.mm(W1, features) + B1)\n"
+                "return activation(torch.mm(hidden, W2) + B2)"
+            }
+        ),
         "python2_print_statement.ipynb": python2_print(filled()),
-        "endless_loop_in_two_layer_forward.ipynb": filled({
-            "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1)\n"
-                                 "while hidden.sum() != 0:      # waits for a value that never comes\n"
-                                 "    hidden = hidden * 1\n"
-                                 "return activation(torch.mm(hidden, W2) + B2)"}),
+        "endless_loop_in_two_layer_forward.ipynb": filled(
+            {
+                "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1)\n"
+                "while hidden.sum() != 0:      # waits for a value that never comes\n"
+                "    hidden = hidden * 1\n"
+                "return activation(torch.mm(hidden, W2) + B2)"
+            }
+        ),
         "endless_activation_called_from_two_cells.ipynb": endless_activation(),
-        "hidden_units_summed_to_one.ipynb": filled({
-            "two_layer_forward": "hidden = activation(torch.sum(torch.mm(features, W1)) + B1)\n"
-                                 "return activation(torch.mm(hidden, W2) + B2)"}),
-        "outer_product_wrong_order.ipynb": filled({
-            "single_neuron": "return activation(torch.mm(reshape_weights(weights), features) + bias)"}),
+        "hidden_units_summed_to_one.ipynb": filled(
+            {
+                "two_layer_forward": "hidden = activation(torch.sum(torch.mm(features, W1)) + B1)\n"
+                "return activation(torch.mm(hidden, W2) + B2)"
+            }
+        ),
+        "outer_product_wrong_order.ipynb": filled(
+            {"single_neuron": "return activation(torch.mm(reshape_weights(weights), features) + bias)"}
+        ),
         "returns_numpy.ipynb": filled({"activation": "import numpy as np\nreturn 1 / (1 + np.exp(-x.numpy()))"}),
-        "syntax_error_in_one_cell.ipynb": filled({
-            "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1\nreturn activation(torch.mm(hidden, W2) + B2)"}),
+        "syntax_error_in_one_cell.ipynb": filled(
+            {
+                "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1\nreturn activation(torch.mm(hidden, W2) + B2)"
+            }
+        ),
         "cell_never_ends.ipynb": with_cell(filled(), "print(weights.shape", "while True:\n    pass"),
         "kills_the_kernel.ipynb": with_cell(filled(), "print(weights.shape", "import os\nos._exit(1)"),
         "truncated.ipynb": correct_text[: len(correct_text) // 2],

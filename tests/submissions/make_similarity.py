@@ -12,6 +12,7 @@ notebook the student notebook of assignments/<slug>/ with its answer cells writt
 The answers are written to be right (the forward-pass class is graded by tests/similarity/test_similarity.py);
 no model.pt comes with the digits notebooks: only their code is compared. Deterministic.
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,7 +45,9 @@ def filled(slug: str, answers: dict[int, str]) -> Any:
         if match and int(match.group(1)) in answers:
             n = int(match.group(1))
             tail = TAILS.get((slug, n), "")
-            cell.source = f"# Exercise {n}: your solution here\n" + answers[n].strip("\n") + ("\n\n" + tail if tail else "")
+            cell.source = (
+                f"# Exercise {n}: your solution here\n" + answers[n].strip("\n") + ("\n\n" + tail if tail else "")
+            )
     return nb
 
 

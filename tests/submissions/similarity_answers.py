@@ -1,5 +1,6 @@
 """The answers of the similarity class (make_similarity.py): exercise number -> the code a
 student wrote in its answer cell, per student, per assignment."""
+
 from __future__ import annotations
 
 # -- forward-pass -------------------------------------------------------------------------------
@@ -18,7 +19,7 @@ def neuron(inputs, w, b):
 
 y = neuron(features, weights, bias)
 print("output of one neuron:", y)''',
-    2: '''def as_column(t):
+    2: """def as_column(t):
     n = t.shape[1]
     return t.reshape(n, 1)
 
@@ -30,7 +31,7 @@ def neuron_mm(inputs, w, b):
 
 y_mm = neuron_mm(features, weights, bias)
 assert y_mm.shape == (features.shape[0], 1)
-print("with a matrix product:", y_mm)''',
+print("with a matrix product:", y_mm)""",
     3: '''def dense(inputs, w, b):
     """One layer: a matrix product, the biases, the activation."""
     return activation(torch.mm(inputs, w) + b)
@@ -44,7 +45,7 @@ def network(inputs, w1, b1, w2, b2):
 output = network(features, W1, B1, W2, B2)
 print("network output:", output, output.shape)''',
 }
-PAIR_B = {   # every name changed, the functions in the other order, other comments and strings
+PAIR_B = {  # every name changed, the functions in the other order, other comments and strings
     1: '''def single_unit(x, weight_row, the_bias):
     # squash what the sum gives
     return activation(summed(x, weight_row, the_bias))
@@ -59,7 +60,7 @@ def summed(x, weight_row, the_bias):
 
 y = single_unit(features, weights, bias)
 print("neuron says", y)''',
-    2: '''def mm_unit(x, weight_row, the_bias):
+    2: """def mm_unit(x, weight_row, the_bias):
     col = to_col(weight_row)
     return activation(torch.mm(x, col) + the_bias)
 
@@ -71,8 +72,8 @@ def to_col(tensor):
 
 answer2 = mm_unit(features, weights, bias)
 assert answer2.shape == (features.shape[0], 1)
-print("matrix version", answer2)''',
-    3: '''def net(x, first_w, first_b, second_w, second_b):
+print("matrix version", answer2)""",
+    3: """def net(x, first_w, first_b, second_w, second_b):
     h = layer(x, first_w, first_b)
     return layer(h, second_w, second_b)
 
@@ -83,28 +84,28 @@ def layer(x, weight, b):
 
 
 output = net(features, W1, B1, W2, B2)
-print("the net gives", output, output.shape)''',
+print("the net gives", output, output.shape)""",
 }
 TRIO = {
-    1: '''total = 0
+    1: """total = 0
 for i in range(features.shape[1]):
     total = total + features[0, i] * weights[0, i]
 total = total + bias
 y = activation(total)
-print(y)''',
-    2: '''n_features = weights.shape[1]
+print(y)""",
+    2: """n_features = weights.shape[1]
 weights_column = weights.view(n_features, 1)
 linear_part = torch.mm(features, weights_column)
 linear_part = linear_part + bias
 y_mm = activation(linear_part)
-print(y_mm)''',
-    3: '''hidden_in = torch.mm(features, W1)
+print(y_mm)""",
+    3: """hidden_in = torch.mm(features, W1)
 hidden_in = hidden_in + B1
 hidden_out = activation(hidden_in)
 output_in = torch.mm(hidden_out, W2)
 output_in = output_in + B2
 output = activation(output_in)
-print(output)''',
+print(output)""",
 }
 
 
@@ -121,14 +122,16 @@ FP_INDEPENDENT = {
     "independent_one_liners": {
         1: "y = activation(torch.sum(features * weights) + bias)",
         2: "y_mm = activation(torch.mm(features, weights.view(5, 1)) + bias)",
-        3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)"},
+        3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)",
+    },
     "independent_at_operator": {
         1: "y = activation((features * weights).sum() + bias)",
         2: "y_mm = activation(features @ weights.T + bias)",
-        3: "output = activation(activation(features @ W1 + B1) @ W2 + B2)"},
+        3: "output = activation(activation(features @ W1 + B1) @ W2 + B2)",
+    },
     "independent_class_based": {
         1: "y = activation(torch.sum(features * weights) + bias)",
-        2: '''class Neuron:
+        2: """class Neuron:
     def __init__(self, w, b):
         self.w = w.reshape(-1, 1)
         self.b = b
@@ -137,8 +140,8 @@ FP_INDEPENDENT = {
         return activation(x @ self.w + self.b)
 
 
-y_mm = Neuron(weights, bias)(features)''',
-        3: '''class Layer:
+y_mm = Neuron(weights, bias)(features)""",
+        3: """class Layer:
     def __init__(self, w, b):
         self.w, self.b = w, b
 
@@ -150,71 +153,88 @@ layers = [Layer(W1, B1), Layer(W2, B2)]
 x = features
 for layer in layers:
     x = layer.forward(x)
-output = x'''},
+output = x""",
+    },
     "independent_lambdas": {
         1: "weighted = lambda f, w: (f * w).sum()\ny = activation(weighted(features, weights) + bias)",
         2: "col = lambda t: t.view(-1, 1)\ny_mm = activation(features.mm(col(weights)) + bias)",
-        3: "step = lambda x, w, b: activation(x.mm(w) + b)\noutput = step(step(features, W1, B1), W2, B2)"},
+        3: "step = lambda x, w, b: activation(x.mm(w) + b)\noutput = step(step(features, W1, B1), W2, B2)",
+    },
     "independent_einsum": {
         1: "y = activation(torch.einsum('ij,ij->', features, weights).reshape(1, 1) + bias)",
         2: "y_mm = activation(torch.einsum('ij,kj->ik', features, weights) + bias)",
-        3: '''hidden = activation(torch.einsum("bi,ih->bh", features, W1) + B1)
+        3: """hidden = activation(torch.einsum("bi,ih->bh", features, W1) + B1)
 output = activation(torch.einsum("bh,ho->bo", hidden, W2) + B2)
-print(hidden.shape, output.shape)'''},
+print(hidden.shape, output.shape)""",
+    },
     "independent_functional_linear": {
         1: "import torch.nn.functional as F\ny = activation(F.linear(features, weights, bias.flatten()))",
         2: "y_mm = activation(torch.nn.functional.linear(features, weights) + bias)",
-        3: '''from torch.nn.functional import linear
-output = activation(linear(activation(linear(features, W1.t(), B1.squeeze(0))), W2.t(), B2.squeeze(0)))'''},
+        3: """from torch.nn.functional import linear
+output = activation(linear(activation(linear(features, W1.t(), B1.squeeze(0))), W2.t(), B2.squeeze(0)))""",
+    },
     "independent_verbose_prints": {
-        1: '''product = features * weights
+        1: """product = features * weights
 print("products", product, product.shape)
 s = product.sum()
 print("sum", s)
 y = activation(s + bias)
-print("y =", y)''',
-        2: '''w_col = weights.reshape(weights.numel(), 1)
+print("y =", y)""",
+        2: """w_col = weights.reshape(weights.numel(), 1)
 print("column shape", w_col.shape)
 z = torch.mm(features, w_col) + bias
 print("z", z)
 y_mm = activation(z)
-y_mm''',
-        3: '''print("shapes", features.shape, W1.shape, W2.shape)
+y_mm""",
+        3: """print("shapes", features.shape, W1.shape, W2.shape)
 z1 = features.mm(W1) + B1
 a1 = activation(z1)
 print("hidden activations", a1)
 z2 = a1.mm(W2) + B2
 output = activation(z2)
-print("output", output)'''},
+print("output", output)""",
+    },
     "independent_matmul_keepdim": {
         1: "y = activation((features * weights).sum(dim=1, keepdim=True) + bias)",
         2: "y_mm = activation(torch.matmul(features, torch.transpose(weights, 0, 1)) + bias)",
-        3: "h = activation(torch.matmul(features, W1).add(B1))\noutput = activation(torch.matmul(h, W2).add(B2))"},
+        3: "h = activation(torch.matmul(features, W1).add(B1))\noutput = activation(torch.matmul(h, W2).add(B2))",
+    },
     "independent_in_place_steps": {
         1: "acc = torch.zeros(1, 1)\nacc += torch.sum(features * weights)\nacc += bias\ny = activation(acc)",
         2: "y_mm = bias.clone()\ny_mm = y_mm + features.mm(weights.flatten().unsqueeze(1))\ny_mm = activation(y_mm)",
-        3: '''sizes = [(W1, B1), (W2, B2)]
+        3: """sizes = [(W1, B1), (W2, B2)]
 signal = features
 for W, B in sizes:
     signal = activation(signal.mm(W).add_(B))
-output = signal'''},
+output = signal""",
+    },
     "independent_dict_of_layers": {
         1: "y = activation(features.mul(weights).sum().view(1, 1).add(bias))",
         2: "y_mm = activation(torch.addmm(bias, features, weights.view(5, 1)))",
-        3: '''params = {"hidden": (W1, B1), "out": (W2, B2)}
+        3: """params = {"hidden": (W1, B1), "out": (W2, B2)}
 values = {"input": features}
 values["hidden"] = activation(torch.addmm(params["hidden"][1], values["input"], params["hidden"][0]))
 values["out"] = activation(torch.addmm(params["out"][1], values["hidden"], params["out"][0]))
-output = values["out"]'''},
+output = values["out"]""",
+    },
 }
 
 FORWARD_PASS = {
     "pair_a_helper_functions": PAIR_A,
     "pair_b_renamed_reordered_recommented": PAIR_B,
     "trio_1_stepwise": TRIO,
-    "trio_2_stepwise_renamed": renamed(TRIO, {"total": "acc", "linear_part": "lin", "weights_column": "wcol",
-                                              "hidden_in": "z_h", "hidden_out": "a_h", "output_in": "z_o"},
-                                       "# worked through step by step"),
+    "trio_2_stepwise_renamed": renamed(
+        TRIO,
+        {
+            "total": "acc",
+            "linear_part": "lin",
+            "weights_column": "wcol",
+            "hidden_in": "z_h",
+            "hidden_out": "a_h",
+            "output_in": "z_o",
+        },
+        "# worked through step by step",
+    ),
     "trio_3_stepwise_recommented": renamed(TRIO, {"n_features": "count", "hidden_out": "hid"}, "# my answer"),
     **FP_INDEPENDENT,
 }
@@ -222,7 +242,7 @@ FORWARD_PASS = {
 # -- digits -------------------------------------------------------------------------------------
 TAILS = {
     ("digits", 1): 'train_set = DigitsDataset("data/digits-train.pt")\nfirst_image, first_label = train_set[0]\n'
-                   "n_train = len(train_set)\nn_train",
+    "n_train = len(train_set)\nn_train",
     ("digits", 2): "images, labels = next(iter(train_loader))\nimages.shape, labels.shape",
     ("digits", 3): "model = DigitNet()\nmodel(images).shape",
 }
@@ -262,7 +282,7 @@ D_PAIR_A = {
 }
 D_PAIR_B = {
     2: "train_loader = DataLoader(train_set, shuffle=True, batch_size=64)",
-    3: '''class DigitNet(nn.Module):
+    3: """class DigitNet(nn.Module):
     # pixels -> 32 -> 10
 
     def forward(self, batch):
@@ -275,8 +295,8 @@ D_PAIR_B = {
         super().__init__()
         self.layer_one = nn.Linear(64, 32)
         self.nonlin = nn.ReLU()
-        self.layer_two = nn.Linear(32, 10)''',
-    1: '''class DigitsDataset(Dataset):
+        self.layer_two = nn.Linear(32, 10)""",
+    1: """class DigitsDataset(Dataset):
     # load once, scale once
 
     def __getitem__(self, idx):
@@ -292,10 +312,10 @@ D_PAIR_B = {
         assert len(self.xs) == len(self.ys)
 
     def __len__(self):
-        return self.ys.shape[0]''',
+        return self.ys.shape[0]""",
 }
 D_TRIO = {
-    1: '''class DigitsDataset(Dataset):
+    1: """class DigitsDataset(Dataset):
     def __init__(self, path):
         self.data = torch.load(path, weights_only=True)
         self.images = self.data["images"]
@@ -310,9 +330,9 @@ D_TRIO = {
         image = image.to(torch.float32)
         image = image / 255
         label = self.labels[i]
-        return (image, label)''',
+        return (image, label)""",
     2: "train_loader = DataLoader(dataset=train_set, batch_size=64, shuffle=True, drop_last=False)",
-    3: '''class DigitNet(nn.Module):
+    3: """class DigitNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.model = nn.Sequential()
@@ -322,18 +342,18 @@ D_TRIO = {
 
     def forward(self, x):
         scores = self.model(x)
-        return scores''',
+        return scores""",
 }
 D_DATASETS = [
-    '''    def __init__(self, path):
+    """    def __init__(self, path):
         self.d = torch.load(path, weights_only=True)
 
     def __len__(self):
         return self.d["labels"].numel()
 
     def __getitem__(self, i):
-        return self.d["images"][i].reshape(64).float().div(255), self.d["labels"][i]''',
-    '''    def __init__(self, path):
+        return self.d["images"][i].reshape(64).float().div(255), self.d["labels"][i]""",
+    """    def __init__(self, path):
         loaded = torch.load(path, weights_only=True)
         self.examples = [(img.flatten().float() / 255, lab) for img, lab in zip(loaded["images"], loaded["labels"])]
 
@@ -341,8 +361,8 @@ D_DATASETS = [
         return len(self.examples)
 
     def __getitem__(self, i):
-        return self.examples[i]''',
-    '''    def __init__(self, path):
+        return self.examples[i]""",
+    """    def __init__(self, path):
         contents = torch.load(path, weights_only=True)
         self.x = torch.flatten(contents["images"], start_dim=1).type(torch.float32).mul(1 / 255)
         self.y = contents["labels"].clone()
@@ -351,8 +371,8 @@ D_DATASETS = [
         return self.x.size(0)
 
     def __getitem__(self, i):
-        return self.x[i], self.y[i]''',
-    '''    SCALE = 255.0
+        return self.x[i], self.y[i]""",
+    """    SCALE = 255.0
 
     def __init__(self, path):
         stuff = torch.load(path, weights_only=True)
@@ -364,8 +384,8 @@ D_DATASETS = [
 
     def __getitem__(self, i):
         flat = torch.reshape(self.pix[i], (-1,))
-        return flat.float() / self.SCALE, self.lab[i]''',
-    '''    def __init__(self, path):
+        return flat.float() / self.SCALE, self.lab[i]""",
+    """    def __init__(self, path):
         import os
         assert os.path.exists(path), path
         tensors = torch.load(path, weights_only=True)
@@ -378,8 +398,8 @@ D_DATASETS = [
     def __getitem__(self, index):
         if index < 0 or index >= len(self):
             raise IndexError(index)
-        return self.images[index], self.labels[index]''',
-    '''    def __init__(self, path):
+        return self.images[index], self.labels[index]""",
+    """    def __init__(self, path):
         blob = torch.load(path, weights_only=True)
         self.items = list(zip(blob["images"].unbind(0), blob["labels"].tolist()))
 
@@ -388,8 +408,8 @@ D_DATASETS = [
 
     def __getitem__(self, i):
         pic, digit = self.items[i]
-        return pic.ravel().float() / 255, torch.tensor(digit)''',
-    '''    def __init__(self, path):
+        return pic.ravel().float() / 255, torch.tensor(digit)""",
+    """    def __init__(self, path):
         d = torch.load(path, weights_only=True)
         imgs = d["images"].numpy().reshape(len(d["images"]), 64) / 255.0
         self.imgs = torch.from_numpy(imgs).float()
@@ -399,8 +419,8 @@ D_DATASETS = [
         return len(self.lbls)
 
     def __getitem__(self, k):
-        return self.imgs[k], self.lbls[k]''',
-    '''    def __init__(self, path):
+        return self.imgs[k], self.lbls[k]""",
+    """    def __init__(self, path):
         self.path = path
         self._cache = None
 
@@ -414,8 +434,8 @@ D_DATASETS = [
 
     def __getitem__(self, i):
         data = self._load()
-        return (data["images"][i].float() / 255).flatten(), data["labels"][i]''',
-    '''    def __init__(self, path):
+        return (data["images"][i].float() / 255).flatten(), data["labels"][i]""",
+    """    def __init__(self, path):
         everything = torch.load(path, weights_only=True)
         self.norm = everything["images"].flatten(1).float()
         self.norm /= self.norm.new_tensor(255.0)
@@ -425,8 +445,8 @@ D_DATASETS = [
         return len(self.norm)
 
     def __getitem__(self, i):
-        return tuple([self.norm[i], self.targets[i]])''',
-    '''    def __init__(self, path):
+        return tuple([self.norm[i], self.targets[i]])""",
+    """    def __init__(self, path):
         store = torch.load(path, weights_only=True)
         count = store["labels"].shape[0]
         self.flat = torch.empty(count, 64)
@@ -438,53 +458,53 @@ D_DATASETS = [
         return self.flat.shape[0]
 
     def __getitem__(self, i):
-        return self.flat[i], self.answers[i]''',
+        return self.flat[i], self.answers[i]""",
 ]
 D_NETS = [
-    '''    def __init__(self):
+    """    def __init__(self):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
 
     def forward(self, x):
-        return self.net(x)''',
-    '''    def __init__(self):
+        return self.net(x)""",
+    """    def __init__(self):
         super().__init__()
         self.fc1 = nn.Linear(64, 32)
         self.fc2 = nn.Linear(32, 10)
 
     def forward(self, x):
-        return self.fc2(torch.relu(self.fc1(x)))''',
-    '''    def __init__(self):
+        return self.fc2(torch.relu(self.fc1(x)))""",
+    """    def __init__(self):
         super(DigitNet, self).__init__()
         self.layers = nn.ModuleList([nn.Linear(64, 32), nn.Linear(32, 10)])
 
     def forward(self, x):
         x = self.layers[0](x).clamp(min=0)
-        return self.layers[1](x)''',
-    '''    def __init__(self, hidden=32):
+        return self.layers[1](x)""",
+    """    def __init__(self, hidden=32):
         super().__init__()
         self.a = nn.Linear(64, hidden)
         self.b = nn.Linear(hidden, 10)
 
     def forward(self, x):
         import torch.nn.functional as F
-        return self.b(F.relu(self.a(x)))''',
-    '''    def __init__(self):
+        return self.b(F.relu(self.a(x)))""",
+    """    def __init__(self):
         super().__init__()
         sizes = [64, 32, 10]
         self.stack = nn.Sequential(*[m for i in range(2) for m in (nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU())][:-1])
 
     def forward(self, inputs):
-        return self.stack(inputs)''',
-    '''    def __init__(self):
+        return self.stack(inputs)""",
+    """    def __init__(self):
         super().__init__()
         self.encode = nn.Linear(in_features=64, out_features=32, bias=True)
         self.decide = nn.Linear(in_features=32, out_features=10, bias=True)
 
     def forward(self, x):
         hidden = torch.maximum(self.encode(x), torch.zeros(1))
-        return self.decide(hidden)''',
-    '''    def __init__(self):
+        return self.decide(hidden)""",
+    """    def __init__(self):
         super().__init__()
         self.body = nn.Sequential()
         for name, module in [("l1", nn.Linear(64, 32)), ("act", nn.ReLU()), ("l2", nn.Linear(32, 10))]:
@@ -492,8 +512,8 @@ D_NETS = [
 
     def forward(self, x):
         out = self.body(x)
-        return out''',
-    '''    def __init__(self):
+        return out""",
+    """    def __init__(self):
         super().__init__()
         from collections import OrderedDict
         self.seq = nn.Sequential(OrderedDict(hidden=nn.Linear(64, 32), relu=nn.ReLU(inplace=False), out=nn.Linear(32, 10)))
@@ -501,8 +521,8 @@ D_NETS = [
     def forward(self, x):
         for step in self.seq:
             x = step(x)
-        return x''',
-    '''    def __init__(self):
+        return x""",
+    """    def __init__(self):
         nn.Module.__init__(self)
         self.weights = nn.ParameterList([nn.Parameter(torch.randn(64, 32) * 0.1), nn.Parameter(torch.randn(32, 10) * 0.1)])
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(32)), nn.Parameter(torch.zeros(10))])
@@ -510,26 +530,42 @@ D_NETS = [
     def forward(self, x):
         z = x @ self.weights[0] + self.biases[0]
         z = torch.where(z > 0, z, torch.zeros_like(z))
-        return z @ self.weights[1] + self.biases[1]''',
-    '''    def __init__(self):
+        return z @ self.weights[1] + self.biases[1]""",
+    """    def __init__(self):
         super().__init__()
         self.layers = nn.Sequential(nn.Flatten(), nn.Linear(8 * 8, 32), nn.ReLU(), nn.Linear(32, 10))
 
     def forward(self, x):
         logits = self.layers(x)
         assert logits.shape[-1] == 10
-        return logits''',
+        return logits""",
 ]
-D_LOADERS = ["DataLoader(train_set, batch_size=64, shuffle=True)", "DataLoader(train_set, 64, True)",
-             "DataLoader(train_set, shuffle=True, batch_size=64)", "DataLoader(dataset=train_set, batch_size=64, shuffle=True)"]
-D_STYLES = ["compact", "list_of_pairs", "flatten_mul", "class_constant", "defensive_checks", "unbind_items",
-            "numpy_roundtrip", "lazy_loading", "in_place_division", "loop_filled_tensor"]
+D_LOADERS = [
+    "DataLoader(train_set, batch_size=64, shuffle=True)",
+    "DataLoader(train_set, 64, True)",
+    "DataLoader(train_set, shuffle=True, batch_size=64)",
+    "DataLoader(dataset=train_set, batch_size=64, shuffle=True)",
+]
+D_STYLES = [
+    "compact",
+    "list_of_pairs",
+    "flatten_mul",
+    "class_constant",
+    "defensive_checks",
+    "unbind_items",
+    "numpy_roundtrip",
+    "lazy_loading",
+    "in_place_division",
+    "loop_filled_tensor",
+]
 
 
 def d_student(i: int) -> dict[int, str]:
-    return {1: f'class DigitsDataset(Dataset):\n{D_DATASETS[i]}',
-            2: f"train_loader = {D_LOADERS[i % len(D_LOADERS)]}",
-            3: f"class DigitNet(nn.Module):\n{D_NETS[i]}"}
+    return {
+        1: f"class DigitsDataset(Dataset):\n{D_DATASETS[i]}",
+        2: f"train_loader = {D_LOADERS[i % len(D_LOADERS)]}",
+        3: f"class DigitNet(nn.Module):\n{D_NETS[i]}",
+    }
 
 
 DIGITS = {

@@ -5,6 +5,7 @@ GRADER_NO_SERVER=1 (tests/conftest.py) for its own commands; every server it sta
 killed at the end. The client runs as a student runs it: `python -m grader.cli check ...` in
 a subprocess, from the checkout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,7 @@ def written(path: Path) -> str | None:
 
 @pytest.fixture
 def server_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="gw-"))          # short: a socket's path has at most 107 bytes
+    folder = Path(tempfile.mkdtemp(prefix="gw-"))  # short: a socket's path has at most 107 bytes
     os.chmod(folder, 0o700)
     monkeypatch.setenv("GRADER_SERVER_DIR", str(folder))
     yield folder
@@ -81,13 +82,21 @@ def server_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def grader_check(*args: str, server: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def grader_check(
+    *args: str, server: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = dict(os.environ, **(env or {}), PYTHONPATH=str(ROOT))
     environ.pop("GRADER_NO_SERVER", None)
     if not server:
         environ["GRADER_NO_SERVER"] = "1"
-    return subprocess.run([sys.executable, "-m", "grader.cli", "check", *args], cwd=ROOT, env=environ,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", "check", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def server_pid(folder: Path) -> int:
@@ -105,9 +114,12 @@ def alive(pid: int) -> bool:
 
 # -- the same verdicts ---------------------------------------------------------------------------
 
+
 def equivalence_cases() -> list[tuple[str, Path, Path | None]]:
     # the sample class (the demo's first) and every attack notebook
-    cases = [(f"nnb/{p.stem}", p, ROOT / "assignments" / "neural-net-basics") for p in sorted(NNB_SAMPLES.glob("*.ipynb"))]
+    cases = [
+        (f"nnb/{p.stem}", p, ROOT / "assignments" / "neural-net-basics") for p in sorted(NNB_SAMPLES.glob("*.ipynb"))
+    ]
     cases += [(f"attack/{p.stem}", p, MINI) for p in sorted(ATTACKS.glob("*.ipynb"))]
     return cases
 
@@ -123,8 +135,9 @@ def golden_of(results: Path) -> str:
 
 
 @pytest.mark.slow
-def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_attack(server_dir: Path,
-                                                                                         tmp_path: Path) -> None:
+def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_attack(
+    server_dir: Path, tmp_path: Path
+) -> None:
     """results.json of every sample and attack notebook through one warm server (a `grader check`
     process) is the cold path's, byte for byte: the golden tests/goldens/test_goldens.py grades it against
     cold. (What is printed and the exit status are compared with the cold path's in the next test.)"""
@@ -137,7 +150,7 @@ def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_a
             extra = ["--assignment", str(assignment)] if assignment else []
             out = tmp_path / f"{name.replace('/', '-')}.json"
             warm = grader_check(str(notebook), *extra, "--results", str(out))
-            assert "warm server" not in warm.stderr, f"{name}: {warm.stderr}"      # graded by the server, not cold
+            assert "warm server" not in warm.stderr, f"{name}: {warm.stderr}"  # graded by the server, not cold
             if golden_of(out) != (ROOT / "tests" / "goldens" / f"{name}.json").read_text(encoding="utf-8"):
                 differ.append(name)
         return differ
@@ -147,24 +160,29 @@ def test_the_warm_server_gives_the_cold_verdicts_on_the_sample_class_and_every_a
     with ThreadPoolExecutor(len(groups)) as pool:
         differ = [name for found in pool.map(differing, groups) for name in found]
     assert differ == []
-    assert len(list(server_dir.glob("*.pid"))) == 2          # one server per assignment: nnb, mini
+    assert len(list(server_dir.glob("*.pid"))) == 2  # one server per assignment: nnb, mini
 
 
 @pytest.mark.parametrize("name", ["correct", "sigmoid_sign_error", "attack/endless_cell", "attack/forge_agent_reply"])
-def test_what_is_printed_and_the_exit_status_are_the_cold_ones(name: str, server_dir: Path, tmp_path: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_what_is_printed_and_the_exit_status_are_the_cold_ones(
+    name: str, server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     notebook = ATTACKS / f"{name.split('/')[1]}.ipynb" if "/" in name else NNB_SAMPLES / f"{name}.ipynb"
     extra = ["--assignment", str(MINI)] if "/" in name else []
-    outs = {side: tmp_path / side / "results.json" for side in ("cold", "warm")}   # `results: PATH` differs by side
+    outs = {side: tmp_path / side / "results.json" for side in ("cold", "warm")}  # `results: PATH` differs by side
     warm = grader_check(str(notebook), *extra, "--results", str(outs["warm"]))
     cold_code = main(["check", str(notebook), *extra, "--results", str(outs["cold"]), "--no-server"])
     printed = capsys.readouterr()
-    assert (written(outs["warm"]), warm.returncode, stable(warm.stdout).replace("/warm/", "/<side>/"),
-            stable(warm.stderr)) == \
-        (written(outs["cold"]), cold_code, stable(printed.out).replace("/cold/", "/<side>/"), stable(printed.err))
+    assert (
+        written(outs["warm"]),
+        warm.returncode,
+        stable(warm.stdout).replace("/warm/", "/<side>/"),
+        stable(warm.stderr),
+    ) == (written(outs["cold"]), cold_code, stable(printed.out).replace("/cold/", "/<side>/"), stable(printed.err))
 
 
 # -- one server, reused; a thin client ------------------------------------------------------------
+
 
 def kernels_under(pid: int) -> set[int]:
     """The kernel processes among `pid`'s descendants (as root, each kernel runs as a uid of its own)."""
@@ -200,17 +218,25 @@ def test_a_second_check_reuses_the_server_and_the_client_never_imports_torch(ser
     first = grader_check(str(CORRECT), "--feedback", str(tmp_path / "a.html"))
     assert first.returncode == 0, first.stderr
     pid = server_pid(server_dir)
-    forked = os.geteuid() == 0          # a sandboxed zygote needs root: spares are forked kernels
+    forked = os.geteuid() == 0  # a sandboxed zygote needs root: spares are forked kernels
     spare = spare_after_check(pid, set()) if forked else set()
-    probe = ("import sys; from grader.cli.main import main; code = main(sys.argv[1:]); "
-             "print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.exit(code)")
+    probe = (
+        "import sys; from grader.cli.main import main; code = main(sys.argv[1:]); "
+        "print('TORCH', 'torch' in sys.modules, file=sys.stderr); sys.exit(code)"
+    )
     environ = dict(os.environ, PYTHONPATH=str(ROOT))
     environ.pop("GRADER_NO_SERVER")
-    second = subprocess.run([sys.executable, "-c", probe, "check", str(CORRECT), "--feedback", str(tmp_path / "b.html")],
-                            cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [sys.executable, "-c", probe, "check", str(CORRECT), "--feedback", str(tmp_path / "b.html")],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert second.returncode == 0 and "TORCH False" in second.stderr, second.stderr
     assert server_pid(server_dir) == pid and alive(pid)
-    if forked:      # the second check took the spare (gone with it) and the server forked the next one
+    if forked:  # the second check took the spare (gone with it) and the server forked the next one
         spare_after_check(pid, spare)
     assert "Score: 38/38" in second.stdout
     html = [stable((tmp_path / n).read_text(encoding="utf-8")) for n in ("a.html", "b.html")]
@@ -235,6 +261,7 @@ def test_the_server_leaves_after_its_idle_time(server_dir: Path) -> None:
 
 
 # -- never another version's, assignment's or user's server ---------------------------------------
+
 
 def test_the_key_changes_with_the_graders_sources_and_the_assignments_checks(tmp_path: Path) -> None:
     grader_copy = shutil.copytree(ROOT / "grader", tmp_path / "grader", ignore=shutil.ignore_patterns("__pycache__"))
@@ -265,15 +292,33 @@ def test_a_server_refuses_another_assignments_check_which_then_runs_cold(server_
     warm = grader_check(str(notebook), "--results", str(tmp_path / "warm.json"))
     assert "the warm server refused the check" in warm.stderr
     cold = grader_check(str(notebook), "--results", str(tmp_path / "cold.json"), server=False)
-    assert (warm.returncode, results_of(tmp_path / "warm.json")) == (cold.returncode, results_of(tmp_path / "cold.json"))
+    assert (warm.returncode, results_of(tmp_path / "warm.json")) == (
+        cold.returncode,
+        results_of(tmp_path / "cold.json"),
+    )
     assert json.loads((tmp_path / "cold.json").read_text())["extra_data"]["assignment"] == "forward-pass"
 
 
 def test_a_server_started_with_a_key_that_is_not_its_own_exits() -> None:
-    done = subprocess.run([sys.executable, "-m", "grader.warm.server", "--socket", "/nonexistent/x.sock",
-                           "--key", "0" * 12 + "-" + "0" * 12 + "-" + "0" * 8, "--assignment", str(MINI),
-                           "--checks", str(MINI / "checks")], env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.warm.server",
+            "--socket",
+            "/nonexistent/x.sock",
+            "--key",
+            "0" * 12 + "-" + "0" * 12 + "-" + "0" * 8,
+            "--assignment",
+            str(MINI),
+            "--checks",
+            str(MINI / "checks"),
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "but these sources make" in done.stderr
 
 
@@ -291,8 +336,12 @@ def test_a_folder_that_is_not_the_users_alone_is_refused(problem: str, tmp_path:
             os.chown(folder, 65534, 65534)
         else:
             pytest.skip("making a folder of another uid needs root")
-    with pytest.raises(FolderRefused, match={"readable by others": "chmod 700", "a link": "not a folder",
-                                             "another uid": "belongs to uid 65534"}[problem]):
+    with pytest.raises(
+        FolderRefused,
+        match={"readable by others": "chmod 700", "a link": "not a folder", "another uid": "belongs to uid 65534"}[
+            problem
+        ],
+    ):
         private_dir(folder)
 
 
@@ -300,32 +349,47 @@ def test_a_check_with_a_shared_folder_runs_cold_and_says_why(server_dir: Path, t
     os.chmod(server_dir, 0o750)
     done = grader_check(str(CORRECT), "--results", str(tmp_path / "r.json"))
     assert done.returncode == 0
-    assert f"not using the warm server: {server_dir} can be reached by others (mode 750); run `chmod 700 {server_dir}`" \
+    assert (
+        f"not using the warm server: {server_dir} can be reached by others (mode 750); run `chmod 700 {server_dir}`"
         in done.stderr
+    )
     assert json.loads((tmp_path / "r.json").read_text())["score"] == 38.0
     assert list(server_dir.iterdir()) == []
 
 
 # -- a server that dies mid-check -----------------------------------------------------------------
 
+
 def test_a_server_killed_mid_check_costs_a_cold_retry_not_a_wrong_verdict(server_dir: Path, tmp_path: Path) -> None:
     slow = json.loads(CORRECT.read_text(encoding="utf-8"))
-    slow["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                          "source": "import time\ntime.sleep(3)"})
-    (tmp_path / "nb").mkdir()                           # its own folder: the folder's files come with a notebook
+    slow["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "import time\ntime.sleep(3)",
+        }
+    )
+    (tmp_path / "nb").mkdir()  # its own folder: the folder's files come with a notebook
     notebook = tmp_path / "nb" / "correct_but_slow.ipynb"
     notebook.write_text(json.dumps(slow), encoding="utf-8")
     assert grader_check(str(CORRECT)).returncode == 0
     pid = server_pid(server_dir)
     environ = dict(os.environ, PYTHONPATH=str(ROOT))
     environ.pop("GRADER_NO_SERVER")
-    client = subprocess.Popen([sys.executable, "-m", "grader.cli", "check", str(notebook), "--results",
-                               str(tmp_path / "warm.json")], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    client = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", "check", str(notebook), "--results", str(tmp_path / "warm.json")],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     children = Path(f"/proc/{pid}/task/{pid}/children")
     deadline = time.monotonic() + 60
     while not children.read_text().split() and time.monotonic() < deadline:
-        time.sleep(0.05)                                # the server forked the check's grader
+        time.sleep(0.05)  # the server forked the check's grader
     time.sleep(1.0)
     os.kill(pid, signal.SIGKILL)
     out, err = client.communicate(timeout=300)
@@ -333,12 +397,13 @@ def test_a_server_killed_mid_check_costs_a_cold_retry_not_a_wrong_verdict(server
     cold = grader_check(str(notebook), "--results", str(tmp_path / "cold.json"), server=False)
     assert results_of(tmp_path / "warm.json") == results_of(tmp_path / "cold.json")
     assert client.returncode == cold.returncode == 0 and "Score: 38/38" in out
-    again = grader_check(str(CORRECT))                  # the stale socket: a new server takes its name
+    again = grader_check(str(CORRECT))  # the stale socket: a new server takes its name
     assert again.returncode == 0 and "warm server" not in again.stderr
     assert server_pid(server_dir) != pid
 
 
 # -- servers do not pile up -----------------------------------------------------------------------
+
 
 def tree_of(pid: int) -> set[int]:
     """`pid` and every process under it (the server's zygote and spare kernel)."""
@@ -359,31 +424,49 @@ def tree_of(pid: int) -> set[int]:
 def grader_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     environ = dict(os.environ, PYTHONPATH=str(ROOT))
     environ.pop("GRADER_NO_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_new_server_for_the_same_assignment_stops_the_older_one(server_dir: Path, tmp_path: Path) -> None:
     """Each edit of a check makes a new key, so a new server: it stops the older server of the
     assignment, with its zygote and spare kernel, instead of leaving it to idle ten minutes."""
-    mini = shutil.copytree(ROOT / "tests" / "fixtures" / "cli" / "assignments" / "mini", tmp_path / "mini",
-                           ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "nb").mkdir()                           # its own folder: the folder's files come with a notebook
+    mini = shutil.copytree(
+        ROOT / "tests" / "fixtures" / "cli" / "assignments" / "mini",
+        tmp_path / "mini",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (tmp_path / "nb").mkdir()  # its own folder: the folder's files come with a notebook
     notebook = tmp_path / "nb" / "n.ipynb"
-    notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                                               "source": "import torch\ndef activation(x):\n    return torch.sigmoid(x)\n"
-                                                         "def double(x):\n    return x * 2\n"}],
-                                    "metadata": {"grader": {"slug": "mini", "version": "1"}},
-                                    "nbformat": 4, "nbformat_minor": 4}))
+    notebook.write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "metadata": {},
+                        "outputs": [],
+                        "execution_count": None,
+                        "source": "import torch\ndef activation(x):\n    return torch.sigmoid(x)\n"
+                        "def double(x):\n    return x * 2\n",
+                    }
+                ],
+                "metadata": {"grader": {"slug": "mini", "version": "1"}},
+                "nbformat": 4,
+                "nbformat_minor": 4,
+            }
+        )
+    )
     assert grader_check(str(notebook), "--assignment", str(mini)).returncode == 0
     old = server_pid(server_dir)
     old_tree = tree_of(old)
-    assert len(old_tree) >= 2 or os.geteuid() != 0           # the server and its zygote (forked where it may)
+    assert len(old_tree) >= 2 or os.geteuid() != 0  # the server and its zygote (forked where it may)
     check_file = mini / "checks" / "test_double.py"
     check_file.write_text(check_file.read_text() + "\n# edited\n")
     again = grader_check(str(notebook), "--assignment", str(mini))
     assert again.returncode == 0 and "Score: 4/4" in again.stdout, again.stderr
-    new = server_pid(server_dir)                              # one pid file: the older one's is gone
+    new = server_pid(server_dir)  # one pid file: the older one's is gone
     deadline = time.monotonic() + 30
     while any(alive(p) for p in old_tree) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -401,7 +484,7 @@ def test_server_list_and_stop(server_dir: Path, tmp_path: Path) -> None:
     line = next(line for line in listed.stdout.splitlines() if line.split()[0] == str(pid))
     assert nnb in line and " MB " in line
     assert "1 warm server, " in listed.stdout and "MB in all" in listed.stdout
-    elsewhere = grader_cli("server", "stop", cwd=tmp_path)        # no assignment there: say what to name
+    elsewhere = grader_cli("server", "stop", cwd=tmp_path)  # no assignment there: say what to name
     assert elsewhere.returncode == 2 and "--all" in elsewhere.stderr and alive(pid)
     assert grader_cli("server", "stop", str(MINI)).stdout.startswith("no warm server of")
     stopped = grader_cli("server", "stop", "assignments/neural-net-basics")

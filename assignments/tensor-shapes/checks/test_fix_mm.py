@@ -3,6 +3,7 @@
 The inputs are those of the notebook, remade here with the same seed: seeded_draws(7, ...) draws
 what `torch.manual_seed(7)` then torch.randn/randn_like draw, in that order.
 """
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """Alembic's environment for the gradebook: migrate the connection `grader.batch.migrate` hands in."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -4,6 +4,7 @@ The agent's text runs once in a namespace of its own (grader/bridge/agent.py): t
 here are bound then, so a notebook's later `builtins.isinstance = ...`, `json.dumps = ...` or
 `torch.save = ...` does not reach the agent (docs/security.md: shadow_globals).
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,4 +23,4 @@ b64encode, b64decode = base64.b64encode, base64.b64decode
 BytesIO, extract_tb = io.BytesIO, traceback.extract_tb
 builtins_ = builtins
 Tensor = torch.Tensor
-MIME = "application/x-grader-reply+json"     # the grader's codec.MIME
+MIME = "application/x-grader-reply+json"  # the grader's codec.MIME

@@ -12,6 +12,7 @@ back with the answer, cut at the same budget; and every answer published as disp
 during the request (the agent's, or one a notebook forges) comes back through the door, in
 order, as it would have arrived on iopub. Frames both ways: 4-byte big-endian length, then JSON.
 """
+
 from __future__ import annotations
 
 import signal
@@ -61,9 +62,15 @@ class Capture:
 class Door:
     """The socket at `path`, served on the kernel's IOLoop: each frame a request, answered in turn."""
 
-    def __init__(self, path: str, ip: Any, output_limit: int, sinks: list[list[str]],
-                 call_by_name: Callable[[dict[str, Any]], None],
-                 call_error: Callable[[BaseException], tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        path: str,
+        ip: Any,
+        output_limit: int,
+        sinks: list[list[str]],
+        call_by_name: Callable[[dict[str, Any]], None],
+        call_error: Callable[[BaseException], tuple[str, str]],
+    ) -> None:
         from tornado.ioloop import IOLoop
 
         self.ip, self.output_limit, self.sinks = ip, output_limit, sinks
@@ -105,17 +112,18 @@ class Door:
             size = frame_unpack(">I", bytes(buf[:4]))[0]
             if len_(buf) < 4 + size:
                 break
-            frame = bytes(buf[4:4 + size])
-            del buf[:4 + size]
+            frame = bytes(buf[4 : 4 + size])
+            del buf[: 4 + size]
             self.answer(conn, frame)
 
     def answer(self, conn: socket.socket, frame: bytes) -> None:
-        ASKING.append(conn)            # a stand-in asks the grader through this connection meanwhile
+        ASKING.append(conn)  # a stand-in asks the grader through this connection meanwhile
         try:
             answer = self.serve(frame)
         except BaseException as exc:
-            answer = dumps({"status": "error", "ename": type_(exc).__name__, "evalue": "",
-                            "replies": [], "output": ""}).encode()
+            answer = dumps(
+                {"status": "error", "ename": type_(exc).__name__, "evalue": "", "replies": [], "output": ""}
+            ).encode()
         finally:
             ASKING.pop()
         try:
@@ -143,7 +151,10 @@ class Door:
             return original(data, metadata, *args, **kwargs)
 
         saved = (sys.stdout, sys.stderr)
-        captured = (Capture(saved[0], parts, used, self.output_limit), Capture(saved[1], parts, used, self.output_limit))
+        captured = (
+            Capture(saved[0], parts, used, self.output_limit),
+            Capture(saved[1], parts, used, self.output_limit),
+        )
         old_int = None
         try:
             request = loads(frame)
@@ -161,12 +172,20 @@ class Door:
         out["output"] = "".join(parts)
         return dumps(out).encode()
 
-    def put_back(self, old_int: Any, saved: tuple[Any, Any], captured: tuple[Any, Any], pub: Any,
-                 publish_here: Any, original: Any, had_own: bool) -> None:
+    def put_back(
+        self,
+        old_int: Any,
+        saved: tuple[Any, Any],
+        captured: tuple[Any, Any],
+        pub: Any,
+        publish_here: Any,
+        original: Any,
+        had_own: bool,
+    ) -> None:
         """SIGINT's handler, the streams and the display publisher as they were before the request."""
         if old_int is not None:
             set_signal(SIGINT, old_int)
-        if sys.stdout is captured[0]:          # a notebook that swapped the streams keeps its own
+        if sys.stdout is captured[0]:  # a notebook that swapped the streams keeps its own
             sys.stdout = saved[0]
         if sys.stderr is captured[1]:
             sys.stderr = saved[1]

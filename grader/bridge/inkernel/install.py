@@ -6,6 +6,7 @@ the "grader_request" shell message to it, and opens its own door (door.py) when 
 names a path. The IPython shell it serves is the `get_ipython` of the namespace the agent's
 text runs in (a kernel's; for grader.check(), the student's own shell: grader/inline/live.py).
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,7 +27,7 @@ def _shell() -> Any:
 
 def install(token: str, output_limit: int = 0, door: str | None = None) -> None:
     ip = _shell()
-    sinks: list[list[str]] = []     # while a request comes through the door: where its answers go
+    sinks: list[list[str]] = []  # while a request comes through the door: where its answers go
     notes = Notes(ip, token)
     notes.register()
     agent = Agent(ip, sinks, {**notes.ops(), **Models(ip.user_ns).ops()})
@@ -42,7 +43,7 @@ def install(token: str, output_limit: int = 0, door: str | None = None) -> None:
         try:
             Door(door, ip, output_limit, sinks, caller.call, caller.error)
         except Exception:
-            pass                               # the grader then knocks in vain and uses the shell
+            pass  # the grader then knocks in vain and uses the shell
 
 
 def _stub_grader_package() -> None:

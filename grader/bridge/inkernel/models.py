@@ -1,13 +1,14 @@
 """A notebook's nn.Module as data, and a model run over many inputs: two ops for the agent.
 
-    "module"    {"name"} -> the module's class, training flag, text (cut short) and parameters,
-                [[name, shape, dtype, requires_grad], ...]: plain JSON, judged in the grader
-    "evaluate"  {"name", "args": [inputs], "batch_size", "device"} -> the outputs of
-                model(inputs[i:i + batch_size]) for every batch, concatenated on the CPU; run in
-                eval() and under torch.no_grad(), on the grading device (a module whose
-                parameters are elsewhere is moved there for the run and back after), in the
-                student's own world (their builtins), their error reported as data.
+"module"    {"name"} -> the module's class, training flag, text (cut short) and parameters,
+            [[name, shape, dtype, requires_grad], ...]: plain JSON, judged in the grader
+"evaluate"  {"name", "args": [inputs], "batch_size", "device"} -> the outputs of
+            model(inputs[i:i + batch_size]) for every batch, concatenated on the CPU; run in
+            eval() and under torch.no_grad(), on the grading device (a module whose
+            parameters are elsewhere is moved there for the run and back after), in the
+            student's own world (their builtins), their error reported as data.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -47,8 +48,14 @@ class Models:
         def run() -> None:
             rows = info["parameters"]
             for name, p in obj.named_parameters():
-                rows.append([str_(name), [int_(s) for s in p.shape], str_(p.dtype).replace("torch.", ""),
-                             bool_(p.requires_grad)])
+                rows.append(
+                    [
+                        str_(name),
+                        [int_(s) for s in p.shape],
+                        str_(p.dtype).replace("torch.", ""),
+                        bool_(p.requires_grad),
+                    ]
+                )
             info["training"] = bool_(obj.training)
             info["text"] = str_(obj)[:MODULE_TEXT]
 
@@ -100,7 +107,7 @@ def _run_batches(model: Any, inputs: Any, size: int, device: str, outputs: list[
             model.eval()
         with no_grad():
             for start in range_(0, len_(inputs), size):
-                out = model(inputs[start:start + size].to(device))
+                out = model(inputs[start : start + size].to(device))
                 outputs.append(out.detach().cpu() if isinstance_(out, Tensor) else out)
     finally:
         if is_module:

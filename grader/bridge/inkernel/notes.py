@@ -9,6 +9,7 @@ value. So `pre[n]` is the namespace as it was just before cell n, `post[n]` righ
 transformer hands the value a person reads as each cell's answer (shown.py) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
 Nothing here judges anything: the grader asks for these values like any other.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,7 +30,7 @@ NN_MODULE = getattr(getattr(torch, "nn", None), "Module", ())
 IPYTHON_NAME = re.compile(r"^(_+|_i+|_i?\d+|_[a-z]h)$")
 BYREF = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 deepcopy = copy.deepcopy
-NOTES_BUDGET = 512 * 2 ** 20      # bytes of copies one kernel may keep; beyond, values are kept by reference
+NOTES_BUDGET = 512 * 2**20  # bytes of copies one kernel may keep; beyond, values are kept by reference
 
 
 def _fingerprint(value: Any) -> Any:
@@ -95,19 +96,23 @@ class Notes:
         self.hidden = getattr(ip, "user_ns_hidden", {})
         self.keep_name = f"{token}_last"
         self.seen_name = f"{token}_seen"
-        self.seen: dict[Any, list[tuple[str, int, Any]]] = {}    # every value shown or assigned (seen.py)
+        self.seen: dict[Any, list[tuple[str, int, Any]]] = {}  # every value shown or assigned (seen.py)
         self.budget = NOTES_BUDGET
-        self.state: dict[str, tuple[Any, Any, Any]] = {}   # name -> (the object, its kept copy, fingerprint)
+        self.state: dict[str, tuple[Any, Any, Any]] = {}  # name -> (the object, its kept copy, fingerprint)
         self.pre: dict[Any, dict[str, Any]] = {}
         self.post: dict[Any, dict[str, Any]] = {}
         self.bound: dict[Any, list[str]] = {}
         self.last: dict[Any, Any] = {}
-        self.current: Any = None      # the execution count of the cell running now (None: not a notebook cell)
+        self.current: Any = None  # the execution count of the cell running now (None: not a notebook cell)
         self.running: tuple[Any, Any] = (None, None)  # the cell running now: its ExecutionInfo, the namespace before it
 
     def ops(self) -> dict[str, Callable[..., dict[str, Any]]]:
-        return {"noted": self.noted, "noted_value": self.noted_value, "noted_values": self.noted_values,
-                "rerun": self.rerun}
+        return {
+            "noted": self.noted,
+            "noted_value": self.noted_value,
+            "noted_values": self.noted_values,
+            "rerun": self.rerun,
+        }
 
     def register(self) -> None:
         setattr(builtins_, self.keep_name, self.hand_over)
@@ -122,8 +127,7 @@ class Notes:
             transformers.append(SeenValues(self.seen_name))
 
     def visible(self, name: str) -> bool:
-        return not (name in self.hidden or name.startswith("__") or IPYTHON_NAME.match(name)
-                    or name in ("In", "Out"))
+        return not (name in self.hidden or name.startswith("__") or IPYTHON_NAME.match(name) or name in ("In", "Out"))
 
     def keep(self, value: Any, memo: dict[int, Any] | None = None, charge: bool = True) -> Any:
         """A private copy of `value` (tensors, arrays, modules, plain containers), else the value itself;
@@ -132,7 +136,7 @@ class Notes:
             return value
         try:
             size = _size_of(value)
-        except Exception:            # a tensor subclass of the student's that will not say its size
+        except Exception:  # a tensor subclass of the student's that will not say its size
             return value
         if size is None or (charge and size > self.budget):
             return value
@@ -188,7 +192,7 @@ class Notes:
         try:
             if self.current is not None:
                 self.last[self.current] = self.keep(value)
-        except BaseException:        # noting never changes what the student's cell does
+        except BaseException:  # noting never changes what the student's cell does
             pass
         return value
 
@@ -198,17 +202,19 @@ class Notes:
                 seen = self.seen.setdefault(self.current, [])
                 if len_(seen) < SEEN_LIMIT:
                     seen.append((how, line, self.keep(value)))
-        except BaseException:        # noting never changes what the student's cell does
+        except BaseException:  # noting never changes what the student's cell does
             pass
         return value
 
     def quietly(self, hook: Callable[[Any], None]) -> Callable[[Any], None]:
         """A hook that never disturbs the cell: what it cannot note is simply not noted."""
+
         def run(arg: Any) -> None:
             try:
                 hook(arg)
             except BaseException:
                 self.current = None
+
         return run
 
     # -- the ops --------------------------------------------------------------------------
@@ -216,8 +222,13 @@ class Notes:
         count = req["count"]
         if count not in self.post:
             return {"ok": True, "unnoted": True}
-        return {"ok": True, "bound": list_(self.bound.get(count, [])), "present": list_(self.post[count]),
-                "before": list_(self.pre.get(count, {})), "has_last": count in self.last}
+        return {
+            "ok": True,
+            "bound": list_(self.bound.get(count, [])),
+            "present": list_(self.post[count]),
+            "before": list_(self.pre.get(count, {})),
+            "has_last": count in self.last,
+        }
 
     def noted_value(self, req: dict[str, Any], tensors: list[Any], sent: list[Any], student: Any) -> dict[str, Any]:
         count, name = req["count"], req["name"]
@@ -237,8 +248,11 @@ class Notes:
         return self.seen_payload(seen, tensors)
 
     def seen_payload(self, seen: list[tuple[str, int, Any]], tensors: list[Any]) -> dict[str, Any]:
-        return {"ok": True, "shown": [[how, line] for how, line, _ in seen],
-                "value": encode([value for _, _, value in seen], tensors)}
+        return {
+            "ok": True,
+            "shown": [[how, line] for how, line, _ in seen],
+            "value": encode([value for _, _, value in seen], tensors),
+        }
 
     def namespace(self, count: Any) -> dict[str, Any]:
         """A copy of the namespace as it was just before cell `count` (now, where it was not noted)."""
@@ -277,8 +291,11 @@ class Notes:
         failed = student(run)
         if failed is not None:
             return failed  # type: ignore[no-any-return]
-        names = [k for k, v in ns.items() if isinstance_(k, str_) and self.visible(k)
-                 and (k not in ids or ids[k] != (id_(v), _fingerprint(v)))]
+        names = [
+            k
+            for k, v in ns.items()
+            if isinstance_(k, str_) and self.visible(k) and (k not in ids or ids[k] != (id_(v), _fingerprint(v)))
+        ]
         names += [k for k in req.get("want", []) if k in ns and k not in names]
         payload = {"ok": True, "bound": names, "values": encode({k: ns[k] for k in names}, tensors)}
         if slot in self.last:

@@ -7,6 +7,7 @@ with how it was produced ("printed", "displayed", "assigned y") and its line, as
 grader's `cell.values` and `cell.answer_like(...)`. The inserted calls are `if` statements, so
 that a cell ending with an assignment still displays nothing.
 """
+
 from __future__ import annotations
 
 import ast
@@ -15,12 +16,13 @@ from typing import Any
 from grader.bridge.inkernel.bound import isinstance_, len_, list_
 from grader.bridge.inkernel.shown import is_print, shown
 
-SEEN_LIMIT = 32          # values noted per cell run; later ones are not noted
+SEEN_LIMIT = 32  # values noted per cell run; later ones are not noted
 
 
 def _call(name: str, how: str, line: int, value: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(id=name, ctx=ast.Load()),
-                    args=[ast.Constant(how), ast.Constant(line), value], keywords=[])
+    return ast.Call(
+        func=ast.Name(id=name, ctx=ast.Load()), args=[ast.Constant(how), ast.Constant(line), value], keywords=[]
+    )
 
 
 def _assigned(stmt: Any) -> list[str]:

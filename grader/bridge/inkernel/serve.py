@@ -8,14 +8,28 @@ module as data: notes.py, models.py) are handlers, each called as handler(reques
 sent, student) and returning the reply's payload; `student(run)` runs the student's code in
 the student's world (their builtins) and returns their error as data, or None.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
 
 import torch
 
-from grader.bridge.inkernel.bound import (MIME, builtins_, dumps, extract_tb, hash_, id_, isinstance_, len_, list_, loads,
-                                          str_, tuple_, type_)
+from grader.bridge.inkernel.bound import (
+    MIME,
+    builtins_,
+    dumps,
+    extract_tb,
+    hash_,
+    id_,
+    isinstance_,
+    len_,
+    list_,
+    loads,
+    str_,
+    tuple_,
+    type_,
+)
 from grader.bridge.inkernel.standin import put_back_swapped, reaching, swapped
 from grader.bridge.inkernel.values import decode, encode, pack, qualname, received
 
@@ -56,7 +70,7 @@ class Agent:
     def __init__(self, ip: Any, sinks: list[list[str]], ops: dict[str, Handler]) -> None:
         self.publish = ip.display_pub.publish
         self.user_ns = ip.user_ns
-        self.sinks = sinks            # while a request comes through the door: where its answers go
+        self.sinks = sinks  # while a request comes through the door: where its answers go
         self.ops = ops
         # builtins as they were before any student cell: restored while the agent works, so that a
         # student's `builtins.isinstance = ...` cannot break torch.save or json for the agent
@@ -110,7 +124,7 @@ class Agent:
     def reply(self, payload: dict[str, Any], tensors: list[Any] | tuple[()] = ()) -> None:
         payload.update(pack(list_(tensors)))
         payload["ns"] = self.bindings()
-        if self.sinks:                 # a request through the door: the answer goes back through it
+        if self.sinks:  # a request through the door: the answer goes back through it
             self.sinks[-1].append(dumps(payload))
         else:
             self.publish({MIME: dumps(payload)}, metadata={})
@@ -157,14 +171,14 @@ class Agent:
             return {"ok": False, "notcallable": qualname(fn)}
         standins = req.get("standins") or []
         replaced = swapped(self.user_ns, standins if isinstance_(standins, list_) else [], device)
-        self.put_back(changed)          # the student's function runs in the student's world
+        self.put_back(changed)  # the student's function runs in the student's world
         try:
             result, failed, reached = reaching(self.user_ns, lambda: fn(*args, **kwargs))
         finally:
             put_back_swapped(self.user_ns, replaced)
             changed.clear()
             changed.update(self.restore())
-        if failed is not None:          # the student's fault, reported as data
+        if failed is not None:  # the student's fault, reported as data
             return {**_error_payload(failed), "reached": reached}
         value = encode(result, tensors)
         after = encode(list(args), tensors)

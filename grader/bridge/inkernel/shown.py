@@ -14,6 +14,7 @@ runs or evaluates the student's code.
   through `"{}".format(v)`, `"%s" % v`, `"%s %s" % (v, v.shape)` and f-strings, the one value
   they format.
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,8 +23,21 @@ from typing import Any
 from grader.bridge.inkernel.bound import isinstance_, len_
 
 META_ATTRIBUTES = frozenset({"shape", "dtype", "device", "ndim", "is_cuda", "requires_grad", "layout", "is_leaf"})
-META_METHODS = frozenset({"size", "dim", "numel", "type", "nelement", "stride", "is_contiguous", "get_device",
-                          "element_size", "storage_offset", "data_ptr"})
+META_METHODS = frozenset(
+    {
+        "size",
+        "dim",
+        "numel",
+        "type",
+        "nelement",
+        "stride",
+        "is_contiguous",
+        "get_device",
+        "element_size",
+        "storage_offset",
+        "data_ptr",
+    }
+)
 META_CALLS = frozenset({"len", "type", "id"})
 ORDINALS = ("first", "second", "third", "fourth", "fifth")
 
@@ -31,7 +45,7 @@ ORDINALS = ("first", "second", "third", "fourth", "fifth")
 def metadata(node: Any) -> bool:
     """An expression that shows only a shape, size, dtype, length or text, never a computed value."""
     if isinstance_(node, ast.Constant):
-        return isinstance_(node.value, (str, bytes, int)) or node.value is None     # text, a size (bool too)
+        return isinstance_(node.value, (str, bytes, int)) or node.value is None  # text, a size (bool too)
     if isinstance_(node, ast.JoinedStr):
         return all(metadata(v.value) for v in node.values if isinstance_(v, ast.FormattedValue))
     if isinstance_(node, ast.Attribute):
@@ -79,12 +93,21 @@ def _formatted(arg: Any) -> tuple[Any, Any, str] | None:
     if isinstance_(arg, ast.JoinedStr):
         values = [v for v in arg.values if isinstance_(v, ast.FormattedValue) and not metadata(v.value)]
         return (values[0], "value", "the value the f-string formats") if len_(values) == 1 else None
-    if (isinstance_(arg, ast.Call) and isinstance_(arg.func, ast.Attribute) and arg.func.attr == "format"
-            and isinstance_(arg.func.value, ast.Constant) and isinstance_(arg.func.value.value, str)):
+    if (
+        isinstance_(arg, ast.Call)
+        and isinstance_(arg.func, ast.Attribute)
+        and arg.func.attr == "format"
+        and isinstance_(arg.func.value, ast.Constant)
+        and isinstance_(arg.func.value.value, str)
+    ):
         picked = _one(arg.args)
         return (arg.args, picked[0], "the value `.format` fills in") if len_(picked) == 1 else None
-    if (isinstance_(arg, ast.BinOp) and isinstance_(arg.op, ast.Mod) and isinstance_(arg.left, ast.Constant)
-            and isinstance_(arg.left.value, str)):
+    if (
+        isinstance_(arg, ast.BinOp)
+        and isinstance_(arg.op, ast.Mod)
+        and isinstance_(arg.left, ast.Constant)
+        and isinstance_(arg.left.value, str)
+    ):
         if isinstance_(arg.right, ast.Tuple):
             picked = _one(arg.right.elts)
             return (arg.right.elts, picked[0], "the value the `%` format fills in") if len_(picked) == 1 else None
@@ -113,7 +136,7 @@ def shown(value: Any) -> tuple[Any, Any, str] | None:
         if inner is not None:
             return inner
         if _formats_text(arg):
-            return None                      # text formatting several values: no one value
+            return None  # text formatting several values: no one value
         how = "the value printed" if len_(value.args) > 1 else ""
         return value.args, picked[-1], how
     if isinstance_(value, ast.Tuple) and len_(value.elts) > 1:

@@ -10,6 +10,7 @@ stand-in holds its exercise's name and `ask` and nothing else: it sends its argu
 grader through the door's connection (ASKING, set while a door request is served) and returns
 the value the grader sends back. The reference runs in the grader; its code never comes here.
 """
+
 from __future__ import annotations
 
 import struct
@@ -19,7 +20,7 @@ from typing import Any, Callable
 from grader.bridge.inkernel.bound import dumps, isinstance_, len_, list_, loads, str_, type_
 from grader.bridge.inkernel.values import decode, encode, pack, received
 
-ASKING: list[Any] = []          # the door connection of the request being served, while one is
+ASKING: list[Any] = []  # the door connection of the request being served, while one is
 MAX_REACHED = 64
 ask_pack, ask_unpack = struct.pack, struct.unpack
 settrace, gettrace = sys.settrace, sys.gettrace
@@ -45,13 +46,13 @@ def reaching(user_ns: dict[str, Any], run: Callable[[], Any]) -> tuple[Any, Base
         name = codes.get(frame.f_code)
         if name is not None and name not in seen and len_(seen) < MAX_REACHED:
             seen.append(name)
-        return None                  # no line tracing inside any frame: only calls are seen
+        return None  # no line tracing inside any frame: only calls are seen
 
     before = gettrace()
     settrace(trace)
     try:
         return run(), None, seen
-    except BaseException as exc:     # the student's fault: the caller reports it as data
+    except BaseException as exc:  # the student's fault: the caller reports it as data
         return None, exc, seen
     finally:
         settrace(before)

@@ -5,20 +5,49 @@ bytes would not carry them, one torch.save blob (pack); the grader reads them wi
 (grader/bridge/codec.py, incoming_raw.py, incoming_blob.py), the trust boundary. Nothing here
 is trusted by the grader: a notebook can rewrite all of it.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 import torch
 
-from grader.bridge.inkernel.bound import (BytesIO, Tensor, b64decode, b64encode, bytearray_, bool_, float_, int_, isinstance_, len_, list_,
-                                          repr_, str_, type_)
+from grader.bridge.inkernel.bound import (
+    BytesIO,
+    Tensor,
+    b64decode,
+    b64encode,
+    bytearray_,
+    bool_,
+    float_,
+    int_,
+    isinstance_,
+    len_,
+    list_,
+    repr_,
+    str_,
+    type_,
+)
 
 MAX_ITEMS, MAX_DEPTH = 10000, 20
 # the dtypes whose tensors travel as raw bytes, both ways, by name (grader/bridge/outgoing.py's RAW_DTYPES)
-RAW_TORCH_DTYPES = {name: getattr(torch, name) for name in (
-    "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64",
-    "complex64", "complex128")}
+RAW_TORCH_DTYPES = {
+    name: getattr(torch, name)
+    for name in (
+        "bool",
+        "uint8",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    )
+}
 RAW_NAMES = {dtype: name for name, dtype in RAW_TORCH_DTYPES.items()}
 # outgoing.py's ALIGN; the grader's Budget.tensor_dims and blob_bytes
 ALIGN, MAX_DIMS, MAX_BYTES = 16, 64, 192 * 1024 * 1024
@@ -86,8 +115,14 @@ def encode(value: Any, tensors: list[Any], depth: int = 0) -> dict[str, Any]:
 
 def _encode_tensor(value: Any, tensors: list[Any]) -> dict[str, Any]:
     t = _plain(value)
-    info = {"t": "tensor", "i": len_(tensors), "device": str_(t.device), "cls": qualname(value),
-            "requires_grad": bool_(value.requires_grad), "layout": str_(t.layout)}
+    info = {
+        "t": "tensor",
+        "i": len_(tensors),
+        "device": str_(t.device),
+        "cls": qualname(value),
+        "requires_grad": bool_(value.requires_grad),
+        "layout": str_(t.layout),
+    }
     try:
         info["storage"] = int_(t.untyped_storage().data_ptr())
         info["offset"] = int_(t.storage_offset())
@@ -101,11 +136,15 @@ def _encode_tensor(value: Any, tensors: list[Any]) -> dict[str, Any]:
 def _encode_container(value: Any, tensors: list[Any], depth: int) -> dict[str, Any]:
     """A list, tuple or dict node by node; a callable by name; anything else as its repr."""
     if isinstance_(value, (list, tuple)) and len_(value) <= MAX_ITEMS:
-        return {"t": "list" if isinstance_(value, list) else "tuple",
-                "items": [encode(v, tensors, depth + 1) for v in value]}
+        return {
+            "t": "list" if isinstance_(value, list) else "tuple",
+            "items": [encode(v, tensors, depth + 1) for v in value],
+        }
     if isinstance_(value, dict) and len_(value) <= MAX_ITEMS:
-        return {"t": "dict", "items": [[encode(k, tensors, depth + 1), encode(v, tensors, depth + 1)]
-                                       for k, v in value.items()]}
+        return {
+            "t": "dict",
+            "items": [[encode(k, tensors, depth + 1), encode(v, tensors, depth + 1)] for k, v in value.items()],
+        }
     if callable(value):
         return {"t": "callable", "type": qualname(value), "name": getattr(value, "__name__", "")}
     try:
@@ -163,7 +202,7 @@ def pack(tensors: list[Any]) -> dict[str, Any]:
         return {"blob": ""}
     try:
         packed = _raw_bytes(tensors)
-    except Exception:                 # no numpy, a tensor that will not give its bytes: the archive
+    except Exception:  # no numpy, a tensor that will not give its bytes: the archive
         packed = None
     if packed is not None:
         return {"blob": b64encode(packed[1]).decode("ascii"), "raw": packed[0]}

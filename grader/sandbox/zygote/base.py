@@ -80,6 +80,7 @@ def status_code(status, like_bwrap):
 
 # -- preloading (before any request; nothing here may start a thread) -----------------------
 
+
 def preload():
     import numpy
     import torch
@@ -93,15 +94,37 @@ def preload():
     import ipykernel.shellchannel
     import ipykernel.comm
     import jupyter_client.session
-    for extra in ("ipykernel.eventloops", "ipykernel.displayhook", "ipykernel.debugger",
-                  "IPython.core.completer", "IPython.core.history", "IPython.core.magics",
-                  "matplotlib_inline.backend_inline", "comm", "base64", "traceback", "json", "io",
-                  "pdb", "IPython.core.debugger", "IPython.core.oinspect", "IPython.core.completerlib",
-                  "IPython.extensions.storemagic", "IPython.utils.wildcard", "tornado.platform.asyncio",
-                  "faulthandler", "ipykernel.compiler", "ipykernel.jsonutil", "safetensors.torch",
-                  # imported by a kernel's first torch.save / torch.load (the agent's) and its first
-                  # cells: ~5 ms of every kernel's CPU, reading files through its sandbox's mounts
-                  "torch.utils.serialization", "torch._subclasses.schema_check_mode", "IPython.core.logger"):
+
+    for extra in (
+        "ipykernel.eventloops",
+        "ipykernel.displayhook",
+        "ipykernel.debugger",
+        "IPython.core.completer",
+        "IPython.core.history",
+        "IPython.core.magics",
+        "matplotlib_inline.backend_inline",
+        "comm",
+        "base64",
+        "traceback",
+        "json",
+        "io",
+        "pdb",
+        "IPython.core.debugger",
+        "IPython.core.oinspect",
+        "IPython.core.completerlib",
+        "IPython.extensions.storemagic",
+        "IPython.utils.wildcard",
+        "tornado.platform.asyncio",
+        "faulthandler",
+        "ipykernel.compiler",
+        "ipykernel.jsonutil",
+        "safetensors.torch",
+        # imported by a kernel's first torch.save / torch.load (the agent's) and its first
+        # cells: ~5 ms of every kernel's CPU, reading files through its sandbox's mounts
+        "torch.utils.serialization",
+        "torch._subclasses.schema_check_mode",
+        "IPython.core.logger",
+    ):
         try:
             __import__(extra)
         except Exception:
@@ -132,7 +155,8 @@ def rehearse_traceback():
             exec(compile(source, name, "exec"), {})
         except NotImplementedError as exc:
             ultratb.AutoFormattedTB(mode="Context", theme_name="neutral").structured_traceback(
-                type(exc), exc, exc.__traceback__)
+                type(exc), exc, exc.__traceback__
+            )
     except Exception:
         pass
     finally:
@@ -154,5 +178,3 @@ def preload_agent(spool):
     agent.code = compile(source.decode("utf-8"), "<grader-agent>", "exec")
     agent.digest = hashlib.sha256(source).hexdigest()
     sys.modules["__grader_agent__"] = agent
-
-

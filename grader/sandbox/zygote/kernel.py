@@ -2,12 +2,27 @@
 # the drop to its uid and capabilities, then IPKernelApp.
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:    # the parts are joined into one program; this names what the earlier parts define
-    from grader.sandbox.zygote.base import (PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, PR_CAP_AMBIENT_RAISE,
-                                            PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_KEEPCAPS, PR_SET_NO_NEW_PRIVS,
-                                            PR_SET_PDEATHSIG, check, ctypes, libc, os, prctl, signal, sys)
+if TYPE_CHECKING:  # the parts are joined into one program; this names what the earlier parts define
+    from grader.sandbox.zygote.base import (
+        PR_CAP_AMBIENT,
+        PR_CAP_AMBIENT_CLEAR_ALL,
+        PR_CAP_AMBIENT_RAISE,
+        PR_CAPBSET_DROP,
+        PR_SET_DUMPABLE,
+        PR_SET_KEEPCAPS,
+        PR_SET_NO_NEW_PRIVS,
+        PR_SET_PDEATHSIG,
+        check,
+        ctypes,
+        libc,
+        os,
+        prctl,
+        signal,
+        sys,
+    )
 
-CAPABILITIES = {"dac_read_search": 2}      # the capabilities a spec may keep, by name (linux/capability.h)
+CAPABILITIES = {"dac_read_search": 2}  # the capabilities a spec may keep, by name (linux/capability.h)
+
 
 class CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
@@ -47,13 +62,13 @@ def drop_privileges(uid, keep=()):
     if keep:
         prctl(PR_SET_KEEPCAPS, 0)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
-    prctl(PR_SET_DUMPABLE, 1)       # as after an exec: the kernel may read its own /proc/self
+    prctl(PR_SET_DUMPABLE, 1)  # as after an exec: the kernel may read its own /proc/self
 
 
 def setup_process(spec, stderr_w, sandboxed, preloaded_env):
     """stdio (stderr to the grader's pipe), the spec's environment and home, its rlimits."""
     if not sandboxed:
-        os.setsid()       # as Popen(start_new_session=True); in the sandbox, as under bubblewrap: no group of its own
+        os.setsid()  # as Popen(start_new_session=True); in the sandbox, as under bubblewrap: no group of its own
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
@@ -64,12 +79,12 @@ def setup_process(spec, stderr_w, sandboxed, preloaded_env):
     os.environ.clear()
     os.environ.update(spec["env"])
     if sandboxed:
-        os.environ["PWD"] = cwd               # bubblewrap's --chdir sets it
-    os.environ.update(preloaded_env)          # what the preloaded modules set, as they would in a fresh kernel
+        os.environ["PWD"] = cwd  # bubblewrap's --chdir sets it
+    os.environ.update(preloaded_env)  # what the preloaded modules set, as they would in a fresh kernel
     os.chdir(cwd)
     import resource
 
-    for kind, value in spec["rlimits"]:       # as the plain kernel's pre-exec hook sets them
+    for kind, value in spec["rlimits"]:  # as the plain kernel's pre-exec hook sets them
         try:
             hard = resource.getrlimit(kind)[1]
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
@@ -90,7 +105,7 @@ def run_kernel(req, stderr_w, sandboxed, preloaded_env):
     try:
         import numpy.random
 
-        numpy.random.seed()                 # the zygote's state is every child's: reseed from the OS
+        numpy.random.seed()  # the zygote's state is every child's: reseed from the OS
     except Exception:
         pass
     argv = list(req["kernel_argv"])

@@ -1,10 +1,32 @@
 # The zygote, kernel side (2 of 4): a kernel's namespaces and private filesystems, from its spec.
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:    # the parts are joined into one program; this names what the earlier parts define
-    from grader.sandbox.zygote.base import (CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWUTS,
-                                            MNT_DETACH, MS_BIND, MS_MOVE, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
-                                            MS_RDONLY, MS_REC, MS_REMOUNT, check, libc, mount, os, socket, struct, sys)
+if TYPE_CHECKING:  # the parts are joined into one program; this names what the earlier parts define
+    from grader.sandbox.zygote.base import (
+        CLONE_NEWCGROUP,
+        CLONE_NEWIPC,
+        CLONE_NEWNET,
+        CLONE_NEWNS,
+        CLONE_NEWUTS,
+        MNT_DETACH,
+        MS_BIND,
+        MS_MOVE,
+        MS_NODEV,
+        MS_NOEXEC,
+        MS_NOSUID,
+        MS_PRIVATE,
+        MS_RDONLY,
+        MS_REC,
+        MS_REMOUNT,
+        check,
+        libc,
+        mount,
+        os,
+        socket,
+        struct,
+        sys,
+    )
+
 
 def tmpfs(target, mode="0755", size=None, uid=None):
     data = f"mode={mode}" + (f",size={size}" if size else "") + (f",uid={uid},gid={uid}" if uid is not None else "")
@@ -27,8 +49,8 @@ def loopback_up():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         ifr = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]      # SIOCGIFFLAGS
-        fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))     # SIOCSIFFLAGS |= IFF_UP
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifr))[1]  # SIOCGIFFLAGS
+        fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 1))  # SIOCSIFFLAGS |= IFF_UP
     finally:
         s.close()
 
@@ -43,7 +65,7 @@ def sandbox_view():
             target = parts[4].replace("\\040", " ")
             if target.startswith("/proc/") and "ro" in parts[5].split(","):
                 view["proc_ro"].append(target)
-            if target == "/dev/pts" and "devpts" in parts[parts.index("-") + 1:]:
+            if target == "/dev/pts" and "devpts" in parts[parts.index("-") + 1 :]:
                 view["devpts"] = True
     return view
 
@@ -65,7 +87,7 @@ def unshare_namespaces(spec):
         flags |= NAMESPACE_FLAGS.get(name, 0)
     check(libc.unshare(flags), "unshare")
     if "cgroup" in spec["namespaces"] and libc.unshare(CLONE_NEWCGROUP) != 0:
-        pass                                    # as bubblewrap's --unshare-cgroup-try
+        pass  # as bubblewrap's --unshare-cgroup-try
     if "uts" in spec["namespaces"] and spec.get("hostname"):
         name = spec["hostname"].encode()
         check(libc.sethostname(name, len(name)), "sethostname")
@@ -86,14 +108,17 @@ def park_python(fresh, stage, binds=()):
     makes in /tmp), may live under a folder about to get a fresh tmpfs (a checkout in /tmp with its
     .venv): park those read-only binds, to put them back on the new tmpfs."""
     parked = []
-    roots = sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
-                   | {bind["path"] for bind in binds})
+    roots = sorted(
+        {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)}
+        | {bind["path"] for bind in binds}
+    )
+
     def under(path: str, folder: str) -> bool:
         return path == folder or path.startswith(folder.rstrip("/") + "/")
 
     for n, root in enumerate(roots):
         if any(under(root, earlier) for _, earlier in parked):
-            continue                            # inside one parked already: it moves with it
+            continue  # inside one parked already: it moves with it
         if any(under(root, f) for f in fresh) and os.path.isdir(root):
             park = f"{stage}-root-{n}"
             bind_aside(root, park, read_only=True)
@@ -102,8 +127,8 @@ def park_python(fresh, stage, binds=()):
 
 
 def fresh_proc(view):
-    unmount_all("/proc")                        # the zygote's pid namespace's /proc ...
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)   # ... and the kernel's own
+    unmount_all("/proc")  # the zygote's pid namespace's /proc ...
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)  # ... and the kernel's own
     for path in view["proc_ro"]:
         if os.path.exists(path):
             mount(path, path, None, MS_BIND | MS_REC)
@@ -158,7 +183,7 @@ def isolate(spec, view, spool):
         makedirs(root)
         mount(park, root, None, MS_MOVE)
         os.rmdir(park)
-    if os.path.exists(spool):                   # not under a fresh tmpfs: out of sight all the same
+    if os.path.exists(spool):  # not under a fresh tmpfs: out of sight all the same
         unmount_all(spool)
         if os.path.exists(spool):
             tmpfs(spool, "0755")

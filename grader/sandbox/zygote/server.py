@@ -2,12 +2,30 @@
 # pid namespace, the init that waits on the kernel, the exit status back to the grader.
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:    # the parts are joined into one program; this names what the earlier parts define
-    from grader.sandbox.zygote.base import (CLONE_NEWPID, PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, check, gc, json,
-                                            libc, os, prctl, preload, preload_agent, rehearse_traceback, select,
-                                            signal, socket, status_code, sys, traceback)
+if TYPE_CHECKING:  # the parts are joined into one program; this names what the earlier parts define
+    from grader.sandbox.zygote.base import (
+        CLONE_NEWPID,
+        PR_SET_CHILD_SUBREAPER,
+        PR_SET_PDEATHSIG,
+        check,
+        gc,
+        json,
+        libc,
+        os,
+        prctl,
+        preload,
+        preload_agent,
+        rehearse_traceback,
+        select,
+        signal,
+        socket,
+        status_code,
+        sys,
+        traceback,
+    )
     from grader.sandbox.zygote.kernel import run_kernel
     from grader.sandbox.zygote.mounts import isolate, sandbox_view
+
 
 class Zygote:
     def __init__(self, spool, kind):
@@ -15,9 +33,9 @@ class Zygote:
         self.kind = kind
         self.sandboxed = kind == "bubblewrap"
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.conns = {}          # fileno -> socket
-        self.kernels = {}        # child pid (the kernel's init under a sandbox, else the kernel) -> [conn, pidfd]
-        self.by_conn = {}        # conn fileno -> kernel pid
+        self.conns = {}  # fileno -> socket
+        self.kernels = {}  # child pid (the kernel's init under a sandbox, else the kernel) -> [conn, pidfd]
+        self.by_conn = {}  # conn fileno -> kernel pid
         self.wake_r, self.wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self.pid = os.getpid()
         self.own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC) if self.sandboxed else -1
@@ -31,8 +49,8 @@ class Zygote:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-        gc.freeze()                 # a kernel's collector never walks (so never copies) the zygote's objects
-        gc.enable()                 # and every kernel collects as in any Python
+        gc.freeze()  # a kernel's collector never walks (so never copies) the zygote's objects
+        gc.enable()  # and every kernel collects as in any Python
         os.write(1, b"ready\n")
         rehearsed = False
         while True:
@@ -44,7 +62,7 @@ class Zygote:
                 ready = []
             if idle is not None and not ready:
                 rehearse_traceback()
-                gc.freeze()             # what it built, out of the kernels' collectors' sight as the rest
+                gc.freeze()  # what it built, out of the kernels' collectors' sight as the rest
                 rehearsed = True
             for obj in ready:
                 if obj is self.listener:
@@ -62,14 +80,14 @@ class Zygote:
 
     def on_conn(self, conn):
         fd = conn.fileno()
-        if fd in self.by_conn:           # a kernel's connection: the grader hung up, or says kill
+        if fd in self.by_conn:  # a kernel's connection: the grader hung up, or says kill
             try:
                 data = conn.recv(4096)
             except OSError:
                 data = b""
             if not data or b"kill" in data:
                 self.kill(self.by_conn[fd])
-            if not data:                 # nobody to tell: forget the connection (the kernel is reaped later)
+            if not data:  # nobody to tell: forget the connection (the kernel is reaped later)
                 pid = self.by_conn.pop(fd)
                 self.kernels[pid][0] = None
                 self.conns.pop(fd, None)
@@ -104,13 +122,13 @@ class Zygote:
             if self.sandboxed:
                 check(libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
                 try:
-                    pid = os.fork()          # pid 1 of a new pid namespace: the kernel's init
+                    pid = os.fork()  # pid 1 of a new pid namespace: the kernel's init
                     if pid == 0:
                         self.child(req, stderr_r, stderr_w)
                 finally:
                     check(libc.setns(self.own_pidns, CLONE_NEWPID), "setns(pid)")
             else:
-                pid = os.fork()              # the kernel itself
+                pid = os.fork()  # the kernel itself
                 if pid == 0:
                     self.child(req, stderr_r, stderr_w)
         except BaseException:
@@ -152,10 +170,10 @@ class Zygote:
             if fd >= 0:
                 os.close(fd)
         if os.getppid() != (0 if self.sandboxed else self.pid):
-            os._exit(1)                   # the zygote died before we could follow it
+            os._exit(1)  # the zygote died before we could follow it
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
-        os.dup2(null, 1)                  # the zygote's stdout is its line to the grader
+        os.dup2(null, 1)  # the zygote's stdout is its line to the grader
         os.close(null)
         if not self.sandboxed:
             run_kernel(req, stderr_w, False, PRELOADED_ENV)
@@ -203,7 +221,7 @@ class Zygote:
                 return
             entry = self.kernels.pop(pid, None)
             if entry is None:
-                continue                  # an orphan that came to us
+                continue  # an orphan that came to us
             conn, pidfd = entry
             os.close(pidfd)
             if conn is not None:
@@ -222,18 +240,18 @@ PRELOADED_ENV: dict[str, str] = {}
 
 def main():
     spool, kind = sys.argv[1], sys.argv[2]
-    if len(sys.argv) > 3:                # a slow first boot, made on purpose (GRADER_FORKSERVER_SLOW_BOOT)
+    if len(sys.argv) > 3:  # a slow first boot, made on purpose (GRADER_FORKSERVER_SLOW_BOOT)
         import time
 
         time.sleep(float(sys.argv[3]))
     sys.argv = sys.argv[:1]
     before = dict(os.environ)
-    gc.disable()      # the imports below build torch's heap: a collector walking it again and again is a third of them
+    gc.disable()  # the imports below build torch's heap: a collector walking it again and again is a third of them
     try:
         preload()
         preload_agent(spool)
-        gc.freeze()          # out of the collector's sight: a kernel's collections neither walk nor copy them
-                             # (no gc.collect() first: 0.1 s of every zygote's boot, for a little garbage kept)
+        gc.freeze()  # out of the collector's sight: a kernel's collections neither walk nor copy them
+        # (no gc.collect() first: 0.1 s of every zygote's boot, for a little garbage kept)
     except Exception:
         traceback.print_exc()
         os._exit(3)

@@ -1,4 +1,5 @@
 """Exercise 2, hidden checks: the cell run again on batches and values the student never saw."""
+
 import pytest
 import torch
 
@@ -20,5 +21,8 @@ def test_exercise_2_on_unseen_batches(nb):
     cell = nb.cell(after=HEADING)
     for seed, batch in ((201, 2), (202, 8), (203, 1)):
         features, weights, bias = seeded_draws(seed, (batch, 5), (1, 5), (1, 1))
-        assert_tensor(cell.rerun(features=features, weights=weights, bias=bias).answer,
-                      neuron(features, weights, bias), what=f"your Exercise 2 cell with {batch} examples")
+        assert_tensor(
+            cell.rerun(features=features, weights=weights, bias=bias).answer,
+            neuron(features, weights, bias),
+            what=f"your Exercise 2 cell with {batch} examples",
+        )

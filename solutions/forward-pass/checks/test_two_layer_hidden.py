@@ -1,4 +1,5 @@
 """Exercise 3, hidden checks: the cell run again on batches and sizes the student never saw."""
+
 import pytest
 import torch
 
@@ -17,11 +18,15 @@ def network(features, W1, B1, W2, B2):
 
 
 def rerun(nb, seed, batch, n_input, n_hidden, n_output):
-    features, W1, W2, B1, B2 = seeded_draws(seed, (batch, n_input), (n_input, n_hidden), (n_hidden, n_output),
-                                            (1, n_hidden), (1, n_output))
+    features, W1, W2, B1, B2 = seeded_draws(
+        seed, (batch, n_input), (n_input, n_hidden), (n_hidden, n_output), (1, n_hidden), (1, n_output)
+    )
     args = (features, W1, B1, W2, B2)
-    answer = nb.section(after=HEADING).rerun(**dict(zip(NAMES, args)), n_input=n_input, n_hidden=n_hidden,
-                                           n_output=n_output).answer
+    answer = (
+        nb.section(after=HEADING)
+        .rerun(**dict(zip(NAMES, args)), n_input=n_input, n_hidden=n_hidden, n_output=n_output)
+        .answer
+    )
     return answer, network(*args)
 
 

@@ -1,4 +1,5 @@
 """Hidden checks of `activation`: values on inputs the student never saw."""
+
 import pytest
 import torch
 
@@ -7,7 +8,7 @@ from grader.checks import assert_tensor, randn, reference
 pytestmark = pytest.mark.exercise("activation")
 
 
-@reference("activation")     # error carried forward: the checks of later exercises may ask for its values
+@reference("activation")  # error carried forward: the checks of later exercises may ask for its values
 def sigmoid(x):
     """Reference, computed in float64 and returned in x's dtype."""
     return (1.0 / (1.0 + torch.exp(-x.to(torch.float64)))).to(x.dtype)

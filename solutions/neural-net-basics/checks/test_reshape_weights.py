@@ -1,4 +1,5 @@
 """Hidden checks of `reshape_weights`: other sizes and dtypes."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """Hidden checks of `single_neuron`: values on data the student never saw."""
+
 import pytest
 import torch
 
@@ -17,8 +18,11 @@ def neuron(features, weights, bias):
 def test_single_neuron_on_unseen_inputs(nb):
     for seed, n in ((301, 5), (302, 3), (303, 10), (304, 1)):
         features, weights, bias = seeded_draws(seed, (1, n), (1, n), (1, 1))
-        assert_tensor(nb.single_neuron(features, weights, bias), neuron(features, weights, bias),
-                      what=f"single_neuron(...) with {n} features")
+        assert_tensor(
+            nb.single_neuron(features, weights, bias),
+            neuron(features, weights, bias),
+            what=f"single_neuron(...) with {n} features",
+        )
 
 
 @pytest.mark.points(1)
@@ -26,5 +30,8 @@ def test_single_neuron_adds_the_bias(nb):
     features = torch.zeros(1, 4)
     weights = torch.tensor([[0.5, -1.0, 2.0, 0.25]])
     bias = torch.tensor([[0.7]])
-    assert_tensor(nb.single_neuron(features, weights, bias), neuron(features, weights, bias),
-                  what="single_neuron(...) with zero features")
+    assert_tensor(
+        nb.single_neuron(features, weights, bias),
+        neuron(features, weights, bias),
+        what="single_neuron(...) with zero features",
+    )

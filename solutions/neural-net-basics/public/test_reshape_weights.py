@@ -1,4 +1,5 @@
 """Public checks of `reshape_weights` (students see these checks and their messages)."""
+
 import pytest
 import torch
 
@@ -16,16 +17,19 @@ def walkthrough_weights():
 @pytest.mark.points(2)
 def test_reshape_weights_gives_a_column(nb):
     weights = walkthrough_weights()
-    assert_tensor(nb.reshape_weights(weights), torch.empty(5, 1),
-                  what="reshape_weights(weights) for weights of shape (1, 5)", check_values=False)
+    assert_tensor(
+        nb.reshape_weights(weights),
+        torch.empty(5, 1),
+        what="reshape_weights(weights) for weights of shape (1, 5)",
+        check_values=False,
+    )
 
 
 @pytest.mark.points(1)
 def test_reshape_weights_walkthrough_values(nb):
     weights = walkthrough_weights()
     expected = torch.tensor([[v] for v in weights[0].tolist()])
-    assert_tensor(nb.reshape_weights(weights), expected,
-                  what="reshape_weights(weights) on the notebook's weights")
+    assert_tensor(nb.reshape_weights(weights), expected, what="reshape_weights(weights) on the notebook's weights")
 
 
 @pytest.mark.points(2)

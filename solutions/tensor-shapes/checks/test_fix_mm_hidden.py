@@ -1,4 +1,5 @@
 """Exercise 4, hidden check: `weights` itself was not changed (a view in the expression only)."""
+
 import pytest
 
 from grader.checks import assert_unchanged, seeded_draws

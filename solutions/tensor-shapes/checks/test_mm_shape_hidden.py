@@ -1,4 +1,5 @@
 """Exercise 3, hidden check: the answer is a tuple of Python ints (a torch.Size is one too)."""
+
 import pytest
 
 from grader.checks import CheckFailed

@@ -1,4 +1,5 @@
 """Exercise 2, public checks: the sum of each row of x, kept as a (3, 1) column."""
+
 import pytest
 import torch
 

@@ -3,6 +3,7 @@
 A gradebook made by such a release already has these tables and no alembic_version: it is
 stamped at this revision (grader.batch.migrate) and upgraded from here, every verdict kept.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

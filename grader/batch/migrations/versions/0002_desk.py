@@ -1,6 +1,7 @@
 """The instructor's desk: adjustments (a grader's points for a check or an exercise, with the
 reason), a version per student's adjustments (a second grader's stale save is refused), and the
 history of every adjustment and regrade (who, when, what)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,5 +1,6 @@
 """fingerprints: the fingerprints of each submission's own code (grader.similarity), one row per
 exercise (and one for the code outside the exercises), made with each verdict of a batch."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

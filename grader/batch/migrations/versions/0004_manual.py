@@ -3,6 +3,7 @@
 Nothing of the earlier tables changes: a manual question's answer is kept in the verdict's
 result_json; its grade, given later, in these tables (grader.policy.gradestore).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
