@@ -74,7 +74,8 @@ def write_class_outputs(
     run knows of when each came in (an extension given since it was graded counts). `adjustments`:
     the graders' (grader serve), by student, in each final grade. `similarity`: the report's
     section of code shared between students, when given."""
-    from grader.feedback.report import ClassRow, render_report
+    from grader.feedback.classstats import ClassRow
+    from grader.feedback.report import render_report
     from grader.policy.submitted import shown, stamped
     from grader.staleness import is_stale
 

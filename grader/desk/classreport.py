@@ -30,11 +30,15 @@ def make_page_data(desk: Desk, slug: str, base: str, rows: list[Any]) -> dict[st
     from markupsafe import Markup
 
     from grader.desk.web import environment
-    from grader.feedback.report import ClassRow, class_stats, plots
+    from grader.feedback.classstats import ClassRow, class_stats, row_tally
+    from grader.feedback.report import plots
 
     assignment = desk.assignment(slug)
     class_rows = [ClassRow(r.student, r.status, r.result, r.source, final=r.final) for r in rows]
-    stats = class_stats(assignment, class_rows)
+    for row, class_row in zip(rows, class_rows):  # each row's part made once per row
+        if "tally" not in row.made:
+            row.made["tally"] = row_tally(class_row)
+    stats = class_stats(assignment, class_rows, [row.made["tally"] for row in rows])
     exercises = list(assignment.exercises) + sorted(
         {c.exercise for r in rows for c in r.checks} - set(assignment.exercises)
     )

@@ -1,16 +1,21 @@
 """The batch's files rewritten after a grader's change: the student's results/ and feedback/ at
 once, then grades.csv and report.html (the whole class) in the background, coalesced: ten saves
-in a row cost one rewrite of the class's files, not ten."""
+in a row cost one rewrite of the class's files, not ten. The class's files wait until no save
+came for SETTLE seconds, so that the page a save leads to (the redirect, save-and-next) is not
+made while the whole class is written (nearly a second of a class of 1,000 on one core)."""
 
 from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from grader.batch.adjustments import current_adjustments
 from grader.config import Assignment
+
+SETTLE = 0.5  # seconds without a save before the class's files are rewritten
 
 if TYPE_CHECKING:
     from grader.batch.classfolder import Entry
@@ -115,19 +120,21 @@ class Rewriter:
         self.pending: dict[str, Assignment] = {}
         self.cond = threading.Condition()
         self.busy = False
+        self.asked = 0.0  # time.monotonic() of the latest ask
         self.thread = threading.Thread(target=self.loop, name="desk-rewriter", daemon=True)
         self.thread.start()
 
     def ask(self, assignment: Assignment) -> None:
         with self.cond:
             self.pending[assignment.slug] = assignment
+            self.asked = time.monotonic()
             self.cond.notify_all()
 
     def loop(self) -> None:
         while True:
             with self.cond:
-                while not self.pending:
-                    self.cond.wait()
+                while not self.pending or time.monotonic() - self.asked < SETTLE:
+                    self.cond.wait(timeout=SETTLE - (time.monotonic() - self.asked) if self.pending else None)
                 slug, assignment = self.pending.popitem()
                 self.busy = True
             try:

@@ -8,16 +8,13 @@ students linking to their feedback pages. Hidden checks appear through their pub
 from __future__ import annotations
 
 import functools
-import statistics
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from grader.config import Assignment
-from grader.policy.final import FinalGrade
-from grader.policy.manual import final_of, waiting as waiting_questions
-from grader.results import Result, mistakes_of
+from grader.feedback.classstats import ClassRow, class_stats, clip
 
 STATUS_COLORS = {
     "passed": "#1e8e3e",
@@ -27,58 +24,12 @@ STATUS_COLORS = {
     "timeout": "#e37400",
     "not graded": "#bdc1c6",
 }
-NOT_GRADED_STATUSES = ("unreadable", "crashed", "timeout")
 STALE_NOTE = "stale: graded with other checks than the current ones"
 WIDTH = 900
 FONT = 'font-family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif"'
 
 
-@dataclass
-class ClassRow:
-    """One student in the report."""
-
-    student: str
-    status: str
-    result: Result | None  # None: no verdict (the grader could not grade it)
-    source: str = ""
-    feedback: str = ""  # link to the student's feedback page, relative to the report
-    stale: bool = False  # its verdict was made with other checks than the current ones
-    late: str = ""  # the late policy's words, where it took something or the time is unknown
-    final: float | None = None  # grader.policy.final's grade (None: the verdict's score)
-
-    @property
-    def grade(self) -> FinalGrade | None:
-        """The checks and the manual points given so far (grader.policy.manual.final_of), out of their maximum."""
-        return final_of(self.result) if self.result else None
-
-    @property
-    def score(self) -> float:
-        if self.final is not None and self.result is not None:
-            return self.final
-        return self.grade.final if self.grade else 0.0
-
-    @property
-    def waiting(self) -> list[str]:
-        """The questions of this student still waiting for a grader."""
-        return waiting_questions(self.result) if self.result else []
-
-    @property
-    def seconds(self) -> float:
-        return self.result.execution_time if self.result else 0.0
-
-    @property
-    def reason(self) -> str:
-        if self.result is None or self.status not in NOT_GRADED_STATUSES:
-            return ""
-        return self.result.errors[0].splitlines()[0] if self.result.errors else self.status
-
-
 # -- SVG --------------------------------------------------------------------------------
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def _svg(width: int, height: int, label: str, body: list[str], ident: str) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{ident}" class="plot" role="img" aria-label="{escape(label)}" '
@@ -111,7 +62,7 @@ def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None,
         tip = escape(b.tooltip or b.label)
         body.append(
             f'<g class="bar"><title>{tip}: {escape(b.text)}</title>'
-            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">{escape(_clip(b.label, label_chars))}</text>'
+            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">{escape(clip(b.label, label_chars))}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{area:.1f}" height="{row - 8}" fill="#f1f3f4"/>'
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{b.color}"/>'
             f'<text x="{label_width + area + 6}" y="{y + 15}" fill="#3c4043">{escape(b.text)}</text></g>'
@@ -131,7 +82,7 @@ def message_bars(ident: str, title: str, bars: list[Bar], *, vmax: float) -> str
         w = max(0.0, min(1.0, b.value / (vmax or 1))) * area
         body.append(
             f'<g class="bar"><title>{escape(b.tooltip or b.label)}</title>'
-            f'<text x="8" y="{y + 13}" fill="#202124">{escape(_clip(b.label, 140))}</text>'
+            f'<text x="8" y="{y + 13}" fill="#202124">{escape(clip(b.label, 140))}</text>'
             f'<rect x="8" y="{y + 19}" width="{area:.1f}" height="12" fill="#f1f3f4"/>'
             f'<rect x="8" y="{y + 19}" width="{w:.1f}" height="12" fill="{b.color}"/>'
             f'<text x="{area + 14}" y="{y + 30}" fill="#3c4043">{escape(b.text)}</text></g>'
@@ -227,73 +178,6 @@ def _rate_bar(label: str, passed: int, total: int, tooltip: str = "") -> Bar:
     rate = passed / total if total else 0.0
     color = "#1e8e3e" if rate >= 0.8 else "#f9ab00" if rate >= 0.5 else "#d93025"
     return Bar(label, rate, f"{100 * rate:.0f}% ({passed}/{total})", color, tooltip)
-
-
-def class_stats(assignment: Assignment, rows: list[ClassRow]) -> dict[str, Any]:
-    graded = [r for r in rows if r.result is not None]
-    scores = [r.score for r in graded]
-    max_score = max((r.grade.max_score for r in graded if r.grade), default=0.0)
-    statuses = Counter(r.status for r in rows)
-    # per exercise and per check, over the submissions that were actually graded
-    real = [r for r in graded if r.status not in NOT_GRADED_STATUSES and r.result]
-    ex_pass: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    check_pass: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
-    failures: Counter = Counter()
-    failure_checks: dict[str, set[str]] = defaultdict(set)
-    for r in real:
-        assert r.result is not None
-        view = r.result.public_view()
-        for name, checks in view.by_exercise().items():
-            if checks:
-                ex_pass[name][1] += 1
-                ex_pass[name][0] += all(c.passed for c in checks)
-        seen: set[str] = set()
-        for c in view.checks:
-            key = (c.exercise, c.name, c.hidden)
-            check_pass[key][1] += 1
-            check_pass[key][0] += c.passed
-            if not c.passed:
-                first = c.message.splitlines()[0] if c.message and not c.hidden else ""
-                msg = _clip(first or f"{c.name}: {'hidden check ' if c.hidden else ''}failed", 150)
-                if msg not in seen:
-                    seen.add(msg)
-                    failures[msg] += 1
-                failure_checks[msg].add(c.name)
-    for r in graded:
-        if r.status in NOT_GRADED_STATUSES:
-            msg = _clip(f"Not graded ({r.status}): {r.reason}", 150)
-            failures[msg] += 1
-            failure_checks[msg].add(r.status)
-    exercises = list(assignment.exercises) + [e for e in ex_pass if e not in assignment.exercises]
-    return {
-        "mistakes": class_mistakes(assignment, real),
-        "students": len(rows),
-        "graded": len(graded),
-        "scores": scores,
-        "max_score": max_score,
-        "mean": statistics.fmean(scores) if scores else 0.0,
-        "median": statistics.median(scores) if scores else 0.0,
-        "statuses": statuses,
-        "exercise_rates": [(e, assignment.exercises.get(e, e), *ex_pass[e]) for e in exercises if e in ex_pass],
-        "check_rates": [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in check_pass.items()],
-        "failures": failures.most_common(10),
-        "failure_checks": failure_checks,
-        "slowest": sorted(graded, key=lambda r: -r.seconds)[:10],
-        "waiting": sum(len(r.waiting) for r in graded),
-        "manual": bool(assignment.manual),
-    }
-
-
-def class_mistakes(assignment: Assignment, rows: list[ClassRow]) -> list[tuple[str, str, int]]:
-    """What to re-teach: (exercise title, mistake, students who made it), most students first
-    within the assignment's exercise order. A student counts once per mistake."""
-    counts: Counter = Counter()
-    for row in rows:
-        if row.result is not None:
-            counts.update(mistakes_of(row.result))
-    order = {name: i for i, name in enumerate(assignment.exercises)}
-    ranked = sorted(counts.items(), key=lambda item: (order.get(item[0][0], len(order)), -item[1], item[0][1]))
-    return [(assignment.exercises.get(ex, ex), mistake, n) for (ex, mistake), n in ranked]
 
 
 def plots(assignment: Assignment, stats: dict[str, Any]) -> dict[str, str]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_assignment
-from grader.feedback.report import ClassRow, render_report
+from grader.feedback.classstats import ClassRow
+from grader.feedback.report import render_report
 from grader.results import CheckResult, Result
 
 ROOT = Path(__file__).resolve().parents[2]

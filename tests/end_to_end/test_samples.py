@@ -594,7 +594,8 @@ def test_one_mistake_is_counted_once_for_what_to_re_teach(graded: Grader, name: 
 
 
 def test_grades_csv_and_the_class_report_list_the_mistakes(graded: Grader, assignment: Assignment) -> None:
-    from grader.feedback.report import ClassRow, class_mistakes, render_report
+    from grader.feedback.classstats import ClassRow, class_mistakes
+    from grader.feedback.report import render_report
     from grader.results import csv_row, to_csv
 
     names = ["forgot_bias.ipynb", "bias_inside_the_sum.ipynb", "sigmoid_sign_error.ipynb", "correct.ipynb"]
