@@ -26,22 +26,25 @@ if TYPE_CHECKING:
 
 
 class MistakeCache:
-    """verdict id -> (its Facts, its checks as CheckResults): read once per verdict (a verdict row
+    """A verdict -> its Facts, its checks as CheckResults: read once per verdict (a verdict row
     never changes: a regrade writes a new one), so a page after a batch's next verdict reads only
-    that verdict's rows."""
+    that verdict's rows. A verdict is known by its id and the time it was graded: SQLite gives a
+    regraded verdict the id of the one it replaced when that was the last row."""
 
     def __init__(self) -> None:
-        self.known: dict[int, Facts] = {}
-        self.checks: dict[int, list[CheckResult]] = {}
+        self.known: dict[tuple[int, Any], Facts] = {}
+        self.checks: dict[tuple[int, Any], list[CheckResult]] = {}
         self.students: dict[
             tuple[str, str], tuple[Any, "StudentRow"]
         ] = {}  # the rows made, with what they were made of
         self.lock = threading.Lock()
 
-    def fill(self, book: "Gradebook", ids: list[int]) -> None:
+    def fill(self, book: "Gradebook", keys: list[tuple[int, Any]]) -> None:
+        """Read the verdicts of `keys` (id, graded_at) not read yet."""
         import sqlalchemy as sa
 
-        missing = [i for i in ids if i not in self.known]
+        wanted = {key[0]: key for key in keys if key not in self.known}  # id -> (id, graded_at)
+        missing = list(wanted)
         v, c = book.verdicts, book.checks
         found: dict[int, Facts] = {}
         checks: dict[int, list[CheckResult]] = {i: [] for i in missing}
@@ -67,8 +70,8 @@ class MistakeCache:
                         )
                     )
         with self.lock:
-            self.known.update(found)
-            self.checks.update(checks)
+            self.known.update({wanted[vid]: facts for vid, facts in found.items()})
+            self.checks.update({wanted[vid]: rows for vid, rows in checks.items()})
 
 
 def facts_of(result_json: str) -> Facts:
@@ -166,7 +169,7 @@ def read_class(
     versions = versions_of(book, assignment)
     history = history_by_student(book, assignment, student)
     grades = manual_grades(book, assignment)
-    cache.fill(book, [row.vid for row in latest.values()])
+    cache.fill(book, [(row.vid, row.graded_at) for row in latest.values()])
     out = []
     for name in sorted(latest):
         row = latest[name]
@@ -176,6 +179,7 @@ def read_class(
         given = grades.get(row.sid, {})
         key = (
             row.vid,
+            row.graded_at,
             version,
             len(mine),
             mine[0].at if mine else None,
@@ -189,9 +193,9 @@ def read_class(
         made_now = student_row(
             assignment,
             row,
-            cache.checks.get(row.vid, []),
+            cache.checks.get((row.vid, row.graded_at), []),
             adjustments,
-            cache.known.get(row.vid, Facts()),
+            cache.known.get((row.vid, row.graded_at), Facts()),
             version,
             mine,
             deadline,

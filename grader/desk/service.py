@@ -216,7 +216,7 @@ class Desk:
         m = manual_tables(self.book.tables.meta).grades
         with self.book.engine.connect() as conn:
             verdicts = conn.execute(
-                sa.select(sa.func.count(), sa.func.max(v.c.id))
+                sa.select(sa.func.count(), sa.func.max(v.c.id), sa.func.max(v.c.graded_at))
                 .select_from(v)
                 .join(s, s.c.id == v.c.submission_id)
                 .where(s.c.assignment == slug)
@@ -232,7 +232,8 @@ class Desk:
                 .where(s.c.assignment == slug)
             ).first()
         assert verdicts is not None and manual is not None
-        return f"{verdicts[0]}-{verdicts[1]}-{versions}-{history}-{manual[0]}-{manual[1]}"
+        # the latest graded_at too: SQLite gives a regraded verdict the id of the one it replaced, when that was the last
+        return f"{verdicts[0]}-{verdicts[1]}-{verdicts[2]}-{versions}-{history}-{manual[0]}-{manual[1]}"
 
     # -- changing ---------------------------------------------------------------------
     def adjust(
