@@ -23,6 +23,16 @@ HOSTILE_NAME = '<img src=x onerror="window.__pwned=4">'
 SCRIPT = "<script>window.__pwned=1;alert(1)</script>"
 
 
+def screenshot(name: str) -> str:
+    """Where a browser test's screenshot of the desk goes: build/screenshots/ (to look at after a
+    run), or the folder GRADER_SCREENSHOTS names (`GRADER_SCREENSHOTS=docs/images` refreshes the
+    images docs/desk.md shows). A test run leaves the tracked files as they were."""
+    folder = Path(os.environ.get("GRADER_SCREENSHOTS") or ROOT / "build" / "screenshots")
+    folder = folder if folder.is_absolute() else ROOT / folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / name)
+
+
 @dataclass(frozen=True)
 class Graded:
     classdir: Path

@@ -2,7 +2,7 @@
 address, adjust a check with a reason and see the grade change on the assignment page, in
 grades.csv and in the student's feedback; regrade the student and keep the adjustment; the table
 follows a batch writing the gradebook; a hostile class shown as text with no script run; a forged
-POST and an unauthenticated page refused. Screenshots go to docs/images/ (docs/desk.md shows them)."""
+POST and an unauthenticated page refused. Screenshots go to build/screenshots/ (desk_fixtures.screenshot; docs/desk.md shows them from docs/images/)."""
 
 from __future__ import annotations
 
@@ -24,19 +24,18 @@ except ImportError:
         raise
     pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
-from desk_fixtures import (
+from desk_fixtures import (  # noqa: E402
     HOSTILE_NAME,
-    ROOT,
     SLUG,
     Graded,
     copy_graded,
-    session_class,  # noqa: E402
+    screenshot,
+    session_class,
     session_hostile_class,
     start_server,
 )
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-IMAGES = ROOT / "docs" / "images"
 CHECK = "test_activation_known_values"
 pytestmark = [
     pytest.mark.browser,
@@ -95,11 +94,11 @@ def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(
         assert "set check test_activation_known_values to 3 points" in page.inner_text("#history")
         frame = page.frame_locator("#feedback")
         assert "Your sigmoid agrees with torch.sigmoid to 1e-6; accepted." in frame.locator("#adjustments").inner_text()
-        page.screenshot(path=str(IMAGES / "desk-student.png"), full_page=False)
+        page.screenshot(path=screenshot("desk-student.png"), full_page=False)
         page.click(f"a:text-is('{SLUG}')")
         row = page.locator("#students tr[data-student='sigmoid_sign_error']")
         assert row.locator("td.final").inner_text() == "20 / 38" and "adjusted" in row.inner_text()
-        page.screenshot(path=str(IMAGES / "desk-assignment.png"), full_page=False)
+        page.screenshot(path=screenshot("desk-assignment.png"), full_page=False)
         assert wait_for(lambda: grades(book.out)["sigmoid_sign_error"]["adjusted"] == "20.0")
         assert grades(book.out)["sigmoid_sign_error"]["total"] == "17.0"
         assert (
@@ -170,7 +169,7 @@ def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_f
         assert "<script>window.__pwned=3</script>" in feedback  # ... as the student reads it
         assert page.locator("#notebook script, #notebook svg, #notebook img[onerror]").count() == 0
         page.frame_locator("#feedback").locator("body").wait_for()
-        page.screenshot(path=str(IMAGES / "desk-hostile.png"), full_page=False)
+        page.screenshot(path=screenshot("desk-hostile.png"), full_page=False)
         time.sleep(0.5)
         assert page.evaluate("typeof window.__pwned") == "undefined" and dialogs == []
         for frame in page.frames:

@@ -2,7 +2,7 @@
 printed address, open a question's answers not graded yet, grade two students with the rubric's
 buttons and keys and a comment (kept and reused), see "not graded yet" shrink and the grade in
 grades.csv; a student's answer that is script is shown as text and nothing runs; a plot shows. The screenshot
-goes to docs/images/desk-question.png (docs/desk.md shows it)."""
+goes to build/screenshots/desk-question.png (desk_fixtures.screenshot)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,9 @@ except ImportError:
         raise
     pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
-from desk_fixtures import FP_SLUG, ROOT, session_question_class, start_server  # noqa: E402
+from desk_fixtures import FP_SLUG, screenshot, session_question_class, start_server  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-IMAGES = ROOT / "docs" / "images"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="needs chromium on PATH (apt-get install chromium; .ci/run does)"),
@@ -90,7 +89,7 @@ def test_grade_a_question_with_rubric_buttons_keys_and_a_kept_comment(tmp_path_f
             page.wait_for_load_state("load")
             page.keyboard.press("1")
             assert page.locator("label.rubric-item.on").count() == 1
-            page.screenshot(path=str(IMAGES / "desk-question.png"), full_page=False)
+            page.screenshot(path=screenshot("desk-question.png"), full_page=False)
             assert wait_for(lambda: why_view(book.out)["ada"] == "2.0" and why_view(book.out)["bob"] == "0.5")
 
             page.goto(f"{server.base}/assignments/{FP_SLUG}/questions/why_view/students/dee")

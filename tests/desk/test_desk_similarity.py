@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("starlette", reason="the desk's extra is not installed (pip install -e '.[desk]')")
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 
-from desk_fixtures import HOSTILE_NAME, Graded, start_server  # noqa: E402
+from desk_fixtures import HOSTILE_NAME, Graded, screenshot, start_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASS = ROOT / "tests" / "submissions" / "similarity" / "forward-pass"
@@ -162,7 +162,7 @@ def test_the_similarity_page_in_a_real_browser_shows_the_pair_and_the_trio_side_
             # the stylesheet, not the section's inline <style>, lays the sides out (the CSP blocks inline style)
             assert first.locator(".sides").evaluate("e => getComputedStyle(e).display") == "grid"
             assert "neuron_sum" in section.locator("#similarity-too-short").inner_text()
-            page.screenshot(path=str(ROOT / "docs" / "images" / "desk-similarity.png"), full_page=False)
+            page.screenshot(path=screenshot("desk-similarity.png"), full_page=False)
             hostile = section.locator("details.pair", has_text="independent_einsum")
             hostile.locator("summary").click()
             assert SCRIPT_COMMENT[2:] in hostile.inner_text() and HOSTILE_NAME in hostile.inner_text()
