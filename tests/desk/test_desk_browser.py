@@ -199,7 +199,8 @@ def test_a_forged_post_and_an_unauthenticated_page_are_refused(graded: Graded, b
                 content_type="text/html",
                 body=(
                     f'<form id="f" method="post" action="{target}"><input name="check" value="{CHECK}">'
-                    '<input name="points" value="3"><input name="reason" value="forged"><input name="version" value="0"></form>'
+                    '<input name="points" value="3"><input name="reason" value="forged">'
+                    '<input name="version" value="0"></form>'
                     '<script>document.getElementById("f").submit()</script>'
                 ),
             ),
