@@ -275,7 +275,8 @@ def warm_report(path: Path, runs: int) -> None:
     first, plain, warm = warm_single(path, runs)
     mp, mw = statistics.median(plain), statistics.median(warm)
     print(
-        f"warm: grader check again within ten minutes ({path.name}), through the warm server, {runs} runs each, alternating:"
+        f"warm: grader check again within ten minutes ({path.name}), through the warm server, "
+        f"{runs} runs each, alternating:"
     )
     print(f"  first check (starts the server; not counted): {first:.2f} s")
     print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
@@ -434,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  plain nbclient: {', '.join(f'{t:.2f}' for t in plain)} s  (median {mp:.2f})")
             print(f"  grader check:   {', '.join(f'{t:.2f}' for t in check)} s  (median {mc:.2f})")
             print(
-                f"single ratio (grader check --no-server, cold / plain nbclient, medians): {mc / mp:.3f}  (target <= 0.5)"
+                f"single ratio (grader check --no-server, cold / plain nbclient, medians): {mc / mp:.3f}  "
+                "(target <= 0.5)"
             )
         if args.kernels:
             kernel_report(SAMPLES / "correct.ipynb", args.kernels)

@@ -48,7 +48,8 @@ def main() -> int:
             seconds, line = grader_batch(folder, out, args.workers, [])
             per[n] = seconds / n
             print(
-                f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  [load {loadavg()}]  {line}"
+                f"  grader batch, {n:>5} submissions: {seconds:7.1f} s ({per[n]:.3f} s each)  "
+                f"[load {loadavg()}]  {line}"
             )
         ratio = per[args.large] / per[args.small]
         print(f"time per submission, {args.large} / {args.small}: {ratio:.3f}  (target <= 1.1)")

@@ -43,7 +43,8 @@ def scratch(rng: random.Random, lines: int) -> list[str]:
         kind = rng.randrange(6)
         if kind == 0:
             body.append(
-                f"{v} = data['images'][{rng.randrange(500)}:{rng.randrange(500, 1000)}].float().mean({rng.choice(['', 'dim=0', 'dim=1'])})"
+                f"{v} = data['images'][{rng.randrange(500)}:{rng.randrange(500, 1000)}]"
+                f".float().mean({rng.choice(['', 'dim=0', 'dim=1'])})"
             )
         elif kind == 1:
             body.append(
@@ -53,7 +54,8 @@ def scratch(rng: random.Random, lines: int) -> list[str]:
             body += [f"for i in range({rng.randrange(2, 30)}):", f"    {v} = {v} + i * {rng.random():.3f}"]
         elif kind == 3:
             body.append(
-                f"{w} = torch.{rng.choice(['zeros', 'ones', 'randn', 'rand'])}({rng.randrange(1, 9)}, {rng.randrange(1, 65)})"
+                f"{w} = torch.{rng.choice(['zeros', 'ones', 'randn', 'rand'])}"
+                f"({rng.randrange(1, 9)}, {rng.randrange(1, 65)})"
             )
         elif kind == 4:
             body += [
@@ -247,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs[with_prints].append(batch_once(classdir, work / f"out{k}", with_prints))
                 print(
                     f"  batch of {args.batch} {'with' if with_prints else 'without'} fingerprints: "
-                    f"{runs[with_prints][-1][0]:.1f} s, {runs[with_prints][-1][2]:.1f} CPU-s (load {os.getloadavg()[0]:.2f})"
+                    f"{runs[with_prints][-1][0]:.1f} s, {runs[with_prints][-1][2]:.1f} CPU-s "
+                    f"(load {os.getloadavg()[0]:.2f})"
                 )
             plain, full = sum(r[0] for r in runs[False]), sum(r[0] for r in runs[True])
             inside, cpu_all, cpu_in = (
@@ -257,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"batch:        with fingerprints {full / plain:.3f}x the time without (abba, {args.batch} each); "
-                f"fingerprinting: {cpu_in / cpu_all:.1%} of the with-runs' CPU ({1000 * cpu_in / (2 * args.batch):.1f} ms "
+                f"fingerprinting: {cpu_in / cpu_all:.1%} of the with-runs' CPU "
+                f"({1000 * cpu_in / (2 * args.batch):.1f} ms "
                 f"a submission of {1000 * cpu_all / (2 * args.batch):.0f}), {inside / full:.1%} of their wall time "
                 f"({1000 * inside / (2 * args.batch):.1f} ms a submission)"
             )

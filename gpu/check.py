@@ -301,12 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         spent = time.monotonic() - began
         if args.budget - spent < 60:
             log(
-                f"gpu-check: the install, the device report and the sample took {spent:.0f} s of the {args.budget:.0f} s "
-                f"budget: the tests get {max(args.budget - spent, 10):.0f} s"
+                f"gpu-check: the install, the device report and the sample took {spent:.0f} s "
+                f"of the {args.budget:.0f} s budget: the tests get {max(args.budget - spent, 10):.0f} s"
             )
         code = run_tests(log, target, out, bool(info["sandboxed"]), max(args.budget - spent, 10))
         log(
-            f"gpu-check: done in {time.monotonic() - began:.0f} s: pytest exit {code}; CUDA device: {info['device'] or 'none'}"
+            f"gpu-check: done in {time.monotonic() - began:.0f} s: pytest exit {code}; "
+            f"CUDA device: {info['device'] or 'none'}"
         )
         return code
     finally:

@@ -149,7 +149,8 @@ def report(dest: Path) -> int:
     for wheel in wheels:
         print(f"  {wheel.stat().st_size / 2**20:6.2f} MiB  {wheel.name}")
     print(
-        f"gpu-wheels: {len(wheels)} wheels, {total:.1f} MiB in {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}"
+        f"gpu-wheels: {len(wheels)} wheels, {total:.1f} MiB "
+        f"in {dest.relative_to(ROOT) if dest.is_relative_to(ROOT) else dest}"
         f" (+ the working tree, {tree:.1f} MiB: {total + tree:.1f} of the {LIMIT_MB:.0f} MiB that may travel)"
     )
     if total + tree >= LIMIT_MB:

@@ -3,9 +3,10 @@
 For each bundled assignment with sample submissions (neural-net-basics: functions to write;
 forward-pass: answers in top-level cells, run again on new data; digits: a trained classifier,
 each sample a folder with its notebook and checkpoint), builds demo-output/<slug>/class/
-(one notebook or folder per student, named for what it shows), grades it into demo-output/<slug>/ and prints
-each verdict (forward-pass's two written questions show as waiting for a grader). A second run grades nothing: every verdict is already in the gradebook (`--regrade`
-grades all again).
+(one notebook or folder per student, named for what it shows), grades it into
+demo-output/<slug>/ and prints each verdict (forward-pass's two written questions show as
+waiting for a grader). A second run grades nothing: every verdict is already in the gradebook
+(`--regrade` grades all again).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def fresh(dest: Path) -> Path:
 
 
 def build_class(sample_class: SampleClass, dest: Path) -> int:
-    """Copy the samples into `dest` (<name>.ipynb, or <name>/ with the notebook and its files); return the class size."""
+    """Copy the samples into `dest` (<name>.ipynb, or <name>/ with the notebook and its files);
+    return the class size."""
     fresh(dest)
     for sample in sample_class.samples:
         if sample.is_dir():

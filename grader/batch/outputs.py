@@ -110,14 +110,20 @@ def write_class_outputs(
                 final=grade.grade.final,
             )
         )
-    columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
-    if assignment.manual:  # a column per question a person grades, then the ones still waiting
-        columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
     csv_path = out / "grades.csv"
-    _write_atomic(csv_path, to_csv(rows, columns))
+    _write_atomic(csv_path, to_csv(rows, grade_columns(assignment, verdicts)))
     report_path = out / "report.html"
     _write_atomic(report_path, render_report(assignment, class_rows, similarity))
     return csv_path, report_path
+
+
+def grade_columns(assignment: Assignment, verdicts: dict[tuple[str, str], "StoredVerdict"]) -> list[str]:
+    """grades.csv's columns after the fixed ones: the exercises, then a column per question a person
+    grades and the ones still waiting."""
+    columns = exercise_columns(assignment, [s.result for s in verdicts.values()])
+    if assignment.manual:
+        columns += [q.name for q in assignment.manual if q.name not in columns] + [MANUAL_WAITING]
+    return columns
 
 
 def _late_note(grade: "Shown") -> str:

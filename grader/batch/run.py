@@ -109,7 +109,8 @@ def run_batch(config: BatchConfig, *, log: TextIO | None = None) -> BatchSummary
             _grade(backend or _backend(config, assignment, limit), todo, recorder, log)
         else:
             print(
-                f"{counted(len(entries), 'submission')} of {assignment.slug}: all already in the gradebook; nothing to grade"
+                f"{counted(len(entries), 'submission')} of {assignment.slug}: "
+                "all already in the gradebook; nothing to grade"
                 + (" (use --regrade to grade them again)" if entries else ""),
                 file=log,
             )

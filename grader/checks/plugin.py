@@ -151,7 +151,10 @@ class GradingPlugin:
             result.message = _first_lines(str(exc)) or "The check's assertion failed."
         else:
             name = type(exc).__name__ if exc is not None else "error"
-            result.message = f"The check could not run ({name}: {exc}). This is a fault in the check, not in your work; tell your instructor."
+            result.message = (
+                f"The check could not run ({name}: {exc}). "
+                "This is a fault in the check, not in your work; tell your instructor."
+            )
             self.check_crashes.append(f"check {item.name} crashed: {name}: {exc}")
         read = readings.sentence()
         if read and result.status == "failed":

@@ -73,7 +73,8 @@ def _add_running_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keep-stale",
         action="store_true",
-        help="keep verdicts made with other checks (they are regraded by default); grades.csv and the report mark them stale",
+        help="keep verdicts made with other checks (they are regraded by default); "
+        "grades.csv and the report mark them stale",
     )
 
 
@@ -114,8 +115,10 @@ def _stale_note(stale: int, keep: bool) -> str:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch.gradebook import safe_url
     from grader.batch.recorder import grader_error_advice
     from grader.batch.run import BatchConfig, counted, run_batch
+    from grader.batch.stamps import TimeSources
     from grader.errors import UsageError
 
     if args.workers is not None and args.workers < 1:
@@ -133,8 +136,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
     for flag, path in (("--submitted-at", args.submitted_at), ("--extensions", args.extensions)):
         if path is not None and not path.is_file():
             raise UsageError(f"{flag} {path}: no such file", hint="give a CSV file (header: student,...)")
-    from grader.batch.stamps import TimeSources
-
     options = grading_options(args)
     times = TimeSources(submitted_at=args.submitted_at, extensions=args.extensions, from_mtime=args.times_from_mtime)
     config = BatchConfig(
@@ -155,19 +156,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.statuses.items())) or "none"
     print(
         f"graded {summary.graded} of {counted(summary.students, 'submission')} in {summary.seconds:.1f} s "
-        f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); new verdicts: {counts}"
+        f"({summary.skipped} already in the gradebook{_stale_note(summary.stale, args.keep_stale)}); "
+        f"new verdicts: {counts}"
     )
     if summary.grader_errors:
         print(
-            f"{counted(len(summary.grader_errors), 'submission')} could not be graded (the grader failed, not the student):",
+            f"{counted(len(summary.grader_errors), 'submission')} could not be graded "
+            "(the grader failed, not the student):",
             file=sys.stderr,
         )
         for student, reason in summary.grader_errors.items():
             print(f"  {student}: {reason.splitlines()[0] if reason else ''}", file=sys.stderr)
         for advice in grader_error_advice(summary.grader_errors):
             print(advice, file=sys.stderr)
-    from grader.batch.gradebook import safe_url
-
     print(f"gradebook: {safe_url(summary.gradebook)}")
     print(f"grades:    {summary.csv}")
     print(f"report:    {summary.report}")

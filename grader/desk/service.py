@@ -232,7 +232,7 @@ class Desk:
                 .where(s.c.assignment == slug)
             ).first()
         assert verdicts is not None and manual is not None
-        # the latest graded_at too: SQLite gives a regraded verdict the id of the one it replaced, when that was the last
+        # the latest graded_at too: SQLite gives a regraded verdict the id of the one it replaced, if that was last
         return f"{verdicts[0]}-{verdicts[1]}-{verdicts[2]}-{versions}-{history}-{manual[0]}-{manual[1]}"
 
     # -- changing ---------------------------------------------------------------------

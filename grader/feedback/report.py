@@ -62,7 +62,8 @@ def hbars(ident: str, title: str, bars: list[Bar], *, vmax: float | None = None,
         tip = escape(b.tooltip or b.label)
         body.append(
             f'<g class="bar"><title>{tip}: {escape(b.text)}</title>'
-            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">{escape(clip(b.label, label_chars))}</text>'
+            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" fill="#202124">'
+            f"{escape(clip(b.label, label_chars))}</text>"
             f'<rect x="{label_width}" y="{y + 3}" width="{area:.1f}" height="{row - 8}" fill="#f1f3f4"/>'
             f'<rect x="{label_width}" y="{y + 3}" width="{w:.1f}" height="{row - 8}" fill="{b.color}"/>'
             f'<text x="{label_width + area + 6}" y="{y + 15}" fill="#3c4043">{escape(b.text)}</text></g>'
@@ -113,9 +114,11 @@ def histogram(ident: str, title: str, bins: list[tuple[str, int]], *, xlabel: st
         x = left + i * slot
         body.append(
             f'<g class="bar"><title>{escape(label)}: {count} student{"s" if count != 1 else ""}</title>'
-            f'<rect x="{x + 2:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, slot - 4):.1f}" height="{h:.1f}" fill="#1a73e8"/>'
+            f'<rect x="{x + 2:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, slot - 4):.1f}" '
+            f'height="{h:.1f}" fill="#1a73e8"/>'
             + (
-                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle" fill="#202124">{count}</text>'
+                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h - h - 4:.1f}" text-anchor="middle" '
+                f'fill="#202124">{count}</text>'
                 if count
                 else ""
             )
@@ -123,7 +126,8 @@ def histogram(ident: str, title: str, bins: list[tuple[str, int]], *, xlabel: st
         )
         if i % every == 0:
             body.append(
-                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" fill="#5f6368">{escape(label)}</text>'
+                f'<text x="{x + slot / 2:.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                f'fill="#5f6368">{escape(label)}</text>'
             )
     body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#5f6368"/>')
     body.append(
@@ -142,7 +146,8 @@ def stacked(ident: str, title: str, counts: list[tuple[str, int, str]]) -> str:
             continue
         w = width * count / total
         body.append(
-            f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="26" fill="{color}"><title>{escape(label)}: {count}</title></rect>'
+            f'<rect x="{x:.1f}" y="8" width="{w:.1f}" height="26" fill="{color}">'
+            f"<title>{escape(label)}: {count}</title></rect>"
         )
         x += w
     lx = 8

@@ -70,7 +70,8 @@ def submission_problem(files: list[Path], notebooks: list[Path], assignment: Ass
     if not notebooks:
         return (
             f"No notebook (.ipynb file) was found in your submission. It holds: {_listing(files)}. "
-            f"{want} In Jupyter, use File > Download (or Save and Export Notebook As... > Notebook) to get the .ipynb file."
+            f"{want} In Jupyter, use File > Download (or Save and Export Notebook As... > Notebook) "
+            "to get the .ipynb file."
         )
     return (
         f"Your submission holds {len(notebooks)} notebooks ({_listing(notebooks)}), and the grader cannot tell "
@@ -121,7 +122,8 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         _write(
             results,
             problem_results(
-                f"The autograder is misconfigured: {exc.message}. This is not a problem with your work; tell your instructor.",
+                f"The autograder is misconfigured: {exc.message}. "
+                "This is not a problem with your work; tell your instructor.",
                 reason="grader",
             ),
         )
@@ -147,7 +149,8 @@ def run(root: Path | str | None = None, *, out: Any = None) -> int:
         _write(
             results,
             problem_results(
-                f"The autograder could not run: {exc.message}. This is not a problem with your work; tell your instructor.",
+                f"The autograder could not run: {exc.message}. "
+                "This is not a problem with your work; tell your instructor.",
                 reason="grader",
                 files=files,
             ),

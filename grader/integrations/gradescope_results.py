@@ -84,7 +84,10 @@ def _check_test(check: CheckResult, visibility: dict[str, str], adjusted: dict[s
     view = check.public_view()
     output = view.message if view.passed else failure_text(view)
     if check.name in adjusted:
-        output = f"Adjusted by your grader to {adjusted[check.name].points:g} points: {adjusted[check.name].reason}\n\n{output}"
+        output = (
+            f"Adjusted by your grader to {adjusted[check.name].points:g} points: "
+            f"{adjusted[check.name].reason}\n\n{output}"
+        )
     return {
         "name": f"{check.exercise}: {check.name}",
         "score": adjusted[check.name].points if check.name in adjusted else view.score,

@@ -77,7 +77,9 @@ VPY="$ROOT/venv/bin/python"
 "$VPY" -c "import torch, grader; print('setup.sh: torch', torch.__version__, '| grader', grader.__version__)"
 """
 
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
+# two raw strings only to keep the lines short: the script's JSON line below is one line
+RUN_AUTOGRADER = (
+    r"""#!/usr/bin/env bash
 # Gradescope runs this for every submission (working directory /autograder).
 # It grades the one notebook in $ROOT/submission and writes $ROOT/results/results.json.
 # Exit status: 0 every check passed; 1 a check failed or the submission is unusable;
@@ -95,13 +97,15 @@ if [ ! -s "$ROOT/results/results.json" ]; then
   # the cause as Python said it (its last line), made JSON-safe: printable, no quote or backslash
   why="$(grep -v '^[[:space:]]*$' "$ERR" | tail -n 1 | tr -cd '[:print:]' | tr '"\\' "'/" | cut -c1-300)"
   cat > "$ROOT/results/results.json" <<EOF
-{"score": 0, "output": "The autograder could not start (exit status $code${why:+: $why}). This is not a problem with your work; tell your instructor.", "output_format": "text", "tests": []}
+{"score": 0, "output": "The autograder could not start (exit status $code${why:+: $why})."""
+    r""" This is not a problem with your work; tell your instructor.", "output_format": "text", "tests": []}
 EOF
   code=2
 fi
 rm -f "$ERR"
 exit $code
 """
+)
 
 
 @dataclass
@@ -155,7 +159,8 @@ def _fallback_pyproject() -> str:
         f"dependencies = [\n{deps}\n]\n\n"
         '[project.scripts]\ngrader = "grader.cli.main:main"\n\n'
         '[tool.setuptools.packages.find]\ninclude = ["grader*"]\n\n'
-        '[tool.setuptools.package-data]\ngrader = ["sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
+        "[tool.setuptools.package-data]\n"
+        'grader = ["sandbox/zygote/*.py", "feedback/templates/*", "checks/pytest.ini"]\n'
     )
 
 

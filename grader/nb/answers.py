@@ -41,10 +41,8 @@ class Notes:
     bound: tuple[str, ...]
     present: frozenset[str]
     has_last: bool
-    noted: bool = True
-    before: tuple[
-        str, ...
-    ] = ()  # the names of the namespace just before the cell          # False: the kernel kept no notes (grader.check() in a student's kernel)
+    noted: bool = True  # False: the kernel kept no notes (grader.check() in a student's kernel)
+    before: tuple[str, ...] = ()  # the names of the namespace just before the cell
 
 
 def cell_notes(bridge: "AgentBridge", count: int) -> Notes:

@@ -4,8 +4,8 @@ late penalty. Every output shows `FinalGrade.final`; nothing else adds these up.
 Order: a check's adjustment replaces that check's score; an exercise's adjustment replaces the
 exercise's total (after its checks' adjustments); manual points are added; the late penalty takes
 its percent of that sum, unless an instructor waived it (an adjustment of kind "late", which
-grader.policy.submitted.shown turns into LatePenalty.waived). An adjustment whose check or exercise the verdict no longer has is
-kept aside (`unmatched`), never applied to something else.
+grader.policy.submitted.shown turns into LatePenalty.waived). An adjustment whose check or
+exercise the verdict no longer has is kept aside (`unmatched`), never applied to something else.
 """
 
 from __future__ import annotations

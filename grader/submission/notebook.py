@@ -141,7 +141,8 @@ def read_submission(path: Path) -> Submission:
             )
         return _unreadable(
             sub,
-            f"The file is not UTF-8 text (bad byte at offset {exc.start}); notebooks are UTF-8 JSON. Save it again from Jupyter.",
+            f"The file is not UTF-8 text (bad byte at offset {exc.start}); notebooks are UTF-8 JSON. "
+            "Save it again from Jupyter.",
         )
     text = text.lstrip("\ufeff")
     try:
@@ -190,7 +191,10 @@ def _not_json(sub: Submission, text: str, exc: json.JSONDecodeError) -> Submissi
     if text.lstrip().startswith("{"):
         where = f"line {exc.lineno}, column {exc.colno}"
         if _ends_early(text):
-            reason = f"The notebook file is truncated: its JSON ends early ({where}). Save it again from Jupyter and resubmit."
+            reason = (
+                f"The notebook file is truncated: its JSON ends early ({where}). "
+                "Save it again from Jupyter and resubmit."
+            )
         else:
             reason = f"The notebook file is damaged: its JSON is invalid at {where} ({exc.msg})."
         return _unreadable(sub, reason)

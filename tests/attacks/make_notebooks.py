@@ -209,8 +209,10 @@ torch.save([torch.ones(3)], saved)
 legacy = io.BytesIO()
 torch.save([torch.ones(3)], legacy, _use_new_zipfile_serialization=False)
 install([
-    forged_reply({"t": "tensor", "i": 0}, archive([bomb], {"0": bytes(2 ** 28)}, zipfile.ZIP_DEFLATED)),  # 256 MB deflated
-    forged_reply({"t": "tensor", "i": 1}, archive([Call(bytearray, 2 ** 40), one], {"0": bytes(4)})),    # bytearray(1 TB)
+    forged_reply({"t": "tensor", "i": 0}, archive([bomb], {"0": bytes(2 ** 28)}, zipfile.ZIP_DEFLATED)),  \
+# 256 MB deflated
+    forged_reply({"t": "tensor", "i": 1}, archive([Call(bytearray, 2 ** 40), one], {"0": bytes(4)})),    \
+# bytearray(1 TB)
     forged_reply({"t": "tensor", "i": 0}, saved.getvalue()[:len(saved.getvalue()) // 2]),             # cut in half
     forged_reply({"t": "tensor", "i": 0}, legacy.getvalue()),                                         # not a zip
 ])"""

@@ -22,7 +22,8 @@ EXPECTED = {
     "forge_hostile_replies": [
         "the kernel's reply could not be read as data (a NumPy scalar of dtype 'V1000000000'; only bool, integer, "
         "float and complex dtypes are carried)",
-        "the kernel's reply for reading `activation` could not be read as data (the reply is nested too deeply to read)",
+        "the kernel's reply for reading `activation` could not be read as data "
+        "(the reply is nested too deeply to read)",
         "the kernel's reply for reading `reshape_weights` is too large to grade: it holds a string of 33,554,432 "
         "characters, more than the 1,048,576 a reply may hold",  # a 32 MB string
         "the kernel's reply for reading `reshape_weights` is too large to grade: its tensors hold 1,000,000,000,000 "

@@ -2,7 +2,8 @@
 address, adjust a check with a reason and see the grade change on the assignment page, in
 grades.csv and in the student's feedback; regrade the student and keep the adjustment; the table
 follows a batch writing the gradebook; a hostile class shown as text with no script run; a forged
-POST and an unauthenticated page refused. Screenshots go to build/screenshots/ (desk_fixtures.screenshot; docs/desk.md shows them from docs/images/)."""
+POST and an unauthenticated page refused. Screenshots go to build/screenshots/
+(desk_fixtures.screenshot; docs/desk.md shows them from docs/images/)."""
 
 from __future__ import annotations
 
@@ -198,7 +199,8 @@ def test_a_forged_post_and_an_unauthenticated_page_are_refused(graded: Graded, b
                 content_type="text/html",
                 body=(
                     f'<form id="f" method="post" action="{target}"><input name="check" value="{CHECK}">'
-                    '<input name="points" value="3"><input name="reason" value="forged"><input name="version" value="0"></form>'
+                    '<input name="points" value="3"><input name="reason" value="forged">'
+                    '<input name="version" value="0"></form>'
                     '<script>document.getElementById("f").submit()</script>'
                 ),
             ),

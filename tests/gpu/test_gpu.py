@@ -572,7 +572,8 @@ FORKED_CUDA = """\
 import json
 before = torch.cuda.is_initialized()
 x = torch.ones(1 << 10, device="cuda")
-raise RuntimeError("REPORT " + json.dumps({"before": before, "sum": float(x.sum()), "after": torch.cuda.is_initialized()}))"""
+raise RuntimeError("REPORT " + json.dumps({"before": before, "sum": float(x.sum()), \
+"after": torch.cuda.is_initialized()}))"""
 
 
 @pytest.mark.gpu

@@ -216,7 +216,8 @@ def test_a_checks_tensors_reach_the_students_function_as_they_are() -> None:
     src = (
         "def seen(*args):\n"
         "    ptrs = [a.untyped_storage().data_ptr() for a in args]\n"
-        "    return [[str(a.dtype), list(a.shape), a.untyped_storage().nbytes(), ptrs.index(p)] for a, p in zip(args, ptrs)]\n"
+        "    return [[str(a.dtype), list(a.shape), a.untyped_storage().nbytes(), ptrs.index(p)] "
+        "for a, p in zip(args, ptrs)]\n"
         "def grow(x):\n"
         "    x.resize_(12)\n"
         "    return x.numel()\n"

@@ -261,7 +261,8 @@ CELLS = [
         "code",
         "class Odd(torch.Tensor):\n    def numel(self):\n        raise RuntimeError('no size')\n\n"
         "class NoCopy:\n    def __deepcopy__(self, memo):\n        raise RuntimeError('no copy')\n\n"
-        "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\nprint('after the odd values')\nlen(odd_list)",
+        "odd = torch.zeros(2).as_subclass(Odd)\nodd_list = [NoCopy(), odd]\n"
+        "print('after the odd values')\nlen(odd_list)",
     ),
     ("code", 'print(f"the hidden layer is {activation(torch.mm(x2, V1))}")'),
     ("markdown", "## Exercise 6: values as they come"),
@@ -330,8 +331,8 @@ def test_a_missing_name_is_the_students_to_fix(graded) -> None:
     check = graded["test_a_name_the_cell_does_not_assign"]
     assert not check.passed
     assert check.message == (
-        'cell 6 (under "Exercise 1: the output of a single neuron") does not assign `output` (it assigns `y`). Keep the name the exercise asks '
-        "for: `output = ...`."
+        'cell 6 (under "Exercise 1: the output of a single neuron") does not assign `output` (it assigns `y`). '
+        "Keep the name the exercise asks for: `output = ...`."
     )
 
 
@@ -345,8 +346,8 @@ def test_rerun_error_reads_like_a_function_error(graded) -> None:
     check = graded["test_rerun_error_is_the_students"]
     assert not check.passed
     assert check.message.startswith(
-        "cell 8 (under \"Exercise 2: with a matrix product\"), run again on new inputs, raised RuntimeError: shape '[5, 1]' is "
-        "invalid for input of size 7. view(5, 1) asks for 5 elements"
+        'cell 8 (under "Exercise 2: with a matrix product"), run again on new inputs, '
+        "raised RuntimeError: shape '[5, 1]' is invalid for input of size 7. view(5, 1) asks for 5 elements"
     ), check.message
     assert "cell 8" in (check.traceback or ""), check.traceback
 

@@ -213,7 +213,8 @@ LOOK_FOR_TRACES = """
 import os, torch
 print(repr(('LEAK' in globals(), os.path.exists('/tmp/leak-tmp'),
       os.path.exists(os.path.join(os.environ['HOME'], 'leak-home')), 'LEAK_ENV' in os.environ,
-      torch.nn.Linear is None, torch.initial_seed() == 1234, sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))))
+      torch.nn.Linear is None, torch.initial_seed() == 1234, \
+sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))))
 """
 
 

@@ -71,8 +71,8 @@ def test_the_words_describe_and_never_accuse() -> None:
     assignment = load_assignment(ROOT / "assignments" / "digits")
     html = render_section(compare(class_prints("digits"), assignment.similarity))
     assert (
-        "<b>trio_1_item_by_item</b> and <b>trio_2_item_by_item_renamed</b>: these two share 100% of their own code (162 and 162 tokens)"
-        in html
+        "<b>trio_1_item_by_item</b> and <b>trio_2_item_by_item_renamed</b>: "
+        "these two share 100% of their own code (162 and 162 tokens)" in html
     )
     assert (
         "trio_1_item_by_item, trio_2_item_by_item_renamed, trio_3_item_by_item_recommented share code with one another"
@@ -121,7 +121,8 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
 def test_a_students_code_is_escaped_in_the_side_by_side_view() -> None:
     assignment = load_assignment(ROOT / "assignments" / "forward-pass")
     hostile = (
-        'def f(x):\n    """</pre><script>alert(1)</script>"""\n    y = torch.sum(x * x) + 1  # <img src=x onerror=alert(2)>\n'
+        'def f(x):\n    """</pre><script>alert(1)</script>"""\n'
+        "    y = torch.sum(x * x) + 1  # <img src=x onerror=alert(2)>\n"
         "    z = activation(y) * torch.sum(x) - y / 2\n    return activation(z + y) * 3 - torch.mean(x)\n"
     )
     cells = [Cell(0, "## Exercise 1: one neuron", "markdown"), Cell(1, hostile)]

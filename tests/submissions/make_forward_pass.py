@@ -5,8 +5,9 @@ in the way one kind of student fills them, named for what it shows: answers that
 assignment, a print, a bare expression or a function call; `y` reused; the heading comment
 deleted; scratch cells inserted; a Python 2 kernelspec; a notebook saved after running cells out of
 order; an edited data cell; and the common mistakes. The two questions a person grades get good
-answers, and poor ones where the student's mistakes suggest them (the stub keeps YOUR ANSWER HERE). The output is deterministic: rerunning this
-script after an unchanged master changes no file.
+answers, and poor ones where the student's mistakes suggest them (the stub keeps YOUR ANSWER
+HERE). The output is deterministic: rerunning this script after an unchanged master changes no
+file.
 """
 
 from __future__ import annotations
@@ -182,7 +183,8 @@ FUNCTIONS = {
     "neuron(features, weights, bias)",
     2: "def neuron_mm(x, w, b):\n    column = w.view(-1, 1)\n    return activation(torch.mm(x, column) + b)\n\n"
     "y_mm = neuron_mm(features, weights, bias)",
-    3: "def forward(x):\n    hidden = activation(torch.mm(x, W1) + B1)\n    return activation(torch.mm(hidden, W2) + B2)\n\n"
+    3: "def forward(x):\n    hidden = activation(torch.mm(x, W1) + B1)\n"
+    "    return activation(torch.mm(hidden, W2) + B2)\n\n"
     "output = forward(features)\nprint(output)",
 }
 
@@ -201,7 +203,8 @@ def samples() -> dict[str, Any]:
         "ends_with_print.ipynb": filled(
             {
                 1: "y = activation(torch.sum(features * weights) + bias)\nprint(y)",
-                2: "y2 = activation(torch.mm(features, weights.view(5, 1)) + bias)\nprint('with a matrix product:', y2)",
+                2: "y2 = activation(torch.mm(features, weights.view(5, 1)) + bias)\n"
+                "print('with a matrix product:', y2)",
                 3: "h = activation(torch.mm(features, W1) + B1)\noutput = activation(torch.mm(h, W2) + B2)\n"
                 "print(f'the output is {output}')\nprint(output)",
             }
@@ -277,7 +280,8 @@ def samples() -> dict[str, Any]:
         "prints_with_str_format.ipynb": filled(
             {
                 1: 'y = activation(torch.sum(features * weights) + bias)\nprint("result: {}".format(y))',
-                2: 'print("with a matrix product: {}".format(activation(torch.mm(features, weights.view(5, 1)) + bias)))',
+                2: 'print("with a matrix product: {}".format('
+                "activation(torch.mm(features, weights.view(5, 1)) + bias)))",
                 3: 'h = activation(torch.mm(features, W1) + B1)\nprint("output {} of shape {}".format('
                 "activation(torch.mm(h, W2) + B2), (1, 1)))",
             }
@@ -294,7 +298,8 @@ def samples() -> dict[str, Any]:
             {
                 1: 'y = activation(torch.sum(features * weights) + bias)\nprint("%s" % y)',
                 2: 'print("y = %s, shape %s" % (activation(torch.mm(features, weights.view(5, 1)) + bias), (1, 1)))',
-                3: 'h = activation(torch.mm(features, W1) + B1)\nprint("output: %s" % activation(torch.mm(h, W2) + B2))',
+                3: "h = activation(torch.mm(features, W1) + B1)\n"
+                'print("output: %s" % activation(torch.mm(h, W2) + B2))',
             }
         ),
         "scratch_line_after_y.ipynb": filled(

@@ -165,7 +165,8 @@ def from_scratch() -> Any:
         (
             "code",
             "torch.manual_seed(7)\nfeatures = torch.randn((1, 3))\nW1 = torch.randn(3, 2)\nW2 = torch.randn(2, 1)\n"
-            "B1 = torch.randn((1, 2))\nB2 = torch.randn((1, 1))\noutput = two_layer_forward(features, W1, B1, W2, B2)\noutput",
+            "B1 = torch.randn((1, 2))\nB2 = torch.randn((1, 1))\n"
+            "output = two_layer_forward(features, W1, B1, W2, B2)\noutput",
         ),
     ]
     for i, (kind, source) in enumerate(sources):
@@ -199,7 +200,8 @@ def samples() -> dict[str, Any]:
         "forgot_bias.ipynb": filled(
             {
                 "single_neuron": "return activation(torch.mm(features, reshape_weights(weights)))",
-                "two_layer_forward": "hidden = activation(torch.mm(features, W1))\nreturn activation(torch.mm(hidden, W2))",
+                "two_layer_forward": "hidden = activation(torch.mm(features, W1))\n"
+                "return activation(torch.mm(hidden, W2))",
             }
         ),
         "reshape_with_resize_.ipynb": filled({"reshape_weights": "n = weights.shape[1]\nreturn weights.resize_(n, 1)"}),
@@ -240,7 +242,8 @@ def samples() -> dict[str, Any]:
         "returns_numpy.ipynb": filled({"activation": "import numpy as np\nreturn 1 / (1 + np.exp(-x.numpy()))"}),
         "syntax_error_in_one_cell.ipynb": filled(
             {
-                "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1\nreturn activation(torch.mm(hidden, W2) + B2)"
+                "two_layer_forward": "hidden = activation(torch.mm(features, W1) + B1\n"
+                "return activation(torch.mm(hidden, W2) + B2)"
             }
         ),
         "cell_never_ends.ipynb": with_cell(filled(), "print(weights.shape", "while True:\n    pass"),

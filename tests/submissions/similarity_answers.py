@@ -516,7 +516,8 @@ D_NETS = [
     """    def __init__(self):
         super().__init__()
         from collections import OrderedDict
-        self.seq = nn.Sequential(OrderedDict(hidden=nn.Linear(64, 32), relu=nn.ReLU(inplace=False), out=nn.Linear(32, 10)))
+        self.seq = nn.Sequential(OrderedDict(hidden=nn.Linear(64, 32), relu=nn.ReLU(inplace=False), \
+out=nn.Linear(32, 10)))
 
     def forward(self, x):
         for step in self.seq:
@@ -524,7 +525,8 @@ D_NETS = [
         return x""",
     """    def __init__(self):
         nn.Module.__init__(self)
-        self.weights = nn.ParameterList([nn.Parameter(torch.randn(64, 32) * 0.1), nn.Parameter(torch.randn(32, 10) * 0.1)])
+        self.weights = nn.ParameterList([nn.Parameter(torch.randn(64, 32) * 0.1), \
+nn.Parameter(torch.randn(32, 10) * 0.1)])
         self.biases = nn.ParameterList([nn.Parameter(torch.zeros(32)), nn.Parameter(torch.zeros(10))])
 
     def forward(self, x):

@@ -6,8 +6,9 @@ noted) the namespace is compared with what was noted: a name bound to another ob
 tensor changed in place (its version counter moved), is noted again with a private copy of its
 value. So `pre[n]` is the namespace as it was just before cell n, `post[n]` right after it,
 `bound[n]` the names cell n bound or changed; later in-place changes do not alter them. An AST
-transformer hands the value a person reads as each cell's answer (shown.py) to `last[n]`. `rerun` runs a cell's source again in a copy of `pre[n]`.
-Nothing here judges anything: the grader asks for these values like any other.
+transformer hands the value a person reads as each cell's answer (shown.py) to `last[n]`.
+`rerun` runs a cell's source again in a copy of `pre[n]`. Nothing here judges anything: the
+grader asks for these values like any other.
 """
 
 from __future__ import annotations

@@ -56,7 +56,10 @@ MISTAKES = [
     Mistake(
         "the output layer is fed the features instead of the hidden layer's output",
         lambda x, W1, B1, W2, B2: s(x @ W2 + B2),
-        hint="the output layer's input is h = activation(torch.mm(features, W1) + B1): output = activation(torch.mm(h, W2) + B2)",
+        hint=(
+            "the output layer's input is h = activation(torch.mm(features, W1) + B1): "
+            "output = activation(torch.mm(h, W2) + B2)"
+        ),
     ),
 ]
 
