@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from needs import check_requirements, needs_before_install  # noqa: E402
+from needs import check_requirements, needs_before_install
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "submissions" / "neural-net-basics" / "correct.ipynb"

@@ -4,6 +4,8 @@ markdown cell, in outputs, in an exception message and in the file name."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import shutil
@@ -186,13 +188,13 @@ def start_server(graded: Graded, *extra: str, root_path: str = "") -> Server:
     return Server(proc, url, base, url.split("?token=")[1], log)
 
 
-def session_class(factory) -> Graded:  # noqa: ANN001 - pytest.TempPathFactory
+def session_class(factory: pytest.TempPathFactory) -> Graded:
     base = factory.mktemp("deskclass")
     make_class(base / "class")
     return grade(base / "class", base / "out")
 
 
-def session_hostile_class(factory) -> Graded:  # noqa: ANN001
+def session_hostile_class(factory: pytest.TempPathFactory) -> Graded:
     base = factory.mktemp("deskhostile")
     make_hostile_class(base / "class")
     return grade(base / "class", base / "out")
@@ -226,7 +228,7 @@ def make_question_class(classdir: Path) -> None:
     (classdir / "dee.ipynb").write_text(json.dumps(nb))
 
 
-def session_question_class(factory) -> Graded:  # noqa: ANN001 - pytest.TempPathFactory
+def session_question_class(factory: pytest.TempPathFactory) -> Graded:
     base = factory.mktemp("deskquestions")
     make_question_class(base / "class")
     return grade(base / "class", base / "out", FP_ASSIGNMENT)

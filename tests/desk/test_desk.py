@@ -5,6 +5,8 @@ exit status for what cannot be served."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import re
@@ -34,7 +36,7 @@ def book(graded: Graded, tmp_path: Path) -> Graded:
     return copy_graded(graded, tmp_path)
 
 
-def make_client(book: Graded, users: Path | None = None):  # noqa: ANN201 - (TestClient, State)
+def make_client(book: Graded, users: Path | None = None) -> tuple[Any, Any]:  # (TestClient, State)
     from starlette.testclient import TestClient
 
     from grader.desk.app import ServeConfig, build_app, make_state
@@ -43,7 +45,7 @@ def make_client(book: Graded, users: Path | None = None):  # noqa: ANN201 - (Tes
     return TestClient(build_app(state, log=False)), state
 
 
-def logged_in(book: Graded):  # noqa: ANN201
+def logged_in(book: Graded) -> tuple[Any, Any]:  # (TestClient, State)
     client, state = make_client(book)
     assert client.get(f"/?token={state.auth.token}").status_code == 200
     return client, state

@@ -13,6 +13,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
 import pytest
@@ -25,7 +26,7 @@ except ImportError:
         raise
     pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
-from desk_fixtures import (  # noqa: E402
+from desk_fixtures import (
     HOSTILE_NAME,
     SLUG,
     Graded,
@@ -50,7 +51,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
 
 
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser() -> Iterator[Any]:
     with playwright.sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM)
         yield chromium
@@ -62,7 +63,7 @@ def grades(out: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(fh)}
 
 
-def wait_for(predicate, seconds: float = 30.0) -> bool:  # noqa: ANN001
+def wait_for(predicate: Callable[[], bool], seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
@@ -73,8 +74,8 @@ def wait_for(predicate, seconds: float = 30.0) -> bool:  # noqa: ANN001
 
 @pytest.mark.slow  # a real server, a browser, and a regrade through the batch engine (~30 s)
 def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(
-    graded: Graded, browser, tmp_path: Path
-) -> None:  # noqa: ANN001
+    graded: Graded, browser: Any, tmp_path: Path
+) -> None:
     book = copy_graded(graded, tmp_path)
     server = start_server(book)
     try:
@@ -120,7 +121,9 @@ def test_adjust_a_check_see_it_everywhere_and_keep_it_through_a_regrade(
         server.stop()
 
 
-def test_the_assignment_page_follows_a_batch_writing_the_gradebook(graded: Graded, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_assignment_page_follows_a_batch_writing_the_gradebook(
+    graded: Graded, browser: Any, tmp_path: Path
+) -> None:
     from grader.batch.gradebook import Gradebook
 
     book = copy_graded(graded, tmp_path)
@@ -149,7 +152,9 @@ def test_the_assignment_page_follows_a_batch_writing_the_gradebook(graded: Grade
 
 
 @pytest.mark.slow  # grades a hostile class (~20 s)
-def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_factory: pytest.TempPathFactory) -> None:  # noqa: ANN001
+def test_a_hostile_class_is_shown_as_text_and_no_script_runs(
+    browser: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     book = session_hostile_class(tmp_path_factory)
     server = start_server(book)
     dialogs: list[str] = []
@@ -182,7 +187,7 @@ def test_a_hostile_class_is_shown_as_text_and_no_script_runs(browser, tmp_path_f
         server.stop()
 
 
-def test_a_forged_post_and_an_unauthenticated_page_are_refused(graded: Graded, browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_forged_post_and_an_unauthenticated_page_are_refused(graded: Graded, browser: Any, tmp_path: Path) -> None:
     book = copy_graded(graded, tmp_path)
     server = start_server(book)
     try:

@@ -6,6 +6,8 @@ student's due time and penalty on the desk are the batch's."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import re
@@ -48,7 +50,7 @@ def book(graded: Graded, tmp_path: Path) -> Graded:
     return book
 
 
-def client_of(book: Graded, users: Path | None = None, extensions: Path | None = None):  # noqa: ANN201
+def client_of(book: Graded, users: Path | None = None, extensions: Path | None = None) -> tuple[Any, Any]:
     """(TestClient, State) of a desk whose assignment has a deadline: 10% a day started."""
     from starlette.testclient import TestClient
 

@@ -5,6 +5,8 @@ grade following, and a student's hostile answer shown as text."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import re
@@ -32,7 +34,7 @@ def book(question_class: Graded, tmp_path: Path) -> Graded:
     return copy_graded(question_class, tmp_path)
 
 
-def client_of(book: Graded):  # noqa: ANN201 - (TestClient, State, the Bearer headers)
+def client_of(book: Graded) -> tuple[Any, Any, dict[str, str]]:  # (TestClient, State, the Bearer headers)
     from starlette.testclient import TestClient
 
     from grader.desk.app import ServeConfig, build_app, make_state
@@ -46,7 +48,7 @@ def csv_rows(out: Path) -> dict[str, dict[str, str]]:
         return {row["student"]: row for row in csv.DictReader(fh)}
 
 
-def finals(client, headers: dict[str, str], out: Path) -> dict[str, tuple[float, float, float]]:  # noqa: ANN001
+def finals(client: Any, headers: dict[str, str], out: Path) -> dict[str, tuple[float, float, float]]:
     """Each student's total as the desk's JSON, grades.csv and results/<student>.json give it."""
     rows = csv_rows(out)
     out_of = {}

@@ -11,6 +11,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -22,7 +23,7 @@ except ImportError:
         raise
     pytest.skip("Playwright is not installed (pip install -c constraints.txt playwright)", allow_module_level=True)
 
-from desk_fixtures import FP_SLUG, screenshot, session_question_class, start_server  # noqa: E402
+from desk_fixtures import FP_SLUG, screenshot, session_question_class, start_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -36,7 +37,7 @@ def why_view(out: Path) -> dict[str, str]:
         return {row["student"]: row["why_view"] for row in csv.DictReader(fh)}
 
 
-def wait_for(predicate, seconds: float = 30.0) -> bool:  # noqa: ANN001
+def wait_for(predicate: Callable[[], bool], seconds: float = 30.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():

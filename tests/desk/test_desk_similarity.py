@@ -7,6 +7,8 @@ escaped, no script run; the screenshot docs/desk.md shows)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import shutil
 import subprocess
@@ -73,7 +75,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     return Graded(classdir, base / "out")
 
 
-def client_of(book: Graded):  # noqa: ANN201 - (TestClient, State)
+def client_of(book: Graded) -> tuple[Any, Any]:  # (TestClient, State)
     from starlette.testclient import TestClient
 
     from grader.desk.app import ServeConfig, build_app, make_state

@@ -6,6 +6,8 @@ without a lost update; then `grader release` refused while answers wait, done wi
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import subprocess
@@ -167,7 +169,7 @@ def test_two_first_grades_at_the_same_moment_the_later_insert_is_refused(
     read = second.store.current
     calls: list[int] = []
 
-    def before_the_first_saved(conn, submission, question):  # noqa: ANN001, ANN202 - GradeStore.current's own
+    def before_the_first_saved(conn: Any, submission: int, question: str) -> Any:  # GradeStore.current's own
         calls.append(1)
         if len(calls) == 1:  # the second grader read "no grade" just before the first saved
             first.grade("why_linear", "ada", items=["sum"], by="ta1", version=0)
