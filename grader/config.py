@@ -24,16 +24,17 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Mapping, get_args
+from typing import TYPE_CHECKING, Any, Literal, Mapping, get_args
 
 from grader.config_values import known_words, read_number, read_record, read_table, unknown_key
 from grader.errors import AssignmentError
 from grader.hidden_feedback import hidden_feedback
-from grader.policy.deadline import Deadline
 from grader.policy.carry_table import CarryMode, read_carry_mode, read_exercises
-from grader.policy.deadline_table import read_deadline
 from grader.similarity.settings import Similarity, read_similarity
-from grader.policy.questions import ManualQuestion, read_manual
+
+if TYPE_CHECKING:  # read only for a file that has the table (every `grader check` reads the file)
+    from grader.policy.deadline import Deadline
+    from grader.policy.questions import ManualQuestion
 
 SCHEMAS = (1,)  # the versions of assignment.toml this grader reads
 Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
@@ -338,6 +339,24 @@ def _check_top_level(path: Path, data: dict[str, Any]) -> None:
         raise unknown_key(path, "", key, [*TOP_KEYS, *TABLES])
 
 
+def _manual(path: Path, raw: object) -> "tuple[ManualQuestion, ...]":
+    """[manual]: grader.policy.questions.read_manual, imported only for a file that has the table."""
+    if raw is None:
+        return ()
+    from grader.policy.questions import read_manual
+
+    return read_manual(path, raw)
+
+
+def _deadline(path: Path, raw: object) -> "Deadline | None":
+    """[deadline]: grader.policy.deadline_table.read_deadline, imported only for a file that has it."""
+    if raw is None:
+        return None
+    from grader.policy.deadline_table import read_deadline
+
+    return read_deadline(path, raw)
+
+
 def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
     """Read and validate one assignment.toml; `default_slug` is used when it names none."""
     data = _toml(path)
@@ -360,8 +379,8 @@ def read_assignment_file(path: Path, default_slug: str) -> AssignmentFile:
         hidden_feedback=_hidden_feedback(path, data.get("visibility"), data.get("feedback")),
         files=_files_table(path, data.get("files")),
         execution=_execution(path, data.get("execution")),
-        manual=read_manual(path, data.get("manual")),
-        deadline=read_deadline(path, data.get("deadline")),
+        manual=_manual(path, data.get("manual")),
+        deadline=_deadline(path, data.get("deadline")),
         similarity=read_similarity(path, data.get("similarity")),
         uses=uses,
         carried_forward=read_carry_mode(path, data.get("grading")),
