@@ -76,3 +76,59 @@ def test_a_gradebook_from_a_newer_grader_is_refused_in_words(tmp_path: Path) -> 
         Gradebook(f"sqlite:///{db}")
     assert "revision '9999_from_the_future'" in str(caught.value)
     assert "upgrade the grader" in caught.value.hint and caught.value.exit_code == 2
+
+
+def _schema_of(url: str) -> tuple[list, dict]:
+    """What Alembic finds different between the database and schema.py's tables (nothing, for a
+    gradebook at the head), and the database's own description of each table."""
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from grader.batch.schema import desk_tables, manual_tables, tables
+
+    meta = tables().meta
+    desk_tables(meta)
+    manual_tables(meta)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), meta)
+        found = sa.inspect(conn)
+        described = {
+            name: (
+                [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(name)],
+                sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(name)),
+                sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(name)),
+                sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in found.get_foreign_keys(name)),
+                found.get_pk_constraint(name)["constrained_columns"],
+            )
+            for name in sorted(found.get_table_names())
+        }
+    engine.dispose()
+    return diffs, described
+
+
+def _made_both_ways(new_url: str, migrated_url: str) -> None:
+    import sqlalchemy as sa
+
+    from grader.batch.gradebook import Gradebook
+    from grader.batch.migrate import upgrade_connection
+
+    Gradebook(new_url).close()  # an empty database: made from schema.py, stamped at the head
+    engine = sa.create_engine(migrated_url)
+    with engine.begin() as conn:  # the same through every revision from the first
+        upgrade_connection(conn)
+    engine.dispose()
+    new, migrated = _schema_of(new_url), _schema_of(migrated_url)
+    assert new[0] == [] and migrated[0] == [], (new[0], migrated[0])
+    assert new[1] == migrated[1]
+
+
+def test_a_new_gradebook_has_the_tables_every_revision_makes(tmp_path: Path) -> None:
+    _made_both_ways(f"sqlite:///{tmp_path / 'new.sqlite'}", f"sqlite:///{tmp_path / 'migrated.sqlite'}")
+
+
+def test_a_new_gradebook_has_the_tables_every_revision_makes_on_postgresql(postgres_server) -> None:
+    _made_both_ways(
+        postgres_server.url(postgres_server.new_database()), postgres_server.url(postgres_server.new_database())
+    )
