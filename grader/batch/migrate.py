@@ -1,10 +1,8 @@
 """Bring a gradebook's tables to the code's revision with Alembic, in place, every verdict kept.
 
-A new, empty database gets the tables as grader.batch.schema has them, stamped at the head
-revision, without Alembic (its import and the revisions were 0.2 s of every new batch; a test
-holds the two ways to the same schema); a gradebook written before the grader used Alembic (its
-tables there, no alembic_version) is stamped at the baseline revision and upgraded from there;
-one already at the head costs one query. Batches that open the same gradebook at
+A new database gets every revision from the first; a gradebook written before the grader used
+Alembic (its tables there, no alembic_version) is stamped at the baseline revision and upgraded
+from there; one already at the head costs one query. Batches that open the same gradebook at
 once take turns: an advisory lock on PostgreSQL (its DDL is transactional), retries elsewhere
 (the loser of a race finds the work done when it tries again).
 """
@@ -36,7 +34,7 @@ def upgrade(engine: Any) -> None:
     """Migrate the database behind `engine` to the newest revision."""
     import sqlalchemy as sa
 
-    if at_head(engine) or create_at_head(engine):
+    if at_head(engine):
         return
     from alembic.util import CommandError  # a writer that stamped the baseline while another migrated
 
@@ -64,36 +62,6 @@ def at_head(engine: Any) -> bool:
             return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [HEAD]
     except sa.exc.DBAPIError:
         return False
-
-
-def create_at_head(engine: Any) -> bool:
-    """Make the tables of an empty database as schema.py has them, stamped at HEAD; False when the
-    database has tables already (or another batch is making them: the Alembic path then finds them)."""
-    import sqlalchemy as sa
-
-    from grader.batch.schema import desk_tables, manual_tables, tables
-
-    meta = tables().meta
-    desk_tables(meta)
-    manual_tables(meta)
-    version = sa.Table(
-        "alembic_version",
-        sa.MetaData(),
-        sa.Column("version_num", sa.String(32), nullable=False),
-        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
-    )
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-            if sa.inspect(conn).get_table_names():
-                return False
-            meta.create_all(conn)
-            version.create(conn)
-            conn.execute(version.insert().values(version_num=HEAD))
-        return True
-    except (sa.exc.IntegrityError, sa.exc.OperationalError, sa.exc.ProgrammingError):
-        return False  # raced by another batch's creation: its tables are there now
 
 
 def head() -> str:

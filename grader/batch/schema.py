@@ -1,11 +1,9 @@
 """The gradebook's tables as the code reads and writes them today (SQLAlchemy Core).
 
-An existing database is brought to this shape by the Alembic migrations in
-`grader/batch/migrations/versions/` (`grader.batch.migrate.upgrade`): each migration spells out
-its own tables, so that a gradebook written by any earlier release can be upgraded in place. A
-new, empty one is made from these tables and stamped at the head revision
-(`migrate.create_at_head`); tests/batch/test_gradebook_migrations.py holds both ways to the same
-schema. A change to the tables here goes with a new migration there.
+The database itself is brought to this shape by the Alembic migrations in
+`grader/batch/migrations/versions/` (`grader.batch.migrate.upgrade`), never by `create_all`:
+each migration spells out its own tables, so that a gradebook written by any earlier release can
+be upgraded in place. A change to the tables here goes with a new migration there.
 """
 
 from __future__ import annotations
