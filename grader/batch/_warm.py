@@ -17,7 +17,13 @@ import importlib
 import json
 import os
 
+from grader.batch.workers import SAFE_PATH_MARK, SAFE_PATH_VAR
 from grader.preloads import WORKER_MODULES
+
+# the worker server was started without the current folder on its path (workers.start_worker_server);
+# its workers and their kernels start as any other process does
+if os.environ.pop(SAFE_PATH_MARK, None):
+    os.environ.pop(SAFE_PATH_VAR, None)
 
 
 def warm() -> None:

@@ -36,6 +36,28 @@ def time_limit_of(task: Task, limit: float) -> float:
     return max(limit, NOT_GRADED_LIMIT) if task.not_graded else limit
 
 
+SAFE_PATH_VAR = "PYTHONSAFEPATH"  # Python 3.11+: no current folder at the front of sys.path
+SAFE_PATH_MARK = "GRADER_SAFE_PATH_FOR_WORKERS"  # set with it here; the worker server takes both off
+
+
+def start_worker_server() -> None:
+    """Start multiprocessing's forkserver without the current folder on its path. It runs
+    `python -c`, which puts that folder first, and Python 3.11's forkserver ignores the sys.path it
+    is handed: a folder named `grader` where the batch runs was imported in place of the grader.
+    grader.batch._warm takes the variable off again, so that workers and kernels do not carry it."""
+    from multiprocessing import forkserver
+
+    if os.environ.get(SAFE_PATH_VAR):
+        forkserver.ensure_running()
+        return
+    os.environ[SAFE_PATH_VAR] = os.environ[SAFE_PATH_MARK] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.pop(SAFE_PATH_VAR, None)
+        os.environ.pop(SAFE_PATH_MARK, None)
+
+
 def _context() -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
@@ -107,14 +129,14 @@ class ProcessPool:
         """Start the worker server now (it imports torch and the grader and collects the checks,
         on a core of its own), not at the first worker's start."""
         if _context().get_start_method() == "forkserver":
-            from multiprocessing import forkserver
-
-            forkserver.ensure_running()
+            start_worker_server()
 
     def run(self, tasks: Iterable[Task], on_outcome: OnOutcome) -> None:
         from multiprocessing.connection import wait
 
         ctx = _context()
+        if ctx.get_start_method() == "forkserver":
+            start_worker_server()
         pending = collections.deque(tasks)
         running: list[_Running] = []
         try:
